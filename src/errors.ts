@@ -1,0 +1,185 @@
+/**
+ * Every refusal keyward can produce, as one error class with a stable `code`.
+ *
+ * The messages of the token-level failures are deliberately identical whatever the cause
+ * (unknown, revoked, expired, wrong environment...), so a caller cannot probe which keys exist.
+ */
+
+/** Stable machine-readable error codes. One per row of the README's error table. */
+export type KeywardErrorCode =
+  | 'missing_credentials'
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'project_forbidden'
+  | 'origin_forbidden'
+  | 'ip_forbidden'
+  | 'insufficient_scope'
+  | 'rate_limited'
+  | 'ip_blocked'
+  | 'mfa_required'
+  | 'store_unavailable'
+  | 'validation_failed'
+  | 'not_found'
+
+/** One bad field of a management call (`keys.create`, `keys.update`...). */
+export interface FieldIssue {
+  /** The field's name as the caller spelled it, e.g. `allowedIps[1]`. */
+  field: string
+  /** What is wrong with it, in plain words. Never contains a secret. */
+  message: string
+}
+
+/** An RFC 9457 problem document, as returned by {@link KeywardError.toJSON}. */
+export interface ProblemDocument {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: KeywardErrorCode
+  errors?: FieldIssue[]
+  scope?: string
+  retryAfter?: number
+}
+
+const STATUS: Record<KeywardErrorCode, number> = {
+  missing_credentials: 401,
+  invalid_request: 400,
+  invalid_token: 401,
+  project_forbidden: 403,
+  origin_forbidden: 403,
+  ip_forbidden: 403,
+  insufficient_scope: 403,
+  rate_limited: 429,
+  ip_blocked: 429,
+  mfa_required: 401,
+  store_unavailable: 503,
+  validation_failed: 400,
+  not_found: 404,
+}
+
+const TITLE: Record<KeywardErrorCode, string> = {
+  missing_credentials: 'Unauthorized',
+  invalid_request: 'Bad Request',
+  invalid_token: 'Unauthorized',
+  project_forbidden: 'Forbidden',
+  origin_forbidden: 'Forbidden',
+  ip_forbidden: 'Forbidden',
+  insufficient_scope: 'Forbidden',
+  rate_limited: 'Too Many Requests',
+  ip_blocked: 'Too Many Requests',
+  mfa_required: 'Unauthorized',
+  store_unavailable: 'Service Unavailable',
+  validation_failed: 'Bad Request',
+  not_found: 'Not Found',
+}
+
+/** The default message of each code; the seeds' exact wording where they give one. */
+export const ERROR_MESSAGES: Readonly<Record<KeywardErrorCode, string>> = {
+  missing_credentials: 'Missing API token',
+  invalid_request: 'Malformed credentials',
+  invalid_token: 'Invalid API token',
+  project_forbidden: 'Token does not have access to this project',
+  origin_forbidden: 'Domain not allowed for this token',
+  ip_forbidden: 'IP address not allowed for this token',
+  insufficient_scope: 'Token does not have the required scope',
+  rate_limited: 'Rate limit exceeded',
+  ip_blocked: 'Too many failed attempts from this address',
+  mfa_required: 'Two-factor authentication is required',
+  store_unavailable: 'Authentication is temporarily unavailable',
+  validation_failed: 'Invalid input',
+  not_found: 'Key not found',
+}
+
+/** Options of the {@link KeywardError} constructor. */
+export interface KeywardErrorOptions {
+  message?: string
+  headers?: Record<string, string>
+  errors?: FieldIssue[]
+  /** For `insufficient_scope`: the scopes the request needed, space-separated in the challenge. */
+  scope?: string
+  /** Seconds until a retry may succeed (429 and 503). */
+  retryAfter?: number
+  cause?: unknown
+}
+
+/**
+ * The one error keyward raises or returns. `status` and `headers` are ready to send;
+ * `toJSON()` is an RFC 9457 problem document (send it as `application/problem+json`).
+ *
+ * @example
+ * ```ts
+ * const result = await kw.verify({ headers, ip })
+ * if (!result.ok) {
+ *   const err = result.error
+ *   return new Response(JSON.stringify(err), {
+ *     status: err.status,
+ *     headers: { ...err.headers, 'content-type': 'application/problem+json' },
+ *   })
+ * }
+ * ```
+ */
+export class KeywardError extends Error {
+  override readonly name = 'KeywardError'
+  readonly code: KeywardErrorCode
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly errors: FieldIssue[] | undefined
+  readonly scope: string | undefined
+  readonly retryAfter: number | undefined
+
+  constructor(code: KeywardErrorCode, options: KeywardErrorOptions = {}) {
+    super(options.message ?? ERROR_MESSAGES[code], options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.status = STATUS[code]
+    this.errors = options.errors
+    this.scope = options.scope
+    this.retryAfter = options.retryAfter
+    this.headers = { ...defaultHeaders(code, options), ...options.headers }
+  }
+
+  /** The RFC 9457 problem document for this error. */
+  toJSON(): ProblemDocument {
+    const doc: ProblemDocument = {
+      type: `https://keyward.dev/errors/${this.code}`,
+      title: TITLE[this.code],
+      status: this.status,
+      detail: this.message,
+      code: this.code,
+    }
+    if (this.errors) doc.errors = this.errors
+    if (this.scope !== undefined) doc.scope = this.scope
+    if (this.retryAfter !== undefined) doc.retryAfter = this.retryAfter
+    return doc
+  }
+}
+
+/** True when `value` is a {@link KeywardError}, also across bundled copies of keyward. */
+export function isKeywardError(value: unknown): value is KeywardError {
+  return value instanceof KeywardError || (value instanceof Error && value.name === 'KeywardError' && 'code' in value)
+}
+
+const REALM = 'Bearer realm="api"'
+
+function defaultHeaders(code: KeywardErrorCode, options: KeywardErrorOptions): Record<string, string> {
+  const retry: Record<string, string> = options.retryAfter === undefined ? {} : { 'retry-after': String(options.retryAfter) }
+  switch (code) {
+    // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
+    case 'missing_credentials':
+      return { 'www-authenticate': REALM }
+    case 'invalid_request':
+      return { 'www-authenticate': `${REALM}, error="invalid_request"` }
+    case 'invalid_token':
+    case 'mfa_required':
+      return { 'www-authenticate': `${REALM}, error="invalid_token"` }
+    case 'insufficient_scope':
+      return {
+        'www-authenticate': `${REALM}, error="insufficient_scope", scope="${options.scope ?? ''}"`,
+      }
+    case 'rate_limited':
+    case 'ip_blocked':
+    case 'store_unavailable':
+      return retry
+    default:
+      return {}
+  }
+}

@@ -1,0 +1,48 @@
+/** The base62 alphabet, digits first so that encoded numbers sort like numbers. */
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+// 62 * 4 = 248: bytes at or above it are thrown away, so every character is equally likely
+// (a plain `byte % 62` would favour the first eight characters).
+const ACCEPT_BELOW = 248
+
+/**
+ * `length` uniformly random base62 characters from the Web Crypto CSPRNG, by rejection sampling.
+ */
+export function randomBase62(length: number): string {
+  let out = ''
+  const buffer = new Uint8Array(Math.ceil(length * 1.25) + 8)
+  while (out.length < length) {
+    crypto.getRandomValues(buffer)
+    for (let i = 0; i < buffer.length && out.length < length; i++) {
+      const byte = buffer[i]!
+      if (byte < ACCEPT_BELOW) out += BASE62[byte % 62]
+    }
+  }
+  return out
+}
+
+/** `value` (an unsigned 32-bit integer) as exactly `width` base62 characters, zero-padded. */
+export function encodeBase62(value: number, width: number): string {
+  let out = ''
+  let rest = value
+  for (let i = 0; i < width; i++) {
+    out = BASE62[rest % 62] + out
+    rest = Math.floor(rest / 62)
+  }
+  return out
+}
+
+const LOOKUP = /* @__PURE__ */ (() => {
+  const table = new Int8Array(128).fill(-1)
+  for (let i = 0; i < BASE62.length; i++) table[BASE62.charCodeAt(i)] = i
+  return table
+})()
+
+/** True when every code unit of `text` from `start` to `end` is a base62 character. */
+export function isBase62(text: string, start = 0, end = text.length): boolean {
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i)
+    if (code >= 128 || LOOKUP[code]! < 0) return false
+  }
+  return true
+}

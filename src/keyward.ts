@@ -1,0 +1,163 @@
+import { LRUCache } from 'lru-cache'
+import { DEFAULT_CREDENTIAL_HEADERS } from './credentials.js'
+import { createKeyHasher } from './hashing.js'
+import { KeyCache, type CacheOptions } from './key-cache.js'
+import { assertValidPrefix, type Environment } from './key-format.js'
+import { createKeyManager, type KeyManager } from './keys.js'
+import { MemoryRateLimiter } from './limiters/memory-rate-limiter.js'
+import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
+import type { Runtime } from './runtime.js'
+import { createScopeExpander, DEFAULT_SCOPE_HIERARCHY, type ScopeHierarchy } from './scopes.js'
+import { MemoryTokenStore } from './stores/memory-token-store.js'
+import type { TokenStore } from './stores/token-store.js'
+import type { RateLimitRule } from './types.js'
+import { UsageRecorder } from './usage-recorder.js'
+import { verifyRequest, type VerifyInput, type VerifyResult } from './verify.js'
+
+/**
+ * Options of {@link createKeyward}. Validated at once: a bad option is a TypeError at start-up,
+ * never a surprise at the first request.
+ */
+export interface KeywardOptions {
+  /** Key prefix(es) this server issues and accepts; the first is used for new keys. */
+  prefix: string | readonly string[]
+  /** Keys of the other environment are invalid here. Default `'live'`. */
+  environment?: Environment
+  /** Default `new MemoryTokenStore()`. */
+  store?: TokenStore
+  /** Default `new MemoryRateLimiter()`. */
+  limiter?: RateLimiter
+  /** Secret for HMAC-SHA256 key hashing (at least 16 bytes). Keep it out of the database. */
+  pepper?: string | Uint8Array
+  /** Failed attempts per client address before it is blocked. Default `{ maxFailures: 10, windowMs: 300_000 }`; false disables. */
+  lockout?: LockoutPolicy | false
+  /** The quota of keys that have none of their own. Default: none. */
+  defaultRateLimit?: RateLimitRule | readonly RateLimitRule[]
+  /** The verified-key cache; false disables it (every request reads the store). */
+  cache?: CacheOptions | false
+  /** Which scopes imply which. Default: admin > write > read. */
+  scopes?: ScopeHierarchy
+  /** Headers a credential is read from, lowercase. Default `['authorization', 'x-api-key', 'api-key']`. */
+  credentialHeaders?: readonly string[]
+  /** Headers the request origin is read from, first present wins. Default `['origin']`; TokenKit-style APIs add `'x-origin'`. */
+  originHeaders?: readonly string[]
+  /** How often last-used times are written, in ms. Default 60,000; false never records them. */
+  usageFlushMs?: number | false
+  /** The clock, epoch ms. Default `Date.now`. Tests pass their own. */
+  now?: () => number
+  /** Called with errors of background work (last-used writes). Never receives a secret. */
+  onBackgroundError?: (error: unknown) => void
+}
+
+/**
+ * A configured keyward: `verify()` for requests, `keys` for management.
+ *
+ * @example
+ * ```ts
+ * const result = await kw.verify({ headers: req.headers, ip: req.socket.remoteAddress })
+ * ```
+ */
+export interface Keyward {
+  /** Runs the verification pipeline. Never throws: failures are `{ ok: false, error }`. */
+  verify(input: VerifyInput): Promise<VerifyResult>
+  keys: KeyManager
+  /** The accepted prefixes, the first one issued. */
+  readonly prefixes: readonly string[]
+  readonly environment: Environment
+  /** Writes pending last-used times now. */
+  flushUsage(): Promise<void>
+  /** Flushes usage and stops listening to the store. The instance must not be used afterwards. */
+  close(): Promise<void>
+}
+
+function fail(message: string): never {
+  throw new TypeError(`keyward: ${message}`)
+}
+
+function checkRule(rule: RateLimitRule, where: string): RateLimitRule {
+  if (rule === null || typeof rule !== 'object') fail(`${where} must be { limit, windowMs }`)
+  if (!Number.isSafeInteger(rule.limit) || rule.limit < 1) fail(`${where}.limit must be a positive integer`)
+  if (!Number.isSafeInteger(rule.windowMs) || rule.windowMs < 1000) fail(`${where}.windowMs must be an integer of at least 1000`)
+  return { ...rule }
+}
+
+function checkHeaderNames(names: readonly string[] | undefined, fallback: readonly string[], option: string): readonly string[] {
+  if (names === undefined) return fallback
+  if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && /^[a-z0-9-]+$/.test(n))) {
+    fail(`${option} must be a non-empty list of lowercase header names`)
+  }
+  return Object.freeze([...names])
+}
+
+/**
+ * Creates a keyward instance. Everything but `prefix` has a default: an in-memory store and
+ * limiter, lockout after 10 failures in 5 minutes, a 30 s verified-key cache.
+ *
+ * @example
+ * ```ts
+ * import { createKeyward } from 'keyward'
+ *
+ * const kw = createKeyward({ prefix: 'bsk', environment: 'live' })
+ * const { key } = await kw.keys.create({ name: 'Website', orgId: 'org_1', projects: ['prod-site'] })
+ * const result = await kw.verify({ headers: { authorization: `Bearer ${key}` }, project: 'prod-site' })
+ * ```
+ */
+export function createKeyward(options: KeywardOptions): Keyward {
+  if (options === null || typeof options !== 'object') fail('createKeyward needs an options object with at least { prefix }')
+  const prefixes = Object.freeze(typeof options.prefix === 'string' ? [options.prefix] : [...(options.prefix ?? [])])
+  if (prefixes.length === 0) fail('prefix is required')
+  prefixes.forEach(assertValidPrefix)
+  const environment = options.environment ?? 'live'
+  if (environment !== 'live' && environment !== 'test') fail(`environment must be 'live' or 'test'`)
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') fail('now must be a function returning epoch milliseconds')
+  const lockout = options.lockout ?? { maxFailures: 10, windowMs: 5 * 60_000 }
+  if (lockout !== false && (!Number.isSafeInteger(lockout.maxFailures) || lockout.maxFailures < 1 || !Number.isSafeInteger(lockout.windowMs) || lockout.windowMs < 1000)) {
+    fail('lockout must be false or { maxFailures: positive integer, windowMs: integer >= 1000 }')
+  }
+  const defaults = options.defaultRateLimit === undefined ? [] : Array.isArray(options.defaultRateLimit) ? options.defaultRateLimit : [options.defaultRateLimit as RateLimitRule]
+  const defaultRateLimit = Object.freeze(defaults.map((rule, i) => checkRule(rule, `defaultRateLimit[${i}]`)))
+  const usageFlushMs = options.usageFlushMs ?? 60_000
+  if (usageFlushMs !== false && (!Number.isSafeInteger(usageFlushMs) || usageFlushMs < 100)) fail('usageFlushMs must be false or an integer of at least 100')
+  const cacheOptions = options.cache ?? {}
+  if (cacheOptions !== false) {
+    for (const [name, value] of Object.entries(cacheOptions)) {
+      if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < 0)) fail(`cache.${name} must be a non-negative integer`)
+    }
+  }
+  const store = options.store ?? new MemoryTokenStore()
+  const onBackgroundError = options.onBackgroundError ?? (() => {})
+
+  const rt: Runtime = {
+    prefixes,
+    environment,
+    store,
+    limiter: options.limiter ?? new MemoryRateLimiter(),
+    hash: createKeyHasher(options.pepper),
+    now,
+    expandScopes: createScopeExpander(options.scopes ?? DEFAULT_SCOPE_HIERARCHY),
+    cache: new KeyCache(cacheOptions, now),
+    lockout,
+    defaultRateLimit,
+    usage: usageFlushMs === false ? undefined : new UsageRecorder(store, usageFlushMs, onBackgroundError),
+    credentialHeaders: checkHeaderNames(options.credentialHeaders, DEFAULT_CREDENTIAL_HEADERS, 'credentialHeaders'),
+    originHeaders: checkHeaderNames(options.originHeaders, ['origin'], 'originHeaders'),
+    blocked: new LRUCache<string, number>({ max: 10_000 }),
+  }
+  const unsubscribe = store.subscribe?.((event) => {
+    if (event.type === 'key') rt.cache.invalidate(event.id)
+    else rt.cache.clear()
+  })
+
+  return {
+    verify: (input) => verifyRequest(rt, input),
+    keys: createKeyManager(rt),
+    prefixes,
+    environment,
+    flushUsage: async () => rt.usage?.flush(),
+    async close() {
+      unsubscribe?.()
+      await rt.usage?.flush()
+    },
+  }
+}

@@ -1,0 +1,103 @@
+import { LRUCache } from 'lru-cache'
+import { gcra, type GcraDecision } from './gcra.js'
+import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
+
+/** Options of {@link MemoryRateLimiter}. */
+export interface MemoryRateLimiterOptions {
+  /** Most (key, rule) counters kept; the least recently used is dropped past it. Default 100,000. */
+  maxKeys?: number
+  /** Most addresses whose failures are tracked. Default 100,000. */
+  maxAddresses?: number
+}
+
+interface FailureWindow {
+  count: number
+  start: number
+  blockedUntil: number
+}
+
+const NOT_BLOCKED: BlockState = Object.freeze({ blocked: false, retryAfterMs: 0 })
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`keyward: ${name} must be a positive integer, got ${String(value)}`)
+  return value
+}
+
+/**
+ * In-process rate limiter and lockout table: GCRA per rule, one number per (key, rule), memory
+ * bounded by LRU eviction, no timer per key. State is per process: use the Redis limiter when
+ * several instances serve the same keys.
+ *
+ * @example
+ * ```ts
+ * const kw = createKeyward({ prefix: 'bsk', limiter: new MemoryRateLimiter({ maxKeys: 10_000 }) })
+ * ```
+ */
+export class MemoryRateLimiter implements RateLimiter {
+  readonly #tats: LRUCache<string, number>
+  readonly #failures: LRUCache<string, FailureWindow>
+
+  constructor(options: MemoryRateLimiterOptions = {}) {
+    this.#tats = new LRUCache({ max: positiveInteger('maxKeys', options.maxKeys, 100_000) })
+    this.#failures = new LRUCache({ max: positiveInteger('maxAddresses', options.maxAddresses, 100_000) })
+  }
+
+  limit(request: LimitRequest): Promise<LimitResult> {
+    return Promise.resolve(this.limitSync(request))
+  }
+
+  /** The synchronous core of {@link limit}; atomic because nothing else runs in between. */
+  limitSync({ key, rules, blockKey, now }: LimitRequest): LimitResult {
+    if (blockKey !== undefined) {
+      const window = this.#failures.get(blockKey)
+      if (window !== undefined && window.blockedUntil > now) {
+        return { allowed: false, blocked: true, retryAfterMs: window.blockedUntil - now, rules: [] }
+      }
+    }
+    const states: RuleState[] = []
+    const decisions: GcraDecision[] = []
+    let allowed = true
+    let retryAfterMs = 0
+    for (const rule of rules) {
+      const decision = gcra(rule, this.#tats.get(ruleKey(key, rule.limit, rule.windowMs)), now)
+      decisions.push(decision)
+      states.push({ rule, remaining: decision.remaining, resetMs: decision.resetMs })
+      if (!decision.allowed) {
+        allowed = false
+        retryAfterMs = Math.max(retryAfterMs, decision.retryAfterMs)
+      }
+    }
+    if (allowed) {
+      for (let i = 0; i < rules.length; i++) {
+        const rule = rules[i]!
+        this.#tats.set(ruleKey(key, rule.limit, rule.windowMs), decisions[i]!.nextTat)
+      }
+    } else {
+      // A denied call counts on no rule: report the rules that would have allowed it as they stand.
+      for (let i = 0; i < rules.length; i++) {
+        const rule = rules[i]!
+        const decision = decisions[i]!
+        if (!decision.allowed) continue
+        const uncountedTat = decision.nextTat - rule.windowMs / rule.limit
+        states[i] = { rule, remaining: decision.remaining + 1, resetMs: Math.max(0, Math.ceil(uncountedTat - now)) }
+      }
+    }
+    return { allowed, blocked: false, retryAfterMs, rules: states }
+  }
+
+  recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState> {
+    let window = this.#failures.get(blockKey)
+    if (window === undefined || now >= window.start + policy.windowMs) {
+      window = { count: 0, start: now, blockedUntil: 0 }
+      this.#failures.set(blockKey, window)
+    }
+    window.count++
+    if (window.count >= policy.maxFailures) window.blockedUntil = window.start + policy.windowMs
+    return Promise.resolve(window.blockedUntil > now ? { blocked: true, retryAfterMs: window.blockedUntil - now } : NOT_BLOCKED)
+  }
+}
+
+function ruleKey(key: string, limit: number, windowMs: number): string {
+  return `${key}|${limit}|${windowMs}`
+}

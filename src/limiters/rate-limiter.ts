@@ -1,0 +1,63 @@
+import type { RateLimitRule } from '../types.js'
+
+/** The state of one rule after a {@link RateLimiter.limit} call, for the RateLimit headers. */
+export interface RuleState {
+  rule: RateLimitRule
+  /** Calls still allowed right now, after this one. */
+  remaining: number
+  /** Milliseconds until the full quota is back. */
+  resetMs: number
+}
+
+/** One quota check for one key. */
+export interface LimitRequest {
+  /** What the quota is counted against: the key id (never the secret). */
+  key: string
+  /** Every rule must allow the call; then, and only then, each counts it. */
+  rules: readonly RateLimitRule[]
+  /** When set, a blocked address (see {@link RateLimiter.recordFailure}) is refused first. */
+  blockKey?: string | undefined
+  /** The pipeline's clock, epoch ms. A shared backend may use its own clock instead. */
+  now: number
+}
+
+/** The answer to a {@link LimitRequest}. A denial resolves; only a broken backend rejects. */
+export interface LimitResult {
+  allowed: boolean
+  /** True when the denial is the address's lockout rather than the key's quota. */
+  blocked: boolean
+  /** When denied: milliseconds until a retry can succeed. 0 when allowed. */
+  retryAfterMs: number
+  /** One entry per rule, in the order given. Empty when blocked. */
+  rules: RuleState[]
+}
+
+/** Lockout settings: `maxFailures` failed attempts in `windowMs` block the address for the rest of the window. */
+export interface LockoutPolicy {
+  maxFailures: number
+  windowMs: number
+}
+
+/** Lockout state of one address. */
+export interface BlockState {
+  blocked: boolean
+  /** Milliseconds until the block ends; 0 when not blocked. */
+  retryAfterMs: number
+}
+
+/**
+ * Where quotas and lockout counters live. Implementations must apply each call atomically
+ * (all rules allow and count, or none counts), resolve on a denial, and reject only when the
+ * backend fails (keyward then answers 503 rather than letting the request through).
+ *
+ * @example
+ * ```ts
+ * const limiter: RateLimiter = new MemoryRateLimiter({ maxKeys: 50_000 })
+ * const r = await limiter.limit({ key: 'AbCd1234', rules: [{ limit: 100, windowMs: 60_000 }], now: Date.now() })
+ * ```
+ */
+export interface RateLimiter {
+  limit(request: LimitRequest): Promise<LimitResult>
+  /** Counts one failed attempt from `blockKey`; resolves with the address's lockout state after it. */
+  recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState>
+}

@@ -1,0 +1,73 @@
+/**
+ * Origin rules (DESIGN §4): an allowed entry is a hostname; a request's Origin is parsed as a URL
+ * and its hostname compared exactly: case-insensitive, IDN as punycode, scheme and port ignored.
+ * `Origin: null` never matches.
+ */
+
+// Controls, space and DEL: the URL parser would silently strip or skip some of them, which
+// would let `exa\tmple.com` pass as `example.com`.
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const UNSAFE = /[\x00-\x20\x7f]/
+// Authority only: no path, query, fragment, user-info, percent-escape or backslash (which special schemes read as
+// a slash). What is left is handed to the URL parser for case, IDN and port handling.
+const ORIGIN = /^https?:\/\/[^/?#@%\\]+$/i
+const RULE = /^(?:https?:\/\/)?[^/?#@%\\]+\/?$/i
+
+/**
+ * Turns a user's allowed-origin entry into the hostname stored: `https://Example.com/` ->
+ * `example.com`, `bücher.example` -> `xn--bcher-kva.example`. Returns null when the entry is not
+ * a bare hostname or an origin (paths, credentials, queries, wildcards and trailing dots refused).
+ *
+ * @example
+ * ```ts
+ * normalizeOriginRule('https://Example.com/') // 'example.com'
+ * normalizeOriginRule('*.example.com') // null
+ * ```
+ */
+export function normalizeOriginRule(entry: unknown): string | null {
+  if (typeof entry !== 'string' || entry.length > 300 || UNSAFE.test(entry) || !RULE.test(entry)) return null
+  let url: URL
+  try {
+    url = new URL(/^https?:\/\//i.test(entry) ? entry : `http://${entry}`)
+  } catch {
+    return null
+  }
+  const host = url.hostname
+  if (host.length === 0 || host.endsWith('.') || host.includes('*')) return null
+  return host
+}
+
+/**
+ * The hostname of a request's Origin header value, or null when it is absent-equivalent garbage:
+ * `null`, several values, a path, credentials, a non-http(s) scheme or control characters.
+ *
+ * @example
+ * ```ts
+ * originHostname('https://www.example.com:8443') // 'www.example.com'
+ * originHostname('null') // null
+ * ```
+ */
+export function originHostname(value: string): string | null {
+  if (value.length > 300 || UNSAFE.test(value) || !ORIGIN.test(value)) return null
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return null
+  }
+  return url.hostname || null
+}
+
+/**
+ * True when the Origin header value's hostname is exactly one of `allowed` (normalized hostnames).
+ *
+ * @example
+ * ```ts
+ * originAllowed('http://example.com', ['example.com']) // true
+ * originAllowed('https://www.example.com', ['example.com']) // false
+ * ```
+ */
+export function originAllowed(value: string, allowed: readonly string[]): boolean {
+  const host = originHostname(value)
+  return host !== null && allowed.includes(host)
+}

@@ -1,0 +1,42 @@
+import type { LRUCache } from 'lru-cache'
+import type { KeyHasher } from './hashing.js'
+import type { IpNetwork } from './ip.js'
+import type { KeyCache } from './key-cache.js'
+import type { Environment } from './key-format.js'
+import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
+import type { TokenStore } from './stores/token-store.js'
+import type { AuthContext, KeyRecord, RateLimitRule } from './types.js'
+import type { UsageRecorder } from './usage-recorder.js'
+
+/** A store record prepared once for fast verification while it sits in the cache. */
+export interface CachedKey {
+  record: KeyRecord
+  /** The stored digest as bytes, or null when the stored hash is corrupt (never matches). */
+  digest: Uint8Array | null
+  networks: IpNetwork[]
+  /** The rules in force: the key's own, else the server default. */
+  rules: readonly RateLimitRule[]
+  /** The `RateLimit-Policy` header value, or null without rules. */
+  policy: string | null
+  /** Shared, frozen auth context handed to every request made with this key. */
+  auth: AuthContext
+}
+
+/** Everything the pipeline and the key manager share. Internal. */
+export interface Runtime {
+  prefixes: readonly string[]
+  environment: Environment
+  store: TokenStore
+  limiter: RateLimiter
+  hash: KeyHasher
+  now: () => number
+  expandScopes: (granted: readonly string[]) => string[]
+  cache: KeyCache<CachedKey>
+  lockout: LockoutPolicy | false
+  defaultRateLimit: readonly RateLimitRule[]
+  usage: UsageRecorder | undefined
+  credentialHeaders: readonly string[]
+  originHeaders: readonly string[]
+  /** Addresses this process has seen blocked, until when: refused before any store lookup. */
+  blocked: LRUCache<string, number>
+}

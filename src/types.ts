@@ -1,0 +1,91 @@
+import type { Environment } from './key-format.js'
+
+/** One rate-limit rule: at most `limit` successful calls per `windowMs` (GCRA, see README). */
+export interface RateLimitRule {
+  limit: number
+  windowMs: number
+  /** Name used in the `RateLimit-Policy` header; defaults to `default` (or `w<seconds>` for several rules). */
+  name?: string
+}
+
+/**
+ * A key as a {@link TokenStore} keeps it. Holds the hash of the key, never the key.
+ * Times are epoch milliseconds so every backend can store them as they are.
+ */
+export interface KeyRecord {
+  /** The key id: 8 base62 characters, the lookup key. Not secret. */
+  id: string
+  prefix: string
+  environment: Environment
+  /** Lowercase hex SHA-256 (or HMAC-SHA256 with the pepper) of the whole key. */
+  hash: string
+  orgId: string
+  name: string
+  description: string | null
+  projects: string[]
+  scopes: string[]
+  allowedOrigins: string[]
+  allowedIps: string[]
+  rateLimit: RateLimitRule[]
+  metadata: Record<string, unknown>
+  expiresAt: number | null
+  createdAt: number
+  updatedAt: number
+  lastUsedAt: number | null
+  revokedAt: number | null
+  rotatedFrom: string | null
+  rotatedTo: string | null
+}
+
+/**
+ * What management calls return about a key: everything but the secret and its hash.
+ *
+ * @example
+ * ```ts
+ * const info = await kw.keys.get('4fTq9ZkA')
+ * console.log(info?.displayPrefix) // 'bsk_live_4fTq9ZkA'
+ * ```
+ */
+export interface KeyInfo {
+  id: string
+  /** The non-secret start of the key, for dashboards: `bsk_live_4fTq9ZkA`. */
+  displayPrefix: string
+  environment: Environment
+  orgId: string
+  name: string
+  description: string | null
+  projects: string[]
+  scopes: string[]
+  allowedOrigins: string[]
+  allowedIps: string[]
+  /** The key's own rules; empty means the server's `defaultRateLimit` applies. */
+  rateLimit: RateLimitRule[]
+  metadata: Record<string, unknown>
+  expiresAt: Date | null
+  createdAt: Date
+  updatedAt: Date
+  lastUsedAt: Date | null
+  revokedAt: Date | null
+  rotatedFrom: string | null
+  rotatedTo: string | null
+}
+
+/**
+ * Who a request authenticated as. Attached to the request by the adapters.
+ *
+ * @example
+ * ```ts
+ * if (result.ok) console.log(result.auth.org, result.auth.scopes)
+ * ```
+ */
+export interface AuthContext {
+  type: 'api_key' | 'jwt'
+  keyId?: string
+  subject?: string
+  org: string
+  /** Effective scopes, hierarchy applied: a key granted `admin` shows `['admin', 'write', 'read']`. */
+  scopes: readonly string[]
+  projects: readonly string[]
+  environment: Environment
+  key?: KeyInfo
+}
