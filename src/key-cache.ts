@@ -28,9 +28,10 @@ export class KeyCache<T extends { record: KeyRecord }> {
     if (options === false) return
     const ttl = options.ttlMs ?? 30_000
     const negativeTtl = options.negativeTtlMs ?? 5_000
+    // ttlResolution 0: ask the (injectable) clock on every read instead of a cached time.
     const perf = { now }
-    if (ttl > 0) this.#entries = new LRUCache({ max: options.max ?? 10_000, ttl, perf })
-    if (negativeTtl > 0) this.#absent = new LRUCache({ max: options.negativeMax ?? 10_000, ttl: negativeTtl, perf })
+    if (ttl > 0) this.#entries = new LRUCache({ max: options.max ?? 10_000, ttl, perf, ttlResolution: 0 })
+    if (negativeTtl > 0) this.#absent = new LRUCache({ max: options.negativeMax ?? 10_000, ttl: negativeTtl, perf, ttlResolution: 0 })
   }
 
   /**
