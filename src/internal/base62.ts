@@ -4,13 +4,15 @@ export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 // 62 * 4 = 248: bytes at or above it are thrown away, so every character is equally likely
 // (a plain `byte % 62` would favour the first eight characters).
 const ACCEPT_BELOW = 248
+// Web Crypto refuses to fill more than 65,536 bytes in one call (QuotaExceededError).
+const MAX_DRAW = 65_536
 
 /**
  * `length` uniformly random base62 characters from the Web Crypto CSPRNG, by rejection sampling.
  */
 export function randomBase62(length: number): string {
   let out = ''
-  const buffer = new Uint8Array(Math.ceil(length * 1.25) + 8)
+  const buffer = new Uint8Array(Math.min(MAX_DRAW, Math.ceil(length * 1.25) + 8))
   while (out.length < length) {
     crypto.getRandomValues(buffer)
     for (let i = 0; i < buffer.length && out.length < length; i++) {
