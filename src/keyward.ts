@@ -6,6 +6,7 @@ import { assertValidPrefix, type Environment } from './key-format.js'
 import { createKeyManager, type KeyManager } from './keys.js'
 import { MemoryRateLimiter } from './limiters/memory-rate-limiter.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
+import { ParseMemo } from './restrictions.js'
 import type { Runtime } from './runtime.js'
 import { createScopeExpander, DEFAULT_SCOPE_HIERARCHY, type ScopeHierarchy } from './scopes.js'
 import { MemoryTokenStore } from './stores/memory-token-store.js'
@@ -143,6 +144,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
     credentialHeaders: checkHeaderNames(options.credentialHeaders, DEFAULT_CREDENTIAL_HEADERS, 'credentialHeaders'),
     originHeaders: checkHeaderNames(options.originHeaders, ['origin'], 'originHeaders'),
     blocked: new LRUCache<string, number>({ max: 10_000 }),
+    memo: new ParseMemo(),
   }
   const unsubscribe = store.subscribe?.((event) => {
     if (event.type === 'key') rt.cache.invalidate(event.id)

@@ -1,9 +1,9 @@
 import type { LRUCache } from 'lru-cache'
 import type { KeyHasher } from './hashing.js'
-import type { IpNetwork } from './ip.js'
 import type { KeyCache } from './key-cache.js'
 import type { Environment } from './key-format.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
+import type { ParseMemo, PlaceRules } from './restrictions.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { AuthContext, KeyRecord, RateLimitRule } from './types.js'
 import type { UsageRecorder } from './usage-recorder.js'
@@ -13,7 +13,7 @@ export interface CachedKey {
   record: KeyRecord
   /** The stored digest as bytes, or null when the stored hash is corrupt (never matches). */
   digest: Uint8Array | null
-  networks: IpNetwork[]
+  place: PlaceRules
   /** The rules in force: the key's own, else the server default. */
   rules: readonly RateLimitRule[]
   /** The `RateLimit-Policy` header value, or null without rules. */
@@ -39,4 +39,5 @@ export interface Runtime {
   originHeaders: readonly string[]
   /** Addresses this process has seen blocked, until when: refused before any store lookup. */
   blocked: LRUCache<string, number>
+  memo: ParseMemo
 }

@@ -1,11 +1,12 @@
-import { extractCredential, readHeader, urlHasCredential, type HeaderSource } from './credentials.js'
+import { extractCredential, urlHasCredential, type HeaderSource } from './credentials.js'
 import { KeywardError, type KeywardErrorCode } from './errors.js'
 import { constantTimeEqual, digestFromHex, DUMMY_DIGEST } from './hashing.js'
-import { ipInNetwork, lockoutBucket, parseCidr, parseIp, type IpNetwork } from './ip.js'
+import { parseCidr, type IpNetwork } from './ip.js'
 import { toKeyInfo } from './key-info.js'
 import { parseKey } from './key-format.js'
-import { originAllowed } from './origin.js'
+import type { LimitResult } from './limiters/rate-limiter.js'
 import { formatPolicy, formatRateLimit } from './rate-limit-headers.js'
+import { placeRefusal, type ClientAddress } from './restrictions.js'
 import type { CachedKey, Runtime } from './runtime.js'
 import { missingScopes } from './scopes.js'
 import type { AuthContext, KeyRecord } from './types.js'
@@ -36,11 +37,29 @@ export type VerifyResult =
   | { ok: true; auth: AuthContext; headers: Readonly<Record<string, string>> }
   | { ok: false; error: KeywardError }
 
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
-const NO_SCOPES: readonly string[] = Object.freeze([])
+type Failure = { ok: false; error: KeywardError }
 
-// The failures that count toward an address's lockout: a wrong key, or a key used from where
-// it is not allowed. Project and scope refusals are a valid key asking for too much.
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+
+// The refusals that carry nothing request-specific are built once and shared, frozen: building
+// an Error captures a stack trace, which would cost more than the rest of a refusal.
+function shared(code: KeywardErrorCode, message?: string): Failure {
+  const error = new KeywardError(code, message === undefined ? {} : { message })
+  Object.freeze(error.headers)
+  return Object.freeze({ ok: false as const, error: Object.freeze(error) })
+}
+const INVALID_TOKEN = shared('invalid_token')
+const STATIC_FAILURES: Partial<Record<KeywardErrorCode, Failure>> = {
+  invalid_token: INVALID_TOKEN,
+  project_forbidden: shared('project_forbidden'),
+  origin_forbidden: shared('origin_forbidden'),
+  ip_forbidden: shared('ip_forbidden'),
+}
+const URL_CREDENTIAL = shared('invalid_request', 'Credentials must be sent in a header, never in the URL')
+
+// The failures that count toward an address's lockout: a wrong key, or a key used from where it
+// is not allowed. Project and scope refusals are a valid key asking for too much; malformed keys
+// are refused before any of this and never could succeed.
 const COUNTED: ReadonlySet<KeywardErrorCode> = new Set(['invalid_token', 'origin_forbidden', 'ip_forbidden'])
 
 /** Prepares a store record for the cache: digest bytes, parsed networks, frozen auth context. */
@@ -52,7 +71,6 @@ export function buildCachedKey(rt: Runtime, record: KeyRecord): CachedKey {
     if (network !== null) networks.push(network)
   }
   const rules = record.rateLimit.length > 0 ? record.rateLimit : rt.defaultRateLimit
-  const key = toKeyInfo(record)
   const auth: AuthContext = Object.freeze({
     type: 'api_key' as const,
     keyId: record.id,
@@ -60,118 +78,93 @@ export function buildCachedKey(rt: Runtime, record: KeyRecord): CachedKey {
     scopes: Object.freeze(rt.expandScopes(record.scopes)),
     projects: Object.freeze([...record.projects]),
     environment: record.environment,
-    key: Object.freeze(key),
+    key: Object.freeze(toKeyInfo(record)),
   })
-  return { record, digest: digestFromHex(record.hash), networks, rules, policy: rules.length > 0 ? formatPolicy(rules) : null, auth }
+  return {
+    record,
+    digest: digestFromHex(record.hash),
+    place: { allowedOrigins: record.allowedOrigins, networks, hasIpRules: record.allowedIps.length > 0 },
+    rules,
+    policy: rules.length > 0 ? formatPolicy(rules) : null,
+    auth,
+  }
 }
 
 function retrySeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000))
 }
 
-/** Why the key, valid in itself, may not be used from where the request comes (DESIGN §4). */
-function placeRefusal(rt: Runtime, entry: CachedKey, input: VerifyInput): KeywardErrorCode | null {
-  const { allowedOrigins } = entry.record
-  const hasIps = entry.networks.length > 0 || entry.record.allowedIps.length > 0
-  if (allowedOrigins.length === 0 && !hasIps) return null
-  let origin: string | undefined
-  if (allowedOrigins.length > 0) {
-    for (const name of rt.originHeaders) {
-      const value = readHeader(input.headers, name)
-      if (value !== undefined) {
-        // Several Origin values are refused rather than guessed between.
-        origin = typeof value === 'string' ? value : value.length === 1 ? value[0]! : ''
-        break
-      }
-    }
-    if (origin !== undefined) return originAllowed(origin, allowedOrigins) ? null : 'origin_forbidden'
-    if (!hasIps) return 'origin_forbidden'
+function blockedFailure(ms: number): Failure {
+  return { ok: false, error: new KeywardError('ip_blocked', { retryAfter: retrySeconds(ms) }) }
+}
+
+/** Refuses with `code`, first counting the attempt against the client's address when it counts. */
+async function refuse(rt: Runtime, code: KeywardErrorCode, client: ClientAddress | null, now: number, options?: ConstructorParameters<typeof KeywardError>[1]): Promise<Failure> {
+  if (rt.lockout !== false && client !== null && COUNTED.has(code)) {
+    const state = await rt.limiter.recordFailure(client.bucket, rt.lockout, now)
+    if (state.blocked) rt.blocked.set(client.bucket, now + state.retryAfterMs)
   }
-  const address = input.ip === undefined ? null : parseIp(input.ip)
-  if (address === null) return 'ip_forbidden'
-  for (const network of entry.networks) if (ipInNetwork(address, network)) return null
-  return 'ip_forbidden'
+  return (options === undefined && STATIC_FAILURES[code]) || { ok: false, error: new KeywardError(code, options) }
 }
 
 /** The verification pipeline (README "How verify() decides"). Never throws. */
 export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<VerifyResult> {
-  let bucket: string | null | undefined
-  const now = rt.now()
-  const fail = async (code: KeywardErrorCode, options?: ConstructorParameters<typeof KeywardError>[1]): Promise<VerifyResult> => {
-    if (rt.lockout !== false && COUNTED.has(code) && input.ip !== undefined) {
-      bucket ??= lockoutBucket(input.ip)
-      if (bucket !== null) {
-        const state = await rt.limiter.recordFailure(bucket, rt.lockout, now)
-        if (state.blocked) rt.blocked.set(bucket, now + state.retryAfterMs)
-      }
-    }
-    return { ok: false, error: new KeywardError(code, options) }
-  }
-  const blockedFor = (): number => {
-    if (rt.lockout === false || input.ip === undefined) return 0
-    bucket ??= lockoutBucket(input.ip)
-    if (bucket === null) return 0
-    const until = rt.blocked.get(bucket)
-    return until !== undefined && until > now ? until - now : 0
-  }
-
   try {
-    if (input.url !== undefined && urlHasCredential(input.url, rt.prefixes)) {
-      return { ok: false, error: new KeywardError('invalid_request', { message: 'Credentials must be sent in a header, never in the URL' }) }
-    }
+    if (input.url !== undefined && urlHasCredential(input.url, rt.prefixes)) return URL_CREDENTIAL
     const credential = extractCredential(input.headers, rt.credentialHeaders)
     if (typeof credential !== 'string') return { ok: false, error: credential }
 
+    // Parse: typos, forgeries and keys of the other environment never reach the store.
     const parsed = parseKey(credential, rt.prefixes)
-    const blockedMs = blockedFor()
-    if (blockedMs > 0) return { ok: false, error: new KeywardError('ip_blocked', { retryAfter: retrySeconds(blockedMs) }) }
-    if (parsed === null || parsed.environment !== rt.environment) return await fail('invalid_token')
+    if (parsed === null || parsed.environment !== rt.environment) return INVALID_TOKEN
+
+    const now = rt.now()
+    const client = rt.memo.address(input.ip)
+    if (rt.lockout !== false && client !== null) {
+      const until = rt.blocked.get(client.bucket)
+      if (until !== undefined && until > now) return blockedFailure(until - now)
+    }
 
     const found = rt.cache.get(parsed.keyId, (id) => rt.store.findById(id), (record) => buildCachedKey(rt, record))
     const entry = found instanceof Promise ? await found : found
     // An unknown id still costs a hash and a comparison, so timing does not tell ids apart.
     const digest = rt.hash(credential)
-    if (entry === null) {
+    if (entry === null || entry.digest === null) {
       constantTimeEqual(digest, DUMMY_DIGEST)
-      return await fail('invalid_token')
+      return await refuse(rt, 'invalid_token', client, now)
     }
     const record = entry.record
-    if (!constantTimeEqual(digest, entry.digest ?? DUMMY_DIGEST) || entry.digest === null) return await fail('invalid_token')
     if (
+      !constantTimeEqual(digest, entry.digest) ||
       (record.revokedAt !== null && record.revokedAt <= now) ||
       (record.expiresAt !== null && record.expiresAt <= now) ||
       record.environment !== rt.environment ||
       record.prefix !== parsed.prefix
     ) {
-      return await fail('invalid_token')
+      return await refuse(rt, 'invalid_token', client, now)
     }
 
-    if (input.project !== undefined && !record.projects.includes(input.project)) return await fail('project_forbidden')
-    const place = placeRefusal(rt, entry, input)
-    if (place !== null) return await fail(place)
+    if (input.project !== undefined && !record.projects.includes(input.project)) return await refuse(rt, 'project_forbidden', client, now)
+    const place = placeRefusal(entry.place, input.headers, rt.originHeaders, client, rt.memo)
+    if (place !== null) return await refuse(rt, place, client, now)
 
-    const required = input.scopes === undefined ? NO_SCOPES : typeof input.scopes === 'string' ? [input.scopes] : input.scopes
-    if (required.length > 0) {
-      const missing = missingScopes(entry.auth.scopes, required)
-      if (missing.length > 0) return await fail('insufficient_scope', { scope: missing.join(' ') })
+    if (input.scopes !== undefined) {
+      const missing = missingScopes(entry.auth.scopes, typeof input.scopes === 'string' ? [input.scopes] : input.scopes)
+      if (missing.length > 0) return await refuse(rt, 'insufficient_scope', client, now, { scope: missing.join(' ') })
     }
 
     let headers = NO_HEADERS
-    if (entry.rules.length > 0 || (rt.lockout !== false && input.ip !== undefined)) {
-      bucket ??= input.ip === undefined ? null : lockoutBucket(input.ip)
-      const decision = await rt.limiter.limit({ key: record.id, rules: entry.rules, blockKey: rt.lockout === false ? undefined : (bucket ?? undefined), now })
+    const blockKey = rt.lockout === false || client === null ? undefined : client.bucket
+    if (entry.rules.length > 0 || blockKey !== undefined) {
+      const request = { key: record.id, rules: entry.rules, blockKey, now }
+      const decision: LimitResult = rt.limiter.limitSync ? rt.limiter.limitSync(request) : await rt.limiter.limit(request)
       if (decision.blocked) {
-        if (bucket) rt.blocked.set(bucket, now + decision.retryAfterMs)
-        return { ok: false, error: new KeywardError('ip_blocked', { retryAfter: retrySeconds(decision.retryAfterMs) }) }
+        if (blockKey !== undefined) rt.blocked.set(blockKey, now + decision.retryAfterMs)
+        return blockedFailure(decision.retryAfterMs)
       }
       if (entry.policy !== null) {
         headers = { 'ratelimit-policy': entry.policy, ratelimit: formatRateLimit(decision.rules) }
-        if (!decision.allowed) {
-          return {
-            ok: false,
-            error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }),
-          }
-        }
+        if (!decision.allowed) return { ok: false, error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }) }
       }
     }
     rt.usage?.record(record.id, now)

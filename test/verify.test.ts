@@ -260,7 +260,9 @@ describe('verify: lockout after failed attempts', () => {
     expect(blocked.code).toBe('ip_blocked')
     expect(blocked.status).toBe(429)
     expect(blocked.headers['retry-after']).toBe('240')
-    expect(refused(await kw.verify({ headers: bearer('garbage'), ip: '198.51.100.7' })).code).toBe('ip_blocked')
+    expect(refused(await kw.verify({ headers: bearer((await unknownKey()).key), ip: '198.51.100.7' })).code).toBe('ip_blocked')
+    // Malformed keys are refused at parse, before the lockout is consulted: never counted, never a store read.
+    expect(refused(await kw.verify({ headers: bearer('garbage'), ip: '198.51.100.7' })).code).toBe('invalid_token')
     ok(await kw.verify({ headers: bearer(key), ip: '198.51.100.8' }))
     clock.advance(240_000)
     ok(await kw.verify({ headers: bearer(key), ip: '198.51.100.7' }))
@@ -282,15 +284,17 @@ describe('verify: lockout after failed attempts', () => {
     const a = setup({ store, limiter, lockout: { maxFailures: 2, windowMs: 60_000 } })
     const b = setup({ store, limiter, lockout: { maxFailures: 2, windowMs: 60_000 } })
     const { key } = await a.mint()
-    refused(await a.kw.verify({ headers: a.bearer('bsk_bad'), ip: '192.0.2.1' }))
-    refused(await a.kw.verify({ headers: a.bearer('bsk_bad'), ip: '192.0.2.1' }))
+    const bad = (await unknownKey()).key
+    refused(await a.kw.verify({ headers: a.bearer(bad), ip: '192.0.2.1' }))
+    refused(await a.kw.verify({ headers: a.bearer(bad), ip: '192.0.2.1' }))
     expect(refused(await b.kw.verify({ headers: b.bearer(key), ip: '192.0.2.1' })).code).toBe('ip_blocked')
   })
 
   it('can be turned off', async () => {
     const { kw, mint, bearer } = setup({ lockout: false })
     const { key } = await mint()
-    for (let i = 0; i < 20; i++) refused(await kw.verify({ headers: bearer('bsk_bad'), ip: '192.0.2.1' }))
+    const bad = (await unknownKey()).key
+    for (let i = 0; i < 20; i++) refused(await kw.verify({ headers: bearer(bad), ip: '192.0.2.1' }))
     ok(await kw.verify({ headers: bearer(key), ip: '192.0.2.1' }))
   })
 })
@@ -317,10 +321,14 @@ describe('verify: fails closed', () => {
 
   it('answers 503 when the limiter fails, on the success path and on the failure path', async () => {
     const limiter = { limit: () => Promise.reject(new Error('down')), recordFailure: () => Promise.reject(new Error('down')) }
+    const { kw: syncKw, mint: syncMint, bearer: syncBearer } = setup({
+      limiter: { ...limiter, limitSync: () => { throw new Error('down') } },
+    })
+    expect(refused(await syncKw.verify({ headers: syncBearer((await syncMint()).key), ip: '192.0.2.1' })).code).toBe('store_unavailable')
     const { kw, mint, bearer } = setup({ limiter })
     const { key } = await mint()
     expect(refused(await kw.verify({ headers: bearer(key), ip: '192.0.2.1' })).code).toBe('store_unavailable')
-    expect(refused(await kw.verify({ headers: bearer('bsk_bad'), ip: '192.0.2.1' })).code).toBe('store_unavailable')
+    expect(refused(await kw.verify({ headers: bearer((await unknownKey()).key), ip: '192.0.2.1' })).code).toBe('store_unavailable')
   })
 
   it('never throws, whatever the input', async () => {

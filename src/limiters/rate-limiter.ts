@@ -58,6 +58,11 @@ export interface BlockState {
  */
 export interface RateLimiter {
   limit(request: LimitRequest): Promise<LimitResult>
+  /**
+   * Optional synchronous form of {@link limit} for in-process limiters: the pipeline prefers it,
+   * sparing a promise per request. Throws where `limit` would reject.
+   */
+  limitSync?(request: LimitRequest): LimitResult
   /** Counts one failed attempt from `blockKey`; resolves with the address's lockout state after it. */
   recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState>
 }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the packed tarball in a scratch project and loads every entry point both ways, as a
+# user would: `import('keyward')` and `require('keyward')`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+tarball=$(npm pack --silent --pack-destination "$scratch" | tail -n 1)
+cd "$scratch"
+npm init -y >/dev/null
+npm install --no-audit --no-fund "./$tarball" >/dev/null
+node --input-type=module -e "
+  const kw = await import('keyward')
+  const k = kw.createKeyward({ prefix: 'bsk' })
+  const { key } = await k.keys.create({ name: 'smoke', orgId: 'o', projects: ['p'] })
+  const r = await k.verify({ headers: { authorization: 'Bearer ' + key } })
+  if (!r.ok) throw new Error('ESM verify failed')
+  for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono']) await import(entry)
+  console.log('import ok')
+"
+node -e "
+  const kw = require('keyward')
+  if (typeof kw.createKeyward !== 'function' || typeof kw.KeywardError !== 'function') throw new Error('CJS exports missing')
+  for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono']) require(entry)
+  console.log('require ok')
+"
