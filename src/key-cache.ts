@@ -1,7 +1,14 @@
 import { LRUCache } from 'lru-cache'
 import type { KeyRecord } from './types.js'
 
-/** Options of the verified-key cache (`createKeyward({ cache })`). */
+/**
+ * Options of the verified-key cache (`createKeyward({ cache })`).
+ *
+ * @example
+ * ```ts
+ * createKeyward({ prefix: 'bsk', cache: { ttlMs: 10_000, max: 50_000 } })
+ * ```
+ */
 export interface CacheOptions {
   /** How long a looked-up key is trusted without asking the store again. Default 30,000 ms. */
   ttlMs?: number
@@ -17,6 +24,12 @@ export interface CacheOptions {
  * A bounded cache of store answers by key id, positive and negative. Every change made through
  * `kw.keys` or announced by the store invalidates the id at once. A lookup that was in flight
  * while an invalidation happened is not cached, so a revoked record cannot come back from a race.
+  *
+  * @example
+  * ```ts
+  * const cache = new KeyCache<Entry>({ ttlMs: 30_000 }, Date.now)
+  * const entry = await cache.get(id, (i) => store.findById(i), build)
+  * ```
  */
 export class KeyCache<T extends { record: KeyRecord }> {
   readonly #entries: LRUCache<string, T> | undefined

@@ -45,6 +45,11 @@ export interface CreateKeyInput {
 /**
  * What `kw.keys.update()` takes: any of the mutable fields. `null` clears `description`,
  * `expiresAt` and `rateLimit`; an empty list clears `allowedOrigins` or `allowedIps`.
+  *
+  * @example
+  * ```ts
+  * const patch: UpdateKeyInput = { name: 'Renamed', expiresAt: null }
+  * ```
  */
 export type UpdateKeyInput = Partial<
   Pick<CreateKeyInput, 'name' | 'description' | 'projects' | 'scopes' | 'allowedOrigins' | 'domain' | 'allowedIps' | 'rateLimit' | 'expiresAt' | 'metadata'>
@@ -64,7 +69,14 @@ const MAX_LIST = 100
 const MAX_WINDOW_MS = 366 * 24 * 3_600_000
 const RULE_NAME = /^[A-Za-z0-9_-]{1,32}$/
 
-/** Context the checks need: the server's clock, prefixes and environment. */
+/**
+ * Context the checks need: the server's clock, prefixes and environment.
+ *
+ * @example
+ * ```ts
+ * validateKeyInput(input, 'create', { now: Date.now(), prefixes: ['bsk'], environment: 'live' })
+ * ```
+ */
 export interface KeyInputContext {
   now: number
   prefixes: readonly string[]
@@ -206,6 +218,11 @@ class Checker {
  * Checks a create or update input completely and returns the normalized fields, or throws one
  * `validation_failed` {@link KeywardError} whose `errors` name every bad field. Unknown fields are
  * refused too: a misspelt `allowed_origins` must not quietly create an unrestricted key.
+  *
+  * @example
+  * ```ts
+  * const fields = validateKeyInput({ name: 'CI' }, 'update', ctx) // { name: 'CI' }
+  * ```
  */
 export function validateKeyInput(input: unknown, mode: 'create' | 'update', ctx: KeyInputContext): Fields {
   const c = new Checker()

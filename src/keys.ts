@@ -7,14 +7,29 @@ import type { Runtime } from './runtime.js'
 import type { KeyRecordPatch } from './stores/token-store.js'
 import type { KeyInfo, KeyRecord } from './types.js'
 
-/** What `kw.keys.create()` and `kw.keys.rotate()` return: the key, this once, and its info. */
+/**
+ * What `kw.keys.create()` and `kw.keys.rotate()` return: the key, this once, and its info.
+ *
+ * @example
+ * ```ts
+ * const { key, info }: CreatedKey = await kw.keys.create(input)
+ * showOnce(key) // keyward cannot show it again
+ * ```
+ */
 export interface CreatedKey {
   /** The full secret. Shown once: keyward keeps only its hash. */
   key: string
   info: KeyInfo
 }
 
-/** Options of `kw.keys.list()`. */
+/**
+ * Options of `kw.keys.list()`.
+ *
+ * @example
+ * ```ts
+ * await kw.keys.list({ orgId: 'org_1', limit: 100 })
+ * ```
+ */
 export interface ListKeysOptions {
   orgId: string
   /** Also list revoked keys (kept for audit). Default false. */
@@ -24,7 +39,14 @@ export interface ListKeysOptions {
   after?: string
 }
 
-/** Options of `kw.keys.rotate()`. */
+/**
+ * Options of `kw.keys.rotate()`.
+ *
+ * @example
+ * ```ts
+ * await kw.keys.rotate(id, { gracePeriodMs: 24 * 3_600_000 })
+ * ```
+ */
 export interface RotateOptions {
   /** How long the old key keeps working, in ms. Default 0: invalid at once. At most 30 days. */
   gracePeriodMs?: number
@@ -74,7 +96,15 @@ function checkId(id: unknown): asserts id is string {
   }
 }
 
-/** Builds `kw.keys` over the shared runtime. */
+/**
+ * Builds `kw.keys` over the shared runtime.
+ *
+ * @example
+ * ```ts
+ * const keys = createKeyManager(runtime)
+ * await keys.revoke('4fTq9ZkA')
+ * ```
+ */
 export function createKeyManager(rt: Runtime): KeyManager {
   async function insertNew(fields: Omit<KeyRecord, 'id' | 'hash' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'revokedAt' | 'rotatedTo'>): Promise<CreatedKey> {
     const now = rt.now()

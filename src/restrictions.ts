@@ -3,7 +3,14 @@ import { ipInNetwork, lockoutBucket, parseIp, type IpAddress, type IpNetwork } f
 import { originHostname } from './origin.js'
 import { LRUCache } from 'lru-cache'
 
-/** A client address parsed once: the address for IP rules, the bucket for lockout. */
+/**
+ * A client address parsed once: the address for IP rules, the bucket for lockout.
+ *
+ * @example
+ * ```ts
+ * memo.address('2001:db8::1')?.bucket // '2001:db8::/64'
+ * ```
+ */
 export interface ClientAddress {
   address: IpAddress
   bucket: string
@@ -13,6 +20,12 @@ export interface ClientAddress {
  * Bounded memo tables for what every request re-parses: client addresses and Origin values.
  * A service sees few distinct origins and a working set of addresses; a flood of distinct ones
  * only churns the LRU, it cannot grow it.
+  *
+  * @example
+  * ```ts
+  * const memo = new ParseMemo()
+  * memo.originHost('https://Example.com') // 'example.com'
+  * ```
  */
 export class ParseMemo {
   readonly #addresses = new LRUCache<string, ClientAddress | false>({ max: 10_000 })
@@ -41,7 +54,14 @@ export class ParseMemo {
   }
 }
 
-/** What the place rules of one key need. */
+/**
+ * What the place rules of one key need.
+ *
+ * @example
+ * ```ts
+ * const rules: PlaceRules = { allowedOrigins: ['example.com'], networks: [], hasIpRules: false }
+ * ```
+ */
 export interface PlaceRules {
   allowedOrigins: readonly string[]
   /** Parsed `allowedIps`; a rule that failed to parse is absent and so allows nothing. */

@@ -8,7 +8,14 @@ import type { TokenStore } from './stores/token-store.js'
 import type { AuthContext, KeyRecord, RateLimitRule } from './types.js'
 import type { UsageRecorder } from './usage-recorder.js'
 
-/** A store record prepared once for fast verification while it sits in the cache. */
+/**
+ * A store record prepared once for fast verification while it sits in the cache.
+ *
+ * @example
+ * ```ts
+ * if (entry.policy !== null) headers['ratelimit-policy'] = entry.policy
+ * ```
+ */
 export interface CachedKey {
   record: KeyRecord
   /** The stored digest as bytes, or null when the stored hash is corrupt (never matches). */
@@ -22,7 +29,14 @@ export interface CachedKey {
   auth: AuthContext
 }
 
-/** Everything the pipeline and the key manager share. Internal. */
+/**
+ * Everything the pipeline and the key manager share. Internal.
+ *
+ * @example
+ * ```ts
+ * const decision = await runtime.limiter.limit({ key: id, rules, now: runtime.now() })
+ * ```
+ */
 export interface Runtime {
   prefixes: readonly string[]
   environment: Environment

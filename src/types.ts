@@ -1,6 +1,13 @@
 import type { Environment } from './key-format.js'
 
-/** One rate-limit rule: at most `limit` successful calls per `windowMs` (GCRA, see README). */
+/**
+ * One rate-limit rule: at most `limit` successful calls per `windowMs` (GCRA, see README).
+ *
+ * @example
+ * ```ts
+ * const hourly: RateLimitRule = { limit: 5000, windowMs: 3_600_000 }
+ * ```
+ */
 export interface RateLimitRule {
   limit: number
   windowMs: number
@@ -11,6 +18,12 @@ export interface RateLimitRule {
 /**
  * A key as a {@link TokenStore} keeps it. Holds the hash of the key, never the key.
  * Times are epoch milliseconds so every backend can store them as they are.
+  *
+  * @example
+  * ```ts
+  * const record = await store.findById('4fTq9ZkA') // KeyRecord | null
+  * if (record?.revokedAt !== null) console.log('revoked')
+  * ```
  */
 export interface KeyRecord {
   /** The key id: 8 base62 characters, the lookup key. Not secret. */

@@ -32,7 +32,15 @@ export interface VerifyInput {
   url?: string | undefined
 }
 
-/** The answer of `kw.verify()`: it never throws. */
+/**
+ * The answer of `kw.verify()`: it never throws.
+ *
+ * @example
+ * ```ts
+ * const r: VerifyResult = await kw.verify({ headers })
+ * if (!r.ok) return respond(r.error.status, r.error.toJSON())
+ * ```
+ */
 export type VerifyResult =
   | { ok: true; auth: AuthContext; headers: Readonly<Record<string, string>> }
   | { ok: false; error: KeywardError }
@@ -62,7 +70,14 @@ const URL_CREDENTIAL = shared('invalid_request', 'Credentials must be sent in a 
 // are refused before any of this and never could succeed.
 const COUNTED: ReadonlySet<KeywardErrorCode> = new Set(['invalid_token', 'origin_forbidden', 'ip_forbidden'])
 
-/** Prepares a store record for the cache: digest bytes, parsed networks, frozen auth context. */
+/**
+ * Prepares a store record for the cache: digest bytes, parsed networks, frozen auth context.
+ *
+ * @example
+ * ```ts
+ * const entry = buildCachedKey(runtime, record) // entry.auth is frozen and shared
+ * ```
+ */
 export function buildCachedKey(rt: Runtime, record: KeyRecord): CachedKey {
   const networks: IpNetwork[] = []
   for (const rule of record.allowedIps) {
@@ -107,7 +122,14 @@ async function refuse(rt: Runtime, code: KeywardErrorCode, client: ClientAddress
   return (options === undefined && STATIC_FAILURES[code]) || { ok: false, error: new KeywardError(code, options) }
 }
 
-/** The verification pipeline (README "How verify() decides"). Never throws. */
+/**
+ * The verification pipeline (README "How verify() decides"). Never throws.
+ *
+ * @example
+ * ```ts
+ * const result = await verifyRequest(runtime, { headers, ip })
+ * ```
+ */
 export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<VerifyResult> {
   try {
     if (input.url !== undefined && urlHasCredential(input.url, rt.prefixes)) return URL_CREDENTIAL

@@ -1,6 +1,13 @@
 import type { RateLimitRule } from '../types.js'
 
-/** The state of one rule after a {@link RateLimiter.limit} call, for the RateLimit headers. */
+/**
+ * The state of one rule after a {@link RateLimiter.limit} call, for the RateLimit headers.
+ *
+ * @example
+ * ```ts
+ * for (const s of result.rules) console.log(s.rule.limit, s.remaining, s.resetMs)
+ * ```
+ */
 export interface RuleState {
   rule: RateLimitRule
   /** Calls still allowed right now, after this one. */
@@ -9,7 +16,14 @@ export interface RuleState {
   resetMs: number
 }
 
-/** One quota check for one key. */
+/**
+ * One quota check for one key.
+ *
+ * @example
+ * ```ts
+ * const request: LimitRequest = { key: 'AbCd1234', rules: [{ limit: 10, windowMs: 1000 }], now: Date.now() }
+ * ```
+ */
 export interface LimitRequest {
   /** What the quota is counted against: the key id (never the secret). */
   key: string
@@ -21,7 +35,15 @@ export interface LimitRequest {
   now: number
 }
 
-/** The answer to a {@link LimitRequest}. A denial resolves; only a broken backend rejects. */
+/**
+ * The answer to a {@link LimitRequest}. A denial resolves; only a broken backend rejects.
+ *
+ * @example
+ * ```ts
+ * const r = await limiter.limit(request)
+ * if (!r.allowed) console.log('retry in', r.retryAfterMs, 'ms')
+ * ```
+ */
 export interface LimitResult {
   allowed: boolean
   /** True when the denial is the address's lockout rather than the key's quota. */
@@ -32,13 +54,28 @@ export interface LimitResult {
   rules: RuleState[]
 }
 
-/** Lockout settings: `maxFailures` failed attempts in `windowMs` block the address for the rest of the window. */
+/**
+ * Lockout settings: `maxFailures` failed attempts in `windowMs` block the address for the rest of the window.
+ *
+ * @example
+ * ```ts
+ * createKeyward({ prefix: 'bsk', lockout: { maxFailures: 5, windowMs: 60_000 } })
+ * ```
+ */
 export interface LockoutPolicy {
   maxFailures: number
   windowMs: number
 }
 
-/** Lockout state of one address. */
+/**
+ * Lockout state of one address.
+ *
+ * @example
+ * ```ts
+ * const state = await limiter.recordFailure('203.0.113.7', policy, Date.now())
+ * if (state.blocked) console.log('blocked for', state.retryAfterMs, 'ms')
+ * ```
+ */
 export interface BlockState {
   blocked: boolean
   /** Milliseconds until the block ends; 0 when not blocked. */

@@ -1,13 +1,29 @@
 import type { KeyRecord } from '../types.js'
 
-/** What another instance (or this one) announces about stored keys. */
+/**
+ * What another instance (or this one) announces about stored keys.
+ *
+ * @example
+ * ```ts
+ * store.subscribe?.((event) => {
+ *   if (event.type === 'key') console.log('changed:', event.id)
+ * })
+ * ```
+ */
 export type InvalidationEvent =
   /** The key with this id changed (updated, revoked, rotated): drop it from caches. */
   | { type: 'key'; id: string }
   /** The announcements may have been missed (e.g. a lost subscription): drop every cached key. */
   | { type: 'flush' }
 
-/** Options of {@link TokenStore.listByOrg}. */
+/**
+ * Options of {@link TokenStore.listByOrg}.
+ *
+ * @example
+ * ```ts
+ * await store.listByOrg('org_1', { includeRevoked: true, limit: 50, after: lastId })
+ * ```
+ */
 export interface ListOptions {
   includeRevoked?: boolean
   /** At most this many records, oldest first. */
@@ -16,7 +32,14 @@ export interface ListOptions {
   after?: string
 }
 
-/** Fields {@link TokenStore.update} may change. */
+/**
+ * Fields {@link TokenStore.update} may change.
+ *
+ * @example
+ * ```ts
+ * await store.update(id, { revokedAt: Date.now(), updatedAt: Date.now() })
+ * ```
+ */
 export type KeyRecordPatch = Partial<Omit<KeyRecord, 'id' | 'prefix' | 'environment' | 'orgId' | 'createdAt'>>
 
 /**
