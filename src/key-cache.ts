@@ -24,12 +24,12 @@ export interface CacheOptions {
  * A bounded cache of store answers by key id, positive and negative. Every change made through
  * `kw.keys` or announced by the store invalidates the id at once. A lookup that was in flight
  * while an invalidation happened is not cached, so a revoked record cannot come back from a race.
-  *
-  * @example
-  * ```ts
-  * const cache = new KeyCache<Entry>({ ttlMs: 30_000 }, Date.now)
-  * const entry = await cache.get(id, (i) => store.findById(i), build)
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cache = new KeyCache<Entry>({ ttlMs: 30_000 }, Date.now)
+ * const entry = await cache.get(id, (i) => store.findById(i), build)
+ * ```
  */
 export class KeyCache<T extends { record: KeyRecord }> {
   readonly #entries: LRUCache<string, T> | undefined

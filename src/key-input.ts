@@ -45,11 +45,11 @@ export interface CreateKeyInput {
 /**
  * What `kw.keys.update()` takes: any of the mutable fields. `null` clears `description`,
  * `expiresAt` and `rateLimit`; an empty list clears `allowedOrigins` or `allowedIps`.
-  *
-  * @example
-  * ```ts
-  * const patch: UpdateKeyInput = { name: 'Renamed', expiresAt: null }
-  * ```
+ *
+ * @example
+ * ```ts
+ * const patch: UpdateKeyInput = { name: 'Renamed', expiresAt: null }
+ * ```
  */
 export type UpdateKeyInput = Partial<
   Pick<CreateKeyInput, 'name' | 'description' | 'projects' | 'scopes' | 'allowedOrigins' | 'domain' | 'allowedIps' | 'rateLimit' | 'expiresAt' | 'metadata'>
@@ -218,11 +218,11 @@ class Checker {
  * Checks a create or update input completely and returns the normalized fields, or throws one
  * `validation_failed` {@link KeywardError} whose `errors` name every bad field. Unknown fields are
  * refused too: a misspelt `allowed_origins` must not quietly create an unrestricted key.
-  *
-  * @example
-  * ```ts
-  * const fields = validateKeyInput({ name: 'CI' }, 'update', ctx) // { name: 'CI' }
-  * ```
+ *
+ * @example
+ * ```ts
+ * const fields = validateKeyInput({ name: 'CI' }, 'update', ctx) // { name: 'CI' }
+ * ```
  */
 export function validateKeyInput(input: unknown, mode: 'create' | 'update', ctx: KeyInputContext): Fields {
   const c = new Checker()

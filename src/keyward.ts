@@ -18,11 +18,11 @@ import { verifyRequest, type VerifyInput, type VerifyResult } from './verify.js'
 /**
  * Options of {@link createKeyward}. Validated at once: a bad option is a TypeError at start-up,
  * never a surprise at the first request.
-  *
-  * @example
-  * ```ts
-  * const options: KeywardOptions = { prefix: ['bsk'], environment: 'test', lockout: false }
-  * ```
+ *
+ * @example
+ * ```ts
+ * const options: KeywardOptions = { prefix: ['bsk'], environment: 'test', lockout: false }
+ * ```
  */
 export interface KeywardOptions {
   /** Key prefix(es) this server issues and accepts; the first is used for new keys. */

@@ -20,12 +20,12 @@ export interface ClientAddress {
  * Bounded memo tables for what every request re-parses: client addresses and Origin values.
  * A service sees few distinct origins and a working set of addresses; a flood of distinct ones
  * only churns the LRU, it cannot grow it.
-  *
-  * @example
-  * ```ts
-  * const memo = new ParseMemo()
-  * memo.originHost('https://Example.com') // 'example.com'
-  * ```
+ *
+ * @example
+ * ```ts
+ * const memo = new ParseMemo()
+ * memo.originHost('https://Example.com') // 'example.com'
+ * ```
  */
 export class ParseMemo {
   readonly #addresses = new LRUCache<string, ClientAddress | false>({ max: 10_000 })

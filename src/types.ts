@@ -18,12 +18,12 @@ export interface RateLimitRule {
 /**
  * A key as a {@link TokenStore} keeps it. Holds the hash of the key, never the key.
  * Times are epoch milliseconds so every backend can store them as they are.
-  *
-  * @example
-  * ```ts
-  * const record = await store.findById('4fTq9ZkA') // KeyRecord | null
-  * if (record?.revokedAt !== null) console.log('revoked')
-  * ```
+ *
+ * @example
+ * ```ts
+ * const record = await store.findById('4fTq9ZkA') // KeyRecord | null
+ * if (record?.revokedAt !== null) console.log('revoked')
+ * ```
  */
 export interface KeyRecord {
   /** The key id: 8 base62 characters, the lookup key. Not secret. */

@@ -5,13 +5,13 @@ type Timer = { unref?: () => void }
 /**
  * Collects last-used times in memory and writes them to the store in one batch per interval, so
  * that a verification never waits on (or pays for) a write. At most one write per key per interval.
-  *
-  * @example
-  * ```ts
-  * const usage = new UsageRecorder(store, 60_000, console.error)
-  * usage.record('4fTq9ZkA', Date.now())
-  * await usage.flush()
-  * ```
+ *
+ * @example
+ * ```ts
+ * const usage = new UsageRecorder(store, 60_000, console.error)
+ * usage.record('4fTq9ZkA', Date.now())
+ * await usage.flush()
+ * ```
  */
 export class UsageRecorder {
   readonly #pending = new Map<string, number>()
