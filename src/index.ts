@@ -17,3 +17,7 @@ export { normalizeOriginRule, originHostname, originAllowed } from './origin.js'
 export { parseIp, parseCidr, ipInNetwork, formatNetwork, formatAddress, lockoutBucket, type IpAddress, type IpNetwork } from './ip.js'
 export { missingScopes, createScopeExpander, isValidScope, DEFAULT_SCOPE_HIERARCHY, type ScopeHierarchy } from './scopes.js'
 export { formatPolicy, formatRateLimit } from './rate-limit-headers.js'
+// adapter helpers
+export { createClientIpResolver, type TrustProxy, type ClientIpResolver } from './client-ip.js'
+export { isPreflight } from './preflight.js'
+export { problemResponse, errorResponse, type ErrorResponse, type ErrorResponseOverride, type ErrorHook } from './problem-response.js'

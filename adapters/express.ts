@@ -1,0 +1,128 @@
+/**
+ * keyward for Express 4 and 5: `authenticate()` puts the verified key on `req.auth`.
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { createKeyward } from 'keyward'
+ * import { authenticate } from 'keyward/express'
+ *
+ * const kw = createKeyward({ prefix: 'bsk' })
+ * const app = express()
+ * app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (req) => req.params.projectId }), (req, res) => {
+ *   res.json({ org: (req as AuthenticatedRequest).auth.org })
+ * })
+ * ```
+ */
+import type { Request, RequestHandler, Response } from 'express'
+import type { AuthContext, ErrorResponse, Keyward } from 'keyward'
+import { createAuthenticator, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+
+export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
+
+/**
+ * An Express request once `authenticate()` let it through. Use it where a function needs the auth,
+ * or add `auth` to every request type with the opt-in `import 'keyward/express/augment'`.
+ *
+ * @example
+ * ```ts
+ * function orgOf(req: AuthenticatedRequest): string {
+ *   return req.auth.org
+ * }
+ * ```
+ */
+export type AuthenticatedRequest = Request & { auth: AuthContext }
+
+/**
+ * A request that went through `authenticate({ optional: true })`: `auth` is there when it carried
+ * a valid credential.
+ *
+ * @example
+ * ```ts
+ * const who = (req as KeywardRequest).auth?.keyId ?? 'anonymous'
+ * ```
+ */
+export type KeywardRequest = Request & { auth?: AuthContext }
+
+/**
+ * Options of {@link authenticate}: `project(req)`, `scopes`, `optional`, `onError(error, req)`,
+ * `trustProxy`.
+ *
+ * @example
+ * ```ts
+ * const options: ExpressAuthenticateOptions = { scopes: 'write', project: (req) => req.body?.projectId }
+ * ```
+ */
+export type ExpressAuthenticateOptions = AuthenticateOptions<Request>
+
+const read = {
+  method: (req: Request) => req.method,
+  headers: (req: Request) => req.headers,
+  // originalUrl survives mounting (`app.use('/api', router)`), so the whole query is seen.
+  url: (req: Request) => req.originalUrl ?? req.url,
+  socketAddress: (req: Request) => req.socket?.remoteAddress,
+  forwardedFor: (req: Request) => req.headers['x-forwarded-for'],
+}
+
+function send(res: Response, { status, headers, body }: ErrorResponse): void {
+  res.status(status).set(headers).send(body)
+}
+
+/**
+ * Middleware that verifies the request's API key. On success `req.auth` is set, the RateLimit
+ * headers are added to the response and the next handler runs; on failure the response is the
+ * error's status, headers and `application/problem+json` body, and no later handler runs.
+ * A CORS preflight passes untouched. Errors thrown by `project` or `onError` go to `next(err)`.
+ *
+ * @example
+ * ```ts
+ * app.post('/api/track', express.json(), authenticate(kw, { scopes: 'write', project: (req) => req.body?.projectId }), track)
+ * ```
+ */
+export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler {
+  const decide = createAuthenticator(kw, options, read)
+  return (req, res, next) => {
+    decide(req).then((decision) => {
+      if (!decision.ok) return send(res, decision.response)
+      if (decision.auth !== undefined) (req as KeywardRequest).auth = decision.auth
+      for (const name in decision.headers) res.setHeader(name, decision.headers[name]!)
+      next()
+    }, next)
+  }
+}
+
+/**
+ * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
+ * unless the key holds every scope; 401 when no key authenticated the request.
+ *
+ * @example
+ * ```ts
+ * app.delete('/api/keys/:id', authenticate(kw), requireScopes('admin'), revokeKey)
+ * ```
+ */
+export function requireScopes(...scopes: string[]): RequestHandler {
+  const check = createScopeGuard(scopes)
+  return (req, res, next) => {
+    const error = check((req as KeywardRequest).auth)
+    if (error === undefined) return next()
+    guardResponse(error, req).then((response) => send(res, response), next)
+  }
+}
+
+/**
+ * Route guard, after `authenticate()`: 403 `Token does not have access to this project` unless
+ * the key lists the project `getProjectId(req)` returns (a request naming none is refused too).
+ *
+ * @example
+ * ```ts
+ * app.get('/api/projects/:projectId/stats', authenticate(kw), requireProject((req) => req.params.projectId), stats)
+ * ```
+ */
+export function requireProject(getProjectId: ProjectResolver<Request>): RequestHandler {
+  const check = createProjectGuard(getProjectId)
+  return (req, res, next) => {
+    check((req as KeywardRequest).auth, req)
+      .then((error) => (error === undefined ? next() : guardResponse(error, req).then((response) => send(res, response))))
+      .catch(next as (error: unknown) => void)
+  }
+}

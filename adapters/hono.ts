@@ -1,0 +1,156 @@
+/**
+ * keyward for Hono, on any runtime (Workers, Deno, Bun, Node): `authenticate()` puts the verified
+ * key on `c.get('auth')`, typed through the app's `Variables`, never a global augmentation.
+ * Imports nothing from `node:`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { createKeyward } from 'keyward'
+ * import { authenticate } from 'keyward/hono'
+ *
+ * const kw = createKeyward({ prefix: 'bsk' })
+ * const app = new Hono()
+ * app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId') }), (c) =>
+ *   c.json({ org: c.get('auth').org }),
+ * )
+ * ```
+ */
+import type { Context, MiddlewareHandler } from 'hono'
+import type { GetConnInfo } from 'hono/conninfo'
+import type { AuthContext, ErrorResponse, Keyward } from 'keyward'
+import { createAuthenticator, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+
+export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
+
+/**
+ * The `Variables` that `authenticate()` sets. Give them to `new Hono<{ Variables: KeywardVariables }>()`
+ * when it is mounted with `app.use()`; inline on a route, the route is typed without it.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<{ Variables: KeywardVariables }>()
+ * app.use('/api/*', authenticate(kw))
+ * app.get('/api/me', (c) => c.json({ org: c.get('auth').org }))
+ * ```
+ */
+export type KeywardVariables = { auth: AuthContext }
+
+/**
+ * The `Variables` after `authenticate({ optional: true })`: `auth` is undefined when the request
+ * carried no credential.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<{ Variables: OptionalKeywardVariables }>()
+ * app.get('/feed', (c) => c.text(c.get('auth')?.org ?? 'anonymous'))
+ * ```
+ */
+export type OptionalKeywardVariables = { auth: AuthContext | undefined }
+
+/**
+ * Options of {@link authenticate}: the shared `project(c)`, `scopes`, `optional`, `onError(error, c)`,
+ * `trustProxy`, plus `getConnInfo`, how this runtime tells the socket address.
+ *
+ * @example
+ * ```ts
+ * import { getConnInfo } from '@hono/node-server/conninfo'
+ * const options: HonoAuthenticateOptions = { scopes: 'read', getConnInfo }
+ * ```
+ */
+export interface HonoAuthenticateOptions extends AuthenticateOptions<Context> {
+  /**
+   * The runtime's connection info, e.g. `getConnInfo` from `@hono/node-server/conninfo`,
+   * `hono/deno`, `hono/bun` or `hono/cloudflare-workers`. Default: the Node server's socket when
+   * `@hono/node-server` runs the app, else no address (then keys limited to IPs are refused and
+   * lockout does not count).
+   */
+  getConnInfo?: GetConnInfo
+}
+
+/** `@hono/node-server` passes `{ incoming }` (or `{ server: { incoming } }`) as the app's env. */
+function nodeSocketAddress(c: Context): string | undefined {
+  const env = c.env as { incoming?: NodeRequestLike; server?: { incoming?: NodeRequestLike } } | undefined
+  return (env?.incoming ?? env?.server?.incoming)?.socket?.remoteAddress
+}
+
+interface NodeRequestLike {
+  socket?: { remoteAddress?: string }
+}
+
+function reader(getConnInfo: GetConnInfo | undefined) {
+  if (getConnInfo !== undefined && typeof getConnInfo !== 'function') throw new TypeError('keyward: getConnInfo must be a function')
+  return {
+    method: (c: Context) => c.req.method,
+    headers: (c: Context) => c.req.raw.headers,
+    // The full URL: the core only reads its query string.
+    url: (c: Context) => c.req.url,
+    socketAddress: getConnInfo === undefined ? nodeSocketAddress : (c: Context) => getConnInfo(c).remote.address,
+    forwardedFor: (c: Context) => c.req.raw.headers.get('x-forwarded-for'),
+  }
+}
+
+function send(c: Context, { status, headers, body }: ErrorResponse): Response {
+  return c.body(body, status as 400, headers)
+}
+
+/**
+ * Middleware that verifies the request's API key. On success `c.get('auth')` is set, the RateLimit
+ * headers are added and `next()` runs; on failure it returns the error's status, headers and
+ * `application/problem+json` body, and no later handler runs. A CORS preflight passes untouched.
+ * Errors thrown by `project` or `onError` reach `app.onError`.
+ *
+ * @example
+ * ```ts
+ * app.post('/api/track', authenticate(kw, { scopes: 'write', project: async (c) => (await c.req.json()).projectId }), track)
+ * ```
+ */
+export function authenticate(kw: Keyward, options: HonoAuthenticateOptions & { optional: true }): MiddlewareHandler<{ Variables: OptionalKeywardVariables }>
+export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): MiddlewareHandler<{ Variables: KeywardVariables }>
+export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): MiddlewareHandler {
+  const decide = createAuthenticator(kw, options, reader(options?.getConnInfo), ['getConnInfo'])
+  return async (c, next) => {
+    const decision = await decide(c)
+    if (!decision.ok) return send(c, decision.response)
+    if (decision.auth !== undefined) (c as Context<{ Variables: KeywardVariables }>).set('auth', decision.auth)
+    await next()
+    // Set after the handler: a Response it built itself would not carry headers prepared before.
+    for (const name in decision.headers) c.header(name, decision.headers[name])
+  }
+}
+
+/**
+ * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
+ * unless the key holds every scope; 401 when no key authenticated the request.
+ *
+ * @example
+ * ```ts
+ * app.delete('/api/keys/:id', authenticate(kw), requireScopes('admin'), revokeKey)
+ * ```
+ */
+export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
+  const check = createScopeGuard(scopes)
+  return async (c, next) => {
+    const error = check(c.get('auth'))
+    if (error !== undefined) return send(c, await guardResponse(error, c))
+    await next()
+  }
+}
+
+/**
+ * Route guard, after `authenticate()`: 403 `Token does not have access to this project` unless
+ * the key lists the project `getProjectId(c)` returns (a request naming none is refused too).
+ *
+ * @example
+ * ```ts
+ * app.get('/api/projects/:projectId/stats', authenticate(kw), requireProject((c) => c.req.param('projectId')), stats)
+ * ```
+ */
+export function requireProject(getProjectId: ProjectResolver<Context>): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
+  const check = createProjectGuard(getProjectId)
+  return async (c, next) => {
+    const error = await check(c.get('auth'), c)
+    if (error !== undefined) return send(c, await guardResponse(error, c))
+    await next()
+  }
+}

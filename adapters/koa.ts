@@ -1,0 +1,135 @@
+/**
+ * keyward for Koa 2 and 3: `authenticate()` puts the verified key on `ctx.state.auth`.
+ *
+ * @example
+ * ```ts
+ * import Koa from 'koa'
+ * import { createKeyward } from 'keyward'
+ * import { authenticate, type KeywardState } from 'keyward/koa'
+ *
+ * const app = new Koa<KeywardState>()
+ * app.use(authenticate(createKeyward({ prefix: 'bsk' }), { scopes: 'read' }))
+ * app.use((ctx) => { ctx.body = { org: ctx.state.auth.org } })
+ * ```
+ */
+import type { Middleware, ParameterizedContext } from 'koa'
+import type { AuthContext, ErrorResponse, Keyward } from 'keyward'
+import { createAuthenticator, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+
+export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
+
+/**
+ * The `ctx.state` that `authenticate()` fills. Give it to `new Koa<KeywardState>()` or to a router.
+ *
+ * @example
+ * ```ts
+ * const app = new Koa<KeywardState>()
+ * app.use((ctx) => { ctx.body = ctx.state.auth.scopes })
+ * ```
+ */
+export interface KeywardState {
+  auth: AuthContext
+}
+
+/**
+ * The `ctx.state` after `authenticate({ optional: true })`: `auth` is there when the request
+ * carried a valid credential.
+ *
+ * @example
+ * ```ts
+ * const who = (ctx.state as OptionalKeywardState).auth?.keyId ?? 'anonymous'
+ * ```
+ */
+export interface OptionalKeywardState {
+  auth?: AuthContext
+}
+
+/** Any Koa context, whatever the application's own state and context types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the context is the application's, keyward reads only standard fields.
+export type AnyContext = ParameterizedContext<any, any, any>
+
+/**
+ * Options of {@link authenticate}: `project(ctx)`, `scopes`, `optional`, `onError(error, ctx)`,
+ * `trustProxy`.
+ *
+ * @example
+ * ```ts
+ * const options: KoaAuthenticateOptions = { scopes: 'write', project: (ctx) => ctx.get('x-project-id') || undefined }
+ * ```
+ */
+export type KoaAuthenticateOptions = AuthenticateOptions<AnyContext>
+
+const read = {
+  method: (ctx: AnyContext) => ctx.method,
+  headers: (ctx: AnyContext) => ctx.req.headers,
+  url: (ctx: AnyContext) => ctx.originalUrl,
+  // Koa's ctx.ip follows app.proxy; keyward applies its own trustProxy to the socket address.
+  socketAddress: (ctx: AnyContext) => ctx.req.socket?.remoteAddress,
+  forwardedFor: (ctx: AnyContext) => ctx.req.headers['x-forwarded-for'],
+}
+
+function send(ctx: AnyContext, { status, headers, body }: ErrorResponse): void {
+  ctx.status = status
+  ctx.set(headers)
+  ctx.body = body
+}
+
+/**
+ * Middleware that verifies the request's API key. On success `ctx.state.auth` is set, the
+ * RateLimit headers are added and `next()` runs; on failure the response is the error's status,
+ * headers and `application/problem+json` body and `next()` is not called. A CORS preflight passes
+ * untouched. Errors thrown by `project` or `onError` propagate to the application's error handling.
+ *
+ * @example
+ * ```ts
+ * app.use(authenticate(kw, { scopes: 'write', project: (ctx) => ctx.request.body?.projectId }))
+ * ```
+ */
+export function authenticate(kw: Keyward, options: KoaAuthenticateOptions & { optional: true }): Middleware<OptionalKeywardState>
+export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Middleware<KeywardState>
+export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Middleware<KeywardState> {
+  const decide = createAuthenticator(kw, options, read)
+  return async (ctx, next) => {
+    const decision = await decide(ctx)
+    if (!decision.ok) return send(ctx, decision.response)
+    if (decision.auth !== undefined) ctx.state.auth = decision.auth
+    ctx.set(decision.headers)
+    await next()
+  }
+}
+
+/**
+ * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
+ * unless the key holds every scope; 401 when no key authenticated the request.
+ *
+ * @example
+ * ```ts
+ * router.delete('/api/keys/:id', authenticate(kw), requireScopes('admin'), revokeKey)
+ * ```
+ */
+export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardState> {
+  const check = createScopeGuard(scopes)
+  return async (ctx, next) => {
+    const error = check(ctx.state.auth)
+    if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
+    await next()
+  }
+}
+
+/**
+ * Route guard, after `authenticate()`: 403 `Token does not have access to this project` unless
+ * the key lists the project `getProjectId(ctx)` returns (a request naming none is refused too).
+ *
+ * @example
+ * ```ts
+ * router.get('/api/projects/:projectId/stats', authenticate(kw), requireProject((ctx) => ctx.params.projectId), stats)
+ * ```
+ */
+export function requireProject(getProjectId: ProjectResolver<AnyContext>): Middleware<OptionalKeywardState> {
+  const check = createProjectGuard(getProjectId)
+  return async (ctx, next) => {
+    const error = await check(ctx.state.auth, ctx)
+    if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
+    await next()
+  }
+}

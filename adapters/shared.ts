@@ -1,0 +1,153 @@
+/**
+ * What the three adapters have in common, written once: option checks, the order of the steps
+ * around `kw.verify()`, and the two guards. Each adapter only says how to read its framework's
+ * request and how to write its response. Internal: not an entry point.
+ */
+import {
+  createClientIpResolver,
+  errorResponse,
+  isPreflight,
+  isValidScope,
+  KeywardError,
+  missingScopes,
+  type AuthContext,
+  type ErrorHook,
+  type ErrorResponse,
+  type HeaderSource,
+  type Keyward,
+  type TrustProxy,
+} from 'keyward'
+
+/**
+ * The project a request targets, from the framework's request: a string, `undefined` for none,
+ * or a promise of either (a body parsed on demand). Typed `unknown` so that route params
+ * (`string | string[]` in Express 5) and parsed JSON bodies need no cast; anything that is not a
+ * string or undefined is refused as a project no key holds.
+ */
+export type ProjectResolver<Request> = (request: Request) => unknown
+
+/** Options of `authenticate()`, the same names in every adapter. */
+export interface AuthenticateOptions<Request> {
+  /**
+   * The project the request targets: a route param, a header, or the parsed JSON body's
+   * `projectId`. The key must list it, else 403 `project_forbidden`. Returning `undefined` means
+   * the request names no project and skips the check; any other non-string is refused.
+   * Default: no project check.
+   */
+  project?: ProjectResolver<Request>
+  /** Scopes the route needs, all of them (hierarchy applies: `admin` covers `write`). Default: none. */
+  scopes?: string | readonly string[]
+  /**
+   * When true, a request without any credential goes through with no auth attached; a wrong,
+   * malformed or refused credential is still refused. Default false.
+   */
+  optional?: boolean
+  /** Changes the refusal's body, headers or status (see `ErrorHook`). Also used by the guards after it. */
+  onError?: ErrorHook<Request>
+  /**
+   * Proxies whose X-Forwarded-For to believe: a hop count, or their addresses/CIDRs.
+   * Default: none, the socket address is the client. keyward ignores the framework's own setting.
+   */
+  trustProxy?: TrustProxy
+}
+
+/** How an adapter reads its framework's request. */
+export interface RequestReader<Request> {
+  method(request: Request): string
+  headers(request: Request): HeaderSource
+  /** Path and query: only looked at to refuse a credential sent in it. */
+  url(request: Request): string
+  socketAddress(request: Request): string | undefined
+  forwardedFor(request: Request): string | readonly string[] | null | undefined
+}
+
+/** What the middleware does next: go on (with auth, or with none) or send the refusal. */
+export type Decision =
+  | { ok: true; auth: AuthContext | undefined; headers: Readonly<Record<string, string>> }
+  | { ok: false; response: ErrorResponse }
+
+const PASS: Decision = Object.freeze({ ok: true, auth: undefined, headers: Object.freeze({}) })
+const OPTION_NAMES = ['project', 'scopes', 'optional', 'onError', 'trustProxy']
+
+/** The `onError` of the `authenticate()` that ran on a request, for the guards after it. */
+const hooks = new WeakMap<object, ErrorHook<never>>()
+
+/**
+ * Checks the options once, at start-up, and returns the per-request decision. An unknown option is
+ * a TypeError: a typo such as `scope:` would otherwise silently drop a check.
+ */
+export function createAuthenticator<Request extends object>(
+  kw: Keyward,
+  options: AuthenticateOptions<Request> | undefined,
+  read: RequestReader<Request>,
+  extraOptions: readonly string[] = [],
+): (request: Request) => Promise<Decision> {
+  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function') fail('authenticate(kw, options) needs the instance createKeyward() returned')
+  const opts = options ?? {}
+  if (typeof opts !== 'object') fail('options must be an object')
+  for (const name of Object.keys(opts)) {
+    if (!OPTION_NAMES.includes(name) && !extraOptions.includes(name)) fail(`unknown option ${JSON.stringify(name)} (expected one of ${[...OPTION_NAMES, ...extraOptions].join(', ')})`)
+  }
+  const { project, optional = false, onError } = opts
+  if (project !== undefined && typeof project !== 'function') fail('project must be a function of the request')
+  if (typeof optional !== 'boolean') fail('optional must be a boolean')
+  if (onError !== undefined && typeof onError !== 'function') fail('onError must be a function')
+  const scopes = checkScopes(opts.scopes === undefined ? [] : typeof opts.scopes === 'string' ? [opts.scopes] : opts.scopes, 'scopes')
+  const clientIp = createClientIpResolver(opts.trustProxy)
+
+  return async (request) => {
+    const headers = read.headers(request)
+    if (isPreflight(read.method(request), headers)) return PASS
+    if (onError !== undefined) hooks.set(request, onError)
+    const target = project === undefined ? undefined : await project(request)
+    const result = await kw.verify({
+      headers,
+      ip: clientIp(read.socketAddress(request), read.forwardedFor(request)),
+      // A non-string (null, a number from a JSON body) can name no project a key holds: refused.
+      project: target === undefined || typeof target === 'string' ? target : '',
+      scopes,
+      url: read.url(request),
+    })
+    if (result.ok) return result
+    if (optional && result.error.code === 'missing_credentials') return PASS
+    return { ok: false, response: await errorResponse(result.error, request, onError) }
+  }
+}
+
+/**
+ * The check behind `requireScopes(...)`: the refusal, or undefined when the auth holds every scope.
+ * `auth.scopes` are already expanded through the hierarchy.
+ */
+export function createScopeGuard(scopes: readonly string[]): (auth: AuthContext | undefined) => KeywardError | undefined {
+  const required = checkScopes(scopes, 'requireScopes()')
+  if (required.length === 0) fail('requireScopes() needs at least one scope')
+  return (auth) => {
+    if (auth === undefined) return new KeywardError('missing_credentials')
+    const missing = missingScopes(auth.scopes, required)
+    return missing.length === 0 ? undefined : new KeywardError('insufficient_scope', { scope: missing.join(' ') })
+  }
+}
+
+/** The check behind `requireProject(...)`: a route that needs a project refuses a request naming none. */
+export function createProjectGuard<Request>(getProjectId: ProjectResolver<Request>): (auth: AuthContext | undefined, request: Request) => Promise<KeywardError | undefined> {
+  if (typeof getProjectId !== 'function') fail('requireProject() needs a function of the request returning the project id')
+  return async (auth, request) => {
+    if (auth === undefined) return new KeywardError('missing_credentials')
+    const id = await getProjectId(request)
+    return typeof id === 'string' && auth.projects.includes(id) ? undefined : new KeywardError('project_forbidden')
+  }
+}
+
+/** The guard's refusal, shaped by the `onError` of the `authenticate()` that ran before it. */
+export function guardResponse<Request extends object>(error: KeywardError, request: Request): Promise<ErrorResponse> {
+  return errorResponse(error, request, hooks.get(request) as ErrorHook<Request> | undefined)
+}
+
+function checkScopes(scopes: readonly string[], where: string): readonly string[] {
+  if (!Array.isArray(scopes) || !scopes.every(isValidScope)) fail(`${where} must be scope strings (RFC 6749 characters, at most 64)`)
+  return Object.freeze([...scopes])
+}
+
+function fail(message: string): never {
+  throw new TypeError(`keyward: ${message}`)
+}

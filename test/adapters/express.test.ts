@@ -1,0 +1,96 @@
+import { createServer } from 'node:http'
+import express, { type ErrorRequestHandler } from 'express'
+import { describe, expect, it } from 'vitest'
+import { authenticate, requireProject, requireScopes, type AuthenticatedRequest, type KeywardRequest } from '../../adapters/express.js'
+import { adapterContract, type StartApp } from './contract.js'
+import { listen, setup } from './support.js'
+
+const start: StartApp = (kw, { trustProxy }) => {
+  const app = express()
+  const keyId = (req: express.Request) => ({ keyId: (req as KeywardRequest).auth?.keyId ?? null })
+  const track = authenticate(kw, { scopes: 'write', project: (req) => req.body?.projectId, trustProxy })
+  app.post('/api/track', express.json(), track, (req, res) => {
+    res.json(keyId(req))
+  })
+  app.options('/api/track', track, (_req, res) => {
+    res.status(204).set('x-handler', 'reached').end()
+  })
+  app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (req) => req.params.projectId, trustProxy }), (req, res) => {
+    res.json(keyId(req))
+  })
+  app.get('/optional', authenticate(kw, { optional: true, trustProxy }), (req, res) => {
+    res.json(keyId(req))
+  })
+  app.get('/optional/guarded', authenticate(kw, { optional: true }), requireScopes('read'), (req, res) => {
+    res.json(keyId(req))
+  })
+  app.get('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((req) => req.params.projectId), (req, res) => {
+    res.json({ keyId: (req as AuthenticatedRequest).auth.keyId })
+  })
+  app.get('/custom', authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin'), (req, res) => {
+    res.json(keyId(req))
+  })
+  return listen(createServer(app))
+}
+
+adapterContract('Express', start)
+
+describe('Express specifics', () => {
+  it('sees the whole URL when mounted under a router, so a credential in the query is refused', async () => {
+    const { kw, mint } = setup()
+    const key = await mint()
+    const router = express.Router()
+    router.get('/stats', authenticate(kw), (_req, res) => {
+      res.json({ ok: true })
+    })
+    const app = express()
+    app.use('/api', router)
+    const server = await listen(createServer(app))
+    try {
+      expect((await fetch(`${server.url}/api/stats`, { headers: { 'x-api-key': key } })).status).toBe(200)
+      expect((await fetch(`${server.url}/api/stats?api_key=${key}`, { headers: { 'x-api-key': key } })).status).toBe(400)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('hands an error thrown by the project function to next(err)', async () => {
+    const { kw, mint } = setup()
+    const key = await mint()
+    const app = express()
+    app.get(
+      '/boom',
+      authenticate(kw, {
+        project: () => {
+          throw new Error('no body parser')
+        },
+      }),
+      (_req, res) => {
+        res.json({ reached: true })
+      },
+    )
+    const handler: ErrorRequestHandler = (error: Error, _req, res, _next) => {
+      res.status(500).json({ handled: error.message })
+    }
+    app.use(handler)
+    const server = await listen(createServer(app))
+    try {
+      const res = await fetch(`${server.url}/boom`, { headers: { 'x-api-key': key } })
+      expect(res.status).toBe(500)
+      expect(await res.json()).toEqual({ handled: 'no body parser' })
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('refuses bad options when the middleware is built, not at the first request', () => {
+    const { kw } = setup()
+    expect(() => authenticate(kw, { scope: 'write' } as never)).toThrow(/unknown option "scope"/)
+    expect(() => authenticate(kw, { scopes: ['has space'] })).toThrow(TypeError)
+    expect(() => authenticate(kw, { trustProxy: ['not-an-ip'] })).toThrow(/trustProxy/)
+    expect(() => authenticate(kw, { trustProxy: true as never })).toThrow(/trustProxy/)
+    expect(() => authenticate({} as never)).toThrow(/createKeyward/)
+    expect(() => requireScopes()).toThrow(/at least one scope/)
+    expect(() => requireProject('prod-site' as never)).toThrow(TypeError)
+  })
+})

@@ -1,0 +1,45 @@
+import { Hono } from 'hono'
+import type { AuthContext } from 'keyward'
+import { createKeyward } from 'keyward'
+import { describe, expectTypeOf, it } from 'vitest'
+import { authenticate, requireProject, requireScopes, type KeywardVariables, type OptionalKeywardVariables } from '../../adapters/hono.js'
+
+const kw = createKeyward({ prefix: 'bsk' })
+
+describe('keyward/hono types', () => {
+  it('types c.get("auth") on a route from the middleware alone', () => {
+    new Hono().get('/x', authenticate(kw), requireScopes('read'), requireProject((c) => c.req.param('id')), (c) => {
+      expectTypeOf(c.get('auth')).toEqualTypeOf<AuthContext>()
+      return c.text('ok')
+    })
+  })
+
+  it('types c.get("auth") through the app Variables when mounted with app.use', () => {
+    const app = new Hono<{ Variables: KeywardVariables }>()
+    app.use('/api/*', authenticate(kw))
+    app.get('/api/me', (c) => {
+      expectTypeOf(c.get('auth')).toEqualTypeOf<AuthContext>()
+      return c.json({ org: c.get('auth').org })
+    })
+  })
+
+  it('makes auth possibly undefined after optional authentication', () => {
+    new Hono().get('/feed', authenticate(kw, { optional: true }), (c) => {
+      expectTypeOf(c.get('auth')).toEqualTypeOf<AuthContext | undefined>()
+      return c.text(c.get('auth')?.org ?? 'anonymous')
+    })
+    const app = new Hono<{ Variables: OptionalKeywardVariables }>()
+    app.get('/feed', (c) => {
+      expectTypeOf(c.get('auth')).toEqualTypeOf<AuthContext | undefined>()
+      return c.text('ok')
+    })
+  })
+
+  it('adds nothing to the global ContextVariableMap', () => {
+    new Hono().get('/plain', (c) => {
+      // @ts-expect-error an app that did not declare keyward's Variables has no "auth"
+      c.get('auth')
+      return c.text('ok')
+    })
+  })
+})

@@ -1,0 +1,101 @@
+import type { Server } from 'node:http'
+import { createAdaptorServer } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import { Hono, type Context } from 'hono'
+import { describe, expect, it } from 'vitest'
+import { authenticate, requireProject, requireScopes, type OptionalKeywardVariables } from '../../adapters/hono.js'
+import { adapterContract, type StartApp } from './contract.js'
+import { listen, setup } from './support.js'
+
+const projectFromBody = async (c: Context) => {
+  const body = (await c.req.json().catch(() => null)) as { projectId?: string } | null
+  return body?.projectId
+}
+
+function buildApp(kw: Parameters<StartApp>[0], trustProxy?: Parameters<StartApp>[1]['trustProxy']) {
+  const app = new Hono<{ Variables: OptionalKeywardVariables }>()
+  const answer = (c: Context<{ Variables: OptionalKeywardVariables }>) => c.json({ keyId: c.get('auth')?.keyId ?? null })
+  const track = authenticate(kw, { scopes: 'write', project: projectFromBody, trustProxy })
+  app.post('/api/track', track, answer)
+  app.options('/api/track', track, (c) => c.body(null, 204, { 'x-handler': 'reached' }))
+  app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId'), trustProxy }), answer)
+  app.get('/optional', authenticate(kw, { optional: true, trustProxy }), answer)
+  app.get('/optional/guarded', authenticate(kw, { optional: true }), requireScopes('read'), answer)
+  app.get('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((c) => c.req.param('projectId')), answer)
+  app.get('/custom', authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin'), answer)
+  return app
+}
+
+const start: StartApp = (kw, { trustProxy }) => listen(createAdaptorServer({ fetch: buildApp(kw, trustProxy).fetch }) as Server)
+
+// Over a real socket through @hono/node-server: the address comes from the connection by default.
+adapterContract('Hono (@hono/node-server)', start)
+
+describe('Hono on Web Requests (app.request, as on Workers)', () => {
+  it('authenticates a Web Request with no socket at all', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 10, windowMs: 60_000 } })
+    const app = buildApp(kw)
+    const ok = await app.request(new Request('https://api.example/api/track', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ projectId: 'prod-site' }) }))
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toEqual({ keyId: key.slice(9, 17) })
+    expect(ok.headers.get('ratelimit-policy')).toBe('"default";q=10;w=60')
+
+    const missing = await app.request('/api/track', { method: 'POST' })
+    expect(missing.status).toBe(401)
+    expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="api"')
+
+    const wrongProject = await app.request('/api/projects/other-site/stats', { headers: { 'x-api-key': key } })
+    expect(wrongProject.status).toBe(403)
+    expect(await wrongProject.json()).toMatchObject({ code: 'project_forbidden', detail: 'Token does not have access to this project' })
+  })
+
+  it('without a socket, a key limited to IPs is refused unless getConnInfo says where the request comes from', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ allowedIps: ['198.51.100.7'] })
+    const headers = { 'x-api-key': key }
+    const plain = new Hono().get('/x', authenticate(kw), (c) => c.json({ org: c.get('auth').org }))
+    expect((await plain.request('/x', { headers })).status).toBe(403)
+    // What hono/cloudflare-workers' getConnInfo does: Cloudflare sets cf-connecting-ip itself.
+    const cf = new Hono().get('/x', authenticate(kw, { getConnInfo: (c) => ({ remote: { address: c.req.header('cf-connecting-ip') } }) }), (c) => c.json({ org: c.get('auth').org }))
+    const res = await cf.request('/x', { headers: { ...headers, 'cf-connecting-ip': '198.51.100.7' } })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ org: 'org_1' })
+  })
+
+  it('keeps the RateLimit headers when the handler builds its own Response', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 5, windowMs: 60_000 } })
+    const app = new Hono().get('/raw', authenticate(kw), () => new Response('done'))
+    const res = await app.request('/raw', { headers: { 'x-api-key': key } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('ratelimit')).toMatch(/^"default";r=4;t=\d+$/)
+  })
+
+  it('lets an error thrown by the project function reach app.onError', async () => {
+    const { kw, mint } = setup()
+    const key = await mint()
+    const app = new Hono()
+    app.onError((error, c) => c.json({ handled: error.message }, 500))
+    app.get('/x', authenticate(kw, { project: () => Promise.reject(new Error('bad body')) }), (c) => c.text('reached'))
+    const res = await app.request('/x', { headers: { 'x-api-key': key } })
+    expect(res.status).toBe(500)
+    expect(await res.json()).toEqual({ handled: 'bad body' })
+  })
+})
+
+describe('Hono over @hono/node-server with its getConnInfo', () => {
+  it('reads the client address from the connection', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ allowedIps: ['127.0.0.1'] })
+    const app = new Hono().get('/x', authenticate(kw, { getConnInfo }), (c) => c.json({ keyId: c.get('auth').keyId }))
+    const server = await listen(createAdaptorServer({ fetch: app.fetch }) as Server)
+    try {
+      const res = await fetch(`${server.url}/x`, { headers: { 'x-api-key': key } })
+      expect(res.status).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
