@@ -12,6 +12,10 @@ const UNSAFE = /[\x00-\x20\x7f]/
 // a slash). What is left is handed to the URL parser for case, IDN and port handling.
 const ORIGIN = /^https?:\/\/[^/?#@%\\]+$/i
 const RULE = /^(?:https?:\/\/)?[^/?#@%\\]+\/?$/i
+// What a browser can serialize as an Origin's host once IDN is punycode: non-empty labels of
+// letters, digits, hyphens (and underscores, which some internal names use), at most 63 each.
+const HOSTNAME = /^[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*$/
+const DOTTED_QUAD = /^\d+\.\d+\.\d+\.\d+$/
 
 /**
  * Turns a user's allowed-origin entry into the hostname stored: `https://Example.com/` ->
@@ -33,8 +37,20 @@ export function normalizeOriginRule(entry: unknown): string | null {
     return null
   }
   const host = url.hostname
-  if (host.length === 0 || host.endsWith('.') || host.includes('*')) return null
+  // The URL parser takes many things for a host that no browser would send in an Origin
+  // (`a.com,b.com`, `.example.com`, `*.example.com`, `example.com.`). A bad rule must fail here,
+  // when the key is created, not sit in the key and silently match nothing.
+  if (host.startsWith('[')) return host
+  if (host.length > 253 || !HOSTNAME.test(host)) return null
+  // The URL parser also rewrites IPv4 shorthands (`127.1`, `0x7f.1`, `010.0.0.1` -> 8.0.0.1):
+  // an address is only accepted written out as the dotted quad it becomes.
+  if (DOTTED_QUAD.test(host) && hostPart(entry) !== host) return null
   return host
+}
+
+/** The host of a rule entry as written: no scheme, port or trailing slash. */
+function hostPart(entry: string): string {
+  return entry.replace(/^https?:\/\//i, '').replace(/\/$/, '').replace(/:\d*$/, '')
 }
 
 /**
