@@ -1,0 +1,62 @@
+/**
+ * A Bklit-style tracking API on Express, behind keyward. Run it with
+ * `PORT=3000 npx tsx examples/express-server.ts`; it prints a key to try.
+ *
+ * In your own app, import the adapter as `keyward/express`: this file imports it from the source
+ * so that it runs in this repository without a build.
+ */
+import type { AddressInfo } from 'node:net'
+import { pathToFileURL } from 'node:url'
+import express, { type Express } from 'express'
+import { createKeyward, type Keyward } from 'keyward'
+import { authenticate, type AuthenticatedRequest } from '../adapters/express.js'
+
+/**
+ * The example's routes: `POST /api/track` (project in the JSON body, `write` scope) and
+ * `GET /api/projects/:projectId/stats` (`read` scope).
+ *
+ * @example
+ * ```ts
+ * createApp(createKeyward({ prefix: 'bsk' })).listen(3000)
+ * ```
+ */
+export function createApp(kw: Keyward): Express {
+  const app = express()
+
+  app.post('/api/track', express.json(), authenticate(kw, { scopes: 'write', project: (req) => req.body?.projectId }), (req, res) => {
+    // No projectId means no project was checked: nothing may be recorded.
+    if (typeof req.body?.projectId !== 'string') {
+      res.status(400).json({ error: 'projectId is required' })
+      return
+    }
+    res.json({ accepted: true, projectId: req.body.projectId, keyId: (req as AuthenticatedRequest).auth.keyId })
+  })
+
+  app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (req) => req.params.projectId }), (req, res) => {
+    res.json({ projectId: req.params.projectId, org: (req as AuthenticatedRequest).auth.org, pageviews: 1284 })
+  })
+
+  return app
+}
+
+/**
+ * Starts the example on 127.0.0.1:`port` (0: any free port) with one freshly minted key.
+ *
+ * @example
+ * ```ts
+ * const { url, key, close } = await start(3000)
+ * ```
+ */
+export async function start(port: number, kw: Keyward = createKeyward({ prefix: 'bsk' })) {
+  const { key } = await kw.keys.create({ name: 'Example website', orgId: 'org_example', projects: ['prod-site'], scopes: ['write'] })
+  const server = createApp(kw).listen(port, '127.0.0.1')
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { kw, key, url, server, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { url, key } = await start(Number(process.env.PORT ?? 3000))
+  console.log(`Express example listening on ${url}`)
+  console.log(`Key (write, project prod-site): ${key}`)
+}

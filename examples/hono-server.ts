@@ -1,0 +1,67 @@
+/**
+ * A Bklit-style tracking API on Hono, served by `@hono/node-server`, behind keyward. Run it with
+ * `PORT=3000 npx tsx examples/hono-server.ts`; it prints a key to try. On Workers, Deno or Bun
+ * only the last lines change (export the app, pass that runtime's `getConnInfo`).
+ *
+ * In your own app, import the adapter as `keyward/hono`: this file imports it from the source so
+ * that it runs in this repository without a build.
+ */
+import type { AddressInfo } from 'node:net'
+import { pathToFileURL } from 'node:url'
+import { serve, type ServerType } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import { Hono, type Context } from 'hono'
+import { createKeyward, type Keyward } from 'keyward'
+import { authenticate } from '../adapters/hono.js'
+
+// Hono caches the parsed body, so the handler reads it again for free.
+const projectFromBody = async (c: Context): Promise<unknown> => ((await c.req.json().catch(() => null)) as { projectId?: unknown } | null)?.projectId
+
+/**
+ * The example's routes: `POST /api/track` (project in the JSON body, `write` scope) and
+ * `GET /api/projects/:projectId/stats` (`read` scope).
+ *
+ * @example
+ * ```ts
+ * serve({ fetch: createApp(createKeyward({ prefix: 'bsk' })).fetch, port: 3000 })
+ * ```
+ */
+export function createApp(kw: Keyward): Hono {
+  const app = new Hono()
+
+  app.post('/api/track', authenticate(kw, { scopes: 'write', project: projectFromBody, getConnInfo }), async (c) => {
+    const projectId = await projectFromBody(c)
+    // No projectId means no project was checked: nothing may be recorded.
+    if (typeof projectId !== 'string') return c.json({ error: 'projectId is required' }, 400)
+    return c.json({ accepted: true, projectId, keyId: c.get('auth').keyId })
+  })
+
+  app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId'), getConnInfo }), (c) =>
+    c.json({ projectId: c.req.param('projectId'), org: c.get('auth').org, pageviews: 1284 }),
+  )
+
+  return app
+}
+
+/**
+ * Starts the example on 127.0.0.1:`port` (0: any free port) with one freshly minted key.
+ *
+ * @example
+ * ```ts
+ * const { url, key, close } = await start(3000)
+ * ```
+ */
+export async function start(port: number, kw: Keyward = createKeyward({ prefix: 'bsk' })) {
+  const { key } = await kw.keys.create({ name: 'Example website', orgId: 'org_example', projects: ['prod-site'], scopes: ['write'] })
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: createApp(kw).fetch, port, hostname: '127.0.0.1' }, () => resolve(s))
+  })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { kw, key, url, server, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { url, key } = await start(Number(process.env.PORT ?? 3000))
+  console.log(`Hono example listening on ${url}`)
+  console.log(`Key (write, project prod-site): ${key}`)
+}
