@@ -44,7 +44,14 @@ export interface OptionalKeywardState {
   auth?: AuthContext
 }
 
-/** Any Koa context, whatever the application's own state and context types. */
+/**
+ * Any Koa context, whatever the application's own state and context types.
+ *
+ * @example
+ * ```ts
+ * const fromHeader = (ctx: AnyContext) => ctx.get('x-project-id') || undefined
+ * ```
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the context is the application's, keyward reads only standard fields.
 export type AnyContext = ParameterizedContext<any, any, any>
 

@@ -23,10 +23,22 @@ import {
  * or a promise of either (a body parsed on demand). Typed `unknown` so that route params
  * (`string | string[]` in Express 5) and parsed JSON bodies need no cast; anything that is not a
  * string or undefined is refused as a project no key holds.
+ *
+ * @example
+ * ```ts
+ * const fromBody: ProjectResolver<Request> = (req) => req.body?.projectId
+ * ```
  */
 export type ProjectResolver<Request> = (request: Request) => unknown
 
-/** Options of `authenticate()`, the same names in every adapter. */
+/**
+ * Options of `authenticate()`, the same names in every adapter.
+ *
+ * @example
+ * ```ts
+ * const options: AuthenticateOptions<Request> = { scopes: 'write', project: (req) => req.params.projectId, trustProxy: 1 }
+ * ```
+ */
 export interface AuthenticateOptions<Request> {
   /**
    * The project the request targets: a route param, a header, or the parsed JSON body's
@@ -51,7 +63,14 @@ export interface AuthenticateOptions<Request> {
   trustProxy?: TrustProxy
 }
 
-/** How an adapter reads its framework's request. */
+/**
+ * How an adapter reads its framework's request.
+ *
+ * @example
+ * ```ts
+ * const read: RequestReader<Request> = { method: (r) => r.method, headers: (r) => r.headers, url: (r) => r.url, socketAddress: () => undefined, forwardedFor: () => undefined }
+ * ```
+ */
 export interface RequestReader<Request> {
   method(request: Request): string
   headers(request: Request): HeaderSource
@@ -61,7 +80,15 @@ export interface RequestReader<Request> {
   forwardedFor(request: Request): string | readonly string[] | null | undefined
 }
 
-/** What the middleware does next: go on (with auth, or with none) or send the refusal. */
+/**
+ * What the middleware does next: go on (with auth, or with none) or send the refusal.
+ *
+ * @example
+ * ```ts
+ * const decision: Decision = await decide(req)
+ * if (!decision.ok) send(res, decision.response)
+ * ```
+ */
 export type Decision =
   | { ok: true; auth: AuthContext | undefined; headers: Readonly<Record<string, string>> }
   | { ok: false; response: ErrorResponse }
@@ -75,6 +102,11 @@ const hooks = new WeakMap<object, ErrorHook<never>>()
 /**
  * Checks the options once, at start-up, and returns the per-request decision. An unknown option is
  * a TypeError: a typo such as `scope:` would otherwise silently drop a check.
+ *
+ * @example
+ * ```ts
+ * const decide = createAuthenticator(kw, { scopes: 'read' }, read)
+ * ```
  */
 export function createAuthenticator<Request extends object>(
   kw: Keyward,
@@ -117,6 +149,11 @@ export function createAuthenticator<Request extends object>(
 /**
  * The check behind `requireScopes(...)`: the refusal, or undefined when the auth holds every scope.
  * `auth.scopes` are already expanded through the hierarchy.
+ *
+ * @example
+ * ```ts
+ * createScopeGuard(['admin'])(req.auth)?.status // 403, or undefined for an admin key
+ * ```
  */
 export function createScopeGuard(scopes: readonly string[]): (auth: AuthContext | undefined) => KeywardError | undefined {
   const required = checkScopes(scopes, 'requireScopes()')
@@ -128,7 +165,14 @@ export function createScopeGuard(scopes: readonly string[]): (auth: AuthContext 
   }
 }
 
-/** The check behind `requireProject(...)`: a route that needs a project refuses a request naming none. */
+/**
+ * The check behind `requireProject(...)`: a route that needs a project refuses a request naming none.
+ *
+ * @example
+ * ```ts
+ * const error = await createProjectGuard((req: Request) => req.params.projectId)(req.auth, req)
+ * ```
+ */
 export function createProjectGuard<Request>(getProjectId: ProjectResolver<Request>): (auth: AuthContext | undefined, request: Request) => Promise<KeywardError | undefined> {
   if (typeof getProjectId !== 'function') fail('requireProject() needs a function of the request returning the project id')
   return async (auth, request) => {
@@ -138,7 +182,14 @@ export function createProjectGuard<Request>(getProjectId: ProjectResolver<Reques
   }
 }
 
-/** The guard's refusal, shaped by the `onError` of the `authenticate()` that ran before it. */
+/**
+ * The guard's refusal, shaped by the `onError` of the `authenticate()` that ran before it.
+ *
+ * @example
+ * ```ts
+ * send(res, await guardResponse(error, req))
+ * ```
+ */
 export function guardResponse<Request extends object>(error: KeywardError, request: Request): Promise<ErrorResponse> {
   return errorResponse(error, request, hooks.get(request) as ErrorHook<Request> | undefined)
 }

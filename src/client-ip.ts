@@ -10,10 +10,23 @@ import { ipInNetwork, parseCidr, parseIp, type IpNetwork } from './ip.js'
 /**
  * Which proxies to believe: `0` or `false` (the default) trusts none and uses the socket address;
  * a number trusts that many hops; a list trusts those addresses or CIDR networks.
+ *
+ * @example
+ * ```ts
+ * const behindLoadBalancer: TrustProxy = ['10.0.0.0/8']
+ * const behindOneHop: TrustProxy = 1
+ * ```
  */
 export type TrustProxy = false | number | readonly string[]
 
-/** Resolves the client address from the socket address and the X-Forwarded-For header(s). */
+/**
+ * Resolves the client address from the socket address and the X-Forwarded-For header(s).
+ *
+ * @example
+ * ```ts
+ * const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'])
+ * ```
+ */
 export type ClientIpResolver = (socketAddress: string | undefined, forwardedFor: string | readonly string[] | null | undefined) => string | undefined
 
 const MAX_HOPS = 32

@@ -1,6 +1,13 @@
 import type { KeywardError } from './errors.js'
 
-/** A refusal ready for any framework to send: status, headers (lowercase names) and body text. */
+/**
+ * A refusal ready for any framework to send: status, headers (lowercase names) and body text.
+ *
+ * @example
+ * ```ts
+ * const { status, headers, body }: ErrorResponse = problemResponse(error)
+ * ```
+ */
 export interface ErrorResponse {
   status: number
   headers: Record<string, string>
@@ -11,6 +18,11 @@ export interface ErrorResponse {
  * What an `onError` hook returns to change a refusal. Omitted fields keep their default; a body
  * that is not a string is sent as JSON. The error's own headers (WWW-Authenticate, Retry-After,
  * RateLimit) stay unless the hook names them.
+ *
+ * @example
+ * ```ts
+ * const override: ErrorResponseOverride = { body: { error: 'Invalid API token' }, headers: { 'x-request-id': id } }
+ * ```
  */
 export interface ErrorResponseOverride {
   status?: number
