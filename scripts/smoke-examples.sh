@@ -22,7 +22,7 @@ launch() {
   PORT=0 node --import tsx "$file" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 150); do
-    grep -q 'listening on\|demo:' "$log" && grep -q 'bsk_live_' "$log" && break
+    grep -qs 'listening on\|demo:' "$log" && grep -qs 'bsk_live_' "$log" && break
     kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.2
   done
