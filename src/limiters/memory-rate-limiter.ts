@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { gcra, type GcraDecision } from './gcra.js'
+import { gcra, gcraState, type GcraDecision } from './gcra.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 /** Options of {@link MemoryRateLimiter}. */
@@ -77,10 +77,8 @@ export class MemoryRateLimiter implements RateLimiter {
       // A denied call counts on no rule: report the rules that would have allowed it as they stand.
       for (let i = 0; i < rules.length; i++) {
         const rule = rules[i]!
-        const decision = decisions[i]!
-        if (!decision.allowed) continue
-        const uncountedTat = decision.nextTat - rule.windowMs / rule.limit
-        states[i] = { rule, remaining: decision.remaining + 1, resetMs: Math.max(0, Math.ceil(uncountedTat - now)) }
+        if (!decisions[i]!.allowed) continue
+        states[i] = { rule, ...gcraState(rule, this.#tats.peek(ruleKey(key, rule.limit, rule.windowMs)), now) }
       }
     }
     return { allowed, blocked: false, retryAfterMs, rules: states }
