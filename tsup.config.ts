@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     express: 'adapters/express.ts',
+    'express-augment': 'adapters/express-augment.ts',
     koa: 'adapters/koa.ts',
     hono: 'adapters/hono.ts',
   },

@@ -19,7 +19,12 @@ export async function measure(name: string, fn: () => unknown, { roundMs = 400, 
   const isAsync = fn() instanceof Promise
   // Warm-up so the JIT has settled before anything is timed.
   const warmEnd = performance.now() + roundMs
-  while (performance.now() < warmEnd) for (let i = 0; i < 256; i++) isAsync ? await fn() : fn()
+  while (performance.now() < warmEnd) {
+    for (let i = 0; i < 256; i++) {
+      if (isAsync) await fn()
+      else fn()
+    }
+  }
   const perRound: number[] = []
   for (let r = 0; r < rounds; r++) {
     let ops = 0

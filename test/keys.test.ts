@@ -2,6 +2,16 @@ import { describe, expect, it } from 'vitest'
 import { KeywardError, MemoryTokenStore, type TokenStore } from '../src/index.js'
 import { setup } from './support/setup.js'
 
+/** The KeywardError a management call rejects with; fails the test if it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<KeywardError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(KeywardError)
+  return error as KeywardError
+}
+
 async function validationError(promise: Promise<unknown>): Promise<KeywardError> {
   const error = await promise.then(
     () => null,
@@ -104,7 +114,7 @@ describe('keys.create', () => {
     const base = new MemoryTokenStore()
     const store: TokenStore = { ...bind(base), insert: () => Promise.reject(new Error('db down')) }
     const { kw } = setup({ store })
-    const e = await kw.keys.create({ name: 'n', orgId: 'o', projects: ['p'] }).catch((x: unknown) => x as KeywardError)
+    const e = await rejection(kw.keys.create({ name: 'n', orgId: 'o', projects: ['p'] }))
     expect(e.code).toBe('store_unavailable')
     expect(e.status).toBe(503)
   })
@@ -155,7 +165,7 @@ describe('keys.update / revoke', () => {
     expect(e.errors).toEqual([{ field: 'orgId', message: 'cannot be changed after creation' }])
     expect((await kw.keys.get(info.id))?.orgId).toBe('org_1')
     await kw.keys.revoke(info.id)
-    const gone = await kw.keys.update(info.id, { name: 'x' }).catch((x: unknown) => x as KeywardError)
+    const gone = await rejection(kw.keys.update(info.id, { name: 'x' }))
     expect(gone.code).toBe('not_found')
   })
 
@@ -165,7 +175,7 @@ describe('keys.update / revoke', () => {
     const first = await kw.keys.revoke(info.id)
     const again = await kw.keys.revoke(info.id)
     expect(again.revokedAt).toEqual(first.revokedAt)
-    expect((await kw.keys.revoke('AAAAAAAA').catch((x: unknown) => x as KeywardError)).code).toBe('not_found')
+    expect((await rejection(kw.keys.revoke('AAAAAAAA'))).code).toBe('not_found')
   })
 })
 
@@ -197,7 +207,7 @@ describe('keys.rotate', () => {
     const old = await mint()
     await validationError(kw.keys.rotate(old.info.id, { gracePeriodMs: -1 }))
     await kw.keys.revoke(old.info.id)
-    expect((await kw.keys.rotate(old.info.id).catch((x: unknown) => x as KeywardError)).code).toBe('not_found')
+    expect((await rejection(kw.keys.rotate(old.info.id))).code).toBe('not_found')
   })
 })
 
