@@ -133,8 +133,8 @@ export class KeywardError extends Error {
     this.status = STATUS[code]
     this.errors = options.errors
     this.scope = options.scope
-    this.retryAfter = options.retryAfter
-    this.headers = { ...defaultHeaders(code, options), ...options.headers }
+    this.retryAfter = delaySeconds(options.retryAfter)
+    this.headers = { ...defaultHeaders(code, this.scope, this.retryAfter), ...options.headers }
   }
 
   /** The RFC 9457 problem document for this error. */
@@ -160,8 +160,14 @@ export function isKeywardError(value: unknown): value is KeywardError {
 
 const REALM = 'Bearer realm="api"'
 
-function defaultHeaders(code: KeywardErrorCode, options: KeywardErrorOptions): Record<string, string> {
-  const retry: Record<string, string> = options.retryAfter === undefined ? {} : { 'retry-after': String(options.retryAfter) }
+// RFC 9110 §10.2.3: Retry-After is an HTTP-date or whole seconds, `1*DIGIT`; `1.5` or `-1` is
+// not a valid value. A fraction is rounded up, so a client that waits as told is not early.
+function delaySeconds(seconds: number | undefined): number | undefined {
+  return seconds === undefined || !Number.isFinite(seconds) ? undefined : Math.max(0, Math.ceil(seconds))
+}
+
+function defaultHeaders(code: KeywardErrorCode, scope: string | undefined, retryAfter: number | undefined): Record<string, string> {
+  const retry: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }
   switch (code) {
     // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
     case 'missing_credentials':
@@ -171,9 +177,10 @@ function defaultHeaders(code: KeywardErrorCode, options: KeywardErrorOptions): R
     case 'invalid_token':
     case 'mfa_required':
       return { 'www-authenticate': `${REALM}, error="invalid_token"` }
+    // RFC 6750 §3: the scope attribute is optional; an empty one would say no scope was needed.
     case 'insufficient_scope':
       return {
-        'www-authenticate': `${REALM}, error="insufficient_scope", scope="${options.scope ?? ''}"`,
+        'www-authenticate': scope ? `${REALM}, error="insufficient_scope", scope="${scope}"` : `${REALM}, error="insufficient_scope"`,
       }
     case 'rate_limited':
     case 'ip_blocked':
