@@ -116,7 +116,7 @@ describe('normalizeOriginRule', () => {
         expect(rule).toBe(rule.toLowerCase())
         expect(originHostname(`https://${rule}`)).toBe(rule)
       }),
-      { numRuns: 2000 },
+      { numRuns: 1000 },
     )
   })
 })
