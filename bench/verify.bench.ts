@@ -33,7 +33,8 @@ results.push(await measure('verify(): valid key, cached', () => cached.verify(va
 results.push(await measure('verify(): valid key, uncached (memory store)', () => uncached.verify(valid)))
 results.push(await measure('verify(): malformed key', () => cached.verify({ headers: malformed, ip: nextIp() })))
 results.push(await measure('verify(): unknown well-formed key', () => cached.verify({ headers: unknownHeaders, ip: nextIp() })))
-results.push(await measure('MemoryRateLimiter.limit()', () => limiter.limit({ key: 'AbCd1234', rules, now: clock++ })))
+results.push(await measure('MemoryRateLimiter.limit() (async, as a custom caller sees it)', () => limiter.limit({ key: 'AbCd1234', rules, now: clock++ })))
+results.push(await measure('MemoryRateLimiter.limitSync() (what verify() calls)', () => limiter.limitSync({ key: 'AbCd1234', rules, now: clock++ })))
 
 const [sha, hit] = results
 console.log(`keyward verify benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}${smoke ? ' (smoke run)' : ''}\n`)

@@ -57,25 +57,28 @@ export function gcra(rule: RateLimitRule, storedTat: number | undefined, now: nu
   // Emission intervals already booked ahead of now: 0 for a full bucket, limit for an empty one.
   const booked = tat - nowTat
   const slack = slackOf(nowTat, limit)
-  // Half the slack off before rounding up, so that waiting the returned time always suffices
-  // (the decision then allows with the other half to spare) and an exact 100 ms reads as 100.
-  const toMs = (intervals: number) => Math.max(0, Math.ceil(((intervals - slack / 2) * windowMs) / limit))
   if (booked > limit - 1 + slack) {
     return {
       allowed: false,
       nextTat: tat,
       remaining: 0,
-      resetMs: toMs(booked),
-      retryAfterMs: Math.max(1, toMs(booked - (limit - 1))),
+      resetMs: toMs(booked, slack, windowMs, limit),
+      retryAfterMs: Math.max(1, toMs(booked - (limit - 1), slack, windowMs, limit)),
     }
   }
   return {
     allowed: true,
     nextTat: tat + 1,
     remaining: Math.max(0, Math.floor(limit - 1 - booked + slack)),
-    resetMs: toMs(booked + 1),
+    resetMs: toMs(booked + 1, slack, windowMs, limit),
     retryAfterMs: 0,
   }
+}
+
+// Half the slack off before rounding up, so that waiting the returned time always suffices
+// (the decision then allows with the other half to spare) and an exact 100 ms reads as 100.
+function toMs(intervals: number, slack: number, windowMs: number, limit: number): number {
+  return Math.max(0, Math.ceil(((intervals - slack / 2) * windowMs) / limit))
 }
 
 /**
@@ -94,6 +97,6 @@ export function gcraState(rule: RateLimitRule, storedTat: number | undefined, no
   const slack = slackOf(nowTat, limit)
   return {
     remaining: Math.max(0, Math.floor(limit - booked + slack)),
-    resetMs: Math.max(0, Math.ceil(((booked - slack / 2) * windowMs) / limit)),
+    resetMs: toMs(booked, slack, windowMs, limit),
   }
 }

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { gcra, gcraState, type GcraDecision } from './gcra.js'
+import { gcra, gcraState } from './gcra.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 /** Options of {@link MemoryRateLimiter}. */
@@ -55,30 +55,36 @@ export class MemoryRateLimiter implements RateLimiter {
         return { allowed: false, blocked: true, retryAfterMs: window.blockedUntil - now, rules: [] }
       }
     }
+    // One rule is the common case: no scratch arrays, one key string.
+    if (rules.length === 1) {
+      const rule = rules[0]!
+      const id = ruleKey(key, rule.limit, rule.windowMs)
+      const tat = this.#tats.get(id)
+      const d = gcra(rule, tat, now)
+      if (d.allowed) this.#tats.set(id, d.nextTat)
+      return { allowed: d.allowed, blocked: false, retryAfterMs: d.retryAfterMs, rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }] }
+    }
+    const ids = rules.map((rule) => ruleKey(key, rule.limit, rule.windowMs))
+    const decisions = rules.map((rule, i) => gcra(rule, this.#tats.get(ids[i]!), now))
     const states: RuleState[] = []
-    const decisions: GcraDecision[] = []
     let allowed = true
     let retryAfterMs = 0
-    for (const rule of rules) {
-      const decision = gcra(rule, this.#tats.get(ruleKey(key, rule.limit, rule.windowMs)), now)
-      decisions.push(decision)
-      states.push({ rule, remaining: decision.remaining, resetMs: decision.resetMs })
+    for (let i = 0; i < rules.length; i++) {
+      const decision = decisions[i]!
+      states.push({ rule: rules[i]!, remaining: decision.remaining, resetMs: decision.resetMs })
       if (!decision.allowed) {
         allowed = false
         retryAfterMs = Math.max(retryAfterMs, decision.retryAfterMs)
       }
     }
     if (allowed) {
-      for (let i = 0; i < rules.length; i++) {
-        const rule = rules[i]!
-        this.#tats.set(ruleKey(key, rule.limit, rule.windowMs), decisions[i]!.nextTat)
-      }
+      for (let i = 0; i < rules.length; i++) this.#tats.set(ids[i]!, decisions[i]!.nextTat)
     } else {
       // A denied call counts on no rule: report the rules that would have allowed it as they stand.
       for (let i = 0; i < rules.length; i++) {
-        const rule = rules[i]!
         if (!decisions[i]!.allowed) continue
-        states[i] = { rule, ...gcraState(rule, this.#tats.peek(ruleKey(key, rule.limit, rule.windowMs)), now) }
+        const rule = rules[i]!
+        states[i] = { rule, ...gcraState(rule, this.#tats.peek(ids[i]!), now) }
       }
     }
     return { allowed, blocked: false, retryAfterMs, rules: states }
