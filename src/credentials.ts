@@ -33,6 +33,14 @@ function single(value: string | readonly string[] | undefined): string | undefin
   return first
 }
 
+// Shared and frozen: optional-auth routes see this on every anonymous request, and building an
+// Error (with its stack trace) each time would cost more than the rest of the check.
+const MISSING = /* @__PURE__ */ (() => {
+  const error = new KeywardError('missing_credentials')
+  Object.freeze(error.headers)
+  return Object.freeze(error)
+})()
+
 const malformed = (message: string) => new KeywardError('invalid_request', { message })
 
 /**
@@ -69,7 +77,7 @@ export function extractCredential(headers: HeaderSource, names: readonly string[
     if (found !== undefined && found !== value) return malformed('Two different credentials in one request')
     found = value
   }
-  return found ?? new KeywardError('missing_credentials')
+  return found ?? MISSING
 }
 
 // Only unambiguous names: `token` or `key` are too often pagination cursors or object ids.

@@ -2,6 +2,7 @@ import { KeywardError, type FieldIssue } from './errors.js'
 import { formatNetwork, parseCidr } from './ip.js'
 import type { Environment } from './key-format.js'
 import { normalizeOriginRule } from './origin.js'
+import { isValidPolicyName } from './rate-limit-headers.js'
 import { isValidScope } from './scopes.js'
 import type { KeyRecord, RateLimitRule } from './types.js'
 
@@ -67,7 +68,6 @@ const UPDATE_FIELDS = new Set([
 const CONTROL = /[\x00-\x1f\x7f]/
 const MAX_LIST = 100
 const MAX_WINDOW_MS = 366 * 24 * 3_600_000
-const RULE_NAME = /^[A-Za-z0-9_-]{1,32}$/
 
 /**
  * Context the checks need: the server's clock, prefixes and environment.
@@ -183,7 +183,7 @@ class Checker {
       const { limit, windowMs, name } = rule
       if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > 1e9) this.add(`${field}.limit`, 'must be a positive integer')
       if (!Number.isSafeInteger(windowMs) || (windowMs as number) < 1000 || (windowMs as number) > MAX_WINDOW_MS) this.add(`${field}.windowMs`, 'must be an integer from 1000 (one second) to one year')
-      if (name !== undefined && (typeof name !== 'string' || !RULE_NAME.test(name))) this.add(`${field}.name`, 'must be 1-32 letters, digits, - or _')
+      if (name !== undefined && !isValidPolicyName(name)) this.add(`${field}.name`, 'must be 1-32 letters, digits, - or _')
       out.push(name === undefined ? { limit: limit as number, windowMs: windowMs as number } : { limit: limit as number, windowMs: windowMs as number, name: name as string })
     })
     return out

@@ -6,6 +6,7 @@ import { assertValidPrefix, type Environment } from './key-format.js'
 import { createKeyManager, type KeyManager } from './keys.js'
 import { MemoryRateLimiter } from './limiters/memory-rate-limiter.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
+import { isValidPolicyName } from './rate-limit-headers.js'
 import { ParseMemo } from './restrictions.js'
 import type { Runtime } from './runtime.js'
 import { createScopeExpander, DEFAULT_SCOPE_HIERARCHY, type ScopeHierarchy } from './scopes.js'
@@ -84,6 +85,7 @@ function checkRule(rule: RateLimitRule, where: string): RateLimitRule {
   if (rule === null || typeof rule !== 'object') fail(`${where} must be { limit, windowMs }`)
   if (!Number.isSafeInteger(rule.limit) || rule.limit < 1) fail(`${where}.limit must be a positive integer`)
   if (!Number.isSafeInteger(rule.windowMs) || rule.windowMs < 1000) fail(`${where}.windowMs must be an integer of at least 1000`)
+  if (rule.name !== undefined && !isValidPolicyName(rule.name)) fail(`${where}.name must be 1-32 letters, digits, - or _`)
   return { ...rule }
 }
 

@@ -1,6 +1,22 @@
 import type { RuleState } from './limiters/rate-limiter.js'
 import type { RateLimitRule } from './types.js'
 
+const POLICY_NAME = /^[A-Za-z0-9_-]{1,32}$/
+
+/**
+ * True when `name` can stand as a policy name inside the quoted header values: 1-32 letters,
+ * digits, `-` or `_`.
+ *
+ * @example
+ * ```ts
+ * isValidPolicyName('hourly') // true
+ * isValidPolicyName('a"b') // false
+ * ```
+ */
+export function isValidPolicyName(name: unknown): name is string {
+  return typeof name === 'string' && POLICY_NAME.test(name)
+}
+
 /** The policy name of a rule in the headers: its own, `default` when alone, else `w<seconds>`. */
 export function policyName(rule: RateLimitRule, index: number, count: number): string {
   if (rule.name !== undefined) return rule.name

@@ -8,7 +8,7 @@ import type { LimitResult } from './limiters/rate-limiter.js'
 import { formatPolicy, formatRateLimit } from './rate-limit-headers.js'
 import { placeRefusal, type ClientAddress } from './restrictions.js'
 import type { CachedKey, Runtime } from './runtime.js'
-import { missingScopes } from './scopes.js'
+import { isValidScope, missingScopes } from './scopes.js'
 import type { AuthContext, KeyRecord } from './types.js'
 
 /**
@@ -172,7 +172,8 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
 
     if (input.scopes !== undefined) {
       const missing = missingScopes(entry.auth.scopes, typeof input.scopes === 'string' ? [input.scopes] : input.scopes)
-      if (missing.length > 0) return await refuse(rt, 'insufficient_scope', client, now, { scope: missing.join(' ') })
+      // Only scope tokens go into the quoted challenge; anything else could never be granted anyway.
+      if (missing.length > 0) return await refuse(rt, 'insufficient_scope', client, now, { scope: missing.filter(isValidScope).join(' ') })
     }
 
     let headers = NO_HEADERS

@@ -232,7 +232,9 @@ describe('originAllowed', () => {
   })
 
   // Hostnames as users write them: LDH labels, mixed case, sometimes IDN.
-  const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/)
+  // Labels starting `xn--` are punycode and mostly invalid when random (`xn--c`): the URL parser
+  // rightly refuses them, so the generator leaves them out (IDN is tested with real examples).
+  const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/).filter((l) => !l.startsWith('xn--'))
   const hostname = fc.tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom('com', 'io', 'example', 'de', 'co.uk', 'xn--p1ai')).map(([labels, tld]) => `${labels.join('.')}.${tld}`)
   const originFor = (host: string, scheme: string, port: number | null, upper: boolean) => `${scheme}://${upper ? host.toUpperCase() : host}${port === null ? '' : `:${port}`}`
   const scheme = fc.constantFrom('http', 'https', 'HTTPS')

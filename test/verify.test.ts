@@ -428,3 +428,17 @@ describe('verify: the hot path writes nothing', () => {
     await kw.close()
   })
 })
+
+describe('verify: app-supplied input that cannot be trusted into headers', () => {
+  it('keeps a required scope that is not a scope token out of the challenge', async () => {
+    const { kw, mint, bearer } = setup()
+    const { key } = await mint({ scopes: ['read'] })
+    const e = refused(await kw.verify({ headers: bearer(key), scopes: ['write', 'evil"\r\nx'] }))
+    expect(e.code).toBe('insufficient_scope')
+    expect(e.headers['www-authenticate']).toBe('Bearer realm="api", error="insufficient_scope", scope="write"')
+  })
+
+  it('refuses a default rate-limit rule whose name would break the RateLimit headers', () => {
+    expect(() => createKeyward({ prefix: 'bsk', defaultRateLimit: { limit: 1, windowMs: 1000, name: 'a"b' } })).toThrow(TypeError)
+  })
+})
