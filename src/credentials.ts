@@ -1,12 +1,34 @@
 import { KeywardError } from './errors.js'
 
-/** Request headers as a Web `Headers` object or a Node-style record (values may be arrays). */
+/**
+ * Request headers as a Web `Headers` object or a Node-style record (values may be arrays).
+ *
+ * @example
+ * ```ts
+ * await kw.verify({ headers: request.headers }) // Headers
+ * await kw.verify({ headers: req.headers }) // Node's IncomingHttpHeaders
+ * ```
+ */
 export type HeaderSource = Headers | Readonly<Record<string, string | readonly string[] | undefined>>
 
-/** The headers keyward reads a credential from, by default. Lowercase. */
+/**
+ * The headers keyward reads a credential from, by default. Lowercase.
+ *
+ * @example
+ * ```ts
+ * createKeyward({ prefix: 'tk', credentialHeaders: ['api-key'] }) // instead of these
+ * ```
+ */
 export const DEFAULT_CREDENTIAL_HEADERS: readonly string[] = ['authorization', 'x-api-key', 'api-key']
 
-/** Longest credential looked at (a JWT with many claims still fits). */
+/**
+ * Longest credential looked at (a JWT with many claims still fits).
+ *
+ * @example
+ * ```ts
+ * if (token.length > MAX_CREDENTIAL_LENGTH) refuse()
+ * ```
+ */
 export const MAX_CREDENTIAL_LENGTH = 8192
 
 // RFC 6750 §2.1 b64token, which also covers keyward keys and JWTs.
@@ -17,6 +39,11 @@ const BEARER = /^bearer +(.*)$/i
  * Reads one header from either header shape; arrays (Node's repeated headers) are returned as
  * they are so that the caller can refuse several values. Node-style records must use lowercase
  * names, as Node itself does.
+ *
+ * @example
+ * ```ts
+ * readHeader(req.headers, 'origin') // 'https://example.com' | undefined
+ * ```
  */
 export function readHeader(headers: HeaderSource, name: string): string | readonly string[] | undefined {
   if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined

@@ -5,7 +5,14 @@
  * (unknown, revoked, expired, wrong environment...), so a caller cannot probe which keys exist.
  */
 
-/** Stable machine-readable error codes. One per row of the README's error table. */
+/**
+ * Stable machine-readable error codes. One per row of the README's error table.
+ *
+ * @example
+ * ```ts
+ * if (error.code === 'rate_limited') backOff(error.retryAfter)
+ * ```
+ */
 export type KeywardErrorCode =
   | 'missing_credentials'
   | 'invalid_request'
@@ -21,7 +28,14 @@ export type KeywardErrorCode =
   | 'validation_failed'
   | 'not_found'
 
-/** One bad field of a management call (`keys.create`, `keys.update`...). */
+/**
+ * One bad field of a management call (`keys.create`, `keys.update`...).
+ *
+ * @example
+ * ```ts
+ * // error.errors: [{ field: 'allowedIps[0]', message: 'must be an IPv4 or IPv6 address...' }]
+ * ```
+ */
 export interface FieldIssue {
   /** The field's name as the caller spelled it, e.g. `allowedIps[1]`. */
   field: string
@@ -29,7 +43,15 @@ export interface FieldIssue {
   message: string
 }
 
-/** An RFC 9457 problem document, as returned by {@link KeywardError.toJSON}. */
+/**
+ * An RFC 9457 problem document, as returned by {@link KeywardError.toJSON}.
+ *
+ * @example
+ * ```ts
+ * const doc: ProblemDocument = error.toJSON()
+ * res.status(doc.status).type('application/problem+json').send(doc)
+ * ```
+ */
 export interface ProblemDocument {
   type: string
   title: string
@@ -73,7 +95,14 @@ const TITLE: Record<KeywardErrorCode, string> = {
   not_found: 'Not Found',
 }
 
-/** The default message of each code; the seeds' exact wording where they give one. */
+/**
+ * The default message of each code; the seeds' exact wording where they give one.
+ *
+ * @example
+ * ```ts
+ * ERROR_MESSAGES.project_forbidden // 'Token does not have access to this project'
+ * ```
+ */
 export const ERROR_MESSAGES: Readonly<Record<KeywardErrorCode, string>> = {
   missing_credentials: 'Missing API token',
   invalid_request: 'Malformed credentials',
@@ -90,7 +119,14 @@ export const ERROR_MESSAGES: Readonly<Record<KeywardErrorCode, string>> = {
   not_found: 'Key not found',
 }
 
-/** Options of the {@link KeywardError} constructor. */
+/**
+ * Options of the {@link KeywardError} constructor.
+ *
+ * @example
+ * ```ts
+ * new KeywardError('insufficient_scope', { scope: 'write' })
+ * ```
+ */
 export interface KeywardErrorOptions {
   message?: string
   headers?: Record<string, string>
@@ -153,7 +189,14 @@ export class KeywardError extends Error {
   }
 }
 
-/** True when `value` is a {@link KeywardError}, also across bundled copies of keyward. */
+/**
+ * True when `value` is a {@link KeywardError}, also across bundled copies of keyward.
+ *
+ * @example
+ * ```ts
+ * try { await kw.keys.create(input) } catch (e) { if (isKeywardError(e)) console.log(e.errors) }
+ * ```
+ */
 export function isKeywardError(value: unknown): value is KeywardError {
   return value instanceof KeywardError || (value instanceof Error && value.name === 'KeywardError' && 'code' in value)
 }

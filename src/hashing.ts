@@ -2,7 +2,15 @@ import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
 
-/** Hashes a whole key to the 32-byte digest the store keeps. */
+/**
+ * Hashes a whole key to the 32-byte digest the store keeps.
+ *
+ * @example
+ * ```ts
+ * const hash: KeyHasher = createKeyHasher()
+ * hash('bsk_live_...') // Uint8Array(32)
+ * ```
+ */
 export type KeyHasher = (key: string) => Uint8Array
 
 /**
@@ -25,12 +33,26 @@ export function createKeyHasher(pepper?: string | Uint8Array): KeyHasher {
   return (key) => keyed.clone().update(utf8ToBytes(key)).digest()
 }
 
-/** Lowercase hex, the form digests take in stores. */
+/**
+ * Lowercase hex, the form digests take in stores.
+ *
+ * @example
+ * ```ts
+ * digestToHex(new Uint8Array([0xab, 0x01])) // 'ab01'
+ * ```
+ */
 export function digestToHex(digest: Uint8Array): string {
   return bytesToHex(digest)
 }
 
-/** The bytes of a stored hex digest; null when it is not 64 hex characters. */
+/**
+ * The bytes of a stored hex digest; null when it is not 64 hex characters.
+ *
+ * @example
+ * ```ts
+ * digestFromHex(record.hash) // Uint8Array(32), or null when corrupt
+ * ```
+ */
 export function digestFromHex(hex: string): Uint8Array | null {
   if (typeof hex !== 'string' || hex.length !== 64) return null
   try {
@@ -55,5 +77,12 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0
 }
 
-/** Compared against when the key id is unknown, so that path costs the same hash and compare. */
+/**
+ * Compared against when the key id is unknown, so that path costs the same hash and compare.
+ *
+ * @example
+ * ```ts
+ * constantTimeEqual(hash(presented), record?.digest ?? DUMMY_DIGEST)
+ * ```
+ */
 export const DUMMY_DIGEST: Uint8Array = /* @__PURE__ */ new Uint8Array(32)

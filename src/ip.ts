@@ -6,13 +6,27 @@
  * `::ffff:a.b.c.d` is the IPv4 address a.b.c.d (DESIGN §4); IPv4-compatible `::a.b.c.d` stays IPv6.
  */
 
-/** A parsed address: 4 bytes for IPv4, 16 for IPv6. */
+/**
+ * A parsed address: 4 bytes for IPv4, 16 for IPv6.
+ *
+ * @example
+ * ```ts
+ * parseIp('203.0.113.10') // { version: 4, bytes: Uint8Array [203, 0, 113, 10] }
+ * ```
+ */
 export interface IpAddress {
   version: 4 | 6
   bytes: Uint8Array
 }
 
-/** A parsed network: the address with its host bits zero, and the prefix length. */
+/**
+ * A parsed network: the address with its host bits zero, and the prefix length.
+ *
+ * @example
+ * ```ts
+ * parseCidr('10.0.0.0/8') // { version: 4, bytes: [10, 0, 0, 0], prefixLength: 8 }
+ * ```
+ */
 export interface IpNetwork extends IpAddress {
   prefixLength: number
 }
@@ -172,7 +186,14 @@ export function formatNetwork(network: IpNetwork): string {
   return network.prefixLength === (network.version === 4 ? 32 : 128) ? text : `${text}/${network.prefixLength}`
 }
 
-/** Canonical text of an address (dotted quad, or RFC 5952 IPv6). */
+/**
+ * Canonical text of an address (dotted quad, or RFC 5952 IPv6).
+ *
+ * @example
+ * ```ts
+ * formatAddress(parseIp('2001:DB8:0:0:0:0:0:1')!) // '2001:db8::1'
+ * ```
+ */
 export function formatAddress(address: IpAddress): string {
   if (address.version === 4) return Array.from(address.bytes).join('.')
   const groups: number[] = []

@@ -1,22 +1,64 @@
 import { encodeBase62, isBase62, randomBase62 } from './internal/base62.js'
 import { crc32Ascii } from './internal/crc32.js'
 
-/** The two environments a key can belong to; a key of the other one is invalid on this server. */
+/**
+ * The two environments a key can belong to; a key of the other one is invalid on this server.
+ *
+ * @example
+ * ```ts
+ * createKeyward({ prefix: 'bsk', environment: 'test' }) // accepts only bsk_test_ keys
+ * ```
+ */
 export type Environment = 'live' | 'test'
 
-/** Length of the key id: the non-secret lookup key, also shown as the key's display prefix. */
+/**
+ * Length of the key id: the non-secret lookup key, also shown as the key's display prefix.
+ *
+ * @example
+ * ```ts
+ * parseKey(key, ['bsk'])?.keyId.length === KEY_ID_LENGTH
+ * ```
+ */
 export const KEY_ID_LENGTH = 8
-/** Length of the secret part: 30 base62 characters, about 178 bits of entropy. */
+/**
+ * Length of the secret part: 30 base62 characters, about 178 bits of entropy.
+ *
+ * @example
+ * ```ts
+ * // 62 ** SECRET_LENGTH possible secrets: about 2 ** 178
+ * ```
+ */
 export const SECRET_LENGTH = 30
-/** Length of the CRC-32 checksum, base62-encoded. */
+/**
+ * Length of the CRC-32 checksum, base62-encoded.
+ *
+ * @example
+ * ```ts
+ * key.slice(-CHECKSUM_LENGTH) // the base62 CRC-32 of the rest
+ * ```
+ */
 export const CHECKSUM_LENGTH = 6
-/** No credential longer than this is even looked at. */
+/**
+ * No credential longer than this is even looked at.
+ *
+ * @example
+ * ```ts
+ * parseKey('x'.repeat(MAX_KEY_LENGTH + 1), ['bsk']) // null, without further work
+ * ```
+ */
 export const MAX_KEY_LENGTH = 128
 
 const BODY_LENGTH = KEY_ID_LENGTH + SECRET_LENGTH + CHECKSUM_LENGTH
 const PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}$/
 
-/** What {@link parseKey} reads from a well-formed key. Nothing here is secret. */
+/**
+ * What {@link parseKey} reads from a well-formed key. Nothing here is secret.
+ *
+ * @example
+ * ```ts
+ * const parsed: ParsedKey | null = parseKey(key, ['bsk'])
+ * ```
+ */
 export interface ParsedKey {
   prefix: string
   environment: Environment
@@ -54,7 +96,14 @@ export function generateKey(prefix: string, environment: Environment, keyId = ra
   return { key: head + encodeBase62(crc32Ascii(head), CHECKSUM_LENGTH), keyId }
 }
 
-/** A fresh random key id. */
+/**
+ * A fresh random key id.
+ *
+ * @example
+ * ```ts
+ * generateKeyId() // e.g. 'IsGxuoZT'
+ * ```
+ */
 export function generateKeyId(): string {
   return randomBase62(KEY_ID_LENGTH)
 }
@@ -88,13 +137,28 @@ export function parseKey(key: string, prefixes: readonly string[]): ParsedKey | 
   return { prefix, environment, keyId: key.slice(bodyStart, bodyStart + KEY_ID_LENGTH) }
 }
 
-/** True when `credential` starts like one of our keys (`<prefix>_`), as opposed to a JWT. */
+/**
+ * True when `credential` starts like one of our keys (`<prefix>_`), as opposed to a JWT.
+ *
+ * @example
+ * ```ts
+ * hasKeyPrefix('bsk_live_...', ['bsk']) // true
+ * hasKeyPrefix('eyJhbGciOi...', ['bsk']) // false: a JWT
+ * ```
+ */
 export function hasKeyPrefix(credential: string, prefixes: readonly string[]): boolean {
   const sep = credential.indexOf('_')
   return sep > 0 && prefixes.includes(credential.slice(0, sep))
 }
 
-/** The part of a key that may be shown in a dashboard: `bsk_live_4fTq9ZkA`. */
+/**
+ * The part of a key that may be shown in a dashboard: `bsk_live_4fTq9ZkA`.
+ *
+ * @example
+ * ```ts
+ * displayPrefix('bsk', 'live', 'IsGxuoZT') // 'bsk_live_IsGxuoZT'
+ * ```
+ */
 export function displayPrefix(prefix: string, environment: Environment, keyId: string): string {
   return `${prefix}_${environment}_${keyId}`
 }

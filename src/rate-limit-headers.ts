@@ -17,7 +17,14 @@ export function isValidPolicyName(name: unknown): name is string {
   return typeof name === 'string' && POLICY_NAME.test(name)
 }
 
-/** The policy name of a rule in the headers: its own, `default` when alone, else `w<seconds>`. */
+/**
+ * The policy name of a rule in the headers: its own, `default` when alone, else `w<seconds>`.
+ *
+ * @example
+ * ```ts
+ * policyName({ limit: 10, windowMs: 1000 }, 0, 1) // 'default'
+ * ```
+ */
 export function policyName(rule: RateLimitRule, index: number, count: number): string {
   if (rule.name !== undefined) return rule.name
   return count === 1 ? 'default' : `w${Math.ceil(rule.windowMs / 1000)}-${index}`

@@ -1,14 +1,36 @@
-/** Which scopes each scope implies. The default: `admin` implies `write`, which implies `read`. */
+/**
+ * Which scopes each scope implies. The default: `admin` implies `write`, which implies `read`.
+ *
+ * @example
+ * ```ts
+ * const hierarchy: ScopeHierarchy = { owner: ['admin'], admin: ['write'], write: ['read'] }
+ * ```
+ */
 export type ScopeHierarchy = Readonly<Record<string, readonly string[]>>
 
-/** The default hierarchy of the ByteStack seed: read < write < admin. */
+/**
+ * The default hierarchy of the ByteStack seed: read < write < admin.
+ *
+ * @example
+ * ```ts
+ * createScopeExpander(DEFAULT_SCOPE_HIERARCHY)(['write']) // ['write', 'read']
+ * ```
+ */
 export const DEFAULT_SCOPE_HIERARCHY: ScopeHierarchy = { admin: ['write'], write: ['read'] }
 
 // RFC 6749 §3.3 scope-token characters: printable ASCII but space, `"` and `\`, so a scope can
 // stand inside the quoted WWW-Authenticate challenge without escaping.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/
 
-/** True when `scope` is a valid scope token (RFC 6749 characters, at most 64). */
+/**
+ * True when `scope` is a valid scope token (RFC 6749 characters, at most 64).
+ *
+ * @example
+ * ```ts
+ * isValidScope('billing:view') // true
+ * isValidScope('read write') // false
+ * ```
+ */
 export function isValidScope(scope: unknown): scope is string {
   return typeof scope === 'string' && SCOPE_TOKEN.test(scope)
 }

@@ -1,4 +1,11 @@
-/** The base62 alphabet, digits first so that encoded numbers sort like numbers. */
+/**
+ * The base62 alphabet, digits first so that encoded numbers sort like numbers.
+ *
+ * @example
+ * ```ts
+ * BASE62[10] // 'A'
+ * ```
+ */
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
 // 62 * 4 = 248: bytes at or above it are thrown away, so every character is equally likely
@@ -9,6 +16,11 @@ const MAX_DRAW = 65_536
 
 /**
  * `length` uniformly random base62 characters from the Web Crypto CSPRNG, by rejection sampling.
+ *
+ * @example
+ * ```ts
+ * randomBase62(30) // e.g. 'f5kmKGTOjD5yjTXeYCRmOMUs728JQU'
+ * ```
  */
 export function randomBase62(length: number): string {
   let out = ''
@@ -23,7 +35,14 @@ export function randomBase62(length: number): string {
   return out
 }
 
-/** `value` (an unsigned 32-bit integer) as exactly `width` base62 characters, zero-padded. */
+/**
+ * `value` (an unsigned 32-bit integer) as exactly `width` base62 characters, zero-padded.
+ *
+ * @example
+ * ```ts
+ * encodeBase62(61, 3) // '00z'
+ * ```
+ */
 export function encodeBase62(value: number, width: number): string {
   let out = ''
   let rest = value
@@ -40,7 +59,15 @@ const LOOKUP = /* @__PURE__ */ (() => {
   return table
 })()
 
-/** True when every code unit of `text` from `start` to `end` is a base62 character. */
+/**
+ * True when every code unit of `text` from `start` to `end` is a base62 character.
+ *
+ * @example
+ * ```ts
+ * isBase62('abc123') // true
+ * isBase62('abc-123') // false
+ * ```
+ */
 export function isBase62(text: string, start = 0, end = text.length): boolean {
   for (let i = start; i < end; i++) {
     const code = text.charCodeAt(i)

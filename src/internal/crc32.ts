@@ -10,7 +10,14 @@ const TABLE = /* @__PURE__ */ (() => {
   return table
 })()
 
-/** CRC-32 of the code units of an ASCII string (callers pass only validated ASCII). */
+/**
+ * CRC-32 of the code units of an ASCII string (callers pass only validated ASCII).
+ *
+ * @example
+ * ```ts
+ * crc32Ascii('123456789').toString(16) // 'cbf43926'
+ * ```
+ */
 export function crc32Ascii(text: string, end = text.length): number {
   let crc = 0xffffffff
   for (let i = 0; i < end; i++) crc = TABLE[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8)

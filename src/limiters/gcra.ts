@@ -16,6 +16,12 @@ import type { RateLimitRule } from '../types.js'
  * that a call may be judged a couple of microseconds early or late, never by a whole call in a
  * burst. Above about 5 million calls per second doubles no longer resolve one call and the
  * limit is no longer held exactly.
+ *
+ * @example
+ * ```ts
+ * const d: GcraDecision = gcra({ limit: 5, windowMs: 1000 }, storedTat, Date.now())
+ * if (d.allowed) store(d.nextTat)
+ * ```
  */
 export interface GcraDecision {
   allowed: boolean

@@ -2,7 +2,14 @@ import { LRUCache } from 'lru-cache'
 import { gcra, gcraState } from './gcra.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
-/** Options of {@link MemoryRateLimiter}. */
+/**
+ * Options of {@link MemoryRateLimiter}.
+ *
+ * @example
+ * ```ts
+ * new MemoryRateLimiter({ maxKeys: 500_000, maxAddresses: 200_000 })
+ * ```
+ */
 export interface MemoryRateLimiterOptions {
   /** Most (key, rule) counters kept; the least recently used is dropped past it. Default 100,000. */
   maxKeys?: number
