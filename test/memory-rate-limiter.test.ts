@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { gcra } from '../src/limiters/gcra.js'
+import { gcra, type GcraState } from '../src/limiters/gcra.js'
 import { MemoryRateLimiter } from '../src/limiters/memory-rate-limiter.js'
 import type { LimitRequest } from '../src/limiters/rate-limiter.js'
 import { formatPolicy, formatRateLimit } from '../src/rate-limit-headers.js'
@@ -98,13 +98,13 @@ describe('MemoryRateLimiter: several rules are one atomic decision', () => {
         // lru-cache allocates its arrays up front: keep the many limiters of a property test small.
         const limiter = new MemoryRateLimiter({ maxKeys: 16, maxAddresses: 16 })
         // Reference: one TAT per distinct rule, updated only when all allow.
-        const tats = new Map<string, number | undefined>()
+        const tats = new Map<string, GcraState | undefined>()
         let now = T0
         for (const step of steps) {
           now += step
           const decisions = rules.map((r) => gcra(r, tats.get(`${r.limit}|${r.windowMs}`), now))
           const allowed = decisions.every((d) => d.allowed)
-          if (allowed) rules.forEach((r, i) => tats.set(`${r.limit}|${r.windowMs}`, decisions[i]!.nextTat))
+          if (allowed) rules.forEach((r, i) => tats.set(`${r.limit}|${r.windowMs}`, decisions[i]!.next))
           const result = limiter.limitSync({ key: 'k', rules, now })
           expect(result.allowed).toBe(allowed)
           expect(result.retryAfterMs).toBe(allowed ? 0 : Math.max(...decisions.map((d) => d.retryAfterMs)))

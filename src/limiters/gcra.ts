@@ -8,29 +8,22 @@ import type { RateLimitRule } from '../types.js'
  * refills continuously at L per W. In any interval of length d at most L + floor(d * L / W) calls
  * pass; a client quiet for W may burst L at once; a steady client gets exactly L per W.
  *
- * The TAT is kept in units of the rule's emission interval (W / L milliseconds), not in
- * milliseconds: an allowed call then adds exactly 1 to it, which floating point represents
- * exactly. Adding W / L (say 1000 / 7) to an epoch-millisecond number rounds every time, and
- * the errors add up until a burst of L is cut short by one. With an integer-millisecond clock,
- * decisions are exact while L * (now + W) < 2^50 (L up to about 600 at today's epoch); past
- * that a call may be judged a couple of microseconds early or late, never by a whole call in a
- * burst. Above about 5 million calls per second doubles no longer resolve one call and the
- * limit is no longer held exactly.
+ * The state is `{ at, booked }`: the time of the last counted call (integer ms) and how much of
+ * the bucket was booked then, in units of 1/L ms (one call books W units). Every quantity the
+ * decision computes is an integer no larger than W * L, so decisions are exact, at any instant,
+ * for every rule with L * W < 2^53 (a million calls per day is 8.64e13). Fractional clocks are
+ * floored to the millisecond.
  *
  * @example
  * ```ts
- * const d: GcraDecision = gcra({ limit: 5, windowMs: 1000 }, storedTat, Date.now())
- * if (d.allowed) store(d.nextTat)
+ * const d = gcra({ limit: 100, windowMs: 60_000 }, stored, Date.now())
+ * if (d.allowed) stored = d.next
  * ```
  */
 export interface GcraDecision {
   allowed: boolean
-  /**
-   * The TAT to store when the call is allowed (and every other rule allows it too), in emission
-   * intervals since the epoch (`ms * limit / windowMs`). Only meaningful to {@link gcra} itself,
-   * for the same rule.
-   */
-  nextTat: number
+  /** The state to store when the call is allowed (and every other rule allows it too). */
+  next: GcraState
   remaining: number
   /** Milliseconds until the bucket is full again, after this call if allowed. */
   resetMs: number
@@ -39,16 +32,35 @@ export interface GcraDecision {
 }
 
 /**
- * Rounding slack, in emission intervals: a few units in the last place of the numbers compared
- * (about 2 microseconds' worth at today's epoch, whatever the rate), and always under half an
- * interval so that it can never let an extra call through on its own.
+ * What a limiter stores per key and rule.
+ *
+ * @example
+ * ```ts
+ * const state: GcraState = { at: Date.now(), booked: 60_000 } // one call of a 60-per-minute rule
+ * ```
  */
-function slackOf(nowTat: number, limit: number): number {
-  return Math.min(0.5, (Math.abs(nowTat) + limit) * 2 ** -50)
+export interface GcraState {
+  /** Epoch ms of the last counted call. */
+  at: number
+  /** Units of 1/limit ms booked ahead of `at`; `windowMs * limit` means an empty bucket. */
+  booked: number
+}
+
+function ceilDiv(a: number, b: number): number {
+  return a <= 0 ? 0 : Math.ceil(a / b)
+}
+
+/** Units still booked at `now`. A whole window after `at` nothing is (booked never exceeds W * L). */
+function bookedAt(rule: RateLimitRule, state: GcraState | undefined, now: number): number {
+  if (state === undefined) return 0
+  const elapsed = now - state.at
+  if (elapsed >= rule.windowMs) return 0
+  // A clock that stepped back counts as no time passed, never as time owed.
+  return elapsed <= 0 ? state.booked : Math.max(0, state.booked - elapsed * rule.limit)
 }
 
 /**
- * Decides one call against one rule, given the stored TAT (or undefined for a fresh key).
+ * Decides one call against one rule, given the stored state (or undefined for a fresh key).
  *
  * @example
  * ```ts
@@ -56,35 +68,27 @@ function slackOf(nowTat: number, limit: number): number {
  * // d.allowed === true, d.remaining === 9
  * ```
  */
-export function gcra(rule: RateLimitRule, storedTat: number | undefined, now: number): GcraDecision {
+export function gcra(rule: RateLimitRule, state: GcraState | undefined, now: number): GcraDecision {
   const { limit, windowMs } = rule
-  const nowTat = (now * limit) / windowMs
-  const tat = storedTat === undefined || storedTat < nowTat ? nowTat : storedTat
-  // Emission intervals already booked ahead of now: 0 for a full bucket, limit for an empty one.
-  const booked = tat - nowTat
-  const slack = slackOf(nowTat, limit)
-  if (booked > limit - 1 + slack) {
+  const at = Math.floor(now)
+  const booked = bookedAt(rule, state, at)
+  const tolerance = windowMs * (limit - 1)
+  if (booked > tolerance) {
     return {
       allowed: false,
-      nextTat: tat,
+      next: state!,
       remaining: 0,
-      resetMs: toMs(booked, slack, windowMs, limit),
-      retryAfterMs: Math.max(1, toMs(booked - (limit - 1), slack, windowMs, limit)),
+      resetMs: ceilDiv(booked, limit),
+      retryAfterMs: ceilDiv(booked - tolerance, limit),
     }
   }
   return {
     allowed: true,
-    nextTat: tat + 1,
-    remaining: Math.max(0, Math.floor(limit - 1 - booked + slack)),
-    resetMs: toMs(booked + 1, slack, windowMs, limit),
+    next: { at, booked: booked + windowMs },
+    remaining: Math.floor((tolerance - booked) / windowMs),
+    resetMs: ceilDiv(booked + windowMs, limit),
     retryAfterMs: 0,
   }
-}
-
-// Half the slack off before rounding up, so that waiting the returned time always suffices
-// (the decision then allows with the other half to spare) and an exact 100 ms reads as 100.
-function toMs(intervals: number, slack: number, windowMs: number, limit: number): number {
-  return Math.max(0, Math.ceil(((intervals - slack / 2) * windowMs) / limit))
 }
 
 /**
@@ -96,13 +100,7 @@ function toMs(intervals: number, slack: number, windowMs: number, limit: number)
  * gcraState({ limit: 10, windowMs: 1000 }, undefined, Date.now()) // { remaining: 10, resetMs: 0 }
  * ```
  */
-export function gcraState(rule: RateLimitRule, storedTat: number | undefined, now: number): { remaining: number; resetMs: number } {
-  const { limit, windowMs } = rule
-  const nowTat = (now * limit) / windowMs
-  const booked = storedTat === undefined || storedTat < nowTat ? 0 : storedTat - nowTat
-  const slack = slackOf(nowTat, limit)
-  return {
-    remaining: Math.max(0, Math.floor(limit - booked + slack)),
-    resetMs: toMs(booked, slack, windowMs, limit),
-  }
+export function gcraState(rule: RateLimitRule, state: GcraState | undefined, now: number): { remaining: number; resetMs: number } {
+  const booked = bookedAt(rule, state, Math.floor(now))
+  return { remaining: Math.floor((rule.windowMs * rule.limit - booked) / rule.windowMs), resetMs: ceilDiv(booked, rule.limit) }
 }

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { gcra, gcraState } from './gcra.js'
+import { gcra, gcraState, type GcraState } from './gcra.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 /**
@@ -42,11 +42,11 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
  * ```
  */
 export class MemoryRateLimiter implements RateLimiter {
-  readonly #tats: LRUCache<string, number>
+  readonly #states: LRUCache<string, GcraState>
   readonly #failures: LRUCache<string, FailureWindow>
 
   constructor(options: MemoryRateLimiterOptions = {}) {
-    this.#tats = new LRUCache({ max: positiveInteger('maxKeys', options.maxKeys, 100_000) })
+    this.#states = new LRUCache({ max: positiveInteger('maxKeys', options.maxKeys, 100_000) })
     this.#failures = new LRUCache({ max: positiveInteger('maxAddresses', options.maxAddresses, 100_000) })
   }
 
@@ -66,13 +66,13 @@ export class MemoryRateLimiter implements RateLimiter {
     if (rules.length === 1) {
       const rule = rules[0]!
       const id = ruleKey(key, rule.limit, rule.windowMs)
-      const tat = this.#tats.get(id)
-      const d = gcra(rule, tat, now)
-      if (d.allowed) this.#tats.set(id, d.nextTat)
+      const state = this.#states.get(id)
+      const d = gcra(rule, state, now)
+      if (d.allowed) this.#states.set(id, d.next)
       return { allowed: d.allowed, blocked: false, retryAfterMs: d.retryAfterMs, rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }] }
     }
     const ids = rules.map((rule) => ruleKey(key, rule.limit, rule.windowMs))
-    const decisions = rules.map((rule, i) => gcra(rule, this.#tats.get(ids[i]!), now))
+    const decisions = rules.map((rule, i) => gcra(rule, this.#states.get(ids[i]!), now))
     const states: RuleState[] = []
     let allowed = true
     let retryAfterMs = 0
@@ -85,13 +85,13 @@ export class MemoryRateLimiter implements RateLimiter {
       }
     }
     if (allowed) {
-      for (let i = 0; i < rules.length; i++) this.#tats.set(ids[i]!, decisions[i]!.nextTat)
+      for (let i = 0; i < rules.length; i++) this.#states.set(ids[i]!, decisions[i]!.next)
     } else {
       // A denied call counts on no rule: report the rules that would have allowed it as they stand.
       for (let i = 0; i < rules.length; i++) {
         if (!decisions[i]!.allowed) continue
         const rule = rules[i]!
-        states[i] = { rule, ...gcraState(rule, this.#tats.peek(ids[i]!), now) }
+        states[i] = { rule, ...gcraState(rule, this.#states.peek(ids[i]!), now) }
       }
     }
     return { allowed, blocked: false, retryAfterMs, rules: states }
