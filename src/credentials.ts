@@ -109,6 +109,8 @@ export function extractCredential(headers: HeaderSource, names: readonly string[
 
 // Only unambiguous names: `token` or `key` are too often pagination cursors or object ids.
 const URL_CREDENTIAL_PARAMS = ['access_token', 'api_key', 'apikey', 'api-key', 'x-api-key']
+// Any of those names, raw or percent-encoded (`api%5Fkey`), anywhere in the query.
+const URL_HINT = /access|api|%/
 
 /**
  * True when a request URL carries something that looks like a credential in its query string
@@ -123,6 +125,9 @@ const URL_CREDENTIAL_PARAMS = ['access_token', 'api_key', 'apikey', 'api-key', '
 export function urlHasCredential(url: string, prefixes: readonly string[]): boolean {
   const q = url.indexOf('?')
   if (q === -1) return false
+  // Most query strings carry nothing of the kind: a quick scan spares parsing them on every request.
+  const query = url.slice(q + 1).toLowerCase()
+  if (!URL_HINT.test(query) && !prefixes.some((p) => query.includes(`${p}_live_`) || query.includes(`${p}_test_`) || query.includes(`${p}%5f`))) return false
   let params: URLSearchParams
   try {
     params = new URLSearchParams(url.slice(q + 1).split('#', 1)[0])

@@ -24,13 +24,25 @@ export type KeyHasher = (key: string) => Uint8Array
  * ```
  */
 export function createKeyHasher(pepper?: string | Uint8Array): KeyHasher {
-  if (pepper === undefined) return (key) => sha256(utf8ToBytes(key))
+  if (pepper === undefined) return (key) => sha256(keyBytes(key))
   const secret = typeof pepper === 'string' ? utf8ToBytes(pepper) : pepper
   if (secret.length < 16) throw new TypeError('keyward: pepper must be at least 16 bytes')
   // The keyed inner and outer states are computed once; each call clones them, saving two
   // compression rounds per verification.
   const keyed = hmac.create(sha256, secret)
-  return (key) => keyed.clone().update(utf8ToBytes(key)).digest()
+  return (key) => keyed.clone().update(keyBytes(key)).digest()
+}
+
+// Keys are ASCII (parseKey saw to that), so a plain copy of the code units is their UTF-8,
+// without TextEncoder's cost; anything else still goes through the encoder.
+function keyBytes(key: string): Uint8Array {
+  const bytes = new Uint8Array(key.length)
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i)
+    if (code > 127) return utf8ToBytes(key)
+    bytes[i] = code
+  }
+  return bytes
 }
 
 /**

@@ -14,7 +14,7 @@ export interface CacheOptions {
   ttlMs?: number
   /** Most keys kept. Default 10,000. */
   max?: number
-  /** How long an unknown key id is remembered as unknown. Default 5,000 ms; 0 disables. */
+  /** How long an unknown key id is remembered as unknown. Default: `ttlMs`; 0 disables. */
   negativeTtlMs?: number
   /** Most unknown ids remembered. Default 10,000. */
   negativeMax?: number
@@ -40,7 +40,9 @@ export class KeyCache<T extends { record: KeyRecord }> {
   constructor(options: CacheOptions | false, now: () => number) {
     if (options === false) return
     const ttl = options.ttlMs ?? 30_000
-    const negativeTtl = options.negativeTtlMs ?? 5_000
+    // Unknown ids are remembered as long as known ones by default, so that whether an id exists
+    // cannot be read off the timing of a repeated attempt (cache hit vs store round trip).
+    const negativeTtl = options.negativeTtlMs ?? ttl
     // ttlResolution 0: ask the (injectable) clock on every read instead of a cached time.
     const perf = { now }
     if (ttl > 0) this.#entries = new LRUCache({ max: options.max ?? 10_000, ttl, perf, ttlResolution: 0 })

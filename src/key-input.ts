@@ -182,7 +182,10 @@ class Checker {
       if (extra.length > 0) this.add(field, `unknown field ${extra.map((k) => JSON.stringify(k)).join(', ')}`)
       const { limit, windowMs, name } = rule
       if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > 1e9) this.add(`${field}.limit`, 'must be a positive integer')
-      if (!Number.isSafeInteger(windowMs) || (windowMs as number) < 1000 || (windowMs as number) > MAX_WINDOW_MS) this.add(`${field}.windowMs`, 'must be an integer from 1000 (one second) to one year')
+      // Whole seconds: the RateLimit-Policy header states the window in seconds (`w=`).
+      if (!Number.isSafeInteger(windowMs) || (windowMs as number) < 1000 || (windowMs as number) > MAX_WINDOW_MS || (windowMs as number) % 1000 !== 0) {
+        this.add(`${field}.windowMs`, 'must be a whole number of seconds in ms, from 1000 (one second) to one year')
+      }
       if (name !== undefined && !isValidPolicyName(name)) this.add(`${field}.name`, 'must be 1-32 letters, digits, - or _')
       out.push(name === undefined ? { limit: limit as number, windowMs: windowMs as number } : { limit: limit as number, windowMs: windowMs as number, name: name as string })
     })
@@ -196,7 +199,9 @@ class Checker {
     else if (typeof value === 'number') time = value
     else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) time = Date.parse(value)
     else return this.add('expiresAt', 'must be a Date, an ISO 8601 string or epoch milliseconds'), undefined
-    if (!Number.isFinite(time)) return this.add('expiresAt', 'is not a valid date'), undefined
+    // 8.64e15 ms is the last instant a Date can hold: beyond it `new Date()` is Invalid Date,
+    // which serializes as null and would read as "never expires".
+    if (!Number.isFinite(time) || Math.abs(time) > 8.64e15) return this.add('expiresAt', 'is not a valid date'), undefined
     if (time <= now) return this.add('expiresAt', 'must be in the future'), undefined
     return time
   }

@@ -136,10 +136,14 @@ export function createKeyManager(rt: Runtime): KeyManager {
     return updated
   }
 
+  // Only a key that still works on its own may be changed or rotated: otherwise `update` could
+  // lift the expiry a rotation's grace period set, and bring a retired key back to life.
   async function live(id: string): Promise<KeyRecord> {
     checkId(id)
     const record = await storeCall(() => rt.store.findById(id))
-    if (record === null || record.revokedAt !== null) throw notFound()
+    if (record === null || record.revokedAt !== null || record.rotatedTo !== null || (record.expiresAt !== null && record.expiresAt <= rt.now())) {
+      throw notFound()
+    }
     return record
   }
 
@@ -201,13 +205,15 @@ export function createKeyManager(rt: Runtime): KeyManager {
     },
 
     async rotate(id, options = {}) {
+      if (options === null || typeof options !== 'object') {
+        throw new KeywardError('validation_failed', { message: 'Invalid rotate options', errors: [{ field: '(options)', message: 'must be an object' }] })
+      }
       const grace = options.gracePeriodMs ?? 0
       if (!Number.isSafeInteger(grace) || grace < 0 || grace > MAX_GRACE_MS) {
         throw new KeywardError('validation_failed', { message: 'Invalid rotate options', errors: [{ field: 'gracePeriodMs', message: 'must be an integer from 0 to 30 days in ms' }] })
       }
       const old = await live(id)
       const now = rt.now()
-      if (old.expiresAt !== null && old.expiresAt <= now) throw notFound()
       // The new key first: if this process dies in between, the old key still works and the
       // new one, never shown to anyone, is harmless.
       const created = await insertNew({

@@ -14,7 +14,7 @@ import { MemoryTokenStore } from './stores/memory-token-store.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { RateLimitRule } from './types.js'
 import { UsageRecorder } from './usage-recorder.js'
-import { verifyRequest, type VerifyInput, type VerifyResult } from './verify.js'
+import { buildCachedKey, verifyRequest, type VerifyInput, type VerifyResult } from './verify.js'
 
 /**
  * Options of {@link createKeyward}. Validated at once: a bad option is a TypeError at start-up,
@@ -84,7 +84,7 @@ function fail(message: string): never {
 function checkRule(rule: RateLimitRule, where: string): RateLimitRule {
   if (rule === null || typeof rule !== 'object') fail(`${where} must be { limit, windowMs }`)
   if (!Number.isSafeInteger(rule.limit) || rule.limit < 1) fail(`${where}.limit must be a positive integer`)
-  if (!Number.isSafeInteger(rule.windowMs) || rule.windowMs < 1000) fail(`${where}.windowMs must be an integer of at least 1000`)
+  if (!Number.isSafeInteger(rule.windowMs) || rule.windowMs < 1000 || rule.windowMs % 1000 !== 0) fail(`${where}.windowMs must be a whole number of seconds in ms (at least 1000)`)
   if (rule.name !== undefined && !isValidPolicyName(rule.name)) fail(`${where}.name must be 1-32 letters, digits, - or _`)
   return { ...rule }
 }
@@ -152,6 +152,8 @@ export function createKeyward(options: KeywardOptions): Keyward {
     originHeaders: checkHeaderNames(options.originHeaders, ['origin'], 'originHeaders'),
     blocked: new LRUCache<string, number>({ max: 10_000 }),
     memo: new ParseMemo(),
+    loadKey: (id) => store.findById(id),
+    buildKey: (record) => buildCachedKey(rt, record),
   }
   const unsubscribe = store.subscribe?.((event) => {
     if (event.type === 'key') rt.cache.invalidate(event.id)

@@ -54,4 +54,7 @@ export interface Runtime {
   /** Addresses this process has seen blocked, until when: refused before any store lookup. */
   blocked: LRUCache<string, number>
   memo: ParseMemo
+  /** `store.findById` and `buildCachedKey`, bound once so a cache miss allocates no closures. */
+  loadKey: (id: string) => Promise<KeyRecord | null>
+  buildKey: (record: KeyRecord) => CachedKey
 }

@@ -16,7 +16,7 @@ export type ScopeHierarchy = Readonly<Record<string, readonly string[]>>
  * createScopeExpander(DEFAULT_SCOPE_HIERARCHY)(['write']) // ['write', 'read']
  * ```
  */
-export const DEFAULT_SCOPE_HIERARCHY: ScopeHierarchy = { admin: ['write'], write: ['read'] }
+export const DEFAULT_SCOPE_HIERARCHY: ScopeHierarchy = Object.freeze({ admin: Object.freeze(['write']), write: Object.freeze(['read']) })
 
 // RFC 6749 §3.3 scope-token characters: printable ASCII but space, `"` and `\`, so a scope can
 // stand inside the quoted WWW-Authenticate challenge without escaping.
@@ -50,6 +50,8 @@ export function createScopeExpander(hierarchy: ScopeHierarchy = DEFAULT_SCOPE_HI
       throw new TypeError(`keyward: scopes hierarchy entry ${JSON.stringify(scope)} is not a valid scope list`)
     }
   }
+  // A private frozen copy: editing the caller's object later must not change who may do what.
+  const rules: ScopeHierarchy = Object.freeze(Object.fromEntries(Object.entries(hierarchy).map(([k, v]) => [k, Object.freeze([...v])])))
   return (granted) => {
     const out: string[] = []
     const stack = [...granted]
@@ -57,7 +59,7 @@ export function createScopeExpander(hierarchy: ScopeHierarchy = DEFAULT_SCOPE_HI
       const scope = stack.shift()!
       if (out.includes(scope)) continue
       out.push(scope)
-      if (Object.hasOwn(hierarchy, scope)) stack.push(...hierarchy[scope]!)
+      if (Object.hasOwn(rules, scope)) stack.push(...rules[scope]!)
     }
     return out
   }

@@ -70,6 +70,42 @@ const URL_CREDENTIAL = shared('invalid_request', 'Credentials must be sent in a 
 // are refused before any of this and never could succeed.
 const COUNTED: ReadonlySet<KeywardErrorCode> = new Set(['invalid_token', 'origin_forbidden', 'ip_forbidden'])
 
+const isTime = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v))
+const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string')
+
+/**
+ * Throws unless `record` has the shape the checks rely on. A store that hands back ISO strings
+ * for times or a TEXT column for a list would otherwise fail open: `NaN <= now` is false (never
+ * expired) and `'prod-site'.includes('prod')` is true. A malformed record is a broken store: 503.
+ */
+function assertRecordShape(record: KeyRecord): void {
+  const ok =
+    record !== null &&
+    typeof record === 'object' &&
+    typeof record.id === 'string' &&
+    typeof record.hash === 'string' &&
+    typeof record.orgId === 'string' &&
+    typeof record.prefix === 'string' &&
+    (record.environment === 'live' || record.environment === 'test') &&
+    isStrings(record.projects) &&
+    isStrings(record.scopes) &&
+    isStrings(record.allowedOrigins) &&
+    isStrings(record.allowedIps) &&
+    Array.isArray(record.rateLimit) &&
+    record.rateLimit.every((r) => r !== null && typeof r === 'object' && Number.isSafeInteger(r.limit) && r.limit > 0 && Number.isSafeInteger(r.windowMs) && r.windowMs > 0) &&
+    isTime(record.expiresAt) &&
+    isTime(record.revokedAt)
+  if (!ok) throw new TypeError('keyward: the store returned a malformed key record')
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Date)) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
 /**
  * Prepares a store record for the cache: digest bytes, parsed networks, frozen auth context.
  *
@@ -79,6 +115,7 @@ const COUNTED: ReadonlySet<KeywardErrorCode> = new Set(['invalid_token', 'origin
  * ```
  */
 export function buildCachedKey(rt: Runtime, record: KeyRecord): CachedKey {
+  assertRecordShape(record)
   const networks: IpNetwork[] = []
   for (const rule of record.allowedIps) {
     const network = parseCidr(rule)
@@ -93,7 +130,8 @@ export function buildCachedKey(rt: Runtime, record: KeyRecord): CachedKey {
     scopes: Object.freeze(rt.expandScopes(record.scopes)),
     projects: Object.freeze([...record.projects]),
     environment: record.environment,
-    key: Object.freeze(toKeyInfo(record)),
+    // Shared by every request with this key while cached: one handler must not edit the next one's view.
+    key: deepFreeze(toKeyInfo(record)),
   })
   return {
     record,
@@ -131,6 +169,13 @@ async function refuse(rt: Runtime, code: KeywardErrorCode, client: ClientAddress
  * ```
  */
 export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<VerifyResult> {
+  // A wrong call is the application's bug, not the client's and not an outage: say so loudly.
+  if (input === null || typeof input !== 'object' || input.headers === null || typeof input.headers !== 'object') {
+    throw new TypeError('keyward: verify() needs { headers } (a Headers object or a header record)')
+  }
+  if (input.scopes !== undefined && typeof input.scopes !== 'string' && !Array.isArray(input.scopes)) {
+    throw new TypeError('keyward: verify() scopes must be a string or a list of strings')
+  }
   try {
     if (input.url !== undefined && urlHasCredential(input.url, rt.prefixes)) return URL_CREDENTIAL
     const credential = extractCredential(input.headers, rt.credentialHeaders)
@@ -147,7 +192,7 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
       if (until !== undefined && until > now) return blockedFailure(until - now)
     }
 
-    const found = rt.cache.get(parsed.keyId, (id) => rt.store.findById(id), (record) => buildCachedKey(rt, record))
+    const found = rt.cache.get(parsed.keyId, rt.loadKey, rt.buildKey)
     const entry = found instanceof Promise ? await found : found
     // An unknown id still costs a hash and a comparison, so timing does not tell ids apart.
     const digest = rt.hash(credential)
@@ -185,10 +230,9 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
         if (blockKey !== undefined) rt.blocked.set(blockKey, now + decision.retryAfterMs)
         return blockedFailure(decision.retryAfterMs)
       }
-      if (entry.policy !== null) {
-        headers = { 'ratelimit-policy': entry.policy, ratelimit: formatRateLimit(decision.rules) }
-        if (!decision.allowed) return { ok: false, error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }) }
-      }
+      if (entry.policy !== null) headers = { 'ratelimit-policy': entry.policy, ratelimit: formatRateLimit(decision.rules) }
+      // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
+      if (!decision.allowed) return { ok: false, error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }) }
     }
     rt.usage?.record(record.id, now)
     return { ok: true, auth: entry.auth, headers }

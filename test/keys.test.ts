@@ -108,6 +108,10 @@ describe('keys.create', () => {
     await validationError(kw.keys.create({ name: '   ', orgId: 'o', projects: ['p'] }))
     await validationError(kw.keys.create({ name: 'n', orgId: 'o', projects: ['p'], rateLimit: { limit: 1.5, windowMs: 1000 } }))
     await validationError(kw.keys.create(null as never))
+    await validationError(kw.keys.create({ name: 'n', orgId: 'o', projects: ['p'], expiresAt: 1e300 }))
+    await validationError(kw.keys.create({ name: 'n', orgId: 'o', projects: ['p'], expiresAt: 8.64e15 + 1 }))
+    // The RateLimit-Policy header states windows in whole seconds.
+    await validationError(kw.keys.create({ name: 'n', orgId: 'o', projects: ['p'], rateLimit: { limit: 5, windowMs: 1500 } }))
   })
 
   it('turns a store failure into store_unavailable', async () => {
@@ -202,10 +206,34 @@ describe('keys.rotate', () => {
     expect((await kw.verify({ headers: bearer(old.key) })).ok).toBe(false)
   })
 
+  it('a rotated-out key cannot be revived by update, nor rotated twice', async () => {
+    const { kw, mint, bearer, clock } = setup()
+    const old = await mint()
+    const first = await kw.keys.rotate(old.info.id, { gracePeriodMs: 3_600_000 })
+    expect((await rejection(kw.keys.update(old.info.id, { expiresAt: null }))).code).toBe('not_found')
+    expect((await rejection(kw.keys.rotate(old.info.id))).code).toBe('not_found')
+    expect((await kw.keys.get(old.info.id))?.rotatedTo).toBe(first.info.id)
+    clock.advance(3_600_000)
+    expect((await kw.verify({ headers: bearer(old.key) })).ok).toBe(false)
+    // It can still be revoked outright, ending the grace period early.
+    const fresh = await mint()
+    await kw.keys.rotate(fresh.info.id, { gracePeriodMs: 60_000 })
+    await kw.keys.revoke(fresh.info.id)
+    expect((await kw.verify({ headers: bearer(fresh.key) })).ok).toBe(false)
+  })
+
+  it('an expired key cannot be updated back to life', async () => {
+    const { kw, mint, clock } = setup()
+    const k = await mint({ expiresAt: clock.now() + 1000 })
+    clock.advance(1000)
+    expect((await rejection(kw.keys.update(k.info.id, { expiresAt: null }))).code).toBe('not_found')
+  })
+
   it('validates the grace period and refuses revoked keys', async () => {
     const { kw, mint } = setup()
     const old = await mint()
     await validationError(kw.keys.rotate(old.info.id, { gracePeriodMs: -1 }))
+    await validationError(kw.keys.rotate(old.info.id, null as never))
     await kw.keys.revoke(old.info.id)
     expect((await rejection(kw.keys.rotate(old.info.id))).code).toBe('not_found')
   })

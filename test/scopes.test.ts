@@ -167,3 +167,17 @@ describe('missingScopes', () => {
     )
   })
 })
+
+describe('scope hierarchies cannot be changed after the fact', () => {
+  it('the default is frozen, and an expander keeps its own copy of a custom one', async () => {
+    const { DEFAULT_SCOPE_HIERARCHY: defaults, createScopeExpander: make } = await import('../src/scopes.js')
+    expect(Object.isFrozen(defaults)).toBe(true)
+    expect(Object.isFrozen(defaults.write)).toBe(true)
+    const custom: Record<string, string[]> = { write: ['read'] }
+    const expand = make(custom)
+    custom.read = ['admin']
+    custom.write!.push('admin')
+    expect(expand(['read'])).toEqual(['read'])
+    expect(expand(['write'])).toEqual(['write', 'read'])
+  })
+})

@@ -27,6 +27,8 @@ describe('verify: success', () => {
     expect(JSON.stringify(r)).not.toContain(key)
     expect(JSON.stringify(r)).not.toContain('hash')
     expect(Object.isFrozen(r.auth)).toBe(true)
+    // Shared by every request with the key: nothing in it can be edited by one handler for the next.
+    for (const part of [r.auth.key, r.auth.key?.metadata, r.auth.key?.projects, r.auth.scopes]) expect(Object.isFrozen(part)).toBe(true)
   })
 
   it('reads X-API-Key and api-key as well as Authorization, from Headers or a record', async () => {
@@ -331,14 +333,54 @@ describe('verify: fails closed', () => {
     expect(refused(await kw.verify({ headers: bearer((await unknownKey()).key), ip: '192.0.2.1' })).code).toBe('store_unavailable')
   })
 
-  it('never throws, whatever the input', async () => {
+  it('resolves a refusal for any request, and rejects only a wrong call with a TypeError', async () => {
     const { kw } = setup()
-    for (const headers of [null, undefined, 42, { authorization: 42 }] as unknown[]) {
-      const r = await kw.verify({ headers } as never)
-      expect(r.ok).toBe(false)
+    expect((await kw.verify({ headers: { authorization: 42, 'x-api-key': ['a', 'b'] } } as never)).ok).toBe(false)
+    for (const input of [undefined, null, 42, { headers: null }, { headers: 'x' }, { headers: {}, scopes: 5 }] as unknown[]) {
+      await expect(kw.verify(input as never)).rejects.toThrow(TypeError)
     }
   })
+
+  it('answers 503 when the store hands back a record of the wrong shape, rather than trusting it', async () => {
+    const base = new MemoryTokenStore()
+    const { mint } = setup({ store: base })
+    const { key, info } = await mint({ projects: ['prod-site'] })
+    const record = (await base.findById(info.id))!
+    const variants: Array<Partial<KeyRecord> | Record<string, unknown>> = [
+      { projects: 'prod-site' },
+      { expiresAt: '2020-01-01T00:00:00Z' },
+      { revokedAt: 'yesterday' },
+      { allowedOrigins: 'example.com' },
+      { rateLimit: [{ limit: '5', windowMs: 1000 }] },
+    ]
+    for (const bad of variants) {
+      const store: TokenStore = { ...bindStore(base), findById: async () => ({ ...record, ...bad }) as KeyRecord }
+      const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false })
+      const e = refused(await kw.verify({ headers: { 'x-api-key': key }, project: 'prod' }))
+      expect([JSON.stringify(bad), e.code]).toEqual([JSON.stringify(bad), 'store_unavailable'])
+    }
+  })
+
+  it('refuses whatever the limiter denies, even for a key with no rules of its own', async () => {
+    const limiter = {
+      limit: () => Promise.resolve({ allowed: false, blocked: false, retryAfterMs: 2000, rules: [] }),
+      recordFailure: () => Promise.resolve({ blocked: false, retryAfterMs: 0 }),
+    }
+    const { kw, mint, bearer } = setup({ limiter })
+    const e = refused(await kw.verify({ headers: bearer((await mint()).key), ip: '192.0.2.1' }))
+    expect([e.code, e.headers['retry-after']]).toEqual(['rate_limited', '2'])
+  })
 })
+
+function bindStore(store: MemoryTokenStore): TokenStore {
+  return {
+    findById: (id) => store.findById(id),
+    insert: (r) => store.insert(r),
+    update: (id, p) => store.update(id, p),
+    listByOrg: (o, opts) => store.listByOrg(o, opts),
+    touch: (e) => store.touch(e),
+  }
+}
 
 describe('verify: cache and invalidation', () => {
   it('revoke, update and rotate take effect on the very next request despite the cache', async () => {
