@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { KeywardError, MemoryTokenStore, type TokenStore } from '../src/index.js'
-import { setup } from './support/setup.js'
+import { bindStore, setup } from './support/setup.js'
 
 /** The KeywardError a management call rejects with; fails the test if it resolves. */
 async function rejection(promise: Promise<unknown>): Promise<KeywardError> {
@@ -116,7 +116,7 @@ describe('keys.create', () => {
 
   it('turns a store failure into store_unavailable', async () => {
     const base = new MemoryTokenStore()
-    const store: TokenStore = { ...bind(base), insert: () => Promise.reject(new Error('db down')) }
+    const store: TokenStore = { ...bindStore(base), insert: () => Promise.reject(new Error('db down')) }
     const { kw } = setup({ store })
     const e = await rejection(kw.keys.create({ name: 'n', orgId: 'o', projects: ['p'] }))
     expect(e.code).toBe('store_unavailable')
@@ -124,15 +124,6 @@ describe('keys.create', () => {
   })
 })
 
-function bind(store: MemoryTokenStore): TokenStore {
-  return {
-    findById: (id) => store.findById(id),
-    insert: (r) => store.insert(r),
-    update: (id, p) => store.update(id, p),
-    listByOrg: (o, opts) => store.listByOrg(o, opts),
-    touch: (e) => store.touch(e),
-  }
-}
 
 describe('keys.list / get', () => {
   it('lists one org’s live keys, revoked ones on request, with keyset pagination', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { createKeyward, KeywardError, MemoryRateLimiter, MemoryTokenStore, type KeyRecord, type TokenStore } from '../src/index.js'
-import { setup } from './support/setup.js'
+import { bindStore, setup } from './support/setup.js'
 
 const ok = <T extends { ok: boolean }>(r: T) => {
   expect(r.ok).toBe(true)
@@ -302,13 +302,7 @@ describe('verify: lockout after failed attempts', () => {
 })
 
 describe('verify: fails closed', () => {
-  const failing = (base: MemoryTokenStore): TokenStore => ({
-    findById: () => Promise.reject(new Error('connection refused')),
-    insert: (r: KeyRecord) => base.insert(r),
-    update: (id, p) => base.update(id, p),
-    listByOrg: (o, opts) => base.listByOrg(o, opts),
-    touch: (e) => base.touch(e),
-  })
+  const failing = (base: MemoryTokenStore): TokenStore => ({ ...bindStore(base), findById: () => Promise.reject(new Error('connection refused')) })
 
   it('answers 503 store_unavailable when the store fails, never a pass', async () => {
     const base = new MemoryTokenStore()
@@ -372,15 +366,6 @@ describe('verify: fails closed', () => {
   })
 })
 
-function bindStore(store: MemoryTokenStore): TokenStore {
-  return {
-    findById: (id) => store.findById(id),
-    insert: (r) => store.insert(r),
-    update: (id, p) => store.update(id, p),
-    listByOrg: (o, opts) => store.listByOrg(o, opts),
-    touch: (e) => store.touch(e),
-  }
-}
 
 describe('verify: cache and invalidation', () => {
   it('revoke, update and rotate take effect on the very next request despite the cache', async () => {
@@ -430,16 +415,13 @@ describe('verify: cache and invalidation', () => {
     let release!: () => void
     let gate: Promise<void> | undefined
     const slow: TokenStore = {
+      ...bindStore(base),
       findById: async (id) => {
         const held = gate
         const record = await base.findById(id)
         if (held) await held
         return record
       },
-      insert: (r) => base.insert(r),
-      update: (id, p) => base.update(id, p),
-      listByOrg: (o, opts) => base.listByOrg(o, opts),
-      touch: (e) => base.touch(e),
     }
     const { kw, mint, bearer } = setup({ store: slow })
     const { key, info } = await mint()
