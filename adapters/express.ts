@@ -64,7 +64,9 @@ const read = {
   forwardedFor: (req: Request) => req.headers['x-forwarded-for'],
 }
 
+/** Sends a refusal, unless another middleware (a timeout) already answered: writing would throw. */
 function send(res: Response, { status, headers, body }: ErrorResponse): void {
+  if (res.headersSent) return
   res.status(status).set(headers).send(body)
 }
 
@@ -72,7 +74,11 @@ function send(res: Response, { status, headers, body }: ErrorResponse): void {
  * Middleware that verifies the request's API key. On success `req.auth` is set, the RateLimit
  * headers are added to the response and the next handler runs; on failure the response is the
  * error's status, headers and `application/problem+json` body, and no later handler runs.
- * A CORS preflight passes untouched. Errors thrown by `project` or `onError` go to `next(err)`.
+ * A CORS preflight passes untouched, with no `req.auth`: a handler mounted for every method
+ * (`app.use`, `app.all`) must not assume it on OPTIONS. Errors thrown by `project` or `onError`,
+ * or while writing the response (an `onError` header value Node refuses), go to `next(err)`. If
+ * another middleware (a timeout) already sent the response, nothing more is written: a refusal
+ * ends there, a success still runs the next handler.
  *
  * @example
  * ```ts
@@ -82,18 +88,23 @@ function send(res: Response, { status, headers, body }: ErrorResponse): void {
 export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler {
   const decide = createAuthenticator(kw, options, read)
   return (req, res, next) => {
-    decide(req).then((decision) => {
-      if (!decision.ok) return send(res, decision.response)
-      if (decision.auth !== undefined) (req as KeywardRequest).auth = decision.auth
-      for (const name in decision.headers) res.setHeader(name, decision.headers[name]!)
-      next()
-    }, next)
+    // `.catch` after `.then`, not `.then(ok, next)`: a throw while writing must reach next(err)
+    // too, not become an unhandled rejection that takes the process down.
+    decide(req)
+      .then((decision) => {
+        if (!decision.ok) return send(res, decision.response)
+        if (decision.auth !== undefined) (req as KeywardRequest).auth = decision.auth
+        if (!res.headersSent) for (const name in decision.headers) res.setHeader(name, decision.headers[name]!)
+        next()
+      })
+      .catch(next as (error: unknown) => void)
   }
 }
 
 /**
  * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
- * unless the key holds every scope; 401 when no key authenticated the request.
+ * unless the key holds every scope; 401 when no key authenticated the request. A CORS preflight
+ * passes untouched, as through `authenticate()`.
  *
  * @example
  * ```ts
@@ -101,17 +112,20 @@ export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions):
  * ```
  */
 export function requireScopes(...scopes: string[]): RequestHandler {
-  const check = createScopeGuard(scopes)
+  const check = createScopeGuard(scopes, read)
   return (req, res, next) => {
-    const error = check((req as KeywardRequest).auth)
+    const error = check(req, (req as KeywardRequest).auth)
     if (error === undefined) return next()
-    guardResponse(error, req).then((response) => send(res, response), next)
+    guardResponse(error, req)
+      .then((response) => send(res, response))
+      .catch(next as (error: unknown) => void)
   }
 }
 
 /**
  * Route guard, after `authenticate()`: 403 `Token does not have access to this project` unless
  * the key lists the project `getProjectId(req)` returns (a request naming none is refused too).
+ * A CORS preflight passes untouched, before `getProjectId` runs.
  *
  * @example
  * ```ts
@@ -119,9 +133,9 @@ export function requireScopes(...scopes: string[]): RequestHandler {
  * ```
  */
 export function requireProject(getProjectId: ProjectResolver<Request>): RequestHandler {
-  const check = createProjectGuard(getProjectId)
+  const check = createProjectGuard(getProjectId, read)
   return (req, res, next) => {
-    check((req as KeywardRequest).auth, req)
+    check(req, (req as KeywardRequest).auth)
       .then((error) => (error === undefined ? next() : guardResponse(error, req).then((response) => send(res, response))))
       .catch(next as (error: unknown) => void)
   }

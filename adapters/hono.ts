@@ -31,6 +31,7 @@ export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from '
  * ```ts
  * const app = new Hono<{ Variables: KeywardVariables }>()
  * app.use('/api/*', authenticate(kw))
+ * // A route handler: a CORS preflight passes app.use() with no auth, and never reaches this GET.
  * app.get('/api/me', (c) => c.json({ org: c.get('auth').org }))
  * ```
  */
@@ -78,11 +79,16 @@ interface NodeRequestLike {
   socket?: { remoteAddress?: string }
 }
 
+/** All the guards read: enough to recognize a CORS preflight. */
+const preflightReader = {
+  method: (c: Context) => c.req.method,
+  headers: (c: Context) => c.req.raw.headers,
+}
+
 function reader(getConnInfo: GetConnInfo | undefined) {
   if (getConnInfo !== undefined && typeof getConnInfo !== 'function') throw new TypeError('keyward: getConnInfo must be a function')
   return {
-    method: (c: Context) => c.req.method,
-    headers: (c: Context) => c.req.raw.headers,
+    ...preflightReader,
     // The full URL: the core only reads its query string.
     url: (c: Context) => c.req.url,
     socketAddress: getConnInfo === undefined ? nodeSocketAddress : (c: Context) => getConnInfo(c).remote.address,
@@ -97,8 +103,9 @@ function send(c: Context, { status, headers, body }: ErrorResponse): Response {
 /**
  * Middleware that verifies the request's API key. On success `c.get('auth')` is set, the RateLimit
  * headers are added and `next()` runs; on failure it returns the error's status, headers and
- * `application/problem+json` body, and no later handler runs. A CORS preflight passes untouched.
- * Errors thrown by `project` or `onError` reach `app.onError`.
+ * `application/problem+json` body, and no later handler runs. A CORS preflight passes untouched,
+ * with no `auth`: a handler after it that runs for every method (`app.use`, `app.all`) must not
+ * assume `c.get('auth')` on OPTIONS. Errors thrown by `project` or `onError` reach `app.onError`.
  *
  * @example
  * ```ts
@@ -121,7 +128,8 @@ export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): Mi
 
 /**
  * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
- * unless the key holds every scope; 401 when no key authenticated the request.
+ * unless the key holds every scope; 401 when no key authenticated the request. A CORS preflight
+ * passes untouched, as through `authenticate()`.
  *
  * @example
  * ```ts
@@ -129,9 +137,9 @@ export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): Mi
  * ```
  */
 export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
-  const check = createScopeGuard(scopes)
+  const check = createScopeGuard(scopes, preflightReader)
   return async (c, next) => {
-    const error = check(c.get('auth'))
+    const error = check(c, c.get('auth'))
     if (error !== undefined) return send(c, await guardResponse(error, c))
     await next()
   }
@@ -140,6 +148,7 @@ export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variable
 /**
  * Route guard, after `authenticate()`: 403 `Token does not have access to this project` unless
  * the key lists the project `getProjectId(c)` returns (a request naming none is refused too).
+ * A CORS preflight passes untouched, before `getProjectId` runs.
  *
  * @example
  * ```ts
@@ -147,9 +156,9 @@ export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variable
  * ```
  */
 export function requireProject(getProjectId: ProjectResolver<Context>): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
-  const check = createProjectGuard(getProjectId)
+  const check = createProjectGuard(getProjectId, preflightReader)
   return async (c, next) => {
-    const error = await check(c.get('auth'), c)
+    const error = await check(c, c.get('auth'))
     if (error !== undefined) return send(c, await guardResponse(error, c))
     await next()
   }

@@ -4,12 +4,16 @@
  * @example
  * ```ts
  * import Koa from 'koa'
+ * import Router from '@koa/router'
  * import { createKeyward } from 'keyward'
  * import { authenticate, type KeywardState } from 'keyward/koa'
  *
- * const app = new Koa<KeywardState>()
- * app.use(authenticate(createKeyward({ prefix: 'bsk' }), { scopes: 'read' }))
- * app.use((ctx) => { ctx.body = { org: ctx.state.auth.org } })
+ * const router = new Router<KeywardState>()
+ * // On the route: a CORS preflight passes authenticate() with no auth, and never reaches this GET handler.
+ * router.get('/api/me', authenticate(createKeyward({ prefix: 'bsk' }), { scopes: 'read' }), (ctx) => {
+ *   ctx.body = { org: ctx.state.auth.org }
+ * })
+ * new Koa<KeywardState>().use(router.routes()).listen(3000)
  * ```
  */
 import type { Middleware, ParameterizedContext } from 'koa'
@@ -23,8 +27,8 @@ export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from '
  *
  * @example
  * ```ts
- * const app = new Koa<KeywardState>()
- * app.use((ctx) => { ctx.body = ctx.state.auth.scopes })
+ * const router = new Router<KeywardState>()
+ * router.get('/api/scopes', authenticate(kw), (ctx) => { ctx.body = ctx.state.auth.scopes })
  * ```
  */
 export interface KeywardState {
@@ -85,11 +89,13 @@ function send(ctx: AnyContext, { status, headers, body }: ErrorResponse): void {
  * Middleware that verifies the request's API key. On success `ctx.state.auth` is set, the
  * RateLimit headers are added and `next()` runs; on failure the response is the error's status,
  * headers and `application/problem+json` body and `next()` is not called. A CORS preflight passes
- * untouched. Errors thrown by `project` or `onError` propagate to the application's error handling.
+ * untouched, with no `ctx.state.auth`: a middleware after it that runs for every method must not
+ * assume the auth on OPTIONS. Errors thrown by `project` or `onError` propagate to the
+ * application's error handling.
  *
  * @example
  * ```ts
- * app.use(authenticate(kw, { scopes: 'write', project: (ctx) => ctx.request.body?.projectId }))
+ * router.post('/api/track', authenticate(kw, { scopes: 'write', project: (ctx) => ctx.request.body?.projectId }), track)
  * ```
  */
 export function authenticate(kw: Keyward, options: KoaAuthenticateOptions & { optional: true }): Middleware<OptionalKeywardState>
@@ -107,7 +113,8 @@ export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Mid
 
 /**
  * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
- * unless the key holds every scope; 401 when no key authenticated the request.
+ * unless the key holds every scope; 401 when no key authenticated the request. A CORS preflight
+ * passes untouched, as through `authenticate()`.
  *
  * @example
  * ```ts
@@ -115,9 +122,9 @@ export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Mid
  * ```
  */
 export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardState> {
-  const check = createScopeGuard(scopes)
+  const check = createScopeGuard(scopes, read)
   return async (ctx, next) => {
-    const error = check(ctx.state.auth)
+    const error = check(ctx, ctx.state.auth)
     if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
     await next()
   }
@@ -126,6 +133,7 @@ export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardSt
 /**
  * Route guard, after `authenticate()`: 403 `Token does not have access to this project` unless
  * the key lists the project `getProjectId(ctx)` returns (a request naming none is refused too).
+ * A CORS preflight passes untouched, before `getProjectId` runs.
  *
  * @example
  * ```ts
@@ -133,9 +141,9 @@ export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardSt
  * ```
  */
 export function requireProject(getProjectId: ProjectResolver<AnyContext>): Middleware<OptionalKeywardState> {
-  const check = createProjectGuard(getProjectId)
+  const check = createProjectGuard(getProjectId, read)
   return async (ctx, next) => {
-    const error = await check(ctx.state.auth, ctx)
+    const error = await check(ctx, ctx.state.auth)
     if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
     await next()
   }

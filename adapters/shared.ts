@@ -19,10 +19,10 @@ import {
 } from 'keyward'
 
 /**
- * The project a request targets, from the framework's request: a string, `undefined` for none,
- * or a promise of either (a body parsed on demand). Typed `unknown` so that route params
- * (`string | string[]` in Express 5) and parsed JSON bodies need no cast; anything that is not a
- * string or undefined is refused as a project no key holds.
+ * The project a request targets, from the framework's request: a string, or a promise of one (a
+ * body parsed on demand). Typed `unknown` so that route params (`string | string[]` in Express 5)
+ * and parsed JSON bodies need no cast; anything that is not a string, `undefined` included (no
+ * `projectId` in the body), is refused as a project no key holds.
  *
  * @example
  * ```ts
@@ -42,8 +42,10 @@ export type ProjectResolver<Request> = (request: Request) => unknown
 export interface AuthenticateOptions<Request> {
   /**
    * The project the request targets: a route param, a header, or the parsed JSON body's
-   * `projectId`. The key must list it, else 403 `project_forbidden`. Returning `undefined` means
-   * the request names no project and skips the check; any other non-string is refused.
+   * `projectId`. The key must list it, else 403 `project_forbidden`. A request whose resolver
+   * returns anything but a string, `undefined` included (the body has no `projectId`), is refused
+   * the same way: once configured, the check is never skipped. For routes where the project is
+   * optional, leave this out and put `requireProject()` only where one is needed.
    * Default: no project check.
    */
   project?: ProjectResolver<Request>
@@ -135,8 +137,9 @@ export function createAuthenticator<Request extends object>(
     const result = await kw.verify({
       headers,
       ip: clientIp(read.socketAddress(request), read.forwardedFor(request)),
-      // A non-string (null, a number from a JSON body) can name no project a key holds: refused.
-      project: target === undefined || typeof target === 'string' ? target : '',
+      // Anything but a string (no projectId, null, a number from a JSON body) names no project a
+      // key holds: refused. Passing undefined on would make verify() skip the check.
+      project: project === undefined ? undefined : typeof target === 'string' ? target : '',
       scopes,
       url: read.url(request),
     })
@@ -147,18 +150,30 @@ export function createAuthenticator<Request extends object>(
 }
 
 /**
- * The check behind `requireScopes(...)`: the refusal, or undefined when the auth holds every scope.
- * `auth.scopes` are already expanded through the hierarchy.
+ * What a guard reads of the request: only enough to recognize a CORS preflight.
  *
  * @example
  * ```ts
- * createScopeGuard(['admin'])(req.auth)?.status // 403, or undefined for an admin key
+ * const read: PreflightReader<Request> = { method: (r) => r.method, headers: (r) => r.headers }
  * ```
  */
-export function createScopeGuard(scopes: readonly string[]): (auth: AuthContext | undefined) => KeywardError | undefined {
+export type PreflightReader<Request> = Pick<RequestReader<Request>, 'method' | 'headers'>
+
+/**
+ * The check behind `requireScopes(...)`: the refusal, or undefined when the auth holds every scope
+ * or the request is a CORS preflight. `auth.scopes` are already expanded through the hierarchy.
+ *
+ * @example
+ * ```ts
+ * createScopeGuard(['admin'], read)(req, req.auth)?.status // 403, or undefined for an admin key
+ * ```
+ */
+export function createScopeGuard<Request>(scopes: readonly string[], read: PreflightReader<Request>): (request: Request, auth: AuthContext | undefined) => KeywardError | undefined {
   const required = checkScopes(scopes, 'requireScopes()')
   if (required.length === 0) fail('requireScopes() needs at least one scope')
-  return (auth) => {
+  return (request, auth) => {
+    // authenticate() let the preflight through with no auth; refusing it here would undo that.
+    if (isPreflight(read.method(request), read.headers(request))) return undefined
     if (auth === undefined) return new KeywardError('missing_credentials')
     const missing = missingScopes(auth.scopes, required)
     return missing.length === 0 ? undefined : new KeywardError('insufficient_scope', { scope: missing.join(' ') })
@@ -166,16 +181,21 @@ export function createScopeGuard(scopes: readonly string[]): (auth: AuthContext 
 }
 
 /**
- * The check behind `requireProject(...)`: a route that needs a project refuses a request naming none.
+ * The check behind `requireProject(...)`: a route that needs a project refuses a request naming
+ * none. A CORS preflight passes, before `getProjectId` runs (it has no body to read).
  *
  * @example
  * ```ts
- * const error = await createProjectGuard((req: Request) => req.params.projectId)(req.auth, req)
+ * const error = await createProjectGuard((req: Request) => req.params.projectId, read)(req, req.auth)
  * ```
  */
-export function createProjectGuard<Request>(getProjectId: ProjectResolver<Request>): (auth: AuthContext | undefined, request: Request) => Promise<KeywardError | undefined> {
+export function createProjectGuard<Request>(
+  getProjectId: ProjectResolver<Request>,
+  read: PreflightReader<Request>,
+): (request: Request, auth: AuthContext | undefined) => Promise<KeywardError | undefined> {
   if (typeof getProjectId !== 'function') fail('requireProject() needs a function of the request returning the project id')
-  return async (auth, request) => {
+  return async (request, auth) => {
+    if (isPreflight(read.method(request), read.headers(request))) return undefined
     if (auth === undefined) return new KeywardError('missing_credentials')
     const id = await getProjectId(request)
     return typeof id === 'string' && auth.projects.includes(id) ? undefined : new KeywardError('project_forbidden')

@@ -1,4 +1,4 @@
-import type { KeywardError } from './errors.js'
+import type { KeywardError, ProblemDocument } from './errors.js'
 
 /**
  * A refusal ready for any framework to send: status, headers (lowercase names) and body text.
@@ -17,7 +17,8 @@ export interface ErrorResponse {
 /**
  * What an `onError` hook returns to change a refusal. Omitted fields keep their default; a body
  * that is not a string is sent as JSON. The error's own headers (WWW-Authenticate, Retry-After,
- * RateLimit) stay unless the hook names them.
+ * RateLimit) stay unless the hook names them. A `status` alone keeps the problem document, with
+ * its `status` (and `title`, for a standard status) set to match.
  *
  * @example
  * ```ts
@@ -49,6 +50,49 @@ export type ErrorHook<Request> = (
 const PROBLEM_JSON = 'application/problem+json'
 const JSON_TYPE = 'application/json; charset=utf-8'
 
+// The reason phrases the IANA HTTP status code registry gives the 4xx and 5xx codes (RFC 9110,
+// 6585, 7725, 8470, 4918, 5842): keyward's default titles are exactly these.
+const REASON_PHRASES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  411: 'Length Required',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  417: 'Expectation Failed',
+  421: 'Misdirected Request',
+  422: 'Unprocessable Content',
+  423: 'Locked',
+  424: 'Failed Dependency',
+  425: 'Too Early',
+  426: 'Upgrade Required',
+  428: 'Precondition Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  451: 'Unavailable For Legal Reasons',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+  506: 'Variant Also Negotiates',
+  507: 'Insufficient Storage',
+  508: 'Loop Detected',
+  511: 'Network Authentication Required',
+}
+
 /**
  * Turns a refusal into a response: by default the RFC 9457 problem document as
  * `application/problem+json`, with the error's status and headers. The document never holds the
@@ -64,11 +108,14 @@ export function problemResponse(error: KeywardError, override?: ErrorResponseOve
   if (override === undefined || override === null) {
     return { status: error.status, headers: { ...error.headers, 'content-type': PROBLEM_JSON }, body: JSON.stringify(error) }
   }
+  const status = override.status ?? error.status
+  // A refusal must stay a refusal: a 2xx here would read as success to every client and cache.
+  if (!Number.isInteger(status) || status < 400 || status > 599) throw new TypeError(`keyward: onError returned status ${status}; use 400-599`)
   const headers: Record<string, string> = { ...error.headers }
   let body: string
   if (override.body === undefined) {
     headers['content-type'] = PROBLEM_JSON
-    body = JSON.stringify(error)
+    body = JSON.stringify(problemDocument(error, status))
   } else if (typeof override.body === 'string') {
     headers['content-type'] = 'text/plain; charset=utf-8'
     body = override.body
@@ -77,10 +124,16 @@ export function problemResponse(error: KeywardError, override?: ErrorResponseOve
     body = JSON.stringify(override.body)
   }
   for (const [name, value] of Object.entries(override.headers ?? {})) headers[name.toLowerCase()] = value
-  const status = override.status ?? error.status
-  // A refusal must stay a refusal: a 2xx here would read as success to every client and cache.
-  if (!Number.isInteger(status) || status < 400 || status > 599) throw new TypeError(`keyward: onError returned status ${status}; use 400-599`)
   return { status, headers, body }
+}
+
+/**
+ * RFC 9457 §3.1.2: a document's `status` must be the response's. Under another status, the title
+ * becomes that status's reason phrase, or stays as it was for a status without a registered one.
+ */
+function problemDocument(error: KeywardError, status: number): ProblemDocument {
+  const doc = error.toJSON()
+  return status === doc.status ? doc : { ...doc, status, title: REASON_PHRASES[status] ?? doc.title }
 }
 
 /**

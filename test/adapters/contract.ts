@@ -15,8 +15,15 @@ import { BrokenStore, setup } from './support.js'
  * - GET /optional/guarded: authenticate({ optional: true }), requireScopes('read')
  * - GET /admin/:projectId: authenticate(), requireScopes('admin'), requireProject(the param)
  * - GET /custom: authenticate({ onError: (e) => ({ body: { error: e.message } }) }), requireScopes('admin')
+ * - OPTIONS /admin/:projectId: the chain of GET /admin/:projectId, then 204 with `x-handler: reached`
+ * - GET /hooked/:projectId: authenticate({ onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject(the param)
+ * - GET /hidden: authenticate({ onError: () => ({ status: 404 }) })
+ * An error thrown anywhere in a chain reaches the framework's error handling, which answers 500 `{ error: 'handled' }`.
  */
 export type StartApp = (kw: Keyward, options: { trustProxy?: TrustProxy }) => Promise<{ url: string; close: () => Promise<void> }>
+
+/** An `onError` hook whose header value no HTTP implementation accepts: writing it throws. */
+export const BAD_HEADER_HOOK = () => ({ headers: { 'x-trace': 'bad\nvalue' } })
 
 export interface Reply {
   status: number
@@ -235,6 +242,49 @@ export function adapterContract(name: string, start: StartApp): void {
       expect(preflight.status).toBe(204)
       expect(preflight.headers.get('x-handler')).toBe('reached')
       expectRefusal(await call('/api/track', { method: 'OPTIONS' }), 401, 'missing_credentials', [])
+    })
+
+    it('the guards let a CORS preflight through too; a plain OPTIONS is still refused', async () => {
+      const { call } = await serve()
+      const preflight = await call('/admin/prod-site', { method: 'OPTIONS', headers: { origin: 'https://example.com', 'access-control-request-method': 'DELETE' } })
+      expect(preflight.status).toBe(204)
+      expect(preflight.headers.get('x-handler')).toBe('reached')
+      expectRefusal(await call('/admin/prod-site', { method: 'OPTIONS' }), 401, 'missing_credentials', [])
+    })
+
+    it('with `project` configured, a request naming no project is refused like a wrong one', async () => {
+      const { mint, track, call } = await serve()
+      const key = await mint({ scopes: ['admin'], projects: ['other-site'] })
+      const noProject = (headers: Record<string, string>) =>
+        call('/api/track', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ event: 'pageview' }) })
+      expectRefusal(await noProject(bearer(key)), 403, 'project_forbidden', [key], 'Token does not have access to this project')
+      expectRefusal(await track(bearer(key), null), 403, 'project_forbidden', [key])
+      // Still 401 first when there is no credential at all.
+      expectRefusal(await noProject({}), 401, 'missing_credentials', [])
+    })
+
+    it('an onError hook whose headers cannot be written reaches the error handling, from authenticate and from both guards', async () => {
+      const { mint, call } = await serve()
+      const reader = await mint({ scopes: ['read'] })
+      const writer = await mint({ scopes: ['write'] })
+      for (const [label, path, headers] of [
+        ['authenticate', '/hooked/prod-site', {}],
+        ['requireScopes', '/hooked/prod-site', bearer(reader)],
+        ['requireProject', '/hooked/other-site', bearer(writer)],
+      ] as const) {
+        const reply = await call(path, { headers })
+        expect(reply.status, label).toBe(500)
+        expect(reply.body, label).toEqual({ error: 'handled' })
+      }
+      expect((await call('/hooked/prod-site', { headers: bearer(writer) })).status).toBe(200)
+    })
+
+    it('onError overriding only the status: the problem document says the same status (RFC 9457 §3.1.2)', async () => {
+      const { call } = await serve()
+      const reply = await call('/hidden')
+      expect(reply.status).toBe(404)
+      expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(reply.body).toMatchObject({ status: 404, title: 'Not Found', code: 'missing_credentials', detail: 'Missing API token' })
     })
   })
 }

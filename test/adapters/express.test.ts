@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import express, { type ErrorRequestHandler } from 'express'
 import { describe, expect, it } from 'vitest'
 import { authenticate, requireProject, requireScopes, type AuthenticatedRequest, type KeywardRequest } from '../../adapters/express.js'
-import { adapterContract, type StartApp } from './contract.js'
+import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
 
 const start: StartApp = (kw, { trustProxy }) => {
@@ -30,6 +30,19 @@ const start: StartApp = (kw, { trustProxy }) => {
   app.get('/custom', authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin'), (req, res) => {
     res.json(keyId(req))
   })
+  app.options('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((req) => req.params.projectId), (_req, res) => {
+    res.status(204).set('x-handler', 'reached').end()
+  })
+  app.get('/hooked/:projectId', authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject((req) => req.params.projectId), (req, res) => {
+    res.json(keyId(req))
+  })
+  app.get('/hidden', authenticate(kw, { onError: () => ({ status: 404 }) }), (req, res) => {
+    res.json(keyId(req))
+  })
+  const handled: ErrorRequestHandler = (_error, _req, res, _next) => {
+    res.status(500).json({ error: 'handled' })
+  }
+  app.use(handled)
   return listen(createServer(app))
 }
 
@@ -79,6 +92,53 @@ describe('Express specifics', () => {
       expect(res.status).toBe(500)
       expect(await res.json()).toEqual({ handled: 'no body parser' })
     } finally {
+      await server.close()
+    }
+  })
+
+  it('does not write after another middleware already answered (a timeout): no crash, the refusal is dropped', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 10, windowMs: 60_000 } })
+    // What ends the request: the handler, the error handler, or a promise nobody caught.
+    let settle: (outcome: string) => void = () => {}
+    const onUnhandled = (reason: unknown) => settle(`unhandled: ${String(reason)}`)
+    process.on('unhandledRejection', onUnhandled)
+    const app = express()
+    // A timeout middleware whose timer fired first: it answered, and the chain goes on.
+    app.use((_req, res, next) => {
+      res.status(503).json({ error: 'timeout' })
+      next()
+    })
+    app.get(
+      '/x',
+      authenticate(kw, {
+        // The refusal would be sent right after this hook: let the microtasks that send it run first.
+        onError: async () => void setImmediate(() => settle('refused')),
+      }),
+      requireScopes('write'),
+      (req, res) => {
+        settle(res.headersSent ? `handler reached by ${(req as AuthenticatedRequest).auth.keyId}` : 'handler could write')
+      },
+    )
+    const handler: ErrorRequestHandler = (error: Error, _req, _res, _next) => {
+      settle(`error handler: ${error.message}`)
+    }
+    app.use(handler)
+    const server = await listen(createServer(app))
+    const outcome = () => new Promise<string>((resolve) => (settle = resolve))
+    try {
+      for (const [headers, expected] of [
+        [{ 'x-api-key': key }, `handler reached by ${key.slice(9, 17)}`],
+        [{}, 'refused'],
+      ] as const) {
+        const settled = outcome()
+        const res = await fetch(`${server.url}/x`, { headers })
+        expect(res.status).toBe(503)
+        expect(res.headers.get('ratelimit')).toBeNull()
+        expect(await settled).toBe(expected)
+      }
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
       await server.close()
     }
   })

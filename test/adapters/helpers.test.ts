@@ -81,6 +81,18 @@ describe('problemResponse', () => {
     expect(problemResponse(error, { headers: { 'x-trace': 'abc' } }).headers['content-type']).toBe('application/problem+json')
   })
 
+  it('a status alone keeps the problem document, saying the new status and its reason phrase', () => {
+    const error = new KeywardError('invalid_token')
+    const hidden = problemResponse(error, { status: 404 })
+    expect(hidden.status).toBe(404)
+    expect(hidden.headers['content-type']).toBe('application/problem+json')
+    expect(JSON.parse(hidden.body)).toEqual({ ...error.toJSON(), status: 404, title: 'Not Found' })
+    // No registered reason phrase: the title stays, the status still follows.
+    expect(JSON.parse(problemResponse(error, { status: 499 }).body)).toEqual({ ...error.toJSON(), status: 499 })
+    // The same status, or only headers: the document is the error's own.
+    expect(problemResponse(error, { status: 401 }).body).toBe(JSON.stringify(error))
+  })
+
   it('refuses to turn a refusal into a success', () => {
     expect(() => problemResponse(new KeywardError('invalid_token'), { status: 200 })).toThrow(TypeError)
   })

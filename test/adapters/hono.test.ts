@@ -4,7 +4,7 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import { Hono, type Context } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { authenticate, requireProject, requireScopes, type OptionalKeywardVariables } from '../../adapters/hono.js'
-import { adapterContract, type StartApp } from './contract.js'
+import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
 
 const projectFromBody = async (c: Context) => {
@@ -23,6 +23,10 @@ function buildApp(kw: Parameters<StartApp>[0], trustProxy?: Parameters<StartApp>
   app.get('/optional/guarded', authenticate(kw, { optional: true }), requireScopes('read'), answer)
   app.get('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((c) => c.req.param('projectId')), answer)
   app.get('/custom', authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin'), answer)
+  app.options('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((c) => c.req.param('projectId')), (c) => c.body(null, 204, { 'x-handler': 'reached' }))
+  app.get('/hooked/:projectId', authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject((c) => c.req.param('projectId')), answer)
+  app.get('/hidden', authenticate(kw, { onError: () => ({ status: 404 }) }), answer)
+  app.onError((_error, c) => c.json({ error: 'handled' }, 500))
   return app
 }
 

@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import Koa, { type Middleware, type ParameterizedContext } from 'koa'
 import { describe, expect, it } from 'vitest'
 import { authenticate, requireProject, requireScopes, type AnyContext, type KeywardState } from '../../adapters/koa.js'
-import { adapterContract, type StartApp } from './contract.js'
+import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
 
 // Optional routes leave auth undefined at run time; their middleware type accepts this state too.
@@ -33,6 +33,14 @@ const answer: Middleware<State> = (ctx) => {
 
 const start: StartApp = (kw, { trustProxy }) => {
   const app = new Koa<State>()
+  app.use(async (ctx, next) => {
+    try {
+      await next()
+    } catch {
+      ctx.status = 500
+      ctx.body = { error: 'handled' }
+    }
+  })
   const track = authenticate(kw, { scopes: 'write', project: (ctx: AnyContext) => (ctx as Ctx).state.body?.projectId, trustProxy })
   const param = (ctx: AnyContext) => (ctx as Ctx).state.params.projectId
   app.use(route('POST', /^\/api\/track$/, json, track, answer))
@@ -47,6 +55,14 @@ const start: StartApp = (kw, { trustProxy }) => {
   app.use(route('GET', /^\/optional\/guarded$/, authenticate(kw, { optional: true }), requireScopes('read'), answer))
   app.use(route('GET', /^\/admin\/(?<projectId>[^/]+)$/, authenticate(kw), requireScopes('admin'), requireProject(param), answer))
   app.use(route('GET', /^\/custom$/, authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin'), answer))
+  app.use(
+    route('OPTIONS', /^\/admin\/(?<projectId>[^/]+)$/, authenticate(kw), requireScopes('admin'), requireProject(param), (ctx) => {
+      ctx.status = 204
+      ctx.set('x-handler', 'reached')
+    }),
+  )
+  app.use(route('GET', /^\/hooked\/(?<projectId>[^/]+)$/, authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject(param), answer))
+  app.use(route('GET', /^\/hidden$/, authenticate(kw, { onError: () => ({ status: 404 }) }), answer))
   return listen(createServer(app.callback()))
 }
 
