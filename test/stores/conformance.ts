@@ -1,0 +1,448 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createKeyward, type InvalidationEvent, type KeyRecord, type TokenStore } from '../../src/index.js'
+
+/**
+ * What a backend's test file hands the suite: a fresh, empty store, and how to tear it down.
+ * `peer` and `subscribed` are for backends that announce changes across instances.
+ */
+export interface StoreHarness {
+  store: TokenStore
+  /** Closes the store, every peer made from it, and drops whatever the harness created. */
+  close(): Promise<void>
+  /**
+   * Another store object on the same backend (its own connection), as a second server process
+   * would have. Absent when the backend cannot be shared (memory).
+   */
+  peer?(): Promise<TokenStore>
+  /**
+   * Resolves once `store.subscribe` listeners receive announcements (e.g. LISTEN is active).
+   * Absent: announcements flow as soon as `subscribe` returns.
+   */
+  subscribed?(store: TokenStore): Promise<void>
+}
+
+const T0 = Date.UTC(2026, 10, 22, 12, 0, 0, 123)
+
+let counter = 0
+/** A fresh 8-character base62 id, distinct within a run. */
+function nextId(): string {
+  counter += 1
+  return `k${counter.toString(36).padStart(7, '0')}`
+}
+
+/** A record with every field populated with something a backend could get wrong. */
+export function fullRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id: nextId(),
+    prefix: 'bsk',
+    environment: 'live',
+    hash: 'a'.repeat(64),
+    orgId: 'org_1',
+    name: 'Production Website Token',
+    description: 'Token for tracking events: "quoted", \\backslash\\, comma, {braces}, é ✓',
+    projects: ['prod-site', 'a"b', 'c,d', 'x\\y', '{}', 'NULL', ''],
+    scopes: ['write', 'billing:read'],
+    allowedOrigins: ['example.com', 'xn--bcher-kva.example'],
+    allowedIps: ['203.0.113.10', '10.0.0.0/8', '2001:db8::/32'],
+    rateLimit: [
+      { limit: 5000, windowMs: 3_600_000, name: 'hourly' },
+      { limit: 10, windowMs: 1000 },
+    ],
+    metadata: { team: 'web', n: 3, ratio: 0.5, flag: false, none: null, nested: { list: [1, 'x', true, null], deep: { é: '✓' } }, quote: `"'\\` },
+    expiresAt: Date.UTC(2100, 0, 1, 0, 0, 0, 999),
+    createdAt: T0,
+    updatedAt: T0 + 1,
+    lastUsedAt: T0 + 2,
+    revokedAt: T0 + 3,
+    rotatedFrom: 'Zz000001',
+    rotatedTo: 'Zz000002',
+    ...overrides,
+  }
+}
+
+/** A record with every optional field empty or null. */
+export function bareRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id: nextId(),
+    prefix: 'bsk',
+    environment: 'test',
+    hash: 'b'.repeat(64),
+    orgId: 'org_1',
+    name: 'Bare',
+    description: null,
+    projects: ['p'],
+    scopes: ['read'],
+    allowedOrigins: [],
+    allowedIps: [],
+    rateLimit: [],
+    metadata: {},
+    expiresAt: null,
+    createdAt: T0,
+    updatedAt: T0,
+    lastUsedAt: null,
+    revokedAt: null,
+    rotatedFrom: null,
+    rotatedTo: null,
+    ...overrides,
+  }
+}
+
+/** Checks the types verify's shape check and KeyInfo conversion rely on, beyond deep equality. */
+function expectPlainTypes(record: KeyRecord): void {
+  for (const field of ['createdAt', 'updatedAt'] as const) expect(typeof record[field]).toBe('number')
+  for (const field of ['expiresAt', 'lastUsedAt', 'revokedAt'] as const) {
+    expect(record[field] === null || typeof record[field] === 'number').toBe(true)
+  }
+  for (const field of ['projects', 'scopes', 'allowedOrigins', 'allowedIps', 'rateLimit'] as const) {
+    expect(Array.isArray(record[field])).toBe(true)
+  }
+  expect(Object.getPrototypeOf(record.metadata)).toBe(Object.prototype)
+}
+
+/** Resolves with the first event `listener` sees that matches; the test's timeout bounds the wait. */
+function waitForEvent(store: TokenStore, match: (event: InvalidationEvent) => boolean): { event: Promise<InvalidationEvent>; unsubscribe: () => void } {
+  let unsubscribe: () => void = () => {}
+  const event = new Promise<InvalidationEvent>((resolve) => {
+    unsubscribe = store.subscribe!((e) => {
+      if (match(e)) resolve(e)
+    })
+  })
+  return { event, unsubscribe }
+}
+
+/**
+ * Defines the behaviour every {@link TokenStore} must have, then a keyward end-to-end smoke on
+ * top. `makeStore` is called once per test and must give an empty store.
+ *
+ * @example
+ * ```ts
+ * describeTokenStoreConformance('memory', async () => ({ store: new MemoryTokenStore(), close: async () => {} }))
+ * ```
+ */
+export function describeTokenStoreConformance(name: string, makeStore: () => Promise<StoreHarness>): void {
+  describe(`TokenStore conformance: ${name}`, () => {
+    let harness: StoreHarness
+    let store: TokenStore
+
+    beforeEach(async () => {
+      harness = await makeStore()
+      store = harness.store
+    })
+    afterEach(async () => {
+      await harness.close()
+    })
+
+    describe('insert and findById', () => {
+      it('round-trips a fully populated record exactly, times as epoch-ms numbers', async () => {
+        const record = fullRecord()
+        expect(await store.insert(record)).toBe(true)
+        const found = await store.findById(record.id)
+        expect(found).toStrictEqual(record)
+        expectPlainTypes(found!)
+      })
+
+      it('round-trips null fields, empty lists and empty metadata', async () => {
+        const record = bareRecord()
+        expect(await store.insert(record)).toBe(true)
+        const found = await store.findById(record.id)
+        expect(found).toStrictEqual(record)
+        expectPlainTypes(found!)
+      })
+
+      it('keeps ids case-sensitive: ids differing only in case are different keys', async () => {
+        const lower = bareRecord({ id: 'abcdefgh', name: 'lower' })
+        const upper = bareRecord({ id: 'ABCDEFGH', name: 'upper' })
+        expect(await store.insert(lower)).toBe(true)
+        expect(await store.insert(upper)).toBe(true)
+        expect((await store.findById('abcdefgh'))?.name).toBe('lower')
+        expect((await store.findById('ABCDEFGH'))?.name).toBe('upper')
+      })
+
+      it('answers null for an unknown id', async () => {
+        expect(await store.findById('unknown1')).toBeNull()
+      })
+
+      it('resolves false on a taken id and stores nothing', async () => {
+        const first = fullRecord()
+        expect(await store.insert(first)).toBe(true)
+        const second = bareRecord({ id: first.id, orgId: 'org_other', hash: 'c'.repeat(64) })
+        expect(await store.insert(second)).toBe(false)
+        expect(await store.findById(first.id)).toStrictEqual(first)
+        expect(await store.listByOrg('org_other', { includeRevoked: true })).toStrictEqual([])
+      })
+
+      it('keeps its own copies: mutating the inserted or returned record changes nothing stored', async () => {
+        const record = fullRecord()
+        const original = structuredClone(record)
+        await store.insert(record)
+        record.name = 'changed'
+        record.scopes.push('admin')
+        ;(record.metadata as { team: string }).team = 'changed'
+        const found = (await store.findById(original.id))!
+        expect(found).toStrictEqual(original)
+        found.projects.push('other')
+        found.rateLimit[0]!.limit = 1
+        ;(found.metadata.nested as { list: unknown[] }).list.push('more')
+        found.revokedAt = null
+        expect(await store.findById(original.id)).toStrictEqual(original)
+      })
+    })
+
+    describe('update', () => {
+      it('applies the patch, leaves other fields alone and resolves with the new record', async () => {
+        const record = bareRecord()
+        await store.insert(record)
+        const patch = {
+          name: 'Renamed',
+          description: 'now described',
+          scopes: ['admin'],
+          allowedOrigins: ['example.org'],
+          allowedIps: ['::1'],
+          rateLimit: [{ limit: 100, windowMs: 60_000 }],
+          metadata: { plan: 'pro', seats: 5 },
+          expiresAt: T0 + 86_400_000,
+          updatedAt: T0 + 10,
+        }
+        const expected: KeyRecord = { ...record, ...patch }
+        const updated = await store.update(record.id, patch)
+        expect(updated).toStrictEqual(expected)
+        expectPlainTypes(updated!)
+        expect(await store.findById(record.id)).toStrictEqual(expected)
+      })
+
+      it('sets fields to null and clears lists', async () => {
+        const record = fullRecord()
+        await store.insert(record)
+        const patch = { description: null, expiresAt: null, revokedAt: null, rotatedTo: null, allowedIps: [], rateLimit: [], metadata: {} }
+        const expected: KeyRecord = { ...record, ...patch }
+        expect(await store.update(record.id, patch)).toStrictEqual(expected)
+        expect(await store.findById(record.id)).toStrictEqual(expected)
+      })
+
+      it('revokes softly: the record stays readable with revokedAt set', async () => {
+        const record = bareRecord()
+        await store.insert(record)
+        const updated = await store.update(record.id, { revokedAt: T0 + 5, updatedAt: T0 + 5 })
+        expect(updated).toStrictEqual({ ...record, revokedAt: T0 + 5, updatedAt: T0 + 5 })
+        expect((await store.findById(record.id))?.revokedAt).toBe(T0 + 5)
+      })
+
+      it('resolves null for an unknown id and creates nothing', async () => {
+        expect(await store.update('unknown2', { name: 'x', updatedAt: T0 })).toBeNull()
+        expect(await store.findById('unknown2')).toBeNull()
+      })
+
+      it('resolves with a copy', async () => {
+        const record = bareRecord()
+        await store.insert(record)
+        const updated = (await store.update(record.id, { scopes: ['write'] }))!
+        updated.scopes.push('admin')
+        expect((await store.findById(record.id))?.scopes).toStrictEqual(['write'])
+      })
+    })
+
+    describe('listByOrg', () => {
+      // Mixed case and digits: the order is by code unit ('0' < 'A' < 'a'), as JavaScript sorts.
+      const ids = ['bbbbbbbb', 'AAAAAAAA', 'aaaaaaaa', '00000000', 'ZZZZZZZZ', 'B0000000', 'zzzzzzzz']
+      const sorted = [...ids].sort()
+
+      async function seed(): Promise<void> {
+        for (const id of ids) await store.insert(bareRecord({ id, orgId: 'org_list' }))
+        await store.insert(bareRecord({ id: 'Aother00', orgId: 'org_elsewhere' }))
+        await store.update('aaaaaaaa', { revokedAt: T0 + 1 })
+        await store.update('ZZZZZZZZ', { revokedAt: T0 + 1 })
+      }
+
+      it("lists only the org's records, ordered by id, revoked ones left out by default", async () => {
+        await seed()
+        const listed = await store.listByOrg('org_list')
+        expect(listed.map((r) => r.id)).toStrictEqual(sorted.filter((id) => id !== 'aaaaaaaa' && id !== 'ZZZZZZZZ'))
+        listed.forEach(expectPlainTypes)
+      })
+
+      it('includes revoked records on request', async () => {
+        await seed()
+        const listed = await store.listByOrg('org_list', { includeRevoked: true })
+        expect(listed.map((r) => r.id)).toStrictEqual(sorted)
+        expect(listed.find((r) => r.id === 'aaaaaaaa')?.revokedAt).toBe(T0 + 1)
+      })
+
+      it('answers an empty list for an unknown org', async () => {
+        await seed()
+        expect(await store.listByOrg('org_none', { includeRevoked: true })).toStrictEqual([])
+      })
+
+      it('pages with limit and after (keyset), every record exactly once', async () => {
+        await seed()
+        const seen: string[] = []
+        let after: string | undefined
+        for (let page = 0; page < 10; page++) {
+          const rows = await store.listByOrg('org_list', { includeRevoked: true, limit: 2, ...(after === undefined ? {} : { after }) })
+          expect(rows.length).toBeLessThanOrEqual(2)
+          if (rows.length === 0) break
+          seen.push(...rows.map((r) => r.id))
+          after = rows[rows.length - 1]!.id
+        }
+        expect(seen).toStrictEqual(sorted)
+      })
+
+      it('applies after and limit to non-revoked records only when revoked ones are left out', async () => {
+        await seed()
+        const live = sorted.filter((id) => id !== 'aaaaaaaa' && id !== 'ZZZZZZZZ')
+        const rows = await store.listByOrg('org_list', { after: live[1]!, limit: 2 })
+        expect(rows.map((r) => r.id)).toStrictEqual(live.slice(2, 4))
+        // `after` need not be an existing id.
+        const fromB = await store.listByOrg('org_list', { after: 'B', includeRevoked: true })
+        expect(fromB.map((r) => r.id)).toStrictEqual(sorted.filter((id) => id > 'B'))
+      })
+
+      it('returns copies', async () => {
+        await seed()
+        const [first] = await store.listByOrg('org_list')
+        first!.projects.push('mutated')
+        expect((await store.findById(first!.id))?.projects).toStrictEqual(['p'])
+      })
+    })
+
+    describe('touch', () => {
+      it('writes a batch, only ever moves lastUsedAt forward and ignores unknown ids', async () => {
+        const never = bareRecord()
+        const used = bareRecord({ lastUsedAt: T0 + 1000 })
+        const untouched = bareRecord()
+        for (const r of [never, used, untouched]) await store.insert(r)
+        await store.touch([
+          { id: never.id, lastUsedAt: T0 + 50 },
+          { id: used.id, lastUsedAt: T0 + 500 },
+          { id: 'unknown3', lastUsedAt: T0 + 50 },
+        ])
+        expect(await store.findById(never.id)).toStrictEqual({ ...never, lastUsedAt: T0 + 50 })
+        expect(await store.findById(used.id)).toStrictEqual(used)
+        expect(await store.findById(untouched.id)).toStrictEqual(untouched)
+        expect(await store.findById('unknown3')).toBeNull()
+
+        await store.touch([{ id: used.id, lastUsedAt: T0 + 2000 }])
+        expect((await store.findById(used.id))?.lastUsedAt).toBe(T0 + 2000)
+      })
+
+      it('keeps the latest time when an id appears twice in one batch, whatever the order', async () => {
+        const a = bareRecord()
+        const b = bareRecord()
+        await store.insert(a)
+        await store.insert(b)
+        await store.touch([
+          { id: a.id, lastUsedAt: T0 + 9 },
+          { id: a.id, lastUsedAt: T0 + 7 },
+          { id: b.id, lastUsedAt: T0 + 7 },
+          { id: b.id, lastUsedAt: T0 + 9 },
+        ])
+        expect((await store.findById(a.id))?.lastUsedAt).toBe(T0 + 9)
+        expect((await store.findById(b.id))?.lastUsedAt).toBe(T0 + 9)
+      })
+
+      it('accepts an empty batch', async () => {
+        await expect(store.touch([])).resolves.toBeUndefined()
+      })
+
+      it('changes nothing but lastUsedAt', async () => {
+        const record = fullRecord({ lastUsedAt: null })
+        await store.insert(record)
+        await store.touch([{ id: record.id, lastUsedAt: T0 + 99 }])
+        expect(await store.findById(record.id)).toStrictEqual({ ...record, lastUsedAt: T0 + 99 })
+      })
+    })
+
+    describe('subscribe', () => {
+      it('announces an update through this store to every listener until it unsubscribes', async ({ skip }) => {
+        if (store.subscribe === undefined) return skip('this store does not announce changes')
+        const record = bareRecord()
+        await store.insert(record)
+        const gone: InvalidationEvent[] = []
+        const unsubscribeGone = store.subscribe((e) => gone.push(e))
+        unsubscribeGone()
+        const waiting = waitForEvent(store, (e) => e.type === 'key' && e.id === record.id)
+        await harness.subscribed?.(store)
+        await store.update(record.id, { name: 'changed' })
+        expect(await waiting.event).toStrictEqual({ type: 'key', id: record.id })
+        waiting.unsubscribe()
+        // Listeners are called together for one announcement, so the removed one would have seen it by now.
+        expect(gone.filter((e) => e.type === 'key')).toStrictEqual([])
+      })
+
+      it('announces an update made through another store instance on the same backend', async ({ skip }) => {
+        if (store.subscribe === undefined || harness.peer === undefined) return skip('this backend has no cross-instance announcements')
+        const other = await harness.peer()
+        const record = bareRecord()
+        await store.insert(record)
+        const waiting = waitForEvent(store, (e) => e.type === 'key' && e.id === record.id)
+        await harness.subscribed?.(store)
+        expect((await other.update(record.id, { revokedAt: T0 + 1 }))?.revokedAt).toBe(T0 + 1)
+        expect(await waiting.event).toStrictEqual({ type: 'key', id: record.id })
+        waiting.unsubscribe()
+      })
+    })
+
+    describe('keyward on this store', () => {
+      const request = (key: string) => ({ headers: { authorization: `Bearer ${key}` }, ip: '203.0.113.7', project: 'prod-site' })
+
+      it('creates, verifies, records last use, revokes and then refuses', async () => {
+        const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: 60_000 })
+        try {
+          const { key, info } = await kw.keys.create({
+            name: 'Smoke',
+            orgId: 'org_smoke',
+            projects: ['prod-site'],
+            scopes: ['write'],
+            allowedIps: ['203.0.113.0/24'],
+            rateLimit: { limit: 1000, windowMs: 60_000 },
+            metadata: { tier: 'gold' },
+            expiresAt: new Date(Date.now() + 86_400_000),
+          })
+          const ok = await kw.verify(request(key))
+          expect(ok.ok).toBe(true)
+          if (ok.ok) {
+            expect(ok.auth.keyId).toBe(info.id)
+            expect(ok.auth.org).toBe('org_smoke')
+            expect(ok.auth.scopes).toContain('read')
+          }
+          await kw.flushUsage()
+          expect(typeof (await store.findById(info.id))?.lastUsedAt).toBe('number')
+          expect((await kw.keys.list({ orgId: 'org_smoke' })).map((k) => k.id)).toStrictEqual([info.id])
+
+          await kw.keys.revoke(info.id)
+          const refused = await kw.verify(request(key))
+          expect(refused.ok).toBe(false)
+          if (!refused.ok) expect(refused.error.code).toBe('invalid_token')
+          expect((await store.findById(info.id))?.revokedAt).not.toBeNull()
+        } finally {
+          await kw.close()
+        }
+      })
+
+      it("refuses a key revoked through another instance on the other instance's next request", async ({ skip }) => {
+        if (store.subscribe === undefined || harness.peer === undefined) return skip('this backend has no cross-instance announcements')
+        const otherStore = await harness.peer()
+        const a = createKeyward({ prefix: 'bsk', store, usageFlushMs: false })
+        // B caches verified keys for an hour: only the announcement can make it forget.
+        const b = createKeyward({ prefix: 'bsk', store: otherStore, usageFlushMs: false, cache: { ttlMs: 3_600_000 } })
+        try {
+          const { key, info } = await a.keys.create({ name: 'Shared', orgId: 'org_shared', projects: ['prod-site'] })
+          await harness.subscribed?.(otherStore)
+          expect((await b.verify(request(key))).ok).toBe(true)
+          expect((await b.verify(request(key))).ok).toBe(true) // served from B's cache
+          // B's keyward subscribed before this listener, and listeners are called in order, so
+          // when this one sees the event B's cache has already dropped the key.
+          const announced = waitForEvent(otherStore, (e) => e.type === 'key' && e.id === info.id)
+          await a.keys.revoke(info.id)
+          await announced.event
+          announced.unsubscribe()
+          const refused = await b.verify(request(key))
+          expect(refused.ok).toBe(false)
+          if (!refused.ok) expect(refused.error.code).toBe('invalid_token')
+        } finally {
+          await a.close()
+          await b.close()
+        }
+      })
+    })
+  })
+}
