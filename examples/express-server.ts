@@ -24,11 +24,7 @@ export function createApp(kw: Keyward): Express {
   const app = express()
 
   app.post('/api/track', express.json(), authenticate(kw, { scopes: 'write', project: (req) => req.body?.projectId }), (req, res) => {
-    // No projectId means no project was checked: nothing may be recorded.
-    if (typeof req.body?.projectId !== 'string') {
-      res.status(400).json({ error: 'projectId is required' })
-      return
-    }
+    // authenticate() refused any body without a projectId this key may use (403).
     res.json({ accepted: true, projectId: req.body.projectId, keyId: (req as AuthenticatedRequest).auth.keyId })
   })
 

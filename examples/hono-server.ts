@@ -30,9 +30,8 @@ export function createApp(kw: Keyward): Hono {
   const app = new Hono()
 
   app.post('/api/track', authenticate(kw, { scopes: 'write', project: projectFromBody, getConnInfo }), async (c) => {
+    // authenticate() refused any body without a projectId this key may use (403).
     const projectId = await projectFromBody(c)
-    // No projectId means no project was checked: nothing may be recorded.
-    if (typeof projectId !== 'string') return c.json({ error: 'projectId is required' }, 400)
     return c.json({ accepted: true, projectId, keyId: c.get('auth').keyId })
   })
 

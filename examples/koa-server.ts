@@ -34,9 +34,8 @@ export function createApp(kw: Keyward): Koa<State> {
     if (ctx.method === 'POST' && ctx.path === '/api/track') {
       ctx.state.body = await readJson(ctx.req)
       return trackAuth(ctx, async () => {
+        // authenticate() refused any body without a projectId this key may use (403).
         const projectId = ctx.state.body?.projectId
-        // No projectId means no project was checked: nothing may be recorded.
-        if (typeof projectId !== 'string') ctx.throw(400, 'projectId is required')
         ctx.body = { accepted: true, projectId, keyId: ctx.state.auth.keyId }
       })
     }
