@@ -1,0 +1,92 @@
+import { MemoryRateLimiter } from './memory-rate-limiter.js'
+import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter } from './rate-limiter.js'
+
+/**
+ * What a quota check does when the limiter fails (rejects or times out).
+ *
+ * @example
+ * ```ts
+ * const quota: QuotaFailurePolicy = 'memory'
+ * ```
+ */
+export type QuotaFailurePolicy = 'closed' | 'open' | 'memory'
+
+/**
+ * Options of {@link withFailurePolicy}.
+ *
+ * @example
+ * ```ts
+ * withFailurePolicy(limiter, { quota: 'memory', fallback: new MemoryRateLimiter({ maxKeys: 10_000 }) })
+ * ```
+ */
+export interface FailurePolicyOptions {
+  /** `closed` (default): 503. `open`: allow, without RateLimit states. `memory`: ask `fallback`. */
+  quota?: QuotaFailurePolicy
+  /** The limiter `memory` answers from; default a new MemoryRateLimiter(). Only with `quota: 'memory'`. */
+  fallback?: RateLimiter
+}
+
+const POLICIES: readonly QuotaFailurePolicy[] = ['closed', 'open', 'memory']
+
+/**
+ * Wraps any limiter with a failure policy for quotas. Lockout always fails closed: an address
+ * that may be blocked is never let through because the limiter could not say.
+ *
+ * | the limiter fails on… | `closed` (default) | `open` | `memory` |
+ * |---|---|---|---|
+ * | `recordFailure` (counting a failed attempt) | 503 | 503 | 503 |
+ * | `limit` with a `blockKey`, and the block cannot be checked | 503 | 503 | 503 |
+ * | `limit`: the quota (the block, if any, checked and not set) | 503 | allowed, no RateLimit states | decided by `fallback`, per instance |
+ *
+ * "503" means the call rejects, and keyward answers `store_unavailable`. When `limit` fails
+ * and the request has a `blockKey`, the wrapper asks the limiter once more for the block alone
+ * (`rules: []`); only if that answers "not blocked" does the quota policy apply. So while the
+ * limiter's backend is wholly unreachable and lockout is on, every request gets a 503 whatever
+ * the quota policy, after up to two timeouts; `open` and `memory` keep serving through partial
+ * failures, and wholly when lockout is off. The `memory` fallback counts per instance: with N
+ * instances a key may get up to N times its quota while Redis is away, and its counts are
+ * forgotten by Redis when it returns.
+ *
+ * @example
+ * ```ts
+ * const limiter = withFailurePolicy(new RedisRateLimiter({ client: redis }), { quota: 'memory' })
+ * const kw = createKeyward({ prefix: 'bsk', limiter })
+ * ```
+ */
+export function withFailurePolicy(limiter: RateLimiter, options: FailurePolicyOptions = {}): RateLimiter {
+  if (limiter === null || typeof limiter !== 'object' || typeof limiter.limit !== 'function' || typeof limiter.recordFailure !== 'function') {
+    throw new TypeError('keyward: withFailurePolicy needs a RateLimiter')
+  }
+  const { quota = 'closed', fallback } = options
+  if (!POLICIES.includes(quota)) throw new TypeError(`keyward: quota must be 'closed', 'open' or 'memory', got ${String(quota)}`)
+  if (fallback !== undefined && quota !== 'memory') throw new TypeError("keyward: fallback is only used with quota: 'memory'")
+  if (fallback !== undefined && (fallback === null || typeof fallback !== 'object' || typeof fallback.limit !== 'function')) {
+    throw new TypeError('keyward: fallback must be a RateLimiter')
+  }
+  const memory = quota === 'memory' ? (fallback ?? new MemoryRateLimiter()) : undefined
+
+  async function onFailure(request: LimitRequest, error: unknown): Promise<LimitResult> {
+    if (quota === 'closed') throw error
+    if (request.blockKey !== undefined) {
+      // Lockout fails closed: the block alone must be known (this rejects if it cannot be).
+      const block = await limiter.limit({ key: request.key, rules: [], blockKey: request.blockKey, now: request.now })
+      if (block.blocked) return block
+    }
+    if (memory === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+    return memory.limit({ key: request.key, rules: request.rules, now: request.now })
+  }
+
+  return {
+    async limit(request: LimitRequest): Promise<LimitResult> {
+      try {
+        return await limiter.limit(request)
+      } catch (error) {
+        return onFailure(request, error)
+      }
+    },
+    // Lockout fails closed: a rejection stays a rejection.
+    async recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState> {
+      return limiter.recordFailure(blockKey, policy, now)
+    },
+  }
+}

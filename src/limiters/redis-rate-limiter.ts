@@ -1,0 +1,285 @@
+import { sha1 } from '@noble/hashes/legacy.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
+
+/**
+ * What {@link RedisRateLimiter} needs of a Redis client: an ioredis `Redis` or `Cluster` fits as it
+ * is. Typed structurally so the core never imports ioredis.
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis'
+ * const client: RedisScriptClient = new Redis(process.env.REDIS_URL!)
+ * ```
+ */
+export interface RedisScriptClient {
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
+  eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
+}
+
+/**
+ * Options of {@link RedisRateLimiter}.
+ *
+ * @example
+ * ```ts
+ * new RedisRateLimiter({ client: redis, prefix: 'myapp:kw:', timeoutMs: 100 })
+ * ```
+ */
+export interface RedisRateLimiterOptions {
+  /** Your ioredis client (`new Redis(...)` or `new Redis.Cluster(...)`). keyward never closes it. */
+  client: RedisScriptClient
+  /** Prepended to every Redis key. Default `kw:`. Must not contain `{` or `}` (they would move the hash tag). */
+  prefix?: string
+  /** Every call rejects after this many ms (keyward then answers 503). Default 250. */
+  timeoutMs?: number
+  /**
+   * Redis Cluster: check an address's lockout in a second script, sent in parallel with the
+   * quota script, since the address's key and the API key's keys live in different slots.
+   * Still one round trip of latency, but two commands, and a call the lockout refuses has
+   * already counted on the key's quota. Default false: one script does both.
+   */
+  cluster?: boolean
+}
+
+/**
+ * One script for every check, so one EVALSHA per call. It reads Redis's clock (`TIME`), then
+ * every state, decides, and only then writes: a failed read (a foreign or malformed value)
+ * aborts it before any write, and Redis refuses an out-of-memory write only at a script's first
+ * write, so no script stops between two writes. Numbers are IEEE doubles as in JavaScript and
+ * every operation mirrors gcra.ts, so the decisions are the same, bit for bit.
+ *
+ * KEYS: one per rule, then the address's lockout window when ARGV[1] is '1'.
+ * ARGV: '0' | '1', then limit and windowMs per rule.
+ * Reply: { allowed, blocked, retryAfterMs, remaining1, resetMs1, remaining2, ... }.
+ * Stored: rule `at:booked` (gcra.ts's GcraState), lockout `start:count:blockedUntil`.
+ */
+const LIMIT_SCRIPT = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function int(x) return string.format('%.0f', x) end
+local function ceildiv(a, b) if a <= 0 then return 0 end return math.ceil(a / b) end
+local n = #KEYS
+if ARGV[1] == '1' then
+  local w = redis.call('GET', KEYS[n])
+  n = n - 1
+  if w then
+    local blocked_until = tonumber(string.match(w, '^%d+:%d+:(%d+)$'))
+    if blocked_until > now then return {0, 1, blocked_until - now} end
+  end
+end
+local limits, windows, booked = {}, {}, {}
+local allowed, retry = 1, 0
+for i = 1, n do
+  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local b = 0
+  local s = redis.call('GET', KEYS[i])
+  if s then
+    local at, bk = string.match(s, '^(%d+):(%d+)$')
+    local elapsed = now - tonumber(at)
+    if elapsed >= window then b = 0
+    elseif elapsed <= 0 then b = tonumber(bk)
+    else b = math.max(0, tonumber(bk) - elapsed * limit) end
+  end
+  limits[i], windows[i], booked[i] = limit, window, b
+  local tolerance = window * (limit - 1)
+  if b > tolerance then
+    allowed = 0
+    retry = math.max(retry, ceildiv(b - tolerance, limit))
+  end
+end
+local reply = {allowed, 0, retry}
+for i = 1, n do
+  local limit, window, b = limits[i], windows[i], booked[i]
+  local tolerance = window * (limit - 1)
+  if allowed == 1 then
+    local reset = ceildiv(b + window, limit)
+    redis.call('SET', KEYS[i], int(now) .. ':' .. int(b + window), 'PX', int(reset))
+    reply[#reply + 1] = math.floor((tolerance - b) / window)
+    reply[#reply + 1] = reset
+  elseif b > tolerance then
+    reply[#reply + 1] = 0
+    reply[#reply + 1] = ceildiv(b, limit)
+  else
+    reply[#reply + 1] = math.floor((window * limit - b) / window)
+    reply[#reply + 1] = ceildiv(b, limit)
+  end
+end
+return reply
+`
+
+/**
+ * Counts one failure in the address's fixed window (from its first failure), as
+ * MemoryRateLimiter does. KEYS: the lockout window. ARGV: maxFailures, windowMs.
+ * Reply: { blocked, retryAfterMs }.
+ */
+const FAILURE_SCRIPT = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function int(x) return string.format('%.0f', x) end
+local max, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local start, count, blocked_until = now, 0, 0
+local w = redis.call('GET', KEYS[1])
+if w then
+  local s, c, u = string.match(w, '^(%d+):(%d+):(%d+)$')
+  s = tonumber(s)
+  if now < s + window then start, count, blocked_until = s, tonumber(c), tonumber(u) end
+end
+count = count + 1
+if count >= max then blocked_until = start + window end
+redis.call('SET', KEYS[1], int(start) .. ':' .. int(count) .. ':' .. int(blocked_until), 'PX', int(math.min(window, start + window - now)))
+if blocked_until > now then return {1, blocked_until - now} end
+return {0, 0}
+`
+
+interface Script {
+  source: string
+  sha: string
+}
+
+let scripts: { limit: Script; failure: Script } | undefined
+function loadScripts() {
+  const script = (source: string): Script => ({ source, sha: bytesToHex(sha1(utf8ToBytes(source))) })
+  return (scripts ??= { limit: script(LIMIT_SCRIPT), failure: script(FAILURE_SCRIPT) })
+}
+
+const NOT_BLOCKED: BlockState = Object.freeze({ blocked: false, retryAfterMs: 0 })
+
+/**
+ * GCRA quotas and lockout windows in Redis, shared by every instance of your server.
+ *
+ * - One round trip per check: a single EVALSHA (EVAL when Redis answers NOSCRIPT, after a
+ *   restart or `SCRIPT FLUSH`), deciding and counting all of a key's rules atomically, with the
+ *   address's lockout checked in the same script.
+ * - Time is Redis's own (`TIME` inside the script): instance clocks do not matter, and `now`
+ *   in the request is ignored.
+ * - Decisions are exactly those of {@link gcra} (and of MemoryRateLimiter) at Redis's clock.
+ * - Every key is written with an expiry no longer than its rule's window (or lockout window),
+ *   and named from a SHA-256 of the key id or address, never the value itself:
+ *   `kw:rl:{<hash>}:<limit>:<windowMs>` and `kw:lo:{<hash>}`. The braces are a cluster hash tag,
+ *   so one key's rules share a slot.
+ * - Every call rejects after `timeoutMs` (default 250). A timeout cannot leave half a decision:
+ *   Redis runs a script to its end before serving any other command, and a script that has
+ *   written cannot be killed; the timeout only stops waiting for the reply. The call was then
+ *   either applied whole or not at all (if ioredis resends it after a reconnect, it may count
+ *   twice: an over-count, never an under-count).
+ * - `cluster: true` for Redis Cluster: see {@link RedisRateLimiterOptions.cluster}.
+ *
+ * Wrap it in {@link withFailurePolicy} to choose what happens to quotas while Redis is down.
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis'
+ * const limiter = new RedisRateLimiter({ client: new Redis(process.env.REDIS_URL!) })
+ * const kw = createKeyward({ prefix: 'bsk', limiter })
+ * ```
+ */
+export class RedisRateLimiter implements RateLimiter {
+  readonly #client: RedisScriptClient
+  readonly #prefix: string
+  readonly #timeoutMs: number
+  readonly #cluster: boolean
+
+  constructor(options: RedisRateLimiterOptions) {
+    const { client, prefix = 'kw:', timeoutMs = 250, cluster = false } = options ?? ({} as RedisRateLimiterOptions)
+    if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function' || typeof client.eval !== 'function') {
+      throw new TypeError('keyward: RedisRateLimiter needs { client }, an ioredis client (evalsha and eval)')
+    }
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('keyward: prefix must be a string without { or }')
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+      throw new TypeError(`keyward: timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`)
+    }
+    if (typeof cluster !== 'boolean') throw new TypeError('keyward: cluster must be a boolean')
+    this.#client = client
+    this.#prefix = prefix
+    this.#timeoutMs = timeoutMs
+    this.#cluster = cluster
+    loadScripts()
+  }
+
+  /** Checks and counts one call; `request.now` is ignored (Redis's clock decides). */
+  limit({ key, rules, blockKey }: LimitRequest): Promise<LimitResult> {
+    if (rules.length === 0 && blockKey === undefined) return Promise.resolve({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
+    const { limit } = loadScripts()
+    const hash = digest(key)
+    const keys = rules.map((rule) => `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}`)
+    const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs)])
+    if (blockKey === undefined) return this.#withTimeout(this.#run(limit, keys, ['0', ...args]).then((reply) => toResult(reply, rules)))
+    const lockoutKey = this.#lockoutKey(blockKey)
+    if (!this.#cluster || rules.length === 0) {
+      return this.#withTimeout(this.#run(limit, [...keys, lockoutKey], ['1', ...args]).then((reply) => toResult(reply, rules)))
+    }
+    // Cluster: two slots, so two scripts, in flight together. Both must answer.
+    return this.#withTimeout(
+      Promise.all([this.#run(limit, [lockoutKey], ['1']), this.#run(limit, keys, ['0', ...args])]).then(([block, quota]) => {
+        const blocked = toResult(block, [])
+        return blocked.blocked ? blocked : toResult(quota, rules)
+      }),
+    )
+  }
+
+  /** Counts one failure in Redis; `now` is ignored (Redis's clock decides). */
+  recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
+    return this.#withTimeout(
+      this.#run(loadScripts().failure, [this.#lockoutKey(blockKey)], [String(policy.maxFailures), String(policy.windowMs)]).then((reply) => {
+        const [blocked, retryAfterMs] = integers(reply, 2)
+        return blocked === 1 ? { blocked: true, retryAfterMs: retryAfterMs! } : NOT_BLOCKED
+      }),
+    )
+  }
+
+  #lockoutKey(blockKey: string): string {
+    return `${this.#prefix}lo:{${digest(blockKey)}}`
+  }
+
+  async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
+    } catch (error) {
+      // Redis forgot the script (restart, failover, SCRIPT FLUSH): send it whole, once.
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#client.eval(script.source, keys.length, ...keys, ...args)
+      throw error
+    }
+  }
+
+  #withTimeout<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`keyward: Redis rate limiter did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs)
+      promise.then(
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          reject(error instanceof Error ? error : new Error(String(error)))
+        },
+      )
+    })
+  }
+}
+
+/** 128 bits of SHA-256, hex: the key id or address never reaches Redis as it is. */
+function digest(value: string): string {
+  return bytesToHex(sha256(utf8ToBytes(value)).subarray(0, 16))
+}
+
+/** The script's reply as integers; anything else is a broken backend (the call rejects). */
+function integers(reply: unknown, length: number): number[] {
+  if (!Array.isArray(reply) || reply.length !== length || !reply.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) {
+    throw new Error('keyward: unexpected reply from the Redis rate limiter script')
+  }
+  return reply as number[]
+}
+
+function toResult(reply: unknown, rules: LimitRequest['rules']): LimitResult {
+  if (Array.isArray(reply) && reply[1] === 1) {
+    const [, , retryAfterMs] = integers(reply, 3)
+    return { allowed: false, blocked: true, retryAfterMs: retryAfterMs!, rules: [] }
+  }
+  const [allowed, , retryAfterMs, ...states] = integers(reply, 3 + 2 * rules.length)
+  const ruleStates: RuleState[] = rules.map((rule, i) => ({ rule, remaining: states[2 * i]!, resetMs: states[2 * i + 1]! }))
+  return { allowed: allowed === 1, blocked: false, retryAfterMs: retryAfterMs!, rules: ruleStates }
+}

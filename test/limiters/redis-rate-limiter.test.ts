@@ -1,0 +1,450 @@
+import { randomUUID } from 'node:crypto'
+import fc from 'fast-check'
+import Redis from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { gcra, type GcraState } from '../../src/limiters/gcra.js'
+import { MemoryRateLimiter } from '../../src/limiters/memory-rate-limiter.js'
+import type { LimitResult } from '../../src/limiters/rate-limiter.js'
+import { RedisRateLimiter, type RedisScriptClient } from '../../src/limiters/redis-rate-limiter.js'
+import type { RateLimitRule } from '../../src/types.js'
+
+const HOST = '127.0.0.1'
+// Overridable only to rehearse the missing-Redis paths (skip locally, fail in CI).
+const PORT = Number(process.env.KEYWARD_TEST_REDIS_PORT ?? 6379)
+const CI = process.env.CI === 'true'
+
+async function redisAnswers(): Promise<boolean> {
+  const probe = new Redis({ host: HOST, port: PORT, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+    return (await probe.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    probe.disconnect()
+  }
+}
+
+const up = await redisAnswers()
+if (!up && !CI) {
+  console.warn(
+    `\n${'!'.repeat(78)}\n!! Redis does not answer on ${HOST}:${PORT}: the RedisRateLimiter integration tests are SKIPPED.\n!! Start one (redis-server) to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
+  )
+}
+
+describe('Redis for the integration tests', () => {
+  it.runIf(CI)(`answers on ${HOST}:${PORT} (required in CI)`, () => {
+    expect(up, `Redis must answer on ${HOST}:${PORT} in CI`).toBe(true)
+  })
+})
+
+describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
+  const prefix = `kwtest:${randomUUID()}:`
+  const connections: Redis[] = []
+  let redis: Redis
+  let other: Redis
+  let admin: Redis
+  let limiter: RedisRateLimiter
+  let n = 0
+  /** A fresh key id per scenario; the limiter hashes it anyway. */
+  const freshKey = () => `Key${++n}x${randomUUID().slice(0, 8)}`
+
+  // Generous: a loaded CI machine must not turn a slow answer into a failed test. The default
+  // (250 ms) is tested with fake timers below.
+  const timeoutMs = 10_000
+  const connect = () => {
+    const client = new Redis({ host: HOST, port: PORT, maxRetriesPerRequest: 1 })
+    connections.push(client)
+    return client
+  }
+
+  beforeAll(() => {
+    redis = connect()
+    other = connect()
+    admin = connect()
+    limiter = new RedisRateLimiter({ client: redis, prefix, timeoutMs })
+  })
+
+  afterAll(async () => {
+    if (admin !== undefined) {
+      const keys = await ourKeys()
+      if (keys.length > 0) await admin.del(...keys)
+    }
+    await Promise.all(connections.map((c) => c.quit()))
+  })
+
+  async function ourKeys(): Promise<string[]> {
+    const found: string[] = []
+    let cursor = '0'
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      cursor = next
+      found.push(...keys)
+    } while (cursor !== '0')
+    return found
+  }
+
+  const ms = ([s, us]: ReadonlyArray<string | number>) => Number(s) * 1000 + Math.floor(Number(us) / 1000)
+
+  /**
+   * Runs `calls` (which must send their commands synchronously, as limit() does) between two
+   * TIME commands on the same connection: Redis answers in order, so when both read the same
+   * millisecond, every call in between decided at that millisecond. Undefined when they did not.
+   */
+  async function atOneInstant<T>(client: Redis, calls: () => Promise<T>[]): Promise<{ now: number; results: T[] } | undefined> {
+    const before = client.time()
+    const pending = calls()
+    const after = client.time()
+    const [b, a, results] = await Promise.all([before, after, Promise.all(pending)])
+    return ms(b) === ms(a) ? { now: ms(b), results } : undefined
+  }
+
+  /** Retries a whole scenario, on fresh keys, until every batch of it fell within one Redis millisecond. */
+  async function retried<T>(scenario: (key: string) => Promise<T | undefined>): Promise<T> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const outcome = await scenario(freshKey())
+      if (outcome !== undefined) return outcome
+    }
+    throw new Error('no attempt fell within one Redis millisecond per batch')
+  }
+
+  const limitNow = (key: string, rules: readonly RateLimitRule[], blockKey?: string) => limiter.limit({ key, rules, blockKey, now: 0 })
+
+  describe('decides exactly as gcra() at Redis’s clock', () => {
+    it('a fresh key bursts exactly the limit, counting remaining down, then is refused with the exact retry', async () => {
+      const rule = { limit: 10, windowMs: 1000 }
+      const { now, results } = await retried(async (key) => atOneInstant(redis, () => Array.from({ length: 12 }, () => limitNow(key, [rule]))))
+      let state: GcraState | undefined
+      results.forEach((result, i) => {
+        const d = gcra(rule, state, now)
+        if (d.allowed) state = d.next
+        expect(result, `call ${i}`).toEqual({ allowed: d.allowed, blocked: false, retryAfterMs: d.retryAfterMs, rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }] })
+      })
+      expect(results.map((r) => r.allowed)).toEqual([...new Array<boolean>(10).fill(true), false, false])
+      expect(results.map((r) => r.rules[0]!.remaining)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0])
+      expect(results[11]).toEqual({ allowed: false, blocked: false, retryAfterMs: 100, rules: [{ rule, remaining: 0, resetMs: 1000 }] })
+    })
+
+    it('TokenKit: 5000 per hour bursts 5000, then refuses with Retry-After 720 ms (large integers stay exact)', async () => {
+      const rule = { limit: 5000, windowMs: 3_600_000 }
+      const key = freshKey()
+      const results = await Promise.all(Array.from({ length: 5000 }, () => limitNow(key, [rule])))
+      expect(results.filter((r) => r.allowed)).toHaveLength(5000)
+      // The hour's refill is 1 call per 720 ms: the denial's wait is 720 ms less what elapsed.
+      const denied = await limitNow(key, [rule])
+      expect(denied.allowed).toBe(false)
+      expect(denied.retryAfterMs).toBeGreaterThan(0)
+      expect(denied.retryAfterMs).toBeLessThanOrEqual(720)
+      expect(denied.rules[0]!.resetMs).toBeLessThanOrEqual(3_600_000)
+    })
+
+    it('several rules are one atomic decision: a call one rule refuses counts on none', async () => {
+      // Windows long enough that the milliseconds this test takes refill nothing.
+      const perHour = { limit: 10, windowMs: 3_600_000 }
+      const perDay = { limit: 3, windowMs: 86_400_000 }
+      const key = freshKey()
+      const first = []
+      for (let i = 0; i < 4; i++) first.push(await limitNow(key, [perHour, perDay]))
+      expect(first.map((r) => r.allowed)).toEqual([true, true, true, false])
+      expect(first[2]!.rules.map((s) => s.remaining)).toEqual([7, 0])
+      expect(first[3]!.rules.map((s) => [s.rule, s.remaining])).toEqual([
+        [perHour, 7],
+        [perDay, 0],
+      ])
+      // Refused by the day rule: a token back in a third of a day, less what elapsed.
+      expect(first[3]!.retryAfterMs).toBeGreaterThan(28_800_000 - 60_000)
+      expect(first[3]!.retryAfterMs).toBeLessThanOrEqual(28_800_000)
+      for (let i = 0; i < 5; i++) expect((await limitNow(key, [perHour, perDay])).allowed).toBe(false)
+      // Five refused calls later the hour rule still has its 7: none of them counted.
+      const hourOnly = []
+      for (let i = 0; i < 8; i++) hourOnly.push((await limitNow(key, [perHour])).allowed)
+      expect(hourOnly).toEqual([true, true, true, true, true, true, true, false])
+    })
+
+    it('counts keys apart, and rules of different size apart', async () => {
+      const rule = { limit: 2, windowMs: 3_600_000 }
+      const key = freshKey()
+      await limitNow(key, [rule])
+      await limitNow(key, [rule])
+      expect((await limitNow(key, [rule])).allowed).toBe(false)
+      expect((await limitNow(freshKey(), [rule])).allowed).toBe(true)
+      expect((await limitNow(key, [{ limit: 2, windowMs: 3_600_001 }])).allowed).toBe(true)
+      expect((await limitNow(key, [{ limit: 3, windowMs: 3_600_000 }])).allowed).toBe(true)
+    })
+
+    it('matches MemoryRateLimiter (the reference, itself checked against gcra) call for call, at each batch’s Redis instant (property)', async () => {
+      const ruleArb = fc.oneof(
+        fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.integer({ min: 1000, max: 20_000 }) }),
+        // Fast rules, so the milliseconds between batches refill: 1 to 4 calls per ms.
+        fc.record({ limit: fc.integer({ min: 2, max: 20 }), windowMs: fc.integer({ min: 5, max: 20 }) }),
+        fc.record({ limit: fc.integer({ min: 1, max: 200_000 }), windowMs: fc.constantFrom(1000, 60_000, 3_600_000, 86_400_000) }),
+      )
+      await fc.assert(
+        fc.asyncProperty(fc.array(ruleArb, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 4 }), async (rules, batches) => {
+          const transcript = await retried(async (key) => {
+            const seen: Array<{ now: number; results: LimitResult[] }> = []
+            for (const size of batches) {
+              const batch = await atOneInstant(redis, () => Array.from({ length: size }, () => limitNow(key, rules)))
+              if (batch === undefined) return undefined
+              seen.push(batch)
+            }
+            return seen
+          })
+          const reference = new MemoryRateLimiter({ maxKeys: 16, maxAddresses: 16 })
+          for (const { now, results } of transcript) {
+            for (const result of results) expect(result).toEqual(reference.limitSync({ key: 'k', rules, now }))
+          }
+        }),
+        { numRuns: 150 },
+      )
+    }, 60_000)
+  })
+
+  describe('concurrency', () => {
+    it('1,000 concurrent limit() calls on a rule of 100, from two connections and four instances, allow exactly 100', async () => {
+      const rule = { limit: 100, windowMs: 3_600_000 }
+      const key = freshKey()
+      const limiters = [redis, other].flatMap((client) => [new RedisRateLimiter({ client, prefix, timeoutMs }), new RedisRateLimiter({ client, prefix, timeoutMs })])
+      const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => limiters[i % 4]!.limit({ key, rules: [rule], now: 0 })))
+      expect(results.filter((r) => r.allowed)).toHaveLength(100)
+      expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterMs > 0 && r.rules[0]!.remaining === 0)).toBe(true)
+      expect(results.filter((r) => r.allowed).map((r) => r.rules[0]!.remaining).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    })
+  })
+
+  describe('lockout', () => {
+    const policy = { maxFailures: 3, windowMs: 300_000 }
+
+    it('a block set through one instance holds on another (two connections), for the rest of the window', async () => {
+      const a = new RedisRateLimiter({ client: redis, prefix, timeoutMs })
+      const b = new RedisRateLimiter({ client: other, prefix, timeoutMs })
+      const address = `198.51.100.${n++ % 250}-${randomUUID()}`
+      expect(await a.recordFailure(address, policy, 0)).toEqual({ blocked: false, retryAfterMs: 0 })
+      expect(await b.recordFailure(address, policy, 0)).toEqual({ blocked: false, retryAfterMs: 0 })
+      const third = await a.recordFailure(address, policy, 0)
+      expect(third.blocked).toBe(true)
+      expect(third.retryAfterMs).toBeGreaterThan(policy.windowMs - 60_000)
+      expect(third.retryAfterMs).toBeLessThanOrEqual(policy.windowMs)
+      const key = freshKey()
+      for (const instance of [a, b]) {
+        const r = await instance.limit({ key, rules: [{ limit: 5, windowMs: 60_000 }], blockKey: address, now: 0 })
+        expect(r).toMatchObject({ allowed: false, blocked: true, rules: [] })
+        expect(r.retryAfterMs).toBeLessThanOrEqual(third.retryAfterMs)
+      }
+      expect((await b.limit({ key, rules: [], blockKey: address, now: 0 })).blocked).toBe(true)
+      // Other addresses, and calls without an address, are not blocked.
+      expect(await b.limit({ key, rules: [{ limit: 5, windowMs: 60_000 }], blockKey: `${address}-other`, now: 0 })).toMatchObject({ allowed: true, blocked: false })
+      expect(await a.limit({ key, rules: [{ limit: 5, windowMs: 60_000 }], now: 0 })).toMatchObject({ allowed: true, blocked: false })
+      // Still counted after the block: further failures keep it blocked, never reset it.
+      expect((await b.recordFailure(address, policy, 0)).blocked).toBe(true)
+    })
+
+    it('counts failures like MemoryRateLimiter at one Redis instant', async () => {
+      const results = await retried(async (address) => atOneInstant(redis, () => Array.from({ length: 5 }, () => limiter.recordFailure(address, policy, 0))))
+      const reference = new MemoryRateLimiter()
+      for (const result of results.results) expect(result).toEqual(await reference.recordFailure('a', policy, results.now))
+      expect(results.results.map((r) => r.blocked)).toEqual([false, false, true, true, true])
+      expect(results.results[2]).toEqual({ blocked: true, retryAfterMs: policy.windowMs })
+    })
+
+    it('honours maxFailures 1', async () => {
+      const r = await limiter.recordFailure(freshKey(), { maxFailures: 1, windowMs: 1000 }, 0)
+      expect(r.blocked).toBe(true)
+      expect(r.retryAfterMs).toBeLessThanOrEqual(1000)
+    })
+
+    it('a call the lockout refuses counts on no quota (one script)', async () => {
+      const address = freshKey()
+      await limiter.recordFailure(address, { maxFailures: 1, windowMs: 300_000 }, 0)
+      const rule = { limit: 2, windowMs: 3_600_000 }
+      const key = freshKey()
+      for (let i = 0; i < 5; i++) expect((await limitNow(key, [rule], address)).blocked).toBe(true)
+      const after = []
+      for (let i = 0; i < 3; i++) after.push((await limitNow(key, [rule])).allowed)
+      expect(after).toEqual([true, true, false])
+    })
+
+    it('cluster: true checks the block in a second script sent alongside, and still refuses a blocked address', async () => {
+      const clustered = new RedisRateLimiter({ client: redis, prefix, timeoutMs, cluster: true })
+      const address = freshKey()
+      const rule = { limit: 2, windowMs: 3_600_000 }
+      const key = freshKey()
+      expect(await clustered.limit({ key, rules: [rule], blockKey: address, now: 0 })).toMatchObject({ allowed: true, blocked: false, rules: [{ rule, remaining: 1 }] })
+      await clustered.recordFailure(address, { maxFailures: 1, windowMs: 300_000 }, 0)
+      expect(await clustered.limit({ key, rules: [rule], blockKey: address, now: 0 })).toMatchObject({ allowed: false, blocked: true, rules: [] })
+      // The documented cost of two slots: the refused call counted on the key's quota.
+      expect((await clustered.limit({ key, rules: [rule], now: 0 })).allowed).toBe(false)
+    })
+  })
+
+  describe('Redis usage', () => {
+    async function commandCalls(): Promise<Record<string, number>> {
+      const info = await admin.info('commandstats')
+      const calls: Record<string, number> = {}
+      for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2])
+      return calls
+    }
+
+    it('one round trip per check: exactly one EVALSHA per limit() and recordFailure(), from INFO commandstats', async () => {
+      const checks = 50
+      const key = freshKey()
+      const address = freshKey()
+      const rules = [{ limit: 1000, windowMs: 3_600_000 }, { limit: 100, windowMs: 60_000 }]
+      await limiter.limit({ key, rules, blockKey: address, now: 0 }) // the script is loaded (after any SCRIPT FLUSH)
+      // Another client of this Redis (a parallel test file) could run scripts too: retry until a quiet window.
+      let observed: { evalsha: number; eval: number } | undefined
+      for (let attempt = 0; attempt < 5 && observed?.evalsha !== 3 * checks; attempt++) {
+        const before = await commandCalls()
+        for (let i = 0; i < checks; i++) {
+          await limiter.limit({ key, rules, blockKey: address, now: 0 })
+          await limiter.limit({ key, rules: [rules[0]!], now: 0 })
+          await limiter.recordFailure(address, { maxFailures: 1_000_000, windowMs: 60_000 }, 0)
+        }
+        const after = await commandCalls()
+        observed = { evalsha: (after.evalsha ?? 0) - (before.evalsha ?? 0), eval: (after.eval ?? 0) - (before.eval ?? 0) }
+      }
+      expect(observed).toEqual({ evalsha: 3 * checks, eval: 0 })
+    })
+
+    it('falls back to EVAL after SCRIPT FLUSH, and is back to EVALSHA after that', async () => {
+      // The real connection, recording what this limiter sends through it.
+      const sent: string[] = []
+      const recording: RedisScriptClient = {
+        evalsha: (...args) => (sent.push('evalsha'), redis.evalsha(...args)),
+        eval: (...args) => (sent.push('eval'), redis.eval(...args)),
+      }
+      const flushed = new RedisRateLimiter({ client: recording, prefix, timeoutMs })
+      const rule = { limit: 3, windowMs: 3_600_000 }
+      const key = freshKey()
+      expect((await flushed.limit({ key, rules: [rule], now: 0 })).allowed).toBe(true)
+      await admin.script('FLUSH')
+      sent.length = 0
+      const before = await commandCalls()
+      expect(await flushed.limit({ key, rules: [rule], now: 0 })).toMatchObject({ allowed: true, rules: [{ remaining: 1 }] })
+      const after = await commandCalls()
+      expect(sent).toEqual(['evalsha', 'eval'])
+      expect((after.eval ?? 0) - (before.eval ?? 0)).toBeGreaterThanOrEqual(1)
+      // EVAL cached the script: the next call finds it by its SHA again.
+      expect(await flushed.limit({ key, rules: [rule], now: 0 })).toMatchObject({ allowed: true, rules: [{ remaining: 0 }] })
+      expect(await flushed.limit({ key, rules: [rule], now: 0 })).toMatchObject({ allowed: false })
+      expect(sent).toEqual(['evalsha', 'eval', 'evalsha', 'evalsha'])
+      // The lockout script too.
+      await admin.script('FLUSH')
+      sent.length = 0
+      expect((await flushed.recordFailure(freshKey(), { maxFailures: 1, windowMs: 1000 }, 0)).blocked).toBe(true)
+      expect(sent).toEqual(['evalsha', 'eval'])
+    })
+
+    it('every key has an expiry no longer than its window, and no key or value holds the raw key id or address', async () => {
+      const keyId = 'RAWKEYID'
+      const address = '203.0.113.77'
+      const rules = [{ limit: 5, windowMs: 1000 }, { limit: 50, windowMs: 60_000 }, { limit: 500, windowMs: 86_400_000 }]
+      const scoped = new RedisRateLimiter({ client: redis, prefix: `${prefix}ttl:`, timeoutMs })
+      await scoped.limit({ key: keyId, rules, blockKey: address, now: 0 })
+      await scoped.limit({ key: keyId, rules, now: 0 })
+      await scoped.recordFailure(address, { maxFailures: 3, windowMs: 300_000 }, 0)
+      const keys = (await ourKeys()).filter((k) => k.startsWith(`${prefix}ttl:`))
+      expect(keys).toHaveLength(4)
+      for (const k of keys) {
+        const ttl = await admin.pttl(k)
+        expect(ttl, k).toBeGreaterThan(0)
+        expect(ttl, k).toBeLessThanOrEqual(k.includes(':lo:') ? 300_000 : Number(k.split(':').at(-1)))
+        expect(k).not.toContain(keyId)
+        expect(k).not.toContain(address)
+        const value = (await admin.get(k))!
+        expect(value).not.toContain(keyId)
+        expect(value).not.toContain(address)
+      }
+      // One key's rules share a hash tag, so a cluster keeps them in one slot.
+      const tags = new Set(keys.filter((k) => k.includes(':rl:')).map((k) => /\{([0-9a-f]{32})\}/.exec(k)![1]))
+      expect(tags.size).toBe(1)
+    })
+  })
+})
+
+describe('RedisRateLimiter without Redis', () => {
+  const reply = [1, 0, 0, 9, 100]
+  const rule = { limit: 10, windowMs: 1000 }
+
+  it('sends EVALSHA, and the script itself with EVAL only when Redis answers NOSCRIPT', async () => {
+    const sent: string[] = []
+    let known = false
+    const client: RedisScriptClient = {
+      evalsha: async (sha) => {
+        sent.push(`evalsha ${sha.length}`)
+        if (!known) throw new Error('NOSCRIPT No matching script. Please use EVAL.')
+        return reply
+      },
+      eval: async (script) => {
+        sent.push(`eval ${script.includes('TIME')}`)
+        known = true
+        return reply
+      },
+    }
+    const limiter = new RedisRateLimiter({ client })
+    const expected = { allowed: true, blocked: false, retryAfterMs: 0, rules: [{ rule, remaining: 9, resetMs: 100 }] }
+    expect(await limiter.limit({ key: 'k', rules: [rule], now: 0 })).toEqual(expected)
+    expect(await limiter.limit({ key: 'k', rules: [rule], now: 0 })).toEqual(expected)
+    expect(sent).toEqual(['evalsha 40', 'eval true', 'evalsha 40'])
+  })
+
+  it('passes other errors through, and rejects a reply of the wrong shape', async () => {
+    const failing = new RedisRateLimiter({ client: { evalsha: () => Promise.reject(new Error('READONLY')), eval: () => Promise.reject(new Error('no')) } })
+    await expect(failing.limit({ key: 'k', rules: [rule], now: 0 })).rejects.toThrow('READONLY')
+    const odd = (bad: unknown) => new RedisRateLimiter({ client: { evalsha: () => Promise.resolve(bad), eval: () => Promise.resolve(bad) } })
+    for (const bad of [null, 'OK', [1, 0], [1, 0, 0, 9], [1, 0, 0, 9, '100'], [1, 0, 0, 9, -1], [1, 0, 0, 9, 1.5], [0, 1]]) {
+      await expect(odd(bad).limit({ key: 'k', rules: [rule], now: 0 }), JSON.stringify(bad)).rejects.toThrow(/unexpected reply/)
+    }
+    for (const bad of [null, 'OK', [1], [1, 0, 0], [1, '5'], [1, -1], [1, 1.5]]) {
+      await expect(odd(bad).recordFailure('a', { maxFailures: 1, windowMs: 1000 }, 0), JSON.stringify(bad)).rejects.toThrow(/unexpected reply/)
+    }
+  })
+
+  it('rejects every call after timeoutMs (default 250) when Redis does not answer', async () => {
+    vi.useFakeTimers()
+    try {
+      const silent: RedisScriptClient = { evalsha: () => new Promise(() => {}), eval: () => new Promise(() => {}) }
+      const limiter = new RedisRateLimiter({ client: silent })
+      const quick = new RedisRateLimiter({ client: silent, timeoutMs: 20, cluster: true })
+      const calls = [
+        limiter.limit({ key: 'k', rules: [rule], now: 0 }),
+        limiter.limit({ key: 'k', rules: [rule], blockKey: 'a', now: 0 }),
+        limiter.recordFailure('a', { maxFailures: 1, windowMs: 1000 }, 0),
+      ]
+      const quickCall = quick.limit({ key: 'k', rules: [rule], blockKey: 'a', now: 0 })
+      const settled = calls.map((p) => p.then(() => 'resolved', (e: Error) => e.message))
+      const quickSettled = quickCall.then(() => 'resolved', (e: Error) => e.message)
+      await vi.advanceTimersByTimeAsync(20)
+      expect(await quickSettled).toMatch(/within 20 ms/)
+      await vi.advanceTimersByTimeAsync(229)
+      let done = false
+      void Promise.all(settled).then(() => (done = true))
+      await vi.advanceTimersByTimeAsync(0)
+      expect(done).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(await Promise.all(settled)).toEqual(new Array(3).fill('keyward: Redis rate limiter did not answer within 250 ms'))
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('asks nothing of Redis for a call with no rules and no address', async () => {
+    const limiter = new RedisRateLimiter({ client: { evalsha: () => Promise.reject(new Error('called')), eval: () => Promise.reject(new Error('called')) } })
+    expect(await limiter.limit({ key: 'k', rules: [], now: 0 })).toEqual({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
+  })
+
+  it('validates its options eagerly with a TypeError', () => {
+    const client: RedisScriptClient = { evalsha: async () => reply, eval: async () => reply }
+    for (const bad of [undefined, {}, { client: null }, { client: {} }, { client, prefix: 'a{b}:' }, { client, prefix: 5 }, { client, timeoutMs: 0 }, { client, timeoutMs: -1 }, { client, timeoutMs: Number.NaN }, { client, timeoutMs: Infinity }, { client, cluster: 'yes' }]) {
+      expect(() => new RedisRateLimiter(bad as never), JSON.stringify(bad)).toThrow(TypeError)
+    }
+    expect(() => new RedisRateLimiter({ client, prefix: 'app:', timeoutMs: 100, cluster: true })).not.toThrow()
+  })
+
+  it('an ioredis client fits RedisScriptClient as it is', () => {
+    const client = new Redis({ lazyConnect: true })
+    expect(() => new RedisRateLimiter({ client })).not.toThrow()
+    client.disconnect()
+  })
+})
