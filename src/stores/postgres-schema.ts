@@ -1,0 +1,110 @@
+/**
+ * The schema of {@link PostgresTokenStore}: one table, keyed by key id, with an index on org.
+ * `sql/keyward-001.sql` in the package holds the same text for users who run migrations with
+ * their own tool; `store.migrate()` runs these statements. Both are idempotent.
+ *
+ * Choices, so that a row converts to a `KeyRecord` without loss:
+ * - times are `bigint` epoch milliseconds, exactly the numbers keyward uses (no time zone, no
+ *   microsecond rounding, no `Date` parsing);
+ * - `id` is `COLLATE "C"`: byte order, the order JavaScript sorts base62 ids in, so listing and
+ *   keyset pagination agree with the memory store whatever the database's default collation;
+ * - lists are `text[]`, `metadata` and `rate_limit` are `jsonb`;
+ * - revocation is soft: `revoked_at` is set and the row is kept for audit.
+ */
+
+/** Names validated by {@link postgresSchemaSql}: lowercase SQL identifiers, never quoted. */
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/
+
+/**
+ * Where the table lives. Both names are plain lowercase identifiers.
+ *
+ * @example
+ * ```ts
+ * const where: PostgresTableName = { schema: 'auth', table: 'api_keys' }
+ * ```
+ */
+export interface PostgresTableName {
+  /** Default: none, the connection's `search_path` decides. */
+  schema?: string
+  /** Default `keyward_keys`. */
+  table?: string
+}
+
+/** Validates the names and returns the qualified table name and the bare table name. */
+export function resolveTableName(names: PostgresTableName = {}): { qualified: string; table: string } {
+  const table = names.table ?? 'keyward_keys'
+  if (typeof table !== 'string' || !IDENTIFIER.test(table) || table.length > 50) {
+    throw new TypeError('keyward: table must be a lowercase SQL identifier ([a-z_][a-z0-9_]*) of at most 50 characters')
+  }
+  const schema = names.schema
+  if (schema !== undefined && (typeof schema !== 'string' || !IDENTIFIER.test(schema) || schema.length > 63)) {
+    throw new TypeError('keyward: schema must be a lowercase SQL identifier ([a-z_][a-z0-9_]*) of at most 63 characters')
+  }
+  return { qualified: schema === undefined ? table : `${schema}.${table}`, table }
+}
+
+/**
+ * The migration's statements for a table name, in order. Each is one statement, safe to run again.
+ *
+ * @example
+ * ```ts
+ * for (const statement of postgresSchemaStatements({ schema: 'auth' })) await pool.query(statement)
+ * ```
+ */
+export function postgresSchemaStatements(names: PostgresTableName = {}): string[] {
+  const { qualified, table } = resolveTableName(names)
+  return [
+    `CREATE TABLE IF NOT EXISTS ${qualified} (
+  id              text COLLATE "C" PRIMARY KEY,
+  prefix          text NOT NULL,
+  environment     text NOT NULL CHECK (environment IN ('live', 'test')),
+  hash            text NOT NULL,
+  org_id          text NOT NULL,
+  name            text NOT NULL,
+  description     text,
+  projects        text[] NOT NULL DEFAULT '{}',
+  scopes          text[] NOT NULL DEFAULT '{}',
+  allowed_origins text[] NOT NULL DEFAULT '{}',
+  allowed_ips     text[] NOT NULL DEFAULT '{}',
+  rate_limit      jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(rate_limit) = 'array'),
+  metadata        jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
+  expires_at      bigint,
+  created_at      bigint NOT NULL,
+  updated_at      bigint NOT NULL,
+  last_used_at    bigint,
+  revoked_at      bigint,
+  rotated_from    text,
+  rotated_to      text
+);`,
+    `CREATE INDEX IF NOT EXISTS ${table}_org_id_idx ON ${qualified} (org_id, id);`,
+  ]
+}
+
+/**
+ * The whole migration as one SQL text, with a header comment: what `sql/keyward-001.sql` holds
+ * for the default names.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from 'node:fs'
+ * writeFileSync('migrations/001_keyward.sql', postgresSchemaSql({ schema: 'auth' }))
+ * ```
+ */
+export function postgresSchemaSql(names: PostgresTableName = {}): string {
+  const header = [
+    '-- keyward 001: the table PostgresTokenStore reads and writes. Idempotent: safe to run again.',
+    '-- Times are epoch milliseconds (bigint). Revocation is soft: revoked_at is set, the row is kept.',
+    '-- id is COLLATE "C" so that listing order and keyset pagination follow byte order.',
+  ].join('\n')
+  return `${header}\n\n${postgresSchemaStatements(names).join('\n\n')}\n`
+}
+
+/**
+ * `sql/keyward-001.sql`: the migration for the default table `keyward_keys`.
+ *
+ * @example
+ * ```ts
+ * await pool.query(KEYWARD_POSTGRES_SCHEMA) // pg runs several statements in one simple query
+ * ```
+ */
+export const KEYWARD_POSTGRES_SCHEMA: string = postgresSchemaSql()

@@ -1,0 +1,574 @@
+import type { KeyRecord, RateLimitRule } from '../types.js'
+import { postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
+import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore } from './token-store.js'
+
+// Structural types only: this file must not import `pg` (an optional peer) nor anything Node-only.
+
+/**
+ * What the store needs of a client: a `pg` Pool, a PGlite instance, or anything with this method.
+ *
+ * @example
+ * ```ts
+ * const client: PostgresQueryable = new pg.Pool({ connectionString })
+ * ```
+ */
+export interface PostgresQueryable {
+  query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>
+}
+
+/** A pooled connection as `pg` hands it out: the store LISTENs on one for its subscribers. */
+export interface PostgresListenConnection {
+  query(text: string): Promise<unknown>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches EventEmitter's signature
+  on(event: string, listener: (...args: any[]) => void): unknown
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches EventEmitter's signature
+  removeListener(event: string, listener: (...args: any[]) => void): unknown
+  /** Back to the pool; an error (or true) destroys the connection instead. */
+  release(destroy?: Error | boolean): void
+}
+
+interface PoolLike extends PostgresQueryable {
+  connect(): Promise<PostgresListenConnection>
+}
+
+interface PGliteLike extends PostgresQueryable {
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>
+}
+
+/**
+ * Options of {@link PostgresTokenStore}.
+ *
+ * @example
+ * ```ts
+ * new PostgresTokenStore(pool, { schema: 'auth', queryTimeoutMs: 300, onError: console.error })
+ * ```
+ */
+export interface PostgresTokenStoreOptions {
+  /** Schema of the table. Default: none (the connection's `search_path`). */
+  schema?: string
+  /** Table name. Default `keyward_keys`. */
+  table?: string
+  /** NOTIFY/LISTEN channel, a lowercase identifier. Default: `<schema>_<table>`, or `<table>` without a schema. */
+  channel?: string
+  /** Every query rejects after this many ms (keyward answers 503). Default 500. `migrate()` allows at least 30 s. */
+  queryTimeoutMs?: number
+  /** LISTEN for other instances' changes when the client can (a Pool's `connect()`, PGlite's `listen()`). Default true. */
+  listen?: boolean
+  /** First delay before re-establishing a lost LISTEN connection; doubles per failure up to 30 s. Default 250. */
+  reconnectDelayMs?: number
+  /** How often the LISTEN connection is checked with `SELECT 1` (a silent network loss emits no error). Default 10,000; false never. */
+  heartbeatMs?: number | false
+  /** Receives errors of the background LISTEN connection (it is re-established on its own). Default: ignore. */
+  onError?: (error: unknown) => void
+}
+
+type Timer = ReturnType<typeof setTimeout>
+
+function unrefTimer(timer: Timer): void {
+  ;(timer as unknown as { unref?: () => void }).unref?.()
+}
+
+/** `promise`, or a rejection after `ms`. A late result is dropped (`onLate` may clean it up). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onLate?: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      reject(new Error(`keyward: Postgres ${what} timed out after ${ms} ms`))
+    }, ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        if (timedOut) onLate?.(value)
+        else resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
+
+const COLUMNS = 'id, prefix, environment, hash, org_id, name, description, projects, scopes, allowed_origins, allowed_ips, rate_limit, metadata, expires_at, created_at, updated_at, last_used_at, revoked_at, rotated_from, rotated_to'
+
+type Cast = 'text' | 'text[]' | 'jsonb' | 'bigint'
+
+/** Patchable fields: column and how the parameter is sent. */
+const PATCH_COLUMNS: Readonly<Record<keyof KeyRecordPatch, readonly [string, Cast]>> = {
+  hash: ['hash', 'text'],
+  name: ['name', 'text'],
+  description: ['description', 'text'],
+  projects: ['projects', 'text[]'],
+  scopes: ['scopes', 'text[]'],
+  allowedOrigins: ['allowed_origins', 'text[]'],
+  allowedIps: ['allowed_ips', 'text[]'],
+  rateLimit: ['rate_limit', 'jsonb'],
+  metadata: ['metadata', 'jsonb'],
+  expiresAt: ['expires_at', 'bigint'],
+  updatedAt: ['updated_at', 'bigint'],
+  lastUsedAt: ['last_used_at', 'bigint'],
+  revokedAt: ['revoked_at', 'bigint'],
+  rotatedFrom: ['rotated_from', 'text'],
+  rotatedTo: ['rotated_to', 'text'],
+}
+
+/** The placeholder with a cast both pg and PGlite serialize alike (jsonb travels as JSON text). */
+function placeholder(n: number, cast: Cast): string {
+  if (cast === 'jsonb') return `$${n}::text::jsonb`
+  return `$${n}::${cast}`
+}
+
+function param(value: unknown, cast: Cast): unknown {
+  if (cast === 'jsonb') return JSON.stringify(value)
+  return value
+}
+
+function malformed(column: string): never {
+  throw new TypeError(`keyward: Postgres returned a malformed ${column}`)
+}
+
+/** bigint columns arrive as strings from pg, numbers from PGlite, bigint from custom parsers. */
+function toTime(value: unknown, column: string): number {
+  const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN
+  if (!Number.isSafeInteger(n)) malformed(column)
+  return n
+}
+
+function toTimeOrNull(value: unknown, column: string): number | null {
+  return value === null ? null : toTime(value, column)
+}
+
+function toText(value: unknown, column: string): string {
+  if (typeof value !== 'string') malformed(column)
+  return value
+}
+
+function toTextOrNull(value: unknown, column: string): string | null {
+  return value === null ? null : toText(value, column)
+}
+
+function toStrings(value: unknown, column: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) malformed(column)
+  return [...(value as string[])]
+}
+
+/** jsonb arrives parsed from pg and PGlite; a client with custom type parsers may hand text. */
+function toJson(value: unknown): unknown {
+  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value
+}
+
+function toRules(value: unknown): RateLimitRule[] {
+  const parsed = toJson(value)
+  if (!Array.isArray(parsed)) malformed('rate_limit')
+  return parsed.map((rule: unknown) => {
+    if (rule === null || typeof rule !== 'object') malformed('rate_limit')
+    const { limit, windowMs, name } = rule as Record<string, unknown>
+    if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(windowMs) || (name !== undefined && typeof name !== 'string')) malformed('rate_limit')
+    return name === undefined ? { limit: limit as number, windowMs: windowMs as number } : { limit: limit as number, windowMs: windowMs as number, name }
+  })
+}
+
+function toMetadata(value: unknown): Record<string, unknown> {
+  const parsed = toJson(value)
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) malformed('metadata')
+  return parsed as Record<string, unknown>
+}
+
+/** A row, checked column by column: keyward only ever sees numbers for times and arrays for lists. */
+function toRecord(row: unknown): KeyRecord {
+  if (row === null || typeof row !== 'object') malformed('row')
+  const r = row as Record<string, unknown>
+  const environment = r.environment
+  if (environment !== 'live' && environment !== 'test') malformed('environment')
+  return {
+    id: toText(r.id, 'id'),
+    prefix: toText(r.prefix, 'prefix'),
+    environment,
+    hash: toText(r.hash, 'hash'),
+    orgId: toText(r.org_id, 'org_id'),
+    name: toText(r.name, 'name'),
+    description: toTextOrNull(r.description, 'description'),
+    projects: toStrings(r.projects, 'projects'),
+    scopes: toStrings(r.scopes, 'scopes'),
+    allowedOrigins: toStrings(r.allowed_origins, 'allowed_origins'),
+    allowedIps: toStrings(r.allowed_ips, 'allowed_ips'),
+    rateLimit: toRules(r.rate_limit),
+    metadata: toMetadata(r.metadata),
+    expiresAt: toTimeOrNull(r.expires_at, 'expires_at'),
+    createdAt: toTime(r.created_at, 'created_at'),
+    updatedAt: toTime(r.updated_at, 'updated_at'),
+    lastUsedAt: toTimeOrNull(r.last_used_at, 'last_used_at'),
+    revokedAt: toTimeOrNull(r.revoked_at, 'revoked_at'),
+    rotatedFrom: toTextOrNull(r.rotated_from, 'rotated_from'),
+    rotatedTo: toTextOrNull(r.rotated_to, 'rotated_to'),
+  }
+}
+
+function checkPositiveInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || (value as number) < 1) throw new TypeError(`keyward: ${name} must be a positive integer (ms)`)
+  return value as number
+}
+
+/** One established LISTEN: how to end it. */
+interface ListenSession {
+  close(): Promise<void>
+}
+
+/**
+ * Keys in PostgreSQL (or PGlite): shared by every instance of the server, revocations announced
+ * to all of them through LISTEN/NOTIFY. Takes the client you already have; imports no driver.
+ *
+ * - Every query is a single statement (atomic), and rejects after `queryTimeoutMs` (default 500).
+ * - `update` notifies `<channel>` with the key id in the same statement, so the announcement is
+ *   sent exactly when the change commits. Other instances drop the key from their caches.
+ * - `subscribe` LISTENs on a dedicated pooled connection (or PGlite's `listen()`); when that
+ *   connection is lost it emits `{ type: 'flush' }`, re-establishes it with backoff, and emits
+ *   `flush` again once listening, so nothing missed in between stays cached.
+ * - `NOTIFY <channel>` with an empty payload (e.g. after editing the table by hand) flushes
+ *   every instance's cache.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg'
+ * import { createKeyward } from 'keyward'
+ * import { PostgresTokenStore } from 'keyward/postgres'
+ *
+ * const store = new PostgresTokenStore(new pg.Pool({ connectionString: process.env.DATABASE_URL }))
+ * await store.migrate()
+ * const kw = createKeyward({ prefix: 'bsk', store })
+ * ```
+ */
+export class PostgresTokenStore implements TokenStore {
+  readonly #client: PostgresQueryable
+  readonly #table: string
+  readonly #channel: string
+  readonly #timeoutMs: number
+  readonly #listen: boolean
+  readonly #reconnectDelayMs: number
+  readonly #heartbeatMs: number | false
+  readonly #onError: (error: unknown) => void
+  readonly #listeners = new Set<(event: InvalidationEvent) => void>()
+  /** Bumped whenever listening starts or stops; work of an older generation is dropped. */
+  #generation = 0
+  #session: ListenSession | undefined
+  #closing: Promise<void> | undefined
+  #retryTimer: Timer | undefined
+  #waiters: Array<() => void> = []
+
+  constructor(client: PostgresQueryable, options: PostgresTokenStoreOptions = {}) {
+    if (client === null || typeof client !== 'object' || typeof client.query !== 'function') {
+      throw new TypeError('keyward: PostgresTokenStore needs a client with query(text, params), such as a pg Pool or a PGlite instance')
+    }
+    if (options === null || typeof options !== 'object') throw new TypeError('keyward: PostgresTokenStore options must be an object')
+    this.#client = client
+    const names = { ...(options.schema === undefined ? {} : { schema: options.schema }), ...(options.table === undefined ? {} : { table: options.table }) }
+    this.#table = resolveTableName(names).qualified
+    const channel = options.channel ?? this.#table.replace('.', '_')
+    if (typeof channel !== 'string' || !/^[a-z_][a-z0-9_]*$/.test(channel) || channel.length > 63) {
+      throw new TypeError('keyward: channel must be a lowercase SQL identifier ([a-z_][a-z0-9_]*) of at most 63 characters')
+    }
+    this.#channel = channel
+    this.#timeoutMs = checkPositiveInteger(options.queryTimeoutMs, 'queryTimeoutMs', 500)
+    this.#reconnectDelayMs = checkPositiveInteger(options.reconnectDelayMs, 'reconnectDelayMs', 250)
+    this.#heartbeatMs = options.heartbeatMs === false ? false : checkPositiveInteger(options.heartbeatMs, 'heartbeatMs', 10_000)
+    if (options.listen !== undefined && typeof options.listen !== 'boolean') throw new TypeError('keyward: listen must be a boolean')
+    this.#listen = options.listen ?? true
+    if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('keyward: onError must be a function')
+    this.#onError = options.onError ?? (() => {})
+  }
+
+  /** The table name as queries use it (`schema.table` or `table`). */
+  get table(): string {
+    return this.#table
+  }
+
+  /** The NOTIFY/LISTEN channel. */
+  get channel(): string {
+    return this.#channel
+  }
+
+  /**
+   * Creates the table and its index when missing (`sql/keyward-001.sql`). Idempotent, and safe
+   * when several instances start at once.
+   */
+  async migrate(): Promise<void> {
+    const timeout = Math.max(this.#timeoutMs, 30_000)
+    for (const statement of postgresSchemaStatements(this.#names())) {
+      try {
+        await withTimeout(this.#client.query(statement), timeout, 'migration')
+      } catch (error) {
+        // Two instances racing on CREATE ... IF NOT EXISTS: the loser sees a duplicate; the object exists now.
+        const code = (error as { code?: unknown } | null)?.code
+        if (code !== '23505' && code !== '42P07') throw error
+      }
+    }
+  }
+
+  async findById(id: string): Promise<KeyRecord | null> {
+    const rows = await this.#query(`SELECT ${COLUMNS} FROM ${this.#table} WHERE id = $1`, [id])
+    return rows.length === 0 ? null : toRecord(rows[0])
+  }
+
+  async insert(record: KeyRecord): Promise<boolean> {
+    const rows = await this.#query(
+      `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9::text[], $10::text[], $11::text[], $12::text::jsonb, $13::text::jsonb, $14::bigint, $15::bigint, $16::bigint, $17::bigint, $18::bigint, $19, $20) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        record.id,
+        record.prefix,
+        record.environment,
+        record.hash,
+        record.orgId,
+        record.name,
+        record.description,
+        record.projects,
+        record.scopes,
+        record.allowedOrigins,
+        record.allowedIps,
+        JSON.stringify(record.rateLimit),
+        JSON.stringify(record.metadata),
+        record.expiresAt,
+        record.createdAt,
+        record.updatedAt,
+        record.lastUsedAt,
+        record.revokedAt,
+        record.rotatedFrom,
+        record.rotatedTo,
+      ],
+    )
+    return rows.length === 1
+  }
+
+  async update(id: string, patch: KeyRecordPatch): Promise<KeyRecord | null> {
+    const params: unknown[] = [id, this.#channel]
+    const sets: string[] = []
+    for (const [field, value] of Object.entries(patch)) {
+      const column = PATCH_COLUMNS[field as keyof KeyRecordPatch]
+      if (column === undefined || value === undefined) continue
+      params.push(param(value, column[1]))
+      sets.push(`${column[0]} = ${placeholder(params.length, column[1])}`)
+    }
+    if (sets.length === 0) sets.push('id = id')
+    // One statement: the row changes and the notification is queued in the same transaction,
+    // so other instances hear of it exactly when (and only if) the change commits.
+    const rows = await this.#query(
+      `WITH changed AS (UPDATE ${this.#table} SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}) SELECT changed.*, pg_notify($2::text, changed.id) AS notified FROM changed`,
+      params,
+    )
+    if (rows.length === 0) return null
+    const record = toRecord(rows[0])
+    // Without an active LISTEN of our own, our subscribers would not hear of our own change.
+    if (this.#session === undefined) this.#emit({ type: 'key', id })
+    return record
+  }
+
+  async listByOrg(orgId: string, options: ListOptions = {}): Promise<KeyRecord[]> {
+    const rows = await this.#query(
+      `SELECT ${COLUMNS} FROM ${this.#table} WHERE org_id = $1 AND ($2::boolean OR revoked_at IS NULL) AND ($3::text IS NULL OR id > $3::text) ORDER BY id LIMIT $4::bigint`,
+      [orgId, options.includeRevoked === true, options.after ?? null, options.limit ?? null],
+    )
+    return rows.map(toRecord)
+  }
+
+  async touch(entries: ReadonlyArray<{ id: string; lastUsedAt: number }>): Promise<void> {
+    if (entries.length === 0) return
+    const latest = new Map<string, number>()
+    for (const { id, lastUsedAt } of entries) latest.set(id, Math.max(latest.get(id) ?? -Infinity, lastUsedAt))
+    // One statement for the whole batch; a time never moves backwards; unknown ids match nothing.
+    await this.#query(
+      `UPDATE ${this.#table} AS k SET last_used_at = u.at FROM unnest($1::text[], $2::bigint[]) AS u(id, at) WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`,
+      [[...latest.keys()], [...latest.values()]],
+    )
+  }
+
+  subscribe(listener: (event: InvalidationEvent) => void): () => void {
+    this.#listeners.add(listener)
+    if (this.#listeners.size === 1) this.#startListening()
+    let subscribed = true
+    return () => {
+      if (!subscribed) return
+      subscribed = false
+      this.#listeners.delete(listener)
+      if (this.#listeners.size === 0) this.#stopListening()
+    }
+  }
+
+  /**
+   * Resolves once subscribers hear other instances' changes (LISTEN is active), or at once when
+   * there is nobody to tell or no way to listen. Tests and health checks wait on it.
+   */
+  listening(): Promise<void> {
+    if (this.#session !== undefined || this.#listeners.size === 0 || !this.#canListen()) return Promise.resolve()
+    return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  /** Stops listening and drops every subscriber. Leaves the client (your pool) open. */
+  async close(): Promise<void> {
+    this.#listeners.clear()
+    this.#stopListening()
+    await this.#closing
+  }
+
+  #names(): { schema?: string; table: string } {
+    const [first, second] = this.#table.split('.') as [string, string | undefined]
+    return second === undefined ? { table: first } : { schema: first, table: second }
+  }
+
+  async #query(text: string, params: unknown[]): Promise<unknown[]> {
+    const result = await withTimeout(this.#client.query(text, params), this.#timeoutMs, 'query')
+    if (result === null || typeof result !== 'object' || !Array.isArray(result.rows)) throw new TypeError('keyward: the Postgres client answered without rows')
+    return result.rows
+  }
+
+  #emit(event: InvalidationEvent): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event)
+      } catch (error) {
+        this.#onError(error)
+      }
+    }
+  }
+
+  #canListen(): boolean {
+    const client = this.#client as Partial<PoolLike & PGliteLike>
+    return this.#listen && (typeof client.listen === 'function' || typeof client.connect === 'function')
+  }
+
+  #startListening(): void {
+    if (!this.#canListen()) return
+    const generation = ++this.#generation
+    this.#attempt(generation, 0)
+  }
+
+  #stopListening(): void {
+    this.#generation += 1
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    const session = this.#session
+    this.#session = undefined
+    this.#release()
+    if (session !== undefined) {
+      const previous = this.#closing ?? Promise.resolve()
+      this.#closing = previous.then(() => session.close()).catch((error: unknown) => this.#onError(error))
+    }
+  }
+
+  #release(): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  #attempt(generation: number, failures: number): void {
+    const lost = (error: unknown) => {
+      if (generation !== this.#generation) return
+      this.#session = undefined
+      this.#onError(error)
+      // Changes may be announced while we are deaf: forget everything now, and again once back.
+      this.#emit({ type: 'flush' })
+      this.#schedule(generation, 0)
+    }
+    this.#open(generation, lost).then(
+      (session) => {
+        if (generation !== this.#generation) {
+          session.close().catch((error: unknown) => this.#onError(error))
+          return
+        }
+        this.#session = session
+        // Anything cached before LISTEN took effect may have missed an announcement.
+        this.#emit({ type: 'flush' })
+        this.#release()
+      },
+      (error: unknown) => {
+        if (generation !== this.#generation) return
+        this.#onError(error)
+        this.#schedule(generation, failures + 1)
+      },
+    )
+  }
+
+  #schedule(generation: number, failures: number): void {
+    const delay = Math.min(this.#reconnectDelayMs * 2 ** Math.min(failures, 16), 30_000)
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      if (generation === this.#generation) this.#attempt(generation, failures)
+    }, delay)
+    unrefTimer(this.#retryTimer)
+  }
+
+  #onPayload(generation: number, payload: string | undefined): void {
+    if (generation !== this.#generation) return
+    this.#emit(payload === undefined || payload === '' ? { type: 'flush' } : { type: 'key', id: payload })
+  }
+
+  async #open(generation: number, lost: (error: unknown) => void): Promise<ListenSession> {
+    const client = this.#client as Partial<PoolLike & PGliteLike>
+    const channel = this.#channel
+    if (typeof client.listen === 'function') {
+      const unlisten = await withTimeout(
+        client.listen(channel, (payload) => this.#onPayload(generation, payload)),
+        this.#timeoutMs,
+        'LISTEN',
+        (late) => void late().catch(() => {}),
+      )
+      return { close: () => withTimeout(unlisten(), this.#timeoutMs, 'UNLISTEN') }
+    }
+    const connection = await withTimeout(client.connect!(), this.#timeoutMs, 'connect', (late) => late.release(true))
+    let done = false
+    let established = false
+    let heartbeat: ReturnType<typeof setInterval> | undefined
+    const onNotification = (message: { channel?: unknown; payload?: unknown }) => {
+      if (message.channel === channel) this.#onPayload(generation, typeof message.payload === 'string' ? message.payload : undefined)
+    }
+    const detach = () => {
+      done = true
+      if (heartbeat !== undefined) clearInterval(heartbeat)
+      connection.removeListener('notification', onNotification)
+      connection.removeListener('end', onEnd)
+      // The error listener stays: an error on a connection nobody listens to would crash the process.
+    }
+    const fail = (error: unknown) => {
+      if (done) return
+      detach()
+      connection.release(error instanceof Error ? error : true)
+      // Before LISTEN is established, the failing start itself reports (and retries).
+      if (established) lost(error)
+    }
+    const onEnd = () => fail(new Error('keyward: the Postgres LISTEN connection ended'))
+    connection.on('error', fail)
+    connection.on('end', onEnd)
+    connection.on('notification', onNotification)
+    try {
+      await withTimeout(connection.query(`LISTEN ${channel}`), this.#timeoutMs, 'LISTEN')
+    } catch (error) {
+      if (!done) {
+        detach()
+        connection.release(true)
+      }
+      throw error
+    }
+    if (done) throw new Error('keyward: the Postgres LISTEN connection was lost while starting')
+    established = true
+    if (this.#heartbeatMs !== false) {
+      heartbeat = setInterval(() => {
+        withTimeout(connection.query('SELECT 1'), this.#timeoutMs, 'heartbeat').catch(fail)
+      }, this.#heartbeatMs)
+      unrefTimer(heartbeat)
+    }
+    return {
+      close: async () => {
+        if (done) return
+        detach()
+        try {
+          await withTimeout(connection.query(`UNLISTEN ${channel}`), this.#timeoutMs, 'UNLISTEN')
+          connection.release()
+        } catch (error) {
+          connection.release(true)
+          throw error
+        }
+      },
+    }
+  }
+}
