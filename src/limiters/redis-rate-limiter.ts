@@ -16,6 +16,8 @@ import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter,
 export interface RedisScriptClient {
   evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
   eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
+  /** ioredis sets it: true on a `Cluster`. */
+  readonly isCluster?: boolean
 }
 
 /**
@@ -37,7 +39,8 @@ export interface RedisRateLimiterOptions {
    * Redis Cluster: check an address's lockout in a second script, sent in parallel with the
    * quota script, since the address's key and the API key's keys live in different slots.
    * Still one round trip of latency, but two commands, and a call the lockout refuses has
-   * already counted on the key's quota. Default false: one script does both.
+   * already counted on the key's quota. Default: the client's `isCluster` (true for an ioredis
+   * `Cluster`), else false, and one script does both.
    */
   cluster?: boolean
 }
@@ -165,7 +168,8 @@ const NOT_BLOCKED: BlockState = Object.freeze({ blocked: false, retryAfterMs: 0 
  *   written cannot be killed; the timeout only stops waiting for the reply. The call was then
  *   either applied whole or not at all (if ioredis resends it after a reconnect, it may count
  *   twice: an over-count, never an under-count).
- * - `cluster: true` for Redis Cluster: see {@link RedisRateLimiterOptions.cluster}.
+ * - Redis Cluster: an ioredis `Cluster` client is detected and the lockout is then checked by
+ *   a second script in parallel; see {@link RedisRateLimiterOptions.cluster}.
  *
  * Wrap it in {@link withFailurePolicy} to choose what happens to quotas while Redis is down.
  *
@@ -183,10 +187,11 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #cluster: boolean
 
   constructor(options: RedisRateLimiterOptions) {
-    const { client, prefix = 'kw:', timeoutMs = 250, cluster = false } = options ?? ({} as RedisRateLimiterOptions)
+    const { client, prefix = 'kw:', timeoutMs = 250 } = options ?? ({} as RedisRateLimiterOptions)
     if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function' || typeof client.eval !== 'function') {
       throw new TypeError('keyward: RedisRateLimiter needs { client }, an ioredis client (evalsha and eval)')
     }
+    const cluster = options.cluster ?? client.isCluster === true
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('keyward: prefix must be a string without { or }')
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
       throw new TypeError(`keyward: timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`)
