@@ -52,7 +52,11 @@ export interface PostgresTokenStoreOptions {
   channel?: string
   /** Every query rejects after this many ms (keyward answers 503). Default 500. `migrate()` allows at least 30 s. */
   queryTimeoutMs?: number
-  /** LISTEN for other instances' changes when the client can (a Pool's `connect()`, PGlite's `listen()`). Default true. */
+  /**
+   * LISTEN for other instances' changes when the client can: a pg Pool (a dedicated connection
+   * from `connect()`) or PGlite (`listen()`). A single pg Client cannot; its changes are then
+   * announced to this store's subscribers only. Default true.
+   */
   listen?: boolean
   /** First delay before re-establishing a lost LISTEN connection; doubles per failure up to 30 s. Default 250. */
   reconnectDelayMs?: number
@@ -256,6 +260,8 @@ export class PostgresTokenStore implements TokenStore {
   #closing: Promise<void> | undefined
   #retryTimer: Timer | undefined
   #waiters: Array<() => void> = []
+  /** Set when the client turned out unable to LISTEN: changes are then announced in this process only. */
+  #listenUnsupported = false
 
   constructor(client: PostgresQueryable, options: PostgresTokenStoreOptions = {}) {
     if (client === null || typeof client !== 'object' || typeof client.query !== 'function') {
@@ -275,6 +281,9 @@ export class PostgresTokenStore implements TokenStore {
     this.#heartbeatMs = options.heartbeatMs === false ? false : checkPositiveInteger(options.heartbeatMs, 'heartbeatMs', 10_000)
     if (options.listen !== undefined && typeof options.listen !== 'boolean') throw new TypeError('keyward: listen must be a boolean')
     this.#listen = options.listen ?? true
+    // A single pg Client (or a client checked out of a pool) is one connection: it cannot also
+    // give out a dedicated one to LISTEN on. Changes are then announced in this process only.
+    this.#listenUnsupported = typeof (client as { listen?: unknown }).listen !== 'function' && ('connectionParameters' in client || typeof (client as { release?: unknown }).release === 'function')
     if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('keyward: onError must be a function')
     this.#onError = options.onError ?? (() => {})
   }
@@ -433,7 +442,7 @@ export class PostgresTokenStore implements TokenStore {
 
   #canListen(): boolean {
     const client = this.#client as Partial<PoolLike & PGliteLike>
-    return this.#listen && (typeof client.listen === 'function' || typeof client.connect === 'function')
+    return this.#listen && !this.#listenUnsupported && (typeof client.listen === 'function' || typeof client.connect === 'function')
   }
 
   #startListening(): void {
@@ -484,7 +493,8 @@ export class PostgresTokenStore implements TokenStore {
       (error: unknown) => {
         if (generation !== this.#generation) return
         this.#onError(error)
-        this.#schedule(generation, failures + 1)
+        if (this.#listenUnsupported) this.#release()
+        else this.#schedule(generation, failures + 1)
       },
     )
   }
@@ -515,7 +525,12 @@ export class PostgresTokenStore implements TokenStore {
       )
       return { close: () => withTimeout(unlisten(), this.#timeoutMs, 'UNLISTEN') }
     }
-    const connection = await withTimeout(client.connect!(), this.#timeoutMs, 'connect', (late) => late.release(true))
+    const connection = await withTimeout(client.connect!(), this.#timeoutMs, 'connect', (late) => late?.release?.(true))
+    if (connection === null || typeof connection !== 'object' || typeof connection.release !== 'function' || typeof connection.on !== 'function') {
+      // A single pg Client: its connect() hands out no pooled connection to LISTEN on.
+      this.#listenUnsupported = true
+      throw new TypeError('keyward: PostgresTokenStore listens through a pool (pg Pool) or PGlite; with a single client, pass { listen: false }')
+    }
     let done = false
     let established = false
     let heartbeat: ReturnType<typeof setInterval> | undefined

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import net from 'node:net'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
@@ -258,6 +259,124 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: the LISTEN connecti
       await second
       unsubscribe()
     } finally {
+      await harness.close()
+    }
+  })
+})
+
+/** A TCP relay to PostgreSQL that a test can cut (as if the server died) and restore. */
+async function relay() {
+  const sockets = new Set<net.Socket>()
+  let server: net.Server | undefined
+  let port = 0
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const listening = net.createServer((downstream) => {
+        const upstream = net.connect(SERVER.port, SERVER.host)
+        const end = () => {
+          downstream.destroy()
+          upstream.destroy()
+          sockets.delete(downstream)
+          sockets.delete(upstream)
+        }
+        for (const socket of [downstream, upstream]) {
+          sockets.add(socket)
+          socket.on('error', end)
+          socket.on('close', end)
+        }
+        downstream.pipe(upstream)
+        upstream.pipe(downstream)
+      })
+      listening.once('error', reject)
+      listening.listen(port, SERVER.host, () => {
+        port = (listening.address() as net.AddressInfo).port
+        server = listening
+        resolve()
+      })
+    })
+  const cut = () =>
+    new Promise<void>((resolve) => {
+      if (server === undefined) return resolve()
+      server.close(() => resolve())
+      server = undefined
+      for (const socket of sockets) socket.destroy()
+    })
+  await start()
+  return { port: () => port, cut, restore: start }
+}
+
+describe.runIf(available)('PostgresTokenStore on PostgreSQL: the server goes away and comes back', () => {
+  it('answers 503 (never a pass, cache or not) while PostgreSQL is unreachable, and resumes when it is back', async () => {
+    const link = await relay()
+    const schema = `${RUN}_${(schemas += 1)}`
+    const admin = new pg.Pool({ ...SERVER, max: 1 })
+    await admin.query(`CREATE SCHEMA ${schema}`)
+    const pool = new pg.Pool({ ...SERVER, port: link.port(), max: 4, connectionTimeoutMillis: 2000 })
+    // Idle pooled connections die with the relay; pg reports that on the pool.
+    pool.on('error', () => {})
+    const store = new PostgresTokenStore(pool, { schema, reconnectDelayMs: 20, queryTimeoutMs: 2000 })
+    const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: false })
+    const flushes: number[] = []
+    let seen: () => void = () => {}
+    const unsubscribe = store.subscribe((event) => {
+      if (event.type === 'flush') flushes.push(1)
+      seen()
+    })
+    const flushCount = (n: number) =>
+      new Promise<void>((resolve) => {
+        seen = () => flushes.length >= n && resolve()
+        seen()
+      })
+    try {
+      await store.migrate()
+      const { key } = await kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['prod-site'] })
+      const request = { headers: { authorization: `Bearer ${key}` }, project: 'prod-site' }
+      await store.listening()
+      await flushCount(1)
+      expect((await kw.verify(request)).ok).toBe(true) // now cached
+
+      await link.cut()
+      await flushCount(2) // the LISTEN connection's loss flushed every cache
+      for (let i = 0; i < 3; i++) {
+        const down = await kw.verify(request)
+        expect(down.ok).toBe(false)
+        if (!down.ok) expect(down.error.code).toBe('store_unavailable')
+      }
+
+      await link.restore()
+      await flushCount(3) // listening again: flushed once more
+      await store.listening()
+      expect((await kw.verify(request)).ok).toBe(true)
+    } finally {
+      unsubscribe()
+      await kw.close()
+      await store.close()
+      await link.cut()
+      await pool.end()
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`)
+      await admin.end()
+    }
+  })
+
+  it('announces changes made through a single pg Client to its own subscribers only, without trying to LISTEN', async () => {
+    const harness = await postgresHarness()
+    const client = new pg.Client(SERVER)
+    await client.connect()
+    try {
+      const errors: unknown[] = []
+      const store = new PostgresTokenStore(client, { schema: harness.schema, onError: (e) => errors.push(e) })
+      const events: InvalidationEvent[] = []
+      const unsubscribe = store.subscribe((e) => events.push(e))
+      await store.listening()
+      const record = bareRecord()
+      await store.insert(record)
+      await store.update(record.id, { name: 'x' })
+      expect(events).toStrictEqual([{ type: 'key', id: record.id }])
+      expect(errors).toStrictEqual([])
+      unsubscribe()
+      await store.close()
+    } finally {
+      await client.end()
       await harness.close()
     }
   })
