@@ -1,7 +1,12 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import Redis from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createKeyward, MemoryTokenStore, type VerifyResult } from '../../src/index.js'
+import { withFailurePolicy } from '../../src/limiters/failure-policy.js'
 import { gcra, type GcraState } from '../../src/limiters/gcra.js'
 import { MemoryRateLimiter } from '../../src/limiters/memory-rate-limiter.js'
 import type { LimitResult } from '../../src/limiters/rate-limiter.js'
@@ -380,6 +385,116 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       const tags = new Set(keys.filter((k) => k.includes(':rl:')).map((k) => /\{([0-9a-f]{32})\}/.exec(k)![1]))
       expect(tags.size).toBe(1)
     })
+  })
+})
+
+describe.skipIf(!up && !CI)('verify() on RedisRateLimiter: two keyward instances, two connections', () => {
+  const prefix = `kwtest:${randomUUID()}:`
+  const clients: Redis[] = []
+  afterAll(async () => {
+    const admin = clients[0]
+    if (admin !== undefined) {
+      const keys = await admin.keys(`${prefix}*`)
+      if (keys.length > 0) await admin.del(...keys)
+    }
+    await Promise.all(clients.map((c) => c.quit()))
+  })
+
+  const code = (r: VerifyResult) => (r.ok ? 'ok' : r.error.code)
+
+  it('share quotas, and a lockout set through one refuses the address on the other', async () => {
+    const store = new MemoryTokenStore()
+    const lockout = { maxFailures: 2, windowMs: 60_000 }
+    const [a, b] = [0, 1].map(() => {
+      const client = new Redis({ host: HOST, port: PORT, maxRetriesPerRequest: 1 })
+      clients.push(client)
+      return createKeyward({ prefix: 'bsk', store, lockout, usageFlushMs: false, limiter: new RedisRateLimiter({ client, prefix, timeoutMs: 10_000 }) })
+    }) as [ReturnType<typeof createKeyward>, ReturnType<typeof createKeyward>]
+    const { key } = await a.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'], rateLimit: { limit: 3, windowMs: 86_400_000 } })
+    const unknown = (await createKeyward({ prefix: 'bsk' }).keys.create({ name: 'x', orgId: 'o', projects: ['p'] })).key
+    const call = (kw: typeof a, credential: string, ip: string) => kw.verify({ headers: { authorization: `Bearer ${credential}` }, ip })
+
+    expect([code(await call(a, unknown, '192.0.2.1')), code(await call(a, unknown, '192.0.2.1'))]).toEqual(['invalid_token', 'invalid_token'])
+    // b never saw those failures: only Redis knows.
+    const blocked = await call(b, key, '192.0.2.1')
+    expect(code(blocked)).toBe('ip_blocked')
+    expect(Number(blocked.ok ? 0 : blocked.error.headers['retry-after'])).toBeLessThanOrEqual(60)
+
+    const codes = []
+    for (const kw of [a, b, a, b]) codes.push(code(await call(kw, key, '198.51.100.9')))
+    expect(codes).toEqual(['ok', 'ok', 'ok', 'rate_limited'])
+    const limited = await call(a, key, '198.51.100.9')
+    expect(limited.ok ? {} : limited.error.headers).toMatchObject({ 'ratelimit-policy': '"default";q=3;w=86400', ratelimit: expect.stringMatching(/^"default";r=0;t=\d+$/) })
+  })
+})
+
+const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0
+if (!hasRedisServer) console.warn('\n!! redis-server is not on PATH: the Redis restart test is SKIPPED.\n')
+
+describe.skipIf(!hasRedisServer)('RedisRateLimiter when its Redis dies and comes back (a redis-server of its own)', () => {
+  let server: ChildProcess | undefined
+  afterAll(async () => {
+    if (server !== undefined && server.exitCode === null) {
+      const exited = once(server, 'exit')
+      server.kill('SIGKILL')
+      await exited
+    }
+  })
+
+  async function freePort(): Promise<number> {
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    const { port } = probe.address() as AddressInfo
+    await new Promise((resolve) => probe.close(resolve))
+    return port
+  }
+
+  /** Starts redis-server on `port` and resolves once it says it accepts connections. */
+  function startRedis(port: number): Promise<ChildProcess> {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    server = child
+    return new Promise((resolve, reject) => {
+      let log = ''
+      child.stdout!.on('data', (chunk: Buffer) => {
+        log += chunk.toString()
+        if (log.includes('Ready to accept connections')) resolve(child)
+      })
+      child.on('exit', (status) => reject(new Error(`redis-server exited (${String(status)}): ${log}`)))
+    })
+  }
+
+  it('answers 503 while Redis is down (or the memory fallback, when chosen), and serves again once it is back', async () => {
+    const port = await freePort()
+    let redisServer = await startRedis(port)
+    // No offline queue: a call while Redis is away fails at once instead of waiting to be replayed.
+    const client = new Redis({ host: '127.0.0.1', port, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 10 })
+    client.on('error', () => {})
+    try {
+      await once(client, 'ready')
+      const limiter = new RedisRateLimiter({ client, timeoutMs: 10_000 })
+      const store = new MemoryTokenStore()
+      const closed = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, limiter: withFailurePolicy(limiter, { quota: 'closed' }) })
+      const memory = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: false, limiter: withFailurePolicy(limiter, { quota: 'memory' }) })
+      const { key } = await closed.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'], rateLimit: { limit: 100, windowMs: 60_000 } })
+      const call = async (kw: typeof closed) => {
+        const r = await kw.verify({ headers: { authorization: `Bearer ${key}` }, ip: '192.0.2.1' })
+        return r.ok ? 200 : r.error.status
+      }
+      expect([await call(closed), await call(memory)]).toEqual([200, 200])
+
+      const lost = once(client, 'close')
+      const exited = once(redisServer, 'exit')
+      redisServer.kill('SIGKILL')
+      await Promise.all([exited, lost])
+      expect([await call(closed), await call(closed), await call(memory)]).toEqual([503, 503, 200])
+
+      // A new server knows no scripts: the limiter re-sends it (NOSCRIPT, then EVAL).
+      redisServer = await startRedis(port)
+      await once(client, 'ready')
+      expect([await call(closed), await call(memory)]).toEqual([200, 200])
+    } finally {
+      client.disconnect()
+    }
   })
 })
 
