@@ -457,14 +457,14 @@ export class PostgresTokenStore implements TokenStore {
     this.#retryTimer = undefined
     const session = this.#session
     this.#session = undefined
-    this.#release()
+    this.#wakeWaiters()
     if (session !== undefined) {
       const previous = this.#closing ?? Promise.resolve()
       this.#closing = previous.then(() => session.close()).catch((error: unknown) => this.#onError(error))
     }
   }
 
-  #release(): void {
+  #wakeWaiters(): void {
     const waiters = this.#waiters
     this.#waiters = []
     for (const resolve of waiters) resolve()
@@ -488,12 +488,12 @@ export class PostgresTokenStore implements TokenStore {
         this.#session = session
         // Anything cached before LISTEN took effect may have missed an announcement.
         this.#emit({ type: 'flush' })
-        this.#release()
+        this.#wakeWaiters()
       },
       (error: unknown) => {
         if (generation !== this.#generation) return
         this.#onError(error)
-        if (this.#listenUnsupported) this.#release()
+        if (this.#listenUnsupported) this.#wakeWaiters()
         else this.#schedule(generation, failures + 1)
       },
     )

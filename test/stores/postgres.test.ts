@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import net from 'node:net'
+import { createInterface } from 'node:readline'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import { KEYWARD_POSTGRES_SCHEMA, postgresSchemaSql } from '../../src/stores/postgres-schema.js'
 import { PostgresTokenStore, type PostgresQueryable } from '../../src/stores/postgres-token-store.js'
@@ -100,6 +102,16 @@ async function pgliteHarness(): Promise<StoreHarness> {
 
 afterAll(async () => {
   if (pglite !== undefined) await (await pglite).close()
+  if (!available) return
+  // A test that timed out never reached its own clean-up: drop whatever this run left behind.
+  const admin = new pg.Client(SERVER)
+  await admin.connect()
+  try {
+    const { rows } = await admin.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)', [`${RUN}_`])
+    for (const { nspname } of rows) await admin.query(`DROP SCHEMA ${nspname} CASCADE`)
+  } finally {
+    await admin.end()
+  }
 })
 
 if (available) describeTokenStoreConformance('PostgresTokenStore on PostgreSQL', () => postgresHarness())
@@ -379,5 +391,90 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: the server goes awa
       await client.end()
       await harness.close()
     }
+  })
+})
+
+/** Another server process: a keyward on its own PostgresTokenStore and pool, driven by JSON lines. */
+const SERVER_PROCESS = `
+import pg from 'pg'
+import { createInterface } from 'node:readline'
+const { createKeyward } = await import(process.env.KW_INDEX)
+const { PostgresTokenStore } = await import(process.env.KW_STORE)
+const pool = new pg.Pool({ ...JSON.parse(process.env.KW_SERVER), max: 2 })
+pool.on('error', () => {})
+const store = new PostgresTokenStore(pool, { schema: process.env.KW_SCHEMA })
+// An hour-long cache: only the announcement can make this process forget a key.
+const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, cache: { ttlMs: 3600000 } })
+const say = (message) => process.stdout.write(JSON.stringify(message) + '\\n')
+// Subscribed after keyward's own listener: when this line is written, the cache has dropped the key.
+store.subscribe((event) => say({ event }))
+await store.listening()
+say({ ready: true })
+for await (const line of createInterface({ input: process.stdin })) {
+  const result = await kw.verify({ headers: { authorization: 'Bearer ' + JSON.parse(line).key }, project: 'prod-site' })
+  say({ ok: result.ok, code: result.ok ? null : result.error.code })
+}
+await kw.close()
+await store.close()
+await pool.end()
+`
+
+describe.runIf(available)('two server processes sharing PostgreSQL', () => {
+  it('a key revoked through one process is refused by the other on its first request after the NOTIFY arrives', { timeout: 60_000 }, async () => {
+    const harness = await postgresHarness()
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SERVER_PROCESS], {
+      cwd: new URL('../..', import.meta.url),
+      env: {
+        ...process.env,
+        KW_INDEX: new URL('../../src/index.ts', import.meta.url).href,
+        KW_STORE: new URL('../../src/stores/postgres-token-store.ts', import.meta.url).href,
+        KW_SERVER: JSON.stringify(SERVER),
+        KW_SCHEMA: harness.schema,
+      },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill()
+    })
+    const inbox: Array<Record<string, unknown>> = []
+    let check: () => void = () => {}
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      inbox.push(JSON.parse(line) as Record<string, unknown>)
+      check()
+    })
+    /** The first message (from now on, in order) that matches; the test timeout bounds the wait. */
+    let read = 0
+    const next = (match: (m: Record<string, unknown>) => boolean) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        check = () => {
+          while (read < inbox.length) {
+            const message = inbox[read++]!
+            if (match(message)) return resolve(message)
+          }
+        }
+        void exited.then((code) => reject(new Error(`the server process exited (${code})`)))
+        check()
+      })
+    const verifyThere = async (key: string) => {
+      child.stdin.write(`${JSON.stringify({ key })}\n`)
+      return next((m) => 'ok' in m)
+    }
+    const here = createKeyward({ prefix: 'bsk', store: harness.store, usageFlushMs: false })
+    try {
+      await next((m) => m.ready === true)
+      const { key, info } = await here.keys.create({ name: 'Shared', orgId: 'org_1', projects: ['prod-site'] })
+      expect(await verifyThere(key)).toStrictEqual({ ok: true, code: null })
+      expect(await verifyThere(key)).toStrictEqual({ ok: true, code: null }) // from its cache
+
+      await here.keys.revoke(info.id)
+      await next((m) => JSON.stringify(m.event) === JSON.stringify({ type: 'key', id: info.id }))
+      expect(await verifyThere(key)).toStrictEqual({ ok: false, code: 'invalid_token' })
+    } finally {
+      child.stdin.end()
+      await here.close()
+      await harness.close()
+    }
+    expect(await exited).toBe(0)
   })
 })
