@@ -212,6 +212,28 @@ describe('PostgresTokenStore faults', () => {
   })
 })
 
+describe.runIf(available)('PostgresTokenStore on PostgreSQL: migrate', () => {
+  it('is idempotent, also when several instances migrate at once on their own connections', async () => {
+    const schema = `${RUN}_${(schemas += 1)}`
+    const pools = Array.from({ length: 4 }, () => new pg.Pool({ ...SERVER, max: 1 }))
+    try {
+      await pools[0]!.query(`CREATE SCHEMA ${schema}`)
+      const stores = pools.map((pool) => new PostgresTokenStore(pool, { schema }))
+      await Promise.all(stores.map((store) => store.migrate()))
+      await stores[0]!.migrate()
+      const record = fullRecord()
+      expect(await stores[1]!.insert(record)).toBe(true)
+      await stores[2]!.migrate()
+      expect(await stores[3]!.findById(record.id)).toStrictEqual(record)
+      const { rows } = await pools[0]!.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname', [schema])
+      expect(rows.map((r) => r.indexname)).toStrictEqual(['keyward_keys_org_id_idx', 'keyward_keys_pkey'])
+    } finally {
+      await pools[0]!.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      for (const pool of pools) await pool.end()
+    }
+  })
+})
+
 describe.runIf(available)('PostgresTokenStore on PostgreSQL: the LISTEN connection', () => {
   it('flushes when the LISTEN connection is lost, and again once it is back; then hears announcements again', async () => {
     const harness = await postgresHarness()
