@@ -432,9 +432,10 @@ const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0
 if (!hasRedisServer) console.warn('\n!! redis-server is not on PATH: the Redis restart test is SKIPPED.\n')
 
 describe.skipIf(!hasRedisServer)('RedisRateLimiter when its Redis dies and comes back (a redis-server of its own)', () => {
-  let server: ChildProcess | undefined
+  const servers: ChildProcess[] = []
   afterAll(async () => {
-    if (server !== undefined && server.exitCode === null) {
+    for (const server of servers) {
+      if (server.exitCode !== null || server.signalCode !== null) continue
       const exited = once(server, 'exit')
       server.kill('SIGKILL')
       await exited
@@ -452,7 +453,7 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter when its Redis dies and comes
   /** Starts redis-server on `port` and resolves once it says it accepts connections. */
   function startRedis(port: number): Promise<ChildProcess> {
     const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    server = child
+    servers.push(child)
     return new Promise((resolve, reject) => {
       let log = ''
       child.stdout!.on('data', (chunk: Buffer) => {
@@ -494,6 +495,30 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter when its Redis dies and comes
       expect([await call(closed), await call(memory)]).toEqual([200, 200])
     } finally {
       client.disconnect()
+    }
+  })
+
+  it('a call that timed out was applied whole or not at all, never to some rules only', async () => {
+    const port = await freePort()
+    await startRedis(port)
+    const client = new Redis({ host: '127.0.0.1', port })
+    const admin = new Redis({ host: '127.0.0.1', port })
+    try {
+      await Promise.all([once(client, 'ready'), once(admin, 'ready')])
+      const limiter = new RedisRateLimiter({ client, timeoutMs: 50 })
+      const rules = [{ limit: 5, windowMs: 86_400_000 }, { limit: 7, windowMs: 3_600_000 }]
+      await limiter.limit({ key: 'k', rules, now: 0 })
+      // Redis holds back every write command (scripts included) until told otherwise: the call
+      // cannot be answered in time, however fast the machine.
+      await admin.call('CLIENT', 'PAUSE', '600000', 'WRITE')
+      await expect(limiter.limit({ key: 'k', rules, blockKey: '192.0.2.1', now: 0 })).rejects.toThrow(/within 50 ms/)
+      await admin.call('CLIENT', 'UNPAUSE')
+      // Same connection, so Redis runs this after the timed-out call: which counted on both rules.
+      const next = await limiter.limit({ key: 'k', rules, now: 0 })
+      expect(next.rules.map((s) => s.remaining)).toEqual([2, 4])
+    } finally {
+      client.disconnect()
+      admin.disconnect()
     }
   })
 })
