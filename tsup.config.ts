@@ -7,6 +7,7 @@ export default defineConfig({
     'express-augment': 'adapters/express-augment.ts',
     koa: 'adapters/koa.ts',
     hono: 'adapters/hono.ts',
+    postgres: 'src/postgres.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

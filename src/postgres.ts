@@ -1,0 +1,15 @@
+/**
+ * `keyward/postgres`: the PostgreSQL token store (a pg Pool, or PGlite in-process) and its schema.
+ * Imports no driver: pass your own client.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg'
+ * import { PostgresTokenStore } from 'keyward/postgres'
+ *
+ * const store = new PostgresTokenStore(new pg.Pool({ connectionString: process.env.DATABASE_URL }))
+ * await store.migrate()
+ * ```
+ */
+export { PostgresTokenStore, type PostgresQueryable, type PostgresListenConnection, type PostgresTokenStoreOptions } from './stores/postgres-token-store.js'
+export { KEYWARD_POSTGRES_SCHEMA, postgresSchemaSql, postgresSchemaStatements, type PostgresTableName } from './stores/postgres-schema.js'
