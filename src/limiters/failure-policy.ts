@@ -44,8 +44,8 @@ const POLICIES: readonly QuotaFailurePolicy[] = ['closed', 'open', 'memory']
  * limiter's backend is wholly unreachable and lockout is on, every request gets a 503 whatever
  * the quota policy, after up to two timeouts; `open` and `memory` keep serving through partial
  * failures, and wholly when lockout is off. The `memory` fallback counts per instance: with N
- * instances a key may get up to N times its quota while Redis is away, and its counts are
- * forgotten by Redis when it returns.
+ * instances a key may get up to N times its quota while the backend is away, and what the
+ * fallback counted is not carried over when the backend returns.
  *
  * @example
  * ```ts

@@ -158,16 +158,20 @@ const NOT_BLOCKED: BlockState = Object.freeze({ blocked: false, retryAfterMs: 0 
  *   address's lockout checked in the same script.
  * - Time is Redis's own (`TIME` inside the script): instance clocks do not matter, and `now`
  *   in the request is ignored.
- * - Decisions are exactly those of {@link gcra} (and of MemoryRateLimiter) at Redis's clock.
+ * - Decisions are exactly those of `gcra()` and MemoryRateLimiter at Redis's clock: the Lua
+ *   does the same IEEE-double operations on the same integers.
  * - Every key is written with an expiry no longer than its rule's window (or lockout window),
  *   and named from a SHA-256 of the key id or address, never the value itself:
  *   `kw:rl:{<hash>}:<limit>:<windowMs>` and `kw:lo:{<hash>}`. The braces are a cluster hash tag,
  *   so one key's rules share a slot.
  * - Every call rejects after `timeoutMs` (default 250). A timeout cannot leave half a decision:
- *   Redis runs a script to its end before serving any other command, and a script that has
- *   written cannot be killed; the timeout only stops waiting for the reply. The call was then
- *   either applied whole or not at all (if ioredis resends it after a reconnect, it may count
- *   twice: an over-count, never an under-count).
+ *   the timeout only stops waiting for the reply, while Redis runs a script to its end before
+ *   serving any other command (a script that has written cannot be killed, and an
+ *   out-of-memory refusal can only hit its first write, before which it has written nothing).
+ *   A timed-out call was thus applied to every rule or to none; it may still be applied after
+ *   the rejection (counted, though answered 503). With ioredis's offline queue on (its
+ *   default), calls made while disconnected are sent on reconnect, after keyward gave up on
+ *   them: `enableOfflineQueue: false` makes them fail at once instead.
  * - Redis Cluster: an ioredis `Cluster` client is detected and the lockout is then checked by
  *   a second script in parallel; see {@link RedisRateLimiterOptions.cluster}.
  *
