@@ -1,7 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import fc from 'fast-check'
 import Redis from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -429,9 +432,11 @@ describe.skipIf(!up && !CI)('verify() on RedisRateLimiter: two keyward instances
 })
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0
-if (!hasRedisServer) console.warn('\n!! redis-server is not on PATH: the Redis restart test is SKIPPED.\n')
+const hasRedisCli = spawnSync('redis-cli', ['--version']).status === 0
+if (!hasRedisServer) console.warn('\n!! redis-server is not on PATH: the Redis restart and Redis Cluster tests are SKIPPED.\n')
+else if (!hasRedisCli) console.warn('\n!! redis-cli is not on PATH: the Redis Cluster test is SKIPPED.\n')
 
-describe.skipIf(!hasRedisServer)('RedisRateLimiter when its Redis dies and comes back (a redis-server of its own)', () => {
+describe.skipIf(!hasRedisServer)('RedisRateLimiter on redis-server processes of its own', () => {
   const servers: ChildProcess[] = []
   afterAll(async () => {
     for (const server of servers) {
@@ -442,6 +447,14 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter when its Redis dies and comes
     }
   })
 
+  async function isFree(port: number): Promise<boolean> {
+    const probe = createServer()
+    return new Promise((resolve) => {
+      probe.once('error', () => resolve(false))
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
+    })
+  }
+
   async function freePort(): Promise<number> {
     const probe = createServer()
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
@@ -450,9 +463,17 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter when its Redis dies and comes
     return port
   }
 
+  /** A port whose cluster bus port (port + 10000) is free as well. */
+  async function freeClusterPort(): Promise<number> {
+    for (;;) {
+      const port = 20_000 + Math.floor(Math.random() * 30_000)
+      if ((await isFree(port)) && (await isFree(port + 10_000))) return port
+    }
+  }
+
   /** Starts redis-server on `port` and resolves once it says it accepts connections. */
-  function startRedis(port: number): Promise<ChildProcess> {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  function startRedis(port: number, extra: string[] = [], cwd?: string): Promise<ChildProcess> {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     servers.push(child)
     return new Promise((resolve, reject) => {
       let log = ''
@@ -521,6 +542,48 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter when its Redis dies and comes
       admin.disconnect()
     }
   })
+
+  it.skipIf(!hasRedisCli)('Redis Cluster: an ioredis Cluster is detected, and quotas and lockout hold across slots and clients', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyward-cluster-'))
+    const clients: InstanceType<typeof Redis.Cluster>[] = []
+    try {
+      const ports: number[] = []
+      while (ports.length < 3) {
+        const port = await freeClusterPort()
+        if (!ports.includes(port)) ports.push(port)
+      }
+      await Promise.all(
+        ports.map((port) => {
+          mkdirSync(join(dir, String(port)))
+          return startRedis(port, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'], join(dir, String(port)))
+        }),
+      )
+      const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' })
+      const [status] = (await once(create, 'exit')) as [number | null]
+      expect(status).toBe(0)
+      for (const port of ports.slice(0, 2)) clients.push(new Redis.Cluster([{ host: '127.0.0.1', port }]))
+      await Promise.all(clients.map((c) => once(c, 'ready')))
+      const [a, b] = clients.map((client) => new RedisRateLimiter({ client, timeoutMs: 10_000 })) as [RedisRateLimiter, RedisRateLimiter]
+      const rules = [{ limit: 2, windowMs: 86_400_000 }, { limit: 5, windowMs: 3_600_000 }]
+
+      expect((await a.limit({ key: 'AbCd1234', rules, blockKey: '192.0.2.1', now: 0 })).rules.map((s) => s.remaining)).toEqual([1, 4])
+      // Why the option exists: the key's rules and the address live in different slots.
+      const oneScript = new RedisRateLimiter({ client: clients[0]!, cluster: false, timeoutMs: 10_000 })
+      await expect(oneScript.limit({ key: 'AbCd1234', rules, blockKey: '192.0.2.1', now: 0 })).rejects.toThrow(/CROSSSLOT/)
+      // Without an address, one script serves a key's rules: they share a slot.
+      expect((await oneScript.limit({ key: 'AbCd1234', rules, now: 0 })).rules.map((s) => s.remaining)).toEqual([0, 3])
+
+      expect((await b.recordFailure('192.0.2.1', { maxFailures: 1, windowMs: 300_000 }, 0)).blocked).toBe(true)
+      expect(await a.limit({ key: 'Other123', rules, blockKey: '192.0.2.1', now: 0 })).toMatchObject({ allowed: false, blocked: true, rules: [] })
+
+      const rule = { limit: 100, windowMs: 86_400_000 }
+      const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? a : b).limit({ key: 'Burst123', rules: [rule], blockKey: `198.51.100.${i % 7}`, now: 0 })))
+      expect(results.filter((r) => r.allowed)).toHaveLength(100)
+    } finally {
+      clients.forEach((c) => c.disconnect())
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
 })
 
 describe('RedisRateLimiter without Redis', () => {
