@@ -1,14 +1,19 @@
 /**
- * RedisRateLimiter against a real Redis (127.0.0.1:6379, or REDIS_URL): checks per second, and
- * round trips per check counted by Redis itself (INFO commandstats: calls of EVALSHA and EVAL).
+ * RedisRateLimiter against rate-limiter-flexible's RateLimiterRedis, on the same Redis
+ * (127.0.0.1:6379, or REDIS_URL), in the same run: checks per second, and round trips per check
+ * counted by Redis itself (INFO commandstats: calls of EVALSHA, EVAL and EXEC; a MULTI block is
+ * one round trip, and commands a script runs inside Redis are none).
  * Run: `npx tsx bench/redis-limiter.bench.ts` (BENCH_SMOKE=1 for a quick run).
  *
- * The comparison with rate-limiter-flexible's RateLimiterRedis (issue 4) needs that package as
- * a devDependency; it is not installed yet, so this run measures keyward's limiter alone.
+ * The algorithms differ: keyward is GCRA (a bucket refilling continuously), RateLimiterRedis a
+ * fixed-window counter. The "2 rules + lockout" case is what each offers for it: one atomic
+ * script in keyward; with rate-limiter-flexible, two limiters and a lockout `get` sent in
+ * parallel (three round trips, and a call one rule refuses still counts on the other).
  */
 import { randomUUID } from 'node:crypto'
 import { cpus } from 'node:os'
 import Redis from 'ioredis'
+import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { RedisRateLimiter } from '../src/limiters/redis-rate-limiter.js'
 import type { LockoutPolicy } from '../src/limiters/rate-limiter.js'
 import { measure, smoke, table, type Result } from './harness.js'
@@ -17,8 +22,11 @@ const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { max
 redis.on('error', () => {})
 const admin = redis.duplicate()
 admin.on('error', () => {})
+// rate-limiter-flexible gets a connection of its own, as keyward does.
+const flexibleRedis = redis.duplicate()
+flexibleRedis.on('error', () => {})
 try {
-  await Promise.all([redis.ping(), admin.ping()])
+  await Promise.all([redis.ping(), admin.ping(), flexibleRedis.ping()])
 } catch (error) {
   console.error(`Redis does not answer (${String(error)}): start one on 127.0.0.1:6379 or set REDIS_URL.`)
   process.exit(1)
@@ -30,11 +38,16 @@ const limiter = new RedisRateLimiter({ client: redis, prefix, timeoutMs: 5000 })
 const oneRule = [{ limit: 1_000_000_000, windowMs: 3_600_000 }]
 const twoRules = [...oneRule, { limit: 1_000_000, windowMs: 1000 }]
 const lockout: LockoutPolicy = { maxFailures: 1_000_000_000, windowMs: 60_000 }
+const flexiblePrefix = `kwbench-rlf-${randomUUID()}`
+const flexible = (name: string, points: number, duration: number) => new RateLimiterRedis({ storeClient: flexibleRedis, keyPrefix: `${flexiblePrefix}-${name}`, points, duration })
+const perHour = flexible('hour', 1_000_000_000, 3600)
+const perSecond = flexible('second', 1_000_000, 1)
+const failures = flexible('failures', 1_000_000_000, 60)
 
 async function scriptCalls(): Promise<number> {
   const info = await admin.info('commandstats')
   let calls = 0
-  for (const match of info.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)) calls += Number(match[2])
+  for (const match of info.matchAll(/^cmdstat_(evalsha|eval|exec):calls=(\d+)/gm)) calls += Number(match[2])
   return calls
 }
 
@@ -55,35 +68,46 @@ async function bench(name: string, perCall: number, fn: () => Promise<unknown>):
 }
 
 const inFlight = 100
+const many = <T>(make: (i: number) => Promise<T>) => Promise.all(Array.from({ length: inFlight }, (_, i) => make(i)))
 const rows: Row[] = []
-rows.push(await bench('limit(): 1 rule, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: oneRule, now: 0 })))
-rows.push(await bench('limit(): 2 rules + lockout check, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: twoRules, blockKey: '203.0.113.7', now: 0 })))
+rows.push(await bench('keyward limit(): 1 rule, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: oneRule, now: 0 })))
+rows.push(await bench('rate-limiter-flexible consume(): 1 rule, 1 in flight', 1, () => perHour.consume('AbCd1234')))
+rows.push(await bench(`keyward limit(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 }))))
+rows.push(await bench(`rate-limiter-flexible consume(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => perHour.consume(`key${i}`))))
+rows.push(await bench('keyward limit(): 2 rules + lockout check, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: twoRules, blockKey: '203.0.113.7', now: 0 })))
 rows.push(
-  await bench(`limit(): 1 rule, ${inFlight} in flight`, inFlight, () =>
-    Promise.all(Array.from({ length: inFlight }, (_, i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 }))),
+  await bench('rate-limiter-flexible: 2 consume() + lockout get(), 1 in flight', 1, () =>
+    Promise.all([perHour.consume('AbCd1234'), perSecond.consume('AbCd1234'), failures.get('203.0.113.7')]),
   ),
 )
 rows.push(
-  await bench(`limit(): 2 rules + lockout check, ${inFlight} in flight`, inFlight, () =>
-    Promise.all(Array.from({ length: inFlight }, (_, i) => limiter.limit({ key: `key${i}`, rules: twoRules, blockKey: `198.51.100.${i}`, now: 0 }))),
+  await bench(`keyward limit(): 2 rules + lockout check, ${inFlight} in flight`, inFlight, () =>
+    many((i) => limiter.limit({ key: `key${i}`, rules: twoRules, blockKey: `198.51.100.${i}`, now: 0 })),
   ),
 )
-rows.push(await bench('recordFailure(), 1 in flight', 1, () => limiter.recordFailure('192.0.2.1', lockout, 0)))
+rows.push(
+  await bench(`rate-limiter-flexible: 2 consume() + lockout get(), ${inFlight} in flight`, inFlight, () =>
+    many((i) => Promise.all([perHour.consume(`key${i}`), perSecond.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
+  ),
+)
+rows.push(await bench('keyward recordFailure(), 1 in flight', 1, () => limiter.recordFailure('192.0.2.1', lockout, 0)))
+rows.push(await bench('rate-limiter-flexible failures.consume(), 1 in flight', 1, () => failures.consume('192.0.2.1')))
 
 const info = await admin.info('server')
 const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
 console.log(`keyward Redis limiter benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, Redis ${version}${smoke ? ' (smoke run)' : ''}\n`)
 console.log('ops are checks: ops/s is checks per second, ns/op the time per check.\n')
 console.log(table(rows))
-console.log('\n| case | round trips per check (INFO commandstats: evalsha + eval) |\n|---|---:|')
+console.log('\n| case | round trips per check (INFO commandstats: evalsha + eval + exec) |\n|---|---:|')
 for (const row of rows) console.log(`| ${row.name} | ${row.roundTrips.toFixed(3)} |`)
-console.log('\nrate-limiter-flexible RateLimiterRedis: not measured (add rate-limiter-flexible as a devDependency for the comparison).')
 
 // Leave nothing behind.
-let cursor = '0'
-do {
-  const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-  cursor = next
-  if (keys.length > 0) await admin.del(...keys)
-} while (cursor !== '0')
-await Promise.all([redis.quit(), admin.quit()])
+for (const pattern of [`${prefix}*`, `${flexiblePrefix}*`]) {
+  let cursor = '0'
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    if (keys.length > 0) await admin.del(...keys)
+  } while (cursor !== '0')
+}
+await Promise.all([redis.quit(), admin.quit(), flexibleRedis.quit()])

@@ -50,7 +50,9 @@ export interface RedisRateLimiterOptions {
  * every state, decides, and only then writes: a failed read (a foreign or malformed value)
  * aborts it before any write, and Redis refuses an out-of-memory write only at a script's first
  * write, so no script stops between two writes. Numbers are IEEE doubles as in JavaScript and
- * every operation mirrors gcra.ts, so the decisions are the same, bit for bit.
+ * every operation mirrors gcra.ts, so the decisions are the same, bit for bit. Reading TIME
+ * before writing needs effects replication, the default since Redis 5 (the only mode in 7):
+ * replicas get the writes, never a re-run of the script at another time.
  *
  * KEYS: one per rule, then the address's lockout window when ARGV[1] is '1'.
  * ARGV: '0' | '1', then limit and windowMs per rule.
@@ -58,7 +60,6 @@ export interface RedisRateLimiterOptions {
  * Stored: rule `at:booked` (gcra.ts's GcraState), lockout `start:count:blockedUntil`.
  */
 const LIMIT_SCRIPT = `
-if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function int(x) return string.format('%.0f', x) end
@@ -118,7 +119,6 @@ return reply
  * Reply: { blocked, retryAfterMs }.
  */
 const FAILURE_SCRIPT = `
-if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function int(x) return string.format('%.0f', x) end
@@ -147,6 +147,8 @@ function loadScripts() {
   const script = (source: string): Script => ({ source, sha: bytesToHex(sha1(utf8ToBytes(source))) })
   return (scripts ??= { limit: script(LIMIT_SCRIPT), failure: script(FAILURE_SCRIPT) })
 }
+
+const DIGEST_CACHE_SIZE = 4096
 
 const NOT_BLOCKED: BlockState = Object.freeze({ blocked: false, retryAfterMs: 0 })
 
@@ -189,6 +191,8 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #prefix: string
   readonly #timeoutMs: number
   readonly #cluster: boolean
+  /** Digests of recent key ids and addresses: the same few come by again and again. Bounded. */
+  readonly #digests = new Map<string, string>()
 
   constructor(options: RedisRateLimiterOptions) {
     const { client, prefix = 'kw:', timeoutMs = 250 } = options ?? ({} as RedisRateLimiterOptions)
@@ -212,7 +216,7 @@ export class RedisRateLimiter implements RateLimiter {
   limit({ key, rules, blockKey }: LimitRequest): Promise<LimitResult> {
     if (rules.length === 0 && blockKey === undefined) return Promise.resolve({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
     const { limit } = loadScripts()
-    const hash = digest(key)
+    const hash = this.#digest(key)
     const keys = rules.map((rule) => `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}`)
     const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs)])
     if (blockKey === undefined) return this.#withTimeout(this.#run(limit, keys, ['0', ...args]).then((reply) => toResult(reply, rules)))
@@ -240,7 +244,18 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   #lockoutKey(blockKey: string): string {
-    return `${this.#prefix}lo:{${digest(blockKey)}}`
+    return `${this.#prefix}lo:{${this.#digest(blockKey)}}`
+  }
+
+  #digest(value: string): string {
+    let hex = this.#digests.get(value)
+    if (hex === undefined) {
+      // Cheaper than an LRU, and as bounded: start afresh when full.
+      if (this.#digests.size >= DIGEST_CACHE_SIZE) this.#digests.clear()
+      hex = digest(value)
+      this.#digests.set(value, hex)
+    }
+    return hex
   }
 
   async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
