@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
@@ -674,6 +674,27 @@ describe('RedisRateLimiter without Redis', () => {
       keyCounts.length = 0
       await limiter.limit(request).catch(() => {})
       expect(keyCounts).toEqual([2])
+    }
+  })
+
+  it('names Redis keys from 128 bits of SHA-256 of the key id or address, however many come by', async () => {
+    const sent: string[][] = []
+    const client: RedisScriptClient = {
+      evalsha: async (_sha, numKeys, ...keysAndArgs) => {
+        sent.push(keysAndArgs.slice(0, numKeys))
+        return numKeys === 1 ? [0, 0] : [1, 0, 0, 9, 100]
+      },
+      eval: () => Promise.reject(new Error('unused')),
+    }
+    const limiter = new RedisRateLimiter({ client, prefix: 'app:' })
+    const hex = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 32)
+    // Past the digest cache's bound (4096), and back to the first ones after it started afresh.
+    const ids = [...Array.from({ length: 5000 }, (_, i) => `Key${i}`), 'Key0', 'Key1', 'Kéy']
+    for (const id of ids) {
+      sent.length = 0
+      await limiter.limit({ key: id, rules: [rule], blockKey: `${id}-ip`, now: 0 })
+      await limiter.recordFailure(`${id}-ip`, { maxFailures: 5, windowMs: 1000 }, 0)
+      expect(sent).toEqual([[`app:rl:{${hex(id)}}:10:1000`, `app:lo:{${hex(`${id}-ip`)}}`], [`app:lo:{${hex(`${id}-ip`)}}`]])
     }
   })
 
