@@ -74,6 +74,13 @@ rows.push(await bench('keyward limit(): 1 rule, 1 in flight', 1, () => limiter.l
 rows.push(await bench('rate-limiter-flexible consume(): 1 rule, 1 in flight', 1, () => perHour.consume('AbCd1234')))
 rows.push(await bench(`keyward limit(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 }))))
 rows.push(await bench(`rate-limiter-flexible consume(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => perHour.consume(`key${i}`))))
+// What verify() sends by default (lockout on, the client's address known): one rule and the address.
+rows.push(await bench(`keyward limit(): 1 rule + lockout check, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, blockKey: `198.51.100.${i}`, now: 0 }))))
+rows.push(
+  await bench(`rate-limiter-flexible: consume() + lockout get(), ${inFlight} in flight`, inFlight, () =>
+    many((i) => Promise.all([perHour.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
+  ),
+)
 rows.push(await bench('keyward limit(): 2 rules + lockout check, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: twoRules, blockKey: '203.0.113.7', now: 0 })))
 rows.push(
   await bench('rate-limiter-flexible: 2 consume() + lockout get(), 1 in flight', 1, () =>
