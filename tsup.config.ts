@@ -8,6 +8,7 @@ export default defineConfig({
     koa: 'adapters/koa.ts',
     hono: 'adapters/hono.ts',
     postgres: 'src/postgres.ts',
+    redis: 'src/redis.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -15,12 +15,12 @@ node --input-type=module -e "
   const { key } = await k.keys.create({ name: 'smoke', orgId: 'o', projects: ['p'] })
   const r = await k.verify({ headers: { authorization: 'Bearer ' + key } })
   if (!r.ok) throw new Error('ESM verify failed')
-  for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono']) await import(entry)
+  for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/postgres', 'keyward/redis']) await import(entry)
   console.log('import ok')
 "
 node -e "
   const kw = require('keyward')
   if (typeof kw.createKeyward !== 'function' || typeof kw.KeywardError !== 'function') throw new Error('CJS exports missing')
-  for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono']) require(entry)
+  for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/postgres', 'keyward/redis']) require(entry)
   console.log('require ok')
 "

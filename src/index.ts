@@ -10,6 +10,7 @@ export type { TokenStore, InvalidationEvent, KeyRecordPatch, ListOptions } from 
 export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './limiters/memory-rate-limiter.js'
 export type { RateLimiter, LimitRequest, LimitResult, RuleState, LockoutPolicy, BlockState } from './limiters/rate-limiter.js'
 export { gcra, gcraState, type GcraDecision, type GcraState } from './limiters/gcra.js'
+export { withFailurePolicy, type FailurePolicyOptions, type QuotaFailurePolicy } from './limiters/failure-policy.js'
 export { parseKey, generateKey, assertValidPrefix, hasKeyPrefix, displayPrefix, type Environment, type ParsedKey } from './key-format.js'
 export { createKeyHasher, constantTimeEqual, digestToHex, type KeyHasher } from './hashing.js'
 export { extractCredential, urlHasCredential, DEFAULT_CREDENTIAL_HEADERS, type HeaderSource } from './credentials.js'

@@ -230,7 +230,8 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
         if (blockKey !== undefined) rt.blocked.set(blockKey, now + decision.retryAfterMs)
         return blockedFailure(decision.retryAfterMs)
       }
-      if (entry.policy !== null) headers = { 'ratelimit-policy': entry.policy, ratelimit: formatRateLimit(decision.rules) }
+      // A limiter that could not say how much is left (a fail-open policy) gets no headers rather than empty ones.
+      if (entry.policy !== null && decision.rules.length > 0) headers = { 'ratelimit-policy': entry.policy, ratelimit: formatRateLimit(decision.rules) }
       // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
       if (!decision.allowed) return { ok: false, error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }) }
     }

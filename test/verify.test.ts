@@ -355,6 +355,16 @@ describe('verify: fails closed', () => {
     }
   })
 
+  it('sends no RateLimit headers when the limiter could not report the rules (a fail-open policy)', async () => {
+    const limiter = {
+      limit: () => Promise.resolve({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] }),
+      recordFailure: () => Promise.resolve({ blocked: false, retryAfterMs: 0 }),
+    }
+    const { kw, mint, bearer } = setup({ limiter })
+    const r = ok(await kw.verify({ headers: bearer((await mint({ rateLimit: { limit: 5, windowMs: 60_000 } })).key) }))
+    expect(r.headers).toEqual({})
+  })
+
   it('refuses whatever the limiter denies, even for a key with no rules of its own', async () => {
     const limiter = {
       limit: () => Promise.resolve({ allowed: false, blocked: false, retryAfterMs: 2000, rules: [] }),
