@@ -72,6 +72,9 @@ function unrefTimer(timer: Timer): void {
   ;(timer as unknown as { unref?: () => void }).unref?.()
 }
 
+/** unique_violation, duplicate_table, duplicate_object, duplicate_schema. */
+const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06'])
+
 /** `promise`, or a rejection after `ms`. A late result is dropped (`onLate` may clean it up). */
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onLate?: (value: T) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -308,9 +311,11 @@ export class PostgresTokenStore implements TokenStore {
       try {
         await withTimeout(this.#client.query(statement), timeout, 'migration')
       } catch (error) {
-        // Two instances racing on CREATE ... IF NOT EXISTS: the loser sees a duplicate; the object exists now.
+        // Two instances racing on CREATE ... IF NOT EXISTS: the loser sees a duplicate (which one
+        // depends on where the catalogs collide: a unique index, the relation, its row type, the
+        // schema); the uniqueness check waited for the winner's commit, so the object exists now.
         const code = (error as { code?: unknown } | null)?.code
-        if (code !== '23505' && code !== '42P07') throw error
+        if (typeof code !== 'string' || !RACED_CREATE.has(code)) throw error
       }
     }
   }
