@@ -234,6 +234,18 @@ describe('verify: rate limits', () => {
     ok(await kw.verify({ headers: bearer(key) }))
   })
 
+  it('1,000 concurrent verifications on a limit of 100 allow exactly 100 (memory limiter)', async () => {
+    const store = new MemoryTokenStore()
+    const limiter = new MemoryRateLimiter()
+    // Two instances sharing the limiter, cold caches: the calls interleave across store lookups.
+    const a = setup({ store, limiter, lockout: false })
+    const b = setup({ store, limiter, lockout: false })
+    const { key } = await a.mint({ rateLimit: { limit: 100, windowMs: 3_600_000 } })
+    const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => (i % 2 ? a : b).kw.verify({ headers: a.bearer(key) })))
+    expect(results.filter((r) => r.ok)).toHaveLength(100)
+    expect(results.filter((r) => !r.ok && r.error.code === 'rate_limited')).toHaveLength(900)
+  })
+
   it('does not count refused calls toward the quota', async () => {
     const { kw, mint, bearer } = setup()
     const { key } = await mint({ rateLimit: { limit: 1, windowMs: 60_000 }, projects: ['a'] })
