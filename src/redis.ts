@@ -13,3 +13,5 @@
  * ```
  */
 export { RedisRateLimiter, type RedisRateLimiterOptions, type RedisScriptClient } from './limiters/redis-rate-limiter.js'
+// The Redis token store: keys shared by every instance, revocations announced through pub/sub.
+export { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection, type RedisTokenStoreOptions } from './stores/redis-token-store.js'

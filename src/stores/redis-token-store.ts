@@ -1,0 +1,594 @@
+import { sha1 } from '@noble/hashes/legacy.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import type { KeyRecord, RateLimitRule } from '../types.js'
+import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore } from './token-store.js'
+
+// Structural types only: this file must not import `ioredis` (an optional peer) nor anything Node-only.
+
+/**
+ * The dedicated connection {@link RedisTokenStore} subscribes on: what ioredis's `duplicate()`
+ * returns.
+ *
+ * @example
+ * ```ts
+ * const subscriber: RedisSubscriberConnection = redis.duplicate()
+ * ```
+ */
+export interface RedisSubscriberConnection {
+  /** ioredis's connection state: 'wait' (lazyConnect), 'connecting', 'ready', 'close', 'end'... */
+  readonly status: string
+  connect(): Promise<unknown>
+  subscribe(channel: string): Promise<unknown>
+  disconnect(reconnect?: boolean): void
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches EventEmitter's signature
+  on(event: string, listener: (...args: any[]) => void): unknown
+  removeAllListeners(event?: string): unknown
+}
+
+/**
+ * What {@link RedisTokenStore} needs of a Redis client: an ioredis `Redis` fits as it is.
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis'
+ * const client: RedisStoreClient = new Redis(process.env.REDIS_URL!)
+ * ```
+ */
+export interface RedisStoreClient {
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
+  eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
+  hgetall(key: string): Promise<Record<string, string>>
+  /** A new connection with the same options; `override` is merged over them. */
+  duplicate(override?: { autoResubscribe?: boolean }): RedisSubscriberConnection
+}
+
+/**
+ * Options of {@link RedisTokenStore}.
+ *
+ * @example
+ * ```ts
+ * new RedisTokenStore(redis, { prefix: 'myapp:kw:', timeoutMs: 300, onError: console.error })
+ * ```
+ */
+export interface RedisTokenStoreOptions {
+  /** Prepended to every Redis key and to the channel. Default `kw:`. Must not contain `{` or `}`. */
+  prefix?: string
+  /** Pub/sub channel of the announcements. Default `<prefix>keys:changed`. */
+  channel?: string
+  /** Every call rejects after this many ms (keyward answers 503). Default 500. */
+  timeoutMs?: number
+  /** Subscribe for other instances' changes on a dedicated connection (`client.duplicate()`). Default true. */
+  listen?: boolean
+  /** Delay before replacing a subscriber connection that ioredis gave up on; doubles per failure up to 30 s. Default 250. */
+  reconnectDelayMs?: number
+  /** Receives errors of the background subscriber connection (it is re-established on its own). Default: ignore. */
+  onError?: (error: unknown) => void
+}
+
+type Timer = ReturnType<typeof setTimeout>
+
+function unrefTimer(timer: Timer): void {
+  ;(timer as unknown as { unref?: () => void }).unref?.()
+}
+
+/** `promise`, or a rejection after `ms`. A late result is dropped. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`keyward: Redis ${what} timed out after ${ms} ms`)), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error instanceof Error ? error : new Error(String(error)))
+      },
+    )
+  })
+}
+
+/**
+ * Records are hashes, one field per KeyRecord property, each value the property's JSON text.
+ * KEYS: record, org index. ARGV: id, then field, value, ... Reply: 1 stored, 0 id taken.
+ */
+const INSERT_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1
+`
+
+/**
+ * KEYS: record. ARGV: channel, id, then field, value, ... Reply: the new record's fields
+ * (HGETALL), or false when there is no such record. The announcement is published by the
+ * same script, so it goes out exactly when the change is applied.
+ */
+const UPDATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return redis.call('HGETALL', KEYS[1])
+`
+
+/**
+ * KEYS: one record per entry. ARGV: one last-used time per key. Existing records only; a time
+ * never moves backwards.
+ */
+const TOUCH_SCRIPT = `
+for i = 1, #KEYS do
+  local current = redis.call('HGET', KEYS[i], 'lastUsedAt')
+  if current and (current == 'null' or tonumber(current) < tonumber(ARGV[i])) then
+    redis.call('HSET', KEYS[i], 'lastUsedAt', ARGV[i])
+  end
+end
+return 0
+`
+
+/**
+ * KEYS: the org index (a sorted set, every score 0, so ZRANGEBYLEX orders by id).
+ * ARGV: record key prefix, after ('' for none), limit (-1 for none), includeRevoked ('1'/'0').
+ * The record keys it reads are named from the index; they share the index's hash tag (slot).
+ */
+const LIST_SCRIPT = `
+local limit = tonumber(ARGV[3])
+local out = {}
+if limit == 0 then return out end
+local min = '-'
+if ARGV[2] ~= '' then min = '(' .. ARGV[2] end
+while true do
+  local ids = redis.call('ZRANGEBYLEX', KEYS[1], min, '+', 'LIMIT', 0, 100)
+  if #ids == 0 then return out end
+  for _, id in ipairs(ids) do
+    local key = ARGV[1] .. id
+    local revoked = redis.call('HGET', key, 'revokedAt')
+    if revoked and (ARGV[4] == '1' or revoked == 'null') then
+      out[#out + 1] = redis.call('HGETALL', key)
+      if #out == limit then return out end
+    end
+  end
+  min = '(' .. ids[#ids]
+end
+`
+
+interface Script {
+  source: string
+  sha: string
+}
+
+let scripts: { insert: Script; update: Script; touch: Script; list: Script } | undefined
+function loadScripts() {
+  const script = (source: string): Script => ({ source, sha: bytesToHex(sha1(utf8ToBytes(source))) })
+  return (scripts ??= { insert: script(INSERT_SCRIPT), update: script(UPDATE_SCRIPT), touch: script(TOUCH_SCRIPT), list: script(LIST_SCRIPT) })
+}
+
+const FIELDS = [
+  'id',
+  'prefix',
+  'environment',
+  'hash',
+  'orgId',
+  'name',
+  'description',
+  'projects',
+  'scopes',
+  'allowedOrigins',
+  'allowedIps',
+  'rateLimit',
+  'metadata',
+  'expiresAt',
+  'createdAt',
+  'updatedAt',
+  'lastUsedAt',
+  'revokedAt',
+  'rotatedFrom',
+  'rotatedTo',
+] as const satisfies ReadonlyArray<keyof KeyRecord>
+
+const PATCH_FIELDS: ReadonlySet<string> = new Set<keyof KeyRecordPatch>([
+  'hash',
+  'name',
+  'description',
+  'projects',
+  'scopes',
+  'allowedOrigins',
+  'allowedIps',
+  'rateLimit',
+  'metadata',
+  'expiresAt',
+  'updatedAt',
+  'lastUsedAt',
+  'revokedAt',
+  'rotatedFrom',
+  'rotatedTo',
+])
+
+function malformed(field: string): never {
+  throw new TypeError(`keyward: Redis returned a malformed ${field}`)
+}
+
+function encode(value: unknown, field: string): string {
+  const text = JSON.stringify(value)
+  if (typeof text !== 'string') throw new TypeError(`keyward: ${field} cannot be stored as JSON`)
+  return text
+}
+
+/** Each field's JSON text, checked: keyward only ever sees numbers for times and arrays for lists. */
+function toRecord(fields: ReadonlyMap<string, string>): KeyRecord {
+  const read = (field: string): unknown => {
+    const text = fields.get(field)
+    if (text === undefined) malformed(field)
+    try {
+      return JSON.parse(text) as unknown
+    } catch {
+      return malformed(field)
+    }
+  }
+  const text = (field: string): string => {
+    const value = read(field)
+    if (typeof value !== 'string') malformed(field)
+    return value
+  }
+  const textOrNull = (field: string): string | null => {
+    const value = read(field)
+    if (value !== null && typeof value !== 'string') malformed(field)
+    return value
+  }
+  const strings = (field: string): string[] => {
+    const value = read(field)
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) malformed(field)
+    return value as string[]
+  }
+  const time = (field: string): number => {
+    const value = read(field)
+    if (!Number.isSafeInteger(value)) malformed(field)
+    return value as number
+  }
+  const timeOrNull = (field: string): number | null => (read(field) === null ? null : time(field))
+  const rules = (): RateLimitRule[] => {
+    const value = read('rateLimit')
+    if (!Array.isArray(value)) malformed('rateLimit')
+    return value.map((rule: unknown) => {
+      if (rule === null || typeof rule !== 'object') malformed('rateLimit')
+      const { limit, windowMs, name } = rule as Record<string, unknown>
+      if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(windowMs) || (name !== undefined && typeof name !== 'string')) malformed('rateLimit')
+      return name === undefined ? { limit: limit as number, windowMs: windowMs as number } : { limit: limit as number, windowMs: windowMs as number, name }
+    })
+  }
+  const metadata = read('metadata')
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) malformed('metadata')
+  const environment = read('environment')
+  if (environment !== 'live' && environment !== 'test') malformed('environment')
+  return {
+    id: text('id'),
+    prefix: text('prefix'),
+    environment,
+    hash: text('hash'),
+    orgId: text('orgId'),
+    name: text('name'),
+    description: textOrNull('description'),
+    projects: strings('projects'),
+    scopes: strings('scopes'),
+    allowedOrigins: strings('allowedOrigins'),
+    allowedIps: strings('allowedIps'),
+    rateLimit: rules(),
+    metadata: metadata as Record<string, unknown>,
+    expiresAt: timeOrNull('expiresAt'),
+    createdAt: time('createdAt'),
+    updatedAt: time('updatedAt'),
+    lastUsedAt: timeOrNull('lastUsedAt'),
+    revokedAt: timeOrNull('revokedAt'),
+    rotatedFrom: textOrNull('rotatedFrom'),
+    rotatedTo: textOrNull('rotatedTo'),
+  }
+}
+
+/** HGETALL as ioredis answers a command (an object) or a script (a flat array). */
+function fieldsOf(reply: unknown): Map<string, string> {
+  const fields = new Map<string, string>()
+  if (Array.isArray(reply)) {
+    if (reply.length % 2 !== 0) malformed('record')
+    for (let i = 0; i < reply.length; i += 2) {
+      const [field, value] = [reply[i] as unknown, reply[i + 1] as unknown]
+      if (typeof field !== 'string' || typeof value !== 'string') malformed('record')
+      fields.set(field, value)
+    }
+  } else if (reply !== null && typeof reply === 'object') {
+    for (const [field, value] of Object.entries(reply)) {
+      if (typeof value !== 'string') malformed('record')
+      fields.set(field, value)
+    }
+  } else {
+    malformed('record')
+  }
+  return fields
+}
+
+/** 128 bits of SHA-256, hex: an org id of any length and alphabet names a fixed-size key. */
+function digest(value: string): string {
+  return bytesToHex(sha256(utf8ToBytes(value)).subarray(0, 16))
+}
+
+function checkPositiveInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || (value as number) < 1) throw new TypeError(`keyward: ${name} must be a positive integer (ms)`)
+  return value as number
+}
+
+/**
+ * Keys in Redis, for users without PostgreSQL: shared by every instance of the server,
+ * revocations announced to all of them through pub/sub. Takes your ioredis client; imports no
+ * driver.
+ *
+ * - Each record is a hash `<prefix>{keys}:key:<id>` (one field per property, JSON text), listed
+ *   in its org's sorted set `<prefix>{keys}:org:<sha256 of the org id>` (score 0, ordered by id).
+ *   Every key of the store carries the hash tag `{keys}`, so in a Redis Cluster they share one
+ *   slot and each script stays atomic across a record and its index.
+ * - `insert` and `update` are single scripts (EVALSHA, EVAL on NOSCRIPT). `update` PUBLISHes the
+ *   key id on `<prefix>keys:changed` in the same script, so the announcement goes out exactly
+ *   when the change is applied. Revocation is soft: the record stays, with `revokedAt` set.
+ * - `touch` writes a whole batch in one script, only ever moving `lastUsedAt` forward.
+ * - Every call rejects after `timeoutMs` (default 500); keyward then answers 503.
+ * - `subscribe` listens on a dedicated connection (`client.duplicate()`). It emits
+ *   `{ type: 'flush' }` once subscribed, when that connection is lost, and again once it is
+ *   subscribed anew, so nothing missed in between stays cached. `PUBLISH <channel> ''` (e.g.
+ *   after editing keys by hand) flushes every instance's cache.
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis'
+ * import { createKeyward } from 'keyward'
+ * import { RedisTokenStore } from 'keyward/redis'
+ *
+ * const store = new RedisTokenStore(new Redis(process.env.REDIS_URL!))
+ * const kw = createKeyward({ prefix: 'bsk', store })
+ * ```
+ */
+export class RedisTokenStore implements TokenStore {
+  readonly #client: RedisStoreClient
+  readonly #prefix: string
+  readonly #channel: string
+  readonly #timeoutMs: number
+  readonly #listen: boolean
+  readonly #reconnectDelayMs: number
+  readonly #onError: (error: unknown) => void
+  readonly #listeners = new Set<(event: InvalidationEvent) => void>()
+  /** Bumped whenever listening starts or stops; events of an older connection are dropped. */
+  #generation = 0
+  #subscriber: RedisSubscriberConnection | undefined
+  #subscribed = false
+  #retryTimer: Timer | undefined
+  #waiters: Array<() => void> = []
+
+  constructor(client: RedisStoreClient, options: RedisTokenStoreOptions = {}) {
+    if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function' || typeof client.eval !== 'function' || typeof client.hgetall !== 'function') {
+      throw new TypeError('keyward: RedisTokenStore needs an ioredis client (evalsha, eval, hgetall, duplicate)')
+    }
+    if (options === null || typeof options !== 'object') throw new TypeError('keyward: RedisTokenStore options must be an object')
+    const { prefix = 'kw:' } = options
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('keyward: prefix must be a string without { or }')
+    const channel = options.channel ?? `${prefix}keys:changed`
+    if (typeof channel !== 'string' || channel === '') throw new TypeError('keyward: channel must be a non-empty string')
+    if (options.listen !== undefined && typeof options.listen !== 'boolean') throw new TypeError('keyward: listen must be a boolean')
+    if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('keyward: onError must be a function')
+    this.#client = client
+    this.#prefix = prefix
+    this.#channel = channel
+    this.#timeoutMs = checkPositiveInteger(options.timeoutMs, 'timeoutMs', 500)
+    this.#reconnectDelayMs = checkPositiveInteger(options.reconnectDelayMs, 'reconnectDelayMs', 250)
+    this.#listen = (options.listen ?? true) && typeof client.duplicate === 'function'
+    this.#onError = options.onError ?? (() => {})
+    loadScripts()
+  }
+
+  /** The pub/sub channel of the announcements. */
+  get channel(): string {
+    return this.#channel
+  }
+
+  /** The Redis key of a record. */
+  recordKey(id: string): string {
+    return `${this.#prefix}{keys}:key:${id}`
+  }
+
+  async findById(id: string): Promise<KeyRecord | null> {
+    const reply = await withTimeout(this.#client.hgetall(this.recordKey(id)), this.#timeoutMs, 'HGETALL')
+    const fields = fieldsOf(reply)
+    return fields.size === 0 ? null : toRecord(fields)
+  }
+
+  async insert(record: KeyRecord): Promise<boolean> {
+    const args = FIELDS.flatMap((field) => [field, encode(record[field], field)])
+    const reply = await this.#run(loadScripts().insert, [this.recordKey(record.id), this.#orgKey(record.orgId)], [record.id, ...args])
+    if (reply !== 0 && reply !== 1) throw new Error('keyward: unexpected reply from the Redis insert script')
+    return reply === 1
+  }
+
+  async update(id: string, patch: KeyRecordPatch): Promise<KeyRecord | null> {
+    const args: string[] = []
+    for (const [field, value] of Object.entries(patch)) {
+      if (!PATCH_FIELDS.has(field) || value === undefined) continue
+      args.push(field, encode(value, field))
+    }
+    const reply = await this.#run(loadScripts().update, [this.recordKey(id)], [this.#channel, id, ...args])
+    if (reply === null) return null
+    const record = toRecord(fieldsOf(reply))
+    // Without an active subscription of our own, our subscribers would not hear of our own change.
+    if (!this.#subscribed) this.#emit({ type: 'key', id })
+    return record
+  }
+
+  async listByOrg(orgId: string, options: ListOptions = {}): Promise<KeyRecord[]> {
+    const limit = options.limit ?? -1
+    if (!Number.isSafeInteger(limit) || limit < -1) throw new TypeError('keyward: limit must be a non-negative integer')
+    const reply = await this.#run(loadScripts().list, [this.#orgKey(orgId)], [this.recordKey(''), options.after ?? '', String(limit), options.includeRevoked === true ? '1' : '0'])
+    if (!Array.isArray(reply)) malformed('list')
+    return reply.map((fields) => toRecord(fieldsOf(fields)))
+  }
+
+  async touch(entries: ReadonlyArray<{ id: string; lastUsedAt: number }>): Promise<void> {
+    if (entries.length === 0) return
+    const latest = new Map<string, number>()
+    for (const { id, lastUsedAt } of entries) {
+      if (!Number.isSafeInteger(lastUsedAt)) throw new TypeError('keyward: lastUsedAt must be an integer (epoch ms)')
+      latest.set(id, Math.max(latest.get(id) ?? -Infinity, lastUsedAt))
+    }
+    await this.#run(
+      loadScripts().touch,
+      [...latest.keys()].map((id) => this.recordKey(id)),
+      [...latest.values()].map(String),
+    )
+  }
+
+  subscribe(listener: (event: InvalidationEvent) => void): () => void {
+    this.#listeners.add(listener)
+    if (this.#listeners.size === 1) this.#startListening()
+    let subscribed = true
+    return () => {
+      if (!subscribed) return
+      subscribed = false
+      this.#listeners.delete(listener)
+      if (this.#listeners.size === 0) this.#stopListening()
+    }
+  }
+
+  /**
+   * Resolves once subscribers hear other instances' changes (SUBSCRIBE is active), or at once
+   * when there is nobody to tell or no way to listen. Tests and health checks wait on it.
+   */
+  listening(): Promise<void> {
+    if (this.#subscribed || this.#listeners.size === 0 || !this.#listen) return Promise.resolve()
+    return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  /** Closes the subscriber connection and drops every subscriber. Leaves your client open. */
+  close(): Promise<void> {
+    this.#listeners.clear()
+    this.#stopListening()
+    return Promise.resolve()
+  }
+
+  #orgKey(orgId: string): string {
+    return `${this.#prefix}{keys}:org:${digest(orgId)}`
+  }
+
+  async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
+    const send = async () => {
+      try {
+        return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
+      } catch (error) {
+        // Redis forgot the script (restart, failover, SCRIPT FLUSH): send it whole, once.
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#client.eval(script.source, keys.length, ...keys, ...args)
+        throw error
+      }
+    }
+    return withTimeout(send(), this.#timeoutMs, 'script')
+  }
+
+  #emit(event: InvalidationEvent): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event)
+      } catch (error) {
+        this.#onError(error)
+      }
+    }
+  }
+
+  #wakeWaiters(): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  #startListening(): void {
+    if (!this.#listen) return
+    this.#open(++this.#generation, 0)
+  }
+
+  #stopListening(): void {
+    this.#generation += 1
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    this.#subscribed = false
+    this.#wakeWaiters()
+    const subscriber = this.#subscriber
+    this.#subscriber = undefined
+    if (subscriber !== undefined) {
+      subscriber.disconnect()
+      subscriber.removeAllListeners()
+      // ioredis may still report the closing socket's errors: never leave 'error' unheard.
+      subscriber.on('error', () => {})
+    }
+  }
+
+  /** A dedicated subscriber connection; ioredis reconnects it, and we SUBSCRIBE on every 'ready'. */
+  #open(generation: number, failures: number): void {
+    let subscriber: RedisSubscriberConnection
+    try {
+      // Resubscribing ourselves on 'ready' tells us when the subscription is back.
+      subscriber = this.#client.duplicate({ autoResubscribe: false })
+    } catch (error) {
+      this.#onError(error)
+      this.#retry(generation, failures + 1)
+      return
+    }
+    this.#subscriber = subscriber
+    const current = () => generation === this.#generation && this.#subscriber === subscriber
+    const lost = () => {
+      if (!current() || !this.#subscribed) return
+      this.#subscribed = false
+      // Changes may be announced while we are deaf: forget everything now, and again once back.
+      this.#emit({ type: 'flush' })
+    }
+    const subscribe = () => {
+      if (!current()) return
+      withTimeout(subscriber.subscribe(this.#channel), this.#timeoutMs, 'SUBSCRIBE').then(
+        () => {
+          if (!current() || this.#subscribed) return
+          this.#subscribed = true
+          failures = 0
+          // Anything cached before the subscription took effect may have missed an announcement.
+          this.#emit({ type: 'flush' })
+          this.#wakeWaiters()
+        },
+        (error: unknown) => {
+          if (!current()) return
+          this.#onError(error)
+          // Drop the connection; ioredis reconnects it and 'ready' tries again.
+          subscriber.disconnect(true)
+        },
+      )
+    }
+    subscriber.on('error', (error: unknown) => {
+      if (current()) this.#onError(error)
+    })
+    subscriber.on('message', (channel: unknown, message: unknown) => {
+      if (!current() || channel !== this.#channel) return
+      this.#emit(typeof message !== 'string' || message === '' ? { type: 'flush' } : { type: 'key', id: message })
+    })
+    subscriber.on('ready', subscribe)
+    subscriber.on('close', lost)
+    subscriber.on('end', () => {
+      if (!current()) return
+      lost()
+      // ioredis gave up reconnecting (its retryStrategy said so): start over with a new connection.
+      this.#onError(new Error('keyward: the Redis subscriber connection ended'))
+      subscriber.removeAllListeners()
+      subscriber.on('error', () => {})
+      this.#retry(generation, failures + 1)
+    })
+    if (subscriber.status === 'ready') subscribe()
+    else if (subscriber.status === 'wait') subscriber.connect().catch((error: unknown) => current() && this.#onError(error))
+  }
+
+  #retry(generation: number, failures: number): void {
+    const delay = Math.min(this.#reconnectDelayMs * 2 ** Math.min(failures - 1, 16), 30_000)
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      if (generation === this.#generation) this.#open(generation, failures)
+    }, delay)
+    unrefTimer(this.#retryTimer)
+  }
+}

@@ -1,0 +1,367 @@
+import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import Redis from 'ioredis'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
+import { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection } from '../../src/stores/redis-token-store.js'
+import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
+
+const HOST = '127.0.0.1'
+const PORT = Number(process.env.KEYWARD_TEST_REDIS_PORT ?? 6379)
+const CI = process.env.CI === 'true'
+/** Every Redis key and connection name of this run starts with this. */
+const RUN = `kwtest:store:${randomUUID()}`
+let stores = 0
+
+async function redisAnswers(): Promise<boolean> {
+  const probe = new Redis({ host: HOST, port: PORT, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+    return (await probe.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    probe.disconnect()
+  }
+}
+
+const available = await redisAnswers()
+if (!available && !CI) {
+  console.warn(
+    `\n${'!'.repeat(78)}\n!! Redis does not answer on ${HOST}:${PORT}: the RedisTokenStore integration tests are SKIPPED.\n!! Start one (redis-server) to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
+  )
+}
+
+describe('Redis server for the store integration tests', () => {
+  it(`answers on ${HOST}:${PORT}`, ({ skip }) => {
+    if (!available && !CI) return skip('no Redis server; skipped outside CI')
+    expect(available, `Redis must answer on ${HOST}:${PORT} in CI`).toBe(true)
+  })
+})
+
+async function deleteKeys(admin: Redis, pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    if (keys.length > 0) await admin.del(...keys)
+  } while (cursor !== '0')
+}
+
+type RedisHarness = StoreHarness & { store: RedisTokenStore; admin: Redis; prefix: string; name: string; open(options?: { timeoutMs?: number }): RedisTokenStore }
+
+/** A fresh prefix, a store on its own connection, and peers on their own connections. */
+async function redisHarness(): Promise<RedisHarness> {
+  const prefix = `${RUN}:${(stores += 1)}:`
+  const name = `kwtest-${randomUUID()}`
+  const admin = new Redis({ host: HOST, port: PORT })
+  const clients: Redis[] = [admin]
+  const opened: RedisTokenStore[] = []
+  const open = (options: { timeoutMs?: number } = {}) => {
+    // The name is inherited by the subscriber connection (duplicate()), so a test can find and kill it.
+    const client = new Redis({ host: HOST, port: PORT, connectionName: name })
+    clients.push(client)
+    // Generous outside the timeout test: a loaded CI machine must not turn slowness into failure.
+    const store = new RedisTokenStore(client, { prefix, timeoutMs: options.timeoutMs ?? 10_000, reconnectDelayMs: 20 })
+    opened.push(store)
+    return store
+  }
+  const store = open()
+  return {
+    store,
+    admin,
+    prefix,
+    name,
+    open,
+    peer: async () => open(),
+    subscribed: (s) => (s as RedisTokenStore).listening(),
+    async close() {
+      for (const s of opened) await s.close()
+      await deleteKeys(admin, `${prefix}*`)
+      for (const client of clients) await client.quit()
+    },
+  }
+}
+
+afterAll(async () => {
+  if (!available) return
+  // A test that timed out never reached its own clean-up: drop whatever this run left behind.
+  const admin = new Redis({ host: HOST, port: PORT })
+  try {
+    await deleteKeys(admin, `${RUN}:*`)
+  } finally {
+    await admin.quit()
+  }
+})
+
+if (available) describeTokenStoreConformance('RedisTokenStore on Redis', () => redisHarness())
+
+/** Collects a store's events; `count(n)` resolves once n have arrived (the test timeout bounds the wait). */
+function recorder(store: TokenStore) {
+  const events: InvalidationEvent[] = []
+  let check: () => void = () => {}
+  const unsubscribe = store.subscribe!((event) => {
+    events.push(event)
+    check()
+  })
+  const count = (n: number) =>
+    new Promise<void>((resolve) => {
+      check = () => events.length >= n && resolve()
+      check()
+    })
+  return { events, count, unsubscribe }
+}
+
+describe.runIf(available)('RedisTokenStore on Redis: the subscriber connection', () => {
+  it('stores records as hashes under the prefix, with the {keys} hash tag, and keeps revoked ones', async () => {
+    const harness = await redisHarness()
+    try {
+      const record = bareRecord()
+      await harness.store.insert(record)
+      await harness.store.update(record.id, { revokedAt: 5 })
+      const key = `${harness.prefix}{keys}:key:${record.id}`
+      expect(await harness.admin.type(key)).toBe('hash')
+      expect(await harness.admin.hget(key, 'revokedAt')).toBe('5')
+      const orgKeys = await harness.admin.keys(`${harness.prefix}{keys}:org:*`)
+      expect(orgKeys).toHaveLength(1)
+      expect(orgKeys[0]).toMatch(/:org:[0-9a-f]{32}$/)
+      expect(await harness.admin.zrange(orgKeys[0]!, 0, -1)).toStrictEqual([record.id])
+    } finally {
+      await harness.close()
+    }
+  })
+
+  it('flushes when the subscriber connection is killed (CLIENT KILL), again once resubscribed, then hears announcements again', async () => {
+    const harness = await redisHarness()
+    try {
+      const { store, admin } = harness
+      const seen = recorder(store)
+      await store.listening()
+      await seen.count(1)
+      expect(seen.events).toStrictEqual([{ type: 'flush' }])
+
+      const list = (await admin.client('LIST', 'TYPE', 'PUBSUB')) as string
+      const ids = list
+        .split('\n')
+        .filter((line) => line.includes(` name=${harness.name} `))
+        .map((line) => /^id=(\d+)/.exec(line)![1]!)
+      expect(ids).toHaveLength(1)
+      await admin.client('KILL', 'ID', ids[0]!)
+      // Lost: flush. Resubscribed after ioredis reconnects: flush again.
+      await seen.count(3)
+      expect(seen.events).toStrictEqual([{ type: 'flush' }, { type: 'flush' }, { type: 'flush' }])
+      await store.listening()
+
+      const other = await harness.peer!()
+      const record = bareRecord()
+      await other.insert(record)
+      await other.update(record.id, { revokedAt: 1 })
+      await seen.count(4)
+      expect(seen.events[3]).toStrictEqual({ type: 'key', id: record.id })
+      seen.unsubscribe()
+    } finally {
+      await harness.close()
+    }
+  })
+
+  it('treats a message with an empty payload (a hand edit) as a flush', async () => {
+    const harness = await redisHarness()
+    try {
+      const seen = recorder(harness.store)
+      await harness.store.listening()
+      await seen.count(1)
+      await harness.admin.publish(harness.store.channel, '')
+      await seen.count(2)
+      expect(seen.events).toStrictEqual([{ type: 'flush' }, { type: 'flush' }])
+      seen.unsubscribe()
+    } finally {
+      await harness.close()
+    }
+  })
+
+  it('answers 503 when Redis does not answer within timeoutMs (CLIENT PAUSE), and resumes after', async () => {
+    const harness = await redisHarness()
+    const store = harness.open({ timeoutMs: 100 })
+    const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: false })
+    try {
+      const { key } = await kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['prod-site'] })
+      const request = { headers: { authorization: `Bearer ${key}` }, project: 'prod-site' }
+      // A bounded pause (Redis lifts it by itself), always undone below.
+      await harness.admin.client('PAUSE', '1000', 'ALL')
+      try {
+        await expect(store.findById('AbCd1234')).rejects.toThrow(/timed out after 100 ms/)
+        const down = await kw.verify(request)
+        expect(down.ok).toBe(false)
+        if (!down.ok) expect(down.error.code).toBe('store_unavailable')
+      } finally {
+        await harness.admin.client('UNPAUSE')
+      }
+      expect((await kw.verify(request)).ok).toBe(true)
+    } finally {
+      await kw.close()
+      await harness.close()
+    }
+  })
+})
+
+/** A client whose answers the test decides; a subscriber whose events the test emits. */
+class FakeSubscriber extends EventEmitter implements RedisSubscriberConnection {
+  status = 'connecting'
+  subscribed: string[] = []
+  disconnected = 0
+  connect(): Promise<void> {
+    return Promise.resolve()
+  }
+  subscribe(channel: string): Promise<number> {
+    this.subscribed.push(channel)
+    return Promise.resolve(1)
+  }
+  disconnect(): void {
+    this.disconnected += 1
+  }
+}
+
+class FakeClient implements RedisStoreClient {
+  readonly sent: unknown[][] = []
+  readonly subscribers: FakeSubscriber[] = []
+  answer: (args: unknown[]) => Promise<unknown> = () => Promise.resolve(0)
+  fields: Promise<Record<string, string>> = Promise.resolve({})
+  evalsha(...args: [string, number, ...string[]]): Promise<unknown> {
+    this.sent.push(['evalsha', ...args])
+    return this.answer(args)
+  }
+  eval(...args: [string, number, ...string[]]): Promise<unknown> {
+    this.sent.push(['eval', ...args])
+    return this.answer(args)
+  }
+  hgetall(key: string): Promise<Record<string, string>> {
+    this.sent.push(['hgetall', key])
+    return this.fields
+  }
+  duplicate(): FakeSubscriber {
+    const subscriber = new FakeSubscriber()
+    this.subscribers.push(subscriber)
+    return subscriber
+  }
+}
+
+/** A record as Redis holds it: each field's JSON text. */
+function asFields(record: object): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).map(([field, value]) => [field, JSON.stringify(value)]))
+}
+
+describe('RedisTokenStore without a server', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('rejects a call that does not answer within timeoutMs (default 500), and keyward answers 503', async () => {
+    vi.useFakeTimers()
+    const client = new FakeClient()
+    client.fields = new Promise(() => {})
+    const store = new RedisTokenStore(client)
+    const caught = store.findById('4fTq9ZkA').catch((error: unknown) => error)
+    await vi.advanceTimersByTimeAsync(499)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(String(await caught)).toMatch(/timed out after 500 ms/)
+
+    const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: false })
+    const { key } = await createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), usageFlushMs: false }).keys.create({ name: 'k', orgId: 'o', projects: ['p'] })
+    const verdict = kw.verify({ headers: { authorization: `Bearer ${key}` } })
+    await vi.advanceTimersByTimeAsync(500)
+    const result = await verdict
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.error.code).toBe('store_unavailable')
+  })
+
+  it('refuses malformed records (times as text, lists as text, missing fields) instead of handing them to keyward', async () => {
+    const client = new FakeClient()
+    const store = new RedisTokenStore(client)
+    const good = fullRecord()
+    client.fields = Promise.resolve(asFields(good))
+    expect(await store.findById(good.id)).toStrictEqual(good)
+    const bad: Array<Record<string, string>> = [
+      { revokedAt: '"2026-01-01"' },
+      { expiresAt: '"9999"' },
+      { createdAt: '1.5' },
+      { updatedAt: '9007199254740993' },
+      { projects: '"p"' },
+      { scopes: '[1]' },
+      { rateLimit: '[{"limit":"5","windowMs":1000}]' },
+      { metadata: '[]' },
+      { environment: '"prod"' },
+      { name: 'not json' },
+    ]
+    for (const fields of bad) {
+      client.fields = Promise.resolve({ ...asFields(good), ...fields })
+      await expect(store.findById(good.id)).rejects.toThrow(TypeError)
+    }
+    const { hash: _, ...missing } = asFields(good)
+    client.fields = Promise.resolve(missing)
+    await expect(store.findById(good.id)).rejects.toThrow(TypeError)
+  })
+
+  it('writes a whole touch batch in one script call, the latest time per id', async () => {
+    const client = new FakeClient()
+    const store = new RedisTokenStore(client, { prefix: 'p:' })
+    await store.touch([
+      { id: 'a0000001', lastUsedAt: 1 },
+      { id: 'a0000002', lastUsedAt: 2 },
+      { id: 'a0000001', lastUsedAt: 3 },
+    ])
+    expect(client.sent).toHaveLength(1)
+    expect(client.sent[0]!.slice(0, 1)).toStrictEqual(['evalsha'])
+    expect(client.sent[0]!.slice(2)).toStrictEqual([2, 'p:{keys}:key:a0000001', 'p:{keys}:key:a0000002', '3', '2'])
+  })
+
+  it('sends the script whole when Redis answers NOSCRIPT', async () => {
+    const client = new FakeClient()
+    client.answer = (args) => (typeof args[0] === 'string' && args[0].length === 40 && client.sent.length === 1 ? Promise.reject(new Error('NOSCRIPT No matching script')) : Promise.resolve(1))
+    const store = new RedisTokenStore(client)
+    expect(await store.insert(bareRecord())).toBe(true)
+    expect(client.sent.map((call) => call[0])).toStrictEqual(['evalsha', 'eval'])
+  })
+
+  it('validates its options eagerly', () => {
+    const client = new FakeClient()
+    expect(() => new RedisTokenStore({} as RedisStoreClient)).toThrow(TypeError)
+    expect(() => new RedisTokenStore(client, { prefix: 'a{b}:' })).toThrow(/prefix/)
+    expect(() => new RedisTokenStore(client, { timeoutMs: 0 })).toThrow(/timeoutMs/)
+    expect(() => new RedisTokenStore(client, { channel: '' })).toThrow(/channel/)
+    expect(new RedisTokenStore(client, { prefix: 'app:' }).channel).toBe('app:keys:changed')
+  })
+
+  it('replaces a subscriber connection that ioredis gave up on, flushing on the loss and on the new subscription', async () => {
+    const client = new FakeClient()
+    const errors: unknown[] = []
+    const store = new RedisTokenStore(client, { reconnectDelayMs: 1, onError: (e) => errors.push(e) })
+    const seen = recorder(store)
+    expect(client.subscribers).toHaveLength(1)
+    const first = client.subscribers[0]!
+    first.status = 'ready'
+    first.emit('ready')
+    await store.listening()
+    expect(seen.events).toStrictEqual([{ type: 'flush' }])
+    first.emit('message', store.channel, 'AbCd1234')
+    first.emit('message', 'another channel', 'ZzZz0000')
+    expect(seen.events.slice(1)).toStrictEqual([{ type: 'key', id: 'AbCd1234' }])
+
+    first.emit('close')
+    first.emit('end')
+    expect(seen.events.slice(2)).toStrictEqual([{ type: 'flush' }])
+    expect(errors).toHaveLength(1)
+    await vi.waitFor(() => expect(client.subscribers).toHaveLength(2))
+    const second = client.subscribers[1]!
+    second.emit('ready')
+    await store.listening()
+    expect(seen.events.slice(3)).toStrictEqual([{ type: 'flush' }])
+    // The old connection is no longer heard.
+    first.emit('message', store.channel, 'AbCd1234')
+    expect(seen.events).toHaveLength(4)
+
+    seen.unsubscribe()
+    expect(second.disconnected).toBe(1)
+    await store.close()
+  })
+})
