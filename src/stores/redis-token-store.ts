@@ -20,6 +20,8 @@ export interface RedisSubscriberConnection {
   readonly status: string
   connect(): Promise<unknown>
   subscribe(channel: string): Promise<unknown>
+  /** Allowed in subscriber mode: the heartbeat. */
+  ping(): Promise<unknown>
   disconnect(reconnect?: boolean): void
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches EventEmitter's signature
   on(event: string, listener: (...args: any[]) => void): unknown
@@ -60,6 +62,12 @@ export interface RedisTokenStoreOptions {
   timeoutMs?: number
   /** Subscribe for other instances' changes on a dedicated connection (`client.duplicate()`). Default true. */
   listen?: boolean
+  /**
+   * How often the subscriber connection is checked with PING (a silent network loss emits no
+   * 'close'); a PING unanswered within `timeoutMs` drops the connection, which flushes. Default
+   * 10,000; false never.
+   */
+  heartbeatMs?: number | false
   /** Delay before replacing a subscriber connection that ioredis gave up on; doubles per failure up to 30 s. Default 250. */
   reconnectDelayMs?: number
   /** Receives errors of the background subscriber connection (it is re-established on its own). Default: ignore. */
@@ -331,8 +339,9 @@ function checkPositiveInteger(value: unknown, name: string, fallback: number): n
  * - `touch` writes a whole batch in one script, only ever moving `lastUsedAt` forward.
  * - Every call rejects after `timeoutMs` (default 500); keyward then answers 503.
  * - `subscribe` listens on a dedicated connection (`client.duplicate()`). It emits
- *   `{ type: 'flush' }` once subscribed, when that connection is lost, and again once it is
- *   subscribed anew, so nothing missed in between stays cached. `PUBLISH <channel> ''` (e.g.
+ *   `{ type: 'flush' }` once subscribed, when that connection is lost (a PING every
+ *   `heartbeatMs` finds a silent loss), and again once it is subscribed anew, so nothing missed
+ *   in between stays cached. `PUBLISH <channel> ''` (e.g.
  *   after editing keys by hand) flushes every instance's cache.
  *
  * @example
@@ -352,11 +361,13 @@ export class RedisTokenStore implements TokenStore {
   readonly #timeoutMs: number
   readonly #listen: boolean
   readonly #reconnectDelayMs: number
+  readonly #heartbeatMs: number | false
   readonly #onError: (error: unknown) => void
   readonly #listeners = new Set<(event: InvalidationEvent) => void>()
   /** Bumped whenever listening starts or stops; events of an older connection are dropped. */
   #generation = 0
   #subscriber: RedisSubscriberConnection | undefined
+  #heartbeat: ReturnType<typeof setInterval> | undefined
   #subscribed = false
   #retryTimer: Timer | undefined
   #waiters: Array<() => void> = []
@@ -377,6 +388,7 @@ export class RedisTokenStore implements TokenStore {
     this.#channel = channel
     this.#timeoutMs = checkPositiveInteger(options.timeoutMs, 'timeoutMs', 500)
     this.#reconnectDelayMs = checkPositiveInteger(options.reconnectDelayMs, 'reconnectDelayMs', 250)
+    this.#heartbeatMs = options.heartbeatMs === false ? false : checkPositiveInteger(options.heartbeatMs, 'heartbeatMs', 10_000)
     this.#listen = (options.listen ?? true) && typeof client.duplicate === 'function'
     this.#onError = options.onError ?? (() => {})
     loadScripts()
@@ -512,6 +524,7 @@ export class RedisTokenStore implements TokenStore {
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer)
     this.#retryTimer = undefined
     this.#subscribed = false
+    this.#stopHeartbeat()
     this.#wakeWaiters()
     const subscriber = this.#subscriber
     this.#subscriber = undefined
@@ -539,6 +552,7 @@ export class RedisTokenStore implements TokenStore {
     const lost = () => {
       if (!current() || !this.#subscribed) return
       this.#subscribed = false
+      this.#stopHeartbeat()
       // Changes may be announced while we are deaf: forget everything now, and again once back.
       this.#emit({ type: 'flush' })
     }
@@ -549,6 +563,7 @@ export class RedisTokenStore implements TokenStore {
           if (!current() || this.#subscribed) return
           this.#subscribed = true
           failures = 0
+          this.#startHeartbeat(subscriber, current)
           // Anything cached before the subscription took effect may have missed an announcement.
           this.#emit({ type: 'flush' })
           this.#wakeWaiters()
@@ -581,6 +596,27 @@ export class RedisTokenStore implements TokenStore {
     })
     if (subscriber.status === 'ready') subscribe()
     else if (subscriber.status === 'wait') subscriber.connect().catch((error: unknown) => current() && this.#onError(error))
+  }
+
+  #startHeartbeat(subscriber: RedisSubscriberConnection, current: () => boolean): void {
+    this.#stopHeartbeat()
+    if (this.#heartbeatMs === false) return
+    const heartbeat = setInterval(() => {
+      withTimeout(subscriber.ping(), this.#timeoutMs, 'PING').catch((error: unknown) => {
+        if (!current() || this.#heartbeat !== heartbeat) return
+        this.#onError(error)
+        // Unanswered: treat the connection as lost ('close' flushes); ioredis reconnects it.
+        this.#stopHeartbeat()
+        subscriber.disconnect(true)
+      })
+    }, this.#heartbeatMs)
+    this.#heartbeat = heartbeat
+    unrefTimer(heartbeat)
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat)
+    this.#heartbeat = undefined
   }
 
   #retry(generation: number, failures: number): void {

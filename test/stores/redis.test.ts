@@ -217,8 +217,16 @@ class FakeSubscriber extends EventEmitter implements RedisSubscriberConnection {
     this.subscribed.push(channel)
     return Promise.resolve(1)
   }
-  disconnect(): void {
-    this.disconnected += 1
+  pings = 0
+  pong: () => Promise<unknown> = () => Promise.resolve('PONG')
+  ping(): Promise<unknown> {
+    this.pings += 1
+    return this.pong()
+  }
+  reconnects = 0
+  disconnect(reconnect?: boolean): void {
+    if (reconnect === true) this.reconnects += 1
+    else this.disconnected += 1
   }
 }
 
@@ -250,6 +258,77 @@ class FakeClient implements RedisStoreClient {
 function asFields(record: object): Record<string, string> {
   return Object.fromEntries(Object.entries(record).map(([field, value]) => [field, JSON.stringify(value)]))
 }
+
+describe.runIf(available)('RedisTokenStore on Redis: client options', () => {
+  it('subscribes on a client with enableOfflineQueue: false and lazyConnect: true (the README set-up)', async () => {
+    const harness = await redisHarness()
+    const client = new Redis({ host: HOST, port: PORT, enableOfflineQueue: false, lazyConnect: true })
+    await client.connect()
+    const store = new RedisTokenStore(client, { prefix: harness.prefix, timeoutMs: 10_000 })
+    try {
+      const seen = recorder(store)
+      await store.listening()
+      const record = bareRecord()
+      await harness.store.insert(record)
+      await harness.store.update(record.id, { revokedAt: 7 })
+      await seen.count(2)
+      expect(seen.events).toStrictEqual([{ type: 'flush' }, { type: 'key', id: record.id }])
+      expect((await store.findById(record.id))?.revokedAt).toBe(7)
+      seen.unsubscribe()
+    } finally {
+      await store.close()
+      await client.quit()
+      await harness.close()
+    }
+  })
+})
+
+describe.runIf(available)('RedisTokenStore on Redis: the heartbeat', () => {
+  it('PINGs the subscriber connection every heartbeatMs without losing the subscription', async () => {
+    const harness = await redisHarness()
+    const client = new Redis({ host: HOST, port: PORT })
+    let pongs = 0
+    let pinged: () => void = () => {}
+    // The real duplicate(), with its ping() counted.
+    const counting: RedisStoreClient = {
+      evalsha: (...args) => client.evalsha(...args),
+      eval: (...args) => client.eval(...args),
+      hgetall: (key) => client.hgetall(key),
+      duplicate: (override) => {
+        const subscriber = client.duplicate(override)
+        const ping = subscriber.ping.bind(subscriber)
+        subscriber.ping = (() =>
+          ping().then((reply) => {
+            pongs += 1
+            pinged()
+            return reply
+          })) as typeof subscriber.ping
+        return subscriber
+      },
+    }
+    const errors: unknown[] = []
+    const store = new RedisTokenStore(counting, { prefix: harness.prefix, timeoutMs: 10_000, heartbeatMs: 10, onError: (e) => errors.push(e) })
+    try {
+      const seen = recorder(store)
+      await store.listening()
+      await new Promise<void>((resolve) => {
+        pinged = () => pongs >= 3 && resolve()
+        pinged()
+      })
+      const record = bareRecord()
+      await harness.store.insert(record)
+      await harness.store.update(record.id, { name: 'changed' })
+      await seen.count(2)
+      expect(seen.events).toStrictEqual([{ type: 'flush' }, { type: 'key', id: record.id }])
+      expect(errors).toStrictEqual([])
+      seen.unsubscribe()
+    } finally {
+      await store.close()
+      await client.quit()
+      await harness.close()
+    }
+  })
+})
 
 describe('RedisTokenStore without a server', () => {
   afterEach(() => {
@@ -362,6 +441,35 @@ describe('RedisTokenStore without a server', () => {
 
     seen.unsubscribe()
     expect(second.disconnected).toBe(1)
+    await store.close()
+  })
+
+  it('drops the subscriber connection when a heartbeat PING goes unanswered, so the loss flushes', async () => {
+    vi.useFakeTimers()
+    const client = new FakeClient()
+    const errors: unknown[] = []
+    const store = new RedisTokenStore(client, { heartbeatMs: 1000, timeoutMs: 100, onError: (e) => errors.push(e) })
+    const seen = recorder(store)
+    const subscriber = client.subscribers[0]!
+    subscriber.status = 'ready'
+    subscriber.emit('ready')
+    await vi.advanceTimersByTimeAsync(0)
+    expect(seen.events).toStrictEqual([{ type: 'flush' }])
+    await vi.advanceTimersByTimeAsync(3000)
+    expect(subscriber.pings).toBe(3)
+    expect(subscriber.reconnects).toBe(0)
+
+    subscriber.pong = () => new Promise(() => {})
+    await vi.advanceTimersByTimeAsync(1100)
+    expect(subscriber.reconnects).toBe(1)
+    expect(String(errors[0])).toMatch(/PING timed out after 100 ms/)
+    // ioredis closes the socket it was told to drop: that is the loss, and it flushes.
+    subscriber.emit('close')
+    expect(seen.events).toStrictEqual([{ type: 'flush' }, { type: 'flush' }])
+    // No further PINGs on a connection that is down.
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(subscriber.pings).toBe(4)
+    seen.unsubscribe()
     await store.close()
   })
 })
