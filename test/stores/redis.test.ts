@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import { createInterface } from 'node:readline'
 import Redis from 'ioredis'
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection } from '../../src/stores/redis-token-store.js'
 import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
@@ -202,6 +204,90 @@ describe.runIf(available)('RedisTokenStore on Redis: the subscriber connection',
       await kw.close()
       await harness.close()
     }
+  })
+})
+
+/** Another server process: a keyward on its own RedisTokenStore and connections, driven by JSON lines. */
+const SERVER_PROCESS = `
+import Redis from 'ioredis'
+import { createInterface } from 'node:readline'
+const { createKeyward } = await import(process.env.KW_INDEX)
+const { RedisTokenStore } = await import(process.env.KW_STORE)
+const redis = new Redis(JSON.parse(process.env.KW_SERVER))
+const store = new RedisTokenStore(redis, { prefix: process.env.KW_PREFIX, timeoutMs: 10000 })
+// An hour-long cache: only the announcement can make this process forget a key.
+const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, cache: { ttlMs: 3600000 } })
+const say = (message) => process.stdout.write(JSON.stringify(message) + '\\n')
+// Subscribed after keyward's own listener: when this line is written, the cache has dropped the key.
+store.subscribe((event) => say({ event }))
+await store.listening()
+say({ ready: true })
+for await (const line of createInterface({ input: process.stdin })) {
+  const result = await kw.verify({ headers: { authorization: 'Bearer ' + JSON.parse(line).key }, project: 'prod-site' })
+  say({ ok: result.ok, code: result.ok ? null : result.error.code })
+}
+await kw.close()
+await store.close()
+await redis.quit()
+`
+
+describe.runIf(available)('two server processes sharing Redis as the store', () => {
+  it('a key revoked through one process is refused by the other on its first request after the message arrives', { timeout: 60_000 }, async () => {
+    const harness = await redisHarness()
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SERVER_PROCESS], {
+      cwd: new URL('../..', import.meta.url),
+      env: {
+        ...process.env,
+        KW_INDEX: new URL('../../src/index.ts', import.meta.url).href,
+        KW_STORE: new URL('../../src/stores/redis-token-store.ts', import.meta.url).href,
+        KW_SERVER: JSON.stringify({ host: HOST, port: PORT }),
+        KW_PREFIX: harness.prefix,
+      },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill()
+    })
+    const inbox: Array<Record<string, unknown>> = []
+    let check: () => void = () => {}
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      inbox.push(JSON.parse(line) as Record<string, unknown>)
+      check()
+    })
+    /** The first message (from now on, in order) that matches; the test timeout bounds the wait. */
+    let read = 0
+    const next = (match: (m: Record<string, unknown>) => boolean) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        check = () => {
+          while (read < inbox.length) {
+            const message = inbox[read++]!
+            if (match(message)) return resolve(message)
+          }
+        }
+        void exited.then((code) => reject(new Error(`the server process exited (${code})`)))
+        check()
+      })
+    const verifyThere = async (key: string) => {
+      child.stdin.write(`${JSON.stringify({ key })}\n`)
+      return next((m) => 'ok' in m)
+    }
+    const here = createKeyward({ prefix: 'bsk', store: harness.store, usageFlushMs: false })
+    try {
+      await next((m) => m.ready === true)
+      const { key, info } = await here.keys.create({ name: 'Shared', orgId: 'org_1', projects: ['prod-site'] })
+      expect(await verifyThere(key)).toStrictEqual({ ok: true, code: null })
+      expect(await verifyThere(key)).toStrictEqual({ ok: true, code: null }) // from its cache
+
+      await here.keys.revoke(info.id)
+      await next((m) => JSON.stringify(m.event) === JSON.stringify({ type: 'key', id: info.id }))
+      expect(await verifyThere(key)).toStrictEqual({ ok: false, code: 'invalid_token' })
+    } finally {
+      child.stdin.end()
+      await here.close()
+      await harness.close()
+    }
+    expect(await exited).toBe(0)
   })
 })
 
