@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import net from 'node:net'
 import { createInterface } from 'node:readline'
 import Redis from 'ioredis'
 import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
@@ -202,6 +203,96 @@ describe.runIf(available)('RedisTokenStore on Redis: the subscriber connection',
       expect((await kw.verify(request)).ok).toBe(true)
     } finally {
       await kw.close()
+      await harness.close()
+    }
+  })
+})
+
+/** A TCP relay to Redis that a test can cut (as if the server died) and restore. */
+async function relay() {
+  const sockets = new Set<net.Socket>()
+  let server: net.Server | undefined
+  let port = 0
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const listening = net.createServer((downstream) => {
+        const upstream = net.connect(PORT, HOST)
+        const end = () => {
+          downstream.destroy()
+          upstream.destroy()
+          sockets.delete(downstream)
+          sockets.delete(upstream)
+        }
+        for (const socket of [downstream, upstream]) {
+          sockets.add(socket)
+          socket.on('error', end)
+          socket.on('close', end)
+        }
+        downstream.pipe(upstream)
+        upstream.pipe(downstream)
+      })
+      listening.once('error', reject)
+      listening.listen(port, HOST, () => {
+        port = (listening.address() as net.AddressInfo).port
+        server = listening
+        resolve()
+      })
+    })
+  const cut = () =>
+    new Promise<void>((resolve) => {
+      if (server === undefined) return resolve()
+      server.close(() => resolve())
+      server = undefined
+      for (const socket of sockets) socket.destroy()
+    })
+  await start()
+  return { port: () => port, cut, restore: start }
+}
+
+describe.runIf(available)('RedisTokenStore on Redis: the server goes away and comes back', () => {
+  it('answers 503 (never a pass, cache or not) while Redis is unreachable, flushes on the loss, and resumes when it is back', async () => {
+    const link = await relay()
+    const harness = await redisHarness()
+    const client = new Redis({ host: HOST, port: link.port(), retryStrategy: () => 20 })
+    client.on('error', () => {})
+    const store = new RedisTokenStore(client, { prefix: harness.prefix, timeoutMs: 1000, reconnectDelayMs: 20 })
+    const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: false })
+    const flushes: number[] = []
+    let seen: () => void = () => {}
+    const unsubscribe = store.subscribe((event) => {
+      if (event.type === 'flush') flushes.push(1)
+      seen()
+    })
+    const flushCount = (n: number) =>
+      new Promise<void>((resolve) => {
+        seen = () => flushes.length >= n && resolve()
+        seen()
+      })
+    try {
+      const { key } = await kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['prod-site'] })
+      const request = { headers: { authorization: `Bearer ${key}` }, project: 'prod-site' }
+      await store.listening()
+      await flushCount(1)
+      expect((await kw.verify(request)).ok).toBe(true) // now cached
+
+      await link.cut()
+      await flushCount(2) // the subscriber connection's loss flushed every cache
+      for (let i = 0; i < 3; i++) {
+        const down = await kw.verify(request)
+        expect(down.ok).toBe(false)
+        if (!down.ok) expect(down.error.code).toBe('store_unavailable')
+      }
+
+      await link.restore()
+      await flushCount(3) // subscribed again: flushed once more
+      await store.listening()
+      expect((await kw.verify(request)).ok).toBe(true)
+    } finally {
+      unsubscribe()
+      await kw.close()
+      await store.close()
+      client.disconnect()
+      await link.cut()
       await harness.close()
     }
   })
