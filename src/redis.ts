@@ -1,17 +1,18 @@
 /**
  * `keyward/redis`: the Redis rate limiter (quotas and lockout shared by every instance, one
- * EVALSHA per check). Imports no driver: pass your own ioredis client.
+ * EVALSHA per check) and the Redis token store (keys shared by every instance, changes announced
+ * through pub/sub). Imports no driver: pass your own ioredis client.
  *
  * @example
  * ```ts
  * import Redis from 'ioredis'
  * import { createKeyward, withFailurePolicy } from 'keyward'
- * import { RedisRateLimiter } from 'keyward/redis'
+ * import { RedisRateLimiter, RedisTokenStore } from 'keyward/redis'
  *
- * const limiter = withFailurePolicy(new RedisRateLimiter({ client: new Redis(process.env.REDIS_URL!) }), { quota: 'closed' })
- * const kw = createKeyward({ prefix: 'bsk', limiter })
+ * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false })
+ * const limiter = withFailurePolicy(new RedisRateLimiter({ client: redis }), { quota: 'closed' })
+ * const kw = createKeyward({ prefix: 'bsk', store: new RedisTokenStore(redis), limiter })
  * ```
  */
 export { RedisRateLimiter, type RedisRateLimiterOptions, type RedisScriptClient } from './limiters/redis-rate-limiter.js'
-// The Redis token store: keys shared by every instance, revocations announced through pub/sub.
 export { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection, type RedisTokenStoreOptions } from './stores/redis-token-store.js'
