@@ -203,7 +203,9 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
     const record = entry.record
     if (
       !constantTimeEqual(digest, entry.digest) ||
-      (record.revokedAt !== null && record.revokedAt <= now) ||
+      // Any revocation counts, whatever its time: `revokedAt` is stamped with the revoking
+      // instance's clock, and an instance whose clock lags must not read it as still to come.
+      record.revokedAt !== null ||
       (record.expiresAt !== null && record.expiresAt <= now) ||
       record.environment !== rt.environment ||
       record.prefix !== parsed.prefix

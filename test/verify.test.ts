@@ -400,6 +400,18 @@ describe('verify: cache and invalidation', () => {
     expect(refused(await kw.verify({ headers: bearer(a.key) })).code).toBe('invalid_token')
   })
 
+  it('a revocation counts at once on an instance whose clock lags the revoking one', async () => {
+    const store = new MemoryTokenStore()
+    const ahead = setup({ store })
+    ahead.clock.advance(5000)
+    const behind = setup({ store })
+    const { key, info } = await ahead.mint()
+    ok(await behind.kw.verify({ headers: behind.bearer(key) }))
+    await ahead.kw.keys.revoke(info.id)
+    expect((await store.findById(info.id))!.revokedAt).toBeGreaterThan(behind.clock.now())
+    expect(refused(await behind.kw.verify({ headers: behind.bearer(key) })).code).toBe('invalid_token')
+  })
+
   it('an instance refuses a key revoked through another instance sharing the store', async () => {
     const store = new MemoryTokenStore()
     const a = setup({ store })

@@ -213,8 +213,9 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   /** Checks and counts one call; `request.now` is ignored (Redis's clock decides). */
-  limit({ key, rules, blockKey }: LimitRequest): Promise<LimitResult> {
-    if (rules.length === 0 && blockKey === undefined) return Promise.resolve({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
+  // async: a bad argument becomes a rejection like any other failure, never a synchronous throw.
+  async limit({ key, rules, blockKey }: LimitRequest): Promise<LimitResult> {
+    if (rules.length === 0 && blockKey === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const { limit } = loadScripts()
     const hash = this.#digest(key)
     const keys = rules.map((rule) => `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}`)
@@ -234,7 +235,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   /** Counts one failure in Redis; `now` is ignored (Redis's clock decides). */
-  recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
+  async recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
     return this.#withTimeout(
       this.#run(loadScripts().failure, [this.#lockoutKey(blockKey)], [String(policy.maxFailures), String(policy.windowMs)]).then((reply) => {
         const [blocked, retryAfterMs] = integers(reply, 2)

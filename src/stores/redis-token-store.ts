@@ -377,6 +377,12 @@ export class RedisTokenStore implements TokenStore {
       throw new TypeError('keyward: RedisTokenStore needs an ioredis client (evalsha, eval, hgetall, duplicate)')
     }
     if (options === null || typeof options !== 'object') throw new TypeError('keyward: RedisTokenStore options must be an object')
+    // ioredis prefixes KEYS but not ARGV, and the list script builds record keys from an argument:
+    // with a client keyPrefix it would find nothing. The store's own `prefix` does the same job.
+    const clientPrefix = (client as { options?: { keyPrefix?: unknown } }).options?.keyPrefix
+    if (typeof clientPrefix === 'string' && clientPrefix !== '') {
+      throw new TypeError("keyward: RedisTokenStore needs a client without ioredis's keyPrefix; use the store's `prefix` option instead")
+    }
     const { prefix = 'kw:' } = options
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('keyward: prefix must be a string without { or }')
     const channel = options.channel ?? `${prefix}keys:changed`

@@ -590,6 +590,24 @@ describe('RedisRateLimiter without Redis', () => {
   const reply = [1, 0, 0, 9, 100]
   const rule = { limit: 10, windowMs: 1000 }
 
+  it('turns a bad argument into a rejection, never a synchronous throw (the RateLimiter contract)', async () => {
+    const client: RedisScriptClient = { evalsha: async () => reply, eval: async () => reply }
+    const limiter = new RedisRateLimiter({ client })
+    let thrown: unknown
+    let pending: Promise<unknown>[] = []
+    try {
+      pending = [
+        limiter.limit({ key: undefined as never, rules: [rule], now: 0 }),
+        limiter.limit({ key: 'k', rules: undefined as never, blockKey: 'b', now: 0 }),
+        limiter.recordFailure('b', undefined as never),
+      ]
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeUndefined()
+    for (const p of pending) await expect(p).rejects.toBeInstanceOf(Error)
+  })
+
   it('sends EVALSHA, and the script itself with EVAL only when Redis answers NOSCRIPT', async () => {
     const sent: string[] = []
     let known = false

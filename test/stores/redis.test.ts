@@ -517,6 +517,11 @@ describe('RedisTokenStore without a server', () => {
     vi.useRealTimers()
   })
 
+  it("refuses a client with ioredis's keyPrefix, which the list script could not see", () => {
+    const client = Object.assign(new FakeClient(), { options: { keyPrefix: 'app:' } })
+    expect(() => new RedisTokenStore(client)).toThrow(/keyPrefix/)
+  })
+
   it('rejects a call that does not answer within timeoutMs (default 500), and keyward answers 503', async () => {
     vi.useFakeTimers()
     const client = new FakeClient()
