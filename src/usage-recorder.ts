@@ -1,6 +1,5 @@
+import { unrefTimer } from './internal/timers.js'
 import type { TokenStore } from './stores/token-store.js'
-
-type Timer = { unref?: () => void }
 
 /**
  * Collects last-used times in memory and writes them to the store in one batch per interval, so
@@ -32,7 +31,7 @@ export class UsageRecorder {
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => void this.flush(), this.#intervalMs)
       // Do not keep a Node process alive just to record usage.
-      ;(this.#timer as unknown as Timer).unref?.()
+      unrefTimer(this.#timer)
     }
   }
 

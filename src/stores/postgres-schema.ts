@@ -86,8 +86,8 @@ export function postgresSchemaStatements(names: PostgresTableName = {}): string[
  *
  * @example
  * ```ts
- * import { writeFileSync } from 'node:fs'
- * writeFileSync('migrations/001_keyward.sql', postgresSchemaSql({ schema: 'auth' }))
+ * // Hand the SQL to your own migration tool, e.g. as the body of a migration file:
+ * const sql = postgresSchemaSql({ schema: 'auth' })
  * ```
  */
 export function postgresSchemaSql(names: PostgresTableName = {}): string {

@@ -1,4 +1,5 @@
 import type { KeyRecord, RateLimitRule } from '../types.js'
+import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
 import { postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore } from './token-store.js'
 
@@ -66,36 +67,9 @@ export interface PostgresTokenStoreOptions {
   onError?: (error: unknown) => void
 }
 
-type Timer = ReturnType<typeof setTimeout>
-
-function unrefTimer(timer: Timer): void {
-  ;(timer as unknown as { unref?: () => void }).unref?.()
-}
-
 /** unique_violation, duplicate_table, duplicate_object, duplicate_schema. */
 const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06'])
 
-/** `promise`, or a rejection after `ms`. A late result is dropped (`onLate` may clean it up). */
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onLate?: (value: T) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      reject(new Error(`keyward: Postgres ${what} timed out after ${ms} ms`))
-    }, ms)
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        if (timedOut) onLate?.(value)
-        else resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
-}
 
 const COLUMNS = 'id, prefix, environment, hash, org_id, name, description, projects, scopes, allowed_origins, allowed_ips, rate_limit, metadata, expires_at, created_at, updated_at, last_used_at, revoked_at, rotated_from, rotated_to'
 
@@ -309,7 +283,7 @@ export class PostgresTokenStore implements TokenStore {
     const timeout = Math.max(this.#timeoutMs, 30_000)
     for (const statement of postgresSchemaStatements(this.#names())) {
       try {
-        await withTimeout(this.#client.query(statement), timeout, 'migration')
+        await withTimeout(this.#client.query(statement), timeout, 'Postgres migration')
       } catch (error) {
         // Two instances racing on CREATE ... IF NOT EXISTS: the loser sees a duplicate (which one
         // depends on where the catalogs collide: a unique index, the relation, its row type, the
@@ -430,7 +404,7 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   async #query(text: string, params: unknown[]): Promise<unknown[]> {
-    const result = await withTimeout(this.#client.query(text, params), this.#timeoutMs, 'query')
+    const result = await withTimeout(this.#client.query(text, params), this.#timeoutMs, 'Postgres query')
     if (result === null || typeof result !== 'object' || !Array.isArray(result.rows)) throw new TypeError('keyward: the Postgres client answered without rows')
     return result.rows
   }
@@ -525,12 +499,12 @@ export class PostgresTokenStore implements TokenStore {
       const unlisten = await withTimeout(
         client.listen(channel, (payload) => this.#onPayload(generation, payload)),
         this.#timeoutMs,
-        'LISTEN',
+        'Postgres LISTEN',
         (late) => void late().catch(() => {}),
       )
-      return { close: () => withTimeout(unlisten(), this.#timeoutMs, 'UNLISTEN') }
+      return { close: () => withTimeout(unlisten(), this.#timeoutMs, 'Postgres UNLISTEN') }
     }
-    const connection = await withTimeout(client.connect!(), this.#timeoutMs, 'connect', (late) => late?.release?.(true))
+    const connection = await withTimeout(client.connect!(), this.#timeoutMs, 'Postgres connect', (late) => late?.release?.(true))
     if (connection === null || typeof connection !== 'object' || typeof connection.release !== 'function' || typeof connection.on !== 'function') {
       // A single pg Client: its connect() hands out no pooled connection to LISTEN on.
       this.#listenUnsupported = true
@@ -561,7 +535,7 @@ export class PostgresTokenStore implements TokenStore {
     connection.on('end', onEnd)
     connection.on('notification', onNotification)
     try {
-      await withTimeout(connection.query(`LISTEN ${channel}`), this.#timeoutMs, 'LISTEN')
+      await withTimeout(connection.query(`LISTEN ${channel}`), this.#timeoutMs, 'Postgres LISTEN')
     } catch (error) {
       if (!done) {
         detach()
@@ -573,7 +547,7 @@ export class PostgresTokenStore implements TokenStore {
     established = true
     if (this.#heartbeatMs !== false) {
       heartbeat = setInterval(() => {
-        withTimeout(connection.query('SELECT 1'), this.#timeoutMs, 'heartbeat').catch(fail)
+        withTimeout(connection.query('SELECT 1'), this.#timeoutMs, 'Postgres heartbeat').catch(fail)
       }, this.#heartbeatMs)
       unrefTimer(heartbeat)
     }
@@ -582,7 +556,7 @@ export class PostgresTokenStore implements TokenStore {
         if (done) return
         detach()
         try {
-          await withTimeout(connection.query(`UNLISTEN ${channel}`), this.#timeoutMs, 'UNLISTEN')
+          await withTimeout(connection.query(`UNLISTEN ${channel}`), this.#timeoutMs, 'Postgres UNLISTEN')
           connection.release()
         } catch (error) {
           connection.release(true)

@@ -1,3 +1,4 @@
+import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
 import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
@@ -74,28 +75,6 @@ export interface RedisTokenStoreOptions {
   onError?: (error: unknown) => void
 }
 
-type Timer = ReturnType<typeof setTimeout>
-
-function unrefTimer(timer: Timer): void {
-  ;(timer as unknown as { unref?: () => void }).unref?.()
-}
-
-/** `promise`, or a rejection after `ms`. A late result is dropped. */
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`keyward: Redis ${what} timed out after ${ms} ms`)), ms)
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error instanceof Error ? error : new Error(String(error)))
-      },
-    )
-  })
-}
 
 /**
  * Records are hashes, one field per KeyRecord property, each value the property's JSON text.
@@ -411,7 +390,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async findById(id: string): Promise<KeyRecord | null> {
-    const reply = await withTimeout(this.#client.hgetall(this.recordKey(id)), this.#timeoutMs, 'HGETALL')
+    const reply = await withTimeout(this.#client.hgetall(this.recordKey(id)), this.#timeoutMs, 'Redis HGETALL')
     const fields = fieldsOf(reply)
     return fields.size === 0 ? null : toRecord(fields)
   }
@@ -501,7 +480,7 @@ export class RedisTokenStore implements TokenStore {
         throw error
       }
     }
-    return withTimeout(send(), this.#timeoutMs, 'script')
+    return withTimeout(send(), this.#timeoutMs, 'Redis script')
   }
 
   #emit(event: InvalidationEvent): void {
@@ -564,7 +543,7 @@ export class RedisTokenStore implements TokenStore {
     }
     const subscribe = () => {
       if (!current()) return
-      withTimeout(subscriber.subscribe(this.#channel), this.#timeoutMs, 'SUBSCRIBE').then(
+      withTimeout(subscriber.subscribe(this.#channel), this.#timeoutMs, 'Redis SUBSCRIBE').then(
         () => {
           if (!current() || this.#subscribed) return
           this.#subscribed = true
@@ -608,7 +587,7 @@ export class RedisTokenStore implements TokenStore {
     this.#stopHeartbeat()
     if (this.#heartbeatMs === false) return
     const heartbeat = setInterval(() => {
-      withTimeout(subscriber.ping(), this.#timeoutMs, 'PING').catch((error: unknown) => {
+      withTimeout(subscriber.ping(), this.#timeoutMs, 'Redis PING').catch((error: unknown) => {
         if (!current() || this.#heartbeat !== heartbeat) return
         this.#onError(error)
         // Unanswered: treat the connection as lost ('close' flushes); ioredis reconnects it.
