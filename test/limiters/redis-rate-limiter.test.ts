@@ -15,31 +15,13 @@ import { MemoryRateLimiter } from '../../src/limiters/memory-rate-limiter.js'
 import type { LimitResult } from '../../src/limiters/rate-limiter.js'
 import { RedisRateLimiter, type RedisScriptClient } from '../../src/limiters/redis-rate-limiter.js'
 import type { RateLimitRule } from '../../src/types.js'
+import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
 
-const HOST = '127.0.0.1'
-// Overridable only to rehearse the missing-Redis paths (skip locally, fail in CI).
-const PORT = Number(process.env.KEYWARD_TEST_REDIS_PORT ?? 6379)
-const CI = process.env.CI === 'true'
-
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis({ host: HOST, port: PORT, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
-  probe.on('error', () => {})
-  try {
-    await probe.connect()
-    return (await probe.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    probe.disconnect()
-  }
-}
+const HOST = REDIS.host
+const PORT = REDIS.port
 
 const up = await redisAnswers()
-if (!up && !CI) {
-  console.warn(
-    `\n${'!'.repeat(78)}\n!! Redis does not answer on ${HOST}:${PORT}: the RedisRateLimiter integration tests are SKIPPED.\n!! Start one (redis-server) to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
-  )
-}
+if (!up) warnSkipped(`Redis on ${HOST}:${PORT}`, 'the RedisRateLimiter integration tests')
 
 describe('Redis for the integration tests', () => {
   it.runIf(CI)(`answers on ${HOST}:${PORT} (required in CI)`, () => {

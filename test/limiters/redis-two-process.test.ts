@@ -13,51 +13,20 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeyward } from '../../src/index.js'
 import { PostgresTokenStore } from '../../src/stores/postgres-token-store.js'
+import { CI, POSTGRES, REDIS, postgresAnswers, redisAnswers, warnSkipped } from '../support/servers.js'
 
-const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' }
-// The Redis port is overridable only to rehearse the missing-server paths (skip locally, fail in CI),
-// as in redis-rate-limiter.test.ts.
-const REDIS = { host: '127.0.0.1', port: Number(process.env.KEYWARD_TEST_REDIS_PORT ?? 6379) }
-const CI = process.env.CI === 'true'
+const PG = POSTGRES
 /** This run's schema and Redis key prefix: a crashed run's leftovers are recognisable. */
 const RUN = `kw_test_2p_${process.pid}_${Date.now().toString(36)}`
 const PREFIX = `kwtest2p:${randomUUID()}:`
 const FIXTURE = fileURLToPath(new URL('./fixtures/redis-two-process-server.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
-async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({ ...PG, connectionTimeoutMillis: 3000 })
-  try {
-    await client.connect()
-    await client.query('SELECT 1')
-    return true
-  } catch {
-    return false
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
-
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis({ ...REDIS, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
-  probe.on('error', () => {})
-  try {
-    await probe.connect()
-    return (await probe.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    probe.disconnect()
-  }
-}
-
 const [pgUp, redisUp] = await Promise.all([postgresAnswers(), redisAnswers()])
 const up = pgUp && redisUp
-if (!up && !CI) {
+if (!up) {
   const missing = [pgUp ? null : `PostgreSQL on ${PG.host}:${PG.port}`, redisUp ? null : `Redis on ${REDIS.host}:${REDIS.port}`].filter((m) => m !== null).join(' and ')
-  console.warn(
-    `\n${'!'.repeat(78)}\n!! ${missing} does not answer: the two-process Redis lockout tests are SKIPPED.\n!! In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
-  )
+  warnSkipped(missing, 'the two-process Redis lockout tests')
 }
 
 describe('PostgreSQL and Redis for the two-process tests', () => {

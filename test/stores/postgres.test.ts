@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import net from 'node:net'
-import { createInterface } from 'node:readline'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
@@ -9,32 +8,17 @@ import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStor
 import { KEYWARD_POSTGRES_SCHEMA, postgresSchemaSql } from '../../src/stores/postgres-schema.js'
 import { PostgresTokenStore, type PostgresQueryable } from '../../src/stores/postgres-token-store.js'
 import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
+import { CI, POSTGRES, postgresAnswers, warnSkipped } from '../support/servers.js'
+import { jsonLines } from '../support/child-process.js'
 
-const SERVER = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' }
+const SERVER = POSTGRES
 /** Every schema this run creates starts with this, so a crashed run's leftovers are recognisable. */
 const RUN = `kw_test_${process.pid}_${Date.now().toString(36)}`
 let schemas = 0
 
-async function serverAnswers(): Promise<boolean> {
-  const client = new pg.Client({ ...SERVER, connectionTimeoutMillis: 3000 })
-  try {
-    await client.connect()
-    await client.query('SELECT 1')
-    return true
-  } catch {
-    return false
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
-
-const available = await serverAnswers()
-const inCi = process.env.CI === 'true'
-if (!available && !inCi) {
-  console.warn(
-    `\n!!!!!!!!\n!!! PostgreSQL does not answer on ${SERVER.host}:${SERVER.port} (user ${SERVER.user}, database ${SERVER.database}):\n!!! the PostgreSQL store tests are SKIPPED. In CI (CI=true) this fails the run.\n!!!!!!!!\n`,
-  )
-}
+const available = await postgresAnswers()
+const inCi = CI
+if (!available) warnSkipped(`PostgreSQL on ${SERVER.host}:${SERVER.port} (user ${SERVER.user}, database ${SERVER.database})`, 'the PostgreSQL store tests')
 
 describe('PostgreSQL server for the integration tests', () => {
   it(`answers on ${SERVER.host}:${SERVER.port}`, ({ skip }) => {
@@ -459,30 +443,7 @@ describe.runIf(available)('two server processes sharing PostgreSQL', () => {
     onTestFinished(() => {
       if (child.exitCode === null) child.kill()
     })
-    const inbox: Array<Record<string, unknown>> = []
-    let check: () => void = () => {}
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      inbox.push(JSON.parse(line) as Record<string, unknown>)
-      check()
-    })
-    /** The first message (from now on, in order) that matches; the test timeout bounds the wait. */
-    let read = 0
-    const next = (match: (m: Record<string, unknown>) => boolean) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        check = () => {
-          while (read < inbox.length) {
-            const message = inbox[read++]!
-            if (match(message)) {
-              // Uninstall at once: a line arriving before the next waiter (the NOTIFY can beat the
-              // revoke's own continuation) must stay in the inbox, not be read past by this one.
-              check = () => {}
-              return resolve(message)
-            }
-          }
-        }
-        void exited.then((code) => reject(new Error(`the server process exited (${code})`)))
-        check()
-      })
+    const { next } = jsonLines(child, exited)
     const verifyThere = async (key: string) => {
       child.stdin.write(`${JSON.stringify({ key })}\n`)
       return next((m) => 'ok' in m)

@@ -2,39 +2,22 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
-import { createInterface } from 'node:readline'
 import Redis from 'ioredis'
 import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection } from '../../src/stores/redis-token-store.js'
 import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
+import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
+import { jsonLines } from '../support/child-process.js'
 
-const HOST = '127.0.0.1'
-const PORT = Number(process.env.KEYWARD_TEST_REDIS_PORT ?? 6379)
-const CI = process.env.CI === 'true'
+const HOST = REDIS.host
+const PORT = REDIS.port
 /** Every Redis key and connection name of this run starts with this. */
 const RUN = `kwtest:store:${randomUUID()}`
 let stores = 0
 
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis({ host: HOST, port: PORT, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
-  probe.on('error', () => {})
-  try {
-    await probe.connect()
-    return (await probe.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    probe.disconnect()
-  }
-}
-
 const available = await redisAnswers()
-if (!available && !CI) {
-  console.warn(
-    `\n${'!'.repeat(78)}\n!! Redis does not answer on ${HOST}:${PORT}: the RedisTokenStore integration tests are SKIPPED.\n!! Start one (redis-server) to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
-  )
-}
+if (!available) warnSkipped(`Redis on ${HOST}:${PORT}`, 'the RedisTokenStore integration tests')
 
 describe('Redis server for the store integration tests', () => {
   it(`answers on ${HOST}:${PORT}`, ({ skip }) => {
@@ -340,30 +323,7 @@ describe.runIf(available)('two server processes sharing Redis as the store', () 
     onTestFinished(() => {
       if (child.exitCode === null) child.kill()
     })
-    const inbox: Array<Record<string, unknown>> = []
-    let check: () => void = () => {}
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      inbox.push(JSON.parse(line) as Record<string, unknown>)
-      check()
-    })
-    /** The first message (from now on, in order) that matches; the test timeout bounds the wait. */
-    let read = 0
-    const next = (match: (m: Record<string, unknown>) => boolean) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        check = () => {
-          while (read < inbox.length) {
-            const message = inbox[read++]!
-            if (match(message)) {
-              // Uninstall at once: a line arriving before the next waiter (the NOTIFY can beat the
-              // revoke's own continuation) must stay in the inbox, not be read past by this one.
-              check = () => {}
-              return resolve(message)
-            }
-          }
-        }
-        void exited.then((code) => reject(new Error(`the server process exited (${code})`)))
-        check()
-      })
+    const { next } = jsonLines(child, exited)
     const verifyThere = async (key: string) => {
       child.stdin.write(`${JSON.stringify({ key })}\n`)
       return next((m) => 'ok' in m)
