@@ -2,6 +2,7 @@ import type { LRUCache } from 'lru-cache'
 import type { KeyHasher } from './hashing.js'
 import type { KeyCache } from './key-cache.js'
 import type { Environment } from './key-format.js'
+import type { TokenVerifier } from './jwt/token-verifier.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
 import type { Quota } from './pipeline-steps.js'
 import type { ParseMemo, PlaceRules } from './restrictions.js'
@@ -56,4 +57,6 @@ export interface Runtime {
   /** `store.findById` and `buildCachedKey`, bound once so a cache miss allocates no closures. */
   loadKey: (id: string) => Promise<KeyRecord | null>
   buildKey: (record: KeyRecord) => CachedKey
+  /** The JWT verifier, when the `jwt` option is set. */
+  tokens: TokenVerifier | undefined
 }

@@ -4,6 +4,8 @@ import { constantTimeEqual, digestFromHex, DUMMY_DIGEST } from './hashing.js'
 import { parseCidr, type IpNetwork } from './ip.js'
 import { toKeyInfo } from './key-info.js'
 import { parseKey } from './key-format.js'
+import { looksLikeJwt } from './jwt/token-verifier.js'
+import { verifyBearerToken } from './jwt/verify-bearer-token.js'
 import { grant, INVALID_TOKEN, knownBlock, refuse, URL_CREDENTIAL } from './pipeline-steps.js'
 import { formatPolicy } from './rate-limit-headers.js'
 import { placeRefusal } from './restrictions.js'
@@ -139,7 +141,12 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
 
     // Parse: typos, forgeries and keys of the other environment never reach the store.
     const parsed = parseKey(credential, rt.prefixes)
-    if (parsed === null || parsed.environment !== rt.environment) return INVALID_TOKEN
+    if (parsed === null) {
+      // Not one of our keys: a JWT when keyward is configured for them, else simply invalid.
+      if (rt.tokens !== undefined && looksLikeJwt(credential)) return await verifyBearerToken(rt, rt.tokens, input, credential)
+      return INVALID_TOKEN
+    }
+    if (parsed.environment !== rt.environment) return INVALID_TOKEN
 
     const now = rt.now()
     const client = rt.memo.address(input.ip)

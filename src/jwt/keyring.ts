@@ -1,0 +1,126 @@
+import { errors, exportJWK, importJWK, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose'
+import type { JwtConfig, SigningKey, VerificationKey } from './jwt-options.js'
+
+type Material = CryptoKey | Uint8Array
+
+interface Entry {
+  alg: string
+  kid: string
+  /** The key in the form jose verifies with, imported on first use. */
+  load: () => Promise<Material>
+  /** The public JWK to publish, for asymmetric keys. */
+  publish: (() => Promise<JWK>) | undefined
+}
+
+// Headers that would let a token name its own verification key (RFC 8725 §3.1 and §3.10):
+// keyward only ever trusts keys it was configured with, so a token carrying one is refused.
+const SELF_KEYED = ['jwk', 'jku', 'x5u', 'x5c'] as const
+
+/**
+ * Refuses a token whose header tries to bring or point at its own key.
+ *
+ * @example
+ * ```ts
+ * refuseEmbeddedKeys({ alg: 'RS256', jku: 'https://evil.example/jwks.json' }) // throws
+ * ```
+ */
+export function refuseEmbeddedKeys(header: JWTHeaderParameters): void {
+  for (const name of SELF_KEYED) {
+    if (Object.hasOwn(header, name)) throw new errors.JWSInvalid(`the "${name}" header is not accepted`)
+  }
+}
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined
+  return () => {
+    // A failed import is not cached: the next call tries again rather than failing forever.
+    promise ??= load().catch((error: unknown) => {
+      promise = undefined
+      throw error
+    })
+    return promise
+  }
+}
+
+function secretBytes(secret: string | Uint8Array): Uint8Array {
+  return typeof secret === 'string' ? new TextEncoder().encode(secret) : secret
+}
+
+function publicPart(jwk: JWK): JWK {
+  // Only the public members: whatever else a private JWK holds (d, p, q...) never leaves.
+  const { kty, crv, x, y, n, e } = jwk
+  return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e }).filter(([, v]) => v !== undefined)) as JWK
+}
+
+function entryOf(key: SigningKey | VerificationKey, signing: boolean): Entry {
+  const kid = key.kid ?? 'default'
+  if (key.alg === 'HS256') {
+    const bytes = secretBytes(key.secret)
+    return { alg: 'HS256', kid, load: () => Promise.resolve(bytes), publish: undefined }
+  }
+  const alg = key.alg
+  const material = signing ? (key as { privateKey: JWK | CryptoKey }).privateKey : (key as { publicKey: JWK | CryptoKey }).publicKey
+  const isJwk = !(typeof CryptoKey !== 'undefined' && material instanceof CryptoKey) && 'kty' in material
+  const load = once(async () => (isJwk ? ((await importJWK(material as JWK, alg)) as Material) : (material as CryptoKey)))
+  const publish = once(async () => {
+    const jwk = isJwk ? (material as JWK) : await exportJWK(material as CryptoKey)
+    return { ...publicPart(jwk), kid, alg, use: 'sig' }
+  })
+  return { alg, kid, load, publish }
+}
+
+/**
+ * keyward's own keys: the one it signs with and the earlier ones it still accepts, by `kid`.
+ *
+ * @example
+ * ```ts
+ * const keyring = new Keyring(config)
+ * await jwtVerify(token, keyring.getKey, { algorithms: keyring.algorithms })
+ * ```
+ */
+export class Keyring {
+  readonly #byKid = new Map<string, Entry>()
+  readonly #signing: Entry | undefined
+  /** The algorithms of the configured keys: the allow-list for keyward's own tokens. */
+  readonly algorithms: string[]
+
+  constructor(config: JwtConfig) {
+    this.#signing = config.signingKey === undefined ? undefined : entryOf(config.signingKey, true)
+    if (this.#signing !== undefined) this.#byKid.set(this.#signing.kid, this.#signing)
+    for (const key of config.verificationKeys) {
+      const entry = entryOf(key, false)
+      this.#byKid.set(entry.kid, entry)
+    }
+    this.algorithms = [...new Set([...this.#byKid.values()].map((e) => e.alg))]
+  }
+
+  /** True when keyward can issue tokens. */
+  get canSign(): boolean {
+    return this.#signing !== undefined
+  }
+
+  /** The signing key, its algorithm and kid. Throws when none is configured. */
+  async signer(): Promise<{ key: Material; alg: string; kid: string }> {
+    const entry = this.#signing
+    if (entry === undefined) throw new TypeError('keyward: issuing tokens needs jwt.signingKey')
+    return { key: await entry.load(), alg: entry.alg, kid: entry.kid }
+  }
+
+  /**
+   * jose's key resolver for keyward's own tokens: the key named by `kid` and only for its own
+   * algorithm, so an HS256 token can never be checked against a public key used as a secret.
+   */
+  readonly getKey: JWTVerifyGetKey = (header) => {
+    refuseEmbeddedKeys(header)
+    const entry = typeof header.kid === 'string' ? this.#byKid.get(header.kid) : undefined
+    if (entry === undefined || entry.alg !== header.alg) throw new errors.JWKSNoMatchingKey()
+    return entry.load()
+  }
+
+  /** The public keys, as a JWKS document for other services. HMAC secrets are never published. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    const keys: JWK[] = []
+    for (const entry of this.#byKid.values()) if (entry.publish !== undefined) keys.push(await entry.publish())
+    return { keys }
+  }
+}
