@@ -12,6 +12,7 @@ export type { RateLimiter, LimitRequest, LimitResult, RuleState, LockoutPolicy, 
 export { gcra, gcraState, type GcraDecision, type GcraState } from './limiters/gcra.js'
 export { withFailurePolicy, type FailurePolicyOptions, type QuotaFailurePolicy } from './limiters/failure-policy.js'
 export { parseKey, generateKey, assertValidPrefix, hasKeyPrefix, displayPrefix, type Environment, type ParsedKey } from './key-format.js'
+export { totp, generateTotpSecret, totpUri, totpCode, matchTotpCode, type TotpUriInput } from './totp.js'
 export { createKeyHasher, constantTimeEqual, digestToHex, type KeyHasher } from './hashing.js'
 export { extractCredential, urlHasCredential, DEFAULT_CREDENTIAL_HEADERS, type HeaderSource } from './credentials.js'
 export { normalizeOriginRule, originHostname, originAllowed } from './origin.js'
