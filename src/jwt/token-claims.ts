@@ -16,8 +16,11 @@ const IDENTIFIER_MAX = 256
 // Authentication Method Reference (RFC 8176) set when a second factor was checked.
 const MFA = 'mfa'
 
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL = /[\x00-\x1f\x7f]/
+
 function identifier(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 && value.length <= IDENTIFIER_MAX && !/[\x00-\x1f\x7f]/.test(value) ? value : undefined
+  return typeof value === 'string' && value.length > 0 && value.length <= IDENTIFIER_MAX && !CONTROL.test(value) ? value : undefined
 }
 
 function read(claims: JWTPayload, mapping: string | ((claims: JWTPayload) => unknown) | undefined, fallback: string): unknown {
