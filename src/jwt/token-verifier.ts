@@ -33,7 +33,8 @@ interface Verifier {
 
 // Failures of the issuer's key server, not of the token: the answer is a 503, never a pass and
 // never a 401 that would make a client throw away a good token.
-const OUTAGE_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID'])
+// (jose raises its generic code only for a key server's bad status or body.)
+const OUTAGE_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC'])
 
 /**
  * True when a credential has the shape of a compact JWS: three base64url segments, the first a
