@@ -25,7 +25,7 @@ interface User {
 
 const USERS = new Map<string, User>([
   ['ada', { id: 'user_ada', org: 'org_bytestack', password: 'correct horse battery staple', scopes: ['write'] }],
-  ['bob', { id: 'user_bob', org: 'org_bytestack', password: 'hunter2 hunter2', scopes: ['read'] }],
+  ['bob', { id: 'user_bob', org: 'org_bytestack', password: 'hunter2 hunter2', scopes: ['write'] }],
 ])
 
 function passwordMatches(user: User | undefined, password: unknown): user is User {
@@ -151,5 +151,5 @@ export async function start(port: number) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { url } = await start(Number(process.env.PORT ?? 3000))
   console.log(`Login example listening on ${url}`)
-  console.log('Users: ada / "correct horse battery staple" (write), bob / "hunter2 hunter2" (read). See walkthrough.ts.')
+  console.log('Users: ada / "correct horse battery staple" (write), bob / "hunter2 hunter2" (write, no 2FA). See walkthrough.ts.')
 }

@@ -9,7 +9,8 @@ export type RemoteAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 
 
 /**
  * A key keyward signs its tokens with: an HMAC secret (HS256, at least 32 bytes) or a private key
- * (EdDSA or ES256) as a JWK or a CryptoKey. `kid` names it in every token's header.
+ * (EdDSA or ES256) as a JWK or a CryptoKey. `kid` names it in every token's header. The public key
+ * is derived from a private JWK or an extractable CryptoKey; give `publicKey` for a non-extractable one.
  *
  * @example
  * ```ts
@@ -19,7 +20,7 @@ export type RemoteAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 
  */
 export type SigningKey =
   | { alg: 'HS256'; secret: string | Uint8Array; kid?: string }
-  | { alg: AsymmetricAlgorithm; privateKey: JWK | CryptoKey; kid: string }
+  | { alg: AsymmetricAlgorithm; privateKey: JWK | CryptoKey; kid: string; publicKey?: JWK | CryptoKey }
 
 /**
  * A key that only verifies: an earlier signing key kept during a rotation, so tokens it signed
@@ -168,6 +169,10 @@ function checkKey(key: SigningKey | VerificationKey, where: string, signing: boo
   const material = signing ? (key as { privateKey?: unknown }).privateKey : (key as { publicKey?: unknown }).publicKey
   if (material === null || typeof material !== 'object') fail(`${where}.${signing ? 'privateKey' : 'publicKey'} must be a JWK or a CryptoKey`)
   if (signing && 'kty' in material && !('d' in material)) fail(`${where}.privateKey is a public JWK: signing needs the private key`)
+  // Tokens are verified with the public key, which a sealed private CryptoKey cannot give.
+  if (signing && 'extractable' in material && material.extractable === false && (key as { publicKey?: unknown }).publicKey === undefined) {
+    fail(`${where}.publicKey is required with a non-extractable private CryptoKey`)
+  }
   if (!signing && 'kty' in material && 'd' in material) fail(`${where}.publicKey holds a private key: give the public JWK only`)
 }
 

@@ -6,8 +6,10 @@ type Material = CryptoKey | Uint8Array
 interface Entry {
   alg: string
   kid: string
-  /** The key in the form jose verifies with, imported on first use. */
+  /** The key jose verifies with (the public key), imported on first use. */
   load: () => Promise<Material>
+  /** The key jose signs with (the private key or the secret). */
+  sign: () => Promise<Material>
   /** The public JWK to publish, for asymmetric keys. */
   publish: (() => Promise<JWK>) | undefined
 }
@@ -52,21 +54,34 @@ function publicPart(jwk: JWK): JWK {
   return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e }).filter(([, v]) => v !== undefined)) as JWK
 }
 
+function isCryptoKey(material: JWK | CryptoKey): material is CryptoKey {
+  return typeof CryptoKey !== 'undefined' && material instanceof CryptoKey
+}
+
 function entryOf(key: SigningKey | VerificationKey, signing: boolean): Entry {
   const kid = key.kid ?? 'default'
   if (key.alg === 'HS256') {
     const bytes = secretBytes(key.secret)
-    return { alg: 'HS256', kid, load: () => Promise.resolve(bytes), publish: undefined }
+    return { alg: 'HS256', kid, load: () => Promise.resolve(bytes), sign: () => Promise.resolve(bytes), publish: undefined }
   }
   const alg = key.alg
   const material = signing ? (key as { privateKey: JWK | CryptoKey }).privateKey : (key as { publicKey: JWK | CryptoKey }).publicKey
-  const isJwk = !(typeof CryptoKey !== 'undefined' && material instanceof CryptoKey) && 'kty' in material
-  const load = once(async () => (isJwk ? ((await importJWK(material as JWK, alg)) as Material) : (material as CryptoKey)))
-  const publish = once(async () => {
-    const jwk = isJwk ? (material as JWK) : await exportJWK(material as CryptoKey)
-    return { ...publicPart(jwk), kid, alg, use: 'sig' }
+  const given = signing ? (key as { publicKey?: JWK | CryptoKey }).publicKey : material
+  // The public JWK: given, or derived from the private key (a JWK, or an extractable CryptoKey).
+  const publicJwk = once(async (): Promise<JWK> => {
+    if (given !== undefined && !isCryptoKey(given)) return publicPart(given)
+    const source = given ?? material
+    if (isCryptoKey(source) && !source.extractable) throw new TypeError(`keyward: jwt key ${kid}: give publicKey too, or an extractable private CryptoKey`)
+    return publicPart(isCryptoKey(source) ? await exportJWK(source) : source)
   })
-  return { alg, kid, load, publish }
+  return {
+    alg,
+    kid,
+    // Verification always uses the public key: jose refuses a private CryptoKey there.
+    load: once(async () => (given !== undefined && isCryptoKey(given) ? given : ((await importJWK(await publicJwk(), alg)) as Material))),
+    sign: once(async () => (isCryptoKey(material) ? material : ((await importJWK(material, alg)) as Material))),
+    publish: once(async () => ({ ...(await publicJwk()), kid, alg, use: 'sig' })),
+  }
 }
 
 /**
@@ -103,7 +118,7 @@ export class Keyring {
   async signer(): Promise<{ key: Material; alg: string; kid: string }> {
     const entry = this.#signing
     if (entry === undefined) throw new TypeError('keyward: issuing tokens needs jwt.signingKey')
-    return { key: await entry.load(), alg: entry.alg, kid: entry.kid }
+    return { key: await entry.sign(), alg: entry.alg, kid: entry.kid }
   }
 
   /**

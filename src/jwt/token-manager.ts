@@ -95,11 +95,7 @@ export interface TokenManager {
   jwks(): Promise<{ keys: JWK[] }>
 }
 
-interface RefreshFamilies {
-  insertRefreshFamily(record: { id: string; subject: string; orgId: string; current: string; expiresAt: number; revokedAt: number | null; createdAt: number }): Promise<boolean>
-  rotateRefreshFamily(id: string, presented: string, next: string, expiresAt: number, now: number): Promise<'rotated' | 'reused' | 'revoked' | 'unknown'>
-  revokeRefreshFamily(id: string, now: number): Promise<boolean>
-}
+type RefreshFamilies = Required<Pick<TokenStore, 'insertRefreshFamily' | 'rotateRefreshFamily' | 'revokeRefreshFamily'>>
 
 /**
  * True when the store keeps refresh-token families (the memory, Postgres and Redis stores do).
@@ -148,7 +144,7 @@ function checkIdentity(input: unknown, allowed: readonly string[]): TokenIdentit
  * ```
  */
 export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyring, verifier: TokenVerifier): TokenManager {
-  const families = rt.store as unknown as RefreshFamilies
+  const families = rt.store as RefreshFamilies
 
   function requireSigning(): void {
     if (!keyring.canSign) throw new TypeError('keyward: issuing tokens needs jwt.signingKey')

@@ -2,7 +2,7 @@
  * kw.tokens: issuing, refresh rotation with reuse detection, logout, JWKS publication, and
  * two-factor logins (TOTP), on the memory store and limiter with a manual clock.
  */
-import { createLocalJWKSet, jwtVerify } from 'jose'
+import { createLocalJWKSet, generateKeyPair, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { createKeyward, isKeywardError, KeywardError, MfaRequiredError, totp } from '../../src/index.js'
 import { setup } from '../support/setup.js'
@@ -58,6 +58,8 @@ describe('kw.tokens.issue', () => {
     const { kw } = jwtSetup({ signingKey: { alg: 'EdDSA', kid: ed.kid, privateKey: ed.privateJwk }, verificationKeys: [{ alg: 'EdDSA', kid: old.kid, publicKey: old.publicJwk }] })
     const pair = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
     expect(headerOf(pair.accessToken)).toMatchObject({ alg: 'EdDSA', kid: '2026-11' })
+    ok(await kw.verify({ headers: bearer(pair.accessToken) }))
+    await kw.tokens.refresh(pair.refreshToken)
     const published = await kw.tokens.jwks()
     expect(published.keys.map((k) => k.kid)).toEqual(['2026-11', '2026-10'])
     for (const key of published.keys) {
@@ -67,6 +69,17 @@ describe('kw.tokens.issue', () => {
     // Another service verifies keyward's tokens with the published set alone.
     const { payload } = await jwtVerify(pair.accessToken, createLocalJWKSet(published), { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', currentDate: new Date(claimsOf(pair.accessToken).iat! * 1000) })
     expect(payload.sub).toBe('user_42')
+  })
+
+  it.each(['EdDSA', 'ES256'] as const)('signs with a %s CryptoKey: extractable, or non-extractable with its publicKey', async (alg) => {
+    const extractable = await generateKeyPair(alg, { extractable: true })
+    const a = jwtSetup({ signingKey: { alg, kid: 'k1', privateKey: extractable.privateKey } })
+    ok(await a.kw.verify({ headers: bearer((await a.kw.tokens.issue({ subject: 'u', org: 'o' })).accessToken) }))
+    expect((await a.kw.tokens.jwks()).keys[0]).not.toHaveProperty('d')
+    const sealed = await generateKeyPair(alg, { extractable: false })
+    const b = jwtSetup({ signingKey: { alg, kid: 'k1', privateKey: sealed.privateKey, publicKey: sealed.publicKey } })
+    ok(await b.kw.verify({ headers: bearer((await b.kw.tokens.issue({ subject: 'u', org: 'o' })).accessToken) }))
+    expect(() => jwtSetup({ signingKey: { alg, kid: 'k1', privateKey: sealed.privateKey } })).toThrow(/publicKey is required/)
   })
 
   it('publishes no key for HS256: the secret never leaves', async () => {
