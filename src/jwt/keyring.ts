@@ -62,7 +62,10 @@ function entryOf(key: SigningKey | VerificationKey, signing: boolean): Entry {
   const kid = key.kid ?? 'default'
   if (key.alg === 'HS256') {
     const bytes = secretBytes(key.secret)
-    return { alg: 'HS256', kid, load: () => Promise.resolve(bytes), sign: () => Promise.resolve(bytes), publish: undefined }
+    // Imported once as a non-extractable CryptoKey: given raw bytes, jose would import them again
+    // on every call, which costs more than the HMAC itself.
+    const hmacKey = (usage: KeyUsage) => once(() => crypto.subtle.importKey('raw', bytes as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, [usage]))
+    return { alg: 'HS256', kid, load: hmacKey('verify'), sign: hmacKey('sign'), publish: undefined }
   }
   const alg = key.alg
   const material = signing ? (key as { privateKey: JWK | CryptoKey }).privateKey : (key as { publicKey: JWK | CryptoKey }).publicKey
