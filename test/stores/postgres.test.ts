@@ -145,7 +145,8 @@ describe('Postgres schema', () => {
     } finally {
       await db.close()
     }
-  })
+    // PGlite boots a WebAssembly Postgres: seconds on a loaded machine. Nothing here is timed.
+  }, 30_000)
 })
 
 /** A client that records the SQL it is sent, answers from `answer`, and can hang forever. */
