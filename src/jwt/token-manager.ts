@@ -216,6 +216,8 @@ export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyr
       let identity: TokenIdentity
       if ('pendingToken' in rest) {
         if (Object.keys(rest).length > 1) throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'pendingToken', message: 'comes alone: the pending login already says who logs in' }] })
+        // A pending login is good for nothing but completing its second factor.
+        if (twoFactor === undefined) throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'twoFactor', message: 'is required with a pendingToken' }] })
         identity = (await readOwn(rest.pendingToken, TOKEN_TYPES.pending)).identity
       } else {
         identity = checkIdentity(rest, ['subject', 'org', 'scopes', 'projects'])

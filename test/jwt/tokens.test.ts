@@ -263,6 +263,9 @@ describe('kw.tokens.login: two-factor (TOTP)', () => {
     expect((await rejection(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret: 7 } } as never))).code).toBe('validation_failed')
     expect((await rejection(kw.tokens.login({ pendingToken: 'eyJhbGciOiJub25lIn0.e30.', twoFactor: { secret, code: '123456' } }))).code).toBe('invalid_token')
     expect((await rejection(kw.tokens.pendingLogin('nope'))).code).toBe('invalid_token')
+    const pending = ((await rejection(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret } }))) as MfaRequiredError).pendingToken
+    // A pending token alone is no login: the second factor must come with it.
+    expect((await rejection(kw.tokens.login({ pendingToken: pending }))).code).toBe('validation_failed')
     await expect(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret: 'not base32!', code: '123456' } })).rejects.toThrow(TypeError)
   })
 })
