@@ -8,7 +8,7 @@ import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStor
 import { KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA, KEYWARD_POSTGRES_SCHEMA, postgresRefreshFamilySql, postgresSchemaSql } from '../../src/stores/postgres-schema.js'
 import { PostgresTokenStore, type PostgresQueryable } from '../../src/stores/postgres-token-store.js'
 import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
-import { familyRecord } from './refresh-family-conformance.js'
+import { expectFailuresRejected, familyCalls, familyRecord } from './refresh-family-conformance.js'
 import { raceRotationsAcrossProcesses } from './refresh-race.js'
 import { CI, POSTGRES, postgresAnswers, warnSkipped } from '../support/servers.js'
 import { jsonLines } from '../support/child-process.js'
@@ -203,24 +203,9 @@ describe('PostgresTokenStore faults', () => {
   it('rejects every refresh-family call when Postgres fails or times out; never a pass', async () => {
     vi.useFakeTimers()
     const client = new MemoryClient()
-    const store = new PostgresTokenStore(client)
-    const family = familyRecord()
-    const now = Date.now()
-    const calls = [
-      () => store.insertRefreshFamily(family),
-      () => store.rotateRefreshFamily(family.id, family.current, 'next', now + 1000, now),
-      () => store.revokeRefreshFamily(family.id, now),
-      () => store.findRefreshFamily(family.id, now),
-      () => store.purgeExpiredRefreshFamilies(now),
-    ]
-    client.answer = () => Promise.reject(Object.assign(new Error('relation "keyward_refresh_families" does not exist'), { code: '42P01' }))
-    for (const call of calls) await expect(call()).rejects.toThrow(/does not exist/)
-    client.answer = () => new Promise(() => {})
-    for (const call of calls) {
-      const caught = call().catch((error: unknown) => error)
-      await vi.advanceTimersByTimeAsync(500)
-      expect(String(await caught)).toMatch(/timed out after 500 ms/)
-    }
+    const calls = familyCalls(new PostgresTokenStore(client), ['insert', 'rotate', 'revoke', 'find', 'purge'])
+    const missing = Object.assign(new Error('relation "keyward_refresh_families" does not exist'), { code: '42P01' })
+    await expectFailuresRejected(calls, () => (client.answer = () => Promise.reject(missing)), () => (client.answer = () => new Promise(() => {})), /does not exist/)
   })
 
   it('refuses malformed refresh-family rows instead of deciding on them', async () => {

@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'v
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection } from '../../src/stores/redis-token-store.js'
 import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
-import { familyRecord } from './refresh-family-conformance.js'
+import { expectFailuresRejected, familyCalls, familyRecord } from './refresh-family-conformance.js'
 import { raceRotationsAcrossProcesses } from './refresh-race.js'
 import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
 import { jsonLines } from '../support/child-process.js'
@@ -583,22 +583,10 @@ describe('RedisTokenStore without a server', () => {
   it('rejects every refresh-family call when Redis fails, times out or answers nonsense; never a pass', async () => {
     vi.useFakeTimers()
     const client = new FakeClient()
-    const store = new RedisTokenStore(client)
-    const family = familyRecord()
-    const now = Date.now()
-    const calls = [
-      () => store.insertRefreshFamily(family),
-      () => store.rotateRefreshFamily(family.id, family.current, 'next', now + 1000, now),
-      () => store.revokeRefreshFamily(family.id, now),
-    ]
-    client.answer = () => Promise.reject(new Error('READONLY You can\'t write against a read only replica.'))
-    for (const call of calls) await expect(call()).rejects.toThrow(/READONLY/)
-    client.answer = () => new Promise(() => {})
-    for (const call of calls) {
-      const caught = call().catch((error: unknown) => error)
-      await vi.advanceTimersByTimeAsync(500)
-      expect(String(await caught)).toMatch(/timed out after 500 ms/)
-    }
+    const calls = familyCalls(new RedisTokenStore(client), ['insert', 'rotate', 'revoke'])
+    const readonly = new Error("READONLY You can't write against a read only replica.")
+    await expectFailuresRejected(calls, () => (client.answer = () => Promise.reject(readonly)), () => (client.answer = () => new Promise(() => {})), /READONLY/)
+    await expectFailuresRejected(familyCalls(new RedisTokenStore(client), ['find']), () => (client.fields = Promise.reject(readonly)), () => (client.fields = new Promise(() => {})), /READONLY/)
     for (const reply of ['OK', 'ROTATED', 2, null, ['rotated']]) {
       client.answer = () => Promise.resolve(reply)
       for (const call of calls) await expect(call()).rejects.toThrow()
