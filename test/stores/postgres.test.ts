@@ -133,7 +133,7 @@ describe('Postgres schema', () => {
     expect(new PostgresTokenStore(client, { schema: 'auth', table: 'api_keys' }).channel).toBe('auth_api_keys')
   })
 
-  // A PGlite of its own: starting one takes over 10 s on a loaded machine.
+  // A PGlite of its own: it boots a WebAssembly Postgres, over 10 s on a loaded machine. Nothing here is timed.
   it('migrates idempotently on PGlite, also when two stores migrate at once', { timeout: 120_000 }, async () => {
     const db = await PGlite.create()
     try {
