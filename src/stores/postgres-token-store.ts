@@ -190,6 +190,10 @@ interface ListenSession {
  *   `flush` again once listening, so nothing missed in between stays cached.
  * - `NOTIFY <channel>` with an empty payload (e.g. after editing the table by hand) flushes
  *   every instance's cache.
+ * - Refresh-token families live in `keyward_refresh_families` (`sql/keyward-002.sql`); a
+ *   rotation is one statement that locks the family's row, so of concurrent rotations of one
+ *   token exactly one wins, whichever instance sends them. `purgeExpiredRefreshFamilies(now)`
+ *   deletes dead families.
  *
  * @example
  * ```ts

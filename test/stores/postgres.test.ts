@@ -8,6 +8,8 @@ import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStor
 import { KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA, KEYWARD_POSTGRES_SCHEMA, postgresRefreshFamilySql, postgresSchemaSql } from '../../src/stores/postgres-schema.js'
 import { PostgresTokenStore, type PostgresQueryable } from '../../src/stores/postgres-token-store.js'
 import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
+import { expectFailuresRejected, familyCalls, familyRecord } from './refresh-family-conformance.js'
+import { raceRotationsAcrossProcesses } from './refresh-race.js'
 import { CI, POSTGRES, postgresAnswers, warnSkipped } from '../support/servers.js'
 import { jsonLines } from '../support/child-process.js'
 
@@ -131,7 +133,8 @@ describe('Postgres schema', () => {
     expect(new PostgresTokenStore(client, { schema: 'auth', table: 'api_keys' }).channel).toBe('auth_api_keys')
   })
 
-  it('migrates idempotently on PGlite, also when two stores migrate at once', async () => {
+  // A PGlite of its own: it boots a WebAssembly Postgres, over 10 s on a loaded machine. Nothing here is timed.
+  it('migrates idempotently on PGlite, also when two stores migrate at once', { timeout: 120_000 }, async () => {
     const db = await PGlite.create()
     try {
       const a = new PostgresTokenStore(db)
@@ -145,8 +148,7 @@ describe('Postgres schema', () => {
     } finally {
       await db.close()
     }
-    // PGlite boots a WebAssembly Postgres: seconds on a loaded machine. Nothing here is timed.
-  }, 30_000)
+  })
 })
 
 /** A client that records the SQL it is sent, answers from `answer`, and can hang forever. */
@@ -196,6 +198,48 @@ describe('PostgresTokenStore faults', () => {
       client.answer = () => Promise.resolve({ rows: [{ ...good, ...bad }] })
       await expect(store.findById('AbCd1234')).rejects.toThrow(TypeError)
     }
+  })
+
+  it('rejects every refresh-family call when Postgres fails or times out; never a pass', async () => {
+    vi.useFakeTimers()
+    const client = new MemoryClient()
+    const calls = familyCalls(new PostgresTokenStore(client), ['insert', 'rotate', 'revoke', 'find', 'purge'])
+    const missing = Object.assign(new Error('relation "keyward_refresh_families" does not exist'), { code: '42P01' })
+    await expectFailuresRejected(calls, () => (client.answer = () => Promise.reject(missing)), () => (client.answer = () => new Promise(() => {})), /does not exist/)
+  })
+
+  it('refuses malformed refresh-family rows instead of deciding on them', async () => {
+    const client = new MemoryClient()
+    const store = new PostgresTokenStore(client)
+    const family = familyRecord()
+    const now = Date.now()
+    const state = { current_jti: family.current, expires_at: String(family.expiresAt), revoked_at: null }
+    client.answer = () => Promise.resolve({ rows: [state] })
+    expect(await store.rotateRefreshFamily(family.id, family.current, 'next', now + 1000, now)).toBe('rotated')
+    for (const bad of [{ revoked_at: new Date() }, { current_jti: 42 }, { expires_at: '1.5' }]) {
+      client.answer = () => Promise.resolve({ rows: [{ ...state, ...bad }] })
+      await expect(store.rotateRefreshFamily(family.id, family.current, 'next', now + 1000, now)).rejects.toThrow(TypeError)
+    }
+    client.answer = () => Promise.resolve({ rows: [state, state] })
+    await expect(store.rotateRefreshFamily(family.id, family.current, 'next', now + 1000, now)).rejects.toThrow(TypeError)
+    const row = { id: family.id, subject: family.subject, org_id: family.orgId, current_jti: family.current, expires_at: family.expiresAt, revoked_at: null, created_at: BigInt(family.createdAt) }
+    client.answer = () => Promise.resolve({ rows: [row] })
+    expect(await store.findRefreshFamily(family.id, now)).toStrictEqual(family)
+    client.answer = () => Promise.resolve({ rows: [{ ...row, created_at: new Date() }] })
+    await expect(store.findRefreshFamily(family.id, now)).rejects.toThrow(TypeError)
+  })
+
+  it('rotates in one statement and sends nothing for bad arguments', async () => {
+    const client = new MemoryClient()
+    const store = new PostgresTokenStore(client)
+    await expect(store.insertRefreshFamily(familyRecord({ subject: '' }))).rejects.toThrow(TypeError)
+    await expect(store.rotateRefreshFamily('f', 'a', 'a', 1, 1)).rejects.toThrow(TypeError)
+    await expect(store.revokeRefreshFamily('f\u0000', 1)).rejects.toThrow(TypeError)
+    await expect(store.purgeExpiredRefreshFamilies(Number.POSITIVE_INFINITY)).rejects.toThrow(TypeError)
+    expect(client.sent).toStrictEqual([])
+    expect(await store.rotateRefreshFamily('f', 'a', 'b', 1, 1)).toBe('unknown')
+    expect(client.sent).toHaveLength(1)
+    expect(client.sent[0]).toMatch(/^UPDATE keyward_refresh_families AS f SET[\s\S]*FOR UPDATE\) AS old/)
   })
 
   it('writes a whole touch batch in one statement', async () => {
@@ -479,5 +523,17 @@ describe.runIf(available)('two server processes sharing PostgreSQL', () => {
       await harness.close()
     }
     expect(await exited).toBe(0)
+  })
+})
+
+describe.runIf(available)('two server processes sharing PostgreSQL: refresh rotation', () => {
+  it('of concurrent rotations of one refresh token from two processes, exactly one succeeds', { timeout: 120_000 }, async () => {
+    const harness = await postgresHarness({ queryTimeoutMs: 10_000 })
+    try {
+      const module = new URL('../../src/stores/postgres-token-store.ts', import.meta.url).href
+      await raceRotationsAcrossProcesses(harness.store, { kind: 'postgres', module, server: SERVER, schema: harness.schema })
+    } finally {
+      await harness.close()
+    }
   })
 })

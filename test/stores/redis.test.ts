@@ -7,6 +7,8 @@ import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'v
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection } from '../../src/stores/redis-token-store.js'
 import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
+import { expectFailuresRejected, familyCalls, familyRecord } from './refresh-family-conformance.js'
+import { raceRotationsAcrossProcesses } from './refresh-race.js'
 import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
 import { jsonLines } from '../support/child-process.js'
 
@@ -113,6 +115,35 @@ describe.runIf(available)('RedisTokenStore on Redis: the subscriber connection',
       expect(orgKeys).toHaveLength(1)
       expect(orgKeys[0]).toMatch(/:org:[0-9a-f]{32}$/)
       expect(await harness.admin.zrange(orgKeys[0]!, 0, -1)).toStrictEqual([record.id])
+    } finally {
+      await harness.close()
+    }
+  })
+
+  it('keeps a refresh family as a hash under the prefix with the {keys} tag, expiring by itself at its expiry', async () => {
+    const harness = await redisHarness()
+    try {
+      const record = familyRecord()
+      await harness.store.insertRefreshFamily(record)
+      const key = `${harness.prefix}{keys}:family:${record.id}`
+      expect(await harness.admin.hgetall(key)).toStrictEqual({
+        id: record.id,
+        subject: record.subject,
+        orgId: record.orgId,
+        current: record.current,
+        expiresAt: String(record.expiresAt),
+        revokedAt: '',
+        createdAt: String(record.createdAt),
+      })
+      expect(await harness.admin.call('PEXPIRETIME', key)).toBe(record.expiresAt)
+      const later = record.expiresAt + 60_000
+      expect(await harness.store.rotateRefreshFamily(record.id, record.current, 'jti_next', later, Date.now())).toBe('rotated')
+      expect(await harness.admin.call('PEXPIRETIME', key)).toBe(later)
+      // A family inserted already expired is gone at once: Redis deletes it, nothing lingers.
+      const dead = familyRecord({ expiresAt: Date.now() - 1 })
+      expect(await harness.store.insertRefreshFamily(dead)).toBe(true)
+      expect(await harness.admin.exists(`${harness.prefix}{keys}:family:${dead.id}`)).toBe(0)
+      expect(await harness.store.rotateRefreshFamily(dead.id, dead.current, 'jti_next', later, Date.now())).toBe('unknown')
     } finally {
       await harness.close()
     }
@@ -549,6 +580,51 @@ describe('RedisTokenStore without a server', () => {
     expect(client.sent.map((call) => call[0])).toStrictEqual(['evalsha', 'eval'])
   })
 
+  it('rejects every refresh-family call when Redis fails, times out or answers nonsense; never a pass', async () => {
+    vi.useFakeTimers()
+    const client = new FakeClient()
+    const calls = familyCalls(new RedisTokenStore(client), ['insert', 'rotate', 'revoke'])
+    const readonly = new Error("READONLY You can't write against a read only replica.")
+    await expectFailuresRejected(calls, () => (client.answer = () => Promise.reject(readonly)), () => (client.answer = () => new Promise(() => {})), /READONLY/)
+    await expectFailuresRejected(familyCalls(new RedisTokenStore(client), ['find']), () => (client.fields = Promise.reject(readonly)), () => (client.fields = new Promise(() => {})), /READONLY/)
+    for (const reply of ['OK', 'ROTATED', 2, null, ['rotated']]) {
+      client.answer = () => Promise.resolve(reply)
+      for (const call of calls) await expect(call()).rejects.toThrow()
+    }
+  })
+
+  it('refuses a malformed refresh family hash instead of handing it out', async () => {
+    const client = new FakeClient()
+    const store = new RedisTokenStore(client)
+    const family = familyRecord()
+    const good = { id: family.id, subject: family.subject, orgId: family.orgId, current: family.current, expiresAt: String(family.expiresAt), revokedAt: '', createdAt: String(family.createdAt) }
+    client.fields = Promise.resolve(good)
+    expect(await store.findRefreshFamily(family.id)).toStrictEqual(family)
+    for (const bad of [{ expiresAt: '1.5e12' }, { revokedAt: 'null' }, { createdAt: '9007199254740993' }, { current: undefined }]) {
+      client.fields = Promise.resolve({ ...good, ...bad } as Record<string, string>)
+      await expect(store.findRefreshFamily(family.id)).rejects.toThrow(TypeError)
+    }
+  })
+
+  it('sends nothing to Redis for a refresh-family call with bad arguments', async () => {
+    const client = new FakeClient()
+    const store = new RedisTokenStore(client)
+    await expect(store.insertRefreshFamily(familyRecord({ expiresAt: Number.NaN }))).rejects.toThrow(TypeError)
+    await expect(store.rotateRefreshFamily('f', 'a', 'a', 1, 1)).rejects.toThrow(TypeError)
+    await expect(store.revokeRefreshFamily('f'.repeat(65), 1)).rejects.toThrow(TypeError)
+    await expect(store.findRefreshFamily('f', 1.5)).rejects.toThrow(TypeError)
+    expect(client.sent).toStrictEqual([])
+  })
+
+  it('sends a refresh-family script whole when Redis answers NOSCRIPT', async () => {
+    const client = new FakeClient()
+    client.answer = () => (client.sent.length === 1 ? Promise.reject(new Error('NOSCRIPT No matching script')) : Promise.resolve('rotated'))
+    const store = new RedisTokenStore(client, { prefix: 'p:' })
+    expect(await store.rotateRefreshFamily('fam1', 'a', 'b', 2, 1)).toBe('rotated')
+    expect(client.sent.map((call) => call[0])).toStrictEqual(['evalsha', 'eval'])
+    expect(client.sent[1]!.slice(2)).toStrictEqual([1, 'p:{keys}:family:fam1', 'a', 'b', '2', '1'])
+  })
+
   it('validates its options eagerly', () => {
     const client = new FakeClient()
     expect(() => new RedisTokenStore({} as RedisStoreClient)).toThrow(TypeError)
@@ -618,5 +694,17 @@ describe('RedisTokenStore without a server', () => {
     expect(subscriber.pings).toBe(4)
     seen.unsubscribe()
     await store.close()
+  })
+})
+
+describe.runIf(available)('two server processes sharing Redis: refresh rotation', () => {
+  it('of concurrent rotations of one refresh token from two processes, exactly one succeeds', { timeout: 120_000 }, async () => {
+    const harness = await redisHarness()
+    try {
+      const module = new URL('../../src/stores/redis-token-store.ts', import.meta.url).href
+      await raceRotationsAcrossProcesses(harness.store, { kind: 'redis', module, server: { host: HOST, port: PORT }, prefix: harness.prefix })
+    } finally {
+      await harness.close()
+    }
   })
 })
