@@ -174,7 +174,10 @@ export function createKeyward(options: KeywardOptions): Keyward {
     const keyring = new Keyring(config)
     if (config.signingKey !== undefined && !keepsRefreshFamilies(store)) fail('jwt.signingKey needs a store that keeps refresh-token families (the memory, Postgres and Redis stores do)')
     rt.tokens = new TokenVerifier(config, keyring, { hash: rt.hash, expandScopes: rt.expandScopes, environment, rules: defaultRateLimit })
-    tokens = createTokenManager(rt, config, keyring, rt.tokens)
+    // Second-factor counters and used codes must not share an in-process table with per-address
+    // lockout, which a flood of addresses can evict them from; a shared limiter keeps them cluster-wide.
+    const twoFactorLimiter = options.limiter === undefined || options.limiter instanceof MemoryRateLimiter ? new MemoryRateLimiter() : options.limiter
+    tokens = createTokenManager(rt, config, keyring, rt.tokens, twoFactorLimiter)
   }
   const unsubscribe = store.subscribe?.((event) => {
     if (event.type === 'key') rt.cache.invalidate(event.id)

@@ -21,12 +21,15 @@ interface User {
   password: string
   scopes: string[]
   totpSecret?: string
+  pendingTotpSecret?: string
 }
 
 const USERS = new Map<string, User>([
   ['ada', { id: 'user_ada', org: 'org_bytestack', password: 'correct horse battery staple', scopes: ['write'] }],
   ['bob', { id: 'user_bob', org: 'org_bytestack', password: 'hunter2 hunter2', scopes: ['write'] }],
 ])
+
+const USERS_BY_ID = new Map([...USERS.values()].map((u) => [u.id, u]))
 
 function passwordMatches(user: User | undefined, password: unknown): user is User {
   // Stub of the app's password check (use a password hash such as argon2 in a real app).
@@ -51,7 +54,7 @@ function problem(res: Response, error: unknown): void {
 const invalidLogin = { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Wrong username or password' }
 
 /**
- * The example's routes: `/auth/2fa/enroll`, `/auth/login`, `/auth/refresh`, `/auth/logout`,
+ * The example's routes: `/auth/2fa/enroll` and `/auth/2fa/confirm` (logged in), `/auth/login`, `/auth/refresh`, `/auth/logout`,
  * `/.well-known/jwks.json`, `GET /api/me` (`read`) and `POST /api/payouts` (`write` + 2FA).
  *
  * @example
@@ -63,12 +66,27 @@ export function createApp(kw: Keyward): Express {
   const app = express()
   app.use(express.json({ limit: '16kb' }))
 
-  app.post('/auth/2fa/enroll', (req, res) => {
-    const user = USERS.get(req.body?.username)
-    if (!passwordMatches(user, req.body?.password)) return void res.status(401).json(invalidLogin)
-    user.totpSecret = totp.generateSecret()
-    // Shown once, as a QR code in a real app; the secret stays on the server side.
-    res.set('cache-control', 'no-store').json({ secret: user.totpSecret, otpauthUri: totp.uri({ secret: user.totpSecret, account: req.body.username, issuer: 'ByteStack' }) })
+  // Enrolment needs a logged-in user, and a 2FA login when 2FA is already on: a password alone
+  // must never be enough to swap in another authenticator.
+  const enrolled = (req: express.Request) => USERS_BY_ID.get((req as AuthenticatedRequest).auth.subject ?? '')
+  app.post('/auth/2fa/enroll', authenticate(kw), (req, res, next) => {
+    const user = enrolled(req)
+    if (user === undefined) return void res.status(401).json(invalidLogin)
+    if (user.totpSecret !== undefined && (req as AuthenticatedRequest).auth.mfa !== true) return next()
+    // Pending until a code from it is confirmed; shown once, as a QR code in a real app.
+    user.pendingTotpSecret = totp.generateSecret()
+    res.set('cache-control', 'no-store').json({ secret: user.pendingTotpSecret, otpauthUri: totp.uri({ secret: user.pendingTotpSecret, account: user.id, issuer: 'ByteStack' }) })
+  }, requireMfa())
+
+  app.post('/auth/2fa/confirm', authenticate(kw), (req, res) => {
+    const user = enrolled(req)
+    const secret = user?.pendingTotpSecret
+    if (user === undefined || secret === undefined || totp.match(secret, req.body?.code, Date.now()) === null) {
+      return void res.status(400).json({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'No enrolment pending, or the code does not match it' })
+    }
+    user.totpSecret = secret
+    delete user.pendingTotpSecret
+    res.status(204).end()
   })
 
   app.post('/auth/login', async (req, res, next) => {

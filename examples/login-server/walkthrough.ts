@@ -1,6 +1,6 @@
 /**
  * Drives the login example end to end over HTTP and checks every answer:
- * enrol 2FA -> login -> 401 mfa_required -> login with the code -> tokens -> protected route ->
+ * login -> enrol 2FA -> confirm -> login -> 401 mfa_required -> login with the code -> tokens -> protected route ->
  * refresh -> logout. Run with `npx tsx examples/login-server/walkthrough.ts` (starts its own
  * server on a free port) or pass the URL of a running one. Exits non-zero on the first surprise.
  */
@@ -29,7 +29,13 @@ function check(step: string, got: { status: number; body: Record<string, unknown
 }
 
 const ada = { username: 'ada', password: 'correct horse battery staple' }
-const { secret } = check('enrol TOTP (password checked)', await call('POST', '/auth/2fa/enroll', ada), 200, (b) => String(b.otpauthUri).startsWith('otpauth://totp/')) as { secret: string }
+const before = check('login before 2FA is on', await call('POST', '/auth/login', ada), 200)
+check('enrol TOTP without a session', await call('POST', '/auth/2fa/enroll', {}), 401, (b) => b.code === 'missing_credentials')
+const { secret } = check('enrol TOTP (logged in)', await call('POST', '/auth/2fa/enroll', {}, before.access_token as string), 200, (b) => String(b.otpauthUri).startsWith('otpauth://totp/')) as { secret: string }
+check('confirm with a wrong code', await call('POST', '/auth/2fa/confirm', { code: '000000' }, before.access_token as string), 400)
+check('confirm with a code from the app', await call('POST', '/auth/2fa/confirm', { code: totp.code(secret, Date.now()) }, before.access_token as string), 204)
+check('re-enrol with a password-only session', await call('POST', '/auth/2fa/enroll', {}, before.access_token as string), 401, (b) => b.code === 'mfa_required')
+await call('POST', '/auth/logout', { refreshToken: before.refresh_token })
 
 const first = check('login without the code', await call('POST', '/auth/login', ada), 401, (b) => b.code === 'mfa_required' && typeof b.pendingToken === 'string')
 check('login with a wrong code', await call('POST', '/auth/login', { ...ada, twoFactorCode: '000000' }), 401, (b) => b.code === 'mfa_required')

@@ -115,6 +115,8 @@ export interface JwtOptions {
   refreshTokenTtl?: number
   /** How long a login waiting for its second factor stays valid, seconds. Default 300. */
   pendingTokenTtl?: number
+  /** The longest a session lives from its login, however often it is refreshed, seconds. Default 2,592,000 (30 days). */
+  sessionMaxAge?: number
   /** Leeway for `exp` and `nbf` between clocks, seconds, at most 60. Default 5. */
   clockTolerance?: number
   /** Third-party issuers whose tokens are accepted too. */
@@ -134,13 +136,14 @@ export interface JwtConfig {
   accessTokenTtl: number
   refreshTokenTtl: number
   pendingTokenTtl: number
+  sessionMaxAge: number
   clockTolerance: number
   trusted: readonly TrustedIssuer[]
   maxCodeFailures: number
   cacheMax: number
 }
 
-const OPTION_NAMES = new Set(['issuer', 'audience', 'signingKey', 'verificationKeys', 'accessTokenTtl', 'refreshTokenTtl', 'pendingTokenTtl', 'clockTolerance', 'jwks', 'maxCodeFailures', 'cache'])
+const OPTION_NAMES = new Set(['issuer', 'audience', 'signingKey', 'verificationKeys', 'accessTokenTtl', 'refreshTokenTtl', 'pendingTokenTtl', 'sessionMaxAge', 'clockTolerance', 'jwks', 'maxCodeFailures', 'cache'])
 const REMOTE_ALGORITHMS = new Set<string>(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])
 const KID = /^[\x21-\x7e]{1,128}$/
 
@@ -240,6 +243,8 @@ export function resolveJwtOptions(options: JwtOptions): JwtConfig {
   const accessTokenTtl = seconds(options.accessTokenTtl, 900, 'accessTokenTtl', 10, 86_400)
   const refreshTokenTtl = seconds(options.refreshTokenTtl, 604_800, 'refreshTokenTtl', 60, 31_536_000)
   if (refreshTokenTtl <= accessTokenTtl) fail('refreshTokenTtl must be longer than accessTokenTtl')
+  const sessionMaxAge = seconds(options.sessionMaxAge, Math.max(2_592_000, refreshTokenTtl), 'sessionMaxAge', 60, 315_360_000)
+  if (sessionMaxAge < refreshTokenTtl) fail('sessionMaxAge must be at least refreshTokenTtl')
   const maxCodeFailures = options.maxCodeFailures ?? 5
   if (!Number.isSafeInteger(maxCodeFailures) || maxCodeFailures < 1 || maxCodeFailures > 100) fail('maxCodeFailures must be an integer from 1 to 100')
   return Object.freeze({
@@ -250,6 +255,7 @@ export function resolveJwtOptions(options: JwtOptions): JwtConfig {
     accessTokenTtl,
     refreshTokenTtl,
     pendingTokenTtl: seconds(options.pendingTokenTtl, 300, 'pendingTokenTtl', 30, 3600),
+    sessionMaxAge,
     // RFC 8725 asks for tight validation; more than a minute of leeway hides a broken clock.
     clockTolerance: seconds(options.clockTolerance, 5, 'clockTolerance', 0, 60),
     trusted: Object.freeze(trusted),

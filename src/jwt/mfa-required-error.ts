@@ -17,10 +17,11 @@ import { KeywardError } from '../errors.js'
  */
 export class MfaRequiredError extends KeywardError {
   /** A pending-2FA token (typ `mfa-pending+jwt`): good only to complete this login, for `jwt.pendingTokenTtl`. */
-  readonly pendingToken: string
+  declare readonly pendingToken: string
 
   constructor(pendingToken: string) {
     super('mfa_required')
-    this.pendingToken = pendingToken
+    // Not enumerable: error serializers (pino, util.inspect, JSON of the object) must not log it.
+    Object.defineProperty(this, 'pendingToken', { value: pendingToken, enumerable: false })
   }
 }

@@ -9,7 +9,7 @@ import { ownClaims, type TokenIdentity } from './token-claims.js'
  *
  * @example
  * ```ts
- * const spec: TokenSpec = { typ: 'at+jwt', audience: 'api', ttl: 900, sessionId: 's1', jti: randomId() }
+ * const spec: TokenSpec = { typ: 'at+jwt', audience: 'api', ttl: 900, sessionId: 's1', authTime: 1_795_000_000, jti: randomId() }
  * ```
  */
 export interface TokenSpec {
@@ -18,6 +18,8 @@ export interface TokenSpec {
   /** Lifetime in seconds. */
   ttl: number
   sessionId: string
+  /** When the user authenticated (OIDC `auth_time`), epoch seconds: bounds the session's age. */
+  authTime: number
   jti: string
 }
 
@@ -44,7 +46,7 @@ export function randomId(): string {
 export async function signToken(config: JwtConfig, keyring: Keyring, identity: TokenIdentity, spec: TokenSpec, now: number): Promise<string> {
   const { key, alg, kid } = await keyring.signer()
   const issuedAt = Math.floor(now / 1000)
-  return new SignJWT(ownClaims(identity, spec.sessionId))
+  return new SignJWT({ ...ownClaims(identity, spec.sessionId), auth_time: spec.authTime })
     .setProtectedHeader({ alg, kid, typ: spec.typ })
     .setIssuer(config.issuer)
     .setAudience(spec.audience)

@@ -86,10 +86,10 @@ export function ownClaims(identity: TokenIdentity, sessionId: string): JWTPayloa
  *
  * @example
  * ```ts
- * const auth = tokenAuth(identity, payload, expand, 'live')
+ * const auth = tokenAuth(identity, payload, expand, 'live', true)
  * ```
  */
-export function tokenAuth(identity: TokenIdentity, claims: JWTPayload, expandScopes: (granted: readonly string[]) => string[], environment: Environment): AuthContext {
+export function tokenAuth(identity: TokenIdentity, claims: JWTPayload, expandScopes: (granted: readonly string[]) => string[], environment: Environment, own: boolean): AuthContext {
   const auth: AuthContext = {
     type: 'jwt',
     subject: identity.subject,
@@ -101,7 +101,8 @@ export function tokenAuth(identity: TokenIdentity, claims: JWTPayload, expandSco
     issuer: claims.iss!,
     claims: deepFrozenCopy(claims),
   }
-  if (typeof claims.sid === 'string') auth.sessionId = claims.sid
+  // Only keyward's own sessions: a third party's `sid` names nothing kw.tokens could revoke.
+  if (own && typeof claims.sid === 'string') auth.sessionId = claims.sid
   return Object.freeze(auth)
 }
 

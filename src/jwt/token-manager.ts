@@ -6,7 +6,9 @@ import type { TokenStore } from '../stores/token-store.js'
 import type { JwtConfig } from './jwt-options.js'
 import type { Keyring } from './keyring.js'
 import { MfaRequiredError } from './mfa-required-error.js'
-import { checkSecondFactor } from './second-factor.js'
+import type { RateLimiter } from '../limiters/rate-limiter.js'
+import { matchTotpCode } from '../totp.js'
+import { claimOnce, settleSecondFactor } from './second-factor.js'
 import { randomId, signToken } from './sign-token.js'
 import { identityOf, TOKEN_TYPES, type TokenIdentity } from './token-claims.js'
 import type { TokenVerifier } from './token-verifier.js'
@@ -95,6 +97,12 @@ export interface TokenManager {
   jwks(): Promise<{ keys: JWK[] }>
 }
 
+/** A login session: its id (the refresh family) and when the user authenticated, epoch seconds. */
+interface Session {
+  id: string
+  authTime: number
+}
+
 type RefreshFamilies = Required<Pick<TokenStore, 'insertRefreshFamily' | 'rotateRefreshFamily' | 'revokeRefreshFamily'>>
 
 /**
@@ -112,12 +120,12 @@ export function keepsRefreshFamilies(store: TokenStore): boolean {
 
 const INVALID = () => new KeywardError('invalid_token')
 
-/** Store and limiter failures become a 503; keyward's own refusals pass through. */
+/** Store and limiter failures (whatever their class) become a 503; keyward's own refusals pass through. */
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work()
   } catch (cause) {
-    if (isKeywardError(cause) || cause instanceof TypeError) throw cause
+    if (isKeywardError(cause)) throw cause
     throw new KeywardError('store_unavailable', { cause, retryAfter: 1 })
   }
 }
@@ -136,14 +144,16 @@ function checkIdentity(input: unknown, allowed: readonly string[]): TokenIdentit
 }
 
 /**
- * Builds `kw.tokens` over the runtime, the keyring and the verifier.
+ * Builds `kw.tokens` over the runtime, the keyring and the verifier. `twoFactorLimiter` keeps the
+ * second-factor counters and used codes: the shared limiter in a cluster, else a table of its own
+ * that a flood of client addresses cannot evict them from.
  *
  * @example
  * ```ts
- * const tokens = createTokenManager(rt, config, keyring, verifier)
+ * const tokens = createTokenManager(rt, config, keyring, verifier, new MemoryRateLimiter())
  * ```
  */
-export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyring, verifier: TokenVerifier): TokenManager {
+export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyring, verifier: TokenVerifier, twoFactorLimiter: RateLimiter): TokenManager {
   const families = rt.store as RefreshFamilies
 
   function requireSigning(): void {
@@ -151,32 +161,40 @@ export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyr
     if (!keepsRefreshFamilies(rt.store)) throw new TypeError('keyward: the store does not keep refresh-token families (insertRefreshFamily, rotateRefreshFamily, revokeRefreshFamily)')
   }
 
-  async function pair(identity: TokenIdentity, sessionId: string, refreshJti: string, now: number): Promise<TokenPair> {
+  async function pair(identity: TokenIdentity, session: Session, refreshJti: string, now: number): Promise<TokenPair> {
+    const refreshTtl = refreshLifetime(session, now)
+    const spec = { sessionId: session.id, authTime: session.authTime }
     const [accessToken, refreshToken] = await Promise.all([
-      signToken(config, keyring, identity, { typ: TOKEN_TYPES.access, audience: config.audience, ttl: config.accessTokenTtl, sessionId, jti: randomId() }, now),
-      signToken(config, keyring, identity, { typ: TOKEN_TYPES.refresh, audience: config.issuer, ttl: config.refreshTokenTtl, sessionId, jti: refreshJti }, now),
+      signToken(config, keyring, identity, { ...spec, typ: TOKEN_TYPES.access, audience: config.audience, ttl: Math.min(config.accessTokenTtl, refreshTtl), jti: randomId() }, now),
+      signToken(config, keyring, identity, { ...spec, typ: TOKEN_TYPES.refresh, audience: config.issuer, ttl: refreshTtl, jti: refreshJti }, now),
     ])
-    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: config.accessTokenTtl, refreshExpiresIn: config.refreshTokenTtl, sessionId }
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: Math.min(config.accessTokenTtl, refreshTtl), refreshExpiresIn: refreshTtl, sessionId: session.id }
+  }
+
+  /** Seconds a refresh token issued now may live: its own lifetime, within the session's maximum age. */
+  function refreshLifetime(session: Session, now: number): number {
+    return Math.min(config.refreshTokenTtl, session.authTime + config.sessionMaxAge - Math.floor(now / 1000))
   }
 
   async function start(identity: TokenIdentity): Promise<TokenPair> {
     const now = rt.now()
-    const sessionId = randomId()
+    const session: Session = { id: randomId(), authTime: Math.floor(now / 1000) }
     const refreshJti = randomId()
+    const expiresAt = now + refreshLifetime(session, now) * 1000
     const stored = await guarded(() =>
-      families.insertRefreshFamily({ id: sessionId, subject: identity.subject, orgId: identity.org, current: refreshJti, expiresAt: now + config.refreshTokenTtl * 1000, revokedAt: null, createdAt: now }),
+      families.insertRefreshFamily({ id: session.id, subject: identity.subject, orgId: identity.org, current: refreshJti, expiresAt, revokedAt: null, createdAt: now }),
     )
     // 131 random bits do not collide; a store that says they did is not working.
     if (!stored) throw new KeywardError('store_unavailable', { retryAfter: 1 })
-    return pair(identity, sessionId, refreshJti, now)
+    return pair(identity, session, refreshJti, now)
   }
 
-  async function readOwn(token: unknown, typ: string): Promise<{ identity: TokenIdentity; sessionId: string; jti: string }> {
+  async function readOwn(token: unknown, typ: string): Promise<{ identity: TokenIdentity; session: Session; jti: string }> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 8192) throw INVALID()
     const payload = await guarded(() => verifier.verifyOwn(token, typ, rt.now()))
     const identity = payload === null ? null : identityOf(payload)
-    if (payload === null || identity === null || typeof payload.sid !== 'string' || typeof payload.jti !== 'string') throw INVALID()
-    return { identity, sessionId: payload.sid, jti: payload.jti }
+    if (payload === null || identity === null || typeof payload.sid !== 'string' || typeof payload.jti !== 'string' || !Number.isSafeInteger(payload.auth_time)) throw INVALID()
+    return { identity, session: { id: payload.sid, authTime: payload.auth_time as number }, jti: payload.jti }
   }
 
   return {
@@ -187,19 +205,22 @@ export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyr
 
     async refresh(refreshToken) {
       requireSigning()
-      const { identity, sessionId, jti } = await readOwn(refreshToken, TOKEN_TYPES.refresh)
+      const { identity, session, jti } = await readOwn(refreshToken, TOKEN_TYPES.refresh)
       const now = rt.now()
+      const lifetime = refreshLifetime(session, now)
+      // A session older than sessionMaxAge is over, however often it was refreshed.
+      if (lifetime <= 0) throw INVALID()
       const next = randomId()
-      const outcome = await guarded(() => families.rotateRefreshFamily(sessionId, jti, next, now + config.refreshTokenTtl * 1000, now))
+      const outcome = await guarded(() => families.rotateRefreshFamily(session.id, jti, next, now + lifetime * 1000, now))
       // 'reused': the store has just revoked the whole session; 'revoked' / 'unknown': logged out or expired.
       if (outcome !== 'rotated') throw INVALID()
-      return pair(identity, sessionId, next, now)
+      return pair(identity, session, next, now)
     },
 
     async revoke(refreshToken) {
       requireSigning()
-      const { sessionId } = await readOwn(refreshToken, TOKEN_TYPES.refresh)
-      await guarded(() => families.revokeRefreshFamily(sessionId, rt.now()))
+      const { session } = await readOwn(refreshToken, TOKEN_TYPES.refresh)
+      await guarded(() => families.revokeRefreshFamily(session.id, rt.now()))
     },
 
     async revokeSession(sessionId) {
@@ -214,11 +235,14 @@ export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyr
       const { twoFactor, ip, ...rest } = input as LoginInput & Record<string, unknown>
       if (ip !== undefined && typeof ip !== 'string') throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'ip', message: 'must be a string' }] })
       let identity: TokenIdentity
+      let pendingId: string | undefined
       if ('pendingToken' in rest) {
         if (Object.keys(rest).length > 1) throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'pendingToken', message: 'comes alone: the pending login already says who logs in' }] })
         // A pending login is good for nothing but completing its second factor.
         if (twoFactor === undefined) throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'twoFactor', message: 'is required with a pendingToken' }] })
-        identity = (await readOwn(rest.pendingToken, TOKEN_TYPES.pending)).identity
+        const pending = await readOwn(rest.pendingToken, TOKEN_TYPES.pending)
+        identity = pending.identity
+        pendingId = pending.jti
       } else {
         identity = checkIdentity(rest, ['subject', 'org', 'scopes', 'projects'])
       }
@@ -226,15 +250,20 @@ export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyr
       if (!plainObject(twoFactor) || typeof twoFactor.secret !== 'string' || (twoFactor.code !== undefined && typeof twoFactor.code !== 'string')) {
         throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'twoFactor', message: 'must be { secret: string, code?: string }' }] })
       }
+      const now = rt.now()
       if (twoFactor.code === undefined || twoFactor.code === '') {
-        const now = rt.now()
-        const pendingToken = await signToken(config, keyring, { ...identity, mfa: false }, { typ: TOKEN_TYPES.pending, audience: config.issuer, ttl: config.pendingTokenTtl, sessionId: '', jti: randomId() }, now)
+        const session: Session = { id: '', authTime: Math.floor(now / 1000) }
+        const pendingToken = await signToken(config, keyring, { ...identity, mfa: false }, { typ: TOKEN_TYPES.pending, audience: config.issuer, ttl: config.pendingTokenTtl, sessionId: session.id, authTime: session.authTime, jti: randomId() }, now)
         throw new MfaRequiredError(pendingToken)
       }
+      // Outside guarded(): a secret that is not base32 is the app's bug (TypeError), not an outage.
+      const step = matchTotpCode(twoFactor.secret, twoFactor.code, now)
       const who = JSON.stringify([identity.org, identity.subject])
-      await guarded(() =>
-        checkSecondFactor(rt, { who, secret: twoFactor.secret, code: twoFactor.code!, ip, maxFailures: config.maxCodeFailures, windowMs: config.pendingTokenTtl * 1000 }),
-      )
+      await guarded(async () => {
+        await settleSecondFactor(rt, twoFactorLimiter, { who, step, ip, maxFailures: config.maxCodeFailures, windowMs: config.pendingTokenTtl * 1000, now })
+        // One session per pending login: the same pending token with a later code is refused.
+        if (pendingId !== undefined && !(await claimOnce(twoFactorLimiter, `pending:${pendingId}`, config.pendingTokenTtl * 1000 + 60_000, now))) throw INVALID()
+      })
       return start({ ...identity, mfa: true })
     },
 

@@ -7,7 +7,7 @@ import { formatPolicy } from '../rate-limit-headers.js'
 import type { AuthContext, RateLimitRule } from '../types.js'
 import type { JwtConfig, TrustedIssuer } from './jwt-options.js'
 import { refuseEmbeddedKeys, type Keyring } from './keyring.js'
-import { identityOf, tokenAuth, TOKEN_TYPES } from './token-claims.js'
+import { identityOf, tokenAuth, TOKEN_TYPES, type TokenIdentity } from './token-claims.js'
 
 /**
  * A verified access token, as the pipeline uses it.
@@ -129,9 +129,15 @@ export class TokenVerifier {
     if (verifier === undefined) return null
     const payload = await this.#check(token, verifier, verifier.trusted === undefined ? TOKEN_TYPES.access : verifier.options.typ, now)
     if (payload === null) return null
-    const identity = identityOf(payload, verifier.trusted?.claims)
+    let identity: TokenIdentity | null
+    try {
+      identity = identityOf(payload, verifier.trusted?.claims)
+    } catch {
+      // A claim-mapping function that throws on this token's claims: the token is not acceptable.
+      return null
+    }
     if (identity === null || typeof payload.exp !== 'number') return null
-    const auth = tokenAuth(identity, payload, this.#expandScopes, this.#environment)
+    const auth = tokenAuth(identity, payload, this.#expandScopes, this.#environment, verifier.trusted === undefined)
     const verified: VerifiedToken = Object.freeze({
       auth,
       // One quota per person whatever token they present: issuer and subject, never the token.

@@ -52,6 +52,15 @@ describe('jwt.jwks: third-party issuers', () => {
     expect(r.auth).toMatchObject({ type: 'jwt', subject: 'auth0|42', org: 'org_7', issuer: IDP, mfa: false })
     expect(r.auth.scopes).toEqual(['openid', 'read', 'write'])
     expect(r.auth.sessionId).toBeUndefined()
+    // Nor a third party's own sid: it names nothing kw.tokens could revoke.
+    const withSid = ok(await kw.verify({ headers: bearer(await idpSign(idpClaims(clock.now(), { sid: 'S'.repeat(22) }))) }))
+    expect(withSid.auth.sessionId).toBeUndefined()
+  })
+
+  it('a claim-mapping function that throws refuses the token (401), it is no outage', async () => {
+    const { kw, clock } = idpSetup({ claims: { scopes: () => { throw new Error('bad mapping') } } })
+    const error = refused(await kw.verify({ headers: bearer(await idpSign(idpClaims(clock.now()))) }))
+    expect([error.status, error.code]).toEqual([401, 'invalid_token'])
   })
 
   it('reads scp as a list when there is no scope claim, and amr mfa', async () => {

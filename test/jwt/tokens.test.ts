@@ -4,7 +4,7 @@
  */
 import { createLocalJWKSet, generateKeyPair, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { createKeyward, isKeywardError, KeywardError, MfaRequiredError, totp } from '../../src/index.js'
+import { createKeyward, isKeywardError, KeywardError, MemoryRateLimiter, MfaRequiredError, totp } from '../../src/index.js'
 import { setup } from '../support/setup.js'
 import { AUDIENCE, bearer, claimsOf, edKeys, headerOf, ISSUER, jwtSetup, ok, refused } from './support.js'
 
@@ -155,6 +155,22 @@ describe('kw.tokens.refresh: rotation and reuse detection', () => {
     expect((await rejection(kw.tokens.refresh(pair.refreshToken))).code).toBe('invalid_token')
   })
 
+  it('a session ends at sessionMaxAge however often it is refreshed', async () => {
+    const { kw, clock } = jwtSetup({ refreshTokenTtl: 3600, sessionMaxAge: 7200 })
+    let pair = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
+    const login = claimsOf(pair.accessToken).auth_time!
+    clock.advance(3000_000)
+    pair = await kw.tokens.refresh(pair.refreshToken)
+    clock.advance(3000_000)
+    pair = await kw.tokens.refresh(pair.refreshToken)
+    // 6,000 s into a 7,200 s session: the new refresh token lives only what is left.
+    expect(pair.refreshExpiresIn).toBe(1200)
+    expect(claimsOf(pair.refreshToken).exp).toBe(login + 7200)
+    expect(claimsOf(pair.refreshToken).auth_time).toBe(login)
+    clock.advance(1200_000)
+    expect((await rejection(kw.tokens.refresh(pair.refreshToken))).code).toBe('invalid_token')
+  })
+
   it('revoke() logs the session out; revokeSession() does it by id', async () => {
     const { kw } = jwtSetup()
     const one = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
@@ -170,9 +186,11 @@ describe('kw.tokens.refresh: rotation and reuse detection', () => {
   it('a store failure is a 503, never a new pair', async () => {
     const { kw, store } = jwtSetup()
     const pair = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
-    store.rotateRefreshFamily = () => Promise.reject(new Error('connection reset'))
-    const error = await rejection(kw.tokens.refresh(pair.refreshToken))
-    expect([error.status, error.code]).toEqual([503, 'store_unavailable'])
+    for (const failure of [new Error('connection reset'), new TypeError('fetch failed')]) {
+      store.rotateRefreshFamily = () => Promise.reject(failure)
+      const error = await rejection(kw.tokens.refresh(pair.refreshToken))
+      expect([error.status, error.code]).toEqual([503, 'store_unavailable'])
+    }
   })
 })
 
@@ -237,15 +255,50 @@ describe('kw.tokens.login: two-factor (TOTP)', () => {
   it('five wrong codes invalidate the pending login: even the right code is refused until it ends', async () => {
     const { kw, clock } = jwtSetup()
     const attempt = (code: string) => kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code } })
-    for (let i = 0; i < 4; i++) expect((await rejection(attempt('000000'))).message).toBe('The two-factor code is wrong')
-    const fifth = await rejection(attempt('000000'))
-    expect(fifth.message).toMatch(/Too many wrong two-factor codes/)
-    expect(Number(fifth.headers['retry-after'])).toBeGreaterThan(0)
-    expect((await rejection(attempt(totp.code(secret, clock.now())))).message).toMatch(/Too many/)
+    for (let i = 0; i < 5; i++) expect((await rejection(attempt('000000'))).message).toBe('The two-factor code is wrong')
+    const sixth = await rejection(attempt(totp.code(secret, clock.now())))
+    expect([sixth.status, sixth.code]).toEqual([401, 'mfa_required'])
+    expect(sixth.message).toMatch(/Too many two-factor attempts/)
+    expect(Number(sixth.headers['retry-after'])).toBeGreaterThan(0)
     // Another user is not affected; after the window the user can log in again.
     await kw.tokens.login({ subject: 'user_43', org: 'org_1', twoFactor: { secret, code: totp.code(secret, clock.now()) } })
     clock.advance(300_000)
     await kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code: totp.code(secret, clock.now()) } })
+  })
+
+  it('codes sent all at once: at most five are checked, and the right one among 200 wrong ones gets nothing', async () => {
+    const { kw, clock } = jwtSetup({}, { lockout: false })
+    const right = totp.code(secret, clock.now())
+    const codes = [...Array.from({ length: 200 }, (_, i) => String(i).padStart(6, '0')).filter((c) => c !== right), right]
+    const results = await Promise.allSettled(codes.map((code) => kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code } })))
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(0)
+    const messages = results.map((r) => (r as PromiseRejectedResult).reason.message as string)
+    expect(messages.filter((m) => m === 'The two-factor code is wrong')).toHaveLength(5)
+    expect(messages.filter((m) => /Too many/.test(m))).toHaveLength(codes.length - 5)
+  })
+
+  it('a pending token completes one login only', async () => {
+    const { kw, clock } = jwtSetup()
+    const pending = ((await rejection(kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret } }))) as MfaRequiredError).pendingToken
+    await kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: totp.code(secret, clock.now()) } })
+    clock.advance(30_000)
+    expect((await rejection(kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: totp.code(secret, clock.now()) } }))).code).toBe('invalid_token')
+  })
+
+  it('the pending token is not enumerable on the error, so error loggers do not print it', async () => {
+    const { kw } = jwtSetup()
+    const error = (await rejection(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret } }))) as MfaRequiredError
+    expect(typeof error.pendingToken).toBe('string')
+    expect(Object.keys(error)).not.toContain('pendingToken')
+    expect(JSON.stringify(error)).not.toContain(error.pendingToken)
+  })
+
+  it('a flood of client addresses cannot evict used codes from an in-memory limiter', async () => {
+    const { kw, clock } = jwtSetup({}, { limiter: new MemoryRateLimiter({ maxAddresses: 10 }) })
+    const code = totp.code(secret, clock.now())
+    await kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code } })
+    for (let i = 0; i < 50; i++) refused(await kw.verify({ headers: bearer(`eyJ${i}.e30.x`), ip: `198.51.100.${i}` }))
+    expect((await rejection(kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code } }))).message).toBe('This two-factor code was already used')
   })
 
   it('wrong codes count toward the address lockout (429 ip_blocked), for logins and for verify()', async () => {
