@@ -158,7 +158,7 @@ describe('kw.tokens.refresh: rotation and reuse detection', () => {
   it('a session ends at sessionMaxAge however often it is refreshed', async () => {
     const { kw, clock } = jwtSetup({ refreshTokenTtl: 3600, sessionMaxAge: 7200 })
     let pair = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
-    const login = claimsOf(pair.accessToken).auth_time!
+    const login = claimsOf(pair.accessToken).auth_time as number
     clock.advance(3000_000)
     pair = await kw.tokens.refresh(pair.refreshToken)
     clock.advance(3000_000)
