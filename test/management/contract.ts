@@ -6,10 +6,13 @@
  * - GET /api/ping: authenticate(kw), answering { keyId }
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { CreateKeyInput, Keyward, KeywardEvent, ManagementOptions } from 'keyward'
+import type { CreateKeyInput, Keyward, KeywardEvent, ManagementOptions, TokenStore } from 'keyward'
 import { setup } from '../support/setup.js'
 
 export type StartManagementApp = (kw: Keyward, options: ManagementOptions) => Promise<{ url: string; close: () => Promise<void> }>
+
+/** A fresh, empty store for one test (its own schema or key prefix on a real server), and its closer. */
+export type MakeStore = () => Promise<{ store: TokenStore; close: () => Promise<void> }>
 
 export interface Reply {
   status: number
@@ -20,7 +23,7 @@ export interface Reply {
 
 const ID = /^[0-9A-Za-z]{8}$/
 
-export function managementContract(name: string, start: StartManagementApp): void {
+export function managementContract(name: string, start: StartManagementApp, makeStore?: MakeStore): void {
   describe(`${name} managementRouter over HTTP`, () => {
     const closers: Array<() => Promise<void>> = []
     afterEach(async () => {
@@ -29,7 +32,9 @@ export function managementContract(name: string, start: StartManagementApp): voi
 
     async function serve(options: ManagementOptions = {}) {
       const events: KeywardEvent[] = []
-      const s = setup({ onEvent: (event) => void events.push(event) })
+      const backing = makeStore === undefined ? undefined : await makeStore()
+      if (backing !== undefined) closers.push(backing.close)
+      const s = setup({ onEvent: (event) => void events.push(event), ...(backing === undefined ? {} : { store: backing.store }) })
       const app = await start(s.kw, options)
       closers.push(app.close)
       const call = async (path: string, init: RequestInit & { key?: string; json?: unknown } = {}): Promise<Reply> => {

@@ -1,24 +1,13 @@
 import { createServer } from 'node:http'
 import express from 'express'
 import { describe, expect, it } from 'vitest'
-import { authenticate, managementRouter, type KeywardRequest } from '../../adapters/express.js'
+import { managementRouter } from '../../adapters/express.js'
 import { listen } from '../adapters/support.js'
 import { setup } from '../support/setup.js'
-import { managementContract, type StartManagementApp } from './contract.js'
+import { managementContract } from './contract.js'
+import { startExpress } from './express-app.js'
 
-const start: StartManagementApp = (kw, options) => {
-  const app = express()
-  app.use('/admin', managementRouter(kw, options))
-  app.get('/admin/health', (_req, res) => {
-    res.json({ ok: true })
-  })
-  app.get('/api/ping', authenticate(kw), (req, res) => {
-    res.json({ keyId: (req as KeywardRequest).auth?.keyId })
-  })
-  return listen(createServer(app))
-}
-
-managementContract('Express', start)
+managementContract('Express', startExpress)
 
 describe('Express managementRouter specifics', () => {
   it('uses a body express.json() already parsed, still bounded', async () => {
