@@ -208,7 +208,8 @@ export function managementRouter(kw: Keyward, options: HonoManagementOptions = {
       headers: c.req.raw.headers,
       ip: clientIp(read.socketAddress(c), read.forwardedFor(c)),
       url: c.req.url,
-      body: c.req.raw.body,
+      // A validator that ran before us read the stream; Hono keeps what it read.
+      body: c.req.raw.bodyUsed ? await c.req.text() : c.req.raw.body,
     })
     return status === 204 ? c.body(null, 204, headers) : c.body(body, status as 200, headers)
   }

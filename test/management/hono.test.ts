@@ -38,4 +38,18 @@ describe('Hono managementRouter specifics', () => {
     expect(res.status).toBe(200)
     expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(1)
   })
+
+  it('takes a body a middleware before it already read', async () => {
+    const { kw, mint } = setup()
+    const admin = (await mint({ scopes: ['admin'] })).key
+    const app = new Hono()
+    app.use('/admin/*', async (c, next) => {
+      if (c.req.method === 'POST') await c.req.json()
+      await next()
+    })
+    app.route('/admin', managementRouter(kw))
+    const post = (body: unknown) => app.request('/admin/keys', { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    expect((await post({ name: 'read before', projects: ['p'] })).status).toBe(201)
+    expect((await post({ name: 'big', projects: ['p'], metadata: { pad: 'x'.repeat(20_000) } })).status).toBe(413)
+  })
 })
