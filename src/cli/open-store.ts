@@ -26,7 +26,14 @@ export interface OpenedStore {
   close(): Promise<void>
 }
 
-/** Thrown when a driver package is not installed: a usage problem, said plainly. */
+/**
+ * Thrown when a driver package is not installed: a usage problem, said plainly.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof MissingDriverError) console.error(error.message) // '--database-url needs the pg package: npm install pg'
+ * ```
+ */
 export class MissingDriverError extends Error {
   override readonly name = 'MissingDriverError'
 }

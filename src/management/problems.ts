@@ -1,11 +1,15 @@
-import type { ProblemDocument } from '../errors.js'
+import type { KeywardError, ProblemDocument } from '../errors.js'
 import { problemResponse } from '../problem-response.js'
-import type { KeywardError } from '../errors.js'
 import type { ManagementResponse } from './types.js'
 
 /**
  * Every management response forbids caching: a key, or a list of who holds which, must not sit
  * in a shared cache or the browser's.
+ *
+ * @example
+ * ```ts
+ * return { status: 204, headers: { ...NO_STORE }, body: '' }
+ * ```
  */
 export const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'cache-control': 'no-store' })
 

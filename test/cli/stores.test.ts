@@ -12,6 +12,7 @@ import { createKeyward, type KeyInfo, type TokenStore } from '../../src/index.js
 import { EXIT } from '../../src/cli/exit-codes.js'
 import { PostgresTokenStore } from '../../src/stores/postgres-token-store.js'
 import { RedisTokenStore } from '../../src/stores/redis-token-store.js'
+import { deleteRedisKeys } from '../management/redis-cleanup.js'
 import { CI, POSTGRES, postgresAnswers, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -86,12 +87,7 @@ const redis: Backend = {
   },
   async cleanup() {
     const admin = new Redis({ ...REDIS })
-    let cursor = '0'
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await admin.del(...keys)
-    } while (cursor !== '0')
+    await deleteRedisKeys(admin, `${redisPrefix}*`)
     await admin.quit()
   },
 }

@@ -11,6 +11,7 @@ import { RedisTokenStore } from '../../src/stores/redis-token-store.js'
 import { CI, POSTGRES, postgresAnswers, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
 import { managementContract, type MakeStore } from './contract.js'
 import { startExpress } from './express-app.js'
+import { deleteRedisKeys } from './redis-cleanup.js'
 
 const RUN = `kw_mgmt_${process.pid}_${Date.now().toString(36)}`
 let count = 0
@@ -38,12 +39,7 @@ const redisStore: MakeStore = async () => {
   return {
     store,
     async close() {
-      let cursor = '0'
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-        cursor = next
-        if (keys.length > 0) await client.del(...keys)
-      } while (cursor !== '0')
+      await deleteRedisKeys(client, `${prefix}*`)
       await client.quit()
     },
   }
