@@ -1,23 +1,39 @@
 import { defineConfig } from 'tsup'
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    express: 'adapters/express.ts',
-    'express-augment': 'adapters/express-augment.ts',
-    koa: 'adapters/koa.ts',
-    hono: 'adapters/hono.ts',
-    postgres: 'src/postgres.ts',
-    redis: 'src/redis.ts',
+export default defineConfig([
+  {
+    entry: {
+      index: 'src/index.ts',
+      express: 'adapters/express.ts',
+      'express-augment': 'adapters/express-augment.ts',
+      koa: 'adapters/koa.ts',
+      hono: 'adapters/hono.ts',
+      postgres: 'src/postgres.ts',
+      redis: 'src/redis.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    // The CLI (below) builds at the same time into the same folder: leave its files alone.
+    clean: ['!cli.js', '!cli.js.map'],
+    target: 'es2022',
+    platform: 'neutral',
+    treeshake: true,
+    // Runtime deps and optional peers stay imports; the adapters import the core as 'keyward'
+    // itself so that every entry shares one copy of it (one KeywardError class, one cache).
+    external: ['jose', '@noble/hashes', 'lru-cache', 'express', 'koa', 'hono', 'keyward'],
   },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  platform: 'neutral',
-  treeshake: true,
-  // Runtime deps and optional peers stay imports; the adapters import the core as 'keyward'
-  // itself so that every entry shares one copy of it (one KeywardError class, one cache).
-  external: ['jose', '@noble/hashes', 'lru-cache', 'express', 'koa', 'hono', 'keyward'],
-})
+  {
+    // The `keyward` command: Node only, ESM, the core bundled in (a CLI shares no instance with
+    // anything); the drivers stay imports, loaded only when their flag is given. tsup keeps the
+    // shebang and marks the file executable.
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    dts: false,
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    external: ['pg', 'ioredis'],
+  },
+])

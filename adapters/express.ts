@@ -15,7 +15,7 @@
  * ```
  */
 import type { Request, RequestHandler, Response } from 'express'
-import type { AuthContext, ErrorResponse, Keyward } from 'keyward'
+import { createClientIpResolver, createManagementHandler, ownsPath, type AuthContext, type ErrorResponse, type Keyward, type ManagementOptions, type TrustProxy } from 'keyward'
 import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
@@ -158,6 +158,53 @@ export function requireProject(getProjectId: ProjectResolver<Request>): RequestH
   return (req, res, next) => {
     check(req, (req as KeywardRequest).auth)
       .then((error) => (error === undefined ? next() : guardResponse(error, req).then((response) => send(res, response))))
+      .catch(next as (error: unknown) => void)
+  }
+}
+
+/**
+ * Options of {@link managementRouter}: the shared management options plus `trustProxy`.
+ *
+ * @example
+ * ```ts
+ * const options: ExpressManagementOptions = { scope: 'admin', trustProxy: 1 }
+ * ```
+ */
+export interface ExpressManagementOptions extends ManagementOptions {
+  /** Proxies whose X-Forwarded-For to believe (as in `authenticate()`). Default: none. */
+  trustProxy?: TrustProxy
+}
+
+/**
+ * The key management API (`POST/GET /keys`, `GET/PATCH/DELETE /keys/:id`, `POST /keys/:id/rotate`)
+ * as one middleware: mount it where you like. Paths outside `/keys` go to the next handler. It
+ * reads the body itself (bounded, `maxBodyBytes`); a body `express.json()` already parsed is used
+ * as it is. See README "Managing keys" and `managementOpenApi()`.
+ *
+ * @example
+ * ```ts
+ * app.use('/admin', managementRouter(kw)) // POST /admin/keys with an admin key
+ * ```
+ */
+export function managementRouter(kw: Keyward, options: ExpressManagementOptions = {}): RequestHandler {
+  const { trustProxy, ...rest } = options ?? {}
+  const handle = createManagementHandler(kw, rest)
+  const clientIp = createClientIpResolver(trustProxy)
+  return (req, res, next) => {
+    if (!ownsPath(req.path)) return next()
+    // A body parser that ran before us consumed the stream: take what it parsed.
+    const parsed = (req as { _body?: boolean })._body === true || req.readableEnded
+    const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : ''
+    handle({
+      method: req.method,
+      path: req.path,
+      query,
+      headers: req.headers,
+      ip: clientIp(read.socketAddress(req), read.forwardedFor(req)),
+      url: read.url(req),
+      ...(parsed ? { parsedBody: req.body } : { body: req }),
+    })
+      .then((response) => send(res, response))
       .catch(next as (error: unknown) => void)
   }
 }

@@ -16,9 +16,9 @@
  * )
  * ```
  */
-import type { Context, MiddlewareHandler } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
-import type { AuthContext, ErrorResponse, Keyward } from 'keyward'
+import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type ManagementOptions, type TrustProxy } from 'keyward'
 import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
@@ -181,4 +181,58 @@ export function requireProject(getProjectId: ProjectResolver<Context>): Middlewa
     if (error !== undefined) return send(c, await guardResponse(error, c))
     await next()
   }
+}
+
+/**
+ * Options of {@link managementRouter}: the shared management options plus `trustProxy` and
+ * `getConnInfo` (as in `authenticate()`).
+ *
+ * @example
+ * ```ts
+ * const options: HonoManagementOptions = { scope: 'admin', getConnInfo }
+ * ```
+ */
+export interface HonoManagementOptions extends ManagementOptions {
+  /** Proxies whose X-Forwarded-For to believe (as in `authenticate()`). Default: none. */
+  trustProxy?: TrustProxy
+  /** How this runtime tells the socket address; see `HonoAuthenticateOptions`. */
+  getConnInfo?: GetConnInfo
+}
+
+/**
+ * The key management API (`POST/GET /keys`, `GET/PATCH/DELETE /keys/:id`, `POST /keys/:id/rotate`)
+ * as a Hono app to mount with `app.route()`. It reads the body itself, bounded by `maxBodyBytes`.
+ *
+ * @example
+ * ```ts
+ * app.route('/admin', managementRouter(kw)) // POST /admin/keys with an admin key
+ * ```
+ */
+export function managementRouter(kw: Keyward, options: HonoManagementOptions = {}): Hono {
+  const { trustProxy, getConnInfo, ...rest } = options ?? {}
+  const handle = createManagementHandler(kw, rest)
+  const read = reader(getConnInfo)
+  const clientIp = createClientIpResolver(trustProxy)
+  const app = new Hono()
+  const serve = async (c: Context) => {
+    // The mount point may hold params (`/orgs/:org`): drop as many segments as it has.
+    const route = c.req.routePath
+    const base = route.slice(0, route.lastIndexOf('/keys')).split('/').filter(Boolean).length
+    const path = '/' + c.req.path.split('/').filter((_, i) => i > 0).slice(base).join('/')
+    const url = new URL(c.req.url)
+    const { status, headers, body } = await handle({
+      method: c.req.method,
+      path,
+      query: url.search.slice(1),
+      headers: c.req.raw.headers,
+      ip: clientIp(read.socketAddress(c), read.forwardedFor(c)),
+      url: c.req.url,
+      // A validator that ran before us read the stream; Hono keeps what it read.
+      body: c.req.raw.bodyUsed ? await c.req.text() : c.req.raw.body,
+    })
+    return status === 204 ? c.body(null, 204, headers) : c.body(body, status as 200, headers)
+  }
+  app.all('/keys', serve)
+  app.all('/keys/*', serve)
+  return app
 }

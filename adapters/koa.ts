@@ -17,7 +17,7 @@
  * ```
  */
 import type { Middleware, ParameterizedContext } from 'koa'
-import type { AuthContext, ErrorResponse, Keyward } from 'keyward'
+import { createClientIpResolver, createManagementHandler, ownsPath, type AuthContext, type ErrorResponse, type Keyward, type ManagementOptions, type TrustProxy } from 'keyward'
 import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
@@ -165,5 +165,57 @@ export function requireProject(getProjectId: ProjectResolver<AnyContext>): Middl
     const error = await check(ctx, ctx.state.auth)
     if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
     await next()
+  }
+}
+
+/**
+ * Options of {@link managementRouter}: the shared management options plus `trustProxy` and
+ * `basePath` (Koa has no mounting of its own; with koa-mount leave it out).
+ *
+ * @example
+ * ```ts
+ * const options: KoaManagementOptions = { basePath: '/admin', trustProxy: 1 }
+ * ```
+ */
+export interface KoaManagementOptions extends ManagementOptions {
+  /** Proxies whose X-Forwarded-For to believe (as in `authenticate()`). Default: none. */
+  trustProxy?: TrustProxy
+  /** Where the routes live: `/admin` serves `/admin/keys`. Default `''`. */
+  basePath?: string
+}
+
+/**
+ * The key management API (`POST/GET /keys`, `GET/PATCH/DELETE /keys/:id`, `POST /keys/:id/rotate`)
+ * as one middleware. Other paths go to `next()`. It reads the body itself (bounded,
+ * `maxBodyBytes`); a body a parser already read (`ctx.request.body`) is used as it is.
+ *
+ * @example
+ * ```ts
+ * app.use(managementRouter(kw, { basePath: '/admin' })) // POST /admin/keys with an admin key
+ * ```
+ */
+export function managementRouter(kw: Keyward, options: KoaManagementOptions = {}): Middleware {
+  const { trustProxy, basePath = '', ...rest } = options ?? {}
+  if (typeof basePath !== 'string' || (basePath !== '' && (!basePath.startsWith('/') || basePath.endsWith('/')))) {
+    throw new TypeError("keyward: basePath must be '' or a path such as '/admin' (no trailing slash)")
+  }
+  const handle = createManagementHandler(kw, rest)
+  const clientIp = createClientIpResolver(trustProxy)
+  return async (ctx, next) => {
+    const path = ctx.path.startsWith(basePath) ? ctx.path.slice(basePath.length) : ''
+    if (!ownsPath(path)) return next()
+    const parsedBody = (ctx.request as { body?: unknown }).body
+    send(
+      ctx,
+      await handle({
+        method: ctx.method,
+        path,
+        query: ctx.querystring,
+        headers: ctx.req.headers,
+        ip: clientIp(read.socketAddress(ctx), read.forwardedFor(ctx)),
+        url: read.url(ctx),
+        ...(parsedBody !== undefined || ctx.req.readableEnded ? { parsedBody } : { body: ctx.req }),
+      }),
+    )
   }
 }

@@ -28,3 +28,10 @@ export { formatPolicy, formatRateLimit, isValidPolicyName } from './rate-limit-h
 export { createClientIpResolver, type TrustProxy, type ClientIpResolver } from './client-ip.js'
 export { isPreflight } from './preflight.js'
 export { problemResponse, errorResponse, type ErrorResponse, type ErrorResponseOverride, type ErrorHook } from './problem-response.js'
+// audit events and the management API
+export { actorOf, type KeywardEvent, type KeywardEventType, type EventActor, type EventHook, type ActionContext } from './events.js'
+export { createManagementHandler, type ManagementHandler } from './management/handler.js'
+export { managementOpenApi } from './management/openapi.js'
+export { MANAGEMENT_ROUTES, ownsPath, type ManagementRoute } from './management/routes.js'
+export { DEFAULT_MAX_BODY_BYTES } from './management/body.js'
+export type { ManagementAction, ManagementOptions, ManagementRequest, ManagementResponse, BodySource } from './management/types.js'

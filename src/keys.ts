@@ -1,4 +1,5 @@
 import { KeywardError } from './errors.js'
+import type { ActionContext, Emit, KeywardEventType } from './events.js'
 import { digestToHex } from './hashing.js'
 import { validateKeyInput, type CreateKeyInput, type UpdateKeyInput } from './key-input.js'
 import { toKeyInfo } from './key-info.js'
@@ -63,12 +64,13 @@ export interface RotateOptions {
  * ```
  */
 export interface KeyManager {
-  create(input: CreateKeyInput): Promise<CreatedKey>
+  /** `context` (who, from where) only goes into the `onEvent` audit event; so for the other changes. */
+  create(input: CreateKeyInput, context?: ActionContext): Promise<CreatedKey>
   list(options: ListKeysOptions): Promise<KeyInfo[]>
   get(id: string): Promise<KeyInfo | null>
-  update(id: string, patch: UpdateKeyInput): Promise<KeyInfo>
-  revoke(id: string): Promise<KeyInfo>
-  rotate(id: string, options?: RotateOptions): Promise<CreatedKey>
+  update(id: string, patch: UpdateKeyInput, context?: ActionContext): Promise<KeyInfo>
+  revoke(id: string, context?: ActionContext): Promise<KeyInfo>
+  rotate(id: string, options?: RotateOptions, context?: ActionContext): Promise<CreatedKey>
 }
 
 const MAX_GRACE_MS = 30 * 24 * 3_600_000
@@ -101,11 +103,24 @@ function checkId(id: unknown): asserts id is string {
  *
  * @example
  * ```ts
- * const keys = createKeyManager(runtime)
+ * const keys = createKeyManager(runtime, emit)
  * await keys.revoke('4fTq9ZkA')
  * ```
  */
-export function createKeyManager(rt: Runtime): KeyManager {
+export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
+  // Audit after the change is stored: an event never reports what did not happen.
+  function audit(type: KeywardEventType, info: KeyInfo, context: ActionContext | undefined, rotatedTo?: string): void {
+    if (emit === undefined) return
+    emit({
+      type,
+      keyId: info.id,
+      org: info.orgId,
+      ...(rotatedTo === undefined ? {} : { rotatedTo }),
+      ...(context?.actor === undefined ? {} : { actor: { ...context.actor } }),
+      ...(context?.ip === undefined ? {} : { ip: context.ip }),
+    })
+  }
+
   async function insertNew(fields: Omit<KeyRecord, 'id' | 'hash' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'revokedAt' | 'rotatedTo'>): Promise<CreatedKey> {
     const now = rt.now()
     // Key ids are random; on the rare collision with an existing id, draw again.
@@ -150,9 +165,9 @@ export function createKeyManager(rt: Runtime): KeyManager {
   const ctx = () => ({ now: rt.now(), prefixes: rt.prefixes, environment: rt.environment })
 
   return {
-    async create(input) {
+    async create(input, context) {
       const fields = validateKeyInput(input, 'create', ctx())
-      return insertNew({
+      const created = await insertNew({
         prefix: fields.prefix!,
         environment: fields.environment as Environment,
         orgId: fields.orgId!,
@@ -167,6 +182,8 @@ export function createKeyManager(rt: Runtime): KeyManager {
         expiresAt: fields.expiresAt ?? null,
         rotatedFrom: null,
       })
+      audit('key.created', created.info, context)
+      return created
     },
 
     async list(options) {
@@ -189,22 +206,26 @@ export function createKeyManager(rt: Runtime): KeyManager {
       return record === null ? null : toKeyInfo(record)
     },
 
-    async update(id, patch) {
+    async update(id, patch, context) {
       await live(id)
       const fields = validateKeyInput(patch, 'update', ctx())
-      return toKeyInfo(await change(id, { ...fields, updatedAt: rt.now() }))
+      const info = toKeyInfo(await change(id, { ...fields, updatedAt: rt.now() }))
+      audit('key.updated', info, context)
+      return info
     },
 
-    async revoke(id) {
+    async revoke(id, context) {
       checkId(id)
       const record = await storeCall(() => rt.store.findById(id))
       if (record === null) throw notFound()
       if (record.revokedAt !== null) return toKeyInfo(record)
       const now = rt.now()
-      return toKeyInfo(await change(id, { revokedAt: now, updatedAt: now }))
+      const info = toKeyInfo(await change(id, { revokedAt: now, updatedAt: now }))
+      audit('key.revoked', info, context)
+      return info
     },
 
-    async rotate(id, options = {}) {
+    async rotate(id, options = {}, context) {
       if (options === null || typeof options !== 'object') {
         throw new KeywardError('validation_failed', { message: 'Invalid rotate options', errors: [{ field: '(options)', message: 'must be an object' }] })
       }
@@ -235,7 +256,8 @@ export function createKeyManager(rt: Runtime): KeyManager {
         grace === 0
           ? { revokedAt: now, updatedAt: now, rotatedTo: created.info.id }
           : { expiresAt: Math.min(old.expiresAt ?? Infinity, now + grace), updatedAt: now, rotatedTo: created.info.id }
-      await change(id, patch)
+      const retired = toKeyInfo(await change(id, patch))
+      audit('key.rotated', retired, context, created.info.id)
       return created
     },
   }

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { DEFAULT_CREDENTIAL_HEADERS } from './credentials.js'
+import { createEmitter, verifyFailedEvent, type EventHook } from './events.js'
 import { createKeyHasher } from './hashing.js'
 import { KeyCache, type CacheOptions } from './key-cache.js'
 import { assertValidPrefix, type Environment } from './key-format.js'
@@ -56,8 +57,10 @@ export interface KeywardOptions {
   usageFlushMs?: number | false
   /** The clock, epoch ms. Default `Date.now`. Tests pass their own. */
   now?: () => number
-  /** Called with errors of background work (last-used writes). Never receives a secret. */
+  /** Called with errors of background work (last-used writes, a failing `onEvent`). Never receives a secret. */
   onBackgroundError?: (error: unknown) => void
+  /** Audit hook: key created / updated / rotated / revoked, and every refused `verify()`. Never receives a secret. Default: none. */
+  onEvent?: EventHook
   /** User tokens (JWT): what keyward issues and which tokens `verify()` accepts. Default: none, only API keys. */
   jwt?: JwtOptions
 }
@@ -147,6 +150,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
   }
   const store = options.store ?? new MemoryTokenStore()
   const onBackgroundError = options.onBackgroundError ?? (() => {})
+  const emit = createEmitter(options.onEvent, onBackgroundError, now)
 
   const rt: Runtime = {
     prefixes,
@@ -185,8 +189,16 @@ export function createKeyward(options: KeywardOptions): Keyward {
   })
 
   return {
-    verify: (input) => verifyRequest(rt, input),
-    keys: createKeyManager(rt),
+    // Without a hook, verify() is the bare pipeline: auditing costs nothing unless asked for.
+    verify:
+      emit === undefined
+        ? (input) => verifyRequest(rt, input)
+        : async (input) => {
+            const result = await verifyRequest(rt, input)
+            if (!result.ok) emit(verifyFailedEvent(input.headers, input.ip, result.error.code, rt.credentialHeaders, prefixes))
+            return result
+          },
+    keys: createKeyManager(rt, emit),
     tokens,
     prefixes,
     environment,

@@ -1,0 +1,104 @@
+/** The `--help` texts, one per command. */
+
+const STORE = `Store (one of):
+  --database-url URL    PostgreSQL (or DATABASE_URL); the table is created when missing
+  --schema NAME         PostgreSQL schema of the table (default: the search_path)
+  --redis-url URL       Redis (or REDIS_URL)
+  --redis-prefix TEXT   prefix of the Redis keys (default kw:, as RedisTokenStore)
+Keys:
+  --prefix PREFIX       the key prefix your server issues (or KEYWARD_PREFIX), e.g. bsk
+  --env live|test       the environment (or KEYWARD_ENV; default live)
+  KEYWARD_PEPPER        environment only: the pepper your server hashes keys with, if any
+Output:
+  --json                machine-readable output on stdout
+  --help                this text`
+
+const EXITS = `Exit codes: 0 done, 1 usage error, 2 invalid input or no such key, 3 store unavailable.`
+
+/**
+ * Help for `keyward`, `keyward keys` or one of its commands.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(helpText('create'))
+ * ```
+ */
+export function helpText(command?: string): string {
+  switch (command) {
+    case 'create':
+      return `Usage: keyward keys create --name NAME --org ORG --project ID [options]
+
+Creates a key and prints it once: keyward keeps only its hash.
+  --name NAME           1-100 characters (required)
+  --org ORG             the organization the key belongs to (required)
+  --project ID          a project the key may act on; repeat for several (required)
+  --scope SCOPE         repeatable; default read (read < write < admin)
+  --origin HOST         allowed browser origin; repeatable
+  --ip ADDRESS|CIDR     allowed client address or network; repeatable
+  --rate N/UNIT         quota, e.g. 5000/h or 100/10m (s, m, h, d); repeatable
+  --expires WHEN        30d, 12h, ... from now, or an ISO date (2027-01-01)
+  --description TEXT    at most 500 characters
+
+${STORE}
+
+${EXITS}
+`
+    case 'list':
+      return `Usage: keyward keys list --org ORG [--limit N] [--after ID] [--include-revoked]
+
+Lists an organization's keys (never a secret), by id.
+  --org ORG             required
+  --limit N             at most N keys (1-1000; default all)
+  --after ID            keys after this id (pagination)
+  --include-revoked     also revoked keys
+
+${STORE}
+
+${EXITS}
+`
+    case 'show':
+      return `Usage: keyward keys show ID
+
+Shows one key (never its secret).
+
+${STORE}
+
+${EXITS}
+`
+    case 'rotate':
+      return `Usage: keyward keys rotate ID [--grace 24h]
+
+Replaces a key by a new one with the same settings, printed once.
+  --grace DURATION      how long the old key keeps working (s, m, h, d; at most 30d). Default 0
+
+${STORE}
+
+${EXITS}
+`
+    case 'revoke':
+      return `Usage: keyward keys revoke ID
+
+Revokes a key: refused from the very next request. Idempotent.
+
+${STORE}
+
+${EXITS}
+`
+    default:
+      return `Usage: keyward keys <command> [options]
+
+Commands:
+  create    create a key (printed once)
+  list      list an organization's keys
+  show      show one key
+  rotate    replace a key, with an optional grace period
+  revoke    revoke a key
+
+Run keyward keys <command> --help for a command's options.
+
+${STORE}
+
+${EXITS}
+`
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The CLI's value syntaxes: durations (`30d`, `24h`), rates (`5000/h`, `100/10m`) and dates.
+ * Pure functions, so they are tested without a process.
+ */
+import type { RateLimitRule } from '../types.js'
+
+const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/**
+ * A duration such as `90s`, `15m`, `24h` or `30d` in ms, or null when it is not one.
+ *
+ * @example
+ * ```ts
+ * parseDuration('24h') // 86_400_000
+ * ```
+ */
+export function parseDuration(text: string): number | null {
+  const match = /^([0-9]{1,7})([smhd])$/.exec(text)
+  if (match === null) return null
+  return Number(match[1]) * UNIT_MS[match[2]!]!
+}
+
+/**
+ * A rate such as `5000/h` or `100/10m`: at most `limit` calls per window. Null when it is not one.
+ *
+ * @example
+ * ```ts
+ * parseRate('5000/h') // { limit: 5000, windowMs: 3_600_000 }
+ * ```
+ */
+export function parseRate(text: string): RateLimitRule | null {
+  const match = /^([0-9]{1,10})\/([0-9]{0,7})([smhd])$/.exec(text)
+  if (match === null) return null
+  const count = match[2] === '' ? 1 : Number(match[2])
+  const limit = Number(match[1])
+  if (count === 0 || limit === 0) return null
+  return { limit, windowMs: count * UNIT_MS[match[3]!]! }
+}
+
+/**
+ * `--expires`: a duration from now (`30d`) or an ISO 8601 date (`2027-01-01`), as what
+ * `kw.keys.create` takes (epoch ms or the ISO string, checked there). Null when it is neither.
+ *
+ * @example
+ * ```ts
+ * parseExpiry('30d', Date.now()) // now + 30 days, epoch ms
+ * ```
+ */
+export function parseExpiry(text: string, now: number): number | string | null {
+  const duration = parseDuration(text)
+  if (duration !== null) return now + duration
+  return /^\d{4}-\d{2}-\d{2}/.test(text) ? text : null
+}

@@ -1,0 +1,157 @@
+import { extractCredential, type HeaderSource } from './credentials.js'
+import type { KeywardErrorCode } from './errors.js'
+import { parseKey } from './key-format.js'
+import type { AuthContext } from './types.js'
+
+/**
+ * The kinds of audit event keyward reports through the `onEvent` option.
+ *
+ * @example
+ * ```ts
+ * const watched: KeywardEventType[] = ['key.revoked', 'verify.failed']
+ * ```
+ */
+export type KeywardEventType = 'key.created' | 'key.updated' | 'key.rotated' | 'key.revoked' | 'verify.failed'
+
+/**
+ * Who made a change: the authenticated caller of the management routes, or the CLI.
+ *
+ * @example
+ * ```ts
+ * const actor: EventActor = { type: 'api_key', keyId: '4fTq9ZkA', org: 'org_1' }
+ * ```
+ */
+export interface EventActor {
+  /** `api_key` or `jwt` for an authenticated caller; `cli` for the `keyward` command; `app` when the app says so. */
+  type: string
+  keyId?: string
+  subject?: string
+  org?: string
+}
+
+/**
+ * One audit event. Never holds a key, a secret or a hash: only ids, codes and addresses, so it
+ * can be shipped to any log as it is.
+ *
+ * @example
+ * ```ts
+ * createKeyward({ prefix: 'bsk', onEvent: (event: KeywardEvent) => logger.info(event) })
+ * ```
+ */
+export interface KeywardEvent {
+  type: KeywardEventType
+  at: Date
+  /** Who did it, when known (the management routes and the CLI say; direct `kw.keys.*` calls may pass it). */
+  actor?: EventActor
+  /** The key concerned: created, changed, revoked, rotated out, or presented (when it parsed). */
+  keyId?: string
+  /** `key.rotated`: the id of the key that replaces `keyId`. */
+  rotatedTo?: string
+  org?: string
+  /** The client address, when known. */
+  ip?: string
+  /** `verify.failed`: the refusal's code (`invalid_token`, `rate_limited`...). */
+  code?: KeywardErrorCode
+}
+
+/**
+ * The hook itself. A hook that throws or rejects never changes the request's outcome: the error
+ * goes to `onBackgroundError`.
+ *
+ * @example
+ * ```ts
+ * const onEvent: EventHook = async (event) => { await auditLog.write(event) }
+ * ```
+ */
+export type EventHook = (event: KeywardEvent) => void | Promise<void>
+
+/**
+ * Who is acting and from where, given to `kw.keys.*` calls so their events say it.
+ *
+ * @example
+ * ```ts
+ * await kw.keys.revoke(id, { actor: { type: 'app', subject: 'alice' }, ip: '203.0.113.10' })
+ * ```
+ */
+export interface ActionContext {
+  actor?: EventActor
+  ip?: string
+}
+
+/**
+ * Sends an event to the hook, if any. Never throws.
+ *
+ * @example
+ * ```ts
+ * emit({ type: 'key.revoked', keyId: id, org })
+ * ```
+ */
+export type Emit = (event: Omit<KeywardEvent, 'at'>) => void
+
+/**
+ * Builds the emitter `kw.keys.*` and `verify()` call, or undefined without a hook, so that
+ * callers skip even building the event when nobody listens.
+ *
+ * @example
+ * ```ts
+ * const emit = createEmitter(options.onEvent, options.onBackgroundError, Date.now)
+ * emit?.({ type: 'key.created', keyId, org })
+ * ```
+ */
+export function createEmitter(hook: EventHook | undefined, onError: (error: unknown) => void, now: () => number): Emit | undefined {
+  if (hook === undefined) return undefined
+  if (typeof hook !== 'function') throw new TypeError('keyward: onEvent must be a function')
+  return (partial) => {
+    const event: KeywardEvent = { ...partial, at: new Date(now()) }
+    try {
+      const result = hook(event)
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, onError)
+    } catch (error) {
+      onError(error)
+    }
+  }
+}
+
+/**
+ * The actor of an authenticated caller, as events report it.
+ *
+ * @example
+ * ```ts
+ * await kw.keys.create(input, { actor: actorOf(result.auth), ip })
+ * ```
+ */
+export function actorOf(auth: AuthContext): EventActor {
+  const actor: EventActor = { type: auth.type, org: auth.org }
+  if (auth.keyId !== undefined) actor.keyId = auth.keyId
+  if (auth.subject !== undefined) actor.subject = auth.subject
+  return actor
+}
+
+/**
+ * The `verify.failed` event of a refusal: the code, the client address, and the key id when the
+ * credential parsed as one of this server's keys (the id is not secret; the key never leaves).
+ * Only runs on a refusal with a hook configured: a second parse costs nothing on the fast path.
+ *
+ * @example
+ * ```ts
+ * emit(verifyFailedEvent(input.headers, input.ip, 'invalid_token', rt.credentialHeaders, rt.prefixes))
+ * ```
+ */
+export function verifyFailedEvent(
+  headers: HeaderSource,
+  ip: string | undefined,
+  code: KeywardErrorCode,
+  credentialHeaders: readonly string[],
+  prefixes: readonly string[],
+): Omit<KeywardEvent, 'at'> {
+  const event: Omit<KeywardEvent, 'at'> = { type: 'verify.failed', code }
+  if (ip !== undefined) event.ip = ip
+  try {
+    const credential = extractCredential(headers, credentialHeaders)
+    const parsed = typeof credential === 'string' ? parseKey(credential, prefixes) : null
+    if (parsed !== null) event.keyId = parsed.keyId
+  } catch {
+    // Headers that cannot even be read name no key; the code says enough.
+  }
+  return event
+}

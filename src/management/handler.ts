@@ -1,0 +1,136 @@
+import { KeywardError, isKeywardError } from '../errors.js'
+import { actorOf, type ActionContext } from '../events.js'
+import type { Keyward } from '../keyward.js'
+import { isValidScope } from '../scopes.js'
+import type { AuthContext, KeyInfo } from '../types.js'
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './body.js'
+import { parseListQuery } from './list-query.js'
+import { httpProblem, jsonResponse, keywardProblem } from './problems.js'
+import { MANAGEMENT_ROUTES, matchPath, type ManagementRoute } from './routes.js'
+import type { ManagementOptions, ManagementRequest, ManagementResponse } from './types.js'
+
+const OPTION_NAMES = ['scope', 'authorize', 'maxBodyBytes', 'onError']
+const MAX_BODY_LIMIT = 1_048_576
+
+/**
+ * The management API over any framework: one function from a neutral request to a response.
+ * `managementRouter()` in each adapter is a thin translation around it.
+ *
+ * @example
+ * ```ts
+ * const handle = createManagementHandler(kw, { scope: 'admin' })
+ * const { status, headers, body } = await handle({ method: 'GET', path: '/keys', headers: request.headers, ip })
+ * ```
+ */
+export type ManagementHandler = (request: ManagementRequest) => Promise<ManagementResponse>
+
+function fail(message: string): never {
+  throw new TypeError(`keyward: ${message}`)
+}
+
+function checkOptions(kw: Keyward, options: ManagementOptions, extra: readonly string[]): Required<Pick<ManagementOptions, 'scope' | 'maxBodyBytes'>> {
+  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function') fail('managementRouter(kw, options) needs the instance createKeyward() returned')
+  if (options === null || typeof options !== 'object') fail('management options must be an object')
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(name) && !extra.includes(name)) fail(`unknown management option ${JSON.stringify(name)} (expected one of ${[...OPTION_NAMES, ...extra].join(', ')})`)
+  }
+  const { scope = 'admin', maxBodyBytes = DEFAULT_MAX_BODY_BYTES, authorize, onError } = options
+  if (!isValidScope(scope)) fail('scope must be a scope string')
+  if (authorize !== undefined && typeof authorize !== 'function') fail('authorize must be a function (auth, action) => boolean')
+  if (onError !== undefined && typeof onError !== 'function') fail('onError must be a function')
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 256 || maxBodyBytes > MAX_BODY_LIMIT) fail(`maxBodyBytes must be an integer from 256 to ${MAX_BODY_LIMIT}`)
+  return { scope, maxBodyBytes }
+}
+
+const plain = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value)
+
+function invalid(field: string, message: string): KeywardError {
+  return new KeywardError('validation_failed', { message: `Invalid request body: ${field}`, errors: [{ field, message }] })
+}
+
+/**
+ * Builds the management handler. Options are checked now (a typo is a TypeError at start-up);
+ * `extraOptions` are the adapter's own option names, let through.
+ *
+ * Every route needs a credential `kw.verify()` accepts with `scope` (default `admin`), or one
+ * `authorize` approves, and sees only the caller's org: another org's key id and an id that does
+ * not exist are the same 404. Secrets appear only in the answers of create and rotate.
+ *
+ * @example
+ * ```ts
+ * const handle = createManagementHandler(kw, { authorize: (auth, action) => auth.scopes.includes('admin') || action === 'keys.list' })
+ * ```
+ */
+export function createManagementHandler(kw: Keyward, options: ManagementOptions = {}, extraOptions: readonly string[] = []): ManagementHandler {
+  const { scope, maxBodyBytes } = checkOptions(kw, options, extraOptions)
+  const { authorize, onError } = options
+
+  async function run(route: ManagementRoute, id: string | undefined, request: ManagementRequest, auth: AuthContext): Promise<ManagementResponse> {
+    const context: ActionContext = request.ip === undefined ? { actor: actorOf(auth) } : { actor: actorOf(auth), ip: request.ip }
+    // Another org's key and a key that does not exist answer alike: ids cannot be probed across orgs.
+    let info: KeyInfo | null = null
+    if (id !== undefined) {
+      info = await kw.keys.get(id)
+      if (info === null || info.orgId !== auth.org) throw new KeywardError('not_found')
+    }
+    let body: unknown
+    if (route.body) {
+      const read = await readJsonBody(request, maxBodyBytes)
+      if ('response' in read) return read.response
+      body = read.value
+      if (body === undefined && route.action !== 'keys.rotate') throw invalid('(body)', 'is required: a JSON object')
+      if (body !== undefined && !plain(body)) throw invalid('(body)', 'must be a JSON object')
+    }
+    switch (route.action) {
+      case 'keys.list': {
+        const query = parseListQuery(request.query)
+        // One more than the page: whether there is a next page, without a count query.
+        const rows = await kw.keys.list({ orgId: auth.org, limit: query.limit + 1, includeRevoked: query.includeRevoked, ...(query.after === undefined ? {} : { after: query.after }) })
+        const data = rows.slice(0, query.limit)
+        return jsonResponse(200, { data, next: rows.length > query.limit ? data[data.length - 1]!.id : null })
+      }
+      case 'keys.create': {
+        const input = body as Record<string, unknown>
+        if (Object.hasOwn(input, 'orgId') && input.orgId !== auth.org) throw invalid('orgId', "must be omitted or the caller's own organization")
+        return jsonResponse(201, await kw.keys.create({ ...input, orgId: auth.org } as never, context))
+      }
+      case 'keys.read':
+        return jsonResponse(200, info)
+      case 'keys.update':
+        return jsonResponse(200, await kw.keys.update(id!, body as never, context))
+      case 'keys.revoke':
+        return jsonResponse(200, await kw.keys.revoke(id!, context))
+      case 'keys.rotate': {
+        const input = (body ?? {}) as Record<string, unknown>
+        const unknown = Object.keys(input).filter((k) => k !== 'gracePeriodMs')
+        if (unknown.length > 0) throw invalid(unknown[0]!, 'unknown field')
+        return jsonResponse(200, await kw.keys.rotate(id!, input as { gracePeriodMs?: number }, context))
+      }
+    }
+  }
+
+  return async (request) => {
+    const match = matchPath(request.path)
+    if (match === null) return httpProblem('route_not_found', 404, 'Not Found', 'No such management route')
+    const routes = MANAGEMENT_ROUTES.filter((r) => r.pattern === match.pattern)
+    const allow = routes.map((r) => r.method).join(', ')
+    const method = request.method.toUpperCase()
+    if (method === 'OPTIONS') return { status: 204, headers: { allow, 'cache-control': 'no-store' }, body: '' }
+    const route = routes.find((r) => r.method === method)
+    if (route === undefined) return httpProblem('method_not_allowed', 405, 'Method Not Allowed', `Use ${allow}`, { allow })
+    try {
+      const verified = await kw.verify({ headers: request.headers, ip: request.ip, url: request.url, scopes: authorize === undefined ? scope : undefined })
+      if (!verified.ok) return keywardProblem(verified.error)
+      if (authorize !== undefined && (await authorize(verified.auth, route.action)) !== true) {
+        return keywardProblem(new KeywardError('insufficient_scope', { message: 'Not allowed to manage keys' }), verified.headers)
+      }
+      const response = await run(route, match.id, request, verified.auth)
+      return { ...response, headers: { ...verified.headers, ...response.headers } }
+    } catch (error) {
+      if (isKeywardError(error)) return keywardProblem(error)
+      // A bug, or an authorize() that threw: refused, never half-done, and the cause stays inside.
+      onError?.(error)
+      return httpProblem('internal_error', 500, 'Internal Server Error', 'The request could not be completed')
+    }
+  }
+}

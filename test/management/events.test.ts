@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest'
+import type { KeywardEvent } from 'keyward'
+import { setup } from '../support/setup.js'
+
+function recorder() {
+  const events: KeywardEvent[] = []
+  const errors: unknown[] = []
+  return { events, errors, options: { onEvent: (e: KeywardEvent) => void events.push(e), onBackgroundError: (e: unknown) => void errors.push(e) } }
+}
+
+describe('onEvent audit hook', () => {
+  it('kw.keys.* changes report their event with the context given, after the change is stored', async () => {
+    const r = recorder()
+    const { kw, mint, clock } = setup(r.options)
+    const { info } = await mint()
+    const actor = { type: 'app', subject: 'alice', org: 'org_1' }
+    await kw.keys.update(info.id, { name: 'Renamed' }, { actor, ip: '203.0.113.10' })
+    const rotated = await kw.keys.rotate(info.id, {}, { actor })
+    await kw.keys.revoke(rotated.info.id)
+    await kw.keys.revoke(rotated.info.id) // already revoked: nothing happened, nothing reported
+    expect(r.events).toEqual([
+      { type: 'key.created', keyId: info.id, org: 'org_1', at: new Date(clock.now()) },
+      { type: 'key.updated', keyId: info.id, org: 'org_1', actor, ip: '203.0.113.10', at: new Date(clock.now()) },
+      { type: 'key.rotated', keyId: info.id, rotatedTo: rotated.info.id, org: 'org_1', actor, at: new Date(clock.now()) },
+      { type: 'key.revoked', keyId: rotated.info.id, org: 'org_1', at: new Date(clock.now()) },
+    ])
+  })
+
+  it('a refused change reports nothing', async () => {
+    const r = recorder()
+    const { kw, mint } = setup(r.options)
+    const { info } = await mint()
+    r.events.length = 0
+    await expect(kw.keys.update(info.id, { name: '' })).rejects.toMatchObject({ code: 'validation_failed' })
+    await expect(kw.keys.create({ name: 'x' } as never)).rejects.toMatchObject({ code: 'validation_failed' })
+    await expect(kw.keys.revoke('AAAAAAAA')).rejects.toMatchObject({ code: 'not_found' })
+    expect(r.events).toEqual([])
+  })
+
+  it('verify.failed: the code, the client address, the key id when it parsed, never the key', async () => {
+    const r = recorder()
+    const { kw, mint, bearer } = setup(r.options)
+    const { key, info } = await mint({ allowedIps: ['203.0.113.10'] })
+    await kw.keys.revoke((await mint()).info.id)
+    r.events.length = 0
+    await kw.verify({ headers: {}, ip: '198.51.100.7' })
+    await kw.verify({ headers: bearer('bsk_live_garbage'), ip: '198.51.100.7' })
+    await kw.verify({ headers: bearer(key), ip: '198.51.100.7' })
+    await kw.verify({ headers: bearer(key), ip: '203.0.113.10', scopes: 'admin' })
+    expect((await kw.verify({ headers: bearer(key), ip: '203.0.113.10' })).ok).toBe(true)
+    expect(r.events.map(({ type, code, keyId, ip }) => ({ type, code, keyId, ip }))).toEqual([
+      { type: 'verify.failed', code: 'missing_credentials', keyId: undefined, ip: '198.51.100.7' },
+      { type: 'verify.failed', code: 'invalid_token', keyId: undefined, ip: '198.51.100.7' },
+      { type: 'verify.failed', code: 'ip_forbidden', keyId: info.id, ip: '198.51.100.7' },
+      { type: 'verify.failed', code: 'insufficient_scope', keyId: info.id, ip: '203.0.113.10' },
+    ])
+    expect(JSON.stringify(r.events)).not.toContain(key)
+  })
+
+  it('a hook that throws or rejects changes no outcome; the error goes to onBackgroundError', async () => {
+    const errors: unknown[] = []
+    let calls = 0
+    const boom = new Error('log sink down')
+    const { kw, mint, bearer } = setup({
+      onEvent: (event) => {
+        calls++
+        if (event.type === 'key.created') throw boom
+        return Promise.reject(boom)
+      },
+      onBackgroundError: (e) => void errors.push(e),
+    })
+    const { key, info } = await mint()
+    await kw.keys.revoke(info.id)
+    const refused = await kw.verify({ headers: bearer(key) })
+    expect(refused.ok).toBe(false)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(calls).toBe(3)
+    expect(errors).toEqual([boom, boom, boom])
+    expect(await kw.keys.get(info.id)).toMatchObject({ revokedAt: expect.any(Date) })
+  })
+
+  it('refuses a hook that is not a function at start-up', () => {
+    expect(() => setup({ onEvent: 'log' as never })).toThrow(/onEvent must be a function/)
+  })
+})

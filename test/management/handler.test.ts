@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest'
+import { createManagementHandler, type ManagementRequest } from 'keyward'
+import { setup } from '../support/setup.js'
+
+async function admin() {
+  const s = setup()
+  const key = (await s.mint({ scopes: ['admin'] })).key
+  const request = (extra: Partial<ManagementRequest>): ManagementRequest => ({ method: 'POST', path: '/keys', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...extra })
+  return { ...s, key, request }
+}
+
+function stream(bytes: Uint8Array, chunk = 1024): ReadableStream<Uint8Array> {
+  let at = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close()
+      controller.enqueue(bytes.subarray(at, (at += chunk)))
+    },
+  })
+}
+
+describe('createManagementHandler (no framework)', () => {
+  it('checks its options at start-up', () => {
+    const { kw } = setup()
+    expect(() => createManagementHandler(kw, { maxBodyBytes: 10 })).toThrow(/maxBodyBytes/)
+    expect(() => createManagementHandler(kw, { maxBodyBytes: 2 ** 21 })).toThrow(/maxBodyBytes/)
+    expect(() => createManagementHandler(kw, { scope: 'bad scope' })).toThrow(/scope/)
+    expect(() => createManagementHandler(kw, { authorize: true as never })).toThrow(/authorize/)
+    expect(() => createManagementHandler({} as never)).toThrow(/createKeyward/)
+    expect(() => createManagementHandler(kw, { basePath: '/x' } as never)).toThrow(/unknown management option "basePath"/)
+  })
+
+  it('bounds a streamed body without a Content-Length, stopping as soon as it is over', async () => {
+    const { kw, request } = await admin()
+    const handle = createManagementHandler(kw)
+    const big = new TextEncoder().encode(JSON.stringify({ name: 'n', projects: ['p'], description: 'x'.repeat(20_000) }))
+    let pulled = 0
+    const counting = stream(big).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform: (c, ctl) => void ((pulled += c.length), ctl.enqueue(c)) }))
+    expect((await handle(request({ body: counting }))).status).toBe(413)
+    expect(pulled).toBeLessThan(big.length)
+    async function* chunks() {
+      for (let i = 0; i < 40; i++) yield new Uint8Array(1024).fill(0x20)
+    }
+    expect((await handle(request({ body: chunks() }))).status).toBe(413)
+    const small = new TextEncoder().encode(JSON.stringify({ name: 'streamed', projects: ['p'] }))
+    expect((await handle(request({ body: stream(small, 7) }))).status).toBe(201)
+    expect((await kw.keys.list({ orgId: 'org_1' })).map((k) => k.name).sort()).toEqual(['Test key', 'streamed'])
+  })
+
+  it('refuses a body that is not UTF-8', async () => {
+    const { kw, request } = await admin()
+    const reply = await createManagementHandler(kw)(request({ body: new Uint8Array([0x7b, 0xff, 0x7d]) }))
+    expect(reply.status).toBe(400)
+    expect(JSON.parse(reply.body).errors).toEqual([{ field: '(body)', message: 'must be UTF-8 text' }])
+  })
+
+  it('answers OPTIONS with the allowed methods, before any authentication', async () => {
+    const { kw } = setup()
+    const reply = await createManagementHandler(kw)({ method: 'OPTIONS', path: '/keys/abcdefgh', headers: {} })
+    expect(reply).toEqual({ status: 204, headers: { allow: 'GET, PATCH, DELETE', 'cache-control': 'no-store' }, body: '' })
+  })
+
+  it('an authorize() that throws is a 500 that says nothing of the cause, and changes nothing', async () => {
+    const { kw, request } = await admin()
+    const seen: unknown[] = []
+    const handle = createManagementHandler(kw, {
+      authorize: () => {
+        throw new Error('policy service at 10.0.0.5 down')
+      },
+      onError: (e) => void seen.push(e),
+    })
+    const reply = await handle(request({ body: JSON.stringify({ name: 'n', projects: ['p'] }) }))
+    expect(reply.status).toBe(500)
+    expect(reply.body).not.toContain('10.0.0.5')
+    expect(JSON.parse(reply.body)).toMatchObject({ code: 'internal_error', status: 500 })
+    expect(seen).toHaveLength(1)
+    expect(await kw.keys.list({ orgId: 'org_1' })).toHaveLength(1)
+  })
+
+  it('an authorize() that answers anything but true refuses', async () => {
+    const { kw, request } = await admin()
+    const handle = createManagementHandler(kw, { authorize: () => 'yes' as never })
+    expect((await handle(request({ method: 'GET' }))).status).toBe(403)
+  })
+
+  it('a credential in the URL is refused, as by authenticate()', async () => {
+    const { kw, key, request } = await admin()
+    const reply = await createManagementHandler(kw)(request({ method: 'GET', url: `/keys?api_key=${key}` }))
+    expect(reply.status).toBe(400)
+    expect(reply.body).not.toContain(key)
+  })
+})

@@ -1,0 +1,138 @@
+import { createServer } from 'node:http'
+import express from 'express'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { managementOpenApi, MANAGEMENT_ROUTES, MemoryTokenStore, type Keyward } from 'keyward'
+import { managementRouter } from '../../adapters/express.js'
+import { listen } from '../adapters/support.js'
+import { setup } from '../support/setup.js'
+import { checkSchema } from './schema-check.js'
+
+type Json = Record<string, unknown>
+const doc = managementOpenApi() as Json
+const paths = doc.paths as Record<string, Record<string, Json>>
+
+class DownStore extends MemoryTokenStore {
+  override findById(): Promise<never> {
+    return Promise.reject(new Error('down'))
+  }
+}
+
+/** The documented response of an operation for a status, or undefined when it is not documented. */
+function documented(pattern: string, method: string, status: number): { type: string; schema: Json } | undefined {
+  const responses = paths[pattern]?.[method.toLowerCase()]?.responses as Record<string, Json> | undefined
+  const response = responses?.[String(status)]
+  if (response === undefined) return undefined
+  const [type, media] = Object.entries(response.content as Record<string, { schema: Json }>)[0]!
+  return { type, schema: media.schema }
+}
+
+describe('managementOpenApi()', () => {
+  it('is an OpenAPI 3.1 document listing exactly the routes the handler serves', () => {
+    expect(doc.openapi).toBe('3.1.0')
+    const listed = Object.entries(paths).flatMap(([pattern, item]) => Object.keys(item).filter((k) => k !== 'parameters').map((m) => `${m.toUpperCase()} ${pattern}`))
+    expect(listed.sort()).toEqual(MANAGEMENT_ROUTES.map((r) => `${r.method} ${r.pattern}`).sort())
+    expect(managementOpenApi()).not.toBe(managementOpenApi())
+  })
+
+  it('the checker itself refuses what the schemas forbid', () => {
+    const keyInfo = { $ref: '#/components/schemas/KeyInfo' }
+    expect(checkSchema({ id: 'x' }, keyInfo, doc).length).toBeGreaterThan(0)
+    expect(checkSchema({ data: [], next: 5 }, { $ref: '#/components/schemas/KeyList' }, doc)).toEqual(['$.next: matches 0 of oneOf'])
+    expect(checkSchema({ type: 't', title: 't', status: '400', detail: 'd', code: 'c' }, { $ref: '#/components/schemas/Problem' }, doc)).toEqual(['$.status: string, expected integer'])
+  })
+
+  describe('matches the routes\' real responses (Express over HTTP)', () => {
+    let url = ''
+    let close: () => Promise<void> = async () => {}
+    let downUrl = ''
+    let closeDown: () => Promise<void> = async () => {}
+    let kw: Keyward
+    let admin = ''
+    let writer = ''
+    let target = ''
+    let foreign = ''
+    const seen = new Set<string>()
+
+    beforeAll(async () => {
+      const s = setup()
+      kw = s.kw
+      admin = (await s.mint({ scopes: ['admin'] })).key
+      writer = (await s.mint({ scopes: ['write'] })).key
+      target = (await s.mint({ description: 'target' })).info.id
+      foreign = (await s.mint({ orgId: 'org_2' })).info.id
+      const app = express()
+      app.use(managementRouter(kw))
+      ;({ url, close } = await listen(createServer(app)))
+      const down = setup({ store: new DownStore() })
+      const downApp = express()
+      downApp.use(managementRouter(down.kw))
+      ;({ url: downUrl, close: closeDown } = await listen(createServer(downApp)))
+    })
+    afterAll(async () => {
+      await close()
+      await closeDown()
+    })
+
+    async function expectDocumented(pattern: string, method: string, path: string, init: { key?: string; json?: unknown; raw?: string; type?: string; base?: string }, status: number) {
+      const headers: Record<string, string> = {}
+      if (init.key !== undefined) headers.authorization = `Bearer ${init.key}`
+      let body: string | undefined
+      if (init.json !== undefined) body = JSON.stringify(init.json)
+      if (init.raw !== undefined) body = init.raw
+      if (body !== undefined) headers['content-type'] = init.type ?? 'application/json'
+      const res = await fetch((init.base ?? url) + path, { method, headers, body })
+      const text = await res.text()
+      expect(res.status, `${method} ${path}: ${text}`).toBe(status)
+      const spec = documented(pattern, method, status)
+      expect(spec, `${method} ${pattern} ${status} is documented`).toBeDefined()
+      expect(res.headers.get('content-type')).toMatch(new RegExp(`^${spec!.type.replace('+', '\\+')}`))
+      expect(res.headers.get('cache-control')).toBe('no-store')
+      expect(checkSchema(JSON.parse(text), spec!.schema, doc), `${method} ${path} ${status}`).toEqual([])
+      seen.add(`${method} ${pattern} ${status}`)
+    }
+
+    it('POST /keys', async () => {
+      await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: { name: 'n', projects: ['p'], rateLimit: { limit: 1, windowMs: 1000 }, expiresAt: '2030-01-01' } }, 201)
+      await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: { name: '' } }, 400)
+      await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: { name: 'n', projects: ['p'], description: 'x'.repeat(20_000) } }, 413)
+      await expectDocumented('/keys', 'POST', '/keys', { key: admin, raw: 'name=n', type: 'text/plain' }, 415)
+      await expectDocumented('/keys', 'POST', '/keys', { json: {} }, 401)
+      await expectDocumented('/keys', 'POST', '/keys', { key: writer, json: {} }, 403)
+      await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: {}, base: downUrl }, 503)
+    })
+
+    it('GET /keys', async () => {
+      await expectDocumented('/keys', 'GET', '/keys?limit=2', { key: admin }, 200)
+      await expectDocumented('/keys', 'GET', '/keys?includeRevoked=true', { key: admin }, 200)
+      await expectDocumented('/keys', 'GET', '/keys?limit=1000', { key: admin }, 400)
+      await expectDocumented('/keys', 'GET', '/keys', {}, 401)
+      await expectDocumented('/keys', 'GET', '/keys', { key: writer }, 403)
+    })
+
+    it('GET, PATCH and DELETE /keys/{id}', async () => {
+      await expectDocumented('/keys/{id}', 'GET', `/keys/${target}`, { key: admin }, 200)
+      await expectDocumented('/keys/{id}', 'GET', `/keys/${foreign}`, { key: admin }, 404)
+      await expectDocumented('/keys/{id}', 'GET', `/keys/${target}`, { key: writer }, 403)
+      await expectDocumented('/keys/{id}', 'PATCH', `/keys/${target}`, { key: admin, json: { name: 'Renamed', description: null } }, 200)
+      await expectDocumented('/keys/{id}', 'PATCH', `/keys/${target}`, { key: admin, json: { scopes: [] } }, 400)
+      await expectDocumented('/keys/{id}', 'PATCH', `/keys/${target}`, { key: admin, raw: '{}', type: 'application/xml' }, 415)
+      await expectDocumented('/keys/{id}', 'PATCH', `/keys/${foreign}`, { key: admin, json: {} }, 404)
+      await expectDocumented('/keys/{id}', 'DELETE', `/keys/${foreign}`, { key: admin }, 404)
+      await expectDocumented('/keys/{id}', 'DELETE', `/keys/${target}`, {}, 401)
+    })
+
+    it('POST /keys/{id}/rotate, then DELETE', async () => {
+      await expectDocumented('/keys/{id}/rotate', 'POST', `/keys/${target}/rotate`, { key: admin, json: { gracePeriodMs: -5 } }, 400)
+      await expectDocumented('/keys/{id}/rotate', 'POST', `/keys/${foreign}/rotate`, { key: admin }, 404)
+      await expectDocumented('/keys/{id}/rotate', 'POST', `/keys/${target}/rotate`, { key: admin, json: { gracePeriodMs: 60_000 } }, 200)
+      await expectDocumented('/keys/{id}', 'DELETE', `/keys/${target}`, { key: admin }, 200)
+    })
+
+    it('every route was exercised with its success status', () => {
+      for (const route of MANAGEMENT_ROUTES) {
+        const ok = route.action === 'keys.create' ? 201 : 200
+        expect(seen.has(`${route.method} ${route.pattern} ${ok}`), `${route.method} ${route.pattern}`).toBe(true)
+      }
+    })
+  })
+})
