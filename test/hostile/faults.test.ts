@@ -132,7 +132,7 @@ describe('faults under a failure policy (withFailurePolicy)', () => {
 
   it("'open': a failing failure count is still a 503 (lockout always fails closed)", async () => {
     const h = harness({ limiter: policy('open') })
-    const key = await h.mint()
+    await h.mint()
     h.limiterPlan.set('recordFailure', 'reject')
     const result = await h.call(generateKey('bsk', 'live').key)
     expect(result.ok ? 200 : result.error.code).toBe('store_unavailable')
