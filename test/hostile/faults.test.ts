@@ -18,8 +18,10 @@ afterAll(async () => {
   expect(unhandled.stop()).toEqual([])
 })
 
-function harness(options: { limiter?: (inner: RateLimiter, plan: FaultPlan) => RateLimiter } & Partial<KeywardOptions> = {}) {
-  const { limiter, ...rest } = options
+type WrapLimiter = (inner: RateLimiter, plan: FaultPlan) => RateLimiter
+
+function harness(options: { wrapLimiter?: WrapLimiter } & Omit<Partial<KeywardOptions>, 'limiter'> = {}) {
+  const { wrapLimiter, ...rest } = options
   const store = new RecordingStore()
   const storePlan = new FaultPlan()
   const limiterPlan = new FaultPlan()
@@ -31,7 +33,7 @@ function harness(options: { limiter?: (inner: RateLimiter, plan: FaultPlan) => R
     usageFlushMs: false,
     cache: false,
     store: faultyStore(store, storePlan),
-    limiter: (limiter ?? faultyLimiter)(innerLimiter, limiterPlan),
+    limiter: (wrapLimiter ?? faultyLimiter)(innerLimiter, limiterPlan),
     ...rest,
   })
   const mint = async (input: Record<string, unknown> = {}) => (await kw.keys.create({ name: 'faults', orgId: 'org_1', projects: ['prod-site'], ...input })).key
@@ -97,10 +99,10 @@ describe('faults under verify(): a documented status, nothing written', () => {
 })
 
 describe('faults under a failure policy (withFailurePolicy)', () => {
-  const policy = (quota: 'open' | 'memory') => (inner: RateLimiter, plan: FaultPlan) => withFailurePolicy(faultyLimiter(inner, plan), { quota })
+  const policy = (quota: 'open' | 'memory'): WrapLimiter => (inner, plan) => withFailurePolicy(faultyLimiter(inner, plan), { quota })
 
   it("'open', lockout off: a failing quota check lets the call through, without RateLimit headers", async () => {
-    const h = harness({ limiter: policy('open'), lockout: false, defaultRateLimit: { limit: 1, windowMs: 60_000 } })
+    const h = harness({ wrapLimiter: policy('open'), lockout: false, defaultRateLimit: { limit: 1, windowMs: 60_000 } })
     const key = await h.mint()
     h.limiterPlan.set('limit', 'reject')
     for (let i = 0; i < 3; i++) {
@@ -111,7 +113,7 @@ describe('faults under a failure policy (withFailurePolicy)', () => {
   })
 
   it("'open', lockout on: the block cannot be checked either, so 503 (lockout fails closed)", async () => {
-    const h = harness({ limiter: policy('open'), defaultRateLimit: { limit: 5, windowMs: 60_000 } })
+    const h = harness({ wrapLimiter: policy('open'), defaultRateLimit: { limit: 5, windowMs: 60_000 } })
     const key = await h.mint()
     h.limiterPlan.set('limit', 'reject')
     const result = await h.call(key)
@@ -119,7 +121,7 @@ describe('faults under a failure policy (withFailurePolicy)', () => {
   })
 
   it("'memory', lockout off: the fallback limiter enforces the quota exactly", async () => {
-    const h = harness({ limiter: policy('memory'), lockout: false, defaultRateLimit: { limit: 3, windowMs: 60_000 } })
+    const h = harness({ wrapLimiter: policy('memory'), lockout: false, defaultRateLimit: { limit: 3, windowMs: 60_000 } })
     const key = await h.mint()
     h.limiterPlan.set('limit', 'reject')
     const outcomes = []
@@ -131,7 +133,7 @@ describe('faults under a failure policy (withFailurePolicy)', () => {
   })
 
   it("'open': a failing failure count is still a 503 (lockout always fails closed)", async () => {
-    const h = harness({ limiter: policy('open') })
+    const h = harness({ wrapLimiter: policy('open') })
     await h.mint()
     h.limiterPlan.set('recordFailure', 'reject')
     const result = await h.call(generateKey('bsk', 'live').key)
@@ -188,7 +190,7 @@ describe('no unhandled rejection from late or abandoned work', () => {
     const key = await h.mint()
     const outcomes = new Map<number, number>()
     for (let round = 0; round < 20; round++) {
-      h.storePlan.set('findById', (['reject', 'half', 'torn', 'none'] as const)[round % 4])
+      h.storePlan.set('findById', (['reject', 'half', 'torn', 'none'] as const)[round % 4]!)
       const results = await Promise.all(Array.from({ length: 25 }, () => h.call(key)))
       for (const r of results) {
         const status = r.ok ? 200 : r.error.status
