@@ -211,3 +211,43 @@ describe('fuzz: verify() as a whole', () => {
     expect(seen.get('invalid_token') ?? 0).toBeGreaterThan(0)
   })
 })
+
+describe('fuzz: JWT-shaped credentials', () => {
+  const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+  const header = fc.record(
+    {
+      alg: fc.constantFrom('none', 'None', 'NONE', 'nOnE', 'HS256', 'RS256', 'ES256', 'EdDSA', '', 'HS512'),
+      typ: fc.constantFrom('JWT', 'at+jwt', 'refresh', 'x'),
+      kid: fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('../../etc/passwd', "' OR 1=1 --", 'a'.repeat(500))),
+      jku: fc.constant('https://evil.example/jwks.json'),
+      jwk: fc.constant({ kty: 'oct', k: 'c2VjcmV0' }),
+    },
+    { requiredKeys: ['alg'] },
+  )
+  const payload = fc.record(
+    {
+      sub: fc.string({ maxLength: 20 }),
+      exp: fc.oneof(fc.integer(), fc.constant('9999999999'), fc.double()),
+      nbf: fc.integer(),
+      iss: fc.string({ maxLength: 20 }),
+      aud: fc.oneof(fc.string({ maxLength: 20 }), fc.array(fc.string({ maxLength: 10 }))),
+      org: fc.string({ maxLength: 10 }),
+      scope: fc.constantFrom('read', 'write admin', ''),
+    },
+    { requiredKeys: [] },
+  )
+  const token = fc.tuple(fc.oneof(header.map(b64url), anyText.map(b64url)), fc.oneof(payload.map(b64url), anyText.map(b64url)), fc.oneof(fc.constant(''), fc.base64String({ maxLength: 86 }).map((s) => s.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_'))))
+
+  it('never authenticate, never throw, never 5xx (no key of this server signed them)', async () => {
+    const kw = createKeyward({ prefix: 'bsk', usageFlushMs: false, lockout: false })
+    await fc.assert(
+      fc.asyncProperty(token, fc.constantFrom('authorization', 'x-api-key'), async ([h, p, sig], name) => {
+        const jwt = `${h}.${p}.${sig}`
+        const result = await kw.verify({ headers: { [name]: name === 'authorization' ? `Bearer ${jwt}` : jwt } })
+        expect(result.ok).toBe(false)
+        if (!result.ok) expect(result.error.status).toBeLessThan(500)
+      }),
+      { numRuns: 1000 },
+    )
+  })
+})
