@@ -103,6 +103,8 @@ const CASES: Case[] = [
   { name: 'percent-encoded name api%5Fkey', headers: (k) => bearer(k.plain), path: (k) => `${PATH}?api%5Fkey=${k.plain}`, expect: invalidRequest },
   { name: 'a key under an innocent name', headers: (k) => bearer(k.plain), path: (k) => `${PATH}?q=${k.plain}`, expect: invalidRequest },
   { name: 'a percent-encoded key under an innocent name', headers: (k) => bearer(k.plain), path: (k) => `${PATH}?q=${encodeURIComponent(k.plain).replace(/_/g, '%5F')}`, expect: invalidRequest },
+  { name: 'a key after other text in a query value', headers: (k) => bearer(k.plain), path: (k) => `${PATH}?q=Bearer%20${k.plain}`, expect: invalidRequest },
+  { name: 'a key inside a JSON query value', headers: (k) => bearer(k.plain), path: (k) => `${PATH}?state=${encodeURIComponent(JSON.stringify({ key: k.plain }))}`, expect: invalidRequest },
   { name: 'an innocent query is fine', headers: (k) => bearer(k.plain), path: `${PATH}?page=2&token=abc`, expect: ok },
   // --- origins that try to slip past the allow-list (key allows good.com, bücher.example, 127.0.0.1)
   { name: 'listed origin (control row)', headers: withOrigin('https://good.com'), expect: ok },
