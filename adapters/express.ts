@@ -16,7 +16,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express'
 import type { AuthContext, ErrorResponse, Keyward } from 'keyward'
-import { createAuthenticator, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 
@@ -113,6 +113,27 @@ export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions):
  */
 export function requireScopes(...scopes: string[]): RequestHandler {
   const check = createScopeGuard(scopes, read)
+  return (req, res, next) => {
+    const error = check(req, (req as KeywardRequest).auth)
+    if (error === undefined) return next()
+    guardResponse(error, req)
+      .then((response) => send(res, response))
+      .catch(next as (error: unknown) => void)
+  }
+}
+
+/**
+ * Route guard, after `authenticate()`: 401 `mfa_required` unless the request's JWT was minted
+ * after a second factor (`kw.tokens.login` with a TOTP code, or `issue({ mfa: true })`). API keys
+ * and password-only logins are refused. A CORS preflight passes untouched.
+ *
+ * @example
+ * ```ts
+ * app.post('/api/billing/payout', authenticate(kw), requireMfa(), payout)
+ * ```
+ */
+export function requireMfa(): RequestHandler {
+  const check = createMfaGuard(read)
   return (req, res, next) => {
     const error = check(req, (req as KeywardRequest).auth)
     if (error === undefined) return next()

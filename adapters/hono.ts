@@ -19,7 +19,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
 import type { AuthContext, ErrorResponse, Keyward } from 'keyward'
-import { createAuthenticator, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 
@@ -138,6 +138,25 @@ export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): Mi
  */
 export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
   const check = createScopeGuard(scopes, preflightReader)
+  return async (c, next) => {
+    const error = check(c, c.get('auth'))
+    if (error !== undefined) return send(c, await guardResponse(error, c))
+    await next()
+  }
+}
+
+/**
+ * Route guard, after `authenticate()`: 401 `mfa_required` unless the request's JWT was minted
+ * after a second factor (`kw.tokens.login` with a TOTP code, or `issue({ mfa: true })`). API keys
+ * and password-only logins are refused. A CORS preflight passes untouched.
+ *
+ * @example
+ * ```ts
+ * app.post('/api/billing/payout', authenticate(kw), requireMfa(), payout)
+ * ```
+ */
+export function requireMfa(): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
+  const check = createMfaGuard(preflightReader)
   return async (c, next) => {
     const error = check(c, c.get('auth'))
     if (error !== undefined) return send(c, await guardResponse(error, c))

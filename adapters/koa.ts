@@ -18,7 +18,7 @@
  */
 import type { Middleware, ParameterizedContext } from 'koa'
 import type { AuthContext, ErrorResponse, Keyward } from 'keyward'
-import { createAuthenticator, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 
@@ -123,6 +123,25 @@ export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Mid
  */
 export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardState> {
   const check = createScopeGuard(scopes, read)
+  return async (ctx, next) => {
+    const error = check(ctx, ctx.state.auth)
+    if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
+    await next()
+  }
+}
+
+/**
+ * Route guard, after `authenticate()`: 401 `mfa_required` unless the request's JWT was minted
+ * after a second factor (`kw.tokens.login` with a TOTP code, or `issue({ mfa: true })`). API keys
+ * and password-only logins are refused. A CORS preflight passes untouched.
+ *
+ * @example
+ * ```ts
+ * router.post('/api/billing/payout', authenticate(kw), requireMfa(), payout)
+ * ```
+ */
+export function requireMfa(): Middleware<OptionalKeywardState> {
+  const check = createMfaGuard(read)
   return async (ctx, next) => {
     const error = check(ctx, ctx.state.auth)
     if (error !== undefined) return send(ctx, await guardResponse(error, ctx))

@@ -215,6 +215,24 @@ export function createScopeGuard<Request>(scopes: readonly string[], read: Prefl
 }
 
 /**
+ * The check behind `requireMfa()`: 401 `mfa_required` (RFC 9470 `insufficient_user_authentication`)
+ * unless the request's token was minted after a second factor. An API key never was. A CORS
+ * preflight passes.
+ *
+ * @example
+ * ```ts
+ * createMfaGuard(read)(req, req.auth)?.code // 'mfa_required' for a password-only login
+ * ```
+ */
+export function createMfaGuard<Request>(read: PreflightReader<Request>): (request: Request, auth: AuthContext | undefined) => KeywardError | undefined {
+  return (request, auth) => {
+    if (isPreflight(read.method(request), read.headers(request))) return undefined
+    if (auth === undefined) return new KeywardError('missing_credentials')
+    return auth.mfa === true ? undefined : new KeywardError('mfa_required')
+  }
+}
+
+/**
  * The check behind `requireProject(...)`: a route that needs a project refuses a request naming
  * none. A CORS preflight passes, before `getProjectId` runs (it has no body to read).
  *

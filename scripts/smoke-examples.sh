@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts each example server (Express, Koa, Hono) on a free port, makes one allowed and one
 # refused request against it, then runs the demo and every curl line it prints. Exits non-zero on
-# any mismatch. Kills the servers it started, and only those, on the way out.
+# any mismatch. Then runs the login example's walkthrough (2FA, tokens, refresh, logout). Kills the servers it started, and only those, on the way out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=$(mktemp -d)
@@ -67,6 +67,9 @@ if launch demo examples/demo.ts; then
   done <"$logs/demo.log"
   [ "$(grep -c '^# expect ' "$logs/demo.log")" -ge 6 ] || fail 'demo printed fewer than 6 curl lines'
 fi
+
+# The login example: its walkthrough starts the server and checks every step of the flow.
+if node --import tsx examples/login-server/walkthrough.ts; then echo 'ok   login walkthrough'; else fail 'login walkthrough'; fi
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures smoke check(s) failed"

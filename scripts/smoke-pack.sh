@@ -15,6 +15,9 @@ node --input-type=module -e "
   const { key } = await k.keys.create({ name: 'smoke', orgId: 'o', projects: ['p'] })
   const r = await k.verify({ headers: { authorization: 'Bearer ' + key } })
   if (!r.ok) throw new Error('ESM verify failed')
+  const j = kw.createKeyward({ prefix: 'bsk', jwt: { issuer: 'https://i', audience: 'a', signingKey: { alg: 'HS256', secret: 'x'.repeat(32) } } })
+  const t = await j.tokens.issue({ subject: 's', org: 'o' })
+  if (!(await j.verify({ headers: { authorization: 'Bearer ' + t.accessToken } })).ok) throw new Error('ESM JWT verify failed')
   for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/postgres', 'keyward/redis']) await import(entry)
   console.log('import ok')
 "
@@ -22,5 +25,10 @@ node -e "
   const kw = require('keyward')
   if (typeof kw.createKeyward !== 'function' || typeof kw.KeywardError !== 'function') throw new Error('CJS exports missing')
   for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/postgres', 'keyward/redis']) require(entry)
-  console.log('require ok')
+  // jose is ESM-only: this proves require(esm) of it works on the supported Node versions.
+  const j = kw.createKeyward({ prefix: 'bsk', jwt: { issuer: 'https://i', audience: 'a', signingKey: { alg: 'HS256', secret: 'x'.repeat(32) } } })
+  j.tokens.issue({ subject: 's', org: 'o' })
+    .then((t) => j.verify({ headers: { authorization: 'Bearer ' + t.accessToken } }))
+    .then((r) => { if (!r.ok) throw new Error('CJS JWT verify failed'); console.log('require ok') })
+    .catch((e) => { console.error(e); process.exit(1) })
 "

@@ -218,8 +218,10 @@ function defaultHeaders(code: KeywardErrorCode, scope: string | undefined, retry
     case 'invalid_request':
       return { 'www-authenticate': `${REALM}, error="invalid_request"` }
     case 'invalid_token':
-    case 'mfa_required':
       return { 'www-authenticate': `${REALM}, error="invalid_token"` }
+    // RFC 9470 §3: the token is fine but was obtained without the authentication the resource needs.
+    case 'mfa_required':
+      return { ...retry, 'www-authenticate': `${REALM}, error="insufficient_user_authentication"` }
     // RFC 6750 §3: the scope attribute is optional; an empty one would say no scope was needed.
     case 'insufficient_scope':
       return {

@@ -91,13 +91,32 @@ function textLength(value: string): number {
   return n
 }
 
-function plainObject(value: unknown): value is Record<string, unknown> {
+/**
+ * True for `{}`-style objects (not arrays, class instances or null): what an input may be.
+ *
+ * @example
+ * ```ts
+ * plainObject(JSON.parse(body)) // false for '[1]' or 'null'
+ * ```
+ */
+export function plainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
   const proto = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null
 }
 
-class Checker {
+/**
+ * Collects every bad field of an input, with the message a caller can act on, instead of
+ * stopping at the first. Shared by key and token inputs.
+ *
+ * @example
+ * ```ts
+ * const c = new Checker()
+ * const name = c.text('name', input.name, 1, 100)
+ * if (c.issues.length > 0) throw new KeywardError('validation_failed', { errors: c.issues })
+ * ```
+ */
+export class Checker {
   readonly issues: FieldIssue[] = []
   add(field: string, message: string): void {
     this.issues.push({ field, message })

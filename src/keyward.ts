@@ -3,6 +3,10 @@ import { DEFAULT_CREDENTIAL_HEADERS } from './credentials.js'
 import { createKeyHasher } from './hashing.js'
 import { KeyCache, type CacheOptions } from './key-cache.js'
 import { assertValidPrefix, type Environment } from './key-format.js'
+import { resolveJwtOptions, type JwtOptions } from './jwt/jwt-options.js'
+import { Keyring } from './jwt/keyring.js'
+import { createTokenManager, keepsRefreshFamilies, type TokenManager } from './jwt/token-manager.js'
+import { TokenVerifier } from './jwt/token-verifier.js'
 import { createKeyManager, type KeyManager } from './keys.js'
 import { MemoryRateLimiter } from './limiters/memory-rate-limiter.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
@@ -54,6 +58,8 @@ export interface KeywardOptions {
   now?: () => number
   /** Called with errors of background work (last-used writes). Never receives a secret. */
   onBackgroundError?: (error: unknown) => void
+  /** User tokens (JWT): what keyward issues and which tokens `verify()` accepts. Default: none, only API keys. */
+  jwt?: JwtOptions
 }
 
 /**
@@ -68,6 +74,8 @@ export interface Keyward {
   /** Runs the verification pipeline. Never throws: failures are `{ ok: false, error }`. */
   verify(input: VerifyInput): Promise<VerifyResult>
   keys: KeyManager
+  /** JWT access and refresh tokens and two-factor logins. Throws a TypeError when the `jwt` option is not set. */
+  tokens: TokenManager
   /** The accepted prefixes, the first one issued. */
   readonly prefixes: readonly string[]
   readonly environment: Environment
@@ -76,6 +84,10 @@ export interface Keyward {
   /** Flushes usage and stops listening to the store. The instance must not be used afterwards. */
   close(): Promise<void>
 }
+
+// kw.tokens without the jwt option: every call says what is missing instead of failing later.
+const noTokens = () => Promise.reject(new TypeError('keyward: kw.tokens needs the jwt option of createKeyward()'))
+const NO_TOKENS: TokenManager = Object.freeze({ issue: noTokens, refresh: noTokens, revoke: noTokens, revokeSession: noTokens, login: noTokens, pendingLogin: noTokens, jwks: noTokens })
 
 function fail(message: string): never {
   throw new TypeError(`keyward: ${message}`)
@@ -154,6 +166,15 @@ export function createKeyward(options: KeywardOptions): Keyward {
     memo: new ParseMemo(),
     loadKey: (id) => store.findById(id),
     buildKey: (record) => buildCachedKey(rt, record),
+    tokens: undefined,
+  }
+  let tokens: TokenManager = NO_TOKENS
+  if (options.jwt !== undefined) {
+    const config = resolveJwtOptions(options.jwt)
+    const keyring = new Keyring(config)
+    if (config.signingKey !== undefined && !keepsRefreshFamilies(store)) fail('jwt.signingKey needs a store that keeps refresh-token families (the memory, Postgres and Redis stores do)')
+    rt.tokens = new TokenVerifier(config, keyring, { hash: rt.hash, expandScopes: rt.expandScopes, environment, rules: defaultRateLimit })
+    tokens = createTokenManager(rt, config, keyring, rt.tokens)
   }
   const unsubscribe = store.subscribe?.((event) => {
     if (event.type === 'key') rt.cache.invalidate(event.id)
@@ -163,6 +184,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
   return {
     verify: (input) => verifyRequest(rt, input),
     keys: createKeyManager(rt),
+    tokens,
     prefixes,
     environment,
     flushUsage: async () => rt.usage?.flush(),

@@ -2,7 +2,9 @@ import type { LRUCache } from 'lru-cache'
 import type { KeyHasher } from './hashing.js'
 import type { KeyCache } from './key-cache.js'
 import type { Environment } from './key-format.js'
+import type { TokenVerifier } from './jwt/token-verifier.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
+import type { Quota } from './pipeline-steps.js'
 import type { ParseMemo, PlaceRules } from './restrictions.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { AuthContext, KeyRecord, RateLimitRule } from './types.js'
@@ -13,7 +15,7 @@ import type { UsageRecorder } from './usage-recorder.js'
  *
  * @example
  * ```ts
- * if (entry.policy !== null) headers['ratelimit-policy'] = entry.policy
+ * if (entry.quota.policy !== null) headers['ratelimit-policy'] = entry.quota.policy
  * ```
  */
 export interface CachedKey {
@@ -21,10 +23,8 @@ export interface CachedKey {
   /** The stored digest as bytes, or null when the stored hash is corrupt (never matches). */
   digest: Uint8Array | null
   place: PlaceRules
-  /** The rules in force: the key's own, else the server default. */
-  rules: readonly RateLimitRule[]
-  /** The `RateLimit-Policy` header value, or null without rules. */
-  policy: string | null
+  /** The quota in force: the key's own rules, else the server default, and its policy header. */
+  quota: Quota
   /** Shared, frozen auth context handed to every request made with this key. */
   auth: AuthContext
 }
@@ -57,4 +57,6 @@ export interface Runtime {
   /** `store.findById` and `buildCachedKey`, bound once so a cache miss allocates no closures. */
   loadKey: (id: string) => Promise<KeyRecord | null>
   buildKey: (record: KeyRecord) => CachedKey
+  /** The JWT verifier, when the `jwt` option is set. */
+  tokens: TokenVerifier | undefined
 }

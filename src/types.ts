@@ -100,5 +100,14 @@ export interface AuthContext {
   scopes: readonly string[]
   projects: readonly string[]
   environment: Environment
+  /** For API keys: the key's stored information (never its secret or hash). */
   key?: KeyInfo
+  /** For JWTs: true when the token was minted after a second factor (`amr` holds `mfa`). */
+  mfa?: boolean
+  /** For JWTs: the `iss` claim, keyward's own issuer or a trusted third party. */
+  issuer?: string
+  /** For keyward's own JWTs: the login session (refresh family) the token belongs to. */
+  sessionId?: string
+  /** For JWTs: every verified claim, frozen. */
+  claims?: Readonly<Record<string, unknown>>
 }

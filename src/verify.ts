@@ -1,14 +1,15 @@
 import { extractCredential, urlHasCredential, type HeaderSource } from './credentials.js'
-import { KeywardError, type KeywardErrorCode } from './errors.js'
+import { KeywardError } from './errors.js'
 import { constantTimeEqual, digestFromHex, DUMMY_DIGEST } from './hashing.js'
 import { parseCidr, type IpNetwork } from './ip.js'
 import { toKeyInfo } from './key-info.js'
 import { parseKey } from './key-format.js'
-import type { LimitResult } from './limiters/rate-limiter.js'
-import { formatPolicy, formatRateLimit } from './rate-limit-headers.js'
-import { placeRefusal, type ClientAddress } from './restrictions.js'
+import { looksLikeJwt } from './jwt/token-verifier.js'
+import { verifyBearerToken } from './jwt/verify-bearer-token.js'
+import { grant, INVALID_TOKEN, knownBlock, refuse, URL_CREDENTIAL } from './pipeline-steps.js'
+import { formatPolicy } from './rate-limit-headers.js'
+import { placeRefusal } from './restrictions.js'
 import type { CachedKey, Runtime } from './runtime.js'
-import { isValidScope, missingScopes } from './scopes.js'
 import type { AuthContext, KeyRecord } from './types.js'
 
 /**
@@ -44,31 +45,6 @@ export interface VerifyInput {
 export type VerifyResult =
   | { ok: true; auth: AuthContext; headers: Readonly<Record<string, string>> }
   | { ok: false; error: KeywardError }
-
-type Failure = { ok: false; error: KeywardError }
-
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
-
-// The refusals that carry nothing request-specific are built once and shared, frozen: building
-// an Error captures a stack trace, which would cost more than the rest of a refusal.
-function shared(code: KeywardErrorCode, message?: string): Failure {
-  const error = new KeywardError(code, message === undefined ? {} : { message })
-  Object.freeze(error.headers)
-  return Object.freeze({ ok: false as const, error: Object.freeze(error) })
-}
-const INVALID_TOKEN = shared('invalid_token')
-const STATIC_FAILURES: Partial<Record<KeywardErrorCode, Failure>> = {
-  invalid_token: INVALID_TOKEN,
-  project_forbidden: shared('project_forbidden'),
-  origin_forbidden: shared('origin_forbidden'),
-  ip_forbidden: shared('ip_forbidden'),
-}
-const URL_CREDENTIAL = shared('invalid_request', 'Credentials must be sent in a header, never in the URL')
-
-// The failures that count toward an address's lockout: a wrong key, or a key used from where it
-// is not allowed. Project and scope refusals are a valid key asking for too much; malformed keys
-// are refused before any of this and never could succeed.
-const COUNTED: ReadonlySet<KeywardErrorCode> = new Set(['invalid_token', 'origin_forbidden', 'ip_forbidden'])
 
 const isTime = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v))
 const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string')
@@ -137,27 +113,9 @@ export function buildCachedKey(rt: Runtime, record: KeyRecord): CachedKey {
     record,
     digest: digestFromHex(record.hash),
     place: { allowedOrigins: record.allowedOrigins, networks, hasIpRules: record.allowedIps.length > 0 },
-    rules,
-    policy: rules.length > 0 ? formatPolicy(rules) : null,
+    quota: { key: record.id, rules, policy: rules.length > 0 ? formatPolicy(rules) : null },
     auth,
   }
-}
-
-function retrySeconds(ms: number): number {
-  return Math.max(1, Math.ceil(ms / 1000))
-}
-
-function blockedFailure(ms: number): Failure {
-  return { ok: false, error: new KeywardError('ip_blocked', { retryAfter: retrySeconds(ms) }) }
-}
-
-/** Refuses with `code`, first counting the attempt against the client's address when it counts. */
-async function refuse(rt: Runtime, code: KeywardErrorCode, client: ClientAddress | null, now: number, options?: ConstructorParameters<typeof KeywardError>[1]): Promise<Failure> {
-  if (rt.lockout !== false && client !== null && COUNTED.has(code)) {
-    const state = await rt.limiter.recordFailure(client.bucket, rt.lockout, now)
-    if (state.blocked) rt.blocked.set(client.bucket, now + state.retryAfterMs)
-  }
-  return (options === undefined && STATIC_FAILURES[code]) || { ok: false, error: new KeywardError(code, options) }
 }
 
 /**
@@ -183,14 +141,17 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
 
     // Parse: typos, forgeries and keys of the other environment never reach the store.
     const parsed = parseKey(credential, rt.prefixes)
-    if (parsed === null || parsed.environment !== rt.environment) return INVALID_TOKEN
+    if (parsed === null) {
+      // Not one of our keys: a JWT when keyward is configured for them, else simply invalid.
+      if (rt.tokens !== undefined && looksLikeJwt(credential)) return await verifyBearerToken(rt, rt.tokens, input, credential)
+      return INVALID_TOKEN
+    }
+    if (parsed.environment !== rt.environment) return INVALID_TOKEN
 
     const now = rt.now()
     const client = rt.memo.address(input.ip)
-    if (rt.lockout !== false && client !== null) {
-      const until = rt.blocked.get(client.bucket)
-      if (until !== undefined && until > now) return blockedFailure(until - now)
-    }
+    const blocked = knownBlock(rt, client, now)
+    if (blocked !== null) return blocked
 
     const found = rt.cache.get(parsed.keyId, rt.loadKey, rt.buildKey)
     const entry = found instanceof Promise ? await found : found
@@ -217,28 +178,9 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
     const place = placeRefusal(entry.place, input.headers, rt.originHeaders, client, rt.memo)
     if (place !== null) return await refuse(rt, place, client, now)
 
-    if (input.scopes !== undefined) {
-      const missing = missingScopes(entry.auth.scopes, typeof input.scopes === 'string' ? [input.scopes] : input.scopes)
-      // Only scope tokens go into the quoted challenge; anything else could never be granted anyway.
-      if (missing.length > 0) return await refuse(rt, 'insufficient_scope', client, now, { scope: missing.filter(isValidScope).join(' ') })
-    }
-
-    let headers = NO_HEADERS
-    const blockKey = rt.lockout === false || client === null ? undefined : client.bucket
-    if (entry.rules.length > 0 || blockKey !== undefined) {
-      const request = { key: record.id, rules: entry.rules, blockKey, now }
-      const decision: LimitResult = rt.limiter.limitSync ? rt.limiter.limitSync(request) : await rt.limiter.limit(request)
-      if (decision.blocked) {
-        if (blockKey !== undefined) rt.blocked.set(blockKey, now + decision.retryAfterMs)
-        return blockedFailure(decision.retryAfterMs)
-      }
-      // A limiter that could not say how much is left (a fail-open policy) gets no headers rather than empty ones.
-      if (entry.policy !== null && decision.rules.length > 0) headers = { 'ratelimit-policy': entry.policy, ratelimit: formatRateLimit(decision.rules) }
-      // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
-      if (!decision.allowed) return { ok: false, error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }) }
-    }
-    rt.usage?.record(record.id, now)
-    return { ok: true, auth: entry.auth, headers }
+    const granted = await grant(rt, input.scopes, client, now, entry.auth, entry.quota)
+    if (granted.ok) rt.usage?.record(record.id, now)
+    return granted
   } catch (cause) {
     // Fail closed: whatever broke (store, limiter, a bug), the answer is a refusal.
     return { ok: false, error: new KeywardError('store_unavailable', { cause, retryAfter: 1 }) }

@@ -1,9 +1,13 @@
+import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../refresh-family.js'
 import type { KeyRecord } from '../types.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore } from './token-store.js'
 
 function copy(record: KeyRecord): KeyRecord {
   return structuredClone(record)
 }
+
+// Expired families are dropped when touched; a sweep every this many inserts bounds the rest.
+const SWEEP_EVERY = 1024
 
 /**
  * Keys in a Map in this process: the default store, and the one for unit tests. Keys vanish
@@ -18,6 +22,8 @@ function copy(record: KeyRecord): KeyRecord {
 export class MemoryTokenStore implements TokenStore {
   readonly #records = new Map<string, KeyRecord>()
   readonly #listeners = new Set<(event: InvalidationEvent) => void>()
+  readonly #families = new Map<string, RefreshFamilyRecord>()
+  #insertsSinceSweep = 0
 
   findById(id: string): Promise<KeyRecord | null> {
     const record = this.#records.get(id)
@@ -64,6 +70,66 @@ export class MemoryTokenStore implements TokenStore {
   subscribe(listener: (event: InvalidationEvent) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
+  }
+
+  async insertRefreshFamily(record: RefreshFamilyRecord): Promise<boolean> {
+    const clean = checkRefreshFamilyRecord(record)
+    if (++this.#insertsSinceSweep >= SWEEP_EVERY) {
+      this.#insertsSinceSweep = 0
+      await this.purgeExpiredRefreshFamilies(clean.createdAt)
+    }
+    if (this.#families.has(clean.id)) return false
+    this.#families.set(clean.id, clean)
+    return true
+  }
+
+  async rotateRefreshFamily(id: string, presented: string, next: string, expiresAt: number, now: number): Promise<RefreshRotation> {
+    checkRotation(id, presented, next, expiresAt, now)
+    // No await between the read and the write: the check and the change are one step.
+    const family = this.#live(id, now)
+    const outcome = rotationOutcome(family, presented, now)
+    if (outcome === 'rotated') this.#families.set(id, { ...family!, current: next, expiresAt })
+    else if (outcome === 'reused') this.#families.set(id, { ...family!, revokedAt: now })
+    return outcome
+  }
+
+  async revokeRefreshFamily(id: string, now: number): Promise<boolean> {
+    checkFamilyId(id, 'id')
+    checkFamilyTime(now, 'now')
+    const family = this.#live(id, now)
+    if (family === null) return false
+    if (family.revokedAt === null) this.#families.set(id, { ...family, revokedAt: now })
+    return true
+  }
+
+  async findRefreshFamily(id: string, now: number = Date.now()): Promise<RefreshFamilyRecord | null> {
+    checkFamilyId(id, 'id')
+    checkFamilyTime(now, 'now')
+    const family = this.#live(id, now)
+    return family === null ? null : { ...family }
+  }
+
+  async purgeExpiredRefreshFamilies(now: number): Promise<number> {
+    checkFamilyTime(now, 'now')
+    let purged = 0
+    for (const [id, family] of this.#families) {
+      if (family.expiresAt <= now) {
+        this.#families.delete(id)
+        purged += 1
+      }
+    }
+    return purged
+  }
+
+  /** The family unless absent or expired at `now` (an expired one is dropped on the way). */
+  #live(id: string, now: number): RefreshFamilyRecord | null {
+    const family = this.#families.get(id)
+    if (family === undefined) return null
+    if (family.expiresAt <= now) {
+      this.#families.delete(id)
+      return null
+    }
+    return family
   }
 
   #announce(event: InvalidationEvent): void {

@@ -1,7 +1,8 @@
 /**
- * The schema of {@link PostgresTokenStore}: one table, keyed by key id, with an index on org.
- * `sql/keyward-001.sql` in the package holds the same text for users who run migrations with
- * their own tool; `store.migrate()` runs these statements. Both are idempotent.
+ * The schema of {@link PostgresTokenStore}: the keys table, keyed by key id, with an index on org
+ * (`sql/keyward-001.sql`), and the refresh-family table (`sql/keyward-002.sql`). The files hold
+ * the same text for users who run migrations with their own tool; `store.migrate()` runs these
+ * statements. Both are idempotent.
  *
  * Choices, so that a row converts to a `KeyRecord` without loss:
  * - times are `bigint` epoch milliseconds, exactly the numbers keyward uses (no time zone, no
@@ -108,3 +109,58 @@ export function postgresSchemaSql(names: PostgresTableName = {}): string {
  * ```
  */
 export const KEYWARD_POSTGRES_SCHEMA: string = postgresSchemaSql()
+
+/**
+ * The refresh-family migration's statements (`sql/keyward-002.sql`), in order: the table
+ * `keyward_refresh_families` (or `table`) in `schema`, and an index on `expires_at` for purging.
+ * Each is one statement, safe to run again.
+ *
+ * @example
+ * ```ts
+ * for (const statement of postgresRefreshFamilyStatements({ schema: 'auth' })) await pool.query(statement)
+ * ```
+ */
+export function postgresRefreshFamilyStatements(names: PostgresTableName = {}): string[] {
+  const { qualified, table } = resolveTableName({ ...names, table: names.table ?? 'keyward_refresh_families' })
+  return [
+    `CREATE TABLE IF NOT EXISTS ${qualified} (
+  id          text COLLATE "C" PRIMARY KEY,
+  subject     text NOT NULL,
+  org_id      text NOT NULL,
+  current_jti text COLLATE "C" NOT NULL,
+  expires_at  bigint NOT NULL,
+  revoked_at  bigint,
+  created_at  bigint NOT NULL
+);`,
+    `CREATE INDEX IF NOT EXISTS ${table}_expires_idx ON ${qualified} (expires_at);`,
+  ]
+}
+
+/**
+ * The refresh-family migration as one SQL text with a header comment: what
+ * `sql/keyward-002.sql` holds for the default names.
+ *
+ * @example
+ * ```ts
+ * const sql = postgresRefreshFamilySql({ schema: 'auth' }) // for your own migration tool
+ * ```
+ */
+export function postgresRefreshFamilySql(names: PostgresTableName = {}): string {
+  const header = [
+    '-- keyward 002: refresh-token families (one row per login session) for JWT refresh rotation.',
+    '-- Idempotent: safe to run again. Times are epoch milliseconds (bigint). A family at or past',
+    '-- expires_at is dead; the index lets a periodic DELETE ... WHERE expires_at <= now purge them.',
+  ].join('\n')
+  return `${header}\n\n${postgresRefreshFamilyStatements(names).join('\n\n')}\n`
+}
+
+/**
+ * `sql/keyward-002.sql`: the refresh-family migration for the default table
+ * `keyward_refresh_families`. Run it after `sql/keyward-001.sql`.
+ *
+ * @example
+ * ```ts
+ * await pool.query(KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA)
+ * ```
+ */
+export const KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA: string = postgresRefreshFamilySql()

@@ -1,6 +1,9 @@
 import type { KeyRecord, RateLimitRule } from '../types.js'
 import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
-import { postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
+import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../refresh-family.js'
+import { postgresRefreshFamilyStatements, postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
+import { familyParams, refreshFamilySql, toFamily, toRotationState } from './postgres-refresh-families.js'
+import { malformed, toText, toTextOrNull, toTime, toTimeOrNull } from './postgres-values.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore } from './token-store.js'
 
 // Structural types only: this file must not import `pg` (an optional peer) nor anything Node-only.
@@ -49,6 +52,8 @@ export interface PostgresTokenStoreOptions {
   schema?: string
   /** Table name. Default `keyward_keys`. */
   table?: string
+  /** Table of the refresh-token families, in the same schema. Default `keyward_refresh_families`. */
+  refreshFamilyTable?: string
   /** NOTIFY/LISTEN channel, a lowercase identifier. Default: `<schema>_<table>`, or `<table>` without a schema. */
   channel?: string
   /** Every query rejects after this many ms (keyward answers 503). Default 500. `migrate()` allows at least 30 s. */
@@ -103,30 +108,6 @@ function placeholder(n: number, cast: Cast): string {
 function param(value: unknown, cast: Cast): unknown {
   if (cast === 'jsonb') return JSON.stringify(value)
   return value
-}
-
-function malformed(column: string): never {
-  throw new TypeError(`keyward: Postgres returned a malformed ${column}`)
-}
-
-/** bigint columns arrive as strings from pg, numbers from PGlite, bigint from custom parsers. */
-function toTime(value: unknown, column: string): number {
-  const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN
-  if (!Number.isSafeInteger(n)) malformed(column)
-  return n
-}
-
-function toTimeOrNull(value: unknown, column: string): number | null {
-  return value === null ? null : toTime(value, column)
-}
-
-function toText(value: unknown, column: string): string {
-  if (typeof value !== 'string') malformed(column)
-  return value
-}
-
-function toTextOrNull(value: unknown, column: string): string | null {
-  return value === null ? null : toText(value, column)
 }
 
 function toStrings(value: unknown, column: string): string[] {
@@ -224,6 +205,8 @@ interface ListenSession {
 export class PostgresTokenStore implements TokenStore {
   readonly #client: PostgresQueryable
   readonly #table: string
+  readonly #familyTable: string
+  readonly #familySql: ReturnType<typeof refreshFamilySql>
   readonly #channel: string
   readonly #timeoutMs: number
   readonly #listen: boolean
@@ -248,6 +231,9 @@ export class PostgresTokenStore implements TokenStore {
     this.#client = client
     const names = { ...(options.schema === undefined ? {} : { schema: options.schema }), ...(options.table === undefined ? {} : { table: options.table }) }
     this.#table = resolveTableName(names).qualified
+    const familyNames = { ...(options.schema === undefined ? {} : { schema: options.schema }), table: options.refreshFamilyTable ?? 'keyward_refresh_families' }
+    this.#familyTable = resolveTableName(familyNames).qualified
+    this.#familySql = refreshFamilySql(this.#familyTable)
     const channel = options.channel ?? this.#table.replace('.', '_')
     if (typeof channel !== 'string' || !/^[a-z_][a-z0-9_]*$/.test(channel) || channel.length > 63) {
       throw new TypeError('keyward: channel must be a lowercase SQL identifier ([a-z_][a-z0-9_]*) of at most 63 characters')
@@ -276,12 +262,13 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   /**
-   * Creates the table and its index when missing (`sql/keyward-001.sql`). Idempotent, and safe
-   * when several instances start at once.
+   * Creates the tables and their indexes when missing (`sql/keyward-001.sql`, then
+   * `sql/keyward-002.sql`). Idempotent, and safe when several instances start at once.
    */
   async migrate(): Promise<void> {
     const timeout = Math.max(this.#timeoutMs, 30_000)
-    for (const statement of postgresSchemaStatements(this.#names())) {
+    const statements = [...postgresSchemaStatements(this.#names(this.#table)), ...postgresRefreshFamilyStatements(this.#names(this.#familyTable))]
+    for (const statement of statements) {
       try {
         await withTimeout(this.#client.query(statement), timeout, 'Postgres migration')
       } catch (error) {
@@ -370,6 +357,39 @@ export class PostgresTokenStore implements TokenStore {
     )
   }
 
+  async insertRefreshFamily(record: RefreshFamilyRecord): Promise<boolean> {
+    const rows = await this.#query(this.#familySql.insert, familyParams(checkRefreshFamilyRecord(record)))
+    return rows.length === 1
+  }
+
+  async rotateRefreshFamily(id: string, presented: string, next: string, expiresAt: number, now: number): Promise<RefreshRotation> {
+    checkRotation(id, presented, next, expiresAt, now)
+    const rows = await this.#query(this.#familySql.rotate, [id, presented, next, expiresAt, now])
+    if (rows.length > 1) throw new TypeError('keyward: Postgres rotated more than one refresh family')
+    return rotationOutcome(rows.length === 0 ? null : toRotationState(rows[0]), presented, now)
+  }
+
+  async revokeRefreshFamily(id: string, now: number): Promise<boolean> {
+    checkFamilyId(id, 'id')
+    checkFamilyTime(now, 'now')
+    const rows = await this.#query(this.#familySql.revoke, [id, now])
+    return rows.length === 1
+  }
+
+  async findRefreshFamily(id: string, now: number = Date.now()): Promise<RefreshFamilyRecord | null> {
+    checkFamilyId(id, 'id')
+    checkFamilyTime(now, 'now')
+    const rows = await this.#query(this.#familySql.find, [id, now])
+    return rows.length === 0 ? null : toFamily(rows[0])
+  }
+
+  /** Deletes the families expired at `now` (one statement, using the `expires_at` index); resolves how many. Run it now and then. */
+  async purgeExpiredRefreshFamilies(now: number): Promise<number> {
+    checkFamilyTime(now, 'now')
+    const rows = await this.#query(this.#familySql.purge, [now])
+    return toTime((rows[0] as { purged?: unknown } | undefined)?.purged, 'purged')
+  }
+
   subscribe(listener: (event: InvalidationEvent) => void): () => void {
     this.#listeners.add(listener)
     if (this.#listeners.size === 1) this.#startListening()
@@ -398,8 +418,8 @@ export class PostgresTokenStore implements TokenStore {
     await this.#closing
   }
 
-  #names(): { schema?: string; table: string } {
-    const [first, second] = this.#table.split('.') as [string, string | undefined]
+  #names(qualified: string): { schema?: string; table: string } {
+    const [first, second] = qualified.split('.') as [string, string | undefined]
     return second === undefined ? { table: first } : { schema: first, table: second }
   }
 

@@ -2,7 +2,9 @@ import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
 import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, type RefreshFamilyRecord, type RefreshRotation } from '../refresh-family.js'
 import type { KeyRecord, RateLimitRule } from '../types.js'
+import { familyFields, INSERT_FAMILY_SCRIPT, REVOKE_FAMILY_SCRIPT, ROTATE_FAMILY_SCRIPT, toFamily, toRotation } from './redis-refresh-families.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore } from './token-store.js'
 
 // Structural types only: this file must not import `ioredis` (an optional peer) nor anything Node-only.
@@ -144,10 +146,19 @@ interface Script {
   sha: string
 }
 
-let scripts: { insert: Script; update: Script; touch: Script; list: Script } | undefined
+type ScriptName = 'insert' | 'update' | 'touch' | 'list' | 'insertFamily' | 'rotateFamily' | 'revokeFamily'
+let scripts: Record<ScriptName, Script> | undefined
 function loadScripts() {
   const script = (source: string): Script => ({ source, sha: bytesToHex(sha1(utf8ToBytes(source))) })
-  return (scripts ??= { insert: script(INSERT_SCRIPT), update: script(UPDATE_SCRIPT), touch: script(TOUCH_SCRIPT), list: script(LIST_SCRIPT) })
+  return (scripts ??= {
+    insert: script(INSERT_SCRIPT),
+    update: script(UPDATE_SCRIPT),
+    touch: script(TOUCH_SCRIPT),
+    list: script(LIST_SCRIPT),
+    insertFamily: script(INSERT_FAMILY_SCRIPT),
+    rotateFamily: script(ROTATE_FAMILY_SCRIPT),
+    revokeFamily: script(REVOKE_FAMILY_SCRIPT),
+  })
 }
 
 const FIELDS = [
@@ -316,6 +327,9 @@ function checkPositiveInteger(value: unknown, name: string, fallback: number): n
  *   key id on `<prefix>keys:changed` in the same script, so the announcement goes out exactly
  *   when the change is applied. Revocation is soft: the record stays, with `revokedAt` set.
  * - `touch` writes a whole batch in one script, only ever moving `lastUsedAt` forward.
+ * - Refresh-token families are hashes `<prefix>{keys}:family:<id>` that expire by themselves
+ *   (PEXPIREAT at the family's expiry); insert, rotate and revoke are single scripts, so two
+ *   instances rotating the same token at once get exactly one `rotated`.
  * - Every call rejects after `timeoutMs` (default 500); keyward then answers 503.
  * - `subscribe` listens on a dedicated connection (`client.duplicate()`). It emits
  *   `{ type: 'flush' }` once subscribed, when that connection is lost (a PING every
@@ -436,6 +450,39 @@ export class RedisTokenStore implements TokenStore {
       [...latest.keys()].map((id) => this.recordKey(id)),
       [...latest.values()].map(String),
     )
+  }
+
+  /** The Redis key of a refresh family. */
+  familyKey(id: string): string {
+    return `${this.#prefix}{keys}:family:${id}`
+  }
+
+  async insertRefreshFamily(record: RefreshFamilyRecord): Promise<boolean> {
+    const clean = checkRefreshFamilyRecord(record)
+    const reply = await this.#run(loadScripts().insertFamily, [this.familyKey(clean.id)], [String(clean.expiresAt), ...familyFields(clean)])
+    if (reply !== 0 && reply !== 1) throw new Error('keyward: unexpected reply from the Redis refresh family insert script')
+    return reply === 1
+  }
+
+  async rotateRefreshFamily(id: string, presented: string, next: string, expiresAt: number, now: number): Promise<RefreshRotation> {
+    checkRotation(id, presented, next, expiresAt, now)
+    return toRotation(await this.#run(loadScripts().rotateFamily, [this.familyKey(id)], [presented, next, String(expiresAt), String(now)]))
+  }
+
+  async revokeRefreshFamily(id: string, now: number): Promise<boolean> {
+    checkFamilyId(id, 'id')
+    checkFamilyTime(now, 'now')
+    const reply = await this.#run(loadScripts().revokeFamily, [this.familyKey(id)], [String(now)])
+    if (reply !== 0 && reply !== 1) throw new Error('keyward: unexpected reply from the Redis refresh family revoke script')
+    return reply === 1
+  }
+
+  async findRefreshFamily(id: string, now: number = Date.now()): Promise<RefreshFamilyRecord | null> {
+    checkFamilyId(id, 'id')
+    checkFamilyTime(now, 'now')
+    const reply = await withTimeout(this.#client.hgetall(this.familyKey(id)), this.#timeoutMs, 'Redis HGETALL')
+    const family = toFamily(fieldsOf(reply))
+    return family === null || family.expiresAt <= now ? null : family
   }
 
   subscribe(listener: (event: InvalidationEvent) => void): () => void {

@@ -1,3 +1,4 @@
+import type { RefreshFamilyRecord, RefreshRotation } from '../refresh-family.js'
 import type { KeyRecord } from '../types.js'
 
 /**
@@ -70,4 +71,23 @@ export interface TokenStore {
    * Returns the function that unsubscribes.
    */
   subscribe?(listener: (event: InvalidationEvent) => void): () => void
+
+  // Refresh-token families (JWT refresh rotation). Optional: a store without them cannot back
+  // refresh tokens. Every method rejects with a TypeError on a bad argument, storing nothing.
+
+  /** Stores a new family; resolves false (storing nothing) when the id is taken. */
+  insertRefreshFamily?(record: RefreshFamilyRecord): Promise<boolean>
+  /**
+   * Atomically, at `now`: an absent or expired family → `unknown`; a revoked one → `revoked`;
+   * `presented` is its current jti → `next` becomes current, `expiresAt` its new expiry →
+   * `rotated`; otherwise (a retired jti presented again) the family is revoked → `reused`. Of
+   * concurrent calls presenting the same jti, exactly one resolves `rotated`.
+   */
+  rotateRefreshFamily?(id: string, presented: string, next: string, expiresAt: number, now: number): Promise<RefreshRotation>
+  /** Sets `revokedAt` to `now` unless already set; resolves false when absent or expired. */
+  revokeRefreshFamily?(id: string, now: number): Promise<boolean>
+  /** The family, or null when absent or expired at `now` (default: the local clock). For tests and admin use. */
+  findRefreshFamily?(id: string, now?: number): Promise<RefreshFamilyRecord | null>
+  /** Deletes families expired at `now`; resolves how many. Stores that expire them on their own may omit it. */
+  purgeExpiredRefreshFamilies?(now: number): Promise<number>
 }

@@ -18,6 +18,7 @@ import { BrokenStore, setup } from './support.js'
  * - OPTIONS /admin/:projectId: the chain of GET /admin/:projectId, then 204 with `x-handler: reached`
  * - GET /hooked/:projectId: authenticate({ onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject(the param)
  * - GET /hidden: authenticate({ onError: () => ({ status: 404 }) })
+ * - GET /mfa/:projectId: authenticate({ scopes: 'read', project: the param }), requireMfa(); answers `{ subject }`
  * An error thrown anywhere in a chain reaches the framework's error handling, which answers 500 `{ error: 'handled' }`.
  */
 export type StartApp = (kw: Keyward, options: { trustProxy?: TrustProxy }) => Promise<{ url: string; close: () => Promise<void> }>
@@ -285,6 +286,27 @@ export function adapterContract(name: string, start: StartApp): void {
       expect(reply.status).toBe(404)
       expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/)
       expect(reply.body).toMatchObject({ status: 404, title: 'Not Found', code: 'missing_credentials', detail: 'Missing API token' })
+    })
+
+    it('JWTs through the same middleware: project and scope checks, requireMfa() refuses password-only tokens and API keys', async () => {
+      const jwtKw = setup({ jwt: { issuer: 'https://api.example', audience: 'api', signingKey: { alg: 'HS256', secret: 'a-test-secret-of-at-least-32-bytes!!' } } })
+      const { call, mint, kw } = await serve(jwtKw)
+      const { totp } = await import('keyward')
+      const secret = totp.generateSecret()
+      const withMfa = await kw.tokens.login({ subject: 'user_42', org: 'org_1', scopes: ['read'], projects: ['p1'], twoFactor: { secret, code: totp.code(secret, jwtKw.clock.now()) } })
+      const passwordOnly = await kw.tokens.login({ subject: 'user_43', org: 'org_1', scopes: ['read'], projects: ['p1'] })
+      const key = await mint({ projects: ['p1'] })
+
+      const passed = await call('/mfa/p1', { headers: bearer(withMfa.accessToken) })
+      expect([passed.status, passed.body]).toEqual([200, { subject: 'user_42' }])
+      for (const credential of [passwordOnly.accessToken, key]) {
+        const reply = await call('/mfa/p1', { headers: bearer(credential) })
+        expectRefusal(reply, 401, 'mfa_required', [credential])
+        expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="api", error="insufficient_user_authentication"')
+      }
+      expectRefusal(await call('/mfa/p2', { headers: bearer(withMfa.accessToken) }), 403, 'project_forbidden', [withMfa.accessToken])
+      expectRefusal(await call('/mfa/p1', { headers: bearer(withMfa.refreshToken) }), 401, 'invalid_token', [withMfa.refreshToken])
+      expectRefusal(await call('/mfa/p1'), 401, 'missing_credentials', [])
     })
   })
 }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import express, { type ErrorRequestHandler } from 'express'
 import { describe, expect, it } from 'vitest'
-import { authenticate, requireProject, requireScopes, type AuthenticatedRequest, type KeywardRequest } from '../../adapters/express.js'
+import { authenticate, requireMfa, requireProject, requireScopes, type AuthenticatedRequest, type KeywardRequest } from '../../adapters/express.js'
 import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
 
@@ -38,6 +38,9 @@ const start: StartApp = (kw, { trustProxy }) => {
   })
   app.get('/hidden', authenticate(kw, { onError: () => ({ status: 404 }) }), (req, res) => {
     res.json(keyId(req))
+  })
+  app.get('/mfa/:projectId', authenticate(kw, { scopes: 'read', project: (req) => req.params.projectId }), requireMfa(), (req, res) => {
+    res.json({ subject: (req as AuthenticatedRequest).auth.subject ?? null })
   })
   const handled: ErrorRequestHandler = (_error, _req, res, _next) => {
     res.status(500).json({ error: 'handled' })

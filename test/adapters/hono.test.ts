@@ -3,7 +3,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Hono, type Context } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { authenticate, requireProject, requireScopes, type OptionalKeywardVariables } from '../../adapters/hono.js'
+import { authenticate, requireMfa, requireProject, requireScopes, type OptionalKeywardVariables } from '../../adapters/hono.js'
 import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
 
@@ -26,6 +26,7 @@ function buildApp(kw: Parameters<StartApp>[0], trustProxy?: Parameters<StartApp>
   app.options('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((c) => c.req.param('projectId')), (c) => c.body(null, 204, { 'x-handler': 'reached' }))
   app.get('/hooked/:projectId', authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject((c) => c.req.param('projectId')), answer)
   app.get('/hidden', authenticate(kw, { onError: () => ({ status: 404 }) }), answer)
+  app.get('/mfa/:projectId', authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId') }), requireMfa(), (c) => c.json({ subject: c.get('auth')?.subject ?? null }))
   app.onError((_error, c) => c.json({ error: 'handled' }, 500))
   return app
 }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import Koa, { type Middleware, type ParameterizedContext } from 'koa'
 import { describe, expect, it } from 'vitest'
-import { authenticate, requireProject, requireScopes, type AnyContext, type KeywardState } from '../../adapters/koa.js'
+import { authenticate, requireMfa, requireProject, requireScopes, type AnyContext, type KeywardState } from '../../adapters/koa.js'
 import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
 
@@ -63,6 +63,11 @@ const start: StartApp = (kw, { trustProxy }) => {
   )
   app.use(route('GET', /^\/hooked\/(?<projectId>[^/]+)$/, authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject(param), answer))
   app.use(route('GET', /^\/hidden$/, authenticate(kw, { onError: () => ({ status: 404 }) }), answer))
+  app.use(
+    route('GET', /^\/mfa\/(?<projectId>[^/]+)$/, authenticate(kw, { scopes: 'read', project: param }), requireMfa(), (ctx) => {
+      ctx.body = { subject: ctx.state.auth?.subject ?? null }
+    }),
+  )
   return listen(createServer(app.callback()))
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createKeyward, type InvalidationEvent, type KeyRecord, type TokenStore } from '../../src/index.js'
+import { describeRefreshFamilyConformance } from './refresh-family-conformance.js'
 
 /**
  * What a backend's test file hands the suite: a fresh, empty store, and how to tear it down.
@@ -380,6 +381,8 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
         waiting.unsubscribe()
       })
     })
+
+    describeRefreshFamilyConformance(() => ({ store, ...(harness.peer === undefined ? {} : { peer: harness.peer }) }))
 
     describe('keyward on this store', () => {
       const request = (key: string) => ({ headers: { authorization: `Bearer ${key}` }, ip: '203.0.113.7', project: 'prod-site' })

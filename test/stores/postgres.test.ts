@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process'
 import net from 'node:net'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
-import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
-import { KEYWARD_POSTGRES_SCHEMA, postgresSchemaSql } from '../../src/stores/postgres-schema.js'
+import { KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA, KEYWARD_POSTGRES_SCHEMA, postgresRefreshFamilySql, postgresSchemaSql } from '../../src/stores/postgres-schema.js'
 import { PostgresTokenStore, type PostgresQueryable } from '../../src/stores/postgres-token-store.js'
 import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
 import { CI, POSTGRES, postgresAnswers, warnSkipped } from '../support/servers.js'
@@ -84,6 +84,13 @@ async function pgliteHarness(): Promise<StoreHarness> {
   }
 }
 
+// PGlite takes seconds to start (over 10 s on a loaded machine): start it once, outside the
+// per-test hook timeout.
+beforeAll(async () => {
+  pglite ??= PGlite.create()
+  await pglite
+}, 120_000)
+
 afterAll(async () => {
   if (pglite !== undefined) await (await pglite).close()
   if (!available) return
@@ -106,6 +113,13 @@ describe('Postgres schema', () => {
     const file = readFileSync(new URL('../../sql/keyward-001.sql', import.meta.url), 'utf8')
     expect(file).toBe(KEYWARD_POSTGRES_SCHEMA)
     expect(postgresSchemaSql({ table: 'keyward_keys' })).toBe(file)
+  })
+
+  it('ships sql/keyward-002.sql identical to the exported refresh-family migration', () => {
+    const file = readFileSync(new URL('../../sql/keyward-002.sql', import.meta.url), 'utf8')
+    expect(file).toBe(KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA)
+    expect(postgresRefreshFamilySql({ table: 'keyward_refresh_families' })).toBe(file)
+    expect(postgresRefreshFamilySql({ schema: 'auth' })).toContain('CREATE TABLE IF NOT EXISTS auth.keyward_refresh_families (')
   })
 
   it('refuses table, schema and channel names that would need quoting', () => {
@@ -131,7 +145,8 @@ describe('Postgres schema', () => {
     } finally {
       await db.close()
     }
-  })
+    // PGlite boots a WebAssembly Postgres: seconds on a loaded machine. Nothing here is timed.
+  }, 30_000)
 })
 
 /** A client that records the SQL it is sent, answers from `answer`, and can hang forever. */
@@ -210,7 +225,7 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: migrate', () => {
       await stores[2]!.migrate()
       expect(await stores[3]!.findById(record.id)).toStrictEqual(record)
       const { rows } = await pools[0]!.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname', [schema])
-      expect(rows.map((r) => r.indexname)).toStrictEqual(['keyward_keys_org_id_idx', 'keyward_keys_pkey'])
+      expect(rows.map((r) => r.indexname)).toStrictEqual(['keyward_keys_org_id_idx', 'keyward_keys_pkey', 'keyward_refresh_families_expires_idx', 'keyward_refresh_families_pkey'])
     } finally {
       await pools[0]!.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
       for (const pool of pools) await pool.end()

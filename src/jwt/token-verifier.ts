@@ -1,0 +1,188 @@
+import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import { LRUCache } from 'lru-cache'
+import type { KeyHasher } from '../hashing.js'
+import type { Environment } from '../key-format.js'
+import type { Quota } from '../pipeline-steps.js'
+import { formatPolicy } from '../rate-limit-headers.js'
+import type { AuthContext, RateLimitRule } from '../types.js'
+import type { JwtConfig, TrustedIssuer } from './jwt-options.js'
+import { refuseEmbeddedKeys, type Keyring } from './keyring.js'
+import { identityOf, tokenAuth, TOKEN_TYPES } from './token-claims.js'
+
+/**
+ * A verified access token, as the pipeline uses it.
+ *
+ * @example
+ * ```ts
+ * const token = await verifier.verifyAccess(credential, Date.now())
+ * if (token !== null) console.log(token.auth.subject)
+ * ```
+ */
+export interface VerifiedToken {
+  auth: AuthContext
+  quota: Quota
+  /** `exp` in epoch ms: the cache never serves the token at or past it. */
+  expiresAtMs: number
+}
+
+interface Verifier {
+  getKey: JWTVerifyGetKey
+  options: JWTVerifyOptions
+  trusted: TrustedIssuer | undefined
+}
+
+// Failures of the issuer's key server, not of the token: the answer is a 503, never a pass and
+// never a 401 that would make a client throw away a good token.
+// (jose raises its generic code only for a key server's bad status or body.)
+const OUTAGE_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC'])
+
+/**
+ * True when a credential has the shape of a compact JWS: three base64url segments, the first a
+ * JSON object (`eyJ`). Cheap enough to run on every request that is not an API key.
+ *
+ * @example
+ * ```ts
+ * looksLikeJwt('eyJhbGciOiJIUzI1NiJ9.e30.sig') // true
+ * ```
+ */
+export function looksLikeJwt(credential: string): boolean {
+  return /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(credential)
+}
+
+/**
+ * Checks access tokens (keyward's own and trusted third parties'), with a bounded cache of verified
+ * tokens keyed by a hash of the token, and keyward's refresh and pending tokens (never cached).
+ *
+ * @example
+ * ```ts
+ * const verifier = new TokenVerifier(config, keyring, { hash, expandScopes, environment, rules })
+ * ```
+ */
+export class TokenVerifier {
+  readonly #config: JwtConfig
+  readonly #own: Verifier | undefined
+  readonly #trusted = new Map<string, Verifier>()
+  readonly #cache: LRUCache<string, VerifiedToken> | undefined
+  readonly #hash: KeyHasher
+  readonly #expandScopes: (granted: readonly string[]) => string[]
+  readonly #environment: Environment
+  readonly #rules: readonly RateLimitRule[]
+  readonly #policy: string | null
+
+  constructor(
+    config: JwtConfig,
+    keyring: Keyring,
+    deps: { hash: KeyHasher; expandScopes: (granted: readonly string[]) => string[]; environment: Environment; rules: readonly RateLimitRule[] },
+  ) {
+    this.#config = config
+    this.#hash = deps.hash
+    this.#expandScopes = deps.expandScopes
+    this.#environment = deps.environment
+    this.#rules = deps.rules
+    this.#policy = deps.rules.length > 0 ? formatPolicy(deps.rules) : null
+    if (keyring.algorithms.length > 0) {
+      this.#own = {
+        getKey: keyring.getKey,
+        options: { issuer: config.issuer, audience: config.audience, algorithms: keyring.algorithms, requiredClaims: ['exp', 'sub', 'jti'], clockTolerance: config.clockTolerance },
+        trusted: undefined,
+      }
+    }
+    for (const entry of config.trusted) {
+      // One remote key set per issuer for the life of the instance: jose's cache and its cooldown
+      // (an unknown kid cannot make keyward hammer the issuer) only work if it is reused.
+      const remote = createRemoteJWKSet(new URL(entry.jwksUrl), {
+        ...(entry.timeoutMs === undefined ? {} : { timeoutDuration: entry.timeoutMs }),
+        ...(entry.cooldownMs === undefined ? {} : { cooldownDuration: entry.cooldownMs }),
+        ...(entry.cacheMaxAgeMs === undefined ? {} : { cacheMaxAge: entry.cacheMaxAgeMs }),
+      })
+      const getKey: JWTVerifyGetKey = (header, token) => {
+        refuseEmbeddedKeys(header)
+        return remote(header, token)
+      }
+      const options: JWTVerifyOptions = {
+        issuer: entry.issuer,
+        audience: [...entry.audience],
+        algorithms: [...entry.algorithms!],
+        requiredClaims: ['exp'],
+        clockTolerance: config.clockTolerance,
+      }
+      if (entry.typ !== undefined) options.typ = entry.typ
+      this.#trusted.set(entry.issuer, { getKey, options, trusted: entry })
+    }
+    this.#cache = config.cacheMax > 0 ? new LRUCache({ max: config.cacheMax }) : undefined
+  }
+
+  /**
+   * The access token's auth and quota, or null when the token is not acceptable for any reason.
+   * Rejects only when a trusted issuer's key server fails.
+   */
+  async verifyAccess(token: string, now: number): Promise<VerifiedToken | null> {
+    const cacheKey = this.#cache === undefined ? undefined : digestKey(this.#hash(token))
+    if (cacheKey !== undefined) {
+      const hit = this.#cache!.get(cacheKey)
+      if (hit !== undefined) {
+        if (hit.expiresAtMs > now) return hit
+        this.#cache!.delete(cacheKey)
+      }
+    }
+    const verifier = this.#route(token)
+    if (verifier === undefined) return null
+    const payload = await this.#check(token, verifier, verifier.trusted === undefined ? TOKEN_TYPES.access : verifier.options.typ, now)
+    if (payload === null) return null
+    const identity = identityOf(payload, verifier.trusted?.claims)
+    if (identity === null || typeof payload.exp !== 'number') return null
+    const auth = tokenAuth(identity, payload, this.#expandScopes, this.#environment)
+    const verified: VerifiedToken = Object.freeze({
+      auth,
+      // One quota per person whatever token they present: issuer and subject, never the token.
+      quota: Object.freeze({ key: `jwt:${payload.iss!}:${identity.subject}`, rules: this.#rules, policy: this.#policy }),
+      expiresAtMs: payload.exp * 1000,
+    })
+    if (cacheKey !== undefined && verified.expiresAtMs > now) this.#cache!.set(cacheKey, verified)
+    return verified
+  }
+
+  /** The claims of one of keyward's own refresh or pending tokens, or null. Never cached. */
+  async verifyOwn(token: string, typ: string, now: number): Promise<JWTPayload | null> {
+    if (this.#own === undefined || !looksLikeJwt(token)) return null
+    // Refresh and pending tokens are addressed to keyward itself, not to the API audience.
+    return this.#check(token, { ...this.#own, options: { ...this.#own.options, audience: this.#config.issuer } }, typ, now)
+  }
+
+  /** Forgets every cached token. */
+  clear(): void {
+    this.#cache?.clear()
+  }
+
+  /** keyward's own verifier, or the trusted issuer the token names; undefined for anyone else. */
+  #route(token: string): Verifier | undefined {
+    if (this.#trusted.size === 0) return this.#own
+    let iss: unknown
+    try {
+      // Unverified, only to pick the keys: the chosen verifier checks `iss` again, signed.
+      iss = decodeJwt(token).iss
+    } catch {
+      return undefined
+    }
+    if (iss === this.#config.issuer) return this.#own
+    return typeof iss === 'string' ? this.#trusted.get(iss) : undefined
+  }
+
+  async #check(token: string, verifier: Verifier, typ: string | undefined, now: number): Promise<JWTPayload | null> {
+    try {
+      const options: JWTVerifyOptions = { ...verifier.options, currentDate: new Date(now) }
+      if (typ !== undefined) options.typ = typ
+      const { payload } = await jwtVerify(token, verifier.getKey, options)
+      return payload
+    } catch (error) {
+      if (error instanceof errors.JOSEError && !OUTAGE_CODES.has(error.code)) return null
+      // A network failure fetching the key set, or a bug: the pipeline answers 503.
+      throw error
+    }
+  }
+}
+
+function digestKey(digest: Uint8Array): string {
+  // 32 bytes as a 32-character string: a compact map key without hex's extra allocation.
+  return String.fromCharCode.apply(null, digest as unknown as number[])
+}
