@@ -1,7 +1,7 @@
 import { MemoryTokenStore, type KeyRecord, type KeyRecordPatch, type TokenStore } from 'keyward'
 
 /**
- * A MemoryTokenStore that counts every write (insert, update, touch) and can snapshot all it
+ * A MemoryTokenStore that counts every write (insert, update, touch, refresh sessions) and can snapshot all it
  * holds, so that a hostile case can assert "nothing was written" two ways: no write call was
  * made, and the records are deep-equal before and after.
  */
@@ -23,6 +23,21 @@ export class RecordingStore extends MemoryTokenStore implements TokenStore {
   override touch(entries: ReadonlyArray<{ id: string; lastUsedAt: number }>): Promise<void> {
     this.writes++
     return super.touch(entries)
+  }
+
+  override insertRefreshFamily(...args: Parameters<MemoryTokenStore['insertRefreshFamily']>) {
+    this.writes++
+    return super.insertRefreshFamily(...args)
+  }
+
+  override rotateRefreshFamily(...args: Parameters<MemoryTokenStore['rotateRefreshFamily']>) {
+    this.writes++
+    return super.rotateRefreshFamily(...args)
+  }
+
+  override revokeRefreshFamily(...args: Parameters<MemoryTokenStore['revokeRefreshFamily']>) {
+    this.writes++
+    return super.revokeRefreshFamily(...args)
   }
 
   /** Every record of every org seen, revoked included, as plain data. */
