@@ -5,6 +5,7 @@
  * shrunk counterexample of any failure, which replays it exactly.
  */
 import fc from 'fast-check'
+import { generateKeyPair } from 'jose'
 import { describe, expect, it } from 'vitest'
 import {
   createClientIpResolver,
@@ -239,7 +240,13 @@ describe('fuzz: JWT-shaped credentials', () => {
   const token = fc.tuple(fc.oneof(header.map(b64url), anyText.map(b64url)), fc.oneof(payload.map(b64url), anyText.map(b64url)), fc.oneof(fc.constant(''), fc.base64String({ maxLength: 86 }).map((s) => s.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_'))))
 
   it('never authenticate, never throw, never 5xx (no key of this server signed them)', async () => {
-    const kw = createKeyward({ prefix: 'bsk', usageFlushMs: false, lockout: false })
+    const own = await generateKeyPair('EdDSA')
+    const kw = createKeyward({
+      prefix: 'bsk',
+      usageFlushMs: false,
+      lockout: false,
+      jwt: { issuer: 'https://api.keyward.test', audience: 'keyward-api', signingKey: { alg: 'EdDSA', kid: 'k1', privateKey: own.privateKey, publicKey: own.publicKey } },
+    })
     await fc.assert(
       fc.asyncProperty(token, fc.constantFrom('authorization', 'x-api-key'), async ([h, p, sig], name) => {
         const jwt = `${h}.${p}.${sig}`
@@ -248,6 +255,34 @@ describe('fuzz: JWT-shaped credentials', () => {
         if (!result.ok) expect(result.error.status).toBeLessThan(500)
       }),
       { numRuns: 1000 },
+    )
+  })
+
+  it("a valid token changed anywhere never authenticates, unless it still decodes to the very same bytes", async () => {
+    const own = await generateKeyPair('EdDSA')
+    const kw = createKeyward({
+      prefix: 'bsk',
+      usageFlushMs: false,
+      lockout: false,
+      jwt: { issuer: 'https://api.keyward.test', audience: 'keyward-api', signingKey: { alg: 'EdDSA', kid: 'k1', privateKey: own.privateKey, publicKey: own.publicKey } },
+      cache: false,
+    })
+    const { accessToken } = await kw.tokens.issue({ subject: 'user_1', org: 'org_1', scopes: ['read'] })
+    const bytes = (token: string) => token.split('.').map((part) => Buffer.from(part, 'base64url').toString('hex'))
+    expect((await kw.verify({ headers: { authorization: `Bearer ${accessToken}` } })).ok).toBe(true)
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: accessToken.length - 1 }), fc.constantFrom(...'AZaz09-_.=+/ '.split(''), 'é', ''), async (index, char) => {
+        fc.pre(accessToken[index] !== char)
+        const changed = accessToken.slice(0, index) + char + accessToken.slice(index + 1)
+        const result = await kw.verify({ headers: { authorization: `Bearer ${changed}` } })
+        if (!result.ok) {
+          expect(result.error.status).toBeLessThan(500)
+          return
+        }
+        // Only a change base64url decoding ignores (the unused low bits of a last character) may pass.
+        expect(bytes(changed)).toEqual(bytes(accessToken))
+      }),
+      { numRuns: 600 },
     )
   })
 })
