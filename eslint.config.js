@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**', 'test/**', 'bench/**', 'examples/**', '*.config.ts', '.ci/**'],
+    files: ['src/cli/**', 'test/**', 'bench/**', 'examples/**', 'scripts/**', '*.config.ts', '.ci/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
 )

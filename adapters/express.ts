@@ -16,7 +16,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express'
 import { createClientIpResolver, createManagementHandler, ownsPath, type AuthContext, type ErrorResponse, type Keyward, type ManagementOptions, type TrustProxy } from 'keyward'
-import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 
@@ -57,7 +57,7 @@ export type ExpressAuthenticateOptions = AuthenticateOptions<Request>
 
 const read = {
   method: (req: Request) => req.method,
-  headers: (req: Request) => req.headers,
+  headers: (req: Request) => nodeHeaders(req),
   // originalUrl survives mounting (`app.use('/api', router)`), so the whole query is seen.
   url: (req: Request) => req.originalUrl ?? req.url,
   socketAddress: (req: Request) => req.socket?.remoteAddress,

@@ -18,7 +18,7 @@
  */
 import type { Middleware, ParameterizedContext } from 'koa'
 import { createClientIpResolver, createManagementHandler, ownsPath, type AuthContext, type ErrorResponse, type Keyward, type ManagementOptions, type TrustProxy } from 'keyward'
-import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 
@@ -72,7 +72,7 @@ export type KoaAuthenticateOptions = AuthenticateOptions<AnyContext>
 
 const read = {
   method: (ctx: AnyContext) => ctx.method,
-  headers: (ctx: AnyContext) => ctx.req.headers,
+  headers: (ctx: AnyContext) => nodeHeaders(ctx.req),
   url: (ctx: AnyContext) => ctx.originalUrl,
   // Koa's ctx.ip follows app.proxy; keyward applies its own trustProxy to the socket address.
   socketAddress: (ctx: AnyContext) => ctx.req.socket?.remoteAddress,

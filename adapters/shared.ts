@@ -83,6 +83,40 @@ export interface RequestReader<Request> {
 }
 
 /**
+ * The header fields of a Node `IncomingMessage` (Express, Koa), structurally: no `node:` import here.
+ *
+ * @example
+ * ```ts
+ * const fields: NodeHeaderFields = { headers: req.headers, rawHeaders: req.rawHeaders }
+ * ```
+ */
+export interface NodeHeaderFields {
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  rawHeaders: readonly string[]
+}
+
+/**
+ * The headers of a Node request as keyward must see them. Node keeps only the first of several
+ * Authorization lines (it drops repeats of a few single-value headers), so a second, different
+ * credential would go unseen; when there are several, all of them are handed on, and keyward
+ * refuses them unless they are identical (400 `invalid_request`).
+ *
+ * @example
+ * ```ts
+ * kw.verify({ headers: nodeHeaders(req) })
+ * ```
+ */
+export function nodeHeaders(request: NodeHeaderFields): HeaderSource {
+  const raw = request.rawHeaders
+  let values: string[] | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length === 13 && name.toLowerCase() === 'authorization') (values ??= []).push(raw[i + 1]!)
+  }
+  return values === undefined || values.length < 2 ? request.headers : { ...request.headers, authorization: values }
+}
+
+/**
  * What the middleware does next: go on (with auth, or with none) or send the refusal.
  *
  * @example

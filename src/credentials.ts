@@ -137,7 +137,15 @@ export function urlHasCredential(url: string, prefixes: readonly string[]): bool
   for (const [name, value] of params) {
     if (value.length === 0) continue
     if (URL_CREDENTIAL_PARAMS.includes(name.toLowerCase())) return true
-    for (const prefix of prefixes) if (value.startsWith(`${prefix}_live_`) || value.startsWith(`${prefix}_test_`)) return true
+    for (const prefix of prefixes) if (holdsKey(value, `${prefix}_live_`) || holdsKey(value, `${prefix}_test_`)) return true
+  }
+  return false
+}
+
+// A key may sit anywhere in a value (`Bearer <key>`, a JSON blob), but `xbsk_live_` starts another prefix's.
+function holdsKey(value: string, marker: string): boolean {
+  for (let at = value.indexOf(marker); at !== -1; at = value.indexOf(marker, at + 1)) {
+    if (at === 0 || !/[A-Za-z0-9]/.test(value[at - 1]!)) return true
   }
   return false
 }

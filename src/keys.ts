@@ -145,8 +145,15 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
   }
 
   async function change(id: string, patch: KeyRecordPatch): Promise<KeyRecord> {
-    const updated = await storeCall(() => rt.store.update(id, patch))
-    rt.cache.invalidate(id)
+    let updated: KeyRecord | null
+    try {
+      updated = await storeCall(() => rt.store.update(id, patch))
+    } finally {
+      // Also when the store reports a failure: the change may have been applied all the same
+      // (a timeout after the commit, a dropped connection), and a stale cached record would
+      // keep a revoked key working here until the cache expires.
+      rt.cache.invalidate(id)
+    }
     if (updated === null) throw notFound()
     return updated
   }
@@ -218,7 +225,11 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       checkId(id)
       const record = await storeCall(() => rt.store.findById(id))
       if (record === null) throw notFound()
-      if (record.revokedAt !== null) return toKeyInfo(record)
+      if (record.revokedAt !== null) {
+        // A retry after a revocation reported failed but applied: make sure nothing cached outlives it.
+        rt.cache.invalidate(id)
+        return toKeyInfo(record)
+      }
       const now = rt.now()
       const info = toKeyInfo(await change(id, { revokedAt: now, updatedAt: now }))
       audit('key.revoked', info, context)

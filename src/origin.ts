@@ -71,7 +71,11 @@ export function originHostname(value: string): string | null {
   } catch {
     return null
   }
-  return url.hostname || null
+  const host = url.hostname
+  // As for rules: the parser rewrites IPv4 shorthands (`127.1`, `0x7f.0.0.1`) into the dotted
+  // quad a rule lists. No browser sends those; only the quad written out matches.
+  if (DOTTED_QUAD.test(host) && hostPart(value) !== host) return null
+  return host || null
 }
 
 /**

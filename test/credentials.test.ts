@@ -254,6 +254,11 @@ describe('urlHasCredential', () => {
     ['/track?q=bsk_prod_abc', false],
     ['/track?q=BSK_live_abc', false],
     ['/track?q=xbsk_live_abc', false],
+    // ...also after other text in the value, or inside JSON.
+    [`/track?q=Bearer%20${KEY}`, true],
+    [`/track?state=${encodeURIComponent(JSON.stringify({ key: KEY }))}`, true],
+    ['/track?q=a-bsk_live_abc', true],
+    ['/track?q=abcbsk_live_abc', false],
     // Names too common to mean a credential, empty values, and anything not in the query.
     ['/track?token=abc', false],
     ['/track?key=abc', false],

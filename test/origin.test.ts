@@ -175,6 +175,11 @@ describe('originHostname', () => {
     ['https://', 'no host'],
     ['https://:443', 'no host'],
     ['https://example.com:99999', 'port out of range'],
+    ['http://127.1', 'IPv4 shorthand the parser would rewrite to 127.0.0.1'],
+    ['http://0x7f.0.0.1:8080', 'IPv4 in hex'],
+    ['http://017700000001', 'IPv4 in octal'],
+    ['http://2130706433', 'IPv4 as one integer'],
+    ['http://127.000.000.001', 'IPv4 with leading zeros'],
     ['https://' + 'a'.repeat(300) + '.com', 'over-long'],
   ])('refuses %j (%s)', (value) => {
     expect(originHostname(value)).toBeNull()
