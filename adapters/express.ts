@@ -101,6 +101,17 @@ export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions):
   }
 }
 
+// A synchronous guard as middleware: next() when it passes, else its refusal.
+function guard(check: (request: Request, auth: AuthContext | undefined) => KeywardError | undefined): RequestHandler {
+  return (req, res, next) => {
+    const error = check(req, (req as KeywardRequest).auth)
+    if (error === undefined) return next()
+    guardResponse(error, req)
+      .then((response) => send(res, response))
+      .catch(next as (error: unknown) => void)
+  }
+}
+
 /**
  * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
  * unless the key holds every scope; 401 when no key authenticated the request. A CORS preflight
@@ -112,14 +123,7 @@ export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions):
  * ```
  */
 export function requireScopes(...scopes: string[]): RequestHandler {
-  const check = createScopeGuard(scopes, read)
-  return (req, res, next) => {
-    const error = check(req, (req as KeywardRequest).auth)
-    if (error === undefined) return next()
-    guardResponse(error, req)
-      .then((response) => send(res, response))
-      .catch(next as (error: unknown) => void)
-  }
+  return guard(createScopeGuard(scopes, read))
 }
 
 /**
@@ -133,14 +137,7 @@ export function requireScopes(...scopes: string[]): RequestHandler {
  * ```
  */
 export function requireMfa(): RequestHandler {
-  const check = createMfaGuard(read)
-  return (req, res, next) => {
-    const error = check(req, (req as KeywardRequest).auth)
-    if (error === undefined) return next()
-    guardResponse(error, req)
-      .then((response) => send(res, response))
-      .catch(next as (error: unknown) => void)
-  }
+  return guard(createMfaGuard(read))
 }
 
 /**

@@ -126,6 +126,15 @@ export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): Mi
   }
 }
 
+// A synchronous guard as middleware: next() when it passes, else its refusal.
+function guard(check: (c: Context, auth: AuthContext | undefined) => KeywardError | undefined): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
+  return async (c, next) => {
+    const error = check(c, c.get('auth'))
+    if (error !== undefined) return send(c, await guardResponse(error, c))
+    await next()
+  }
+}
+
 /**
  * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
  * unless the key holds every scope; 401 when no key authenticated the request. A CORS preflight
@@ -137,12 +146,7 @@ export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): Mi
  * ```
  */
 export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
-  const check = createScopeGuard(scopes, preflightReader)
-  return async (c, next) => {
-    const error = check(c, c.get('auth'))
-    if (error !== undefined) return send(c, await guardResponse(error, c))
-    await next()
-  }
+  return guard(createScopeGuard(scopes, preflightReader))
 }
 
 /**
@@ -156,12 +160,7 @@ export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variable
  * ```
  */
 export function requireMfa(): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
-  const check = createMfaGuard(preflightReader)
-  return async (c, next) => {
-    const error = check(c, c.get('auth'))
-    if (error !== undefined) return send(c, await guardResponse(error, c))
-    await next()
-  }
+  return guard(createMfaGuard(preflightReader))
 }
 
 /**

@@ -111,6 +111,15 @@ export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Mid
   }
 }
 
+// A synchronous guard as middleware: next() when it passes, else its refusal.
+function guard(check: (ctx: AnyContext, auth: AuthContext | undefined) => KeywardError | undefined): Middleware<OptionalKeywardState> {
+  return async (ctx, next) => {
+    const error = check(ctx, ctx.state.auth)
+    if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
+    await next()
+  }
+}
+
 /**
  * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
  * unless the key holds every scope; 401 when no key authenticated the request. A CORS preflight
@@ -122,12 +131,7 @@ export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Mid
  * ```
  */
 export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardState> {
-  const check = createScopeGuard(scopes, read)
-  return async (ctx, next) => {
-    const error = check(ctx, ctx.state.auth)
-    if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
-    await next()
-  }
+  return guard(createScopeGuard(scopes, read))
 }
 
 /**
@@ -141,12 +145,7 @@ export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardSt
  * ```
  */
 export function requireMfa(): Middleware<OptionalKeywardState> {
-  const check = createMfaGuard(read)
-  return async (ctx, next) => {
-    const error = check(ctx, ctx.state.auth)
-    if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
-    await next()
-  }
+  return guard(createMfaGuard(read))
 }
 
 /**
