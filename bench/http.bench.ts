@@ -1,0 +1,106 @@
+/**
+ * HTTP overhead: autocannon against hello-world servers on 127.0.0.1, each in a process of its
+ * own (bench/http-server.ts): bare, behind keyward, behind the nearest peer, for Express, Koa and
+ * Hono (node-server). All servers start first; then rounds run every case once, in an order that
+ * rotates each round, and the median round per case is reported: a noisy moment lands on one
+ * round of one case, not on all of one case.
+ * Run alone: `npx tsx bench/http.bench.ts` (BENCH_SMOKE=1: 300 requests per case).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { emit, median, smoke, type Row, type Table, type Target } from './harness.js'
+
+const CONNECTIONS = 50
+const SECONDS = 5
+const ROUNDS = 3
+
+interface Case {
+  framework: 'express' | 'koa' | 'hono'
+  guard: string
+  label: string
+}
+const cases: Case[] = [
+  { framework: 'express', guard: 'bare', label: 'Express: bare route' },
+  { framework: 'express', guard: 'keyward', label: 'Express: keyward authenticate()' },
+  { framework: 'express', guard: 'express-jwt', label: 'Express: express-jwt (HS256)' },
+  { framework: 'koa', guard: 'bare', label: 'Koa: bare route' },
+  { framework: 'koa', guard: 'keyward', label: 'Koa: keyward authenticate()' },
+  { framework: 'koa', guard: 'koa-jwt', label: 'Koa: koa-jwt (HS256)' },
+  { framework: 'hono', guard: 'bare', label: 'Hono: bare route' },
+  { framework: 'hono', guard: 'keyward', label: 'Hono: keyward authenticate()' },
+  { framework: 'hono', guard: 'hono-bearer', label: 'Hono: bearerAuth({ verifyToken }), SHA-256 + Map' },
+  { framework: 'hono', guard: 'hono-jwt', label: 'Hono: hono/jwt (HS256)' },
+]
+
+interface Server {
+  child: ChildProcess
+  url: string
+  authorization: string | undefined
+}
+
+const serverFile = fileURLToPath(new URL('./http-server.ts', import.meta.url))
+function start(c: Case): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', serverFile, c.framework, c.guard], { stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${c.label}: server exited with ${code}`)))
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      const { port, authorization } = JSON.parse(line) as { port: number; authorization?: string }
+      resolve({ child, url: `http://127.0.0.1:${port}/`, authorization })
+    })
+  })
+}
+
+async function load(server: Server, label: string): Promise<number> {
+  const headers: Record<string, string> = server.authorization === undefined ? {} : { authorization: server.authorization }
+  const run = smoke ? { amount: 300 } : { duration: SECONDS }
+  const result = await autocannon({ url: server.url, connections: smoke ? 10 : CONNECTIONS, headers, ...run })
+  // A refused or failed request would make a guard look cheap: every response must be a 200.
+  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) throw new Error(`${label}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`)
+  return result.requests.average
+}
+
+const servers = await Promise.all(cases.map(start))
+const perCase = cases.map(() => [] as number[])
+try {
+  // Warm-up: JIT and connection set-up, not counted.
+  if (!smoke) for (const [i, s] of servers.entries()) await autocannon({ url: s.url, connections: CONNECTIONS, duration: 1, headers: s.authorization ? { authorization: s.authorization } : {} }).then(() => i)
+  const rounds = smoke ? 1 : ROUNDS
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const i = (k + round * 3) % cases.length
+      perCase[i]!.push(await load(servers[i]!, cases[i]!.label))
+    }
+  }
+} finally {
+  for (const s of servers) s.child.kill()
+}
+
+const reqPerSec = perCase.map((values) => (smoke ? NaN : median(values)))
+const tables: Table[] = []
+const targets: Target[] = []
+for (const framework of ['express', 'koa', 'hono'] as const) {
+  const rows: Row[] = []
+  for (const [i, c] of cases.entries()) {
+    if (c.framework !== framework) continue
+    rows.push({ name: c.label, value: reqPerSec[i]!, extra: { 'rounds (req/s)': smoke ? 'smoke' : perCase[i]!.map((v) => Math.round(v).toLocaleString('en-US')).join(' / ') } })
+  }
+  const bare = rows[0]!.value
+  const ours = rows[1]!.value
+  tables.push({ title: rows[0]!.name.split(':')[0]!, unit: 'req/s', reference: rows[0]!.name, columns: ['rounds (req/s)'], rows })
+  targets.push({
+    name: `HTTP ${rows[0]!.name.split(':')[0]}: keyward keeps ≥ 90% of the bare route's req/s`,
+    met: smoke ? undefined : ours / bare >= 0.9,
+    detail: smoke ? 'smoke' : `${((ours / bare) * 100).toFixed(1)}% (${Math.round(ours).toLocaleString('en-US')} vs ${Math.round(bare).toLocaleString('en-US')} req/s)`,
+  })
+}
+
+emit({
+  id: 'http',
+  title: 'HTTP overhead (autocannon, 127.0.0.1)',
+  order: 30,
+  note: `autocannon, ${CONNECTIONS} connections, ${SECONDS} s per case after a 1 s warm-up, ${ROUNDS} rounds with the order rotating each round; the median round is shown, all rounds beside it. Each server runs in a process of its own; the load generator shares the machine's cores with it, identically for every case. The route answers "hello"; keyward checks a valid key (cached after the first request) with the in-memory store and limiter, lockout on and a per-key rate limit no run reaches; the JWT peers check an HS256 token; bearerAuth checks the key by SHA-256 + Map lookup. Every response is checked to be a 200.`,
+  tables,
+  targets,
+})
