@@ -1,9 +1,9 @@
 /**
- * HTTP overhead: autocannon against hello-world servers on 127.0.0.1, each in a process of its
- * own (bench/http-server.ts): bare, behind keyward, behind the nearest peer, for Express, Koa and
- * Hono (node-server). All servers start first; then rounds run every case once, in an order that
- * rotates each round, and the median round per case is reported: a noisy moment lands on one
- * round of one case, not on all of one case.
+ * HTTP overhead: autocannon against hello-world servers on 127.0.0.1, in processes of their own
+ * (bench/http-server.ts, one per framework): bare, behind keyward, behind the nearest peer, for
+ * Express, Koa and Hono (node-server). All servers start first; then rounds run every case once,
+ * in an order that rotates each round, and the median round per case is reported: a noisy moment
+ * lands on one round of one case, not on all of one case.
  * Run alone: `npx tsx bench/http.bench.ts` (BENCH_SMOKE=1: 300 requests per case).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -35,19 +35,21 @@ const cases: Case[] = [
 ]
 
 interface Server {
-  child: ChildProcess
   url: string
   authorization: string | undefined
 }
 
 const serverFile = fileURLToPath(new URL('./http-server.ts', import.meta.url))
-function start(c: Case): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', serverFile, c.framework, c.guard], { stdio: ['ignore', 'pipe', 'inherit'] })
+/** One process per framework, holding one server per guard (bench/http-server.ts). */
+function startFramework(framework: Case['framework']): Promise<{ child: ChildProcess; servers: Map<string, Server> }> {
+  const guards = cases.filter((c) => c.framework === framework).map((c) => c.guard)
+  const child = spawn(process.execPath, ['--import', 'tsx', serverFile, framework, guards.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${c.label}: server exited with ${code}`)))
+    child.once('exit', (code) => reject(new Error(`${framework}: server process exited with ${code}`)))
     createInterface({ input: child.stdout! }).once('line', (line) => {
-      const { port, authorization } = JSON.parse(line) as { port: number; authorization?: string }
-      resolve({ child, url: `http://127.0.0.1:${port}/`, authorization })
+      const ports = JSON.parse(line) as Record<string, { port: number; authorization?: string }>
+      const servers = new Map(Object.entries(ports).map(([guard, { port, authorization }]) => [guard, { url: `http://127.0.0.1:${port}/`, authorization }]))
+      resolve({ child, servers })
     })
   })
 }
@@ -61,7 +63,9 @@ async function load(server: Server, label: string): Promise<number> {
   return result.requests.average
 }
 
-const servers = await Promise.all(cases.map(start))
+const frameworks = ['express', 'koa', 'hono'] as const
+const processes = await Promise.all(frameworks.map(startFramework))
+const servers = cases.map((c) => processes[frameworks.indexOf(c.framework)]!.servers.get(c.guard)!)
 const perCase = cases.map(() => [] as number[])
 try {
   // Warm-up: JIT and connection set-up, not counted.
@@ -74,13 +78,13 @@ try {
     }
   }
 } finally {
-  for (const s of servers) s.child.kill()
+  for (const p of processes) p.child.kill()
 }
 
 const reqPerSec = perCase.map((values) => (smoke ? NaN : median(values)))
 const tables: Table[] = []
 const targets: Target[] = []
-for (const framework of ['express', 'koa', 'hono'] as const) {
+for (const framework of frameworks) {
   const rows: Row[] = []
   for (const [i, c] of cases.entries()) {
     if (c.framework !== framework) continue
@@ -100,7 +104,7 @@ emit({
   id: 'http',
   title: 'HTTP overhead (autocannon, 127.0.0.1)',
   order: 30,
-  note: `autocannon, ${CONNECTIONS} connections, ${SECONDS} s per case after a 1 s warm-up, ${ROUNDS} rounds with the order rotating each round; the median round is shown, all rounds beside it. Each server runs in a process of its own; the load generator shares the machine's cores with it, identically for every case. The route answers "hello"; keyward checks a valid key (cached after the first request) with the in-memory store and limiter, lockout on and a per-key rate limit no run reaches; the JWT peers check an HS256 token; bearerAuth checks the key by SHA-256 + Map lookup. Every response is checked to be a 200.`,
+  note: `autocannon, ${CONNECTIONS} connections, ${SECONDS} s per case after a 1 s warm-up, ${ROUNDS} rounds with the order rotating each round; the median round is shown, all rounds beside it. The servers of each framework run in a process of their own (one server under load at a time); the load generator shares the machine's cores with it, identically for every case. The route answers "hello"; keyward checks a valid key (cached after the first request) with the in-memory store and limiter, lockout on and a per-key rate limit no run reaches; the JWT peers check an HS256 token; bearerAuth checks the key by SHA-256 + Map lookup. Every response is checked to be a 200.`,
   tables,
   targets,
 })

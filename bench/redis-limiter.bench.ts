@@ -3,7 +3,7 @@
  * (127.0.0.1:6379, or REDIS_URL), in the same run: checks per second, and round trips per check
  * counted by Redis itself (INFO commandstats: calls of EVALSHA, EVAL and EXEC; a MULTI block is
  * one round trip, and commands a script runs inside Redis are none).
- * Run: `npx tsx bench/redis-limiter.bench.ts` (BENCH_SMOKE=1 for a quick run).
+ * Run alone: `npx tsx bench/redis-limiter.bench.ts` (BENCH_SMOKE=1 for a quick run).
  *
  * The algorithms differ: keyward is GCRA (a bucket refilling continuously), RateLimiterRedis a
  * fixed-window counter. The "2 rules + lockout" case is what each offers for it: one atomic
@@ -11,12 +11,11 @@
  * parallel (three round trips, and a call one rule refuses still counts on the other).
  */
 import { randomUUID } from 'node:crypto'
-import { cpus } from 'node:os'
 import Redis from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { RedisRateLimiter } from '../src/limiters/redis-rate-limiter.js'
 import type { LockoutPolicy } from '../src/limiters/rate-limiter.js'
-import { measure, smoke, table, type Result } from './harness.js'
+import { emit, measure, smoke, type Result, type Table, type Target } from './harness.js'
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, retryStrategy: () => null })
 redis.on('error', () => {})
@@ -67,7 +66,8 @@ async function bench(name: string, perCall: number, fn: () => Promise<unknown>):
   return { ...result, opsPerSec: result.opsPerSec * perCall, nsPerOp: result.nsPerOp / perCall, roundTrips }
 }
 
-const inFlight = 100
+// Smoke runs repeat each call 300 times: 10 in flight keeps that short.
+const inFlight = smoke ? 10 : 100
 const many = <T>(make: (i: number) => Promise<T>) => Promise.all(Array.from({ length: inFlight }, (_, i) => make(i)))
 const rows: Row[] = []
 rows.push(await bench('keyward limit(): 1 rule, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: oneRule, now: 0 })))
@@ -102,11 +102,25 @@ rows.push(await bench('rate-limiter-flexible failures.consume(), 1 in flight', 1
 
 const info = await admin.info('server')
 const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
-console.log(`keyward Redis limiter benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, Redis ${version}${smoke ? ' (smoke run)' : ''}\n`)
-console.log('ops are checks: ops/s is checks per second, ns/op the time per check.\n')
-console.log(table(rows))
-console.log('\n| case | round trips per check (INFO commandstats: evalsha + eval + exec) |\n|---|---:|')
-for (const row of rows) console.log(`| ${row.name} | ${row.roundTrips.toFixed(3)} |`)
+// Rows come in pairs, keyward first: one table per scenario.
+const tables: Table[] = []
+const targets: Target[] = []
+for (let i = 0; i < rows.length; i += 2) {
+  const [ours, theirs] = [rows[i]!, rows[i + 1]!]
+  const scenario = ours.name.includes('recordFailure') ? 'a failure recorded for lockout, 1 in flight' : ours.name.replace(/^keyward limit\(\): /, '')
+  tables.push({
+    title: scenario,
+    unit: 'checks/s',
+    reference: ours.name,
+    columns: ['ns/check', 'round trips per check'],
+    rows: [ours, theirs].map((r) => ({ name: r.name, value: r.opsPerSec, extra: { 'ns/check': r.nsPerOp, 'round trips per check': smoke ? 'smoke' : r.roundTrips.toFixed(2) } })),
+  })
+  targets.push({
+    name: `RedisRateLimiter ahead of RateLimiterRedis: ${scenario}`,
+    met: smoke ? undefined : ours.opsPerSec > theirs.opsPerSec,
+    detail: smoke ? 'smoke' : `${(ours.opsPerSec / theirs.opsPerSec).toFixed(2)}× (${Math.round(ours.opsPerSec).toLocaleString('en-US')} vs ${Math.round(theirs.opsPerSec).toLocaleString('en-US')} checks/s); round trips ${ours.roundTrips.toFixed(2)} vs ${theirs.roundTrips.toFixed(2)}`,
+  })
+}
 
 // Leave nothing behind.
 for (const pattern of [`${prefix}*`, `${flexiblePrefix}*`]) {
@@ -118,3 +132,12 @@ for (const pattern of [`${prefix}*`, `${flexiblePrefix}*`]) {
   } while (cursor !== '0')
 }
 await Promise.all([redis.quit(), admin.quit(), flexibleRedis.quit()])
+
+emit({
+  id: 'redis-limiter',
+  title: `Rate limiting on Redis (Redis ${version}, loopback)`,
+  order: 50,
+  note: 'keyward RedisRateLimiter against rate-limiter-flexible RateLimiterRedis on the same Redis, each with a connection of its own. Round trips per check are counted by Redis itself (INFO commandstats: EVALSHA + EVAL + EXEC; a MULTI block is one round trip). keyward runs exact GCRA in one script per check, rules and lockout included; RateLimiterRedis is a fixed window, and needs one call per limiter (a second rule, the lockout check) sent in parallel. ops are checks: checks/s and ns per check.',
+  tables,
+  targets,
+})
