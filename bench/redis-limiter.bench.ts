@@ -1,8 +1,8 @@
 /**
- * RedisRateLimiter against rate-limiter-flexible's RateLimiterRedis, on the same Redis
- * (127.0.0.1:6379, or REDIS_URL), in the same run: checks per second, and round trips per check
- * counted by Redis itself (INFO commandstats: calls of EVALSHA, EVAL and EXEC; a MULTI block is
- * one round trip, and commands a script runs inside Redis are none).
+ * RedisRateLimiter against rate-limiter-flexible's RateLimiterRedis, on the same Redis (a
+ * redis-server the bench starts on a free port, or BENCH_REDIS_URL), in the same run: checks per
+ * second, and round trips per check counted by Redis itself (INFO commandstats: calls of EVALSHA,
+ * EVAL and EXEC; a MULTI block is one round trip, and commands a script runs inside Redis are none).
  * Run alone: `npx tsx bench/redis-limiter.bench.ts` (BENCH_SMOKE=1 for a quick run).
  *
  * The algorithms differ: keyward is GCRA (a bucket refilling continuously), RateLimiterRedis a
@@ -10,14 +10,39 @@
  * script in keyward; with rate-limiter-flexible, two limiters and a lockout `get` sent in
  * parallel (three round trips, and a call one rule refuses still counts on the other).
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { createServer, type AddressInfo } from 'node:net'
 import Redis from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { RedisRateLimiter } from '../src/limiters/redis-rate-limiter.js'
 import type { LockoutPolicy } from '../src/limiters/rate-limiter.js'
 import { emit, measure, smoke, type Result, type Table, type Target } from './harness.js'
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, retryStrategy: () => null })
+/**
+ * A redis-server of this run's own on a free port, when the binary is there and BENCH_REDIS_URL is
+ * not set: INFO commandstats then counts this run's calls only (the shared server on 6379 also
+ * serves other processes' tests), and their load does not land on one library's turn.
+ */
+async function privateRedis(): Promise<{ url: string; child?: ChildProcess }> {
+  const fallback = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  if (process.env.BENCH_REDIS_URL !== undefined || spawnSync('redis-server', ['--version']).status !== 0) return { url: fallback }
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  return new Promise((resolve) => {
+    let log = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log += chunk.toString()
+      if (log.includes('Ready to accept connections')) resolve({ url: `redis://127.0.0.1:${port}`, child })
+    })
+    child.on('exit', () => resolve({ url: fallback }))
+  })
+}
+const server = await privateRedis()
+const redis = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => null })
 redis.on('error', () => {})
 const admin = redis.duplicate()
 admin.on('error', () => {})
@@ -27,7 +52,8 @@ flexibleRedis.on('error', () => {})
 try {
   await Promise.all([redis.ping(), admin.ping(), flexibleRedis.ping()])
 } catch (error) {
-  console.error(`Redis does not answer (${String(error)}): start one on 127.0.0.1:6379 or set REDIS_URL.`)
+  console.error(`Redis does not answer at ${server.url} (${String(error)}): install redis-server, or start one on 127.0.0.1:6379, or set BENCH_REDIS_URL.`)
+  server.child?.kill()
   process.exit(1)
 }
 
@@ -132,10 +158,11 @@ for (const pattern of [`${prefix}*`, `${flexiblePrefix}*`]) {
   } while (cursor !== '0')
 }
 await Promise.all([redis.quit(), admin.quit(), flexibleRedis.quit()])
+server.child?.kill()
 
 emit({
   id: 'redis-limiter',
-  title: `Rate limiting on Redis (Redis ${version}, loopback)`,
+  title: `Rate limiting on Redis (Redis ${version}, loopback${server.child ? ', a server of the run\'s own' : ''})`,
   order: 50,
   note: 'keyward RedisRateLimiter against rate-limiter-flexible RateLimiterRedis on the same Redis, each with a connection of its own. Round trips per check are counted by Redis itself (INFO commandstats: EVALSHA + EVAL + EXEC; a MULTI block is one round trip). keyward runs exact GCRA in one script per check, rules and lockout included; RateLimiterRedis is a fixed window, and needs one call per limiter (a second rule, the lockout check) sent in parallel. ops are checks: checks/s and ns per check.',
   tables,
