@@ -194,3 +194,11 @@ export function emit(suite: Suite): void {
   console.log(`${machineLine()}${smoke ? ' (smoke run: no figures)' : ''}\n`)
   console.log(markdownSuite(suite))
 }
+
+/**
+ * The older plain table of measured results (name, ops/s, ns/op), for a bench file that prints
+ * its figures instead of emitting a suite; the runner then keeps its output verbatim.
+ */
+export function table(results: Result[]): string {
+  return markdownTable({ title: '', unit: 'ops/s', columns: ['ns/op'], rows: results.map((r) => opsRow(r)) })
+}

@@ -84,10 +84,11 @@ interface Row extends Result {
 async function bench(name: string, perCall: number, fn: () => Promise<unknown>): Promise<Row> {
   let checks = 0
   const before = await scriptCalls()
+  // Wall clock: most of a check happens in Redis, outside this process.
   const result = await measure(name, async () => {
     await fn()
     checks += perCall
-  })
+  }, { clock: 'wall' })
   const roundTrips = ((await scriptCalls()) - before) / checks
   return { ...result, opsPerSec: result.opsPerSec * perCall, nsPerOp: result.nsPerOp / perCall, roundTrips }
 }
@@ -95,36 +96,42 @@ async function bench(name: string, perCall: number, fn: () => Promise<unknown>):
 // Smoke runs repeat each call 300 times: 10 in flight keeps that short.
 const inFlight = smoke ? 10 : 100
 const many = <T>(make: (i: number) => Promise<T>) => Promise.all(Array.from({ length: inFlight }, (_, i) => make(i)))
-const rows: Row[] = []
-rows.push(await bench('keyward limit(): 1 rule, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: oneRule, now: 0 })))
-rows.push(await bench('rate-limiter-flexible consume(): 1 rule, 1 in flight', 1, () => perHour.consume('AbCd1234')))
-rows.push(await bench(`keyward limit(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 }))))
-rows.push(await bench(`rate-limiter-flexible consume(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => perHour.consume(`key${i}`))))
+type Case = [name: string, perCall: number, fn: () => Promise<unknown>]
+const cases: Case[] = []
+cases.push(['keyward limit(): 1 rule, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: oneRule, now: 0 })])
+cases.push(['rate-limiter-flexible consume(): 1 rule, 1 in flight', 1, () => perHour.consume('AbCd1234')])
+cases.push([`keyward limit(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 }))])
+cases.push([`rate-limiter-flexible consume(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => perHour.consume(`key${i}`))])
 // What verify() sends by default (lockout on, the client's address known): one rule and the address.
-rows.push(await bench(`keyward limit(): 1 rule + lockout check, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, blockKey: `198.51.100.${i}`, now: 0 }))))
-rows.push(
-  await bench(`rate-limiter-flexible: consume() + lockout get(), ${inFlight} in flight`, inFlight, () =>
-    many((i) => Promise.all([perHour.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
-  ),
-)
-rows.push(await bench('keyward limit(): 2 rules + lockout check, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: twoRules, blockKey: '203.0.113.7', now: 0 })))
-rows.push(
-  await bench('rate-limiter-flexible: 2 consume() + lockout get(), 1 in flight', 1, () =>
-    Promise.all([perHour.consume('AbCd1234'), perSecond.consume('AbCd1234'), failures.get('203.0.113.7')]),
-  ),
-)
-rows.push(
-  await bench(`keyward limit(): 2 rules + lockout check, ${inFlight} in flight`, inFlight, () =>
-    many((i) => limiter.limit({ key: `key${i}`, rules: twoRules, blockKey: `198.51.100.${i}`, now: 0 })),
-  ),
-)
-rows.push(
-  await bench(`rate-limiter-flexible: 2 consume() + lockout get(), ${inFlight} in flight`, inFlight, () =>
-    many((i) => Promise.all([perHour.consume(`key${i}`), perSecond.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
-  ),
-)
-rows.push(await bench('keyward recordFailure(), 1 in flight', 1, () => limiter.recordFailure('192.0.2.1', lockout, 0)))
-rows.push(await bench('rate-limiter-flexible failures.consume(), 1 in flight', 1, () => failures.consume('192.0.2.1')))
+cases.push([`keyward limit(): 1 rule + lockout check, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, blockKey: `198.51.100.${i}`, now: 0 }))])
+cases.push([
+  `rate-limiter-flexible: consume() + lockout get(), ${inFlight} in flight`, inFlight,
+  () => many((i) => Promise.all([perHour.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
+])
+cases.push(['keyward limit(): 2 rules + lockout check, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: twoRules, blockKey: '203.0.113.7', now: 0 })])
+cases.push([
+  'rate-limiter-flexible: 2 consume() + lockout get(), 1 in flight', 1,
+  () => Promise.all([perHour.consume('AbCd1234'), perSecond.consume('AbCd1234'), failures.get('203.0.113.7')]),
+])
+cases.push([
+  `keyward limit(): 2 rules + lockout check, ${inFlight} in flight`, inFlight,
+  () => many((i) => limiter.limit({ key: `key${i}`, rules: twoRules, blockKey: `198.51.100.${i}`, now: 0 })),
+])
+cases.push([
+  `rate-limiter-flexible: 2 consume() + lockout get(), ${inFlight} in flight`, inFlight,
+  () => many((i) => Promise.all([perHour.consume(`key${i}`), perSecond.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
+])
+cases.push(['keyward recordFailure(), 1 in flight', 1, () => limiter.recordFailure('192.0.2.1', lockout, 0)])
+cases.push(['rate-limiter-flexible failures.consume(), 1 in flight', 1, () => failures.consume('192.0.2.1')])
+
+// Two passes, each case's better one kept: a noisy moment then spoils one pass of one case only.
+const rows: Row[] = []
+for (let pass = 0; pass < (smoke ? 1 : 2); pass++) {
+  for (const [i, [name, perCall, fn]] of cases.entries()) {
+    const row = await bench(name, perCall, fn)
+    if (rows[i] === undefined || !(rows[i].opsPerSec >= row.opsPerSec)) rows[i] = row
+  }
+}
 
 const info = await admin.info('server')
 const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
