@@ -107,6 +107,6 @@ const mdPath = join(outDir, 'BENCHMARKS.md')
 const jsonPath = smoke || partial ? join(outDir, 'results.json') : committedJson
 writeFileSync(mdPath, md.join('\n\n') + '\n')
 if (!renderOnly) writeFileSync(jsonPath, JSON.stringify({ machine, date, load, smoke, suites, failed: failed.map((o) => o.file) }, null, 2) + '\n')
-console.log(`\nwrote ${mdPath} and ${jsonPath}${smoke || partial ? ' (smoke or partial run: the committed files are untouched)' : ''}`)
+console.log(`\nwrote ${mdPath}${renderOnly ? ` from ${jsonPath}` : ` and ${jsonPath}`}${smoke || partial ? ' (smoke or partial run: the committed files are untouched)' : ''}`)
 for (const o of outcomes) console.log(`  bench/${o.file}: ${o.code === 0 ? 'ok' : `FAILED (exit ${o.code})`} in ${o.seconds.toFixed(1)} s`)
 process.exit(failed.length > 0 ? 1 : 0)
