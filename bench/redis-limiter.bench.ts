@@ -1,24 +1,48 @@
 /**
- * RedisRateLimiter against rate-limiter-flexible's RateLimiterRedis, on the same Redis
- * (127.0.0.1:6379, or REDIS_URL), in the same run: checks per second, and round trips per check
- * counted by Redis itself (INFO commandstats: calls of EVALSHA, EVAL and EXEC; a MULTI block is
- * one round trip, and commands a script runs inside Redis are none).
- * Run: `npx tsx bench/redis-limiter.bench.ts` (BENCH_SMOKE=1 for a quick run).
+ * RedisRateLimiter against rate-limiter-flexible's RateLimiterRedis, on the same Redis (a
+ * redis-server the bench starts on a free port, or BENCH_REDIS_URL), in the same run: checks per
+ * second, and round trips per check counted by Redis itself (INFO commandstats: calls of EVALSHA,
+ * EVAL and EXEC; a MULTI block is one round trip, and commands a script runs inside Redis are none).
+ * Run alone: `npx tsx bench/redis-limiter.bench.ts` (BENCH_SMOKE=1 for a quick run).
  *
  * The algorithms differ: keyward is GCRA (a bucket refilling continuously), RateLimiterRedis a
  * fixed-window counter. The "2 rules + lockout" case is what each offers for it: one atomic
  * script in keyward; with rate-limiter-flexible, two limiters and a lockout `get` sent in
  * parallel (three round trips, and a call one rule refuses still counts on the other).
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { cpus } from 'node:os'
+import { createServer, type AddressInfo } from 'node:net'
 import Redis from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { RedisRateLimiter } from '../src/limiters/redis-rate-limiter.js'
 import type { LockoutPolicy } from '../src/limiters/rate-limiter.js'
-import { measure, smoke, table, type Result } from './harness.js'
+import { emit, measure, smoke, type Result, type Table, type Target } from './harness.js'
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, retryStrategy: () => null })
+/**
+ * A redis-server of this run's own on a free port, when the binary is there and BENCH_REDIS_URL is
+ * not set: INFO commandstats then counts this run's calls only (the shared server on 6379 also
+ * serves other processes' tests), and their load does not land on one library's turn.
+ */
+async function privateRedis(): Promise<{ url: string; child?: ChildProcess }> {
+  const fallback = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  if (process.env.BENCH_REDIS_URL !== undefined || spawnSync('redis-server', ['--version']).status !== 0) return { url: fallback }
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  return new Promise((resolve) => {
+    let log = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log += chunk.toString()
+      if (log.includes('Ready to accept connections')) resolve({ url: `redis://127.0.0.1:${port}`, child })
+    })
+    child.on('exit', () => resolve({ url: fallback }))
+  })
+}
+const server = await privateRedis()
+const redis = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => null })
 redis.on('error', () => {})
 const admin = redis.duplicate()
 admin.on('error', () => {})
@@ -28,7 +52,8 @@ flexibleRedis.on('error', () => {})
 try {
   await Promise.all([redis.ping(), admin.ping(), flexibleRedis.ping()])
 } catch (error) {
-  console.error(`Redis does not answer (${String(error)}): start one on 127.0.0.1:6379 or set REDIS_URL.`)
+  console.error(`Redis does not answer at ${server.url} (${String(error)}): install redis-server, or start one on 127.0.0.1:6379, or set BENCH_REDIS_URL.`)
+  server.child?.kill()
   process.exit(1)
 }
 
@@ -59,54 +84,76 @@ interface Row extends Result {
 async function bench(name: string, perCall: number, fn: () => Promise<unknown>): Promise<Row> {
   let checks = 0
   const before = await scriptCalls()
+  // Wall clock: most of a check happens in Redis, outside this process.
   const result = await measure(name, async () => {
     await fn()
     checks += perCall
-  })
+  }, { clock: 'wall' })
   const roundTrips = ((await scriptCalls()) - before) / checks
   return { ...result, opsPerSec: result.opsPerSec * perCall, nsPerOp: result.nsPerOp / perCall, roundTrips }
 }
 
-const inFlight = 100
+// Smoke runs repeat each call 300 times: 10 in flight keeps that short.
+const inFlight = smoke ? 10 : 100
 const many = <T>(make: (i: number) => Promise<T>) => Promise.all(Array.from({ length: inFlight }, (_, i) => make(i)))
-const rows: Row[] = []
-rows.push(await bench('keyward limit(): 1 rule, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: oneRule, now: 0 })))
-rows.push(await bench('rate-limiter-flexible consume(): 1 rule, 1 in flight', 1, () => perHour.consume('AbCd1234')))
-rows.push(await bench(`keyward limit(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 }))))
-rows.push(await bench(`rate-limiter-flexible consume(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => perHour.consume(`key${i}`))))
+type Case = [name: string, perCall: number, fn: () => Promise<unknown>]
+const cases: Case[] = []
+cases.push(['keyward limit(): 1 rule, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: oneRule, now: 0 })])
+cases.push(['rate-limiter-flexible consume(): 1 rule, 1 in flight', 1, () => perHour.consume('AbCd1234')])
+cases.push([`keyward limit(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 }))])
+cases.push([`rate-limiter-flexible consume(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => perHour.consume(`key${i}`))])
 // What verify() sends by default (lockout on, the client's address known): one rule and the address.
-rows.push(await bench(`keyward limit(): 1 rule + lockout check, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, blockKey: `198.51.100.${i}`, now: 0 }))))
-rows.push(
-  await bench(`rate-limiter-flexible: consume() + lockout get(), ${inFlight} in flight`, inFlight, () =>
-    many((i) => Promise.all([perHour.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
-  ),
-)
-rows.push(await bench('keyward limit(): 2 rules + lockout check, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: twoRules, blockKey: '203.0.113.7', now: 0 })))
-rows.push(
-  await bench('rate-limiter-flexible: 2 consume() + lockout get(), 1 in flight', 1, () =>
-    Promise.all([perHour.consume('AbCd1234'), perSecond.consume('AbCd1234'), failures.get('203.0.113.7')]),
-  ),
-)
-rows.push(
-  await bench(`keyward limit(): 2 rules + lockout check, ${inFlight} in flight`, inFlight, () =>
-    many((i) => limiter.limit({ key: `key${i}`, rules: twoRules, blockKey: `198.51.100.${i}`, now: 0 })),
-  ),
-)
-rows.push(
-  await bench(`rate-limiter-flexible: 2 consume() + lockout get(), ${inFlight} in flight`, inFlight, () =>
-    many((i) => Promise.all([perHour.consume(`key${i}`), perSecond.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
-  ),
-)
-rows.push(await bench('keyward recordFailure(), 1 in flight', 1, () => limiter.recordFailure('192.0.2.1', lockout, 0)))
-rows.push(await bench('rate-limiter-flexible failures.consume(), 1 in flight', 1, () => failures.consume('192.0.2.1')))
+cases.push([`keyward limit(): 1 rule + lockout check, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, blockKey: `198.51.100.${i}`, now: 0 }))])
+cases.push([
+  `rate-limiter-flexible: consume() + lockout get(), ${inFlight} in flight`, inFlight,
+  () => many((i) => Promise.all([perHour.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
+])
+cases.push(['keyward limit(): 2 rules + lockout check, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: twoRules, blockKey: '203.0.113.7', now: 0 })])
+cases.push([
+  'rate-limiter-flexible: 2 consume() + lockout get(), 1 in flight', 1,
+  () => Promise.all([perHour.consume('AbCd1234'), perSecond.consume('AbCd1234'), failures.get('203.0.113.7')]),
+])
+cases.push([
+  `keyward limit(): 2 rules + lockout check, ${inFlight} in flight`, inFlight,
+  () => many((i) => limiter.limit({ key: `key${i}`, rules: twoRules, blockKey: `198.51.100.${i}`, now: 0 })),
+])
+cases.push([
+  `rate-limiter-flexible: 2 consume() + lockout get(), ${inFlight} in flight`, inFlight,
+  () => many((i) => Promise.all([perHour.consume(`key${i}`), perSecond.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
+])
+cases.push(['keyward recordFailure(), 1 in flight', 1, () => limiter.recordFailure('192.0.2.1', lockout, 0)])
+cases.push(['rate-limiter-flexible failures.consume(), 1 in flight', 1, () => failures.consume('192.0.2.1')])
+
+// Two passes, each case's better one kept: a noisy moment then spoils one pass of one case only.
+const rows: Row[] = []
+for (let pass = 0; pass < (smoke ? 1 : 2); pass++) {
+  for (const [i, [name, perCall, fn]] of cases.entries()) {
+    const row = await bench(name, perCall, fn)
+    if (rows[i] === undefined || !(rows[i].opsPerSec >= row.opsPerSec)) rows[i] = row
+  }
+}
 
 const info = await admin.info('server')
 const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
-console.log(`keyward Redis limiter benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, Redis ${version}${smoke ? ' (smoke run)' : ''}\n`)
-console.log('ops are checks: ops/s is checks per second, ns/op the time per check.\n')
-console.log(table(rows))
-console.log('\n| case | round trips per check (INFO commandstats: evalsha + eval + exec) |\n|---|---:|')
-for (const row of rows) console.log(`| ${row.name} | ${row.roundTrips.toFixed(3)} |`)
+// Rows come in pairs, keyward first: one table per scenario.
+const tables: Table[] = []
+const targets: Target[] = []
+for (let i = 0; i < rows.length; i += 2) {
+  const [ours, theirs] = [rows[i]!, rows[i + 1]!]
+  const scenario = ours.name.includes('recordFailure') ? 'a failure recorded for lockout, 1 in flight' : ours.name.replace(/^keyward limit\(\): /, '')
+  tables.push({
+    title: scenario,
+    unit: 'checks/s',
+    reference: ours.name,
+    columns: ['ns/check', 'round trips per check'],
+    rows: [ours, theirs].map((r) => ({ name: r.name, value: r.opsPerSec, extra: { 'ns/check': r.nsPerOp, 'round trips per check': smoke ? 'smoke' : r.roundTrips.toFixed(2) } })),
+  })
+  targets.push({
+    name: `RedisRateLimiter ahead of RateLimiterRedis: ${scenario}`,
+    met: smoke ? undefined : ours.opsPerSec > theirs.opsPerSec,
+    detail: smoke ? 'smoke' : `${(ours.opsPerSec / theirs.opsPerSec).toFixed(2)}× (${Math.round(ours.opsPerSec).toLocaleString('en-US')} vs ${Math.round(theirs.opsPerSec).toLocaleString('en-US')} checks/s); round trips ${ours.roundTrips.toFixed(2)} vs ${theirs.roundTrips.toFixed(2)}`,
+  })
+}
 
 // Leave nothing behind.
 for (const pattern of [`${prefix}*`, `${flexiblePrefix}*`]) {
@@ -118,3 +165,13 @@ for (const pattern of [`${prefix}*`, `${flexiblePrefix}*`]) {
   } while (cursor !== '0')
 }
 await Promise.all([redis.quit(), admin.quit(), flexibleRedis.quit()])
+server.child?.kill()
+
+emit({
+  id: 'redis-limiter',
+  title: `Rate limiting on Redis (Redis ${version}, loopback${server.child ? ', a server of the run\'s own' : ''})`,
+  order: 50,
+  note: 'keyward RedisRateLimiter against rate-limiter-flexible RateLimiterRedis on the same Redis, each with a connection of its own. Round trips per check are counted by Redis itself (INFO commandstats: EVALSHA + EVAL + EXEC; a MULTI block is one round trip). keyward runs exact GCRA in one script per check, rules and lockout included; RateLimiterRedis is a fixed window, and needs one call per limiter (a second rule, the lockout check) sent in parallel. ops are checks: checks/s and ns per check.',
+  tables,
+  targets,
+})

@@ -68,7 +68,15 @@ export class MemoryRateLimiter implements RateLimiter {
       const id = ruleKey(key, rule.limit, rule.windowMs)
       const state = this.#states.get(id)
       const d = gcra(rule, state, now)
-      if (d.allowed) this.#states.set(id, d.next)
+      // An existing state is updated in place: get() already made it the most recent, and an LRU
+      // set() would look the key up a second time.
+      if (d.allowed) {
+        if (state === undefined) this.#states.set(id, d.next)
+        else {
+          state.at = d.next.at
+          state.booked = d.next.booked
+        }
+      }
       return { allowed: d.allowed, blocked: false, retryAfterMs: d.retryAfterMs, rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }] }
     }
     const ids = rules.map((rule) => ruleKey(key, rule.limit, rule.windowMs))

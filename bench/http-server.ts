@@ -1,0 +1,94 @@
+/**
+ * The hello-world servers of one framework for bench/http.bench.ts, in a process of their own so
+ * the load generator does not share their event loop:
+ * `node --import tsx bench/http-server.ts <framework> <guard>[,<guard>...]`. One server per guard,
+ * each on a free port of 127.0.0.1; only one is under load at a time, the others sit idle. Prints
+ * one JSON line: { [guard]: { port, authorization } }, with the header value a client must send
+ * (a keyward key, a JWT, or nothing for the bare route).
+ *
+ * Guards: `bare`; `keyward` (authenticate(), in-memory store and limiter, lockout on, a key with a
+ * rate limit no run reaches); the nearest peer: `express-jwt`, `koa-jwt`, `hono-bearer` (bearerAuth
+ * with verifyToken doing a SHA-256 + Map lookup) and `hono-jwt`.
+ */
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import express from 'express'
+import { expressjwt } from 'express-jwt'
+import { Hono } from 'hono'
+import { bearerAuth } from 'hono/bearer-auth'
+import { jwt as honoJwt } from 'hono/jwt'
+import { SignJWT } from 'jose'
+import Koa from 'koa'
+import koaJwt from 'koa-jwt'
+import { authenticate as expressAuthenticate } from '../adapters/express.js'
+import { authenticate as honoAuthenticate } from '../adapters/hono.js'
+import { authenticate as koaAuthenticate } from '../adapters/koa.js'
+import { createKeyward } from '../src/index.js'
+
+const [framework, guardList] = process.argv.slice(2)
+const guards = (guardList ?? '').split(',')
+const secretText = 'a-bench-secret-of-at-least-32-bytes!'
+const secret = utf8ToBytes(secretText)
+
+const kw = createKeyward({ prefix: 'bsk' })
+const { key } = await kw.keys.create({ name: 'bench', orgId: 'org_1', projects: ['bench'], rateLimit: [{ limit: 1_000_000_000, windowMs: 3_600_000 }] })
+// A key without a rate limit of its own: no RateLimit headers to add to the response.
+const { key: unlimitedKey } = await kw.keys.create({ name: 'bench, no limit', orgId: 'org_1', projects: ['bench'] })
+const token = await new SignJWT({ org: 'org_1' }).setProtectedHeader({ alg: 'HS256' }).setSubject('user_1').setIssuedAt().setExpirationTime('1h').sign(secret)
+const hashes = new Set([bytesToHex(sha256(utf8ToBytes(key)))])
+
+const credential: Record<string, string | undefined> = {
+  bare: undefined,
+  keyward: key,
+  'keyward-unlimited': unlimitedKey,
+  'express-jwt': token,
+  'koa-jwt': token,
+  'hono-bearer': key,
+  'hono-jwt': token,
+}
+const ports: Record<string, { port: number; authorization: string | undefined }> = {}
+function listening(guard: string, port: number): void {
+  const value = credential[guard]
+  ports[guard] = { port, authorization: value === undefined ? undefined : `Bearer ${value}` }
+  if (Object.keys(ports).length === guards.length) console.log(JSON.stringify(ports))
+}
+
+function startServer(guard: string): void {
+  if (framework === 'express') {
+    const app = express()
+    app.disable('x-powered-by')
+    const middleware =
+      guard === 'keyward' || guard === 'keyward-unlimited' ? [expressAuthenticate(kw)] : guard === 'express-jwt' ? [expressjwt({ secret: secretText, algorithms: ['HS256'] })] : guard === 'bare' ? [] : undefined
+    if (middleware === undefined) throw new Error(`${guard} is not an Express guard`)
+    app.get('/', ...middleware, (_req, res) => {
+      res.send('hello')
+    })
+    const server = app.listen(0, '127.0.0.1', () => listening(guard, (server.address() as AddressInfo).port))
+  } else if (framework === 'koa') {
+    const app = new Koa()
+    if (guard === 'keyward' || guard === 'keyward-unlimited') app.use(koaAuthenticate(kw))
+    else if (guard === 'koa-jwt') app.use(koaJwt({ secret: secretText, algorithms: ['HS256'] }))
+    else if (guard !== 'bare') throw new Error(`${guard} is not a Koa guard`)
+    app.use((ctx) => {
+      ctx.body = 'hello'
+    })
+    const server = app.listen(0, '127.0.0.1', () => listening(guard, (server.address() as AddressInfo).port))
+  } else if (framework === 'hono') {
+    const app = new Hono()
+    if (guard === 'keyward' || guard === 'keyward-unlimited') app.use('/', honoAuthenticate(kw))
+    else if (guard === 'hono-bearer') app.use('/', bearerAuth({ verifyToken: (presented) => hashes.has(bytesToHex(sha256(utf8ToBytes(presented)))) }))
+    else if (guard === 'hono-jwt') app.use('/', honoJwt({ secret: secretText, alg: 'HS256' }))
+    else if (guard !== 'bare') throw new Error(`${guard} is not a Hono guard`)
+    app.get('/', (c) => c.text('hello'))
+    serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => listening(guard, info.port))
+  } else {
+    throw new Error(`unknown framework ${framework}`)
+  }
+}
+
+for (const guard of guards) {
+  if (!(guard in credential)) throw new Error(`unknown guard ${guard}`)
+  startServer(guard)
+}

@@ -1,0 +1,148 @@
+/**
+ * HTTP overhead: autocannon against hello-world servers on 127.0.0.1, in processes of their own
+ * (bench/http-server.ts, one per framework): bare, behind keyward, behind the nearest peer, for
+ * Express, Koa and Hono (node-server). All servers start first; then rounds run every case once,
+ * in an order that rotates each round, and the best round per case is reported: a noisy moment
+ * lands on one round of one case, not on all of one case, and other load only takes away.
+ * Run alone: `npx tsx bench/http.bench.ts` (BENCH_SMOKE=1: 300 requests per case).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { emit, median, smoke, type Row, type Table, type Target } from './harness.js'
+
+const CONNECTIONS = 50
+// Overridable for a quick look: BENCH_HTTP_SECONDS=1 BENCH_HTTP_ROUNDS=1 npx tsx bench/http.bench.ts
+const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 3)
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 4)
+
+interface Case {
+  framework: 'express' | 'koa' | 'hono'
+  guard: string
+  label: string
+}
+const cases: Case[] = [
+  { framework: 'express', guard: 'bare', label: 'Express: bare route' },
+  { framework: 'express', guard: 'keyward', label: 'Express: keyward authenticate()' },
+  { framework: 'express', guard: 'keyward-unlimited', label: 'Express: keyward authenticate(), key without a rate limit' },
+  { framework: 'express', guard: 'express-jwt', label: 'Express: express-jwt (HS256)' },
+  { framework: 'koa', guard: 'bare', label: 'Koa: bare route' },
+  { framework: 'koa', guard: 'keyward', label: 'Koa: keyward authenticate()' },
+  { framework: 'koa', guard: 'keyward-unlimited', label: 'Koa: keyward authenticate(), key without a rate limit' },
+  { framework: 'koa', guard: 'koa-jwt', label: 'Koa: koa-jwt (HS256)' },
+  { framework: 'hono', guard: 'bare', label: 'Hono: bare route' },
+  { framework: 'hono', guard: 'keyward', label: 'Hono: keyward authenticate()' },
+  { framework: 'hono', guard: 'keyward-unlimited', label: 'Hono: keyward authenticate(), key without a rate limit' },
+  { framework: 'hono', guard: 'hono-bearer', label: 'Hono: bearerAuth({ verifyToken }), SHA-256 + Map' },
+  { framework: 'hono', guard: 'hono-jwt', label: 'Hono: hono/jwt (HS256)' },
+]
+
+interface Server {
+  pid: number
+  url: string
+  authorization: string | undefined
+}
+
+const serverFile = fileURLToPath(new URL('./http-server.ts', import.meta.url))
+/** One process per framework, holding one server per guard (bench/http-server.ts). */
+function startFramework(framework: Case['framework']): Promise<{ child: ChildProcess; servers: Map<string, Server> }> {
+  const guards = cases.filter((c) => c.framework === framework).map((c) => c.guard)
+  const child = spawn(process.execPath, ['--import', 'tsx', serverFile, framework, guards.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${framework}: server process exited with ${code}`)))
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      const ports = JSON.parse(line) as Record<string, { port: number; authorization?: string }>
+      const servers = new Map(Object.entries(ports).map(([guard, { port, authorization }]) => [guard, { pid: child.pid!, url: `http://127.0.0.1:${port}/`, authorization }]))
+      resolve({ child, servers })
+    })
+  })
+}
+
+/**
+ * CPU seconds a process has used, from /proc (Linux; NaN elsewhere). The server's CPU per request
+ * is steady where its req/s is not: other processes on the machine take wall time, not CPU time.
+ */
+function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    // utime and stime (fields 14 and 15 of the whole line) in clock ticks of 1/100 s.
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return NaN
+  }
+}
+
+interface Measured {
+  reqPerSec: number
+  cpuUsPerRequest: number
+}
+
+async function load(server: Server, label: string): Promise<Measured> {
+  const headers: Record<string, string> = server.authorization === undefined ? {} : { authorization: server.authorization }
+  const run = smoke ? { amount: 300 } : { duration: SECONDS }
+  const cpuBefore = processCpuSeconds(server.pid)
+  const result = await autocannon({ url: server.url, connections: smoke ? 10 : CONNECTIONS, headers, ...run })
+  const cpu = processCpuSeconds(server.pid) - cpuBefore
+  // A refused or failed request would make a guard look cheap: every response must be a 200.
+  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) throw new Error(`${label}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`)
+  return { reqPerSec: result.requests.average, cpuUsPerRequest: (cpu * 1e6) / result.requests.total }
+}
+
+const frameworks = ['express', 'koa', 'hono'] as const
+const processes = await Promise.all(frameworks.map(startFramework))
+const servers = cases.map((c) => processes[frameworks.indexOf(c.framework)]!.servers.get(c.guard)!)
+const perCase = cases.map(() => [] as Measured[])
+try {
+  // Warm-up: JIT and connection set-up, not counted.
+  if (!smoke) for (const [i, s] of servers.entries()) await autocannon({ url: s.url, connections: CONNECTIONS, duration: 1, headers: s.authorization ? { authorization: s.authorization } : {} }).then(() => i)
+  const rounds = smoke ? 1 : ROUNDS
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const i = (k + round * 3) % cases.length
+      perCase[i]!.push(await load(servers[i]!, cases[i]!.label))
+    }
+  }
+} finally {
+  for (const p of processes) p.child.kill()
+}
+
+// The best round: load from other processes only ever takes throughput away. The server's CPU
+// per request: the median round.
+const reqPerSec = perCase.map((values) => (smoke ? NaN : Math.max(...values.map((v) => v.reqPerSec))))
+const cpuPerRequest = perCase.map((values) => (smoke ? NaN : median(values.map((v) => v.cpuUsPerRequest))))
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
+const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)}%`
+const tables: Table[] = []
+const targets: Target[] = []
+for (const framework of frameworks) {
+  const rows: Row[] = []
+  const cpuRows: Row[] = []
+  for (const [i, c] of cases.entries()) {
+    if (c.framework !== framework) continue
+    rows.push({ name: c.label, value: reqPerSec[i]!, extra: { 'rounds (req/s)': smoke ? 'smoke' : perCase[i]!.map((v) => fmt(v.reqPerSec)).join(' / ') } })
+    // Requests per second of server CPU: what one core given to the server alone would serve.
+    cpuRows.push({ name: c.label, value: 1e6 / cpuPerRequest[i]!, extra: { 'server CPU µs/request': cpuPerRequest[i]! } })
+  }
+  const title = rows[0]!.name.split(':')[0]!
+  tables.push({ title: `${title}: requests per second (wall clock)`, unit: 'req/s', reference: rows[0]!.name, columns: ['rounds (req/s)'], rows })
+  tables.push({ title: `${title}: requests per second of server CPU`, unit: 'req/CPU-s', reference: cpuRows[0]!.name, columns: ['server CPU µs/request'], rows: cpuRows })
+  const [bareCpu, oursCpu, unlimitedCpu] = cpuRows.map((r) => r.value)
+  targets.push({
+    name: `HTTP ${title}: keyward keeps ≥ 90% of the bare route's req/s`,
+    met: smoke ? undefined : oursCpu! / bareCpu! >= 0.9,
+    detail: smoke
+      ? 'smoke'
+      : `${pct(oursCpu!, bareCpu!)} per CPU-second of the server (${fmt(oursCpu!)} vs ${fmt(bareCpu!)}); key without a rate limit ${pct(unlimitedCpu!, bareCpu!)}; wall clock ${pct(rows[1]!.value, rows[0]!.value)} (noisy)`,
+  })
+}
+
+emit({
+  id: 'http',
+  title: 'HTTP overhead (autocannon, 127.0.0.1)',
+  order: 30,
+  note: `autocannon, ${CONNECTIONS} connections, ${SECONDS} s per case after a 1 s warm-up, ${ROUNDS} rounds with the order rotating each round; the best round is shown (load from other processes only takes throughput away), all rounds beside it. Wall-clock req/s on a shared machine mostly measure the other processes, so each framework has a second table: requests per second of the server process's CPU time (from /proc, the median round), which is what a core given to the server alone would serve; the target is judged on that one. The servers of each framework run in a process of their own (one server under load at a time); the load generator shares the machine's cores with it, identically for every case. The route answers "hello"; keyward checks a valid key (cached after the first request) with the in-memory store and limiter, lockout on and a per-key rate limit no run reaches (so RateLimit headers are added to every response); the "without a rate limit" row is the same with a key that has none (no limiter call for the quota, no headers); the JWT peers check an HS256 token; bearerAuth checks the key by SHA-256 + Map lookup. Every response is checked to be a 200.`,
+  tables,
+  targets,
+})
