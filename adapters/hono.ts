@@ -18,7 +18,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
-import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type ManagementOptions, type TrustProxy } from 'keyward'
+import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy } from 'keyward'
 import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
