@@ -120,9 +120,14 @@ export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): Mi
     const decision = await decide(c)
     if (!decision.ok) return send(c, decision.response)
     if (decision.auth !== undefined) (c as Context<{ Variables: KeywardVariables }>).set('auth', decision.auth)
-    await next()
-    // Set after the handler: a Response it built itself would not carry headers prepared before.
+    // Set before the handler, so that c.json()/c.text() build the response with them in one go:
+    // changing a finished response afterwards makes Hono rebuild it (off node-server's fast path).
     for (const name in decision.headers) c.header(name, decision.headers[name])
+    await next()
+    // A Response the handler built itself carries none of them: add them to that one only.
+    for (const name in decision.headers) {
+      if (!c.res.headers.has(name)) c.header(name, decision.headers[name])
+    }
   }
 }
 
