@@ -89,6 +89,37 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0
 }
 
+// Hex digit values by character code; 256 marks anything else, which no byte can equal.
+const HEX_VALUES = /* @__PURE__ */ (() => {
+  const table = new Int16Array(128).fill(256)
+  for (let i = 0; i < 16; i++) {
+    table['0123456789abcdef'.charCodeAt(i)] = i
+    table['0123456789ABCDEF'.charCodeAt(i)] = i
+  }
+  return table
+})()
+
+/**
+ * {@link constantTimeEqual} of a digest and a stored hex hash, without decoding the hash into a
+ * second buffer first (a cached key keeps only the hex it was stored as). A hash that is not hex
+ * of the right length never matches.
+ *
+ * @example
+ * ```ts
+ * digestEqualsHex(hash(presented), record.hash) // same time whatever the bytes
+ * ```
+ */
+export function digestEqualsHex(digest: Uint8Array, hex: string): boolean {
+  if (hex.length !== digest.length * 2) return false
+  let diff = 0
+  for (let i = 0; i < digest.length; i++) {
+    const hi = hex.charCodeAt(2 * i)
+    const lo = hex.charCodeAt(2 * i + 1)
+    diff |= digest[i]! ^ (((hi < 128 ? HEX_VALUES[hi]! : 256) << 4) | (lo < 128 ? HEX_VALUES[lo]! : 256))
+  }
+  return diff === 0
+}
+
 /**
  * Compared against when the key id is unknown, so that path costs the same hash and compare.
  *
@@ -98,3 +129,13 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
  * ```
  */
 export const DUMMY_DIGEST: Uint8Array = /* @__PURE__ */ new Uint8Array(32)
+
+/**
+ * {@link DUMMY_DIGEST} as hex, for {@link digestEqualsHex} on the unknown-id path.
+ *
+ * @example
+ * ```ts
+ * digestEqualsHex(hash(presented), DUMMY_HEX) // false, at the cost of a real comparison
+ * ```
+ */
+export const DUMMY_HEX: string = '0'.repeat(64)

@@ -19,9 +19,8 @@ import type { UsageRecorder } from './usage-recorder.js'
  * ```
  */
 export interface CachedKey {
+  /** The record, as a compact copy; its `hash` is compared as stored (hex). */
   record: KeyRecord
-  /** The stored digest as bytes, or null when the stored hash is corrupt (never matches). */
-  digest: Uint8Array | null
   place: PlaceRules
   /** The quota in force: the key's own rules, else the server default, and its policy header. */
   quota: Quota

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { constantTimeEqual, createKeyHasher, digestFromHex, digestToHex, DUMMY_DIGEST } from '../src/hashing.js'
+import { constantTimeEqual, createKeyHasher, digestEqualsHex, digestFromHex, digestToHex, DUMMY_DIGEST, DUMMY_HEX } from '../src/hashing.js'
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 const KEY = 'bsk_live_4fTq9ZkAabcdefghijklmnopqrstuvwxyzABCD0a1B2c'
@@ -162,5 +162,31 @@ describe('constantTimeEqual', () => {
   it('DUMMY_DIGEST has the length of a real digest, so the unknown-id path compares as much', () => {
     expect(DUMMY_DIGEST).toHaveLength(createKeyHasher()(KEY).length)
     expect(constantTimeEqual(createKeyHasher()(KEY), DUMMY_DIGEST)).toBe(false)
+  })
+})
+
+describe('digestEqualsHex', () => {
+  const hexChar = fc.constantFrom(...'0123456789abcdefABCDEF'.split(''))
+  const anyChar = fc.oneof(hexChar, fc.constantFrom('g', 'G', ' ', '\u0000', 'é', '\uff10', 'z', '-'))
+
+  it('agrees with decoding the hex and comparing bytes, for any 64-character text (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.array(anyChar, { minLength: 64, maxLength: 64 }), fc.boolean(), (digest, chars, same) => {
+        const hex = same ? digestToHex(digest) : chars.join('')
+        const decoded = digestFromHex(hex)
+        expect(digestEqualsHex(digest, hex)).toBe(decoded !== null && constantTimeEqual(digest, decoded))
+      }),
+    )
+  })
+
+  it('accepts upper-case hex and refuses a wrong length or a non-hex character', () => {
+    const digest = Uint8Array.from({ length: 32 }, (_, i) => i * 7)
+    const hex = digestToHex(digest)
+    expect(digestEqualsHex(digest, hex)).toBe(true)
+    expect(digestEqualsHex(digest, hex.toUpperCase())).toBe(true)
+    expect(digestEqualsHex(digest, hex.slice(2))).toBe(false)
+    expect(digestEqualsHex(digest, `${hex}00`)).toBe(false)
+    expect(digestEqualsHex(digest, `${hex.slice(0, 63)}g`)).toBe(false)
+    expect(digestEqualsHex(DUMMY_DIGEST, DUMMY_HEX)).toBe(true)
   })
 })
