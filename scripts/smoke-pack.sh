@@ -8,7 +8,9 @@ trap 'rm -rf "$scratch"' EXIT
 tarball=$(npm pack --silent --pack-destination "$scratch" | tail -n 1)
 cd "$scratch"
 npm init -y >/dev/null
-npm install --no-audit --no-fund "./$tarball" >/dev/null
+# keyward/hono builds its management router on Hono itself: install the peer, as its users have it.
+hono_version=$(node -p "require('$OLDPWD/package.json').devDependencies.hono")
+npm install --no-audit --no-fund "./$tarball" "hono@$hono_version" >/dev/null
 node --input-type=module -e "
   const kw = await import('keyward')
   const k = kw.createKeyward({ prefix: 'bsk' })
