@@ -67,7 +67,7 @@ emit({
   id: 'jwt',
   title: 'keyward JWT verification beside jose and express-jwt (no HTTP)',
   order: 25,
-  note: 'An access token issued by kw.tokens.issue() (sub, org_id, scope, sid, jti, auth_time, iat, exp, typ at+jwt). keyward runs the whole verify() pipeline (credential extraction, lockout check, scopes); the jose rows make the same claim checks. "cached": the verified-token cache (keyed by SHA-256 of the token) answers, no signature check.',
+  note: 'An access token issued by kw.tokens.issue() (sub, org_id, scope, sid, jti, auth_time, iat, exp, typ at+jwt). keyward runs the whole verify() pipeline (credential extraction, lockout check, scopes); the jose rows make the same claim checks. "cached": the verified-token cache (keyed by SHA-256 of the signature, the signed part compared) answers, no signature check.',
   tables: [
     { title: 'HS256', unit: 'ops/s', reference: 'jose jwtVerify, HS256 (same checks as keyward)', columns: ['ns/op'], rows: hsRows.map((r) => opsRow(r)) },
     { title: 'EdDSA', unit: 'ops/s', reference: 'jose jwtVerify, EdDSA', columns: ['ns/op'], rows: edRows.map((r) => opsRow(r)) },

@@ -62,7 +62,7 @@ export class TokenVerifier {
   readonly #config: JwtConfig
   readonly #own: Verifier | undefined
   readonly #trusted = new Map<string, Verifier>()
-  readonly #cache: LRUCache<string, VerifiedToken> | undefined
+  readonly #cache: LRUCache<string, { signedPart: string; verified: VerifiedToken }> | undefined
   readonly #hash: KeyHasher
   readonly #expandScopes: (granted: readonly string[]) => string[]
   readonly #environment: Environment
@@ -117,11 +117,16 @@ export class TokenVerifier {
    * Rejects only when a trusted issuer's key server fails.
    */
   async verifyAccess(token: string, now: number): Promise<VerifiedToken | null> {
-    const cacheKey = this.#cache === undefined ? undefined : digestKey(this.#hash(token))
+    // The cache is keyed by a hash of the signature alone (a few blocks of SHA-256 rather than the
+    // whole token) and each entry keeps the signed part (header and claims, no secret in them) to
+    // compare: a hit needs the very same token, yet the cache holds no usable token.
+    const dot = token.lastIndexOf('.')
+    const signedPart = token.slice(0, dot)
+    const cacheKey = this.#cache === undefined ? undefined : digestKey(this.#hash(token.slice(dot + 1)))
     if (cacheKey !== undefined) {
       const hit = this.#cache!.get(cacheKey)
-      if (hit !== undefined) {
-        if (hit.expiresAtMs > now) return hit
+      if (hit !== undefined && hit.signedPart === signedPart) {
+        if (hit.verified.expiresAtMs > now) return hit.verified
         this.#cache!.delete(cacheKey)
       }
     }
@@ -144,7 +149,7 @@ export class TokenVerifier {
       quota: Object.freeze({ key: `jwt:${payload.iss!}:${identity.subject}`, rules: this.#rules, policy: this.#policy }),
       expiresAtMs: payload.exp * 1000,
     })
-    if (cacheKey !== undefined && verified.expiresAtMs > now) this.#cache!.set(cacheKey, verified)
+    if (cacheKey !== undefined && verified.expiresAtMs > now) this.#cache!.set(cacheKey, { signedPart, verified })
     return verified
   }
 

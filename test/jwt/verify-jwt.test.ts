@@ -207,6 +207,19 @@ describe('the verified-token cache', () => {
     expect(lookups()).toBe(2)
   })
 
+  it('a cached signature under other claims is no hit: the signed part must be the same', async () => {
+    const { verifier, lookups } = counted()
+    const now = Date.UTC(2026, 10, 22)
+    const token = await sign(accessClaims(now), AT, hsKey)
+    expect(await verifier.verifyAccess(token, now)).not.toBeNull()
+    const other = await sign(accessClaims(now, { sub: 'admin', scope: 'admin' }), AT, hsKey)
+    const grafted = `${other.slice(0, other.lastIndexOf('.'))}${token.slice(token.lastIndexOf('.'))}`
+    expect(await verifier.verifyAccess(grafted, now)).toBeNull()
+    expect(lookups()).toBe(2)
+    expect((await verifier.verifyAccess(token, now))?.auth.subject).toBe('user_42')
+    expect(lookups()).toBe(2)
+  })
+
   it('does not cache a refused token, and drops an entry at exp', async () => {
     const { verifier, lookups } = counted()
     const now = Date.UTC(2026, 10, 22)
