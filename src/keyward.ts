@@ -177,7 +177,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
     const config = resolveJwtOptions(options.jwt)
     const keyring = new Keyring(config)
     if (config.signingKey !== undefined && !keepsRefreshFamilies(store)) fail('jwt.signingKey needs a store that keeps refresh-token families (the memory, Postgres and Redis stores do)')
-    rt.tokens = new TokenVerifier(config, keyring, { hash: rt.hash, expandScopes: rt.expandScopes, environment, rules: defaultRateLimit })
+    rt.tokens = new TokenVerifier(config, keyring, { hash: rt.hash, expandScopes: rt.expandScopes, environment, rules: defaultRateLimit, now })
     // Second-factor counters and used codes must not share an in-process table with per-address
     // lockout, which a flood of addresses can evict them from; a shared limiter keeps them cluster-wide.
     const twoFactorLimiter = options.limiter === undefined || options.limiter instanceof MemoryRateLimiter ? new MemoryRateLimiter() : options.limiter

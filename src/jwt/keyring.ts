@@ -8,6 +8,8 @@ interface Entry {
   kid: string
   /** The key jose verifies with (the public key), imported on first use. */
   load: () => Promise<Material>
+  /** The verification key once imported: handed to jose as it is, without a promise per call. */
+  loaded?: Material
   /** The key jose signs with (the private key or the secret). */
   sign: () => Promise<Material>
   /** The public JWK to publish, for asymmetric keys. */
@@ -132,7 +134,7 @@ export class Keyring {
     refuseEmbeddedKeys(header)
     const entry = typeof header.kid === 'string' ? this.#byKid.get(header.kid) : undefined
     if (entry === undefined || entry.alg !== header.alg) throw new errors.JWKSNoMatchingKey()
-    return entry.load()
+    return entry.loaded ?? entry.load().then((key) => (entry.loaded = key))
   }
 
   /** The public keys, as a JWKS document for other services. HMAC secrets are never published. */

@@ -99,13 +99,18 @@ export function tokenAuth(identity: TokenIdentity, claims: JWTPayload, expandSco
     environment,
     mfa: identity.mfa,
     issuer: claims.iss!,
-    claims: deepFrozenCopy(claims),
+    claims: deepFreeze(claims),
   }
   // Only keyward's own sessions: a third party's `sid` names nothing kw.tokens could revoke.
   if (own && typeof claims.sid === 'string') auth.sessionId = claims.sid
   return Object.freeze(auth)
 }
 
-function deepFrozenCopy<T>(value: T): T {
-  return Object.freeze(JSON.parse(JSON.stringify(value), (_, v: unknown) => (v !== null && typeof v === 'object' ? Object.freeze(v) : v)) as T)
+// jose hands over a payload fresh from JSON.parse, owned by nobody else: frozen in place, no copy.
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
 }

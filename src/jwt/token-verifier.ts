@@ -68,12 +68,14 @@ export class TokenVerifier {
   readonly #environment: Environment
   readonly #rules: readonly RateLimitRule[]
   readonly #policy: string | null
+  readonly #systemClock: boolean
 
   constructor(
     config: JwtConfig,
     keyring: Keyring,
-    deps: { hash: KeyHasher; expandScopes: (granted: readonly string[]) => string[]; environment: Environment; rules: readonly RateLimitRule[] },
+    deps: { hash: KeyHasher; expandScopes: (granted: readonly string[]) => string[]; environment: Environment; rules: readonly RateLimitRule[]; now?: () => number },
   ) {
+    this.#systemClock = deps.now === undefined || deps.now === Date.now
     this.#config = config
     this.#hash = deps.hash
     this.#expandScopes = deps.expandScopes
@@ -181,7 +183,8 @@ export class TokenVerifier {
 
   async #check(token: string, verifier: Verifier, typ: string | undefined, now: number): Promise<JWTPayload | null> {
     try {
-      const options: JWTVerifyOptions = { ...verifier.options, currentDate: new Date(now) }
+      // jose reads the system clock itself; a clock of the app's own (tests) is handed over.
+      const options: JWTVerifyOptions = this.#systemClock ? { ...verifier.options } : { ...verifier.options, currentDate: new Date(now) }
       if (typ !== undefined) options.typ = typ
       const { payload } = await jwtVerify(token, verifier.getKey, options)
       return payload
