@@ -191,7 +191,7 @@ describe('the verified-token cache', () => {
         return keyring.getKey(...args)
       },
     })
-    const verifier = new TokenVerifier(config, spy, { hash: createKeyHasher(), expandScopes: createScopeExpander(), environment: 'live', rules: [] })
+    const verifier = new TokenVerifier(config, spy, { hash: createKeyHasher(), expandScopes: createScopeExpander(), environment: 'live', rules: [], now: () => 0 }) // a clock of its own: jose is handed each call's time
     return { verifier, lookups: () => lookups }
   }
 
