@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the packed tarball in a scratch project and loads every entry point both ways, as a
-# user would: `import('keyward')` and `require('keyward')`.
+# user would: `import('keyward')` and `require('keyward')`; and runs the `keyward` bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
@@ -34,3 +34,7 @@ node -e "
     .then((r) => { if (!r.ok) throw new Error('CJS JWT verify failed'); console.log('require ok') })
     .catch((e) => { console.error(e); process.exit(1) })
 "
+# The packed `keyward` command: installed as a bin, runs from dist, answers --help.
+npx --no-install keyward keys --help | grep -q '^Usage: keyward keys' || { echo 'packed keyward bin did not answer --help'; exit 1; }
+npx --no-install keyward keys create --name x 2>/dev/null && { echo 'keyward keys create without a store should fail'; exit 1; }
+echo 'bin ok'
