@@ -1,6 +1,6 @@
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 
 /**
  * Hashes a whole key to the 32-byte digest the store keeps.
@@ -58,23 +58,6 @@ export function digestToHex(digest: Uint8Array): string {
 }
 
 /**
- * The bytes of a stored hex digest; null when it is not 64 hex characters.
- *
- * @example
- * ```ts
- * digestFromHex(record.hash) // Uint8Array(32), or null when corrupt
- * ```
- */
-export function digestFromHex(hex: string): Uint8Array | null {
-  if (typeof hex !== 'string' || hex.length !== 64) return null
-  try {
-    return hexToBytes(hex)
-  } catch {
-    return null
-  }
-}
-
-/**
  * Compares two digests in time that depends only on their length, never on where they differ.
  *
  * @example
@@ -121,17 +104,8 @@ export function digestEqualsHex(digest: Uint8Array, hex: string): boolean {
 }
 
 /**
- * Compared against when the key id is unknown, so that path costs the same hash and compare.
- *
- * @example
- * ```ts
- * constantTimeEqual(hash(presented), record?.digest ?? DUMMY_DIGEST)
- * ```
- */
-export const DUMMY_DIGEST: Uint8Array = /* @__PURE__ */ new Uint8Array(32)
-
-/**
- * {@link DUMMY_DIGEST} as hex, for {@link digestEqualsHex} on the unknown-id path.
+ * Compared against (with {@link digestEqualsHex}) when the key id is unknown, so that path costs
+ * the same hash and comparison as a wrong secret.
  *
  * @example
  * ```ts

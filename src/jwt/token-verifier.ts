@@ -123,7 +123,7 @@ export class TokenVerifier {
     // whole token) and each entry keeps the signed part (header and claims, no secret in them) to
     // compare: a hit needs the very same token, yet the cache holds no usable token.
     const dot = token.lastIndexOf('.')
-    const signedPart = token.slice(0, dot)
+    const signedPart = this.#cache === undefined ? '' : token.slice(0, dot)
     const cacheKey = this.#cache === undefined ? undefined : digestKey(this.#hash(token.slice(dot + 1)))
     if (cacheKey !== undefined) {
       const hit = this.#cache!.get(cacheKey)
