@@ -18,7 +18,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
-import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy } from 'keyward'
+import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy, type WaitUntil } from 'keyward'
 import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
@@ -85,9 +85,30 @@ const preflightReader = {
   headers: (c: Context) => c.req.raw.headers,
 }
 
+/**
+ * `c.executionCtx.waitUntil` on Workers, so that the batched last-used write outlives the response.
+ * Hono's getter throws where there is none (Node, Bun, Deno); once it has, this reader stops asking:
+ * an exception per request costs more than the rest of the middleware.
+ */
+function waitUntilReader(): (c: Context) => WaitUntil | undefined {
+  let absent = false
+  return (c) => {
+    if (absent) return undefined
+    try {
+      const ctx = c.executionCtx
+      // Workers refuse an unbound call ("Illegal invocation").
+      return typeof ctx.waitUntil === 'function' ? (promise) => ctx.waitUntil(promise) : undefined
+    } catch {
+      absent = true
+      return undefined
+    }
+  }
+}
+
 function reader(getConnInfo: GetConnInfo | undefined) {
   if (getConnInfo !== undefined && typeof getConnInfo !== 'function') throw new TypeError('keyward: getConnInfo must be a function')
   return {
+    waitUntil: waitUntilReader(),
     ...preflightReader,
     // The full URL: the core only reads its query string.
     url: (c: Context) => c.req.url,

@@ -16,6 +16,7 @@ import {
   type HeaderSource,
   type Keyward,
   type TrustProxy,
+  type WaitUntil,
 } from 'keyward'
 
 /**
@@ -80,6 +81,8 @@ export interface RequestReader<Request> {
   url(request: Request): string
   socketAddress(request: Request): string | undefined
   forwardedFor(request: Request): string | readonly string[] | null | undefined
+  /** The platform's `waitUntil` for this request (Workers), when it has one. */
+  waitUntil?(request: Request): WaitUntil | undefined
 }
 
 /**
@@ -176,6 +179,7 @@ export function createAuthenticator<Request extends object>(
       project: project === undefined ? undefined : typeof target === 'string' ? target : '',
       scopes,
       url: read.url(request),
+      waitUntil: read.waitUntil?.(request),
     })
     if (result.ok) return result
     if (optional && result.error.code === 'missing_credentials') return PASS

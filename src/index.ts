@@ -1,6 +1,7 @@
 export { createKeyward, type Keyward, type KeywardOptions } from './keyward.js'
 export { KeywardError, isKeywardError, ERROR_MESSAGES, type KeywardErrorCode, type KeywardErrorOptions, type FieldIssue, type ProblemDocument } from './errors.js'
 export type { VerifyInput, VerifyResult } from './verify.js'
+export type { WaitUntil } from './usage-recorder.js'
 export type { JwtOptions, SigningKey, VerificationKey, TrustedIssuer, ClaimMapping, AsymmetricAlgorithm, RemoteAlgorithm } from './jwt/jwt-options.js'
 export type { TokenManager, TokenPair, IssueTokensInput, LoginInput } from './jwt/token-manager.js'
 export { MfaRequiredError } from './jwt/mfa-required-error.js'

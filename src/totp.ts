@@ -1,6 +1,7 @@
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha1 } from '@noble/hashes/legacy.js'
 import { decodeBase32, encodeBase32 } from './internal/base32.js'
+import { fillRandom } from './internal/random.js'
 
 // RFC 6238 with the parameters every authenticator app supports: HMAC-SHA-1, 6 digits, 30 s.
 const DIGITS = 6
@@ -26,7 +27,7 @@ const MAX_LABEL_LENGTH = 256
  * ```
  */
 export function generateTotpSecret(): string {
-  return encodeBase32(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)))
+  return encodeBase32(fillRandom(new Uint8Array(SECRET_BYTES)))
 }
 
 /**

@@ -11,6 +11,7 @@ import { formatPolicy } from './rate-limit-headers.js'
 import { placeRefusal } from './restrictions.js'
 import type { CachedKey, Runtime } from './runtime.js'
 import type { AuthContext, KeyInfo, KeyRecord } from './types.js'
+import type { WaitUntil } from './usage-recorder.js'
 
 /**
  * What `kw.verify()` looks at. Adapters build it from the framework's request.
@@ -31,6 +32,12 @@ export interface VerifyInput {
   scopes?: string | readonly string[] | undefined
   /** The request URL (path and query). Only looked at to refuse credentials sent in it. */
   url?: string | undefined
+  /**
+   * The platform's way to keep background work (the batched last-used write) alive after the
+   * response: on Workers `(p) => ctx.waitUntil(p)`; the Hono adapter passes it. Without it a timer
+   * is used, and a batch found overdue is written at the next request.
+   */
+  waitUntil?: WaitUntil | undefined
 }
 
 /**
@@ -166,6 +173,7 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
   if (input.scopes !== undefined && typeof input.scopes !== 'string' && !Array.isArray(input.scopes)) {
     throw new TypeError('keyward: verify() scopes must be a string or a list of strings')
   }
+  if (input.waitUntil !== undefined && typeof input.waitUntil !== 'function') throw new TypeError('keyward: verify() waitUntil must be a function, e.g. (p) => ctx.waitUntil(p)')
   try {
     if (input.url !== undefined && urlHasCredential(input.url, rt.prefixes)) return URL_CREDENTIAL
     const credential = extractCredential(input.headers, rt.credentialHeaders)
@@ -212,7 +220,7 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
     if (place !== null) return await refuse(rt, place, client, now)
 
     const granted = await grant(rt, input.scopes, client, now, entry.auth, entry.quota)
-    if (granted.ok) rt.usage?.record(record.id, now)
+    if (granted.ok) rt.usage?.record(record.id, now, input.waitUntil)
     return granted
   } catch (cause) {
     // Fail closed: whatever broke (store, limiter, a bug), the answer is a refusal.

@@ -1,3 +1,5 @@
+import { fillRandom } from './random.js'
+
 /**
  * The base62 alphabet, digits first so that encoded numbers sort like numbers.
  *
@@ -26,7 +28,7 @@ export function randomBase62(length: number): string {
   let out = ''
   const buffer = new Uint8Array(Math.min(MAX_DRAW, Math.ceil(length * 1.25) + 8))
   while (out.length < length) {
-    crypto.getRandomValues(buffer)
+    fillRandom(buffer)
     for (let i = 0; i < buffer.length && out.length < length; i++) {
       const byte = buffer[i]!
       if (byte < ACCEPT_BELOW) out += BASE62[byte % 62]
