@@ -30,6 +30,7 @@ export { isPreflight } from './preflight.js'
 export { problemResponse, errorResponse, type ErrorResponse, type ErrorResponseOverride, type ErrorHook } from './problem-response.js'
 // audit events and the management API
 export { actorOf, type KeywardEvent, type KeywardEventType, type EventActor, type EventHook, type ActionContext } from './events.js'
+export { checkGrantCeiling, grantCeilingIssues, type GrantTarget } from './grant-ceiling.js'
 export { createManagementHandler, type ManagementHandler } from './management/handler.js'
 export { managementOpenApi } from './management/openapi.js'
 export { MANAGEMENT_ROUTES, ownsPath, type ManagementRoute } from './management/routes.js'
