@@ -35,4 +35,4 @@ export { createManagementHandler, type ManagementHandler } from './management/ha
 export { managementOpenApi } from './management/openapi.js'
 export { MANAGEMENT_ROUTES, ownsPath, type ManagementRoute } from './management/routes.js'
 export { DEFAULT_MAX_BODY_BYTES } from './management/body.js'
-export type { ManagementAction, ManagementOptions, ManagementRequest, ManagementResponse, BodySource } from './management/types.js'
+export type { ManagementAction, ManagementCall, ManagementWrite, WritePolicy, ManagementOptions, ManagementRequest, ManagementResponse, BodySource } from './management/types.js'

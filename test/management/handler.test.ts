@@ -4,7 +4,7 @@ import { setup } from '../support/setup.js'
 
 async function admin() {
   const s = setup()
-  const key = (await s.mint({ scopes: ['admin'] })).key
+  const key = (await s.mint({ scopes: ['admin'], projects: ['p'] })).key
   const request = (extra: Partial<ManagementRequest>): ManagementRequest => ({ method: 'POST', path: '/keys', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...extra })
   return { ...s, key, request }
 }
