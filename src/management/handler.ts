@@ -56,11 +56,16 @@ function invalid(field: string, message: string): KeywardError {
  *
  * Every route needs a credential `kw.verify()` accepts with `scope` (default `admin`), or one
  * `authorize` approves, and sees only the caller's org: another org's key id and an id that does
- * not exist are the same 404. Secrets appear only in the answers of create and rotate.
+ * not exist are the same 404. Writes go through the `policy`, then the grant ceiling: no key
+ * holds more than its caller (docs/delegation.md). Secrets appear only in the answers of create
+ * and rotate.
  *
  * @example
  * ```ts
- * const handle = createManagementHandler(kw, { authorize: (auth, action) => auth.scopes.includes('admin') || action === 'keys.list' })
+ * const handle = createManagementHandler(kw, {
+ *   authorize: (auth, action) => auth.scopes.includes('admin') || action === 'keys.list',
+ *   policy: ({ action, input }) => (action === 'keys.create' ? { scopes: ['read'], ...input } : undefined),
+ * })
  * ```
  */
 export function createManagementHandler(kw: Keyward, options: ManagementOptions = {}, extraOptions: readonly string[] = []): ManagementHandler {

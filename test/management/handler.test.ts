@@ -26,6 +26,7 @@ describe('createManagementHandler (no framework)', () => {
     expect(() => createManagementHandler(kw, { maxBodyBytes: 2 ** 21 })).toThrow(/maxBodyBytes/)
     expect(() => createManagementHandler(kw, { scope: 'bad scope' })).toThrow(/scope/)
     expect(() => createManagementHandler(kw, { authorize: true as never })).toThrow(/authorize/)
+    expect(() => createManagementHandler(kw, { policy: {} as never })).toThrow(/policy must be a function/)
     expect(() => createManagementHandler({} as never)).toThrow(/createKeyward/)
     expect(() => createManagementHandler(kw, { basePath: '/x' } as never)).toThrow(/unknown management option "basePath"/)
   })
