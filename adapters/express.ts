@@ -196,7 +196,8 @@ export function managementRouter(kw: Keyward, options: ExpressManagementOptions 
       method: req.method,
       path: req.path,
       query,
-      headers: req.headers,
+      // Every Authorization line, as authenticate() sees them: a second credential is refused, not hidden.
+      headers: read.headers(req),
       ip: clientIp(read.socketAddress(req), read.forwardedFor(req)),
       url: read.url(req),
       ...(parsed ? { parsedBody: req.body } : { body: req }),

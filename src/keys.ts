@@ -1,5 +1,6 @@
 import { KeywardError } from './errors.js'
-import type { ActionContext, Emit, KeywardEventType } from './events.js'
+import { actorOf, type ActionContext, type Emit, type KeywardEventType } from './events.js'
+import { enforceGrantCeiling } from './grant-ceiling.js'
 import { digestToHex } from './hashing.js'
 import { validateKeyInput, type CreateKeyInput, type UpdateKeyInput } from './key-input.js'
 import { toKeyInfo } from './key-info.js'
@@ -64,7 +65,11 @@ export interface RotateOptions {
  * ```
  */
 export interface KeyManager {
-  /** `context` (who, from where) only goes into the `onEvent` audit event; so for the other changes. */
+  /**
+   * `context` (who, from where) goes into the `onEvent` audit event; so for the other changes.
+   * With `context.auth` (the verified caller), create, update and rotate are held to the grant
+   * ceiling: 403 `insufficient_scope` for a key beyond what the caller holds, nothing stored.
+   */
   create(input: CreateKeyInput, context?: ActionContext): Promise<CreatedKey>
   list(options: ListKeysOptions): Promise<KeyInfo[]>
   get(id: string): Promise<KeyInfo | null>
@@ -116,7 +121,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       keyId: info.id,
       org: info.orgId,
       ...(rotatedTo === undefined ? {} : { rotatedTo }),
-      ...(context?.actor === undefined ? {} : { actor: { ...context.actor } }),
+      ...(context?.actor !== undefined ? { actor: { ...context.actor } } : context?.auth !== undefined ? { actor: actorOf(context.auth) } : {}),
       ...(context?.ip === undefined ? {} : { ip: context.ip }),
     })
   }
@@ -173,6 +178,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
 
   return {
     async create(input, context) {
+      await enforceGrantCeiling(rt, { action: 'create', input }, context)
       const fields = validateKeyInput(input, 'create', ctx())
       const created = await insertNew({
         prefix: fields.prefix!,
@@ -214,6 +220,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
     },
 
     async update(id, patch, context) {
+      await enforceGrantCeiling(rt, { action: 'update', id, patch }, context)
       await live(id)
       const fields = validateKeyInput(patch, 'update', ctx())
       const info = toKeyInfo(await change(id, { ...fields, updatedAt: rt.now() }))
@@ -244,6 +251,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       if (!Number.isSafeInteger(grace) || grace < 0 || grace > MAX_GRACE_MS) {
         throw new KeywardError('validation_failed', { message: 'Invalid rotate options', errors: [{ field: 'gracePeriodMs', message: 'must be an integer from 0 to 30 days in ms' }] })
       }
+      await enforceGrantCeiling(rt, { action: 'rotate', id }, context)
       const old = await live(id)
       const now = rt.now()
       // The new key first: if this process dies in between, the old key still works and the
