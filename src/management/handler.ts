@@ -5,6 +5,7 @@ import { isValidScope } from '../scopes.js'
 import type { AuthContext, KeyInfo } from '../types.js'
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './body.js'
 import { parseListQuery } from './list-query.js'
+import { parseRevokeQuery } from './revoke-query.js'
 import { httpProblem, jsonResponse, keywardProblem } from './problems.js'
 import { MANAGEMENT_ROUTES, matchPath, type ManagementRoute } from './routes.js'
 import type { ManagementOptions, ManagementRequest, ManagementResponse } from './types.js'
@@ -99,7 +100,7 @@ export function createManagementHandler(kw: Keyward, options: ManagementOptions 
       case 'keys.update':
         return jsonResponse(200, await kw.keys.update(id!, body as never, context))
       case 'keys.revoke':
-        return jsonResponse(200, await kw.keys.revoke(id!, context))
+        return jsonResponse(200, await kw.keys.revoke(id!, parseRevokeQuery(request.query), context))
       case 'keys.rotate': {
         const input = (body ?? {}) as Record<string, unknown>
         const unknown = Object.keys(input).filter((k) => k !== 'gracePeriodMs')
