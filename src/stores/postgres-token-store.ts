@@ -187,6 +187,9 @@ interface ListenSession {
  * - Every query is a single statement (atomic), and rejects after `queryTimeoutMs` (default 500).
  * - `update` notifies `<channel>` with the key id in the same statement, so the announcement is
  *   sent exactly when the change commits. Other instances drop the key from their caches.
+ * - `update` bumps `version`, and with `{ ifVersion }` carries the check in the same statement's
+ *   WHERE clause: of concurrent writers that read one version, exactly one commits
+ *   (`sql/keyward-003.sql` adds the column; rows from before read as version 0).
  * - `subscribe` LISTENs on a dedicated pooled connection (or PGlite's `listen()`); when that
  *   connection is lost it emits `{ type: 'flush' }`, re-establishes it with backoff, and emits
  *   `flush` again once listening, so nothing missed in between stays cached.

@@ -336,6 +336,8 @@ function checkPositiveInteger(value: unknown, name: string, fallback: number): n
  * - `insert` and `update` are single scripts (EVALSHA, EVAL on NOSCRIPT). `update` PUBLISHes the
  *   key id on `<prefix>keys:changed` in the same script, so the announcement goes out exactly
  *   when the change is applied. Revocation is soft: the record stays, with `revokedAt` set.
+ *   `update` bumps the record's `version`, checking `{ ifVersion }` in the same script, so of
+ *   concurrent writers that read one version exactly one lands (records from before: version 0).
  * - `touch` writes a whole batch in one script, only ever moving `lastUsedAt` forward.
  * - Refresh-token families are hashes `<prefix>{keys}:family:<id>` that expire by themselves
  *   (PEXPIREAT at the family's expiry); insert, rotate and revoke are single scripts, so two
