@@ -76,52 +76,38 @@ export function checkGrantCeiling(caller: AuthContext, target: GrantTarget, expa
 }
 
 /**
- * A change `kw.keys` is about to make, as the ceiling needs to see it.
+ * The ceiling on a create, before anything is written. Nothing to do when the context names no
+ * verified caller. Input errors are thrown as the key manager would throw them.
  *
  * @example
  * ```ts
- * const change: KeyChange = { action: 'update', id: '4fTq9ZkA', patch: { scopes: ['admin'] } }
+ * enforceCreateCeiling(rt, input, context)
  * ```
  */
-export type KeyChange = { action: 'create'; input: unknown } | { action: 'update'; id: string; patch: unknown } | { action: 'rotate'; id: string }
-
-function unavailable(cause: unknown): KeywardError {
-  return cause instanceof KeywardError ? cause : new KeywardError('store_unavailable', { cause, retryAfter: 1 })
-}
-
-function live(record: KeyRecord | null, caller: AuthContext, now: number): record is KeyRecord {
-  return record !== null && record.orgId === caller.org && record.revokedAt === null && record.rotatedTo === null && (record.expiresAt === null || record.expiresAt > now)
+export function enforceCreateCeiling(rt: Runtime, input: unknown, context: ActionContext | undefined): void {
+  const caller = callerOf(context)
+  if (caller === undefined) return
+  const fields = validateKeyInput(input, 'create', { now: rt.now(), prefixes: rt.prefixes, environment: rt.environment })
+  checkGrantCeiling(caller, { orgId: fields.orgId!, environment: fields.environment!, scopes: fields.scopes!, projects: fields.projects!, expiresAt: fields.expiresAt ?? null }, rt.expandScopes)
 }
 
 /**
- * The ceiling as `kw.keys.create/update/rotate` apply it, before anything is written. Nothing to
- * do (and no store read) when the context names no verified caller. Input errors are thrown as
- * the key manager would throw them; another org's key is `not_found`, as through the routes.
+ * The ceiling on an update or rotate of `record`, judged on the very record (and version) the
+ * write will be conditional on: a concurrent change that makes the key stronger after this check
+ * makes the write lose, so a weaker caller never lands a change on a stronger key. `patch` is
+ * the validated update (none for a rotation). Another org's key is `not_found`, as through the routes.
  *
  * @example
  * ```ts
- * await enforceGrantCeiling(rt, { action: 'rotate', id }, context)
+ * const current = await live(id)
+ * enforceRecordCeiling(rt, context, current, fields)
+ * await store.update(id, patch, { ifVersion: current.version })
  * ```
  */
-export async function enforceGrantCeiling(rt: Runtime, change: KeyChange, context: ActionContext | undefined): Promise<void> {
+export function enforceRecordCeiling(rt: Runtime, context: ActionContext | undefined, record: KeyRecord, patch?: Partial<Pick<KeyRecord, 'scopes' | 'projects' | 'expiresAt'>>): void {
   const caller = callerOf(context)
   if (caller === undefined) return
-  const ctx = { now: rt.now(), prefixes: rt.prefixes, environment: rt.environment }
-  if (change.action === 'create') {
-    const fields = validateKeyInput(change.input, 'create', ctx)
-    checkGrantCeiling(caller, { orgId: fields.orgId!, environment: fields.environment!, scopes: fields.scopes!, projects: fields.projects!, expiresAt: fields.expiresAt ?? null }, rt.expandScopes)
-    return
-  }
-  // A malformed id: the key manager answers it with its own validation error.
-  if (typeof change.id !== 'string' || !/^[0-9A-Za-z]{8}$/.test(change.id)) return
-  let record: KeyRecord | null
-  try {
-    record = await rt.store.findById(change.id)
-  } catch (cause) {
-    throw unavailable(cause)
-  }
-  if (!live(record, caller, ctx.now)) throw new KeywardError('not_found')
-  const fields = change.action === 'update' ? validateKeyInput(change.patch, 'update', ctx) : {}
+  if (record.orgId !== caller.org) throw new KeywardError('not_found')
   // An update is judged on the key it leaves behind: changing any field of a key stronger than
   // the caller (lifting its expiry, dropping its IP list) is acting with power it lacks.
   checkGrantCeiling(
@@ -129,9 +115,9 @@ export async function enforceGrantCeiling(rt: Runtime, change: KeyChange, contex
     {
       orgId: record.orgId,
       environment: record.environment,
-      scopes: fields.scopes ?? record.scopes,
-      projects: fields.projects ?? record.projects,
-      expiresAt: fields.expiresAt !== undefined ? fields.expiresAt : record.expiresAt,
+      scopes: patch?.scopes ?? record.scopes,
+      projects: patch?.projects ?? record.projects,
+      expiresAt: patch?.expiresAt !== undefined ? patch.expiresAt : record.expiresAt,
     },
     rt.expandScopes,
   )

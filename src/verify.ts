@@ -125,7 +125,9 @@ export function buildCachedKey(rt: Runtime, record: KeyRecord): CachedKey {
   return {
     record: kept,
     place: { allowedOrigins: kept.allowedOrigins, networks, hasIpRules: kept.allowedIps.length > 0 },
-    quota: { key: kept.id, rules, policy: rules.length > 0 ? formatPolicy(rules) : null },
+    // Counted under the rotation chain's first key: a successor shares its predecessor's quota.
+    // A store that predates rootId answers none: the key's own id, as before.
+    quota: { key: typeof kept.rootId === 'string' ? kept.rootId : kept.id, rules, policy: rules.length > 0 ? formatPolicy(rules) : null },
     auth,
   }
 }
@@ -154,6 +156,8 @@ function compactRecord(r: KeyRecord): KeyRecord {
     revokedAt: r.revokedAt,
     rotatedFrom: r.rotatedFrom,
     rotatedTo: r.rotatedTo,
+    version: r.version,
+    rootId: r.rootId,
   }
 }
 

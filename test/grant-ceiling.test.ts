@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { actorOf, KeywardError, type AuthContext, type CreateKeyInput } from '../src/index.js'
+import { actorOf, KeywardError, MemoryTokenStore, type AuthContext, type CreateKeyInput } from '../src/index.js'
 import { jwtSetup } from './jwt/support.js'
+import { GatedStore } from './support/gated-store.js'
 import { setup } from './support/setup.js'
 
 /** The KeywardError a call rejects with; fails the test if it resolves. */
@@ -144,5 +145,56 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
     expect((await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['admin'] }, { auth: orgWide }))).scope).toBe('admin')
     const scoped = await verified(['site-a'])
     expect(fields(await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'] }, { auth: scoped })))).toEqual(['projects'])
+  })
+})
+
+describe('grant ceiling under concurrency', () => {
+  // The check and the write must see the same record: a key raised to admin between a weaker
+  // caller's check and its write must make that write lose and the retry refuse it.
+  it('update: a key made stronger between the check and the write is refused, the raise stands', async () => {
+    const store = new GatedStore(new MemoryTokenStore())
+    const { kw, mint, bearer } = setup({ store })
+    const caller = await kw.verify({ headers: bearer((await mint({ name: 'Caller', scopes: ['write'] })).key) })
+    if (!caller.ok) throw new Error('caller refused')
+    const target = await mint({ name: 'Target', scopes: ['write'] })
+    const held = store.holdNextUpdate()
+    const rename = kw.keys.update(target.info.id, { name: 'renamed' }, { auth: caller.auth }).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    await held.reached
+    await kw.keys.update(target.info.id, { scopes: ['admin'] })
+    held.release()
+    const error = await rename
+    expect(error).toBeInstanceOf(KeywardError)
+    expect((error as KeywardError).code).toBe('insufficient_scope')
+    const after = await kw.keys.get(target.info.id)
+    expect(after?.name).toBe('Target')
+    expect(after?.scopes).toEqual(['admin'])
+  })
+
+  it('rotate: a key made stronger between the check and the write is not rotated by a weaker caller', async () => {
+    const store = new GatedStore(new MemoryTokenStore())
+    const { kw, mint, bearer } = setup({ store })
+    const caller = await kw.verify({ headers: bearer((await mint({ name: 'Caller', scopes: ['write'] })).key) })
+    if (!caller.ok) throw new Error('caller refused')
+    const target = await mint({ name: 'Target', scopes: ['write'] })
+    // The rotation inserts its successor, then its retiring write is held.
+    const held = store.holdNextUpdate()
+    const rotation = kw.keys.rotate(target.info.id, {}, { auth: caller.auth }).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    await held.reached
+    await kw.keys.update(target.info.id, { scopes: ['admin'] })
+    held.release()
+    const error = await rotation
+    expect(error).toBeInstanceOf(KeywardError)
+    expect((error as KeywardError).code).toBe('insufficient_scope')
+    const after = await kw.keys.get(target.info.id)
+    expect(after?.rotatedTo).toBeNull()
+    // The successor the lost attempt stored never works.
+    const live = (await kw.keys.list({ orgId: 'org_1' })).filter((k) => k.name === 'Target')
+    expect(live.map((k) => k.id)).toEqual([target.info.id])
   })
 })

@@ -6,6 +6,7 @@ import type { AuthContext, KeyInfo } from '../types.js'
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './body.js'
 import { parseListQuery } from './list-query.js'
 import { applyWritePolicy } from './policy.js'
+import { parseRevokeQuery } from './revoke-query.js'
 import { httpProblem, jsonResponse, keywardProblem } from './problems.js'
 import { MANAGEMENT_ROUTES, matchPath, type ManagementRoute } from './routes.js'
 import type { ManagementCall, ManagementOptions, ManagementRequest, ManagementResponse, ManagementWrite } from './types.js'
@@ -117,7 +118,7 @@ export function createManagementHandler(kw: Keyward, options: ManagementOptions 
       case 'keys.update':
         return jsonResponse(200, await kw.keys.update(id!, input as never, context))
       case 'keys.revoke':
-        return jsonResponse(200, await kw.keys.revoke(id!, context))
+        return jsonResponse(200, await kw.keys.revoke(id!, parseRevokeQuery(request.query), context))
       case 'keys.rotate': {
         const unknown = Object.keys(input!).filter((k) => k !== 'gracePeriodMs')
         if (unknown.length > 0) throw invalid(unknown[0]!, 'unknown field')

@@ -138,7 +138,15 @@ export function managementOpenApi(): Json {
         delete: {
           operationId: 'revokeKey',
           summary: 'Revoke a key: refused from the very next request. Idempotent.',
-          responses: { '200': jsonResponse('The revoked key', ref('KeyInfo')), ...NOT_FOUND, ...COMMON },
+          parameters: [
+            {
+              name: 'successors',
+              in: 'query',
+              schema: { type: 'boolean', default: false },
+              description: 'Also revoke every key rotated from this one, to the end of the chain (compromise recovery: a stolen key that rotated itself)',
+            },
+          ],
+          responses: { '200': jsonResponse('The revoked key', ref('KeyInfo')), ...INVALID, ...NOT_FOUND, ...COMMON },
         },
       },
       '/keys/{id}/rotate': {
