@@ -12,8 +12,8 @@
  */
 import type { Reporter, UserConsoleLog } from 'vitest/node'
 
-// The banner line of warnSkipped (test/support/servers.ts).
-const SKIPPED_LINE = /^!! (.+) does not answer: (.+) are SKIPPED\.$/gm
+// The banner lines of warnSkipped (test/support/servers.ts) and of the browser test.
+const SKIPPED_LINE = /^!! (.+) (?:does not answer|is missing): (.+) (?:are|is) SKIPPED\.$/gm
 
 /** Collects skipped groups from the workers' console output and reports them at the end. */
 export default class SkippedSummaryReporter implements Reporter {
@@ -31,7 +31,7 @@ export default class SkippedSummaryReporter implements Reporter {
 
   onTestRunEnd(): void {
     if (this.#skipped.size === 0) return
-    const lines = [...this.#skipped].map(([tests, missing]) => `   - ${tests} (${missing} did not answer)`)
+    const lines = [...this.#skipped].map(([tests, missing]) => `   - ${tests} (${missing}: not available)`)
     this.#write(`\n!! NOT A FULL RUN: ${this.#skipped.size} integration group(s) SKIPPED:\n${lines.join('\n')}\n!! Start the servers (README, "Contributing") and run again; in CI (CI=true) this fails instead.\n\n`)
   }
 }
