@@ -16,7 +16,7 @@ describe('the skipped-groups summary at the end of a run', () => {
     reporter.onUserConsoleLog(log(banner('Redis on 127.0.0.1:6379', 'the RedisRateLimiter integration tests')))
     reporter.onUserConsoleLog(log(`\n!! /usr/bin/chromium is missing: the browser test is SKIPPED.\n!! Install it (apt-get install -y chromium).\n`))
     reporter.onTestRunEnd()
-    expect(out).toContain('the browser test (/usr/bin/chromium:: not available)')
+    expect(out).toContain('the browser test (/usr/bin/chromium: not available)')
     expect(out).toContain('NOT A FULL RUN: 3 integration group(s) SKIPPED')
     expect(out).toContain('the RedisRateLimiter integration tests (Redis on 127.0.0.1:6379: not available)')
     expect(out).toContain('the PostgreSQL store tests (PostgreSQL on 127.0.0.1:5432: not available)')
