@@ -4,7 +4,9 @@
  * `keyward/express`... by name, resolved through the package's `exports` to the built `dist/` (as a
  * user's project resolves them). A block that assumes names declares them (`declare const app:
  * ...`) so that the checker sees it. Blocks preceded by `<!-- docs-check: run -->` are then run
- * with tsx and must exit 0.
+ * with tsx and must exit 0; blocks preceded by `<!-- docs-check: serve -->` are servers: started
+ * with tsx on a free port (the block's `3000` replaced), they must print a `curl` line, which is
+ * then sent (expect 200) and sent again without its header (expect 401), and they are stopped.
  *
  * Run after `npm run build`: `npm run docs:check`.
  *
@@ -13,7 +15,8 @@
  * npm run build && npm run docs:check
  * ```
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { createServer } from 'node:net'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -27,6 +30,7 @@ interface Block {
   line: number
   code: string
   run: boolean
+  serve: boolean
   file: string
 }
 
@@ -42,10 +46,11 @@ export function extractBlocks(doc: string, text: string): Omit<Block, 'file'>[] 
       continue
     }
     const run = i > 0 && /<!--\s*docs-check:\s*run\s*-->/.test(lines[i - 1]!)
+    const serve = i > 0 && /<!--\s*docs-check:\s*serve\s*-->/.test(lines[i - 1]!)
     const start = i + 1
     const body: string[] = []
     while (++i < lines.length && !/^\s*```\s*$/.test(lines[i]!)) body.push(lines[i]!.slice(open[1]!.length))
-    blocks.push({ doc, line: start + 1, code: body.join('\n'), run })
+    blocks.push({ doc, line: start + 1, code: body.join('\n'), run, serve })
   }
   return blocks
 }
@@ -55,7 +60,57 @@ function docs(): string[] {
   return ['README.md', ...pages.sort()]
 }
 
-function main(): void {
+/** A port nothing listens on right now (other engineers' servers may hold 3000). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Starts a server block, waits for its curl line, checks 200 with the key and 401 without. */
+async function serveBlock(block: Block): Promise<string> {
+  const port = await freePort()
+  const file = block.file.replace(/\.ts$/, '_serve.ts')
+  writeFileSync(join(work, file), `${block.code.replaceAll('3000', String(port))}\nexport {}\n`)
+  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(work, file)], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] })
+  try {
+    const curl = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      let err = ''
+      const timer = setTimeout(() => reject(new Error(`no curl line within 60 s\n${out}${err}`)), 60_000)
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk
+        const line = out.split('\n').find((l) => l.startsWith('curl '))
+        if (line !== undefined && out.includes('\n', out.indexOf(line))) {
+          clearTimeout(timer)
+          resolve(line)
+        }
+      })
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk))
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`exited (${code}) before printing a curl line\n${out}${err}`))
+      })
+    })
+    const url = /(http:\/\/\S+)/.exec(curl)?.[1]
+    const header = /-H "([^:]+): ([^"]+)"/.exec(curl)
+    if (url === undefined || header === null) throw new Error(`cannot read the curl line: ${curl.replace(/Bearer \S+/, 'Bearer <key>')}`)
+    const withKey = await fetch(url, { headers: { [header[1]!]: header[2]! } })
+    const withoutKey = await fetch(url)
+    if (withKey.status !== 200 || withoutKey.status !== 401) {
+      throw new Error(`with the printed key: ${withKey.status} (expected 200), without: ${withoutKey.status} (expected 401)`)
+    }
+    return `GET ${url.replace(String(port), '3000')}: 200 with the printed key, 401 without`
+  } finally {
+    child.kill()
+  }
+}
+
+async function main(): Promise<void> {
   if (!existsSync(join(root, 'dist', 'index.d.ts'))) {
     console.error('docs:check: dist/ is missing; run `npm run build` first (the blocks import the built package)')
     process.exit(1)
@@ -108,10 +163,19 @@ function main(): void {
       console.error(`${block.doc}:${block.line}: the block failed when run\n${String((error as { stderr?: string }).stderr ?? error)}`)
     }
   }
-  console.log(`docs:check: ${blocks.length} blocks in ${docs().length} files, ${blocks.filter((b) => b.run).length} run: ${failed ? 'FAILED' : 'ok'}`)
+  for (const block of blocks.filter((b) => b.serve)) {
+    try {
+      process.stdout.write(`served ${block.doc}:${block.line}: ${await serveBlock(block)}\n`)
+    } catch (error) {
+      failed = true
+      console.error(`${block.doc}:${block.line}: the server block failed: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+  const ran = blocks.filter((b) => b.run || b.serve).length
+  console.log(`docs:check: ${blocks.length} blocks in ${docs().length} files, ${ran} run: ${failed ? 'FAILED' : 'ok'}`)
   if (!failed) rmSync(work, { recursive: true, force: true })
   else console.error(`(the extracted blocks are kept in ${relative(root, work)}/ to inspect)`)
   process.exit(failed ? 1 : 0)
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main()
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main()
