@@ -10,7 +10,8 @@
  * export default defineConfig({ test: { reporters: ['default', './test/support/skipped-summary-reporter.ts'] } })
  * ```
  */
-import type { Reporter, UserConsoleLog } from 'vitest/node'
+import type { UserConsoleLog } from 'vitest'
+import type { Reporter } from 'vitest/node'
 
 // The banner lines of warnSkipped (test/support/servers.ts) and of the browser test.
 const SKIPPED_LINE = /^!! (.+) (?:does not answer|is missing): (.+) (?:are|is) SKIPPED\.$/gm
@@ -21,7 +22,7 @@ export default class SkippedSummaryReporter implements Reporter {
   readonly #write: (text: string) => void
 
   // Vitest constructs reporters with their options object; tests pass a writer instead.
-  constructor(write?: unknown) {
+  constructor(write?: ((text: string) => void) | object) {
     this.#write = typeof write === 'function' ? (write as (text: string) => void) : (text) => void process.stdout.write(text)
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import SkippedSummaryReporter from './skipped-summary-reporter.js'
-import type { UserConsoleLog } from 'vitest/node'
+import type { UserConsoleLog } from 'vitest'
 
 const log = (content: string) => ({ content, type: 'stderr', time: 0, taskId: undefined, size: content.length }) as unknown as UserConsoleLog
 const banner = (missing: string, tests: string) =>
