@@ -99,8 +99,8 @@ export class MemoryTokenStore implements TokenStore {
     checkFamilyId(id, 'id')
     checkFamilyTime(now, 'now')
     const family = this.#live(id, now)
-    if (family === null) return false
-    if (family.revokedAt === null) this.#families.set(id, { ...family, revokedAt: now })
+    if (family === null || family.revokedAt !== null) return false
+    this.#families.set(id, { ...family, revokedAt: now })
     return true
   }
 

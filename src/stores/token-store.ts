@@ -112,7 +112,10 @@ export interface TokenStore {
    * concurrent calls presenting the same jti, exactly one resolves `rotated`.
    */
   rotateRefreshFamily?(id: string, presented: string, next: string, expiresAt: number, now: number): Promise<RefreshRotation>
-  /** Sets `revokedAt` to `now` unless already set; resolves false when absent or expired. */
+  /**
+   * Sets `revokedAt` to `now` unless already set. Resolves true only when this call revoked it;
+   * false when absent, expired or already revoked, so that of concurrent calls exactly one is true.
+   */
   revokeRefreshFamily?(id: string, now: number): Promise<boolean>
   /** The family, or null when absent or expired at `now` (default: the local clock). For tests and admin use. */
   findRefreshFamily?(id: string, now?: number): Promise<RefreshFamilyRecord | null>
