@@ -15,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ -n "$(git -C "$repo" status --porcelain)" ]; then echo "note: uncommitted changes are not tested; this checks commit $commit"; fi
 
-say() { printf -- '-- %s\n' "$*"; }
+say() { printf -- "-- [%3ss] %s\n" "$SECONDS" "$*"; }
 die() { echo "smoke-pack: $*" >&2; exit 1; }
 
 say "fresh clone of $commit"
