@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The package as a user gets it, from a fresh `git clone` of the current commit with no prior build:
-#   1. `npm ci` in the clone (its `prepare` builds dist/), then `npm pack` with dist/ removed first,
-#      so the tarball's dist/ can only come from `prepack`;
-#   2. the tarball installed in a scratch project: `import`, `require`, a key created and verified,
-#      a JWT issued and verified, every entry point loaded both ways, the `keyward` bin run;
-#   3. `npm install git+file://<clone>#<commit>`: the path of `npm install github:keyward/keyward`
-#      (npm clones, installs, runs `prepare`, packs), then require and the bin there.
+#   1. `npm ci` in the clone: it must build nothing (scripts/prepare.mjs skips `npm ci`, so it
+#      stays fast; tests and examples run from the source);
+#   2. `npm install --install-links <clone>` in a scratch project: npm runs only `prepare` in the
+#      clone, packs it and installs that, as it does for `npm install github:keyward/keyward`
+#      after cloning and installing; so `prepare` must build dist/;
+#   3. `npm pack` with dist/ removed, so the tarball's dist/ can only come from `prepack`, installed
+#      in another scratch project;
+#   after 2 and 3: `import`, `require`, a key created and verified, a JWT issued and verified,
+#   every entry point loaded both ways, the `keyward` bin run (--version, --help, a usage error).
+# SMOKE_PACK_GIT=1 adds the full git path, `npm install git+file://<clone>#<commit>` (npm clones,
+# runs `npm install` there with every devDependency, then prepare and pack): minutes more.
 # Only committed work is tested: uncommitted changes are not in the clone (a note says so).
-# SMOKE_PACK_SKIP_GIT=1 leaves out step 3 (it installs every devDependency once more).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 commit=$(git -C "$repo" rev-parse HEAD)
@@ -26,23 +30,10 @@ cd "$work/clone"
 version=$(node -p "require('./package.json').version")
 hono_version=$(node -p "require('./package.json').devDependencies.hono")
 
-say 'npm ci (prepare builds dist/)'
-npm ci --no-audit --no-fund --loglevel=error >"$work/ci.log" 2>&1 || { cat "$work/ci.log"; die 'npm ci failed in the fresh clone'; }
-[ -f dist/index.js ] && [ -f dist/cli.js ] || die 'npm ci did not build dist/ (prepare)'
+say 'npm ci'
+npm ci --no-audit --no-fund --prefer-offline --loglevel=error >"$work/ci.log" 2>&1 || { cat "$work/ci.log"; die 'npm ci failed in the fresh clone'; }
+[ ! -e dist ] || die 'npm ci built dist/: prepare should leave that to pack (npm ci stays fast)'
 
-say 'npm pack (prepack rebuilds dist/, removed first)'
-rm -rf dist
-mkdir "$work/pack"
-npm pack --pack-destination "$work/pack" --loglevel=error >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; die 'npm pack failed'; }
-tarballs=("$work"/pack/*.tgz)
-[ "${#tarballs[@]}" -eq 1 ] && [ -f "${tarballs[0]}" ] || die 'npm pack made no tarball'
-tarball=${tarballs[0]}
-listing=$(tar -tzf "$tarball")
-for file in package/dist/index.js package/dist/index.cjs package/dist/index.d.ts package/dist/index.d.cts package/dist/cli.js package/dist/express.js package/dist/postgres.cjs package/sql; do
-  grep -q "^$file" <<<"$listing" || die "the tarball lacks $file"
-done
-grep -q '^package/src/' <<<"$listing" && die 'the tarball ships src/'
-echo "tarball: $(basename "$tarball"), $(wc -l <<<"$listing") files"
 
 # Loads keyward as a user does and runs the round trips; $1 names the install for the messages.
 check_install() {
@@ -86,21 +77,43 @@ check_install() {
   echo "$how: bin ok"
 }
 
+
+say 'npm install --install-links <clone> (prepare builds dist/, as for a git dependency)'
+mkdir "$work/from-dir" && cd "$work/from-dir"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --prefer-offline --loglevel=error --install-links "$work/clone" "hono@$hono_version" >"$work/dir.log" 2>&1 || { cat "$work/dir.log"; die 'npm install <clone> failed'; }
+[ -f node_modules/keyward/dist/index.js ] && [ ! -L node_modules/keyward ] || die 'the directory install has no dist/ (prepare) or is a link'
+check_install directory
+
+say 'npm pack with dist/ removed (prepack builds it)'
+cd "$work/clone"
+rm -rf dist
+mkdir "$work/pack"
+npm pack --pack-destination "$work/pack" --loglevel=error >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; die 'npm pack failed'; }
+tarballs=("$work"/pack/*.tgz)
+[ "${#tarballs[@]}" -eq 1 ] && [ -f "${tarballs[0]}" ] || die 'npm pack made no tarball'
+tarball=${tarballs[0]}
+listing=$(tar -tzf "$tarball")
+for file in package/dist/index.js package/dist/index.cjs package/dist/index.d.ts package/dist/index.d.cts package/dist/cli.js package/dist/express.js package/dist/postgres.cjs package/sql; do
+  grep -q "^$file" <<<"$listing" || die "the tarball lacks $file"
+done
+grep -q '^package/src/' <<<"$listing" && die 'the tarball ships src/'
+echo "tarball: $(basename "$tarball"), $(wc -l <<<"$listing") files"
+
 say 'the tarball in a scratch project'
 mkdir "$work/scratch" && cd "$work/scratch"
 npm init -y >/dev/null
 # keyward/hono builds its management router on Hono itself: install the peer, as its users have it.
-npm install --no-audit --no-fund --loglevel=error "$tarball" "hono@$hono_version" >/dev/null
+npm install --no-audit --no-fund --prefer-offline --loglevel=error "$tarball" "hono@$hono_version" >/dev/null
 check_install tarball
 
-if [ "${SMOKE_PACK_SKIP_GIT:-}" = 1 ]; then
-  say 'git install skipped (SMOKE_PACK_SKIP_GIT=1)'
-else
+if [ "${SMOKE_PACK_GIT:-}" = 1 ]; then
   say 'npm install git+file://<clone>#<commit>, as from GitHub'
   mkdir "$work/from-git" && cd "$work/from-git"
   npm init -y >/dev/null
-  npm install --no-audit --no-fund --loglevel=error "git+file://$work/clone#$commit" "hono@$hono_version" >"$work/git.log" 2>&1 || { cat "$work/git.log"; die 'npm install from git failed'; }
+  npm install --no-audit --no-fund --prefer-offline --loglevel=error "git+file://$work/clone#$commit" "hono@$hono_version" >"$work/git.log" 2>&1 || { cat "$work/git.log"; die 'npm install from git failed'; }
   [ -f node_modules/keyward/dist/index.js ] || die 'the git install has no dist/'
   check_install git
 fi
+say 'done'
 echo 'pack smoke: all good'
