@@ -1,15 +1,15 @@
 /**
  * A Bklit-style tracking API on Express, behind keyward. Run it with
- * `PORT=3000 npx tsx examples/express-server.ts`; it prints a key to try.
+ * `PORT=3000 npx tsx examples/express-server.ts`; it mints a key and prints curl lines to try.
  *
- * In your own app, import the adapter as `keyward/express`: this file imports it from the source
- * so that it runs in this repository without a build.
+ * Copy it as it is: it imports `keyward` and its adapter by the package's name. In this repository
+ * tsconfig.json `paths` maps those names to the source, so it runs without a build.
  */
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import express, { type Express } from 'express'
 import { createKeyward, type Keyward } from 'keyward'
-import { authenticate, type AuthenticatedRequest } from '../adapters/express.js'
+import { authenticate, type AuthenticatedRequest } from 'keyward/express'
 
 /**
  * The example's routes: `POST /api/track` (project in the JSON body, `write` scope) and
@@ -53,6 +53,23 @@ export async function start(port: number, kw: Keyward = createKeyward({ prefix: 
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { url, key } = await start(Number(process.env.PORT ?? 3000))
-  console.log(`Express example listening on ${url}`)
-  console.log(`Key (write, project prod-site): ${key}`)
+  // Each curl prints the body, then the status on its own last line.
+  const show = `-s -w '\\n%{http_code}\\n'`
+  const track = `-X POST ${url}/api/track -H 'Content-Type: application/json' -d '{"projectId":"prod-site"}'`
+  console.log(`Express example listening on ${url}
+Key (write, project prod-site), minted at start, in memory: ${key}
+
+Paste these:
+# expect 200: the key reads its project
+curl ${show} ${url}/api/projects/prod-site/stats -H 'Authorization: Bearer ${key}'
+
+# expect 200: the key tracks an event (project in the body)
+curl ${show} ${track} -H 'Authorization: Bearer ${key}'
+
+# expect 401: no key
+curl ${show} ${track}
+
+# expect 403: a project the key does not list
+curl ${show} ${url}/api/projects/other-site/stats -H 'X-API-Key: ${key}'
+`)
 }

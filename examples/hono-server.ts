@@ -1,10 +1,10 @@
 /**
  * A Bklit-style tracking API on Hono, served by `@hono/node-server`, behind keyward. Run it with
- * `PORT=3000 npx tsx examples/hono-server.ts`; it prints a key to try. On Workers, Deno or Bun
+ * `PORT=3000 npx tsx examples/hono-server.ts`; it mints a key and prints curl lines to try. On Workers, Deno or Bun
  * only the last lines change (export the app, pass that runtime's `getConnInfo`).
  *
- * In your own app, import the adapter as `keyward/hono`: this file imports it from the source so
- * that it runs in this repository without a build.
+ * Copy it as it is: it imports `keyward` and its adapter by the package's name. In this repository
+ * tsconfig.json `paths` maps those names to the source, so it runs without a build.
  */
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
@@ -12,7 +12,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Hono, type Context } from 'hono'
 import { createKeyward, type Keyward } from 'keyward'
-import { authenticate } from '../adapters/hono.js'
+import { authenticate } from 'keyward/hono'
 
 // Hono caches the parsed body, so the handler reads it again for free.
 const projectFromBody = async (c: Context): Promise<unknown> => ((await c.req.json().catch(() => null)) as { projectId?: unknown } | null)?.projectId
@@ -61,6 +61,23 @@ export async function start(port: number, kw: Keyward = createKeyward({ prefix: 
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { url, key } = await start(Number(process.env.PORT ?? 3000))
-  console.log(`Hono example listening on ${url}`)
-  console.log(`Key (write, project prod-site): ${key}`)
+  // Each curl prints the body, then the status on its own last line.
+  const show = `-s -w '\\n%{http_code}\\n'`
+  const track = `-X POST ${url}/api/track -H 'Content-Type: application/json' -d '{"projectId":"prod-site"}'`
+  console.log(`Hono example listening on ${url}
+Key (write, project prod-site), minted at start, in memory: ${key}
+
+Paste these:
+# expect 200: the key reads its project
+curl ${show} ${url}/api/projects/prod-site/stats -H 'Authorization: Bearer ${key}'
+
+# expect 200: the key tracks an event (project in the body)
+curl ${show} ${track} -H 'Authorization: Bearer ${key}'
+
+# expect 401: no key
+curl ${show} ${track}
+
+# expect 403: a project the key does not list
+curl ${show} ${url}/api/projects/other-site/stats -H 'X-API-Key: ${key}'
+`)
 }

@@ -1,15 +1,17 @@
 /**
  * A Bklit-style tracking API on Koa, behind keyward. Run it with
- * `PORT=3000 npx tsx examples/koa-server.ts`; it prints a key to try.
+ * `PORT=3000 npx tsx examples/koa-server.ts`; it mints a key and prints curl lines to try.
  *
- * In your own app, import the adapter as `keyward/koa`, and use your router (`@koa/router`) and
- * body parser (`@koa/bodyparser`): this example has neither, to need nothing but Koa.
+ * Copy it as it is: it imports `keyward` and `keyward/koa` by the package's name (in this
+ * repository tsconfig.json `paths` maps them to the source, so it runs without a build). In your
+ * app, use your router (`@koa/router`) and body parser (`@koa/bodyparser`): this example has
+ * neither, to need nothing but Koa.
  */
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import Koa from 'koa'
 import { createKeyward, type Keyward } from 'keyward'
-import { authenticate, type KeywardState } from '../adapters/koa.js'
+import { authenticate, type KeywardState } from 'keyward/koa'
 
 /** What the routes keep in `ctx.state`: keyward's `auth`, and the parsed JSON body. */
 type State = KeywardState & { body?: { projectId?: unknown } }
@@ -82,6 +84,23 @@ export async function start(port: number, kw: Keyward = createKeyward({ prefix: 
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { url, key } = await start(Number(process.env.PORT ?? 3000))
-  console.log(`Koa example listening on ${url}`)
-  console.log(`Key (write, project prod-site): ${key}`)
+  // Each curl prints the body, then the status on its own last line.
+  const show = `-s -w '\\n%{http_code}\\n'`
+  const track = `-X POST ${url}/api/track -H 'Content-Type: application/json' -d '{"projectId":"prod-site"}'`
+  console.log(`Koa example listening on ${url}
+Key (write, project prod-site), minted at start, in memory: ${key}
+
+Paste these:
+# expect 200: the key reads its project
+curl ${show} ${url}/api/projects/prod-site/stats -H 'Authorization: Bearer ${key}'
+
+# expect 200: the key tracks an event (project in the body)
+curl ${show} ${track} -H 'Authorization: Bearer ${key}'
+
+# expect 401: no key
+curl ${show} ${track}
+
+# expect 403: a project the key does not list
+curl ${show} ${url}/api/projects/other-site/stats -H 'X-API-Key: ${key}'
+`)
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_CREDENTIAL_HEADERS, extractCredential, MAX_CREDENTIAL_LENGTH, readHeader, urlHasCredential, type HeaderSource } from '../src/credentials.js'
 import { KeywardError } from '../src/errors.js'
+import { CPU_BOUND } from './support/budget.js'
 
 const KEY = 'bsk_live_4fTq9ZkAabcdefghijklmnopqrstuvwxyzABCD0a1B2c'
 const OTHER = 'bsk_live_Zz9yXw8Vabcdefghijklmnopqrstuvwxyz0123456789'
@@ -201,7 +202,7 @@ describe('extractCredential: never throws and never echoes the credential (prope
     for (const secret of secrets) expect(serialized).not.toContain(secret)
   }
 
-  it('on arbitrary Node-style records', () => {
+  it('on arbitrary Node-style records', CPU_BOUND, () => {
     fc.assert(
       fc.property(record, fc.constantFrom(undefined, NAMES), (headers, names) => {
         const result = extractCredential(headers as Record<string, string | string[] | undefined>, names)
@@ -217,7 +218,7 @@ describe('extractCredential: never throws and never echoes the credential (prope
     )
   })
 
-  it('on a real credential placed in random headers, next to noise', () => {
+  it('on a real credential placed in random headers, next to noise', CPU_BOUND, () => {
     fc.assert(
       fc.property(token, fc.array(fc.tuple(fc.constantFrom(...NAMES), fc.constantFrom('same', 'bearer', 'other', 'empty', 'junk')), { maxLength: 4 }), (secret, placements) => {
         const headers: Record<string, string> = {}
@@ -288,7 +289,7 @@ describe('urlHasCredential', () => {
     expect(urlHasCredential('/x?q=bk_live_abc', [])).toBe(false)
   })
 
-  it('never throws on arbitrary input (property)', () => {
+  it('never throws on arbitrary input (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.webUrl({ withQueryParameters: true, withFragments: true })), (url) => {
         expect(typeof urlHasCredential(url, ['bsk'])).toBe('boolean')

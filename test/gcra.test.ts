@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { gcra, gcraState, type GcraDecision, type GcraState } from '../src/limiters/gcra.js'
 import type { RateLimitRule } from '../src/types.js'
+import { CPU_BOUND } from './support/budget.js'
 
 /** An epoch-scale start, where floating-point rounding of milliseconds actually bites. */
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0)
@@ -79,7 +80,7 @@ describe('gcra: burst', () => {
     for (const now of [0, 1, T0, 1_722_222_222_222, 4_102_444_800_000]) {
       expect(burst({ limit, windowMs }, now), `now=${now}`).toBe(limit)
     }
-  })
+  }, CPU_BOUND.timeout) // 200 000 calls five times: seconds on a loaded machine
 
   it('TokenKit: 5000 per hour is a burst of 5000, then one call per 720 ms', () => {
     const rule = { limit: 5000, windowMs: 3_600_000 }
@@ -194,7 +195,7 @@ describe('gcra: properties', () => {
   })
   const wideScenario = wideRuleArb.chain((rule) => fc.tuple(fc.constant(rule), timesArb(rule)))
 
-  it('decides exactly like an integer-arithmetic GCRA, values included', () => {
+  it('decides exactly like an integer-arithmetic GCRA, values included', CPU_BOUND, () => {
     fc.assert(
       fc.property(wideScenario, ([rule, times]) => {
         const exact = exactGcra(rule)
@@ -205,7 +206,7 @@ describe('gcra: properties', () => {
     )
   })
 
-  it('never lets more than limit + floor(d * limit / window) calls through in any interval of length d', () => {
+  it('never lets more than limit + floor(d * limit / window) calls through in any interval of length d', CPU_BOUND, () => {
     fc.assert(
       fc.property(scenario, ([rule, times]) => {
         const allowed = times.filter((_, i) => run(rule, times)[i]!.allowed)
@@ -221,7 +222,7 @@ describe('gcra: properties', () => {
     )
   })
 
-  it('refuses only what it must: waiting retryAfterMs is always enough, and remaining calls all pass at once', () => {
+  it('refuses only what it must: waiting retryAfterMs is always enough, and remaining calls all pass at once', CPU_BOUND, () => {
     fc.assert(
       fc.property(scenario, ([rule, times]) => {
         let tat: GcraState | undefined
@@ -246,9 +247,9 @@ describe('gcra: properties', () => {
       }),
       { numRuns: 150 },
     )
-  }, 30_000)
+  })
 
-  it('always bursts exactly the limit, for any rule and any epoch-scale instant', () => {
+  it('always bursts exactly the limit, for any rule and any epoch-scale instant', CPU_BOUND, () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 3000 }),

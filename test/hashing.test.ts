@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { constantTimeEqual, createKeyHasher, digestEqualsHex, digestToHex, DUMMY_HEX } from '../src/hashing.js'
+import { CPU_BOUND } from './support/budget.js'
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 const KEY = 'bsk_live_4fTq9ZkAabcdefghijklmnopqrstuvwxyzABCD0a1B2c'
@@ -18,7 +19,7 @@ describe('createKeyHasher without a pepper: SHA-256', () => {
     expect(hex(hash(input))).toBe(digest)
   })
 
-  it('matches node:crypto on arbitrary strings, UTF-8 encoded (property)', () => {
+  it('matches node:crypto on arbitrary strings, UTF-8 encoded (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 100 }), (input) => {
         expect(hex(hash(input))).toBe(createHash('sha256').update(input, 'utf8').digest('hex'))
@@ -57,7 +58,7 @@ describe('createKeyHasher with a pepper: HMAC-SHA256', () => {
     expect(hex(hash('Hi There'))).toBe(expected)
   })
 
-  it('matches node:crypto HMAC for string and byte peppers (property)', () => {
+  it('matches node:crypto HMAC for string and byte peppers (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ minLength: 16, maxLength: 80 }), fc.uint8Array({ minLength: 16, maxLength: 200 })), fc.string({ maxLength: 100 }), (pepper, input) => {
         const hash = createKeyHasher(pepper)
@@ -89,7 +90,7 @@ describe('createKeyHasher with a pepper: HMAC-SHA256', () => {
 })
 
 describe('digestToHex and the stored-hex comparison', () => {
-  it('writes any 32-byte digest as 64 lowercase hex characters that compare equal to it (property)', () => {
+  it('writes any 32-byte digest as 64 lowercase hex characters that compare equal to it (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (digest) => {
         const text = digestToHex(digest)
@@ -130,7 +131,7 @@ describe('constantTimeEqual', () => {
     expect(constantTimeEqual(a.slice(0, 31), a)).toBe(false)
   })
 
-  it('agrees with byte-wise equality (property)', () => {
+  it('agrees with byte-wise equality (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), fc.boolean(), (a, b, same) => {
         const other = same ? a.slice() : b
@@ -166,7 +167,7 @@ describe('digestEqualsHex', () => {
   const hexChar = fc.constantFrom(...'0123456789abcdefABCDEF'.split(''))
   const anyChar = fc.oneof(hexChar, fc.constantFrom('g', 'G', ' ', '\u0000', 'é', '\uff10', 'z', '-'))
 
-  it('agrees with decoding the hex and comparing bytes, for any 64-character text (property)', () => {
+  it('agrees with decoding the hex and comparing bytes, for any 64-character text (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.array(anyChar, { minLength: 64, maxLength: 64 }), fc.boolean(), (digest, chars, same) => {
         const hex = same ? digestToHex(digest) : chars.join('')

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { formatAddress, formatNetwork, ipInNetwork, lockoutBucket, parseCidr, parseIp, type IpAddress, type IpNetwork } from '../src/ip.js'
+import { CPU_BOUND } from './support/budget.js'
 
 const v4 = (...bytes: number[]): IpAddress => ({ version: 4, bytes: Uint8Array.from(bytes) })
 const bytesOf = (address: IpAddress | null) => (address === null ? null : { version: address.version, bytes: Array.from(address.bytes) })
@@ -179,7 +180,7 @@ describe('parseIp: IPv6', () => {
     expect(parseIp(text)).toBeNull()
   })
 
-  it('accepts exactly what the WHATWG URL parser accepts, with the same bytes, bar "::" for zero groups (property)', () => {
+  it('accepts exactly what the WHATWG URL parser accepts, with the same bytes, bar "::" for zero groups (property)', CPU_BOUND, () => {
     // Random strings over the characters IPv6 text is made of, with a bias to nearly-valid forms.
     const hextet = fc.oneof(
       fc.constantFrom('0', '1', 'ffff', 'FFFF', 'db8', '0db8', '00000', '12345', 'g', '', 'fe80', 'a'),
@@ -219,7 +220,7 @@ describe('parseIp: IPv6', () => {
     )
   })
 
-  it('reads every textual form of a random address back to its bytes (property)', () => {
+  it('reads every textual form of a random address back to its bytes (property)', CPU_BOUND, () => {
     const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }))
     fc.assert(
       fc.property(
@@ -288,7 +289,7 @@ describe('formatAddress', () => {
     expect(formatAddress(parseIp('::ffff:c000:201')!)).toBe('192.0.2.1')
   })
 
-  it('agrees with the WHATWG URL serializer on random addresses, and parses back (property)', () => {
+  it('agrees with the WHATWG URL serializer on random addresses, and parses back (property)', CPU_BOUND, () => {
     const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }))
     fc.assert(
       fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (g) => {
@@ -303,7 +304,7 @@ describe('formatAddress', () => {
     )
   })
 
-  it('round-trips random IPv4 addresses format -> parse (property)', () => {
+  it('round-trips random IPv4 addresses format -> parse (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), (bytes) => {
         const text = formatAddress({ version: 4, bytes })
@@ -313,7 +314,7 @@ describe('formatAddress', () => {
     )
   })
 
-  it('round-trips random IPv6 addresses format -> parse (property)', () => {
+  it('round-trips random IPv6 addresses format -> parse (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
         const parsed = parseIp(formatAddress({ version: 6, bytes }))
@@ -389,7 +390,7 @@ describe('parseCidr', () => {
     for (const bad of [undefined, null, 8, {}, ['10.0.0.0/8']]) expect(parseCidr(bad)).toBeNull()
   })
 
-  it('accepts a network exactly when its host bits are zero (property)', () => {
+  it('accepts a network exactly when its host bits are zero (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.boolean(), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.nat(128), (isV4, raw, n) => {
         const bytes = isV4 ? raw.slice(0, 4) : raw
@@ -425,7 +426,7 @@ describe('formatNetwork', () => {
     expect(formatNetwork(parseCidr(text)!)).toBe(canonical)
   })
 
-  it('is a fixed point: the canonical text parses back to the same network (property)', () => {
+  it('is a fixed point: the canonical text parses back to the same network (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.boolean(), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.nat(128), (isV4, raw, n) => {
         const max = isV4 ? 32 : 128
@@ -484,7 +485,7 @@ describe('ipInNetwork', () => {
     expect(inNet(ip, cidr)).toBe(expected)
   })
 
-  it('agrees with a bit-by-bit reference (property)', () => {
+  it('agrees with a bit-by-bit reference (property)', CPU_BOUND, () => {
     const arb = fc
       .tuple(fc.boolean(), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.nat(128), fc.nat(200))
       .map(([isV4, a, b, n, flip]) => {
@@ -533,7 +534,7 @@ describe('lockoutBucket', () => {
     for (const bad of ['', 'unknown', '10.0.0.0/8', '010.0.0.1', 'fe80::1%eth0', '1.2.3.4:5678']) expect(lockoutBucket(bad)).toBeNull()
   })
 
-  it('two IPv6 addresses share a bucket exactly when their first 64 bits agree (property)', () => {
+  it('two IPv6 addresses share a bucket exactly when their first 64 bits agree (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.boolean(), (a, b, samePrefix) => {
         if (samePrefix) b.set(a.subarray(0, 8))

@@ -15,6 +15,7 @@ import {
   SECRET_LENGTH,
   type Environment,
 } from '../src/key-format.js'
+import { CPU_BOUND } from './support/budget.js'
 
 // Independent references, written from the specs rather than from the code under test.
 
@@ -55,7 +56,7 @@ describe('crc32Ascii', () => {
     expect(crc32Ascii('123456789tail', 9)).toBe(0xcbf43926)
   })
 
-  it('agrees with a bitwise reference on arbitrary ASCII', () => {
+  it('agrees with a bitwise reference on arbitrary ASCII', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)), maxLength: 200 }), (text) => {
         expect(crc32Ascii(text)).toBe(referenceCrc32(text))
@@ -79,7 +80,7 @@ describe('base62 helpers', () => {
     expect(encodeBase62(value, width)).toBe(expected)
   })
 
-  it('encodes every 32-bit value in 6 characters that decode back to it', () => {
+  it('encodes every 32-bit value in 6 characters that decode back to it', CPU_BOUND, () => {
     expect(62 ** 6).toBeGreaterThan(2 ** 32)
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffffffff }), (value) => {
@@ -196,7 +197,7 @@ describe('generateKey', () => {
     expect(CHECKSUM_LENGTH).toBe(6)
   })
 
-  it('ends with the base62 CRC-32 of everything before the checksum', () => {
+  it('ends with the base62 CRC-32 of everything before the checksum', CPU_BOUND, () => {
     fc.assert(
       fc.property(prefixArb, envArb, (prefix, env) => {
         const { key } = generateKey(prefix, env)
@@ -233,7 +234,7 @@ describe('parseKey', () => {
     expect(parseKey(validTest, ['bsk'])).toMatchObject({ prefix: 'bsk', environment: 'test' })
   })
 
-  it('round-trips any valid prefix and environment (property)', () => {
+  it('round-trips any valid prefix and environment (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(prefixArb, envArb, fc.array(prefixArb, { maxLength: 3 }), (prefix, env, others) => {
         const { key, keyId: id } = generateKey(prefix, env)
@@ -322,7 +323,7 @@ describe('parseKey', () => {
     }
   })
 
-  it('refuses any single-character change anywhere in the key (property)', () => {
+  it('refuses any single-character change anywhere in the key (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(
         prefixArb,
@@ -341,7 +342,7 @@ describe('parseKey', () => {
     )
   })
 
-  it('refuses a deleted, inserted or swapped character (property)', () => {
+  it('refuses a deleted, inserted or swapped character (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(prefixArb, envArb, fc.nat(), fc.constantFrom(...ALPHABET), (prefix, env, position, ch) => {
         const { key } = generateKey(prefix, env)
@@ -376,7 +377,7 @@ describe('assertValidPrefix', () => {
     for (const bad of [undefined, null, 1, ['bsk']]) expect(() => assertValidPrefix(bad as unknown as string)).toThrow(TypeError)
   })
 
-  it('accepts exactly the prefixes that generated keys parse back with (property)', () => {
+  it('accepts exactly the prefixes that generated keys parse back with (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 20 }), (prefix) => {
         let valid = true

@@ -5,6 +5,7 @@ import { MemoryRateLimiter } from '../src/limiters/memory-rate-limiter.js'
 import type { LimitRequest } from '../src/limiters/rate-limiter.js'
 import { formatPolicy, formatRateLimit } from '../src/rate-limit-headers.js'
 import type { RateLimitRule } from '../src/types.js'
+import { CPU_BOUND } from './support/budget.js'
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0)
 const PER_SECOND: RateLimitRule = { limit: 10, windowMs: 1000 }
@@ -91,7 +92,7 @@ describe('MemoryRateLimiter: several rules are one atomic decision', () => {
     expect(results[2]!.retryAfterMs).toBe(5000)
   })
 
-  it('matches per-rule GCRA where a call counts only if all rules allow it (property)', () => {
+  it('matches per-rule GCRA where a call counts only if all rules allow it (property)', CPU_BOUND, () => {
     const ruleArb = fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.integer({ min: 1000, max: 20_000 }) })
     fc.assert(
       fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 60 }), (rules, steps) => {
@@ -115,7 +116,7 @@ describe('MemoryRateLimiter: several rules are one atomic decision', () => {
     )
   })
 
-  it('never lets more than limit + floor(d * limit / window) calls through for any rule and interval d (property)', () => {
+  it('never lets more than limit + floor(d * limit / window) calls through for any rule and interval d (property)', CPU_BOUND, () => {
     const ruleArb = fc.record({ limit: fc.integer({ min: 1, max: 20 }), windowMs: fc.integer({ min: 1000, max: 60_000 }) })
     fc.assert(
       fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 2 }), fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 120 }), (rules, steps) => {

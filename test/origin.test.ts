@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { normalizeOriginRule, originAllowed, originHostname } from '../src/origin.js'
+import { CPU_BOUND } from './support/budget.js'
 
 describe('Bklit seed: the domain table', () => {
   // "example.com allows https://example.com and http://example.com, refuses www.example.com and app.example.com"
@@ -107,7 +108,7 @@ describe('normalizeOriginRule', () => {
     for (const bad of [undefined, null, 1, {}, ['example.com'], new URL('https://example.com')]) expect(normalizeOriginRule(bad)).toBeNull()
   })
 
-  it('is idempotent and only ever yields what originHostname can yield (property)', () => {
+  it('is idempotent and only ever yields what originHostname can yield (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.oneof(fc.domain(), fc.webUrl(), fc.string({ maxLength: 40 })), (entry) => {
         const rule = normalizeOriginRule(entry)
@@ -190,7 +191,7 @@ describe('originHostname', () => {
     expect(originHostname(value)).toBeNull()
   })
 
-  it('never throws, and whatever it returns came from an http(s) origin (property)', () => {
+  it('never throws, and whatever it returns came from an http(s) origin (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.webUrl(), fc.webUrl().map((u) => u.replace(/\/[^/]*$/, ''))), (value) => {
         const host = originHostname(value)
@@ -251,7 +252,7 @@ describe('originAllowed', () => {
   const scheme = fc.constantFrom('http', 'https', 'HTTPS')
   const port = fc.option(fc.integer({ min: 1, max: 65535 }))
 
-  it('an origin built from an allowed host passes (property)', () => {
+  it('an origin built from an allowed host passes (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.array(hostname, { minLength: 1, maxLength: 5 }), fc.nat(), scheme, port, fc.boolean(), (hosts, pick, s, p, upper) => {
         const allowed = hosts.map((h) => normalizeOriginRule(h))
@@ -263,7 +264,7 @@ describe('originAllowed', () => {
     )
   })
 
-  it('any host not in the list fails, including near-misses of allowed hosts (property)', () => {
+  it('any host not in the list fails, including near-misses of allowed hosts (property)', CPU_BOUND, () => {
     const nearMiss = (host: string) =>
       fc.constantFrom(
         `www.${host}`,

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createScopeExpander, DEFAULT_SCOPE_HIERARCHY, isValidScope, missingScopes } from '../src/scopes.js'
+import { CPU_BOUND } from './support/budget.js'
 
 describe('isValidScope', () => {
   it.each(['read', 'write', 'admin', 'events:write', 'projects/prod-site', 'a', 'x'.repeat(64), '!#$%&\'()*+,-./:;<=>?@[]^_`{|}~'])('accepts %j', (scope) => {
@@ -15,7 +16,7 @@ describe('isValidScope', () => {
     for (const bad of [undefined, null, 1, ['read'], { read: true }]) expect(isValidScope(bad)).toBe(false)
   })
 
-  it('accepts exactly RFC 6749 scope-tokens of 1-64 characters (property)', () => {
+  it('accepts exactly RFC 6749 scope-tokens of 1-64 characters (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x10ff }).map((c) => String.fromCharCode(c)), maxLength: 70 }), (s) => {
         const nqchar = [...s].every((c) => c.charCodeAt(0) === 0x21 || (c.charCodeAt(0) >= 0x23 && c.charCodeAt(0) <= 0x5b) || (c.charCodeAt(0) >= 0x5d && c.charCodeAt(0) <= 0x7e))
@@ -95,7 +96,7 @@ describe('createScopeExpander: custom hierarchies', () => {
     expect(() => createScopeExpander(hierarchy as never)).toThrow(TypeError)
   })
 
-  it('expansion is a closure: it contains the grant, is idempotent, and is closed under the hierarchy (property)', () => {
+  it('expansion is a closure: it contains the grant, is idempotent, and is closed under the hierarchy (property)', CPU_BOUND, () => {
     const scope = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'read', 'write', 'admin')
     fc.assert(
       fc.property(fc.dictionary(scope, fc.array(scope, { maxLength: 3 })), fc.array(scope, { maxLength: 5 }), (hierarchy, granted) => {
@@ -158,7 +159,7 @@ describe('missingScopes', () => {
     }
   })
 
-  it('agrees with set difference (property)', () => {
+  it('agrees with set difference (property)', CPU_BOUND, () => {
     const scope = fc.constantFrom('read', 'write', 'admin', 'x', 'X', 'events:write')
     fc.assert(
       fc.property(fc.array(scope), fc.array(scope), (effective, required) => {

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BASE32, decodeBase32, encodeBase32 } from '../src/internal/base32.js'
 import { generateTotpSecret, matchTotpCode, totp, totpCode, totpUri } from '../src/totp.js'
+import { CPU_BOUND } from './support/budget.js'
 
 // Independent references, written from the specs rather than from the code under test.
 
@@ -53,7 +54,7 @@ describe('base32 (RFC 4648 section 6)', () => {
     expect(decodeBase32(encoded.toLowerCase())).toEqual(ascii(text))
   })
 
-  it('round-trips any bytes and agrees with the bit-string reference (property)', () => {
+  it('round-trips any bytes and agrees with the bit-string reference (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {
         const encoded = encodeBase32(bytes)
@@ -66,7 +67,7 @@ describe('base32 (RFC 4648 section 6)', () => {
     )
   })
 
-  it('accepts only canonical spellings: whatever decodes re-encodes to itself (property)', () => {
+  it('accepts only canonical spellings: whatever decodes re-encodes to itself (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abz=01 -'), maxLength: 24 }), (text) => {
         const bytes = decodeBase32(text)
@@ -109,7 +110,7 @@ describe('totpCode', () => {
     expect(matchTotpCode(RFC_SECRET, eightDigits.slice(-6), seconds * 1000)).toBe(Math.floor(seconds / 30))
   })
 
-  it('agrees with a node:crypto reference for any secret and time (property)', () => {
+  it('agrees with a node:crypto reference for any secret and time (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 16, maxLength: 64 }), fc.integer({ min: 0, max: 2 ** 45 }), (key, at) => {
         expect(totpCode(encodeBase32(key), at)).toBe(referenceTotp(key, at))

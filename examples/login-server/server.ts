@@ -1,10 +1,11 @@
 /**
  * A ByteStack-style login server on Express: passwords (stubbed), TOTP enrolment, login with a
  * second factor, access and refresh tokens, a protected route and one that needs 2FA, logout.
- * Run it with `PORT=3000 npx tsx examples/login-server/server.ts`; `walkthrough.ts` drives it.
+ * Run it with `PORT=3000 npx tsx examples/login-server/server.ts`; it prints curl lines to try, and
+ * `walkthrough.ts` drives the whole flow.
  *
- * In your own app, import the adapter as `keyward/express`: this file imports it from the source
- * so that it runs in this repository without a build.
+ * Copy it as it is: it imports `keyward` and its adapter by the package's name. In this repository
+ * tsconfig.json `paths` maps those names to the source, so it runs without a build.
  */
 import type { AddressInfo } from 'node:net'
 import { timingSafeEqual } from 'node:crypto'
@@ -12,7 +13,7 @@ import { pathToFileURL } from 'node:url'
 import express, { type Express, type Response } from 'express'
 import { generateKeyPair } from 'jose'
 import { createKeyward, isKeywardError, MfaRequiredError, totp, type Keyward, type TokenPair } from 'keyward'
-import { authenticate, requireMfa, type AuthenticatedRequest } from '../../adapters/express.js'
+import { authenticate, requireMfa, type AuthenticatedRequest } from 'keyward/express'
 
 /** The app's own user table. keyward never sees a password: the app checks it, then asks for tokens. */
 interface User {
@@ -167,7 +168,31 @@ export async function start(port: number) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { url } = await start(Number(process.env.PORT ?? 3000))
-  console.log(`Login example listening on ${url}`)
-  console.log('Users: ada / "correct horse battery staple" (write), bob / "hunter2 hunter2" (write, no 2FA). See walkthrough.ts.')
+  const { url, kw } = await start(Number(process.env.PORT ?? 3000))
+  // bob's first access token, minted here as /auth/login would, so the protected curls work at once.
+  const bob = USERS.get('bob')!
+  const { accessToken } = await kw.tokens.issue({ subject: bob.id, org: bob.org, scopes: bob.scopes })
+  // Each curl prints the body, then the status on its own last line.
+  const show = `-s -w '\\n%{http_code}\\n'`
+  const login = `-X POST ${url}/auth/login -H 'Content-Type: application/json'`
+  console.log(`Login example listening on ${url}
+Users: ada / "correct horse battery staple" (write), bob / "hunter2 hunter2" (write, no 2FA). walkthrough.ts runs the 2FA flow.
+bob's access token (minted at start, 15 minutes): ${accessToken}
+
+Paste these:
+# expect 200: bob logs in with his password (access and refresh tokens)
+curl ${show} ${login} -d '{"username":"bob","password":"hunter2 hunter2"}'
+
+# expect 401: a wrong password
+curl ${show} ${login} -d '{"username":"bob","password":"guess"}'
+
+# expect 200: bob's access token reads /api/me
+curl ${show} ${url}/api/me -H 'Authorization: Bearer ${accessToken}'
+
+# expect 401: payouts need a login with a second factor (mfa_required)
+curl ${show} -X POST ${url}/api/payouts -H 'Authorization: Bearer ${accessToken}'
+
+# expect 401: no token
+curl ${show} ${url}/api/me
+`)
 }

@@ -1,10 +1,11 @@
 /** The `--help` texts, one per command. */
 
-const STORE = `Store (one of):
+const STORE = `Store (one of; a flag wins over the environment, and with both DATABASE_URL and
+REDIS_URL set and no flag the command refuses to guess):
   --database-url URL    PostgreSQL (or DATABASE_URL); the table is created when missing
-  --schema NAME         PostgreSQL schema of the table (default: the search_path)
+  --schema NAME         PostgreSQL schema of the table, a lowercase SQL identifier (default: the search_path)
   --redis-url URL       Redis (or REDIS_URL)
-  --redis-prefix TEXT   prefix of the Redis keys (default kw:, as RedisTokenStore)
+  --redis-prefix TEXT   prefix of the Redis keys, without { or } (default kw:, as RedisTokenStore)
 Keys:
   --prefix PREFIX       the key prefix your server issues (or KEYWARD_PREFIX), e.g. bsk
   --env live|test       the environment (or KEYWARD_ENV; default live)
@@ -35,7 +36,7 @@ Creates a key and prints it once: keyward keeps only its hash.
   --scope SCOPE         repeatable; default read (read < write < admin)
   --origin HOST         allowed browser origin; repeatable
   --ip ADDRESS|CIDR     allowed client address or network; repeatable
-  --rate N/UNIT         quota, e.g. 5000/h or 100/10m (s, m, h, d); repeatable
+  --rate N/UNIT         quota, e.g. 5000/h or 100/10m (s, m, h, d); repeatable; shown back as given
   --expires WHEN        30d, 12h, ... from now, or an ISO date (2027-01-01)
   --description TEXT    at most 500 characters
 
@@ -97,7 +98,7 @@ Commands:
   rotate    replace a key, with an optional grace period
   revoke    revoke a key
 
-Run keyward keys <command> --help for a command's options.
+Run keyward keys <command> --help for a command's options; keyward --version prints the version.
 
 ${STORE}
 

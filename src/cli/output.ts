@@ -1,5 +1,5 @@
 import type { FieldIssue } from '../errors.js'
-import type { KeyInfo } from '../types.js'
+import type { KeyInfo, RateLimitRule } from '../types.js'
 
 const date = (value: Date | null): string => (value === null ? '-' : value.toISOString())
 const list = (values: readonly string[]): string => (values.length === 0 ? '-' : values.join(', '))
@@ -23,7 +23,7 @@ export function describeKey(info: KeyInfo): string {
     ['scopes', list(info.scopes)],
     ['origins', list(info.allowedOrigins)],
     ['ips', list(info.allowedIps)],
-    ['rate limit', info.rateLimit.length === 0 ? '-' : info.rateLimit.map((r) => `${r.limit}/${r.windowMs / 1000}s`).join(', ')],
+    ['rate limit', info.rateLimit.length === 0 ? '-' : info.rateLimit.map(formatRate).join(', ')],
     ['expires', date(info.expiresAt)],
     ['created', date(info.createdAt)],
     ['last used', date(info.lastUsedAt)],
@@ -51,14 +51,69 @@ export function keyTable(infos: readonly KeyInfo[]): string {
   return [header, ...rows].map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ') + '\n').join('')
 }
 
+const UNITS: ReadonlyArray<[string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+]
+
 /**
- * The bad fields of a refused input, one per line, for stderr.
+ * A rate limit in the `--rate` syntax it was given in (`5000/h`, `100/10m`): the largest unit
+ * that divides the window, so what a user typed is what `keys show` prints back.
  *
  * @example
  * ```ts
- * process.stderr.write(fieldIssues(error.errors ?? []))
+ * formatRate({ limit: 5000, windowMs: 3_600_000 }) // '5000/h'
  * ```
  */
-export function fieldIssues(issues: readonly FieldIssue[]): string {
-  return issues.map((i) => `  ${i.field}: ${i.message}\n`).join('')
+export function formatRate(rule: RateLimitRule): string {
+  const unit = UNITS.find(([, ms]) => rule.windowMs % ms === 0)
+  // A window that is not whole seconds (set through the library) is printed exactly, not rounded.
+  if (unit === undefined) return `${rule.limit}/${rule.windowMs}ms`
+  const count = rule.windowMs / unit[1]
+  return `${rule.limit}/${count === 1 ? '' : count}${unit[0]}`
+}
+
+/** The library's input field -> the flag that fills it. */
+const FLAGS: Readonly<Record<string, string>> = {
+  name: '--name',
+  description: '--description',
+  orgId: '--org',
+  projects: '--project',
+  scopes: '--scope',
+  allowedOrigins: '--origin',
+  allowedIps: '--ip',
+  rateLimit: '--rate',
+  expiresAt: '--expires',
+  gracePeriodMs: '--grace',
+  limit: '--limit',
+  after: '--after',
+  id: 'key id',
+}
+
+/** Parts of a rate the library names on their own (`rateLimit[0].limit`), as the user knows them. */
+const RATE_PARTS: Readonly<Record<string, string>> = { limit: 'limit', windowMs: 'window' }
+
+/**
+ * The bad fields of a refused input, one per line, for stderr, named as the user typed them: the
+ * flag and, for a repeated flag, the value that is wrong (`--origin "*.example.com": ...`), never
+ * the library's field path (`allowedOrigins[1]`).
+ *
+ * @example
+ * ```ts
+ * process.stderr.write(flagIssues(error.errors ?? [], { origin: ['*.example.com'] }))
+ * ```
+ */
+export function flagIssues(issues: readonly FieldIssue[], values: Readonly<Record<string, unknown>>): string {
+  return issues
+    .map((issue) => {
+      const match = /^(\w+)(?:\[(\d+)\])?(?:\.(\w+))?$/.exec(issue.field)
+      const flag = match === null ? undefined : FLAGS[match[1]!]
+      if (match === null || flag === undefined) return `  ${issue.field}: ${issue.message}\n`
+      const given = match[2] === undefined ? undefined : (values[flag.slice(2)] as unknown[] | undefined)?.[Number(match[2])]
+      const part = match[3] === undefined ? '' : `${RATE_PARTS[match[3]] ?? match[3]} `
+      return `  ${flag}${typeof given === 'string' ? ` ${JSON.stringify(given)}` : ''}: ${part}${issue.message}\n`
+    })
+    .join('')
 }

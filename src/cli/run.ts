@@ -5,8 +5,10 @@ import type { Environment } from '../key-format.js'
 import { EXIT } from './exit-codes.js'
 import { helpText } from './help.js'
 import { MissingDriverError, openStore, type StoreTarget } from './open-store.js'
-import { describeKey, fieldIssues, keyTable } from './output.js'
+import { describeKey, flagIssues, keyTable } from './output.js'
 import { parseDuration, parseExpiry, parseRate } from './parse-values.js'
+import { packageVersion } from './version.js'
+import { resolveTableName } from '../stores/postgres-schema.js'
 
 /**
  * Where the CLI writes, and what it reads of its environment: injected so it can run in-process.
@@ -67,18 +69,36 @@ function required(values: Values, name: string): string {
 }
 
 function storeTarget(values: Values, env: CliIo['env']): StoreTarget {
-  const databaseUrl = (values['database-url'] as string | undefined) ?? env.DATABASE_URL
-  const redisUrl = (values['redis-url'] as string | undefined) ?? env.REDIS_URL
-  // Flags win over the environment; two flags at once are ambiguous.
-  if (values['database-url'] !== undefined && values['redis-url'] !== undefined) throw new UsageError('give --database-url or --redis-url, not both')
-  const kind = values['database-url'] !== undefined ? 'postgres' : values['redis-url'] !== undefined ? 'redis' : databaseUrl ? 'postgres' : redisUrl ? 'redis' : undefined
-  if (kind === undefined) throw new UsageError('no store: give --database-url (or DATABASE_URL) or --redis-url (or REDIS_URL)')
-  if (kind === 'postgres') {
-    const schema = values.schema as string | undefined
-    return schema === undefined ? { kind, url: databaseUrl! } : { kind, url: databaseUrl!, schema }
-  }
+  const databaseFlag = values['database-url'] as string | undefined
+  const redisFlag = values['redis-url'] as string | undefined
+  // Flags win over the environment; two flags at once are ambiguous, and so are two variables
+  // with no flag to choose: guessing would write keys to a store the user did not mean.
+  if (databaseFlag !== undefined && redisFlag !== undefined) throw new UsageError('give --database-url or --redis-url, not both')
+  let kind: StoreTarget['kind']
+  if (databaseFlag !== undefined) kind = 'postgres'
+  else if (redisFlag !== undefined) kind = 'redis'
+  else if (env.DATABASE_URL && env.REDIS_URL) {
+    throw new UsageError('both DATABASE_URL and REDIS_URL are set, so the store is ambiguous: name it with --database-url or --redis-url (e.g. --redis-url "$REDIS_URL"), or unset one')
+  } else if (env.DATABASE_URL) kind = 'postgres'
+  else if (env.REDIS_URL) kind = 'redis'
+  else throw new UsageError('no store: give --database-url (or DATABASE_URL) or --redis-url (or REDIS_URL)')
+  const schema = values.schema as string | undefined
   const prefix = values['redis-prefix'] as string | undefined
-  return prefix === undefined ? { kind, url: redisUrl! } : { kind, url: redisUrl!, prefix }
+  if (kind === 'postgres') {
+    if (prefix !== undefined) throw new UsageError('--redis-prefix applies to Redis only; the store here is PostgreSQL')
+    if (schema === undefined) return { kind, url: databaseFlag ?? env.DATABASE_URL! }
+    try {
+      resolveTableName({ schema })
+    } catch {
+      throw new UsageError(`--schema must be a lowercase SQL identifier ([a-z_][a-z0-9_]*) of at most 63 characters, not ${JSON.stringify(schema)}`)
+    }
+    return { kind, url: databaseFlag ?? env.DATABASE_URL!, schema }
+  }
+  if (schema !== undefined) throw new UsageError('--schema applies to PostgreSQL only; the store here is Redis')
+  if (prefix === undefined) return { kind, url: redisFlag ?? env.REDIS_URL! }
+  // RedisTokenStore's rule: braces would break the cluster hash tag its keys share.
+  if (/[{}]/.test(prefix)) throw new UsageError('--redis-prefix must not contain { or }')
+  return { kind, url: redisFlag ?? env.REDIS_URL!, prefix }
 }
 
 function keyOptions(values: Values, env: CliIo['env']): { prefix: string[]; environment: Environment; pepper?: string } {
@@ -161,7 +181,7 @@ function notFound(id: string): KeywardError & Error {
   return Object.assign(error, { code: 'not_found' as const })
 }
 
-function report(error: unknown, io: CliIo): number {
+function report(error: unknown, io: CliIo, values: Values = {}): number {
   if (error instanceof UsageError) {
     io.stderr(`keyward: ${error.message}\nRun keyward keys --help for usage.\n`)
     return EXIT.usage
@@ -172,7 +192,8 @@ function report(error: unknown, io: CliIo): number {
   }
   const code = (error as { code?: unknown } | null)?.code
   if (isKeywardError(error) && error.code === 'validation_failed') {
-    io.stderr(`keyward: ${error.message}\n${fieldIssues(error.errors ?? [])}`)
+    // The library's message lists its field paths; the lines below name the flags instead.
+    io.stderr(`keyward: ${error.message.replace(/:.*$/s, '')}\n${flagIssues(error.errors ?? [], values)}`)
     return EXIT.rejected
   }
   if (code === 'not_found') {
@@ -201,6 +222,10 @@ function redact(message: string): string {
  */
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   const [group, name, ...rest] = args
+  if ((group === '--version' || group === '-v') && name === undefined) {
+    io.stdout(`${packageVersion()}\n`)
+    return EXIT.ok
+  }
   if (group === undefined || group === '--help' || group === '-h' || group === 'help') {
     io.stdout(helpText())
     return group === undefined ? EXIT.usage : EXIT.ok
@@ -237,7 +262,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     await execute(command, kw, values, positionals[0], io)
     return EXIT.ok
   } catch (error) {
-    return report(error, io)
+    return report(error, io, values)
   } finally {
     await opened?.close().catch(() => {})
   }

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/cli/exit-codes.js'
+import { describeKey, flagIssues, formatRate } from '../../src/cli/output.js'
 import { parseDuration, parseExpiry, parseRate } from '../../src/cli/parse-values.js'
 import { runCli, type CliIo } from '../../src/cli/run.js'
 
@@ -73,10 +75,104 @@ describe('CLI command line (no store needed)', () => {
     }
   })
 
+  it('--version prints the package version, exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-v']) {
+      const reply = await run([flag])
+      expect(reply).toEqual({ code: EXIT.ok, stdout: `${version}\n`, stderr: '' })
+    }
+  })
+
+  it('DATABASE_URL and REDIS_URL both set, no flag choosing: refused as ambiguous (exit 1), nothing opened', async () => {
+    // Both URLs point at closed ports: picking either would be exit 3 (unavailable), not a usage error.
+    const env = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', REDIS_URL: 'redis://127.0.0.1:1', KEYWARD_PREFIX: 'bsk' }
+    const reply = await run(['keys', 'list', '--org', 'o'], env)
+    expect(reply.code).toBe(EXIT.usage)
+    expect(reply.stderr).toMatch(/both DATABASE_URL and REDIS_URL are set/)
+    expect(reply.stderr).toMatch(/--database-url or --redis-url/)
+    expect(reply.stdout).toBe('')
+    // A flag says which one is meant: then the other variable is not a question.
+    expect((await run(['keys', 'list', '--org', 'o', '--redis-url', 'redis://127.0.0.1:1'], env)).code).toBe(EXIT.unavailable)
+  })
+
+  it('a store option for the other backend is refused, not ignored', async () => {
+    const pgFlags = ['--database-url', 'postgres://nobody@127.0.0.1:1/none', '--prefix', 'bsk']
+    const redisFlags = ['--redis-url', 'redis://127.0.0.1:1', '--prefix', 'bsk']
+    const prefixOnPg = await run(['keys', 'list', '--org', 'o', ...pgFlags, '--redis-prefix', 'kw2:'])
+    expect(prefixOnPg.code).toBe(EXIT.usage)
+    expect(prefixOnPg.stderr).toMatch(/--redis-prefix applies to Redis/)
+    const schemaOnRedis = await run(['keys', 'list', '--org', 'o', ...redisFlags, '--schema', 'auth'])
+    expect(schemaOnRedis.code).toBe(EXIT.usage)
+    expect(schemaOnRedis.stderr).toMatch(/--schema applies to PostgreSQL/)
+  })
+
+  it('a malformed --schema or --redis-prefix is a usage error (exit 1) naming the flag, before any connection', async () => {
+    const pgFlags = ['--database-url', 'postgres://nobody@127.0.0.1:1/none', '--prefix', 'bsk']
+    for (const schema of ['Auth', 'a-b', 'auth; DROP TABLE x', '1abc', '', 'x'.repeat(64)]) {
+      const reply = await run(['keys', 'list', '--org', 'o', ...pgFlags, '--schema', schema])
+      expect(reply.code, schema).toBe(EXIT.usage)
+      expect(reply.stderr).toMatch(/--schema must be a lowercase SQL identifier/)
+    }
+    const reply = await run(['keys', 'list', '--org', 'o', '--redis-url', 'redis://127.0.0.1:1', '--prefix', 'bsk', '--redis-prefix', 'kw:{x}:'])
+    expect(reply.code).toBe(EXIT.usage)
+    expect(reply.stderr).toMatch(/--redis-prefix must not contain \{ or \}/)
+  })
+
   it('takes the store and prefix from the environment; an unreachable store is exit 3 without the password', async () => {
     const reply = await run(['keys', 'show', 'AAAAAAAA'], { DATABASE_URL: 'postgres://admin:hunter2secret@127.0.0.1:1/none', KEYWARD_PREFIX: 'bsk' })
     expect(reply.code).toBe(EXIT.unavailable)
     expect(reply.stderr).toMatch(/store is unavailable/)
     expect(reply.stderr).not.toContain('hunter2secret')
+  })
+})
+
+describe('CLI output', () => {
+  it('rates are shown as given on the command line', () => {
+    for (const text of ['5000/h', '100/10m', '1/s', '10/d', '7/90s', '3/36h']) expect(formatRate(parseRate(text)!), text).toBe(text)
+    expect(formatRate({ limit: 5, windowMs: 60_000 })).toBe('5/m')
+    expect(formatRate({ limit: 5, windowMs: 120_000 })).toBe('5/2m')
+    // Not whole seconds (a key made through the library): said in ms rather than rounded.
+    expect(formatRate({ limit: 5, windowMs: 1500 })).toBe('5/1500ms')
+  })
+
+  it('describeKey prints the rate as 5000/h', () => {
+    const info = {
+      id: 'AAAAAAAA', displayPrefix: 'bsk_live_AAAAAAAA', name: 'n', description: null, orgId: 'o', environment: 'live', projects: ['p'], scopes: ['read'],
+      allowedOrigins: [], allowedIps: [], rateLimit: [{ limit: 5000, windowMs: 3_600_000 }, { limit: 100, windowMs: 600_000 }],
+      expiresAt: null, createdAt: new Date(0), lastUsedAt: null, revokedAt: null, rotatedFrom: null, rotatedTo: null, metadata: {},
+    } as unknown as Parameters<typeof describeKey>[0]
+    expect(describeKey(info)).toMatch(/^rate limit:\s+5000\/h, 100\/10m$/m)
+  })
+
+  it('validation issues name the flag and the value given, not the input field', () => {
+    const values = { origin: ['example.com', '*.example.com'], ip: ['999.0.0.1'], rate: ['5/h', '2000000000/s'], project: ['p'] }
+    const text = flagIssues(
+      [
+        { field: 'name', message: 'must not be empty' },
+        { field: 'allowedOrigins[1]', message: 'must be a hostname' },
+        { field: 'allowedIps[0]', message: 'must be an IPv4 or IPv6 address' },
+        { field: 'rateLimit[1].limit', message: 'must be a positive integer' },
+        { field: 'orgId', message: 'must not be empty' },
+        { field: 'projects[0]', message: 'must not contain control characters' },
+        { field: 'scopes', message: 'must have at most 64 entries' },
+        { field: 'expiresAt', message: 'must be in the future' },
+        { field: 'gracePeriodMs', message: 'must be at most 30 days' },
+        { field: 'id', message: 'must be an 8-character key id' },
+      ],
+      values,
+    )
+    expect(text.split('\n').filter(Boolean)).toEqual([
+      '  --name: must not be empty',
+      '  --origin "*.example.com": must be a hostname',
+      '  --ip "999.0.0.1": must be an IPv4 or IPv6 address',
+      '  --rate "2000000000/s": limit must be a positive integer',
+      '  --org: must not be empty',
+      '  --project "p": must not contain control characters',
+      '  --scope: must have at most 64 entries',
+      '  --expires: must be in the future',
+      '  --grace: must be at most 30 days',
+      '  key id: must be an 8-character key id',
+    ])
+    expect(text).not.toMatch(/allowedOrigins|allowedIps|rateLimit|orgId|expiresAt|gracePeriodMs/)
   })
 })

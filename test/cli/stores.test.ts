@@ -153,6 +153,7 @@ for (const backend of [postgres, redis]) {
         const shown = await keyward(['keys', 'show', info.id, ...flags])
         expect(shown.code).toBe(EXIT.ok)
         expect(shown.stdout).toMatch(/name:\s+Indexer/)
+        expect(shown.stdout).toMatch(/^rate limit:\s+5000\/h$/m) // as given to --rate
         expect(shown.stdout).not.toContain(key)
 
         const rotated = await keyward(['keys', 'rotate', info.id, '--grace', '1h', '--json', ...flags])
@@ -197,7 +198,9 @@ for (const backend of [postgres, redis]) {
       const bad = await keyward(['keys', 'create', '--name', '', '--org', otherOrg, '--project', 'p', '--ip', '999.0.0.1', '--origin', '*.example.com', ...flags])
       expect(bad.code).toBe(EXIT.rejected)
       expect(bad.stdout).toBe('')
-      for (const field of ['name', 'allowedIps[0]', 'allowedOrigins[0]']) expect(bad.stderr).toContain(`${field}:`)
+      // Named as the user typed them: the flag and its value, never the library's field path.
+      for (const flag of ['--name:', '--ip "999.0.0.1":', '--origin "*.example.com":']) expect(bad.stderr).toContain(flag)
+      expect(bad.stderr).not.toMatch(/allowedIps|allowedOrigins/)
       const listed = await keyward(['keys', 'list', '--org', otherOrg, '--json', ...flags])
       expect(JSON.parse(listed.stdout)).toEqual([])
       for (const command of ['show', 'rotate', 'revoke']) {

@@ -23,6 +23,7 @@ import {
   urlHasCredential,
 } from 'keyward'
 import { RecordingStore } from './support/recording-store.js'
+import { CPU_BOUND } from '../support/budget.js'
 
 const NAMES = ['authorization', 'x-api-key', 'api-key', 'origin', 'x-forwarded-for', 'cookie']
 /** Fragments attackers combine: schemes, separators, look-alikes, controls, escapes. */
@@ -34,7 +35,7 @@ const headerValue = fc.oneof(anyText, fc.array(anyText, { minLength: 1, maxLengt
 const RUNS = { numRuns: 1500 }
 
 describe('fuzz: credential extraction', () => {
-  it('never throws; a credential it returns is one header value, trimmed, in token syntax', () => {
+  it('never throws; a credential it returns is one header value, trimmed, in token syntax', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom(...NAMES), headerValue, { maxKeys: 4 }), (headers) => {
         const result = extractCredential(headers)
@@ -51,7 +52,7 @@ describe('fuzz: credential extraction', () => {
     )
   })
 
-  it('urlHasCredential never throws, and always sees api_key=<anything>', () => {
+  it('urlHasCredential never throws, and always sees api_key=<anything>', CPU_BOUND, () => {
     fc.assert(
       fc.property(anyText, anyText, fc.string({ minLength: 1, maxLength: 20 }), (path, noise, value) => {
         urlHasCredential(`${path}?${noise}`, ['bsk'])
@@ -67,7 +68,7 @@ describe('fuzz: key parsing', () => {
   let key = ''
   const ready = kw.keys.create({ name: 'fuzz', orgId: 'o', projects: ['p'] }).then((created) => (key = created.key))
 
-  it('never throws on any string', () => {
+  it('never throws on any string', CPU_BOUND, () => {
     fc.assert(
       fc.property(anyText, (text) => {
         const parsed = parseKey(text, ['bsk'])
@@ -77,7 +78,7 @@ describe('fuzz: key parsing', () => {
     )
   })
 
-  it('refuses every single-character change of a valid key (the checksum catches all of them)', async () => {
+  it('refuses every single-character change of a valid key (the checksum catches all of them)', CPU_BOUND, async () => {
     await ready
     expect(parseKey(key, ['bsk'])).not.toBeNull()
     fc.assert(
@@ -91,7 +92,7 @@ describe('fuzz: key parsing', () => {
 })
 
 describe('fuzz: Origin', () => {
-  it('never throws, and only an origin whose host is written as listed is allowed', () => {
+  it('never throws, and only an origin whose host is written as listed is allowed', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.oneof(anyText, fragments.map((f) => `https://${f}`), fc.webUrl()), (value) => {
         const host = originHostname(value)
@@ -109,7 +110,7 @@ describe('fuzz: Origin', () => {
 describe('fuzz: IP addresses, CIDR and forwarded chains', () => {
   const ipLike = fc.oneof(anyText, fc.ipV4(), fc.ipV6(), fc.ipV4Extended(), fragments, fc.tuple(fc.ipV6(), anyText).map(([a, z]) => `${a}%${z}`))
 
-  it('parseIp never throws; what it accepts formats back to the same address', () => {
+  it('parseIp never throws; what it accepts formats back to the same address', CPU_BOUND, () => {
     fc.assert(
       fc.property(ipLike, (text) => {
         const address = parseIp(text)
@@ -125,7 +126,7 @@ describe('fuzz: IP addresses, CIDR and forwarded chains', () => {
     )
   })
 
-  it('parseCidr never throws; a network contains its own address and no address of the other family', () => {
+  it('parseCidr never throws; a network contains its own address and no address of the other family', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.oneof(ipLike, fc.tuple(fc.oneof(fc.ipV4(), fc.ipV6()), fc.nat({ max: 140 })).map(([a, n]) => `${a}/${n}`)), ipLike, (text, probe) => {
         const network = parseCidr(text)
@@ -138,7 +139,7 @@ describe('fuzz: IP addresses, CIDR and forwarded chains', () => {
     )
   })
 
-  it('a forwarded chain resolves to undefined or a valid address, never to something unparsed', () => {
+  it('a forwarded chain resolves to undefined or a valid address, never to something unparsed', CPU_BOUND, () => {
     const resolvers = [createClientIpResolver(['127.0.0.1']), createClientIpResolver(2), createClientIpResolver()]
     fc.assert(
       fc.property(fc.oneof(fc.ipV4(), fc.constant('127.0.0.1')), fc.oneof(fc.array(ipLike, { maxLength: 5 }).map((l) => l.join(', ')), headerValue), (socket, xff) => {
@@ -155,7 +156,7 @@ describe('fuzz: IP addresses, CIDR and forwarded chains', () => {
 })
 
 describe('fuzz: verify() as a whole', () => {
-  it('never throws, never answers 5xx without a fault, never authenticates without a valid key used as allowed', async () => {
+  it('never throws, never answers 5xx without a fault, never authenticates without a valid key used as allowed', CPU_BOUND, async () => {
     const store = new RecordingStore()
     const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: { maxFailures: 50, windowMs: 60_000 } })
     const mint = async (input: Record<string, unknown> = {}) => (await kw.keys.create({ name: 'fuzz', orgId: 'org_1', projects: ['prod-site'], scopes: ['read'], ...input })).key
@@ -251,7 +252,7 @@ describe('fuzz: JWT-shaped credentials', () => {
     })
   }
 
-  it('never authenticate, never throw, never 5xx (no key of this server signed them)', async () => {
+  it('never authenticate, never throw, never 5xx (no key of this server signed them)', CPU_BOUND, async () => {
     const kw = await withJwt()
     await fc.assert(
       fc.asyncProperty(token, fc.constantFrom('authorization', 'x-api-key'), async ([h, p, sig], name) => {
@@ -264,7 +265,7 @@ describe('fuzz: JWT-shaped credentials', () => {
     )
   })
 
-  it("a valid token changed anywhere never authenticates, unless it still decodes to the very same bytes", async () => {
+  it("a valid token changed anywhere never authenticates, unless it still decodes to the very same bytes", CPU_BOUND, async () => {
     const kw = await withJwt()
     const { accessToken } = await kw.tokens.issue({ subject: 'user_1', org: 'org_1', scopes: ['read'] })
     const bytes = (token: string) => token.split('.').map((part) => Buffer.from(part, 'base64url').toString('hex'))

@@ -16,6 +16,7 @@ import type { LimitResult } from '../../src/limiters/rate-limiter.js'
 import { RedisRateLimiter, type RedisScriptClient } from '../../src/limiters/redis-rate-limiter.js'
 import type { RateLimitRule } from '../../src/types.js'
 import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
+import { CPU_BOUND } from '../support/budget.js'
 
 const HOST = REDIS.host
 const PORT = REDIS.port
@@ -129,7 +130,7 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       expect(results[11]).toEqual({ allowed: false, blocked: false, retryAfterMs: 100, rules: [{ rule, remaining: 0, resetMs: 1000 }] })
     })
 
-    it('TokenKit: 5000 per hour lets exactly the GCRA bound through 6,000 concurrent calls, and refuses with a wait of at most 720 ms', async () => {
+    it('TokenKit: 5000 per hour lets exactly the GCRA bound through 6,000 concurrent calls, and refuses with a wait of at most 720 ms', CPU_BOUND, async () => {
       const rule = { limit: 5000, windowMs: 3_600_000 }
       const key = freshKey()
       const before = ms(await admin.time())
@@ -183,7 +184,7 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       expect((await limitNow(key, [{ limit: 3, windowMs: 3_600_000 }])).allowed).toBe(true)
     })
 
-    it('matches MemoryRateLimiter (the reference, itself checked against gcra) call for call, at each batch’s Redis instant (property)', async () => {
+    it('matches MemoryRateLimiter (the reference, itself checked against gcra) call for call, at each batch’s Redis instant (property)', CPU_BOUND, async () => {
       const ruleArb = fc.oneof(
         fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.integer({ min: 1000, max: 20_000 }) }),
         // Fast rules, so the milliseconds between batches refill: 1 to 4 calls per ms.
@@ -208,7 +209,7 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
         }),
         { numRuns: 150 },
       )
-    }, 60_000)
+    })
   })
 
   describe('concurrency', () => {
