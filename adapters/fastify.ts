@@ -22,6 +22,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteGenericInterface } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
 import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy } from 'keyward'
+import { assertHeaderValues } from './header-values.js'
 import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
@@ -72,15 +73,11 @@ const read = {
   forwardedFor: (request: FastifyRequest) => request.raw.headers['x-forwarded-for'],
 }
 
-// RFC 9110 §5.5 field-value characters. Checked before the reply is touched: a value Node refuses
-// would throw inside Fastify's send, after the status was set, and leave a half-built reply.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
-
 /** Sends a refusal through Fastify's reply, unless something (a timeout) already answered. */
 function send(reply: FastifyReply, { status, headers, body }: ErrorResponse): void {
-  for (const name in headers) {
-    if (!FIELD_VALUE.test(headers[name]!)) throw new TypeError(`keyward: invalid value for response header ${JSON.stringify(name)}`)
-  }
+  // Checked before the reply is touched: a value Node refuses would throw inside Fastify's send,
+  // after the status was set, and leave a half-built reply.
+  assertHeaderValues(headers)
   if (reply.sent) return
   void reply.code(status).headers(headers).send(body)
 }
