@@ -9,5 +9,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.test.json' },
+    // The second reporter repeats skipped integration groups as the run's last lines.
+    reporters: ['default', './test/support/skipped-summary-reporter.ts'],
   },
 })

@@ -10,7 +10,7 @@
  * const kw = createKeyward({ prefix: 'bsk' })
  * const app = express()
  * app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (req) => req.params.projectId }), (req, res) => {
- *   res.json({ org: (req as AuthenticatedRequest).auth.org })
+ *   res.json({ org: req.auth.org }) // typed with `import type {} from 'keyward/express/augment'`
  * })
  * ```
  */
@@ -55,6 +55,23 @@ export type KeywardRequest = Request & { auth?: AuthContext }
  */
 export type ExpressAuthenticateOptions = AuthenticateOptions<Request>
 
+/**
+ * The `res.locals` type of the handler `authenticate()` returns. Express infers one locals type
+ * for all the handlers of a route, so this brand tells the handlers after `authenticate()` that
+ * `req.auth` is set (read by `keyward/express/augment`). It exists in types only: nothing is
+ * written to `res.locals`.
+ *
+ * @example
+ * ```ts
+ * const verified: RequestHandler<Request['params'], unknown, unknown, Request['query'], AuthenticatedLocals> = authenticate(kw)
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Express's own locals constraint.
+export interface AuthenticatedLocals extends Record<string, any> {
+  /** Type-level brand; never present at run time. */
+  readonly '~keyward': 'authenticated'
+}
+
 const read = {
   method: (req: Request) => req.method,
   headers: (req: Request) => nodeHeaders(req),
@@ -85,6 +102,10 @@ function send(res: Response, { status, headers, body }: ErrorResponse): void {
  * app.post('/api/track', express.json(), authenticate(kw, { scopes: 'write', project: (req) => req.body?.projectId }), track)
  * ```
  */
+export function authenticate(kw: Keyward, options: ExpressAuthenticateOptions & { optional: true }): RequestHandler
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Express's own default body types.
+export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions & { optional?: false }): RequestHandler & RequestHandler<Request['params'], any, any, Request['query'], AuthenticatedLocals>
+export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler
 export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler {
   const decide = createAuthenticator(kw, options, read)
   return (req, res, next) => {
@@ -196,7 +217,8 @@ export function managementRouter(kw: Keyward, options: ExpressManagementOptions 
       method: req.method,
       path: req.path,
       query,
-      headers: req.headers,
+      // Every Authorization line, as authenticate() sees them: a second credential is refused, not hidden.
+      headers: read.headers(req),
       ip: clientIp(read.socketAddress(req), read.forwardedFor(req)),
       url: read.url(req),
       ...(parsed ? { parsedBody: req.body } : { body: req }),

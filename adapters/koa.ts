@@ -210,7 +210,8 @@ export function managementRouter(kw: Keyward, options: KoaManagementOptions = {}
         method: ctx.method,
         path,
         query: ctx.querystring,
-        headers: ctx.req.headers,
+        // Every Authorization line, as authenticate() sees them: a second credential is refused, not hidden.
+        headers: read.headers(ctx),
         ip: clientIp(read.socketAddress(ctx), read.forwardedFor(ctx)),
         url: read.url(ctx),
         ...(parsedBody !== undefined || ctx.req.readableEnded ? { parsedBody } : { body: ctx.req }),

@@ -42,6 +42,8 @@ export async function fillStore(store: MemoryTokenStore, count: number, keepEver
       revokedAt: null,
       rotatedFrom: null,
       rotatedTo: null,
+      version: 0,
+      rootId: null,
     }
     if (!(await store.insert(record))) throw new Error(`fixtures: id ${keyId} taken`)
     if (i % keepEvery === 0) kept.push(key)

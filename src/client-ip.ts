@@ -98,8 +98,13 @@ function forwardedList(header: string | readonly string[] | null | undefined): s
 const V4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/
 const V6_BRACKETED = /^\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?$/
 
+// `[` + the longest address (45) + `]:65535`: nothing longer is an address, with or without a port.
+const MAX_HOP_LENGTH = 53
+
 function checked(entry: string): string | undefined {
   const text = entry.trim()
+  // Length first: the patterns below then never see more than a few dozen characters.
+  if (text.length > MAX_HOP_LENGTH) return undefined
   if (parseIp(text) !== null) return text
   const bare = V4_WITH_PORT.exec(text)?.[1] ?? V6_BRACKETED.exec(text)?.[1]
   return bare !== undefined && parseIp(bare) !== null ? bare : undefined

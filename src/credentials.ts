@@ -31,9 +31,30 @@ export const DEFAULT_CREDENTIAL_HEADERS: readonly string[] = ['authorization', '
  */
 export const MAX_CREDENTIAL_LENGTH = 8192
 
-// RFC 6750 §2.1 b64token, which also covers keyward keys and JWTs.
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
-const BEARER = /^bearer +(.*)$/i
+/**
+ * True when `value` is an RFC 6750 §2.1 b64token (`[A-Za-z0-9-._~+/]+ =*`), which also covers
+ * keyward keys and JWTs. A loop rather than a regular expression: one pass, whatever the input.
+ */
+function isB64token(value: string): boolean {
+  let i = 0
+  for (; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    const ok =
+      (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x2b || c === 0x2f
+    if (!ok) break
+  }
+  if (i === 0) return false
+  for (; i < value.length; i++) if (value.charCodeAt(i) !== 0x3d) return false
+  return true
+}
+
+// Room for `Bearer` and the spaces after it on top of the longest credential.
+const MAX_SCHEME_PADDING = 1024
+
+/** True when `value` starts with the scheme name `bearer`, in any case. */
+function startsWithBearer(value: string): boolean {
+  return value.length >= 6 && value.slice(0, 6).toLowerCase() === 'bearer'
+}
 
 /**
  * Reads one header from either header shape; arrays (Node's repeated headers) are returned as
@@ -90,17 +111,21 @@ export function extractCredential(headers: HeaderSource, names: readonly string[
     if (raw === null) return malformed(`Several different values in the ${name} header`)
     let value = raw.trim()
     if (name === 'authorization') {
-      const match = BEARER.exec(value)
       // Another scheme (Basic, Digest...) is not ours to judge when the credential comes elsewhere.
-      if (match === null) {
-        if (/^bearer$/i.test(value)) return malformed('Empty bearer token')
-        continue
-      }
-      value = match[1]!
+      // A header that starts with Bearer is ours: `Bearer<TAB>key` or `Bearerkey` beside an
+      // X-API-Key is a malformed credential (400), never an absent one that lets the other serve.
+      if (!startsWithBearer(value)) continue
+      if (value.length > MAX_CREDENTIAL_LENGTH + MAX_SCHEME_PADDING) return malformed('Credential too long')
+      let at = 6
+      while (at < value.length && value.charCodeAt(at) === 0x20) at++
+      if (value.length === 6) return malformed('Empty bearer token')
+      if (at === 6) return malformed('Malformed Authorization header: Bearer, then spaces, then the token')
+      value = value.slice(at)
     }
+    // Lengths before syntax: nothing past the cap is looked at again.
     if (value.length === 0) return malformed(`Empty ${name} header`)
     if (value.length > MAX_CREDENTIAL_LENGTH) return malformed('Credential too long')
-    if (!B64TOKEN.test(value)) return malformed(`Malformed credential in the ${name} header`)
+    if (!isB64token(value)) return malformed(`Malformed credential in the ${name} header`)
     if (found !== undefined && found !== value) return malformed('Two different credentials in one request')
     found = value
   }
@@ -109,8 +134,9 @@ export function extractCredential(headers: HeaderSource, names: readonly string[
 
 // Only unambiguous names: `token` or `key` are too often pagination cursors or object ids.
 const URL_CREDENTIAL_PARAMS = ['access_token', 'api_key', 'apikey', 'api-key', 'x-api-key']
-// Any of those names, raw or percent-encoded (`api%5Fkey`), anywhere in the query.
-const URL_HINT = /access|api|%/
+// Any of those names, raw or percent-encoded (`api%5Fkey`), anywhere in the query: plain
+// substring searches, linear in the query's length.
+const URL_HINTS = ['access', 'api', '%']
 
 /**
  * True when a request URL carries something that looks like a credential in its query string
@@ -127,7 +153,7 @@ export function urlHasCredential(url: string, prefixes: readonly string[]): bool
   if (q === -1) return false
   // Most query strings carry nothing of the kind: a quick scan spares parsing them on every request.
   const query = url.slice(q + 1).toLowerCase()
-  if (!URL_HINT.test(query) && !prefixes.some((p) => query.includes(`${p}_live_`) || query.includes(`${p}_test_`) || query.includes(`${p}%5f`))) return false
+  if (!URL_HINTS.some((hint) => query.includes(hint)) && !prefixes.some((p) => query.includes(`${p}_live_`) || query.includes(`${p}_test_`) || query.includes(`${p}%5f`))) return false
   let params: URLSearchParams
   try {
     params = new URLSearchParams(url.slice(q + 1).split('#', 1)[0])
@@ -145,7 +171,11 @@ export function urlHasCredential(url: string, prefixes: readonly string[]): bool
 // A key may sit anywhere in a value (`Bearer <key>`, a JSON blob), but `xbsk_live_` starts another prefix's.
 function holdsKey(value: string, marker: string): boolean {
   for (let at = value.indexOf(marker); at !== -1; at = value.indexOf(marker, at + 1)) {
-    if (at === 0 || !/[A-Za-z0-9]/.test(value[at - 1]!)) return true
+    if (at === 0 || !isAlphanumeric(value.charCodeAt(at - 1))) return true
   }
   return false
+}
+
+function isAlphanumeric(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
 }

@@ -66,16 +66,28 @@ export interface KeywardEvent {
 export type EventHook = (event: KeywardEvent) => void | Promise<void>
 
 /**
- * Who is acting and from where, given to `kw.keys.*` calls so their events say it.
+ * Who is acting and from where, given to `kw.keys.*` calls so their events say it, and, when the
+ * caller is an authenticated request, so that it cannot grant more than it holds (the grant
+ * ceiling, docs/delegation.md).
  *
  * @example
  * ```ts
+ * // On behalf of a verified caller: create/update/rotate are held to the caller's own grant.
+ * await kw.keys.create(input, { auth: result.auth, ip })
+ * // The app itself (a job, an operator tool): no ceiling, the app vouches.
  * await kw.keys.revoke(id, { actor: { type: 'app', subject: 'alice' }, ip: '203.0.113.10' })
  * ```
  */
 export interface ActionContext {
+  /** Who, for the audit event. Default with `auth`: `actorOf(auth)`. */
   actor?: EventActor
   ip?: string
+  /**
+   * The verified caller, as `kw.verify()` returned it. When given (or when `actor` is the one
+   * `actorOf(auth)` built), create, update and rotate refuse with 403 `insufficient_scope` a key
+   * beyond the caller's own scopes, projects, expiry, org or environment. Without it: no ceiling.
+   */
+  auth?: AuthContext
 }
 
 /**
@@ -112,8 +124,11 @@ export function createEmitter(hook: EventHook | undefined, onError: (error: unkn
   }
 }
 
+const ACTOR_AUTH = new WeakMap<EventActor, AuthContext>()
+
 /**
- * The actor of an authenticated caller, as events report it.
+ * The actor of an authenticated caller, as events report it. Passed as `{ actor }` to
+ * `kw.keys.*`, it also carries the caller's grant ceiling (see `ActionContext.auth`).
  *
  * @example
  * ```ts
@@ -124,7 +139,24 @@ export function actorOf(auth: AuthContext): EventActor {
   const actor: EventActor = { type: auth.type, org: auth.org }
   if (auth.keyId !== undefined) actor.keyId = auth.keyId
   if (auth.subject !== undefined) actor.subject = auth.subject
+  // Code that passes `{ actor: actorOf(auth) }` acts for that caller: the grant ceiling must
+  // apply to it too, without putting scopes into every audit event.
+  ACTOR_AUTH.set(actor, auth)
   return actor
+}
+
+/**
+ * The caller a change is made for: `context.auth`, or the auth `actorOf()` built the actor from.
+ * Undefined when the app acts on its own (no context, or an actor built by hand).
+ *
+ * @example
+ * ```ts
+ * const caller = callerOf({ actor: actorOf(result.auth) }) // result.auth
+ * ```
+ */
+export function callerOf(context: ActionContext | undefined): AuthContext | undefined {
+  if (context === undefined || context === null) return undefined
+  return context.auth ?? (context.actor === undefined ? undefined : ACTOR_AUTH.get(context.actor))
 }
 
 /**

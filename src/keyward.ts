@@ -10,6 +10,7 @@ import { createTokenManager, keepsRefreshFamilies, type TokenManager } from './j
 import { TokenVerifier } from './jwt/token-verifier.js'
 import { createKeyManager, type KeyManager } from './keys.js'
 import { MemoryRateLimiter } from './limiters/memory-rate-limiter.js'
+import { LockoutGate } from './lockout-gate.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
 import { isValidPolicyName } from './rate-limit-headers.js'
 import { ParseMemo } from './restrictions.js'
@@ -167,6 +168,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
     credentialHeaders: checkHeaderNames(options.credentialHeaders, DEFAULT_CREDENTIAL_HEADERS, 'credentialHeaders'),
     originHeaders: checkHeaderNames(options.originHeaders, ['origin'], 'originHeaders'),
     blocked: new LRUCache<string, number>({ max: 10_000 }),
+    gate: lockout === false ? undefined : new LockoutGate(lockout),
     memo: new ParseMemo(),
     loadKey: (id) => store.findById(id),
     buildKey: (record) => buildCachedKey(rt, record),

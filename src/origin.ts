@@ -8,6 +8,10 @@
 // would let `exa\tmple.com` pass as `example.com`.
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const UNSAFE = /[\x00-\x20\x7f]/
+// A browser serializes an Origin in printable ASCII (IDN as punycode). Node decodes header bytes
+// as latin-1, and the URL parser's IDN mapping then drops a soft hyphen (\xAD) or reads ª (\xAA)
+// as `a`: `https://ex\xAAmple.com` would become example.com. Anything else never matches.
+const NOT_PRINTABLE_ASCII = /[^\x21-\x7e]/
 // Authority only: no path, query, fragment, user-info, percent-escape or backslash (which special schemes read as
 // a slash). What is left is handed to the URL parser for case, IDN and port handling.
 const ORIGIN = /^https?:\/\/[^/?#@%\\]+$/i
@@ -55,7 +59,8 @@ function hostPart(entry: string): string {
 
 /**
  * The hostname of a request's Origin header value, or null when it is absent-equivalent garbage:
- * `null`, several values, a path, credentials, a non-http(s) scheme or control characters.
+ * `null`, several values, a path, credentials, a non-http(s) scheme, or any character outside
+ * printable ASCII (controls, spaces, latin-1 bytes, raw IDN).
  *
  * @example
  * ```ts
@@ -64,7 +69,7 @@ function hostPart(entry: string): string {
  * ```
  */
 export function originHostname(value: string): string | null {
-  if (value.length > 300 || UNSAFE.test(value) || !ORIGIN.test(value)) return null
+  if (value.length > 300 || NOT_PRINTABLE_ASCII.test(value) || !ORIGIN.test(value)) return null
   let url: URL
   try {
     url = new URL(value)

@@ -12,4 +12,12 @@
  * ```
  */
 export { PostgresTokenStore, type PostgresQueryable, type PostgresListenConnection, type PostgresTokenStoreOptions } from './stores/postgres-token-store.js'
-export { KEYWARD_POSTGRES_SCHEMA, postgresSchemaSql, postgresSchemaStatements, type PostgresTableName } from './stores/postgres-schema.js'
+export {
+  KEYWARD_POSTGRES_SCHEMA,
+  KEYWARD_POSTGRES_LIFECYCLE_SCHEMA,
+  postgresLifecycleSql,
+  postgresLifecycleStatements,
+  postgresSchemaSql,
+  postgresSchemaStatements,
+  type PostgresTableName,
+} from './stores/postgres-schema.js'

@@ -3,6 +3,7 @@ import type { KeyHasher } from './hashing.js'
 import type { KeyCache } from './key-cache.js'
 import type { Environment } from './key-format.js'
 import type { TokenVerifier } from './jwt/token-verifier.js'
+import type { LockoutGate } from './lockout-gate.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
 import type { Quota } from './pipeline-steps.js'
 import type { ParseMemo, PlaceRules } from './restrictions.js'
@@ -52,6 +53,8 @@ export interface Runtime {
   originHeaders: readonly string[]
   /** Addresses this process has seen blocked, until when: refused before any store lookup. */
   blocked: LRUCache<string, number>
+  /** Attempts in flight per address against the failure budget; undefined when lockout is off. */
+  gate: LockoutGate | undefined
   memo: ParseMemo
   /** `store.findById` and `buildCachedKey`, bound once so a cache miss allocates no closures. */
   loadKey: (id: string) => Promise<KeyRecord | null>

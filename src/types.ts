@@ -48,6 +48,17 @@ export interface KeyRecord {
   revokedAt: number | null
   rotatedFrom: string | null
   rotatedTo: string | null
+  /**
+   * Bumped by the store on every {@link TokenStore.update}: lifecycle changes are written only
+   * if the version is still the one read (see `UpdateCondition`). A new record starts at 0.
+   */
+  version: number
+  /**
+   * The first key of the rotation chain this key belongs to, or null for a key created directly
+   * (its own id is then the root). Rate-limit state is counted under it, so a successor shares
+   * its predecessor's quota and rotating never refills one.
+   */
+  rootId: string | null
 }
 
 /**

@@ -6,7 +6,7 @@ import { toKeyInfo } from './key-info.js'
 import { parseKey } from './key-format.js'
 import { looksLikeJwt } from './jwt/token-verifier.js'
 import { verifyBearerToken } from './jwt/verify-bearer-token.js'
-import { grant, INVALID_TOKEN, knownBlock, refuse, URL_CREDENTIAL } from './pipeline-steps.js'
+import { admit, grant, hold, INVALID_TOKEN, refuse, settle, URL_CREDENTIAL } from './pipeline-steps.js'
 import { formatPolicy } from './rate-limit-headers.js'
 import { placeRefusal } from './restrictions.js'
 import type { CachedKey, Runtime } from './runtime.js'
@@ -125,7 +125,9 @@ export function buildCachedKey(rt: Runtime, record: KeyRecord): CachedKey {
   return {
     record: kept,
     place: { allowedOrigins: kept.allowedOrigins, networks, hasIpRules: kept.allowedIps.length > 0 },
-    quota: { key: kept.id, rules, policy: rules.length > 0 ? formatPolicy(rules) : null },
+    // Counted under the rotation chain's first key: a successor shares its predecessor's quota.
+    // A store that predates rootId answers none: the key's own id, as before.
+    quota: { key: typeof kept.rootId === 'string' ? kept.rootId : kept.id, rules, policy: rules.length > 0 ? formatPolicy(rules) : null },
     auth,
   }
 }
@@ -154,6 +156,8 @@ function compactRecord(r: KeyRecord): KeyRecord {
     revokedAt: r.revokedAt,
     rotatedFrom: r.rotatedFrom,
     rotatedTo: r.rotatedTo,
+    version: r.version,
+    rootId: r.rootId,
   }
 }
 
@@ -190,16 +194,31 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
 
     const now = rt.now()
     const client = rt.memo.address(input.ip)
-    const blocked = knownBlock(rt, client, now)
-    if (blocked !== null) return blocked
+    // Admission comes before the key is looked at, so that no answer depends on whether it is right.
+    const admission = admit(rt, client, now)
+    const admitted = admission instanceof Promise ? await admission : admission
+    if (typeof admitted !== 'boolean') return admitted
+    let held = admitted
 
+    let entry: CachedKey | null
     const found = rt.cache.get(parsed.keyId, rt.loadKey, rt.buildKey)
-    const entry = found instanceof Promise ? await found : found
+    if (found instanceof Promise) {
+      // The lookup is an await: the attempt is held against the address's failure budget meanwhile.
+      held = hold(rt, client, held)
+      try {
+        entry = await found
+      } catch (cause) {
+        settle(rt, client, held)
+        throw cause
+      }
+    } else {
+      entry = found
+    }
     // An unknown id still costs a hash and a comparison, so timing does not tell ids apart.
     const digest = rt.hash(credential)
     if (entry === null) {
       digestEqualsHex(digest, DUMMY_HEX)
-      return await refuse(rt, 'invalid_token', client, now)
+      return await refuse(rt, 'invalid_token', client, now, undefined, held)
     }
     const record = entry.record
     if (
@@ -212,12 +231,14 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
       record.environment !== rt.environment ||
       record.prefix !== parsed.prefix
     ) {
-      return await refuse(rt, 'invalid_token', client, now)
+      return await refuse(rt, 'invalid_token', client, now, undefined, held)
     }
 
-    if (input.project !== undefined && !record.projects.includes(input.project)) return await refuse(rt, 'project_forbidden', client, now)
+    if (input.project !== undefined && !record.projects.includes(input.project)) return await refuse(rt, 'project_forbidden', client, now, undefined, held)
     const place = placeRefusal(entry.place, input.headers, rt.originHeaders, client, rt.memo)
-    if (place !== null) return await refuse(rt, place, client, now)
+    if (place !== null) return await refuse(rt, place, client, now, undefined, held)
+    // A valid key: its slot goes to the next attempt before the quota call, which checks the block.
+    settle(rt, client, held)
 
     const granted = await grant(rt, input.scopes, client, now, entry.auth, entry.quota)
     if (granted.ok) rt.usage?.record(record.id, now, input.waitUntil)

@@ -104,13 +104,20 @@ describe('extractCredential: malformed and missing', () => {
     expect(codeOf({ host: 'example.com', 'content-type': 'application/json' })).toBe('missing_credentials')
   })
 
-  it.each(['Basic dXNlcjpwYXNz', 'Digest username="u", realm="r"', 'Token abc', 'ApiKey abc', 'Bearertoken', 'Negotiate YIIG'])(
+  it.each(['Basic dXNlcjpwYXNz', 'Digest username="u", realm="r"', 'Token abc', 'ApiKey abc', 'Negotiate YIIG'])(
     'ignores the other Authorization scheme %j',
     (authorization) => {
       expect(codeOf({ authorization })).toBe('missing_credentials')
       expect(extractCredential({ authorization, 'x-api-key': KEY })).toBe(KEY)
     },
   )
+
+  // Starting with Bearer makes the header ours: a bad separator is a malformed credential, so a
+  // second credential elsewhere cannot be served in its place.
+  it.each(['Bearertoken', `Bearer\t${KEY}`, `bearer\u00a0${KEY}`, `Bearer,${KEY}`, `BEARER\t\t${KEY}`])('refuses %j with invalid_request, even beside an X-API-Key', (authorization) => {
+    expect(codeOf({ authorization })).toBe('invalid_request')
+    expect(codeOf({ authorization, 'x-api-key': KEY })).toBe('invalid_request')
+  })
 
   it.each(['Bearer', 'bearer', 'Bearer ', 'Bearer    ', 'BEARER\t'])('refuses the empty bearer %j with invalid_request', (authorization) => {
     expect(codeOf({ authorization })).toBe('invalid_request')

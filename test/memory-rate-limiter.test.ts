@@ -144,11 +144,11 @@ describe('MemoryRateLimiter: lockout', () => {
   it('blocks an address at its maxFailures-th failure until the window ends, then clears', async () => {
     const limiter = new MemoryRateLimiter()
     for (let i = 0; i < 9; i++) {
-      await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + i * 1000)).resolves.toEqual({ blocked: false, retryAfterMs: 0 })
+      await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + i * 1000)).resolves.toEqual({ blocked: false, retryAfterMs: 0, failures: i + 1 })
     }
     expect(limiter.limitSync({ key: 'k', rules: [PER_SECOND], blockKey: '203.0.113.7', now: T0 + 9000 }).allowed).toBe(true)
     // The tenth failure, 60 s after the first: blocked for the rest of the 5-minute window.
-    await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 60_000)).resolves.toEqual({ blocked: true, retryAfterMs: 240_000 })
+    await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 60_000)).resolves.toEqual({ blocked: true, retryAfterMs: 240_000, failures: 10 })
     expect(limiter.limitSync({ key: 'k', rules: [PER_SECOND], blockKey: '203.0.113.7', now: T0 + 60_000 })).toEqual({
       allowed: false,
       blocked: true,
@@ -158,7 +158,7 @@ describe('MemoryRateLimiter: lockout', () => {
     expect(limiter.limitSync({ key: 'k', rules: [], blockKey: '203.0.113.7', now: T0 + 299_999 })).toMatchObject({ blocked: true, retryAfterMs: 1 })
     // The window ends: the block is gone, and a new failure starts a new count.
     expect(limiter.limitSync({ key: 'k', rules: [], blockKey: '203.0.113.7', now: T0 + 300_000 })).toMatchObject({ allowed: true, blocked: false })
-    await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 300_000)).resolves.toEqual({ blocked: false, retryAfterMs: 0 })
+    await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 300_000)).resolves.toEqual({ blocked: false, retryAfterMs: 0, failures: 1 })
     for (let i = 1; i < 9; i++) await limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 300_000 + i)
     await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 300_009)).resolves.toMatchObject({ blocked: true })
   })
@@ -166,7 +166,7 @@ describe('MemoryRateLimiter: lockout', () => {
   it('failures still count while blocked, and the block still ends with the window', async () => {
     const limiter = new MemoryRateLimiter()
     for (let i = 0; i < 15; i++) await limiter.recordFailure('a', LOCKOUT, T0 + i)
-    await expect(limiter.recordFailure('a', LOCKOUT, T0 + 100)).resolves.toEqual({ blocked: true, retryAfterMs: 299_900 })
+    await expect(limiter.recordFailure('a', LOCKOUT, T0 + 100)).resolves.toEqual({ blocked: true, retryAfterMs: 299_900, failures: 16 })
     expect(limiter.limitSync({ key: 'k', rules: [], blockKey: 'a', now: T0 + 300_000 }).blocked).toBe(false)
   })
 
@@ -193,7 +193,7 @@ describe('MemoryRateLimiter: lockout', () => {
 
   it('honours a policy with maxFailures 1', async () => {
     const limiter = new MemoryRateLimiter()
-    await expect(limiter.recordFailure('a', { maxFailures: 1, windowMs: 1000 }, T0)).resolves.toEqual({ blocked: true, retryAfterMs: 1000 })
+    await expect(limiter.recordFailure('a', { maxFailures: 1, windowMs: 1000 }, T0)).resolves.toEqual({ blocked: true, retryAfterMs: 1000, failures: 1 })
   })
 })
 

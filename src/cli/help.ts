@@ -76,9 +76,12 @@ ${STORE}
 ${EXITS}
 `
     case 'revoke':
-      return `Usage: keyward keys revoke ID
+      return `Usage: keyward keys revoke ID [--successors]
 
 Revokes a key: refused from the very next request. Idempotent.
+
+  --successors          also revoke every key rotated from it, to the end of the chain
+                        (a stolen key that was rotated by the thief)
 
 ${STORE}
 

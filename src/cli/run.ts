@@ -51,7 +51,7 @@ const COMMANDS = {
   list: { org: { type: 'string' }, limit: { type: 'string' }, after: { type: 'string' }, 'include-revoked': { type: 'boolean' } },
   show: {},
   rotate: { grace: { type: 'string' } },
-  revoke: {},
+  revoke: { successors: { type: 'boolean' } },
 } as const
 
 type Command = keyof typeof COMMANDS
@@ -147,8 +147,10 @@ async function execute(command: Command, kw: Keyward, values: Values, id: string
       return
     }
     case 'revoke': {
-      const info = await kw.keys.revoke(id!, { actor: { type: 'cli' } })
-      out(info, `Revoked ${info.id} (${info.name}) at ${info.revokedAt?.toISOString()}.\n`)
+      const successors = values.successors === true
+      const info = await kw.keys.revoke(id!, { successors }, { actor: { type: 'cli' } })
+      const also = successors ? ' Every key rotated from it is revoked too.' : ''
+      out(info, `Revoked ${info.id} (${info.name}) at ${info.revokedAt?.toISOString()}.${also}\n`)
       return
     }
   }

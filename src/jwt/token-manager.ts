@@ -87,7 +87,10 @@ export interface TokenManager {
   refresh(refreshToken: string): Promise<TokenPair>
   /** Logs the session out: its refresh tokens are refused from now on. 401 for a bad token. */
   revoke(refreshToken: string): Promise<void>
-  /** Logs a session out by id (`auth.sessionId`). False when there is no such live session. */
+  /**
+   * Logs a session out by id (`auth.sessionId`). False when there is no such live session: unknown,
+   * expired or already logged out. Of concurrent calls for one session, exactly one answers true.
+   */
   revokeSession(sessionId: string): Promise<boolean>
   /** A login; see {@link LoginInput}. */
   login(input: LoginInput): Promise<TokenPair>

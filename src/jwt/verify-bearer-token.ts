@@ -1,4 +1,4 @@
-import { grant, knownBlock, refuse, type Failure, type Success } from '../pipeline-steps.js'
+import { admit, grant, hold, refuse, settle, type Failure, type Success } from '../pipeline-steps.js'
 import type { Runtime } from '../runtime.js'
 import type { VerifyInput } from '../verify.js'
 import type { TokenVerifier } from './token-verifier.js'
@@ -16,10 +16,20 @@ import type { TokenVerifier } from './token-verifier.js'
 export async function verifyBearerToken(rt: Runtime, verifier: TokenVerifier, input: VerifyInput, token: string): Promise<Success | Failure> {
   const now = rt.now()
   const client = rt.memo.address(input.ip)
-  const blocked = knownBlock(rt, client, now)
-  if (blocked !== null) return blocked
-  const verified = await verifier.verifyAccess(token, now)
-  if (verified === null) return await refuse(rt, 'invalid_token', client, now)
-  if (input.project !== undefined && !verified.auth.projects.includes(input.project)) return await refuse(rt, 'project_forbidden', client, now)
+  const admission = admit(rt, client, now)
+  const admitted = admission instanceof Promise ? await admission : admission
+  if (typeof admitted !== 'boolean') return admitted
+  // Checking the token is an await: the attempt is held against the address's failure budget meanwhile.
+  const held = hold(rt, client, admitted)
+  let verified: Awaited<ReturnType<TokenVerifier['verifyAccess']>>
+  try {
+    verified = await verifier.verifyAccess(token, now)
+  } catch (cause) {
+    settle(rt, client, held)
+    throw cause
+  }
+  if (verified === null) return await refuse(rt, 'invalid_token', client, now, undefined, held)
+  if (input.project !== undefined && !verified.auth.projects.includes(input.project)) return await refuse(rt, 'project_forbidden', client, now, undefined, held)
+  settle(rt, client, held)
   return await grant(rt, input.scopes, client, now, verified.auth, verified.quota)
 }

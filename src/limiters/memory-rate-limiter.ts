@@ -23,8 +23,6 @@ interface FailureWindow {
   blockedUntil: number
 }
 
-const NOT_BLOCKED: BlockState = Object.freeze({ blocked: false, retryAfterMs: 0 })
-
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`keyward: ${name} must be a positive integer, got ${String(value)}`)
@@ -113,7 +111,8 @@ export class MemoryRateLimiter implements RateLimiter {
     }
     window.count++
     if (window.count >= policy.maxFailures) window.blockedUntil = window.start + policy.windowMs
-    return Promise.resolve(window.blockedUntil > now ? { blocked: true, retryAfterMs: window.blockedUntil - now } : NOT_BLOCKED)
+    const failures = window.count
+    return Promise.resolve(window.blockedUntil > now ? { blocked: true, retryAfterMs: window.blockedUntil - now, failures } : { blocked: false, retryAfterMs: 0, failures })
   }
 }
 

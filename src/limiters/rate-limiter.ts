@@ -80,6 +80,12 @@ export interface BlockState {
   blocked: boolean
   /** Milliseconds until the block ends; 0 when not blocked. */
   retryAfterMs: number
+  /**
+   * Failures counted in the address's current window, this one included (it keeps counting
+   * while blocked). Optional for custom limiters, but without it keyward can neither answer a
+   * failure counted after the block with 429 nor know the budget other instances have spent.
+   */
+  failures?: number
 }
 
 /**
@@ -100,6 +106,9 @@ export interface RateLimiter {
    * sparing a promise per request. Throws where `limit` would reject.
    */
   limitSync?(request: LimitRequest): LimitResult
-  /** Counts one failed attempt from `blockKey`; resolves with the address's lockout state after it. */
+  /**
+   * Counts one failed attempt from `blockKey`, atomically, and resolves with the address's lockout
+   * state after it, with the count (`failures`) that one call saw.
+   */
   recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState>
 }

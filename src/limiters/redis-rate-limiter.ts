@@ -117,7 +117,7 @@ return reply
 /**
  * Counts one failure in the address's fixed window (from its first failure), as
  * MemoryRateLimiter does. KEYS: the lockout window. ARGV: maxFailures, windowMs.
- * Reply: { blocked, retryAfterMs }.
+ * Reply: { blocked, retryAfterMs, failures in the window with this one }.
  */
 const FAILURE_SCRIPT = `
 local t = redis.call('TIME')
@@ -134,8 +134,8 @@ end
 count = count + 1
 if count >= max then blocked_until = start + window end
 redis.call('SET', KEYS[1], int(start) .. ':' .. int(count) .. ':' .. int(blocked_until), 'PX', int(math.min(window, start + window - now)))
-if blocked_until > now then return {1, blocked_until - now} end
-return {0, 0}
+if blocked_until > now then return {1, blocked_until - now, count} end
+return {0, 0, count}
 `
 
 interface Script {
@@ -151,7 +151,6 @@ function loadScripts() {
 
 const DIGEST_CACHE_SIZE = 4096
 
-const NOT_BLOCKED: BlockState = Object.freeze({ blocked: false, retryAfterMs: 0 })
 
 /**
  * GCRA quotas and lockout windows in Redis, shared by every instance of your server.
@@ -239,8 +238,8 @@ export class RedisRateLimiter implements RateLimiter {
   async recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
     return this.#withTimeout(
       this.#run(loadScripts().failure, [this.#lockoutKey(blockKey)], [String(policy.maxFailures), String(policy.windowMs)]).then((reply) => {
-        const [blocked, retryAfterMs] = integers(reply, 2)
-        return blocked === 1 ? { blocked: true, retryAfterMs: retryAfterMs! } : NOT_BLOCKED
+        const [blocked, retryAfterMs, failures] = integers(reply, 3)
+        return blocked === 1 ? { blocked: true, retryAfterMs: retryAfterMs!, failures: failures! } : { blocked: false, retryAfterMs: 0, failures: failures! }
       }),
     )
   }

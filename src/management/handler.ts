@@ -5,11 +5,13 @@ import { isValidScope } from '../scopes.js'
 import type { AuthContext, KeyInfo } from '../types.js'
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './body.js'
 import { parseListQuery } from './list-query.js'
+import { applyWritePolicy } from './policy.js'
+import { parseRevokeQuery } from './revoke-query.js'
 import { httpProblem, jsonResponse, keywardProblem } from './problems.js'
 import { MANAGEMENT_ROUTES, matchPath, type ManagementRoute } from './routes.js'
-import type { ManagementOptions, ManagementRequest, ManagementResponse } from './types.js'
+import type { ManagementCall, ManagementOptions, ManagementRequest, ManagementResponse, ManagementWrite } from './types.js'
 
-const OPTION_NAMES = ['scope', 'authorize', 'maxBodyBytes', 'onError']
+const OPTION_NAMES = ['scope', 'authorize', 'policy', 'maxBodyBytes', 'onError']
 const MAX_BODY_LIMIT = 1_048_576
 
 /**
@@ -34,9 +36,10 @@ function checkOptions(kw: Keyward, options: ManagementOptions, extra: readonly s
   for (const name of Object.keys(options)) {
     if (!OPTION_NAMES.includes(name) && !extra.includes(name)) fail(`unknown management option ${JSON.stringify(name)} (expected one of ${[...OPTION_NAMES, ...extra].join(', ')})`)
   }
-  const { scope = 'admin', maxBodyBytes = DEFAULT_MAX_BODY_BYTES, authorize, onError } = options
+  const { scope = 'admin', maxBodyBytes = DEFAULT_MAX_BODY_BYTES, authorize, policy, onError } = options
   if (!isValidScope(scope)) fail('scope must be a scope string')
-  if (authorize !== undefined && typeof authorize !== 'function') fail('authorize must be a function (auth, action) => boolean')
+  if (authorize !== undefined && typeof authorize !== 'function') fail('authorize must be a function (auth, action, call) => boolean')
+  if (policy !== undefined && typeof policy !== 'function') fail('policy must be a function ({ action, auth, input, current }) => input | undefined')
   if (onError !== undefined && typeof onError !== 'function') fail('onError must be a function')
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 256 || maxBodyBytes > MAX_BODY_LIMIT) fail(`maxBodyBytes must be an integer from 256 to ${MAX_BODY_LIMIT}`)
   return { scope, maxBodyBytes }
@@ -54,32 +57,49 @@ function invalid(field: string, message: string): KeywardError {
  *
  * Every route needs a credential `kw.verify()` accepts with `scope` (default `admin`), or one
  * `authorize` approves, and sees only the caller's org: another org's key id and an id that does
- * not exist are the same 404. Secrets appear only in the answers of create and rotate.
+ * not exist are the same 404. Writes go through the `policy`, then the grant ceiling: no key
+ * holds more than its caller (docs/delegation.md). Secrets appear only in the answers of create
+ * and rotate.
  *
  * @example
  * ```ts
- * const handle = createManagementHandler(kw, { authorize: (auth, action) => auth.scopes.includes('admin') || action === 'keys.list' })
+ * const handle = createManagementHandler(kw, {
+ *   authorize: (auth, action) => auth.scopes.includes('admin') || action === 'keys.list',
+ *   policy: ({ action, input }) => (action === 'keys.create' ? { scopes: ['read'], ...input } : undefined),
+ * })
  * ```
  */
 export function createManagementHandler(kw: Keyward, options: ManagementOptions = {}, extraOptions: readonly string[] = []): ManagementHandler {
   const { scope, maxBodyBytes } = checkOptions(kw, options, extraOptions)
-  const { authorize, onError } = options
+  const { authorize, policy, onError } = options
 
   async function run(route: ManagementRoute, id: string | undefined, request: ManagementRequest, auth: AuthContext): Promise<ManagementResponse> {
-    const context: ActionContext = request.ip === undefined ? { actor: actorOf(auth) } : { actor: actorOf(auth), ip: request.ip }
+    // `auth` holds every write to the caller's own grant (the ceiling in kw.keys), after the policy.
+    const context: ActionContext = { auth, actor: actorOf(auth), ...(request.ip === undefined ? {} : { ip: request.ip }) }
     // Another org's key and a key that does not exist answer alike: ids cannot be probed across orgs.
-    let info: KeyInfo | null = null
+    let current: KeyInfo | undefined
     if (id !== undefined) {
-      info = await kw.keys.get(id)
-      if (info === null || info.orgId !== auth.org) throw new KeywardError('not_found')
+      const found = await kw.keys.get(id)
+      if (found !== null && found.orgId === auth.org) current = found
     }
-    let body: unknown
+    let input: Record<string, unknown> | undefined
     if (route.body) {
       const read = await readJsonBody(request, maxBodyBytes)
       if ('response' in read) return read.response
-      body = read.value
+      const body = read.value
       if (body === undefined && route.action !== 'keys.rotate') throw invalid('(body)', 'is required: a JSON object')
       if (body !== undefined && !plain(body)) throw invalid('(body)', 'must be a JSON object')
+      input = (body ?? {}) as Record<string, unknown>
+    }
+    if (authorize !== undefined) {
+      const call: ManagementCall = { action: route.action, auth, ...(input === undefined ? {} : { input }), ...(current === undefined ? {} : { current }) }
+      // Before the 404: a caller refused here learns nothing about which ids exist.
+      if ((await authorize(auth, route.action, call)) !== true) throw new KeywardError('insufficient_scope', { message: 'Not allowed to manage keys' })
+    }
+    if (id !== undefined && current === undefined) throw new KeywardError('not_found')
+    if (input !== undefined) {
+      const write = { action: route.action, auth, input, ...(current === undefined ? {} : { current }) } as ManagementWrite
+      input = await applyWritePolicy(policy, write)
     }
     switch (route.action) {
       case 'keys.list': {
@@ -90,19 +110,17 @@ export function createManagementHandler(kw: Keyward, options: ManagementOptions 
         return jsonResponse(200, { data, next: rows.length > query.limit ? data[data.length - 1]!.id : null })
       }
       case 'keys.create': {
-        const input = body as Record<string, unknown>
-        if (Object.hasOwn(input, 'orgId') && input.orgId !== auth.org) throw invalid('orgId', "must be omitted or the caller's own organization")
-        return jsonResponse(201, await kw.keys.create({ ...input, orgId: auth.org } as never, context))
+        if (Object.hasOwn(input!, 'orgId') && input!.orgId !== auth.org) throw invalid('orgId', "must be omitted or the caller's own organization")
+        return jsonResponse(201, await kw.keys.create({ ...input!, orgId: auth.org } as never, context))
       }
       case 'keys.read':
-        return jsonResponse(200, info)
+        return jsonResponse(200, current)
       case 'keys.update':
-        return jsonResponse(200, await kw.keys.update(id!, body as never, context))
+        return jsonResponse(200, await kw.keys.update(id!, input as never, context))
       case 'keys.revoke':
-        return jsonResponse(200, await kw.keys.revoke(id!, context))
+        return jsonResponse(200, await kw.keys.revoke(id!, parseRevokeQuery(request.query), context))
       case 'keys.rotate': {
-        const input = (body ?? {}) as Record<string, unknown>
-        const unknown = Object.keys(input).filter((k) => k !== 'gracePeriodMs')
+        const unknown = Object.keys(input!).filter((k) => k !== 'gracePeriodMs')
         if (unknown.length > 0) throw invalid(unknown[0]!, 'unknown field')
         return jsonResponse(200, await kw.keys.rotate(id!, input as { gracePeriodMs?: number }, context))
       }
@@ -121,14 +139,16 @@ export function createManagementHandler(kw: Keyward, options: ManagementOptions 
     try {
       const verified = await kw.verify({ headers: request.headers, ip: request.ip, url: request.url, scopes: authorize === undefined ? scope : undefined })
       if (!verified.ok) return keywardProblem(verified.error)
-      if (authorize !== undefined && (await authorize(verified.auth, route.action)) !== true) {
-        return keywardProblem(new KeywardError('insufficient_scope', { message: 'Not allowed to manage keys' }), verified.headers)
+      try {
+        const response = await run(route, match.id, request, verified.auth)
+        return { ...response, headers: { ...verified.headers, ...response.headers } }
+      } catch (error) {
+        if (isKeywardError(error)) return keywardProblem(error, verified.headers)
+        throw error
       }
-      const response = await run(route, match.id, request, verified.auth)
-      return { ...response, headers: { ...verified.headers, ...response.headers } }
     } catch (error) {
       if (isKeywardError(error)) return keywardProblem(error)
-      // A bug, or an authorize() that threw: refused, never half-done, and the cause stays inside.
+      // A bug, or an authorize() or policy that threw: refused, never half-done, and the cause stays inside.
       onError?.(error)
       return httpProblem('internal_error', 500, 'Internal Server Error', 'The request could not be completed')
     }

@@ -86,6 +86,8 @@ const COMMON: Json = {
   '429': problemResponse('Rate limited, or too many failed attempts from this address'),
   '503': problemResponse('The store is unavailable'),
 }
+// Writes can also be refused for what they would grant: more than the caller holds, or a policy's no.
+const GRANT = { '403': problemResponse('The credential lacks the management scope or is used from an origin or address it is not allowed; or the key would hold more than the caller (grant ceiling: `errors` names each field, `scope` the missing scopes); or the write policy refused') }
 const NOT_FOUND = { '404': problemResponse('No such key in the caller\'s organization (another org\'s key looks the same)') }
 const INVALID = { '400': problemResponse('Invalid input: `errors` names every bad field') }
 const BODY = { '413': problemResponse('Body larger than the bound (16 KiB by default)'), '415': problemResponse('Body not application/json') }
@@ -111,7 +113,7 @@ export function managementOpenApi(): Json {
           operationId: 'createKey',
           summary: 'Create a key in the caller\'s organization; the key is returned this once',
           requestBody: jsonBody(ref('CreateKeyInput'), true),
-          responses: { '201': jsonResponse('Created', ref('CreatedKey')), ...INVALID, ...BODY, ...COMMON },
+          responses: { '201': jsonResponse('Created', ref('CreatedKey')), ...INVALID, ...BODY, ...COMMON, ...GRANT },
         },
         get: {
           operationId: 'listKeys',
@@ -131,12 +133,20 @@ export function managementOpenApi(): Json {
           operationId: 'updateKey',
           summary: 'Change a key that still works (not revoked, expired or rotated out)',
           requestBody: jsonBody(ref('UpdateKeyInput'), true),
-          responses: { '200': jsonResponse('The changed key', ref('KeyInfo')), ...INVALID, ...NOT_FOUND, ...BODY, ...COMMON },
+          responses: { '200': jsonResponse('The changed key', ref('KeyInfo')), ...INVALID, ...NOT_FOUND, ...BODY, ...COMMON, ...GRANT },
         },
         delete: {
           operationId: 'revokeKey',
           summary: 'Revoke a key: refused from the very next request. Idempotent.',
-          responses: { '200': jsonResponse('The revoked key', ref('KeyInfo')), ...NOT_FOUND, ...COMMON },
+          parameters: [
+            {
+              name: 'successors',
+              in: 'query',
+              schema: { type: 'boolean', default: false },
+              description: 'Also revoke every key rotated from this one, to the end of the chain (compromise recovery: a stolen key that rotated itself)',
+            },
+          ],
+          responses: { '200': jsonResponse('The revoked key', ref('KeyInfo')), ...INVALID, ...NOT_FOUND, ...COMMON },
         },
       },
       '/keys/{id}/rotate': {
@@ -145,7 +155,7 @@ export function managementOpenApi(): Json {
           operationId: 'rotateKey',
           summary: 'Replace a key by a new one with the same settings; the old one works for the grace period',
           requestBody: jsonBody(ref('RotateInput'), false),
-          responses: { '200': jsonResponse('The new key, returned this once', ref('CreatedKey')), ...INVALID, ...NOT_FOUND, ...BODY, ...COMMON },
+          responses: { '200': jsonResponse('The new key, returned this once', ref('CreatedKey')), ...INVALID, ...NOT_FOUND, ...BODY, ...COMMON, ...GRANT },
         },
       },
     },

@@ -1,5 +1,5 @@
 import type { HeaderSource } from '../credentials.js'
-import type { AuthContext } from '../types.js'
+import type { AuthContext, KeyInfo } from '../types.js'
 
 /**
  * What a management call does, as `authorize(auth, action)` sees it.
@@ -10,6 +10,50 @@ import type { AuthContext } from '../types.js'
  * ```
  */
 export type ManagementAction = 'keys.create' | 'keys.list' | 'keys.read' | 'keys.update' | 'keys.rotate' | 'keys.revoke'
+
+/**
+ * One management call as `authorize` and `policy` see it: who, what, with which input, on which key.
+ *
+ * @example
+ * ```ts
+ * const noWrites = (_auth: AuthContext, _action: ManagementAction, call: ManagementCall) => call.input === undefined
+ * ```
+ */
+export interface ManagementCall {
+  action: ManagementAction
+  /** The verified caller. */
+  auth: AuthContext
+  /** create, update, rotate: the JSON body as sent (rotate: `{}` when empty), not yet validated. */
+  input?: Record<string, unknown>
+  /** Routes naming a key: that key, when it exists in the caller's org (else undefined, then 404). */
+  current?: KeyInfo
+}
+
+/**
+ * A write (create, update, rotate) as the write policy sees it: the input is always there.
+ *
+ * @example
+ * ```ts
+ * const immutableName = ({ action, input }: ManagementWrite) => { if (action === 'keys.update' && 'name' in input) throw new KeywardError('validation_failed', { errors: [{ field: 'name', message: 'cannot be changed' }] }) }
+ * ```
+ */
+export interface ManagementWrite extends ManagementCall {
+  action: 'keys.create' | 'keys.update' | 'keys.rotate'
+  input: Record<string, unknown>
+}
+
+/**
+ * The write policy: returns the input to use (adjusted: defaults set, fields dropped) or
+ * undefined to keep it; refuses by throwing a `KeywardError` (`validation_failed` with `errors`
+ * is a 400 naming the fields, `insufficient_scope` a 403). Any other throw, or an answer that is
+ * not a plain object, is a 500 and nothing is stored. The grant ceiling applies to what it returns.
+ *
+ * @example
+ * ```ts
+ * const policy: WritePolicy = ({ action, input }) => (action === 'keys.create' ? { scopes: ['read'], ...input } : undefined)
+ * ```
+ */
+export type WritePolicy = (write: ManagementWrite) => Record<string, unknown> | undefined | void | Promise<Record<string, unknown> | undefined | void>
 
 /**
  * A request body the handler reads itself, at most `maxBodyBytes` of it: text, bytes, a Web
@@ -77,10 +121,17 @@ export interface ManagementOptions {
   /** The scope a caller's key needs for every route. Default `'admin'`. Ignored when `authorize` is given. */
   scope?: string
   /**
-   * Decides instead of the scope: called with the verified caller and the action; false (or a
-   * promise of false) is 403. Throwing is a 500 (fail closed). Org isolation applies either way.
+   * Decides instead of the scope: called with the verified caller, the action and the whole call
+   * (its input and the key it names); anything but true (or a promise of true) is 403. Throwing
+   * is a 500 (fail closed). Org isolation and the grant ceiling apply either way.
    */
-  authorize?: (auth: AuthContext, action: ManagementAction) => boolean | Promise<boolean>
+  authorize?: (auth: AuthContext, action: ManagementAction, call: ManagementCall) => boolean | Promise<boolean>
+  /**
+   * The write policy of create, update and rotate, after `authorize`: may adjust the input or
+   * refuse (see {@link WritePolicy}). It may restrict, never widen: the grant ceiling (a key never
+   * holds more than its creator) is checked on what it returns. Default: none.
+   */
+  policy?: WritePolicy
   /** Largest request body accepted, in bytes; beyond it 413. Default 16,384. */
   maxBodyBytes?: number
   /** Receives unexpected errors (answered 500). Never receives a secret. Default: ignore. */

@@ -1,6 +1,6 @@
 import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../refresh-family.js'
 import type { KeyRecord } from '../types.js'
-import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore } from './token-store.js'
+import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
 
 function copy(record: KeyRecord): KeyRecord {
   return structuredClone(record)
@@ -36,10 +36,12 @@ export class MemoryTokenStore implements TokenStore {
     return Promise.resolve(true)
   }
 
-  update(id: string, patch: KeyRecordPatch): Promise<KeyRecord | null> {
+  update(id: string, patch: KeyRecordPatch, condition?: UpdateCondition): Promise<KeyRecord | null> {
     const current = this.#records.get(id)
     if (current === undefined) return Promise.resolve(null)
-    const next: KeyRecord = { ...current, ...structuredClone(patch), id: current.id }
+    // No await between the check and the write: they are one step.
+    if (condition !== undefined && current.version !== condition.ifVersion) return Promise.resolve(null)
+    const next: KeyRecord = { ...current, ...structuredClone(patch), id: current.id, rootId: current.rootId, version: current.version + 1 }
     this.#records.set(id, next)
     this.#announce({ type: 'key', id })
     return Promise.resolve(copy(next))
@@ -97,8 +99,8 @@ export class MemoryTokenStore implements TokenStore {
     checkFamilyId(id, 'id')
     checkFamilyTime(now, 'now')
     const family = this.#live(id, now)
-    if (family === null) return false
-    if (family.revokedAt === null) this.#families.set(id, { ...family, revokedAt: now })
+    if (family === null || family.revokedAt !== null) return false
+    this.#families.set(id, { ...family, revokedAt: now })
     return true
   }
 

@@ -31,8 +31,8 @@ export function refreshFamilySql(table: string) {
 FROM (SELECT id, current_jti, expires_at, revoked_at FROM ${table} WHERE id = $1 AND expires_at > $5::bigint FOR UPDATE) AS old
 WHERE f.id = old.id
 RETURNING old.current_jti, old.expires_at, old.revoked_at`,
-    /** $1 id, $2 now. Returns a row when the family is alive (revoked now or before). */
-    revoke: `UPDATE ${table} SET revoked_at = COALESCE(revoked_at, $2::bigint) WHERE id = $1 AND expires_at > $2::bigint RETURNING id`,
+    /** $1 id, $2 now. Returns a row only when this statement revoked a live family: of concurrent calls, one. */
+    revoke: `UPDATE ${table} SET revoked_at = $2::bigint WHERE id = $1 AND expires_at > $2::bigint AND revoked_at IS NULL RETURNING id`,
     /** $1 id, $2 now. */
     find: `SELECT ${COLUMNS} FROM ${table} WHERE id = $1 AND expires_at > $2::bigint`,
     /** $1 now. Returns the count deleted. */

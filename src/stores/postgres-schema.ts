@@ -1,6 +1,7 @@
 /**
  * The schema of {@link PostgresTokenStore}: the keys table, keyed by key id, with an index on org
- * (`sql/keyward-001.sql`), and the refresh-family table (`sql/keyward-002.sql`). The files hold
+ * (`sql/keyward-001.sql`), the refresh-family table (`sql/keyward-002.sql`), and the keys
+ * table's `version` and `root_id` columns (`sql/keyward-003.sql`). The files hold
  * the same text for users who run migrations with their own tool; `store.migrate()` runs these
  * statements. Both are idempotent.
  *
@@ -164,3 +165,51 @@ export function postgresRefreshFamilySql(names: PostgresTableName = {}): string 
  * ```
  */
 export const KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA: string = postgresRefreshFamilySql()
+
+/**
+ * The lifecycle migration's statements (`sql/keyward-003.sql`) for the keys table: a `version`
+ * column every update bumps and every lifecycle change is conditioned on, and `root_id`, the
+ * first key of a rotation chain, under which the chain's quota is counted. Rows written before
+ * it get version 0 and no root (their own id), and keep working. Each statement is safe to run again.
+ *
+ * @example
+ * ```ts
+ * for (const statement of postgresLifecycleStatements({ schema: 'auth' })) await pool.query(statement)
+ * ```
+ */
+export function postgresLifecycleStatements(names: PostgresTableName = {}): string[] {
+  const { qualified } = resolveTableName(names)
+  return [
+    `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;`,
+    `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS root_id text;`,
+  ]
+}
+
+/**
+ * The lifecycle migration as one SQL text with a header comment: what `sql/keyward-003.sql`
+ * holds for the default names.
+ *
+ * @example
+ * ```ts
+ * const sql = postgresLifecycleSql({ schema: 'auth' }) // for your own migration tool
+ * ```
+ */
+export function postgresLifecycleSql(names: PostgresTableName = {}): string {
+  const header = [
+    '-- keyward 003: conditional lifecycle writes and one quota per rotation chain. Run after 001.',
+    '-- Idempotent: safe to run again. Every update bumps version; rotate, update and revoke write',
+    '-- only over the version they read. root_id is the first key of a rotation chain (NULL: the',
+    '-- row\'s own id). Existing rows get version 0 and no root, and keep working.',
+  ].join('\n')
+  return `${header}\n\n${postgresLifecycleStatements(names).join('\n\n')}\n`
+}
+
+/**
+ * `sql/keyward-003.sql`: the lifecycle migration for the default table `keyward_keys`.
+ *
+ * @example
+ * ```ts
+ * await pool.query(KEYWARD_POSTGRES_LIFECYCLE_SCHEMA)
+ * ```
+ */
+export const KEYWARD_POSTGRES_LIFECYCLE_SCHEMA: string = postgresLifecycleSql()

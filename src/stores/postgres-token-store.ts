@@ -1,10 +1,10 @@
 import type { KeyRecord, RateLimitRule } from '../types.js'
 import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
 import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../refresh-family.js'
-import { postgresRefreshFamilyStatements, postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
+import { postgresLifecycleStatements, postgresRefreshFamilyStatements, postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
 import { familyParams, refreshFamilySql, toFamily, toRotationState } from './postgres-refresh-families.js'
 import { malformed, toText, toTextOrNull, toTime, toTimeOrNull } from './postgres-values.js'
-import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore } from './token-store.js'
+import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
 
 // Structural types only: this file must not import `pg` (an optional peer) nor anything Node-only.
 
@@ -72,11 +72,11 @@ export interface PostgresTokenStoreOptions {
   onError?: (error: unknown) => void
 }
 
-/** unique_violation, duplicate_table, duplicate_object, duplicate_schema. */
-const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06'])
+/** unique_violation, duplicate_table, duplicate_object, duplicate_schema, duplicate_column. */
+const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06', '42701'])
 
 
-const COLUMNS = 'id, prefix, environment, hash, org_id, name, description, projects, scopes, allowed_origins, allowed_ips, rate_limit, metadata, expires_at, created_at, updated_at, last_used_at, revoked_at, rotated_from, rotated_to'
+const COLUMNS = 'id, prefix, environment, hash, org_id, name, description, projects, scopes, allowed_origins, allowed_ips, rate_limit, metadata, expires_at, created_at, updated_at, last_used_at, revoked_at, rotated_from, rotated_to, version, root_id'
 
 type Cast = 'text' | 'text[]' | 'jsonb' | 'bigint'
 
@@ -164,6 +164,8 @@ function toRecord(row: unknown): KeyRecord {
     revokedAt: toTimeOrNull(r.revoked_at, 'revoked_at'),
     rotatedFrom: toTextOrNull(r.rotated_from, 'rotated_from'),
     rotatedTo: toTextOrNull(r.rotated_to, 'rotated_to'),
+    version: toTime(r.version, 'version'),
+    rootId: toTextOrNull(r.root_id, 'root_id'),
   }
 }
 
@@ -185,6 +187,9 @@ interface ListenSession {
  * - Every query is a single statement (atomic), and rejects after `queryTimeoutMs` (default 500).
  * - `update` notifies `<channel>` with the key id in the same statement, so the announcement is
  *   sent exactly when the change commits. Other instances drop the key from their caches.
+ * - `update` bumps `version`, and with `{ ifVersion }` carries the check in the same statement's
+ *   WHERE clause: of concurrent writers that read one version, exactly one commits
+ *   (`sql/keyward-003.sql` adds the column; rows from before read as version 0).
  * - `subscribe` LISTENs on a dedicated pooled connection (or PGlite's `listen()`); when that
  *   connection is lost it emits `{ type: 'flush' }`, re-establishes it with backoff, and emits
  *   `flush` again once listening, so nothing missed in between stays cached.
@@ -267,11 +272,19 @@ export class PostgresTokenStore implements TokenStore {
 
   /**
    * Creates the tables and their indexes when missing (`sql/keyward-001.sql`, then
-   * `sql/keyward-002.sql`). Idempotent, and safe when several instances start at once.
+   * `sql/keyward-002.sql`), and adds the lifecycle columns (`sql/keyward-003.sql`). Idempotent, and safe when several instances start at once.
    */
   async migrate(): Promise<void> {
     const timeout = Math.max(this.#timeoutMs, 30_000)
     const statements = [...postgresSchemaStatements(this.#names(this.#table)), ...postgresRefreshFamilyStatements(this.#names(this.#familyTable))]
+    // ALTER TABLE takes the table's exclusive lock even when the column exists, and reads queue
+    // behind it: only when a column is missing, so a routine start-up never stalls the hot path.
+    const present = await withTimeout(
+      this.#client.query(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname IN ('version', 'root_id') AND NOT attisdropped`, [this.#table]),
+      timeout,
+      'Postgres migration',
+    )
+    if ((present.rows[0] as { n?: unknown } | undefined)?.n !== 2) statements.push(...postgresLifecycleStatements(this.#names(this.#table)))
     for (const statement of statements) {
       try {
         await withTimeout(this.#client.query(statement), timeout, 'Postgres migration')
@@ -292,7 +305,7 @@ export class PostgresTokenStore implements TokenStore {
 
   async insert(record: KeyRecord): Promise<boolean> {
     const rows = await this.#query(
-      `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9::text[], $10::text[], $11::text[], $12::text::jsonb, $13::text::jsonb, $14::bigint, $15::bigint, $16::bigint, $17::bigint, $18::bigint, $19, $20) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9::text[], $10::text[], $11::text[], $12::text::jsonb, $13::text::jsonb, $14::bigint, $15::bigint, $16::bigint, $17::bigint, $18::bigint, $19, $20, $21::bigint, $22) ON CONFLICT (id) DO NOTHING RETURNING id`,
       [
         record.id,
         record.prefix,
@@ -314,25 +327,28 @@ export class PostgresTokenStore implements TokenStore {
         record.revokedAt,
         record.rotatedFrom,
         record.rotatedTo,
+        record.version,
+        record.rootId,
       ],
     )
     return rows.length === 1
   }
 
-  async update(id: string, patch: KeyRecordPatch): Promise<KeyRecord | null> {
-    const params: unknown[] = [id, this.#channel]
-    const sets: string[] = []
+  async update(id: string, patch: KeyRecordPatch, condition?: UpdateCondition): Promise<KeyRecord | null> {
+    const params: unknown[] = [id, this.#channel, condition === undefined ? null : condition.ifVersion]
+    const sets: string[] = ['version = version + 1']
     for (const [field, value] of Object.entries(patch)) {
       const column = PATCH_COLUMNS[field as keyof KeyRecordPatch]
       if (column === undefined || value === undefined) continue
       params.push(param(value, column[1]))
       sets.push(`${column[0]} = ${placeholder(params.length, column[1])}`)
     }
-    if (sets.length === 0) sets.push('id = id')
-    // One statement: the row changes and the notification is queued in the same transaction,
-    // so other instances hear of it exactly when (and only if) the change commits.
+    // One statement: the version check, the change and the notification happen in the same
+    // transaction. UPDATE locks the row and re-checks the WHERE clause against the latest
+    // committed version, so of two writers conditioned on one version only one matches; other
+    // instances hear of it exactly when (and only if) the change commits.
     const rows = await this.#query(
-      `WITH changed AS (UPDATE ${this.#table} SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}) SELECT changed.*, pg_notify($2::text, changed.id) AS notified FROM changed`,
+      `WITH changed AS (UPDATE ${this.#table} SET ${sets.join(', ')} WHERE id = $1 AND ($3::bigint IS NULL OR version = $3::bigint) RETURNING ${COLUMNS}) SELECT changed.*, pg_notify($2::text, changed.id) AS notified FROM changed`,
       params,
     )
     if (rows.length === 0) return null

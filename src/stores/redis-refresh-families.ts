@@ -44,8 +44,8 @@ return 'reused'
 `
 
 /**
- * KEYS: family. ARGV: now. Reply: 1 when the family is alive (revoked now or before), 0 when
- * absent or expired.
+ * KEYS: family. ARGV: now. Reply: 1 when this call revoked a live family, 0 when it was absent,
+ * expired or already revoked (so of concurrent calls, exactly one answers 1).
  *
  * @example
  * ```ts
@@ -56,7 +56,8 @@ export const REVOKE_FAMILY_SCRIPT = `
 local state = redis.call('HMGET', KEYS[1], 'expiresAt', 'revokedAt')
 if not state[1] or not state[2] then return 0 end
 if tonumber(state[1]) <= tonumber(ARGV[1]) then return 0 end
-if state[2] == '' then redis.call('HSET', KEYS[1], 'revokedAt', ARGV[1]) end
+if state[2] ~= '' then return 0 end
+redis.call('HSET', KEYS[1], 'revokedAt', ARGV[1])
 return 1
 `
 

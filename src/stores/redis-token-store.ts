@@ -5,7 +5,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, type RefreshFamilyRecord, type RefreshRotation } from '../refresh-family.js'
 import type { KeyRecord, RateLimitRule } from '../types.js'
 import { familyFields, INSERT_FAMILY_SCRIPT, REVOKE_FAMILY_SCRIPT, ROTATE_FAMILY_SCRIPT, toFamily, toRotation } from './redis-refresh-families.js'
-import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore } from './token-store.js'
+import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
 
 // Structural types only: this file must not import `ioredis` (an optional peer) nor anything Node-only.
 
@@ -90,13 +90,18 @@ return 1
 `
 
 /**
- * KEYS: record. ARGV: channel, id, then field, value, ... Reply: the new record's fields
- * (HGETALL), or false when there is no such record. The announcement is published by the
- * same script, so it goes out exactly when the change is applied.
+ * KEYS: record. ARGV: channel, id, expected version ('' for any), then field, value, ...
+ * Reply: the new record's fields (HGETALL), or false when there is no such record or its
+ * version is not the expected one. The check, the change, the version bump and the
+ * announcement are one script: nothing lands in between, and the announcement goes out exactly
+ * when the change is applied. A record written before versions existed is at version 0.
  */
 const UPDATE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
+local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then return false end
+if #ARGV > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
+redis.call('HSET', KEYS[1], 'version', string.format('%d', version + 1))
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return redis.call('HGETALL', KEYS[1])
 `
@@ -182,6 +187,8 @@ const FIELDS = [
   'revokedAt',
   'rotatedFrom',
   'rotatedTo',
+  'version',
+  'rootId',
 ] as const satisfies ReadonlyArray<keyof KeyRecord>
 
 const PATCH_FIELDS: ReadonlySet<string> = new Set<keyof KeyRecordPatch>([
@@ -279,6 +286,9 @@ function toRecord(fields: ReadonlyMap<string, string>): KeyRecord {
     revokedAt: timeOrNull('revokedAt'),
     rotatedFrom: textOrNull('rotatedFrom'),
     rotatedTo: textOrNull('rotatedTo'),
+    // Records written before these fields existed: version 0, no root (their own id).
+    version: fields.has('version') ? time('version') : 0,
+    rootId: fields.has('rootId') ? textOrNull('rootId') : null,
   }
 }
 
@@ -326,6 +336,8 @@ function checkPositiveInteger(value: unknown, name: string, fallback: number): n
  * - `insert` and `update` are single scripts (EVALSHA, EVAL on NOSCRIPT). `update` PUBLISHes the
  *   key id on `<prefix>keys:changed` in the same script, so the announcement goes out exactly
  *   when the change is applied. Revocation is soft: the record stays, with `revokedAt` set.
+ *   `update` bumps the record's `version`, checking `{ ifVersion }` in the same script, so of
+ *   concurrent writers that read one version exactly one lands (records from before: version 0).
  * - `touch` writes a whole batch in one script, only ever moving `lastUsedAt` forward.
  * - Refresh-token families are hashes `<prefix>{keys}:family:<id>` that expire by themselves
  *   (PEXPIREAT at the family's expiry); insert, rotate and revoke are single scripts, so two
@@ -416,13 +428,14 @@ export class RedisTokenStore implements TokenStore {
     return reply === 1
   }
 
-  async update(id: string, patch: KeyRecordPatch): Promise<KeyRecord | null> {
+  async update(id: string, patch: KeyRecordPatch, condition?: UpdateCondition): Promise<KeyRecord | null> {
+    if (condition !== undefined && !Number.isSafeInteger(condition.ifVersion)) throw new TypeError('keyward: ifVersion must be an integer')
     const args: string[] = []
     for (const [field, value] of Object.entries(patch)) {
       if (!PATCH_FIELDS.has(field) || value === undefined) continue
       args.push(field, encode(value, field))
     }
-    const reply = await this.#run(loadScripts().update, [this.recordKey(id)], [this.#channel, id, ...args])
+    const reply = await this.#run(loadScripts().update, [this.recordKey(id)], [this.#channel, id, condition === undefined ? '' : String(condition.ifVersion), ...args])
     if (reply === null) return null
     const record = toRecord(fieldsOf(reply))
     // Without an active subscription of our own, our subscribers would not hear of our own change.

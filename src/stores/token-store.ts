@@ -41,7 +41,24 @@ export interface ListOptions {
  * await store.update(id, { revokedAt: Date.now(), updatedAt: Date.now() })
  * ```
  */
-export type KeyRecordPatch = Partial<Omit<KeyRecord, 'id' | 'prefix' | 'environment' | 'orgId' | 'createdAt'>>
+export type KeyRecordPatch = Partial<Omit<KeyRecord, 'id' | 'prefix' | 'environment' | 'orgId' | 'createdAt' | 'version' | 'rootId'>>
+
+/**
+ * The condition of a conditional {@link TokenStore.update}: the write happens only if the stored
+ * record is still the one the caller read. keyward passes it on every lifecycle change (update,
+ * revoke, rotate), so that of two concurrent changes read from the same version only one lands.
+ *
+ * @example
+ * ```ts
+ * const current = await store.findById(id)
+ * const changed = await store.update(id, { name: 'Renamed' }, { ifVersion: current!.version })
+ * if (changed === null) console.log('someone else changed it first: read again')
+ * ```
+ */
+export interface UpdateCondition {
+  /** Apply the patch only when the stored record's `version` equals this. */
+  ifVersion: number
+}
 
 /**
  * Where keys live. Every method rejects when the backend fails; keyward turns that into a 503
@@ -60,8 +77,19 @@ export interface TokenStore {
   findById(id: string): Promise<KeyRecord | null>
   /** Stores a new record; resolves false (storing nothing) when the id is taken. */
   insert(record: KeyRecord): Promise<boolean>
-  /** Applies `patch` and resolves with the new record, or null when there is no such id. */
-  update(id: string, patch: KeyRecordPatch): Promise<KeyRecord | null>
+  /**
+   * Applies `patch`, sets `version` to the stored version plus one, and resolves with the new
+   * record; resolves null, changing and announcing nothing, when there is no such id or when
+   * `condition.ifVersion` differs from the stored `version`.
+   *
+   * A custom store MUST make the version check, the patch and the version bump one atomic step:
+   * no other write to the record may land between them (one SQL statement with the check in its
+   * WHERE clause, a Lua script, a compare-and-set, a lock). keyward's guarantees rest on it:
+   * exactly one of two concurrent rotations wins, and no interleaving of rotate, update and
+   * revoke revives or un-expires a key. A store that ignores the condition silently loses them.
+   * `insert` stores `version` as given; `touch` leaves it alone.
+   */
+  update(id: string, patch: KeyRecordPatch, condition?: UpdateCondition): Promise<KeyRecord | null>
   /** The org's records, ordered by id. */
   listByOrg(orgId: string, options?: ListOptions): Promise<KeyRecord[]>
   /** Records last-used times in one batch, off the request path. Unknown ids are ignored. */
@@ -84,7 +112,10 @@ export interface TokenStore {
    * concurrent calls presenting the same jti, exactly one resolves `rotated`.
    */
   rotateRefreshFamily?(id: string, presented: string, next: string, expiresAt: number, now: number): Promise<RefreshRotation>
-  /** Sets `revokedAt` to `now` unless already set; resolves false when absent or expired. */
+  /**
+   * Sets `revokedAt` to `now` unless already set. Resolves true only when this call revoked it;
+   * false when absent, expired or already revoked, so that of concurrent calls exactly one is true.
+   */
   revokeRefreshFamily?(id: string, now: number): Promise<boolean>
   /** The family, or null when absent or expired at `now` (default: the local clock). For tests and admin use. */
   findRefreshFamily?(id: string, now?: number): Promise<RefreshFamilyRecord | null>

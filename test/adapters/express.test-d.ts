@@ -9,7 +9,8 @@ const kw = createKeyward({ prefix: 'bsk' })
 
 describe('keyward/express types', () => {
   it('returns plain Express request handlers, usable inline and with app.use', () => {
-    expectTypeOf(authenticate(kw)).toEqualTypeOf<RequestHandler>()
+    expectTypeOf(authenticate(kw)).toExtend<RequestHandler>()
+    expectTypeOf(authenticate(kw, { optional: true })).toEqualTypeOf<RequestHandler>()
     expectTypeOf(requireScopes('write')).toEqualTypeOf<RequestHandler>()
     expectTypeOf(requireProject((req) => req.params.projectId)).toEqualTypeOf<RequestHandler>()
     const app = express()
@@ -25,11 +26,51 @@ describe('keyward/express types', () => {
     expectTypeOf<NonNullable<KeywardRequest['auth']>>().toEqualTypeOf<AuthContext>()
   })
 
-  it('types req.auth on every request with the opt-in augmentation', () => {
+  it('types req.auth as present, without a cast, in the handlers after authenticate()', () => {
+    const app = express()
+    app.get('/me', authenticate(kw), (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<AuthContext>()
+      res.json({ org: req.auth.org })
+    })
+    app.post('/api/track', express.json(), authenticate(kw, { scopes: 'write', project: (req) => req.body?.projectId }), requireScopes('write'), (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<AuthContext>()
+      res.json({ keyId: req.auth.keyId })
+    })
+    express.Router().delete('/keys/:id', authenticate(kw, { optional: false }), requireScopes('admin'), (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<AuthContext>()
+      res.end()
+    })
+  })
+
+  it('keeps req.auth possibly undefined where authenticate() may not have set it', () => {
     expectTypeOf<Request['auth']>().toEqualTypeOf<AuthContext | undefined>()
-    express().get('/me', authenticate(kw), (req, res) => {
+    const app = express()
+    app.get('/plain', (req, res) => {
       expectTypeOf(req.auth).toEqualTypeOf<AuthContext | undefined>()
-      res.json({ org: req.auth?.org })
+      res.end()
+    })
+    app.get('/feed', authenticate(kw, { optional: true }), (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<AuthContext | undefined>()
+      res.json({ org: req.auth?.org ?? null })
+    })
+    const optional: boolean = Math.random() < 2
+    app.get('/maybe', authenticate(kw, { optional }), (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<AuthContext | undefined>()
+      res.end()
+    })
+    // A middleware mounted with app.use is not part of the route's handler list: no promise.
+    app.use(authenticate(kw))
+    app.get('/after-use', (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<AuthContext | undefined>()
+      res.end()
+    })
+  })
+
+  it('leaves res.locals usable as before', () => {
+    express().get('/locals', authenticate(kw), (_req, res) => {
+      res.locals.requestId = 'r1'
+      expectTypeOf(res.locals.requestId).toBeAny()
+      res.end()
     })
   })
 

@@ -171,6 +171,26 @@ for (const backend of [postgres, redis]) {
       }
     })
 
+    it('revoke --successors: the key and every key rotated from it are refused', { timeout: 60_000 }, async ({ skip }) => {
+      if (!guard(skip)) return
+      const app = await server()
+      try {
+        const created = await app.kw.keys.create({ name: 'Stolen', orgId: org, projects: ['prod-site'] })
+        const rotated = await app.kw.keys.rotate(created.info.id, { gracePeriodMs: 3_600_000 })
+        const plain = await app.kw.keys.create({ name: 'Plain', orgId: org, projects: ['prod-site'] })
+        const plainNext = await app.kw.keys.rotate(plain.info.id, { gracePeriodMs: 3_600_000 })
+        expect((await keyward(['keys', 'revoke', plain.info.id, ...flags])).code).toBe(EXIT.ok)
+        expect(await app.works(plainNext.key)).toBe(true)
+        const revoked = await keyward(['keys', 'revoke', created.info.id, '--successors', ...flags])
+        expect(revoked.code).toBe(EXIT.ok)
+        expect(revoked.stdout).toContain('Every key rotated from it is revoked too')
+        expect(await app.works(created.key)).toBe(false)
+        expect(await app.works(rotated.key)).toBe(false)
+      } finally {
+        await app.close()
+      }
+    })
+
     it('invalid input and unknown ids: exit 2, every bad field named, nothing stored', { timeout: 60_000 }, async ({ skip }) => {
       if (!guard(skip)) return
       const otherOrg = `org_${randomUUID()}`

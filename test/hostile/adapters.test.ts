@@ -35,6 +35,8 @@ interface Case {
   expect: Expected
   /** When the adapters reading Web `Headers` (WEB_HEADERS: Hono, fetch) must answer differently, and why (see the row). */
   web?: Expected
+  /** Send the header bytes as latin-1 (one byte per character) rather than UTF-8. */
+  latin1?: boolean
 }
 
 const PATH = '/api/projects/prod-site/data'
@@ -74,7 +76,11 @@ const CASES: Case[] = [
   { name: 'NUL inside the key', headers: (k) => bearer(`${k.plain.slice(0, 15)}\u0000${k.plain.slice(15)}`), expect: { status: 400, code: 'node' } },
   { name: 'DEL inside the key', headers: (k) => bearer(`${k.plain.slice(0, 15)}\u007f${k.plain.slice(15)}`), expect: { status: 400, code: 'node' } },
   { name: 'bare CR inside the key', headers: (k) => bearer(`${k.plain.slice(0, 15)}\r${k.plain.slice(15)}`), expect: { status: 400, code: 'node' } },
-  { name: 'tab between scheme and key (not a Bearer credential)', headers: (k) => [['Authorization', `Bearer\t${k.plain}`]], expect: missing },
+  // The scheme is Bearer, so the header is ours to judge: a malformed Bearer header, not another scheme.
+  { name: 'tab between scheme and key', headers: (k) => [['Authorization', `Bearer\t${k.plain}`]], expect: invalidRequest },
+  { name: 'tab between scheme and key A, key B in X-API-Key (two credentials)', headers: (k) => [['Authorization', `Bearer\t${k.plain}`], ['X-API-Key', k.other]], expect: invalidRequest },
+  { name: 'tab between scheme and key A, key A in X-API-Key', headers: (k) => [['Authorization', `Bearer\t${k.plain}`], ['X-API-Key', k.plain]], expect: invalidRequest },
+  { name: 'scheme glued to the key, key B in X-API-Key', headers: (k) => [['Authorization', `Bearer${k.plain}`], ['X-API-Key', k.other]], expect: invalidRequest },
   { name: 'trailing text after the key', headers: (k) => bearer(`${k.plain} extra`), expect: invalidRequest },
   { name: 'key quoted', headers: (k) => bearer(`"${k.plain}"`), expect: invalidRequest },
   { name: 'empty bearer', headers: () => [['Authorization', 'Bearer']], expect: invalidRequest },
@@ -133,6 +139,10 @@ const CASES: Case[] = [
   { name: 'Cyrillic look-alike (gооd.com)', headers: withOrigin('https://gооd.com'), expect: originForbidden },
   { name: 'fullwidth host', headers: withOrigin(`https://${FULLWIDTH('good')}.com`), expect: originForbidden },
   { name: 'IDN sent raw, not as punycode', headers: withOrigin('https://bücher.example'), expect: originForbidden },
+  // Node decodes header bytes as latin-1; the URL parser's IDN mapping drops a soft hyphen and reads ª as a.
+  { name: 'soft hyphen byte inside the listed host (go\\xADod.com)', headers: withOrigin('https://go\u00adod.com'), latin1: true, expect: originForbidden },
+  { name: 'ª byte for a in the listed host (xn--bcher-kva.ex\\xAAmple)', headers: withOrigin('https://xn--bcher-kva.ex\u00aample'), latin1: true, expect: originForbidden },
+  { name: 'no-break space byte after the listed host', headers: withOrigin('https://good.com\u00a0'), latin1: true, expect: originForbidden },
   { name: 'IPv4 shorthand 127.1 for the listed 127.0.0.1', headers: withOrigin('http://127.1'), expect: originForbidden },
   { name: 'IPv4 in hex for the listed 127.0.0.1', headers: withOrigin('http://0x7f.0.0.1'), expect: originForbidden },
   { name: 'listed origin in X-Origin (not read by default)', headers: (k) => [...bearer(k.origin), ['X-Origin', 'https://good.com']], expect: originForbidden },
@@ -206,7 +216,7 @@ describe.each(ADAPTERS)('hostile input through %s over HTTP', (_name, build) => 
     const path = typeof c.path === 'function' ? c.path(keys) : (c.path ?? PATH)
     const headers = c.headers(keys)
     const before = await store.snapshot()
-    const reply = await rawRequest((c.trusted ? trustedServer : plainServer).url, path, headers)
+    const reply = await rawRequest((c.trusted ? trustedServer : plainServer).url, path, headers, 'GET', c.latin1 ? 'latin1' : 'utf8')
     expect(await store.snapshot(), 'nothing written to the store').toEqual(before)
     expect({ status: reply.status, code: 'code' in expected && expected.code !== 'node' ? reply.body.code : undefined }).toEqual({
       status: expected.status,

@@ -23,7 +23,7 @@ function countingStore() {
       return inner.findById(id)
     },
     insert: (record) => inner.insert(record),
-    update: (id, patch) => inner.update(id, patch),
+    update: (id, patch, condition) => inner.update(id, patch, condition),
     listByOrg: (org, options) => inner.listByOrg(org, options),
     touch: (entries) => inner.touch(entries),
   }

@@ -183,6 +183,26 @@ describe('kw.tokens.refresh: rotation and reuse detection', () => {
     expect(await kw.tokens.revokeSession('../etc')).toBe(false)
   })
 
+  it('revokeSession() answers false for a session already logged out, by id or by its refresh token', async () => {
+    const { kw } = jwtSetup()
+    const one = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
+    const first = ok(await kw.verify({ headers: bearer(one.accessToken) })).auth.sessionId!
+    expect(await kw.tokens.revokeSession(first)).toBe(true)
+    expect(await kw.tokens.revokeSession(first)).toBe(false)
+    const two = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
+    const second = ok(await kw.verify({ headers: bearer(two.accessToken) })).auth.sessionId!
+    await kw.tokens.revoke(two.refreshToken)
+    expect(await kw.tokens.revokeSession(second)).toBe(false)
+  })
+
+  it('of concurrent revokeSession() calls for one session, exactly one answers true', async () => {
+    const { kw } = jwtSetup()
+    const pair = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
+    const id = ok(await kw.verify({ headers: bearer(pair.accessToken) })).auth.sessionId!
+    const answers = await Promise.all(Array.from({ length: 8 }, () => kw.tokens.revokeSession(id)))
+    expect(answers.filter(Boolean)).toHaveLength(1)
+  })
+
   it('a store failure is a 503, never a new pair', async () => {
     const { kw, store } = jwtSetup()
     const pair = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import Redis from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createKeyward, MemoryTokenStore, type VerifyResult } from '../../src/index.js'
+import { createKeyward, generateKey, MemoryTokenStore, type VerifyResult } from '../../src/index.js'
 import { withFailurePolicy } from '../../src/limiters/failure-policy.js'
 import { gcra, type GcraState } from '../../src/limiters/gcra.js'
 import { MemoryRateLimiter } from '../../src/limiters/memory-rate-limiter.js'
@@ -230,8 +230,8 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       const a = new RedisRateLimiter({ client: redis, prefix, timeoutMs })
       const b = new RedisRateLimiter({ client: other, prefix, timeoutMs })
       const address = `198.51.100.${n++ % 250}-${randomUUID()}`
-      expect(await a.recordFailure(address, policy, 0)).toEqual({ blocked: false, retryAfterMs: 0 })
-      expect(await b.recordFailure(address, policy, 0)).toEqual({ blocked: false, retryAfterMs: 0 })
+      expect(await a.recordFailure(address, policy, 0)).toEqual({ blocked: false, retryAfterMs: 0, failures: 1 })
+      expect(await b.recordFailure(address, policy, 0)).toEqual({ blocked: false, retryAfterMs: 0, failures: 2 })
       const third = await a.recordFailure(address, policy, 0)
       expect(third.blocked).toBe(true)
       expect(third.retryAfterMs).toBeGreaterThan(policy.windowMs - 60_000)
@@ -255,7 +255,8 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       const reference = new MemoryRateLimiter()
       for (const result of results.results) expect(result).toEqual(await reference.recordFailure('a', policy, results.now))
       expect(results.results.map((r) => r.blocked)).toEqual([false, false, true, true, true])
-      expect(results.results[2]).toEqual({ blocked: true, retryAfterMs: policy.windowMs })
+      expect(results.results[2]).toEqual({ blocked: true, retryAfterMs: policy.windowMs, failures: 3 })
+      expect(results.results.map((r) => r.failures)).toEqual([1, 2, 3, 4, 5])
     })
 
     it('honours maxFailures 1', async () => {
@@ -410,6 +411,55 @@ describe.skipIf(!up && !CI)('verify() on RedisRateLimiter: two keyward instances
     expect(codes).toEqual(['ok', 'ok', 'ok', 'rate_limited'])
     const limited = await call(a, key, '198.51.100.9')
     expect(limited.ok ? {} : limited.error.headers).toMatchObject({ 'ratelimit-policy': '"default";q=3;w=86400', ratelimit: expect.stringMatching(/^"default";r=0;t=\d+$/) })
+  })
+})
+
+describe.skipIf(!up && !CI)('lockout under concurrency on RedisRateLimiter (issue 12.7)', () => {
+  const prefix = `kwtest:${randomUUID()}:`
+  const clients: Redis[] = []
+  afterAll(async () => {
+    const admin = clients[0]
+    if (admin !== undefined) {
+      const keys = await admin.keys(`${prefix}*`)
+      if (keys.length > 0) await admin.del(...keys)
+    }
+    await Promise.all(clients.map((c) => c.quit()))
+  })
+
+  const code = (r: VerifyResult) => (r.ok ? 'ok' : r.error.code)
+  const lockout = { maxFailures: 5, windowMs: 60_000 }
+  const instances = (n: number, store = new MemoryTokenStore()) =>
+    Array.from({ length: n }, () => {
+      const client = new Redis({ host: HOST, port: PORT, maxRetriesPerRequest: 1 })
+      clients.push(client)
+      return createKeyward({ prefix: 'bsk', store, lockout, usageFlushMs: false, limiter: new RedisRateLimiter({ client, prefix, timeoutMs: 10_000 }) })
+    })
+  const wrong = () => generateKey('bsk', 'live').key
+  const count = (codes: string[]) => codes.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c]: (acc[c] ?? 0) + 1 }), {})
+
+  it('one instance: 50 wrong keys at once from one address, 5 answered 401 and 45 answered 429', async () => {
+    const [kw] = instances(1) as [ReturnType<typeof createKeyward>]
+    const results = await Promise.all(Array.from({ length: 50 }, () => kw.verify({ headers: { 'x-api-key': wrong() }, ip: '192.0.2.71' })))
+    expect(count(results.map(code))).toEqual({ invalid_token: 5, ip_blocked: 45 })
+  })
+
+  it('three instances, one Redis: 60 wrong keys at once, still exactly 5 answered 401 (a failure counted past the block is a 429)', async () => {
+    const kws = instances(3)
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => kws[i % 3]!.verify({ headers: { 'x-api-key': wrong() }, ip: '192.0.2.72' })))
+    expect(count(results.map(code))).toEqual({ invalid_token: 5, ip_blocked: 55 })
+  })
+
+  it('three instances: a right key inside the burst is served only if Redis saw it before the block, else 429 like the wrong ones', async () => {
+    const store = new MemoryTokenStore()
+    const kws = instances(3, store)
+    const { key } = await kws[0]!.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'] })
+    const calls = Array.from({ length: 30 }, (_, i) => kws[i % 3]!.verify({ headers: { 'x-api-key': i === 15 ? key : wrong() }, ip: '192.0.2.73' }))
+    const codes = (await Promise.all(calls)).map(code)
+    const right = codes[15]
+    const others = codes.filter((_, i) => i !== 15)
+    expect(['ok', 'ip_blocked']).toContain(right)
+    // Whatever Redis's order was, exactly the budget of failures got their 401.
+    expect(count(others)).toEqual({ invalid_token: 5, ip_blocked: 24 })
   })
 })
 
@@ -619,7 +669,7 @@ describe('RedisRateLimiter without Redis', () => {
     for (const bad of [null, 'OK', [1, 0], [1, 0, 0, 9], [1, 0, 0, 9, '100'], [1, 0, 0, 9, -1], [1, 0, 0, 9, 1.5], [0, 1]]) {
       await expect(odd(bad).limit({ key: 'k', rules: [rule], now: 0 }), JSON.stringify(bad)).rejects.toThrow(/unexpected reply/)
     }
-    for (const bad of [null, 'OK', [1], [1, 0, 0], [1, '5'], [1, -1], [1, 1.5]]) {
+    for (const bad of [null, 'OK', [1], [1, 0], [1, 0, 0, 0], [1, '5', 1], [1, -1, 1], [1, 1.5, 1], [1, 5, -1]]) {
       await expect(odd(bad).recordFailure('a', { maxFailures: 1, windowMs: 1000 }, 0), JSON.stringify(bad)).rejects.toThrow(/unexpected reply/)
     }
   })
@@ -682,7 +732,7 @@ describe('RedisRateLimiter without Redis', () => {
     const client: RedisScriptClient = {
       evalsha: async (_sha, numKeys, ...keysAndArgs) => {
         sent.push(keysAndArgs.slice(0, numKeys))
-        return numKeys === 1 ? [0, 0] : [1, 0, 0, 9, 100]
+        return numKeys === 1 ? [0, 0, 1] : [1, 0, 0, 9, 100]
       },
       eval: () => Promise.reject(new Error('unused')),
     }

@@ -6,7 +6,8 @@
  * - GET /api/ping: authenticate(kw), answering { keyId }
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { CreateKeyInput, Keyward, KeywardEvent, ManagementOptions, TokenStore } from 'keyward'
+import { KeywardError, type CreateKeyInput, type Keyward, type KeywardEvent, type ManagementOptions, type TokenStore } from 'keyward'
+import { rawRequest } from '../hostile/support/raw-http.js'
 import { setup } from '../support/setup.js'
 
 export type StartManagementApp = (kw: Keyward, options: ManagementOptions) => Promise<{ url: string; close: () => Promise<void> }>
@@ -55,8 +56,10 @@ export function managementContract(name: string, start: StartManagementApp, make
         }
         return { status: res.status, headers: res.headers, text, body: parsed }
       }
-      const admin = async (input: Partial<CreateKeyInput> = {}) => (await s.mint({ scopes: ['admin'], name: 'Admin', ...input })).key
-      return { ...s, call, admin, events }
+      // The admin key holds the projects the tests create keys for: the grant ceiling covers projects.
+      const admin = async (input: Partial<CreateKeyInput> = {}) => (await s.mint({ scopes: ['admin'], name: 'Admin', projects: ['prod-site', 'p'], ...input })).key
+      const ids = async () => (await s.kw.keys.list({ orgId: 'org_1', includeRevoked: true })).map((k) => k.id).sort()
+      return { ...s, call, admin, events, ids, url: app.url }
     }
 
     function expectProblem(reply: Reply, status: number, code: string): void {
@@ -241,6 +244,142 @@ export function managementContract(name: string, start: StartManagementApp, make
       expect((await call('/admin/keys', { key: writer.key })).status).toBe(200)
       expectProblem(await call('/admin/keys', { method: 'POST', key: writer.key, json: { name: 'n', projects: ['p'] } }), 403, 'insufficient_scope')
       expect(seen).toEqual(['keys.list', 'keys.create'])
+    })
+
+    it('grant ceiling: a key with only the management scope cannot mint admin, patch itself to admin or rotate an admin key; nothing stored', async () => {
+      const { call, mint, kw, ids } = await serve({ scope: 'keys:manage' })
+      const manager = await mint({ scopes: ['keys:manage'], projects: ['p'] })
+      const strong = await mint({ scopes: ['admin'], projects: ['p'] })
+      const before = await ids()
+      const minted = await call('/admin/keys', { method: 'POST', key: manager.key, json: { name: 'escalate', projects: ['p'], scopes: ['admin'] } })
+      expectProblem(minted, 403, 'insufficient_scope')
+      expect(minted.body.scope).toBe('admin write read')
+      expect(minted.headers.get('www-authenticate')).toContain('scope="admin write read"')
+      expect(minted.body.errors).toEqual([{ field: 'scopes', message: 'the caller does not hold: admin, write, read' }])
+      const patched = await call(`/admin/keys/${manager.info.id}`, { method: 'PATCH', key: manager.key, json: { scopes: ['keys:manage', 'admin'] } })
+      expectProblem(patched, 403, 'insufficient_scope')
+      const rotated = await call(`/admin/keys/${strong.info.id}/rotate`, { method: 'POST', key: manager.key })
+      expectProblem(rotated, 403, 'insufficient_scope')
+      expect(await ids()).toEqual(before)
+      expect(await kw.keys.get(manager.info.id)).toMatchObject({ scopes: ['keys:manage'] })
+      expect((await kw.verify({ headers: { authorization: `Bearer ${strong.key}` } })).ok).toBe(true)
+      // Within its grant it works.
+      const own = await call('/admin/keys', { method: 'POST', key: manager.key, json: { name: 'peer', projects: ['p'], scopes: ['keys:manage'] } })
+      expect(own.status, own.text).toBe(201)
+    })
+
+    it('grant ceiling: an admin key cannot mint billing:refund nor a project it lacks', async () => {
+      const { call, admin, ids } = await serve()
+      const adminKey = await admin()
+      const before = await ids()
+      const refund = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'r', projects: ['p'], scopes: ['billing:refund'] } })
+      expectProblem(refund, 403, 'insufficient_scope')
+      expect(refund.body.scope).toBe('billing:refund')
+      const elsewhere = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'r', projects: ['p', 'other'] } })
+      expectProblem(elsewhere, 403, 'insufficient_scope')
+      expect(elsewhere.body.errors).toEqual([{ field: 'projects', message: 'the caller does not hold: other' }])
+      expect(await ids()).toEqual(before)
+    })
+
+    it('authorize(auth, action, call) also receives the input and the key concerned', async () => {
+      const calls: Array<{ action: string; input: unknown; current: unknown; org: string }> = []
+      const { call, admin, mint } = await serve({
+        authorize: (auth, action, c) => {
+          calls.push({ action: c.action, input: c.input, current: c.current?.id, org: c.auth.org })
+          // An app restricting more: nobody here may hand out write, nor touch the key named Frozen.
+          return auth.scopes.includes('admin') && action === c.action && !(Array.isArray(c.input?.scopes) && c.input.scopes.includes('write')) && c.current?.name !== 'Frozen'
+        },
+      })
+      const adminKey = await admin()
+      const target = await mint({ projects: ['p'] })
+      const frozen = await mint({ name: 'Frozen' })
+      expect((await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'n', projects: ['p'] } })).status).toBe(201)
+      expectProblem(await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'n', projects: ['p'], scopes: ['write'] } }), 403, 'insufficient_scope')
+      expect((await call(`/admin/keys/${target.info.id}`, { method: 'PATCH', key: adminKey, json: { name: 'm' } })).status).toBe(200)
+      expectProblem(await call(`/admin/keys/${frozen.info.id}`, { method: 'DELETE', key: adminKey }), 403, 'insufficient_scope')
+      expect(calls).toEqual([
+        { action: 'keys.create', input: { name: 'n', projects: ['p'] }, current: undefined, org: 'org_1' },
+        { action: 'keys.create', input: { name: 'n', projects: ['p'], scopes: ['write'] }, current: undefined, org: 'org_1' },
+        { action: 'keys.update', input: { name: 'm' }, current: target.info.id, org: 'org_1' },
+        { action: 'keys.revoke', input: undefined, current: frozen.info.id, org: 'org_1' },
+      ])
+    })
+
+    it('write policy: sets defaults, allow-lists fields, checks projects in the app\'s data, keeps the name immutable', async () => {
+      const orgProjects: Record<string, string[]> = { org_1: ['p', 'prod-site'] }
+      const { call, admin, mint, kw, ids } = await serve({
+        policy: async ({ action, auth, input }) => {
+          if (action === 'keys.rotate') return { gracePeriodMs: 60_000, ...input }
+          const allowed = action === 'keys.create' ? ['name', 'projects', 'expiresAt'] : ['projects', 'expiresAt', 'description']
+          const errors = Object.keys(input).filter((f) => !allowed.includes(f)).map((field) => ({ field, message: action === 'keys.update' && field === 'name' ? 'cannot be changed: a key keeps its name' : 'cannot be set here' }))
+          const known = await Promise.resolve(orgProjects[auth.org] ?? [])
+          if (Array.isArray(input.projects)) input.projects.forEach((p, i) => { if (!known.includes(p as string)) errors.push({ field: `projects[${i}]`, message: 'no such project in your organization' }) })
+          if (errors.length > 0) throw new KeywardError('validation_failed', { message: 'Refused by policy', errors })
+          return action === 'keys.create' ? { ...input, scopes: ['read'], metadata: { createdVia: 'dashboard' } } : undefined
+        },
+      })
+      const adminKey = await admin()
+      const before = await ids()
+      const fields = (r: Reply) => (r.body.errors as Array<{ field: string }>).map((e) => e.field).sort()
+      const denied = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'n', projects: ['p', 'ghost'], scopes: ['admin'], allowedIps: [] } })
+      expectProblem(denied, 400, 'validation_failed')
+      expect(fields(denied)).toEqual(['allowedIps', 'projects[1]', 'scopes'])
+      expect(await ids()).toEqual(before)
+      const created = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'n', projects: ['p'] } })
+      expect(created.status, created.text).toBe(201)
+      expect((created.body.info as Record<string, unknown>)).toMatchObject({ scopes: ['read'], metadata: { createdVia: 'dashboard' } })
+      const target = await mint({ name: 'Original', projects: ['p'] })
+      const rename = await call(`/admin/keys/${target.info.id}`, { method: 'PATCH', key: adminKey, json: { name: 'Renamed', description: 'ok' } })
+      expectProblem(rename, 400, 'validation_failed')
+      expect(rename.body.errors).toEqual([{ field: 'name', message: 'cannot be changed: a key keeps its name' }])
+      expect(await kw.keys.get(target.info.id)).toMatchObject({ name: 'Original', description: null })
+      const described = await call(`/admin/keys/${target.info.id}`, { method: 'PATCH', key: adminKey, json: { description: 'ok' } })
+      expect(described.status, described.text).toBe(200)
+      const rotated = await call(`/admin/keys/${target.info.id}/rotate`, { method: 'POST', key: adminKey })
+      expect(rotated.status, rotated.text).toBe(200)
+      // The policy's default grace period: the old key still works.
+      expect((await kw.verify({ headers: { authorization: `Bearer ${target.key}` } })).ok).toBe(true)
+    })
+
+    it('write policy: a 403 refusal, a throw (500, cause kept inside) and a bad answer (500) store nothing; it may restrict, never widen', async () => {
+      const seen: unknown[] = []
+      const { call, admin, mint, ids } = await serve({
+        onError: (e) => void seen.push(e),
+        policy: ({ input }) => {
+          if (input.name === 'forbidden') throw new KeywardError('insufficient_scope', { message: 'Only owners create keys named forbidden' })
+          if (input.name === 'crash') throw new Error('policy db at 10.0.0.7 down')
+          if (input.name === 'junk') return 'yes' as never
+          // A policy that tries to widen: the ceiling still applies after it.
+          return { ...input, scopes: ['admin', 'billing:refund'] }
+        },
+      })
+      const adminKey = await admin()
+      const writer = await mint({ scopes: ['admin'], projects: ['p'] })
+      const before = await ids()
+      const forbidden = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'forbidden', projects: ['p'] } })
+      expectProblem(forbidden, 403, 'insufficient_scope')
+      expect(forbidden.body.detail).toBe('Only owners create keys named forbidden')
+      const crash = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'crash', projects: ['p'] } })
+      expectProblem(crash, 500, 'internal_error')
+      expect(crash.text).not.toContain('10.0.0.7')
+      expectProblem(await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'junk', projects: ['p'] } }), 500, 'internal_error')
+      expect(seen).toHaveLength(2)
+      const widened = await call('/admin/keys', { method: 'POST', key: writer.key, json: { name: 'widen', projects: ['p'] } })
+      expectProblem(widened, 403, 'insufficient_scope')
+      expect(widened.body.scope).toBe('billing:refund')
+      expectProblem(await call(`/admin/keys/${writer.info.id}`, { method: 'PATCH', key: writer.key, json: { name: 'w' } }), 403, 'insufficient_scope')
+      expect(await ids()).toEqual(before)
+    })
+
+    it('two Authorization lines, an admin key then junk, are 400 invalid_request (raw socket)', async () => {
+      const { admin, url } = await serve()
+      const adminKey = await admin()
+      const reply = await rawRequest(url, '/admin/keys', [['Authorization', `Bearer ${adminKey}`], ['Authorization', 'Bearer junk']])
+      expect(reply.status, reply.text).toBe(400)
+      expect(reply.body.code).toBe('invalid_request')
+      expect(reply.text).not.toContain(adminKey)
+      // The same admin key alone is served, so the refusal is about the second line.
+      expect((await rawRequest(url, '/admin/keys', [['Authorization', `Bearer ${adminKey}`]])).status).toBe(200)
     })
 
     it('POST /keys/:id/rotate returns the new key once; the old one stops at once or after the grace period', async () => {

@@ -12,7 +12,7 @@ managementContract('Express', startExpress)
 describe('Express managementRouter specifics', () => {
   it('uses a body express.json() already parsed, still bounded', async () => {
     const { kw, mint } = setup()
-    const admin = (await mint({ scopes: ['admin'] })).key
+    const admin = (await mint({ scopes: ['admin'], projects: ['p'] })).key
     const app = express()
     app.use(express.json({ limit: '1mb' }))
     app.use('/admin', managementRouter(kw))

@@ -4,7 +4,7 @@ import { setup } from '../support/setup.js'
 
 async function admin() {
   const s = setup()
-  const key = (await s.mint({ scopes: ['admin'] })).key
+  const key = (await s.mint({ scopes: ['admin'], projects: ['p'] })).key
   const request = (extra: Partial<ManagementRequest>): ManagementRequest => ({ method: 'POST', path: '/keys', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...extra })
   return { ...s, key, request }
 }
@@ -26,6 +26,7 @@ describe('createManagementHandler (no framework)', () => {
     expect(() => createManagementHandler(kw, { maxBodyBytes: 2 ** 21 })).toThrow(/maxBodyBytes/)
     expect(() => createManagementHandler(kw, { scope: 'bad scope' })).toThrow(/scope/)
     expect(() => createManagementHandler(kw, { authorize: true as never })).toThrow(/authorize/)
+    expect(() => createManagementHandler(kw, { policy: {} as never })).toThrow(/policy must be a function/)
     expect(() => createManagementHandler({} as never)).toThrow(/createKeyward/)
     expect(() => createManagementHandler(kw, { basePath: '/x' } as never)).toThrow(/unknown management option "basePath"/)
   })

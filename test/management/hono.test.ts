@@ -33,7 +33,7 @@ managementContract('Hono', start)
 describe('Hono managementRouter specifics', () => {
   it('works through app.request() (no server) and under a mount point with a param', async () => {
     const { kw, mint } = setup()
-    const admin = (await mint({ scopes: ['admin'] })).key
+    const admin = (await mint({ scopes: ['admin'], projects: ['p'] })).key
     const app = new Hono()
     app.route('/orgs/:org/admin', managementRouter(kw))
     const res = await app.request('/orgs/acme/admin/keys?limit=1', { headers: { authorization: `Bearer ${admin}` } })
@@ -43,7 +43,7 @@ describe('Hono managementRouter specifics', () => {
 
   it('takes a body a middleware before it already read', async () => {
     const { kw, mint } = setup()
-    const admin = (await mint({ scopes: ['admin'] })).key
+    const admin = (await mint({ scopes: ['admin'], projects: ['p'] })).key
     const app = new Hono()
     app.use('/admin/*', async (c, next) => {
       if (c.req.method === 'POST') await c.req.json()

@@ -56,7 +56,7 @@ describe('managementOpenApi()', () => {
     beforeAll(async () => {
       const s = setup()
       kw = s.kw
-      admin = (await s.mint({ scopes: ['admin'] })).key
+      admin = (await s.mint({ scopes: ['admin'], projects: ['prod-site', 'p'] })).key
       writer = (await s.mint({ scopes: ['write'] })).key
       target = (await s.mint({ description: 'target' })).info.id
       foreign = (await s.mint({ orgId: 'org_2' })).info.id
@@ -98,6 +98,8 @@ describe('managementOpenApi()', () => {
       await expectDocumented('/keys', 'POST', '/keys', { key: admin, raw: 'name=n', type: 'text/plain' }, 415)
       await expectDocumented('/keys', 'POST', '/keys', { json: {} }, 401)
       await expectDocumented('/keys', 'POST', '/keys', { key: writer, json: {} }, 403)
+      // The grant ceiling's refusal is a documented 403 problem too.
+      await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: { name: 'n', projects: ['p'], scopes: ['billing:refund'] } }, 403)
       await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: {}, base: downUrl }, 503)
     })
 
@@ -115,6 +117,7 @@ describe('managementOpenApi()', () => {
       await expectDocumented('/keys/{id}', 'GET', `/keys/${target}`, { key: writer }, 403)
       await expectDocumented('/keys/{id}', 'PATCH', `/keys/${target}`, { key: admin, json: { name: 'Renamed', description: null } }, 200)
       await expectDocumented('/keys/{id}', 'PATCH', `/keys/${target}`, { key: admin, json: { scopes: [] } }, 400)
+      await expectDocumented('/keys/{id}', 'PATCH', `/keys/${target}`, { key: admin, json: { projects: ['elsewhere'] } }, 403)
       await expectDocumented('/keys/{id}', 'PATCH', `/keys/${target}`, { key: admin, raw: '{}', type: 'application/xml' }, 415)
       await expectDocumented('/keys/{id}', 'PATCH', `/keys/${foreign}`, { key: admin, json: {} }, 404)
       await expectDocumented('/keys/{id}', 'DELETE', `/keys/${foreign}`, { key: admin }, 404)

@@ -57,6 +57,8 @@ export function fullRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
     revokedAt: T0 + 3,
     rotatedFrom: 'Zz000001',
     rotatedTo: 'Zz000002',
+    version: 7,
+    rootId: 'Zz000000',
     ...overrides,
   }
 }
@@ -84,6 +86,8 @@ export function bareRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
     revokedAt: null,
     rotatedFrom: null,
     rotatedTo: null,
+    version: 0,
+    rootId: null,
     ...overrides,
   }
 }
@@ -204,7 +208,7 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
           expiresAt: T0 + 86_400_000,
           updatedAt: T0 + 10,
         }
-        const expected: KeyRecord = { ...record, ...patch }
+        const expected: KeyRecord = { ...record, ...patch, version: record.version + 1 }
         const updated = await store.update(record.id, patch)
         expect(updated).toStrictEqual(expected)
         expectPlainTypes(updated!)
@@ -215,7 +219,7 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
         const record = fullRecord()
         await store.insert(record)
         const patch = { description: null, expiresAt: null, revokedAt: null, rotatedTo: null, allowedIps: [], rateLimit: [], metadata: {} }
-        const expected: KeyRecord = { ...record, ...patch }
+        const expected: KeyRecord = { ...record, ...patch, version: record.version + 1 }
         expect(await store.update(record.id, patch)).toStrictEqual(expected)
         expect(await store.findById(record.id)).toStrictEqual(expected)
       })
@@ -224,13 +228,50 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
         const record = bareRecord()
         await store.insert(record)
         const updated = await store.update(record.id, { revokedAt: T0 + 5, updatedAt: T0 + 5 })
-        expect(updated).toStrictEqual({ ...record, revokedAt: T0 + 5, updatedAt: T0 + 5 })
+        expect(updated).toStrictEqual({ ...record, revokedAt: T0 + 5, updatedAt: T0 + 5, version: record.version + 1 })
         expect((await store.findById(record.id))?.revokedAt).toBe(T0 + 5)
       })
 
       it('resolves null for an unknown id and creates nothing', async () => {
         expect(await store.update('unknown2', { name: 'x', updatedAt: T0 })).toBeNull()
         expect(await store.findById('unknown2')).toBeNull()
+      })
+
+      it('applies a conditional patch only over the expected version, bumping it; otherwise changes nothing', async () => {
+        const record = bareRecord({ version: 3 })
+        await store.insert(record)
+        for (const stale of [2, 4, 0]) expect(await store.update(record.id, { name: 'stale', revokedAt: T0 }, { ifVersion: stale })).toBeNull()
+        expect(await store.findById(record.id)).toStrictEqual(record)
+        const applied = await store.update(record.id, { name: 'fresh' }, { ifVersion: 3 })
+        expect(applied).toStrictEqual({ ...record, name: 'fresh', version: 4 })
+        // The version just used is spent: a second writer that read it loses.
+        expect(await store.update(record.id, { name: 'late' }, { ifVersion: 3 })).toBeNull()
+        expect(await store.update(record.id, { name: 'next' }, { ifVersion: 4 })).toStrictEqual({ ...record, name: 'next', version: 5 })
+        expect(await store.update('unknown4', { name: 'x' }, { ifVersion: 0 })).toBeNull()
+        expect(await store.findById('unknown4')).toBeNull()
+      })
+
+      it('keeps version and rootId out of a patch, and touch leaves the version alone', async () => {
+        const record = bareRecord({ version: 1, rootId: 'Root0001' })
+        await store.insert(record)
+        const sneaky = { name: 'x', version: 100, rootId: 'Other001' } as unknown as { name: string }
+        expect(await store.update(record.id, sneaky)).toStrictEqual({ ...record, name: 'x', version: 2 })
+        await store.touch([{ id: record.id, lastUsedAt: T0 + 9 }])
+        expect(await store.findById(record.id)).toMatchObject({ version: 2, rootId: 'Root0001', lastUsedAt: T0 + 9 })
+      })
+
+      it('lets exactly one of many concurrent writers conditioned on the same version win', async () => {
+        const record = bareRecord({ version: 0 })
+        await store.insert(record)
+        const writers = harness.peer === undefined ? [store, store] : [store, await harness.peer(), await harness.peer()]
+        for (let round = 0; round < 10; round++) {
+          const results = await Promise.all(
+            Array.from({ length: 6 }, (_, i) => writers[i % writers.length]!.update(record.id, { name: `w${round}-${i}` }, { ifVersion: round })),
+          )
+          const winners = results.filter((r) => r !== null)
+          expect(winners).toHaveLength(1)
+          expect(await store.findById(record.id)).toMatchObject({ name: winners[0]!.name, version: round + 1 })
+        }
       })
 
       it('resolves with a copy', async () => {
@@ -418,6 +459,52 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
           expect((await store.findById(info.id))?.revokedAt).not.toBeNull()
         } finally {
           await kw.close()
+        }
+      })
+
+      it('of two rotations racing through two instances exactly one wins, and only its key works (many tries)', async () => {
+        const otherStore = harness.peer === undefined ? store : await harness.peer()
+        const a = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, cache: false })
+        const b = createKeyward({ prefix: 'bsk', store: otherStore, usageFlushMs: false, cache: false })
+        try {
+          for (let attempt = 0; attempt < 8; attempt++) {
+            const { key, info } = await a.keys.create({ name: 'Race', orgId: 'org_race', projects: ['prod-site'] })
+            const results = await Promise.allSettled([a.keys.rotate(info.id), b.keys.rotate(info.id)])
+            const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+            const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
+            expect(won).toHaveLength(1)
+            expect(lost).toMatchObject([{ code: 'not_found' }])
+            const live = (await store.listByOrg('org_race')).filter((r) => r.rotatedFrom === info.id)
+            expect(live.map((r) => r.id)).toStrictEqual([won[0]!.info.id])
+            expect((await a.verify(request(won[0]!.key))).ok).toBe(true)
+            expect((await a.verify(request(key))).ok).toBe(false)
+          }
+        } finally {
+          await a.close()
+          await b.close()
+        }
+      })
+
+      it('a rotation with grace racing an update that lifts the expiry never leaves the old key valid forever (many tries)', async () => {
+        const otherStore = harness.peer === undefined ? store : await harness.peer()
+        const a = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, cache: false })
+        const b = createKeyward({ prefix: 'bsk', store: otherStore, usageFlushMs: false, cache: false })
+        try {
+          for (let attempt = 0; attempt < 8; attempt++) {
+            const { info } = await a.keys.create({ name: 'Race', orgId: 'org_race2', projects: ['prod-site'], expiresAt: new Date(Date.now() + 86_400_000) })
+            const [rotation, update] = await Promise.allSettled([a.keys.rotate(info.id, { gracePeriodMs: 60_000 }), b.keys.update(info.id, { expiresAt: null })])
+            // The rotation always lands (redone over the update when that came first); the update
+            // lands only if it came first.
+            expect(rotation.status).toBe('fulfilled')
+            if (update.status === 'rejected') expect(update.reason).toMatchObject({ code: 'not_found' })
+            const old = (await store.findById(info.id))!
+            expect(old.rotatedTo).not.toBeNull()
+            expect(old.expiresAt).not.toBeNull()
+            expect(old.expiresAt!).toBeLessThanOrEqual(Date.now() + 60_000)
+          }
+        } finally {
+          await a.close()
+          await b.close()
         }
       })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryTokenStore } from '../../src/index.js'
-import { describeTokenStoreConformance } from './conformance.js'
+import { bareRecord, describeTokenStoreConformance } from './conformance.js'
 import { familyRecord } from './refresh-family-conformance.js'
 
 describeTokenStoreConformance('MemoryTokenStore', async () => {
@@ -26,5 +26,19 @@ describe('MemoryTokenStore refresh families', () => {
     expect(await store.insertRefreshFamily(fresh)).toBe(true)
     for (const family of stale) expect(await store.findRefreshFamily(family.id, t)).toBeNull()
     expect(await store.findRefreshFamily(fresh.id, t)).toStrictEqual(fresh)
+  })
+})
+
+describe('MemoryTokenStore conditional update', () => {
+  it('announces only the writes it applied', async () => {
+    const store = new MemoryTokenStore()
+    const record = bareRecord()
+    await store.insert(record)
+    const heard: unknown[] = []
+    store.subscribe((e) => heard.push(e))
+    expect(await store.update(record.id, { name: 'lost' }, { ifVersion: 9 })).toBeNull()
+    expect(heard).toStrictEqual([])
+    await store.update(record.id, { name: 'won' }, { ifVersion: 0 })
+    expect(heard).toStrictEqual([{ type: 'key', id: record.id }])
   })
 })

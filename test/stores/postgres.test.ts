@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
-import { KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA, KEYWARD_POSTGRES_SCHEMA, postgresRefreshFamilySql, postgresSchemaSql } from '../../src/stores/postgres-schema.js'
+import { KEYWARD_POSTGRES_LIFECYCLE_SCHEMA, KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA, KEYWARD_POSTGRES_SCHEMA, postgresLifecycleSql, postgresRefreshFamilySql, postgresSchemaSql, postgresSchemaStatements } from '../../src/stores/postgres-schema.js'
 import { PostgresTokenStore, type PostgresQueryable } from '../../src/stores/postgres-token-store.js'
 import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
 import { expectFailuresRejected, familyCalls, familyRecord } from './refresh-family-conformance.js'
@@ -124,6 +124,38 @@ describe('Postgres schema', () => {
     expect(postgresRefreshFamilySql({ schema: 'auth' })).toContain('CREATE TABLE IF NOT EXISTS auth.keyward_refresh_families (')
   })
 
+  it('ships sql/keyward-003.sql identical to the exported lifecycle migration', () => {
+    const file = readFileSync(new URL('../../sql/keyward-003.sql', import.meta.url), 'utf8')
+    expect(file).toBe(KEYWARD_POSTGRES_LIFECYCLE_SCHEMA)
+    expect(postgresLifecycleSql({ table: 'keyward_keys' })).toBe(file)
+    expect(postgresLifecycleSql({ schema: 'auth' })).toContain('ALTER TABLE auth.keyward_keys ADD COLUMN IF NOT EXISTS version')
+  })
+
+  it('upgrades a table made by keyward 001 alone: old rows read as version 0 with no root and keep working', { timeout: 120_000 }, async () => {
+    pglite ??= PGlite.create()
+    const db = await pglite
+    const schema = `${RUN}_${(schemas += 1)}`
+    await db.query(`CREATE SCHEMA ${schema}`)
+    try {
+      for (const statement of postgresSchemaStatements({ schema })) await db.query(statement)
+      const old = bareRecord()
+      // A row as an earlier keyward wrote it, before the lifecycle columns existed.
+      await db.query(
+        `INSERT INTO ${schema}.keyward_keys (id, prefix, environment, hash, org_id, name, projects, scopes, created_at, updated_at) VALUES ($1, 'bsk', 'test', $2, 'org_1', 'Bare', '{p}', '{read}', $3, $3)`,
+        [old.id, old.hash, old.createdAt],
+      )
+      const store = new PostgresTokenStore(db, { schema })
+      await store.migrate()
+      await store.migrate() // the columns exist now: nothing to alter
+      expect(await store.findById(old.id)).toStrictEqual({ ...old, version: 0, rootId: null })
+      expect(await store.update(old.id, { name: 'stale' }, { ifVersion: 1 })).toBeNull()
+      expect(await store.update(old.id, { name: 'Renamed' }, { ifVersion: 0 })).toMatchObject({ name: 'Renamed', version: 1 })
+      await store.close()
+    } finally {
+      await db.query(`DROP SCHEMA ${schema} CASCADE`)
+    }
+  })
+
   it('refuses table, schema and channel names that would need quoting', () => {
     const client = new MemoryClient()
     expect(() => new PostgresTokenStore(client, { table: 'Keys' })).toThrow(TypeError)
@@ -189,12 +221,12 @@ describe('PostgresTokenStore faults', () => {
   it('refuses malformed rows (times as Dates, lists as text) instead of handing them to keyward', async () => {
     const client = new MemoryClient()
     const store = new PostgresTokenStore(client)
-    const good = { id: 'AbCd1234', prefix: 'bsk', environment: 'live', hash: 'a'.repeat(64), org_id: 'o', name: 'n', description: null, projects: ['p'], scopes: ['read'], allowed_origins: [], allowed_ips: [], rate_limit: [], metadata: {}, expires_at: null, created_at: '1700000000000', updated_at: 1700000000000n, last_used_at: null, revoked_at: null, rotated_from: null, rotated_to: null }
+    const good = { id: 'AbCd1234', prefix: 'bsk', environment: 'live', hash: 'a'.repeat(64), org_id: 'o', name: 'n', description: null, projects: ['p'], scopes: ['read'], allowed_origins: [], allowed_ips: [], rate_limit: [], metadata: {}, expires_at: null, created_at: '1700000000000', updated_at: 1700000000000n, last_used_at: null, revoked_at: null, rotated_from: null, rotated_to: null, version: '3', root_id: null }
     client.answer = () => Promise.resolve({ rows: [good] })
     const record = await store.findById('AbCd1234')
     expect(record?.createdAt).toBe(1700000000000)
     expect(record?.updatedAt).toBe(1700000000000)
-    for (const bad of [{ revoked_at: new Date() }, { projects: '{p}' }, { created_at: '1.5' }, { rate_limit: [{ limit: '5', windowMs: 1000 }] }, { metadata: [] }, { environment: 'prod' }, { expires_at: '9007199254740993' }]) {
+    for (const bad of [{ revoked_at: new Date() }, { projects: '{p}' }, { created_at: '1.5' }, { rate_limit: [{ limit: '5', windowMs: 1000 }] }, { metadata: [] }, { environment: 'prod' }, { expires_at: '9007199254740993' }, { version: null }, { version: '1.5' }, { root_id: 7 }]) {
       client.answer = () => Promise.resolve({ rows: [{ ...good, ...bad }] })
       await expect(store.findById('AbCd1234')).rejects.toThrow(TypeError)
     }

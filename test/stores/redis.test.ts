@@ -101,6 +101,25 @@ function recorder(store: TokenStore) {
   return { events, count, unsubscribe }
 }
 
+describe.runIf(available)('RedisTokenStore on Redis: records written before versions', () => {
+  it('reads a record without version and rootId as version 0 with no root, and writes it conditionally', async () => {
+    const harness = await redisHarness()
+    try {
+      const record = bareRecord()
+      await harness.store.insert(record)
+      const key = `${harness.prefix}{keys}:key:${record.id}`
+      // What an earlier keyward stored: no version, no rootId.
+      await harness.admin.hdel(key, 'version', 'rootId')
+      expect(await harness.store.findById(record.id)).toStrictEqual({ ...record, version: 0, rootId: null })
+      expect(await harness.store.update(record.id, { name: 'stale' }, { ifVersion: 1 })).toBeNull()
+      expect(await harness.store.update(record.id, { name: 'x' }, { ifVersion: 0 })).toMatchObject({ name: 'x', version: 1 })
+      expect(await harness.admin.hget(key, 'version')).toBe('1')
+    } finally {
+      await harness.close()
+    }
+  })
+})
+
 describe.runIf(available)('RedisTokenStore on Redis: the subscriber connection', () => {
   it('stores records as hashes under the prefix, with the {keys} hash tag, and keeps revoked ones', async () => {
     const harness = await redisHarness()

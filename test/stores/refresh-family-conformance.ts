@@ -167,12 +167,12 @@ export function describeRefreshFamilyConformance(current: () => { store: TokenSt
       expect(await store().findRefreshFamily('no-such-family')).toBeNull()
     })
 
-    it('revokes (logout): once set, revokedAt keeps its first time; rotation is refused after', async () => {
+    it('revokes (logout): once set, revokedAt keeps its first time and a second revoke answers false; rotation is refused after', async () => {
       const record = familyRecord()
       await store().insertRefreshFamily(record)
       const now = Date.now()
       expect(await store().revokeRefreshFamily(record.id, now)).toBe(true)
-      expect(await store().revokeRefreshFamily(record.id, now + 50)).toBe(true)
+      expect(await store().revokeRefreshFamily(record.id, now + 50)).toBe(false)
       expect(await store().findRefreshFamily(record.id)).toStrictEqual({ ...record, revokedAt: now })
       expect(await store().rotateRefreshFamily(record.id, record.current, 'jti_b', now + DAY, now + 60)).toBe('revoked')
       expect(await store().findRefreshFamily(record.id)).toStrictEqual({ ...record, revokedAt: now })

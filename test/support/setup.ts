@@ -17,7 +17,7 @@ export function bindStore(store: TokenStore): TokenStore {
   return {
     findById: (id) => store.findById(id),
     insert: (r) => store.insert(r),
-    update: (id, p) => store.update(id, p),
+    update: (id, p, c) => store.update(id, p, c),
     listByOrg: (o, opts) => store.listByOrg(o, opts),
     touch: (e) => store.touch(e),
   }

@@ -3,7 +3,7 @@
  * client or ioredis client that, on command, reject, answer late, hang, or complete half of a
  * call (do the work, then report failure). The wrapped object does the real work otherwise.
  */
-import type { BlockState, KeyRecord, KeyRecordPatch, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, TokenStore } from 'keyward'
+import type { BlockState, KeyRecord, KeyRecordPatch, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, TokenStore, UpdateCondition } from 'keyward'
 
 /**
  * - `reject`: the call fails at once.
@@ -56,7 +56,7 @@ export function faultyStore(inner: TokenStore, plan: FaultPlan): TokenStore {
   return {
     findById: (id) => plan.run('findById', () => inner.findById(id), tearRecord),
     insert: (record) => plan.run('insert', () => inner.insert(record)),
-    update: (id, patch: KeyRecordPatch) => plan.run('update', () => inner.update(id, patch)),
+    update: (id, patch: KeyRecordPatch, condition?: UpdateCondition) => plan.run('update', () => inner.update(id, patch, condition)),
     listByOrg: (org, options) => plan.run('listByOrg', () => inner.listByOrg(org, options)),
     touch: (entries) => plan.run('touch', () => inner.touch(entries)),
   }

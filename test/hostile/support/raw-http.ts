@@ -14,10 +14,17 @@ export interface RawReply {
 }
 
 /**
- * Sends `GET path` (or `method`) with exactly these header lines, in this order, as UTF-8 bytes.
+ * Sends `GET path` (or `method`) with exactly these header lines, in this order, as UTF-8 bytes
+ * (or latin-1, one byte per character, to send single bytes past ASCII as Node will decode them).
  * `Host` and `Connection: close` are added first.
  */
-export function rawRequest(baseUrl: string, path: string, headers: ReadonlyArray<readonly [string, string]>, method = 'GET'): Promise<RawReply> {
+export function rawRequest(
+  baseUrl: string,
+  path: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+  method = 'GET',
+  encoding: 'utf8' | 'latin1' = 'utf8',
+): Promise<RawReply> {
   const { hostname, port } = new URL(baseUrl)
   const head = [`${method} ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close', ...headers.map(([n, v]) => `${n}: ${v}`)].join('\r\n')
   return new Promise((resolve, reject) => {
@@ -33,7 +40,7 @@ export function rawRequest(baseUrl: string, path: string, headers: ReadonlyArray
         reject(error as Error)
       }
     })
-    socket.write(Buffer.from(`${head}\r\n\r\n`, 'utf8'))
+    socket.write(Buffer.from(`${head}\r\n\r\n`, encoding))
   })
 }
 

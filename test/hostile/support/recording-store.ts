@@ -1,4 +1,4 @@
-import { MemoryTokenStore, type KeyRecord, type KeyRecordPatch, type TokenStore } from 'keyward'
+import { MemoryTokenStore, type KeyRecord, type KeyRecordPatch, type TokenStore, type UpdateCondition } from 'keyward'
 
 /**
  * A MemoryTokenStore that counts every write (insert, update, touch, refresh sessions) and can snapshot all it
@@ -15,9 +15,9 @@ export class RecordingStore extends MemoryTokenStore implements TokenStore {
     return super.insert(record)
   }
 
-  override update(id: string, patch: KeyRecordPatch): Promise<KeyRecord | null> {
+  override update(id: string, patch: KeyRecordPatch, condition?: UpdateCondition): Promise<KeyRecord | null> {
     this.writes++
-    return super.update(id, patch)
+    return super.update(id, patch, condition)
   }
 
   override touch(entries: ReadonlyArray<{ id: string; lastUsedAt: number }>): Promise<void> {
