@@ -217,7 +217,8 @@ export function managementRouter(kw: Keyward, options: FastifyManagementOptions 
         method: request.method,
         path: wildcard === undefined ? '/keys' : `/keys/${wildcard}`,
         query: at === -1 ? '' : url.slice(at + 1),
-        headers: request.raw.headers,
+        // Every Authorization line, as authenticate() sees them: a second credential is refused, not hidden.
+        headers: read.headers(request as FastifyRequest),
         ip: clientIp(read.socketAddress(request as FastifyRequest), read.forwardedFor(request as FastifyRequest)),
         url,
         body: request.raw,
