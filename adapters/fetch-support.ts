@@ -36,11 +36,13 @@ export type RequestHandler<Rest extends unknown[] = []> = (request: Request, ...
  *
  * @example
  * ```ts
- * const call: Call = { request, ip: '203.0.113.10', waitUntil: undefined }
+ * const call: Call = { request, rest: [], ip: '203.0.113.10', waitUntil: undefined }
  * ```
  */
 export interface Call {
   request: Request
+  /** What the runtime passed after the request (withAuth), for `project` and `ip`. */
+  rest: readonly unknown[]
   ip: string | undefined
   waitUntil: WaitUntil | undefined
 }

@@ -27,15 +27,20 @@ export { managementHandler, type FetchManagementOptions } from './fetch-manageme
 export type { PlatformContext, RequestHandler } from './fetch-support.js'
 
 /**
- * Options of {@link authenticateRequest} and {@link withAuth}: the shared `project(request)`,
- * `scopes`, `optional`, `onError(error, request)`, `trustProxy`, plus:
+ * Options of {@link authenticateRequest} and {@link withAuth}: the shared `project(request, ...rest)`,
+ * `scopes`, `optional`, `onError(error, request)`, `trustProxy`, plus `ip`, `waitUntil` and `requireMfa`.
  *
  * @example
  * ```ts
  * const options: FetchAuthenticateOptions = { scopes: 'write', requireMfa: true, ip: (req) => req.headers.get('x-real-ip') ?? undefined }
  * ```
  */
-export interface FetchAuthenticateOptions<Rest extends unknown[] = []> extends AuthenticateOptions<Request> {
+export interface FetchAuthenticateOptions<Rest extends unknown[] = []> extends Omit<AuthenticateOptions<Request>, 'project'> {
+  /**
+   * The project the request targets (see the shared option): with `withAuth` it also gets the
+   * arguments after the request, e.g. Next's `{ params }`. Default: no project check.
+   */
+  project?: (request: Request, ...rest: Rest) => unknown
   /**
    * The client address: what the runtime says (`server.requestIP(req)` on Bun, `info.remoteAddr`
    * on Deno, `cf-connecting-ip` on Workers, `x-real-ip` on Vercel). With `withAuth` it also gets
@@ -96,7 +101,7 @@ function buildDecider(kw: Keyward, options: FetchAuthenticateOptions<unknown[]> 
   if (typeof requireMfa !== 'boolean') throw new TypeError('keyward: requireMfa must be a boolean')
   const shared: AuthenticateOptions<Call> = { ...rest }
   // Anything but a function goes on as it is, for the shared check to refuse it.
-  if (project !== undefined) shared.project = typeof project === 'function' ? (call) => project(call.request) : (project as never)
+  if (project !== undefined) shared.project = typeof project === 'function' ? (call) => project(call.request, ...call.rest) : (project as never)
   if (onError !== undefined) shared.onError = typeof onError === 'function' ? (error, call) => onError(error, call.request) : (onError as never)
   const decide = createAuthenticator(kw, shared, read, EXTRA_OPTIONS)
   if (!requireMfa) return decide
@@ -154,7 +159,7 @@ export function authenticateRequest(kw: Keyward, request: Request, options?: Fet
 export async function authenticateRequest(kw: Keyward, request: Request, options?: FetchAuthenticateOptions, context?: PlatformContext): Promise<FetchAuthResult<AuthContext | undefined>> {
   const decide = deciderFor(kw, options as FetchAuthenticateOptions<unknown[]> | undefined)
   const ip = context !== undefined && 'ip' in context ? context.ip : options?.ip?.(request)
-  return run(decide, { request, ip, waitUntil: options?.waitUntil ?? waitUntilOf(context) })
+  return run(decide, { request, rest: [], ip, waitUntil: options?.waitUntil ?? waitUntilOf(context) })
 }
 
 /**
@@ -179,6 +184,8 @@ export interface WithAuthOptions<Rest extends unknown[] = []> extends FetchAuthe
  * with the error's status, headers and `application/problem+json` body. Arguments after the
  * request are handed on; one with a `waitUntil` (Workers' `ctx`, Next middleware's `event`)
  * keeps background work alive. Errors thrown by the handler, `project` or `onError` reject.
+ * Those arguments' types come from the handler's parameters (`env: Env`); a handler that ignores
+ * them while `ip` or `project` reads them names them with a type argument: `withAuth<[Env]>(...)`.
  *
  * @example
  * ```ts
@@ -188,12 +195,12 @@ export interface WithAuthOptions<Rest extends unknown[] = []> extends FetchAuthe
 export function withAuth<Rest extends unknown[] = []>(
   kw: Keyward,
   handler: (request: Request, auth: AuthContext | undefined, ...rest: Rest) => Response | Promise<Response>,
-  options: WithAuthOptions<Rest> & { optional: true },
+  options: NoInfer<WithAuthOptions<Rest>> & { optional: true },
 ): RequestHandler<Rest>
 export function withAuth<Rest extends unknown[] = []>(
   kw: Keyward,
   handler: (request: Request, auth: AuthContext, ...rest: Rest) => Response | Promise<Response>,
-  options?: WithAuthOptions<Rest>,
+  options?: NoInfer<WithAuthOptions<Rest>>,
 ): RequestHandler<Rest>
 export function withAuth<Rest extends unknown[] = []>(
   kw: Keyward,
@@ -207,7 +214,7 @@ export function withAuth<Rest extends unknown[] = []>(
   const decide = buildDecider(kw, authOptions as FetchAuthenticateOptions<unknown[]>)
   const { ip, waitUntil } = authOptions
   return async (request, ...rest) => {
-    const result = await run(decide, { request, ip: ip?.(request, ...rest), waitUntil: waitUntil ?? waitUntilOf(...rest) })
+    const result = await run(decide, { request, rest, ip: ip?.(request, ...rest), waitUntil: waitUntil ?? waitUntilOf(...rest) })
     if (!result.ok) return result.preflight && preflight !== undefined ? preflight(request, ...rest) : result.response
     return addHeaders(await handler(request, result.auth as AuthContext, ...rest), result.headers)
   }

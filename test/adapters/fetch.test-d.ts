@@ -43,3 +43,14 @@ describe('keyward/fetch types', () => {
     managementHandler(kw, { basepath: '/admin' })
   })
 })
+
+describe('keyward/fetch types: the arguments after the request come from the handler', () => {
+  it('project and ip get them too; a handler that ignores them names them with a type argument', () => {
+    type NextContext = { params: Promise<{ projectId: string }> }
+    const route = withAuth(kw, (_request, auth, _context: NextContext) => Response.json(auth.org), { project: async (_request, { params }) => (await params).projectId })
+    expectTypeOf(route).toEqualTypeOf<RequestHandler<[NextContext]>>()
+    // A constant project function does not turn the arguments into [].
+    expectTypeOf(withAuth(kw, (_request, _auth, _env: Env) => new Response(), { project: () => 'p' })).toEqualTypeOf<RequestHandler<[Env]>>()
+    expectTypeOf(withAuth<[Env]>(kw, () => new Response(), { ip: (_request, env) => env.DB })).toEqualTypeOf<RequestHandler<[Env]>>()
+  })
+})

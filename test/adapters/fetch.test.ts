@@ -139,3 +139,20 @@ describe('fetch adapter without a server', () => {
     await expect(withAuth(kw, () => Promise.reject(new Error('boom')))(post(key))).rejects.toThrow('boom')
   })
 })
+
+describe('fetch adapter: the arguments after the request', () => {
+  it('project reads them (Next\'s { params }), and a project the key lacks is refused', async () => {
+    const { kw, mint } = setup()
+    const key = await mint()
+    type NextContext = { params: Promise<{ projectId: string }> }
+    const GET = withAuth(kw, async (_request, auth, { params }: NextContext) => Response.json({ org: auth.org, projectId: (await params).projectId }), {
+      scopes: 'read',
+      project: async (_request, { params }) => (await params).projectId,
+    })
+    const request = () => new Request('https://app.example/api/projects/x/stats', { headers: { authorization: `Bearer ${key}` } })
+    const ok = await GET(request(), { params: Promise.resolve({ projectId: 'prod-site' }) })
+    expect([ok.status, await ok.json()]).toEqual([200, { org: 'org_1', projectId: 'prod-site' }])
+    const other = await GET(request(), { params: Promise.resolve({ projectId: 'other-site' }) })
+    expect([other.status, ((await other.json()) as { code: string }).code]).toEqual([403, 'project_forbidden'])
+  })
+})

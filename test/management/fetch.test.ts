@@ -13,7 +13,7 @@ const ip = (_request: Request, env: Env) => env.incoming.socket.remoteAddress
 /** The contract's application: the app routes /admin/keys... to managementHandler itself, as a Bun.serve or Worker app does. */
 const start: StartManagementApp = (kw, options) => {
   const manage = managementHandler(kw, { ...options, basePath: '/admin', ip })
-  const ping = withAuth(kw, (_request, auth) => Response.json({ keyId: auth.keyId }), { ip })
+  const ping = withAuth<[Env]>(kw, (_request, auth) => Response.json({ keyId: auth.keyId }), { ip })
   const fetch = (request: Request, env: Env) => {
     const { pathname } = new URL(request.url)
     if (pathname.startsWith('/admin') && ownsPath(pathname.slice('/admin'.length))) return manage(request, env)
