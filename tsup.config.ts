@@ -8,6 +8,8 @@ export default defineConfig([
       'express-augment': 'adapters/express-augment.ts',
       koa: 'adapters/koa.ts',
       hono: 'adapters/hono.ts',
+      fastify: 'adapters/fastify.ts',
+      fetch: 'adapters/fetch.ts',
       postgres: 'src/postgres.ts',
       redis: 'src/redis.ts',
     },
@@ -21,7 +23,7 @@ export default defineConfig([
     treeshake: true,
     // Runtime deps and optional peers stay imports; the adapters import the core as 'keyward'
     // itself so that every entry shares one copy of it (one KeywardError class, one cache).
-    external: ['jose', '@noble/hashes', 'lru-cache', 'express', 'koa', 'hono', 'keyward'],
+    external: ['jose', '@noble/hashes', 'lru-cache', 'express', 'koa', 'hono', 'fastify', 'fastify-plugin', 'keyward'],
   },
   {
     // The `keyward` command: Node only, ESM, the core bundled in (a CLI shares no instance with

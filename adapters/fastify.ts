@@ -1,0 +1,232 @@
+/**
+ * keyward for Fastify 5, Fastify style: register the plugin once (it decorates `request.auth`),
+ * then put `authenticate()` and the guards in a route's hooks (`onRequest`, `preValidation` or
+ * `preHandler`). Importing this module types `request.auth` through declaration merging.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { createKeyward } from 'keyward'
+ * import keyward, { authenticate } from 'keyward/fastify'
+ *
+ * const kw = createKeyward({ prefix: 'bsk' })
+ * const app = Fastify()
+ * await app.register(keyward)
+ * app.get<{ Params: { projectId: string } }>(
+ *   '/api/projects/:projectId/stats',
+ *   { onRequest: authenticate<{ Params: { projectId: string } }>(kw, { scopes: 'read', project: (req) => req.params.projectId }) },
+ *   async (request) => ({ org: request.auth?.org }),
+ * )
+ * ```
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteGenericInterface } from 'fastify'
+import fastifyPlugin from 'fastify-plugin'
+import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy } from 'keyward'
+import { assertHeaderValues } from './header-values.js'
+import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+
+export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Set by `authenticate()` from `keyward/fastify` when the request carried a valid credential;
+     * undefined on a route without it, after `optional: true` with no credential, and on a CORS preflight.
+     */
+    auth?: AuthContext
+  }
+}
+
+/**
+ * A hook keyward builds: fits a route's `onRequest`, `preValidation` or `preHandler` (or
+ * `app.addHook()` for all routes of a scope). It answers the refusal itself through the reply.
+ *
+ * @example
+ * ```ts
+ * const hook: KeywardHook = authenticate(kw)
+ * app.addHook('onRequest', hook)
+ * ```
+ */
+export type KeywardHook<RouteGeneric extends RouteGenericInterface = RouteGenericInterface> = (
+  request: FastifyRequest<RouteGeneric>,
+  reply: FastifyReply<RouteGeneric>,
+) => Promise<void>
+
+/**
+ * Options of {@link authenticate}: `project(request)`, `scopes`, `optional`, `onError(error, request)`,
+ * `trustProxy` (keyward's own; Fastify's `trustProxy` setting is ignored).
+ *
+ * @example
+ * ```ts
+ * const options: FastifyAuthenticateOptions = { scopes: 'write', project: (req) => (req.body as { projectId?: string })?.projectId }
+ * ```
+ */
+export type FastifyAuthenticateOptions<RouteGeneric extends RouteGenericInterface = RouteGenericInterface> = AuthenticateOptions<FastifyRequest<RouteGeneric>>
+
+const read = {
+  method: (request: FastifyRequest) => request.raw.method ?? request.method,
+  // The raw header list: Node keeps only the first of two Authorization lines in `headers`.
+  headers: (request: FastifyRequest) => nodeHeaders(request.raw),
+  // The URL as the client sent it, query included, whatever prefix the route was mounted under.
+  url: (request: FastifyRequest) => request.raw.url ?? request.url,
+  socketAddress: (request: FastifyRequest) => request.raw.socket?.remoteAddress,
+  forwardedFor: (request: FastifyRequest) => request.raw.headers['x-forwarded-for'],
+}
+
+/** Sends a refusal through Fastify's reply, unless something (a timeout) already answered. */
+function send(reply: FastifyReply, { status, headers, body }: ErrorResponse): void {
+  // Checked before the reply is touched: a value Node refuses would throw inside Fastify's send,
+  // after the status was set, and leave a half-built reply.
+  assertHeaderValues(headers)
+  if (reply.sent) return
+  void reply.code(status).headers(headers).send(body)
+}
+
+/**
+ * The plugin: decorates `request.auth` (one object shape for every request, as Fastify advises)
+ * and fails at start-up if another plugin already owns that name. Register it once, at the root;
+ * it is wrapped with fastify-plugin, so it is not encapsulated.
+ *
+ * @example
+ * ```ts
+ * await app.register(keyward)
+ * ```
+ */
+export const keyward: FastifyPluginAsync = fastifyPlugin(
+  async (app: FastifyInstance) => {
+    app.decorateRequest('auth', undefined)
+  },
+  { fastify: '5.x', name: 'keyward' },
+)
+
+export default keyward
+
+/**
+ * Hook that verifies the request's credential. On success `request.auth` is set and the RateLimit
+ * headers are added to the reply; on failure it sends the error's status, headers and
+ * `application/problem+json` body, and the handler does not run. A CORS preflight passes
+ * untouched, with no `request.auth`. Put it in `onRequest` when the project comes from the URL or
+ * a header (a refused request's body is then never parsed), in `preHandler` when it comes from
+ * the parsed body. Errors thrown by `project` or `onError` reach Fastify's error handler.
+ *
+ * @example
+ * ```ts
+ * app.post('/api/track', { preHandler: authenticate(kw, { scopes: 'write', project: (req) => (req.body as { projectId?: unknown }).projectId }) }, track)
+ * ```
+ */
+export function authenticate<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(kw: Keyward, options?: FastifyAuthenticateOptions<RouteGeneric>): KeywardHook<RouteGeneric> {
+  const decide = createAuthenticator(kw, options as FastifyAuthenticateOptions, read)
+  return async (request, reply) => {
+    const decision = await decide(request as FastifyRequest)
+    if (!decision.ok) return send(reply as FastifyReply, decision.response)
+    if (decision.auth !== undefined) request.auth = decision.auth
+    if (!reply.sent) reply.headers(decision.headers)
+  }
+}
+
+// A synchronous guard as a hook: nothing when it passes, else its refusal.
+function guard(check: (request: FastifyRequest, auth: AuthContext | undefined) => KeywardError | undefined): KeywardHook {
+  return async (request, reply) => {
+    const error = check(request, request.auth)
+    if (error !== undefined) send(reply, await guardResponse(error, request))
+  }
+}
+
+/**
+ * Route guard, in the hooks after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750
+ * challenge) unless the credential holds every scope; 401 when none authenticated the request.
+ * A CORS preflight passes untouched, as through `authenticate()`.
+ *
+ * @example
+ * ```ts
+ * app.delete('/api/keys/:id', { onRequest: [authenticate(kw), requireScopes('admin')] }, revokeKey)
+ * ```
+ */
+export function requireScopes(...scopes: string[]): KeywardHook {
+  return guard(createScopeGuard(scopes, read))
+}
+
+/**
+ * Route guard, after `authenticate()`: 401 `mfa_required` unless the request's JWT was minted
+ * after a second factor. API keys and password-only logins are refused. A CORS preflight passes.
+ *
+ * @example
+ * ```ts
+ * app.post('/api/billing/payout', { onRequest: [authenticate(kw), requireMfa()] }, payout)
+ * ```
+ */
+export function requireMfa(): KeywardHook {
+  return guard(createMfaGuard(read))
+}
+
+/**
+ * Route guard, after `authenticate()`: 403 `Token does not have access to this project` unless
+ * the credential lists the project `getProjectId(request)` returns (a request naming none is
+ * refused too). A CORS preflight passes untouched, before `getProjectId` runs.
+ *
+ * @example
+ * ```ts
+ * app.get<{ Params: { projectId: string } }>('/p/:projectId', { onRequest: [authenticate(kw), requireProject<{ Params: { projectId: string } }>((req) => req.params.projectId)] }, stats)
+ * ```
+ */
+export function requireProject<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(getProjectId: ProjectResolver<FastifyRequest<RouteGeneric>>): KeywardHook<RouteGeneric> {
+  const check = createProjectGuard(getProjectId as ProjectResolver<FastifyRequest>, read)
+  return async (request, reply) => {
+    const error = await check(request as FastifyRequest, request.auth)
+    if (error !== undefined) send(reply as FastifyReply, await guardResponse(error, request))
+  }
+}
+
+/**
+ * Options of {@link managementRouter}: the shared management options plus `trustProxy`.
+ *
+ * @example
+ * ```ts
+ * const options: FastifyManagementOptions = { scope: 'admin', trustProxy: 1 }
+ * ```
+ */
+export interface FastifyManagementOptions extends ManagementOptions {
+  /** Proxies whose X-Forwarded-For to believe (as in `authenticate()`). Default: none. */
+  trustProxy?: TrustProxy
+}
+
+/**
+ * The key management API (`POST/GET /keys`, `GET/PATCH/DELETE /keys/:id`, `POST /keys/:id/rotate`)
+ * as an encapsulated plugin: register it under the prefix you want. It reads the body itself,
+ * bounded by `maxBodyBytes`: inside the plugin Fastify's body parsers are replaced by one that
+ * hands on the raw stream, so a bad body gets keyward's problem document, not Fastify's error.
+ *
+ * @example
+ * ```ts
+ * await app.register(managementRouter(kw), { prefix: '/admin' }) // POST /admin/keys with an admin key
+ * ```
+ */
+export function managementRouter(kw: Keyward, options: FastifyManagementOptions = {}): FastifyPluginAsync {
+  const { trustProxy, ...rest } = options ?? {}
+  const handle = createManagementHandler(kw, rest)
+  const clientIp = createClientIpResolver(trustProxy)
+  return async (app) => {
+    app.removeAllContentTypeParsers()
+    // The body stays unread here: the handler reads at most maxBodyBytes of it and answers 413/415.
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined))
+    const serve = async (request: FastifyRequest<{ Params: { '*'?: string } }>, reply: FastifyReply) => {
+      const wildcard = request.params['*']
+      const url = read.url(request as FastifyRequest)
+      const at = url.indexOf('?')
+      const response = await handle({
+        method: request.method,
+        path: wildcard === undefined ? '/keys' : `/keys/${wildcard}`,
+        query: at === -1 ? '' : url.slice(at + 1),
+        // Every Authorization line, as authenticate() sees them: a second credential is refused, not hidden.
+        headers: read.headers(request as FastifyRequest),
+        ip: clientIp(read.socketAddress(request as FastifyRequest), read.forwardedFor(request as FastifyRequest)),
+        url,
+        body: request.raw,
+      })
+      send(reply, response)
+      return reply
+    }
+    app.all('/keys', serve)
+    app.all('/keys/*', serve)
+  }
+}

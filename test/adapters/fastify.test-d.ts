@@ -1,0 +1,42 @@
+import Fastify from 'fastify'
+import type { AuthContext } from 'keyward'
+import { createKeyward } from 'keyward'
+import { describe, expectTypeOf, it } from 'vitest'
+import keyward, { authenticate, managementRouter, requireProject, requireScopes, type KeywardHook } from '../../adapters/fastify.js'
+
+const kw = createKeyward({ prefix: 'bsk' })
+
+describe('keyward/fastify types', () => {
+  it('types request.auth through declaration merging, possibly undefined', () => {
+    const app = Fastify()
+    void app.register(keyward)
+    app.get('/me', { onRequest: [authenticate(kw), requireScopes('read')] }, async (request) => {
+      expectTypeOf(request.auth).toEqualTypeOf<AuthContext | undefined>()
+      return { org: request.auth?.org }
+    })
+  })
+
+  it('fits onRequest, preValidation, preHandler and addHook, on routes with typed params', () => {
+    type Route = { Params: { projectId: string } }
+    const app = Fastify()
+    const hook = authenticate<Route>(kw, { scopes: 'read', project: (request) => request.params.projectId })
+    expectTypeOf(hook).toEqualTypeOf<KeywardHook<Route>>()
+    app.get<Route>('/p/:projectId', { onRequest: hook, preValidation: requireScopes('read'), preHandler: requireProject<Route>((request) => request.params.projectId) }, async (request) => {
+      expectTypeOf(request.params.projectId).toEqualTypeOf<string>()
+      return 'ok'
+    })
+    app.addHook('onRequest', authenticate(kw))
+    app.addHook('preHandler', requireScopes('admin'))
+  })
+
+  it('the project function gets the route\'s typed request', () => {
+    // @ts-expect-error params are unknown without the route's generic
+    authenticate(kw, { project: (request) => request.params.projectId })
+  })
+
+  it('managementRouter is a plugin to register under a prefix', () => {
+    void Fastify().register(managementRouter(kw, { scope: 'admin' }), { prefix: '/admin' })
+    // @ts-expect-error not an option
+    managementRouter(kw, { scopes: 'admin' })
+  })
+})
