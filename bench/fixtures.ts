@@ -1,11 +1,11 @@
 /**
  * Many valid key records, fast: the same key format and hashing as `kw.keys.create()`
- * (src/keys.ts) but inserted straight into a MemoryTokenStore, skipping input validation, which
+ * (src/keys/manager.ts) but inserted straight into a MemoryTokenStore, skipping input validation, which
  * would make a million keys take minutes. Ids are sequential base62, so they never collide.
  */
-import { createKeyHasher, digestToHex } from '../src/hashing.js'
+import { createKeyHasher, digestToHex } from '../src/keys/hashing.js'
 import { encodeBase62 } from '../src/internal/base62.js'
-import { generateKey, KEY_ID_LENGTH } from '../src/key-format.js'
+import { generateKey, KEY_ID_LENGTH } from '../src/keys/format.js'
 import { MemoryTokenStore } from '../src/stores/memory-token-store.js'
 import type { KeyRecord } from '../src/types.js'
 

@@ -1,6 +1,6 @@
-import { extractCredential, type HeaderSource } from './credentials.js'
+import { extractCredential, type HeaderSource } from './http/credentials.js'
 import type { KeywardErrorCode } from './errors.js'
-import { parseKey } from './key-format.js'
+import { parseKey } from './keys/format.js'
 import type { AuthContext } from './types.js'
 
 /**

@@ -1,15 +1,15 @@
 import type { LRUCache } from 'lru-cache'
-import type { KeyHasher } from './hashing.js'
-import type { KeyCache } from './key-cache.js'
-import type { Environment } from './key-format.js'
+import type { KeyHasher } from './keys/hashing.js'
+import type { KeyCache } from './verify/key-cache.js'
+import type { Environment } from './keys/format.js'
 import type { TokenVerifier } from './jwt/token-verifier.js'
-import type { LockoutGate } from './lockout-gate.js'
+import type { LockoutGate } from './verify/lockout-gate.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
-import type { Quota } from './pipeline-steps.js'
-import type { ParseMemo, PlaceRules } from './restrictions.js'
+import type { Quota } from './verify/steps.js'
+import type { ParseMemo, PlaceRules } from './http/restrictions.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { AuthContext, KeyRecord, RateLimitRule } from './types.js'
-import type { UsageRecorder } from './usage-recorder.js'
+import type { UsageRecorder } from './verify/usage-recorder.js'
 
 /**
  * A store record prepared once for fast verification while it sits in the cache.

@@ -1,4 +1,4 @@
-import type { Environment } from './key-format.js'
+import type { Environment } from './keys/format.js'
 
 /**
  * One rate-limit rule: at most `limit` successful calls per `windowMs` (GCRA, see README).

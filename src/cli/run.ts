@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { isKeywardError, type KeywardError } from '../errors.js'
 import { createKeyward, type Keyward } from '../keyward.js'
-import type { Environment } from '../key-format.js'
+import type { Environment } from '../keys/format.js'
 import { EXIT } from './exit-codes.js'
 import { helpText } from './help.js'
 import { MissingDriverError, openStore, type StoreTarget } from './open-store.js'

@@ -1,5 +1,5 @@
 import type { JWK, JWTPayload } from 'jose'
-import { isValidScope } from '../scopes.js'
+import { isValidScope } from '../keys/scopes.js'
 
 /** Asymmetric algorithms keyward signs with: Ed25519 and P-256. */
 export type AsymmetricAlgorithm = 'EdDSA' | 'ES256'

@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose'
-import type { Environment } from '../key-format.js'
+import type { Environment } from '../keys/format.js'
 import type { AuthContext } from '../types.js'
 import { scopeList, type ClaimMapping } from './jwt-options.js'
 

@@ -1,6 +1,6 @@
-import { admit, grant, hold, refuse, settle, type Failure, type Success } from '../pipeline-steps.js'
+import { admit, grant, hold, refuse, settle, type Failure, type Success } from '../verify/steps.js'
 import type { Runtime } from '../runtime.js'
-import type { VerifyInput } from '../verify.js'
+import type { VerifyInput } from '../verify/verify.js'
 import type { TokenVerifier } from './token-verifier.js'
 
 /**

@@ -1,4 +1,4 @@
-import { readHeader } from '../credentials.js'
+import { readHeader } from '../http/credentials.js'
 import { KeywardError } from '../errors.js'
 import { httpProblem, keywardProblem } from './problems.js'
 import type { BodySource, ManagementRequest, ManagementResponse } from './types.js'

@@ -1,7 +1,7 @@
 import { KeywardError, isKeywardError } from '../errors.js'
 import { actorOf, type ActionContext } from '../events.js'
 import type { Keyward } from '../keyward.js'
-import { isValidScope } from '../scopes.js'
+import { isValidScope } from '../keys/scopes.js'
 import type { AuthContext, KeyInfo } from '../types.js'
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './body.js'
 import { parseListQuery } from './list-query.js'

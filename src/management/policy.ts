@@ -1,4 +1,4 @@
-import { plainObject } from '../key-input.js'
+import { plainObject } from '../keys/input.js'
 import type { ManagementWrite, WritePolicy } from './types.js'
 
 /**

@@ -1,5 +1,5 @@
 import type { KeywardError, ProblemDocument } from '../errors.js'
-import { problemResponse } from '../problem-response.js'
+import { problemResponse } from '../http/problem-response.js'
 import type { ManagementResponse } from './types.js'
 
 /**

@@ -1,5 +1,5 @@
 import { KeywardError, type FieldIssue } from '../errors.js'
-import type { RevokeOptions } from '../keys.js'
+import type { RevokeOptions } from '../keys/manager.js'
 
 /**
  * Parses the query of `DELETE /keys/{id}`: `successors=true` also revokes every key rotated from

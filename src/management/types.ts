@@ -1,4 +1,4 @@
-import type { HeaderSource } from '../credentials.js'
+import type { HeaderSource } from '../http/credentials.js'
 import type { AuthContext, KeyInfo } from '../types.js'
 
 /**

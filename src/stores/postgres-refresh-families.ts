@@ -1,4 +1,4 @@
-import type { RefreshFamilyRecord } from '../refresh-family.js'
+import type { RefreshFamilyRecord } from '../jwt/refresh-family.js'
 import { malformed, toText, toTime, toTimeOrNull } from './postgres-values.js'
 
 const COLUMNS = 'id, subject, org_id, current_jti, expires_at, revoked_at, created_at'

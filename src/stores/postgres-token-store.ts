@@ -1,6 +1,6 @@
 import type { KeyRecord, RateLimitRule } from '../types.js'
 import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
-import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../refresh-family.js'
+import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../jwt/refresh-family.js'
 import { postgresLifecycleStatements, postgresRefreshFamilyStatements, postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
 import { familyParams, refreshFamilySql, toFamily, toRotationState } from './postgres-refresh-families.js'
 import { malformed, toText, toTextOrNull, toTime, toTimeOrNull } from './postgres-values.js'

@@ -1,4 +1,4 @@
-import type { RefreshFamilyRecord, RefreshRotation } from '../refresh-family.js'
+import type { RefreshFamilyRecord, RefreshRotation } from '../jwt/refresh-family.js'
 
 // A family is a hash of plain strings (times as decimal epoch ms, revokedAt '' while not
 // revoked), so the scripts compare them without decoding. Each script is atomic: Redis runs one

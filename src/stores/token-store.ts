@@ -1,4 +1,4 @@
-import type { RefreshFamilyRecord, RefreshRotation } from '../refresh-family.js'
+import type { RefreshFamilyRecord, RefreshRotation } from '../jwt/refresh-family.js'
 import type { KeyRecord } from '../types.js'
 
 /**

@@ -1,5 +1,5 @@
-// Unit tests of the framework-agnostic helpers the adapters share (src/client-ip.ts,
-// src/preflight.ts, src/problem-response.ts).
+// Unit tests of the framework-agnostic helpers the adapters share (src/http/client-ip.ts,
+// src/http/preflight.ts, src/http/problem-response.ts).
 import { createClientIpResolver, errorResponse, isPreflight, KeywardError, problemResponse } from 'keyward'
 import { describe, expect, it } from 'vitest'
 

@@ -9,7 +9,7 @@
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClientIpResolver, createKeyward, extractCredential, generateKey, originHostname, parseIp, urlHasCredential } from 'keyward'
-import { MAX_CREDENTIAL_LENGTH } from '../../src/credentials.js'
+import { MAX_CREDENTIAL_LENGTH } from '../../src/http/credentials.js'
 
 /** The most characters any one regular expression may look at, whatever the input's length. */
 const REGEX_INPUT_CAP = MAX_CREDENTIAL_LENGTH

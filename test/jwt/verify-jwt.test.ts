@@ -9,8 +9,8 @@ import { MemoryRateLimiter } from '../../src/index.js'
 import { Keyring } from '../../src/jwt/keyring.js'
 import { resolveJwtOptions } from '../../src/jwt/jwt-options.js'
 import { TokenVerifier } from '../../src/jwt/token-verifier.js'
-import { createKeyHasher } from '../../src/hashing.js'
-import { createScopeExpander } from '../../src/scopes.js'
+import { createKeyHasher } from '../../src/keys/hashing.js'
+import { createScopeExpander } from '../../src/keys/scopes.js'
 import { hmacToken, accessClaims, AUDIENCE, bearer, edKeys, ISSUER, jwtSetup, ok, rawToken, refused, SECRET, sign } from './support.js'
 
 const HS = { alg: 'HS256' as const, secret: SECRET }

@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest'
+import { actorOf, KeywardError, MemoryTokenStore, type AuthContext, type CreateKeyInput } from '../../src/index.js'
+import { jwtSetup } from '../jwt/support.js'
+import { GatedStore } from '../support/gated-store.js'
+import { setup } from '../support/setup.js'
+
+/** The KeywardError a call rejects with; fails the test if it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<KeywardError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(KeywardError)
+  return error as KeywardError
+}
+
+function fields(error: KeywardError): string[] {
+  return (error.errors ?? []).map((e) => e.field).sort()
+}
+
+/** keyward plus a caller: the AuthContext verify() gives for a key minted with `input`. */
+async function withCaller(input: Partial<CreateKeyInput>, options: Parameters<typeof setup>[0] = {}) {
+  const s = setup(options)
+  const { key } = await s.mint({ name: 'Caller', ...input })
+  const result = await s.kw.verify({ headers: s.bearer(key) })
+  if (!result.ok) throw new Error(`caller key refused: ${result.error.code}`)
+  const ids = async () => (await s.kw.keys.list({ orgId: 'org_1', includeRevoked: true })).map((k) => k.id).sort()
+  return { ...s, auth: result.auth, ids }
+}
+
+describe('grant ceiling on kw.keys.* with the caller', () => {
+  it('create: a keys:manage key cannot mint admin (403 naming every missing scope), nothing stored', async () => {
+    const { kw, auth, ids } = await withCaller({ scopes: ['keys:manage'] })
+    const before = await ids()
+    const error = await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], scopes: ['admin'] }, { auth }))
+    expect(error.code).toBe('insufficient_scope')
+    expect(error.status).toBe(403)
+    expect(error.scope).toBe('admin write read')
+    expect(error.headers['www-authenticate']).toContain('scope="admin write read"')
+    expect(fields(error)).toEqual(['scopes'])
+    expect(await ids()).toEqual(before)
+  })
+
+  it('create: an admin key cannot mint a scope outside the hierarchy, nor owner under a custom one', async () => {
+    const { kw, auth, ids } = await withCaller({ scopes: ['admin'] }, { scopes: { owner: ['admin'], admin: ['write'], write: ['read'] } })
+    const before = await ids()
+    const refund = await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], scopes: ['write', 'billing:refund'] }, { auth }))
+    expect(refund.scope).toBe('billing:refund')
+    const owner = await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], scopes: ['owner'] }, { auth }))
+    expect(owner.scope).toBe('owner')
+    expect(await ids()).toEqual(before)
+    // Within the ceiling it works, the hierarchy applied: admin covers write and read.
+    const { info } = await kw.keys.create({ name: 'ok', orgId: 'org_1', projects: ['prod-site'], scopes: ['write', 'read', 'admin'] }, { auth })
+    expect(info.scopes).toEqual(['write', 'read', 'admin'])
+  })
+
+  it('the actor actorOf(auth) builds carries the ceiling; a hand-built actor or no context does not (the app vouches)', async () => {
+    const { kw, auth } = await withCaller({ scopes: ['write'] })
+    const input = { name: 'x', orgId: 'org_1', projects: ['prod-site'], scopes: ['admin'] }
+    const error = await rejection(kw.keys.create(input, { actor: actorOf(auth), ip: '203.0.113.10' }))
+    expect(error.scope).toBe('admin')
+    expect((await kw.keys.create(input, { actor: { type: 'app', subject: 'ops' } })).info.scopes).toEqual(['admin'])
+    expect((await kw.keys.create(input)).info.scopes).toEqual(['admin'])
+  })
+
+  it('update: cannot widen scopes, and cannot change a key that holds more than the caller; nothing changed', async () => {
+    const { kw, mint, auth } = await withCaller({ scopes: ['write'] })
+    const reader = await mint({ scopes: ['read'] })
+    const widened = await rejection(kw.keys.update(reader.info.id, { scopes: ['admin'] }, { auth }))
+    expect(widened.code).toBe('insufficient_scope')
+    expect(widened.scope).toBe('admin')
+    const stronger = await mint({ scopes: ['admin'], name: 'Stronger' })
+    const renamed = await rejection(kw.keys.update(stronger.info.id, { name: 'Mine now', expiresAt: null }, { auth }))
+    expect(renamed.code).toBe('insufficient_scope')
+    expect(await kw.keys.get(reader.info.id)).toMatchObject({ scopes: ['read'] })
+    expect(await kw.keys.get(stronger.info.id)).toMatchObject({ name: 'Stronger', scopes: ['admin'] })
+    // Narrowing its own or a weaker key is fine.
+    expect((await kw.keys.update(reader.info.id, { scopes: ['write'] }, { auth })).scopes).toEqual(['write'])
+  })
+
+  it('rotate: a key holding more than the caller cannot be rotated; the old key keeps working, no successor stored', async () => {
+    const { kw, mint, auth, ids, bearer } = await withCaller({ scopes: ['write'] })
+    const stronger = await mint({ scopes: ['admin'] })
+    const before = await ids()
+    const error = await rejection(kw.keys.rotate(stronger.info.id, {}, { auth }))
+    expect(error.code).toBe('insufficient_scope')
+    expect(error.scope).toBe('admin')
+    expect(await ids()).toEqual(before)
+    expect((await kw.verify({ headers: bearer(stronger.key) })).ok).toBe(true)
+    const weaker = await mint({ scopes: ['read'] })
+    expect((await kw.keys.rotate(weaker.info.id, {}, { auth })).info.scopes).toEqual(['read'])
+  })
+
+  it('projects: a key restricted to projects cannot mint or widen a key to others', async () => {
+    const { kw, mint, auth, ids } = await withCaller({ scopes: ['admin'], projects: ['site-a', 'site-b'] })
+    const before = await ids()
+    const error = await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-a', 'site-c'] }, { auth }))
+    expect(error.code).toBe('insufficient_scope')
+    expect(error.errors).toEqual([{ field: 'projects', message: 'the caller does not hold: site-c' }])
+    expect(await ids()).toEqual(before)
+    const other = await mint({ projects: ['site-a'] })
+    await rejection(kw.keys.update(other.info.id, { projects: ['site-a', 'site-z'] }, { auth }))
+    expect(await kw.keys.get(other.info.id)).toMatchObject({ projects: ['site-a'] })
+    expect((await kw.keys.create({ name: 'ok', orgId: 'org_1', projects: ['site-b'] }, { auth })).info.projects).toEqual(['site-b'])
+  })
+
+  it('expiry: a key that expires cannot mint or extend a key past its own expiry', async () => {
+    const s = setup()
+    const expires = s.clock.now() + 86_400_000
+    const { key } = await s.mint({ scopes: ['admin'], expiresAt: expires })
+    const result = await s.kw.verify({ headers: s.bearer(key) })
+    if (!result.ok) throw new Error(result.error.code)
+    const auth = result.auth
+    const forever = await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'] }, { auth }))
+    expect(forever.errors).toEqual([{ field: 'expiresAt', message: `must be set and no later than the caller's own expiry, ${new Date(expires).toISOString()}` }])
+    await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], expiresAt: expires + 1 }, { auth }))
+    const short = await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], expiresAt: expires }, { auth })
+    await rejection(s.kw.keys.update(short.info.id, { expiresAt: null }, { auth }))
+    expect((await s.kw.keys.get(short.info.id))?.expiresAt?.getTime()).toBe(expires)
+  })
+
+  it('org and environment: no key in another org or environment, whatever the scopes', async () => {
+    const { kw, auth, mint } = await withCaller({ scopes: ['admin'] })
+    const foreign = await rejection(kw.keys.create({ name: 'x', orgId: 'org_2', projects: ['prod-site'] }, { auth }))
+    expect(fields(foreign)).toEqual(['orgId'])
+    const testKey = await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], environment: 'test' }, { auth }))
+    expect(fields(testKey)).toEqual(['environment'])
+    expect(await kw.keys.list({ orgId: 'org_2' })).toHaveLength(0)
+    // Another org's key looks missing, as through the routes.
+    const theirs = await mint({ orgId: 'org_2', scopes: ['read'] })
+    expect((await rejection(kw.keys.update(theirs.info.id, { name: 'x' }, { auth }))).code).toBe('not_found')
+    expect((await rejection(kw.keys.rotate(theirs.info.id, {}, { auth }))).code).toBe('not_found')
+  })
+
+  it('a JWT caller: scopes are its ceiling; projects only when the token lists some', async () => {
+    const s = jwtSetup()
+    const verified = async (projects?: string[]): Promise<AuthContext> => {
+      const { accessToken } = await s.kw.tokens.issue({ subject: 'alice', org: 'org_1', scopes: ['write'], ...(projects === undefined ? {} : { projects }) })
+      const r = await s.kw.verify({ headers: { authorization: `Bearer ${accessToken}` } })
+      if (!r.ok) throw new Error(r.error.code)
+      return r.auth
+    }
+    const orgWide = await verified()
+    expect((await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['write'] }, { auth: orgWide })).info.projects).toEqual(['any'])
+    expect((await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['admin'] }, { auth: orgWide }))).scope).toBe('admin')
+    const scoped = await verified(['site-a'])
+    expect(fields(await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'] }, { auth: scoped })))).toEqual(['projects'])
+  })
+})
+
+describe('grant ceiling under concurrency', () => {
+  // The check and the write must see the same record: a key raised to admin between a weaker
+  // caller's check and its write must make that write lose and the retry refuse it.
+  it('update: a key made stronger between the check and the write is refused, the raise stands', async () => {
+    const store = new GatedStore(new MemoryTokenStore())
+    const { kw, mint, bearer } = setup({ store })
+    const caller = await kw.verify({ headers: bearer((await mint({ name: 'Caller', scopes: ['write'] })).key) })
+    if (!caller.ok) throw new Error('caller refused')
+    const target = await mint({ name: 'Target', scopes: ['write'] })
+    const held = store.holdNextUpdate()
+    const rename = kw.keys.update(target.info.id, { name: 'renamed' }, { auth: caller.auth }).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    await held.reached
+    await kw.keys.update(target.info.id, { scopes: ['admin'] })
+    held.release()
+    const error = await rename
+    expect(error).toBeInstanceOf(KeywardError)
+    expect((error as KeywardError).code).toBe('insufficient_scope')
+    const after = await kw.keys.get(target.info.id)
+    expect(after?.name).toBe('Target')
+    expect(after?.scopes).toEqual(['admin'])
+  })
+
+  it('rotate: a key made stronger between the check and the write is not rotated by a weaker caller', async () => {
+    const store = new GatedStore(new MemoryTokenStore())
+    const { kw, mint, bearer } = setup({ store })
+    const caller = await kw.verify({ headers: bearer((await mint({ name: 'Caller', scopes: ['write'] })).key) })
+    if (!caller.ok) throw new Error('caller refused')
+    const target = await mint({ name: 'Target', scopes: ['write'] })
+    // The rotation inserts its successor, then its retiring write is held.
+    const held = store.holdNextUpdate()
+    const rotation = kw.keys.rotate(target.info.id, {}, { auth: caller.auth }).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    await held.reached
+    await kw.keys.update(target.info.id, { scopes: ['admin'] })
+    held.release()
+    const error = await rotation
+    expect(error).toBeInstanceOf(KeywardError)
+    expect((error as KeywardError).code).toBe('insufficient_scope')
+    const after = await kw.keys.get(target.info.id)
+    expect(after?.rotatedTo).toBeNull()
+    // The successor the lost attempt stored never works.
+    const live = (await kw.keys.list({ orgId: 'org_1' })).filter((k) => k.name === 'Target')
+    expect(live.map((k) => k.id)).toEqual([target.info.id])
+  })
+})
