@@ -4,7 +4,7 @@
  * imported as `keyward/express`); test/docs/delegation.test.ts keeps the two identical and runs it.
  */
 import express, { type Express } from 'express'
-import { createKeyward, KeywardError, type FieldIssue, type Keyward, type ManagementWrite, type WritePolicy } from 'keyward'
+import { createKeyward, KeywardError, type AuthContext, type FieldIssue, type Keyward, type ManagementWrite, type WritePolicy } from 'keyward'
 import { managementRouter } from '../adapters/express.js'
 
 /** The app's own data: which projects each organization has (your database in production). */
@@ -43,9 +43,11 @@ export function dashboardPolicy(directory: ProjectDirectory): WritePolicy {
 /** The dashboard's key routes under /dashboard/keys, for org admins signed in with a JWT. */
 export function createDashboardApp(kw: Keyward, directory: ProjectDirectory): Express {
   const app = express()
-  // Org admins hold a JWT with the `admin` scope and no project list (org-wide): which projects
-  // exist is the app's data, so the policy checks them.
-  app.use('/dashboard', managementRouter(kw, { scope: 'admin', policy: dashboardPolicy(directory) }))
+  // Org admins hold a JWT with the `admin` scope and no project list: a token without one grants
+  // no project, so the app answers which projects its user holds (here every project of the org,
+  // from its own data). The policy checks the same list to name a bad project field by field.
+  const callerProjects = (auth: AuthContext) => directory.projectsOf(auth.org)
+  app.use('/dashboard', managementRouter(kw, { scope: 'admin', policy: dashboardPolicy(directory), callerProjects }))
   return app
 }
 

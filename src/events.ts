@@ -88,6 +88,13 @@ export interface ActionContext {
    * beyond the caller's own scopes, projects, expiry, org or environment. Without it: no ceiling.
    */
   auth?: AuthContext
+  /**
+   * The projects a JWT caller holds, as the app knows them, in place of the token's `projects`
+   * claim for the grant ceiling: a list, or `'*'` for every project of the caller's org (risky:
+   * docs/delegation.md). Ignored for an API-key caller, whose own projects always bound it.
+   * Default: the claim; a JWT without a valid one grants no project.
+   */
+  callerProjects?: readonly string[] | '*'
 }
 
 /**

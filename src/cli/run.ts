@@ -6,6 +6,7 @@ import { EXIT } from './exit-codes.js'
 import { helpText } from './help.js'
 import { MissingDriverError, openStore, type StoreTarget } from './open-store.js'
 import { describeKey, flagIssues, keyTable } from './output.js'
+import { redactUrlCredentials } from './redact.js'
 import { parseDuration, parseExpiry, parseRate } from './parse-values.js'
 import { packageVersion } from './version.js'
 import { resolveTableName } from '../stores/postgres-schema.js'
@@ -202,14 +203,9 @@ function report(error: unknown, io: CliIo, values: Values = {}): number {
   }
   // The store could not be reached or failed. The cause's message names the server, never the URL's password.
   const cause = isKeywardError(error) ? error.cause : error
-  const detail = cause instanceof Error ? `: ${redact(cause.message)}` : ''
+  const detail = cause instanceof Error ? `: ${redactUrlCredentials(cause.message)}` : ''
   io.stderr(`keyward: the store is unavailable${detail}\n`)
   return EXIT.unavailable
-}
-
-/** Drivers may quote a connection string in their messages: its password never reaches the terminal. */
-function redact(message: string): string {
-  return message.replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')
 }
 
 /**

@@ -47,6 +47,7 @@ export interface TokenIdentity {
 /**
  * Reads subject, org, scopes and projects from verified claims through a mapping (keyward's own
  * tokens use the defaults). Null when the subject or the org is missing or not an identifier.
+ * A `projects` claim that is missing, not an array, or holds any invalid id gives no projects.
  *
  * @example
  * ```ts
@@ -59,7 +60,9 @@ export function identityOf(claims: JWTPayload, mapping: ClaimMapping = {}): Toke
   if (subject === undefined || org === undefined) return null
   const scopes = mapping.scopes === undefined ? scopeList(claims.scope ?? claims.scp) : scopeList(read(claims, mapping.scopes, 'scope'))
   const rawProjects = read(claims, mapping.projects, 'projects')
-  const projects = Array.isArray(rawProjects) ? rawProjects.filter((p): p is string => identifier(p) !== undefined && p.length <= 128) : []
+  // All or nothing: a claim that is not a list of valid ids is malformed, and a malformed claim
+  // holds no project (never some of them, never every one: see docs/delegation.md).
+  const projects = Array.isArray(rawProjects) && rawProjects.every((p) => identifier(p) !== undefined && (p as string).length <= 128) ? [...(rawProjects as string[])] : []
   const amr = claims.amr
   return { subject, org, scopes, projects, mfa: Array.isArray(amr) && amr.includes(MFA) }
 }

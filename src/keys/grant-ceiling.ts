@@ -23,24 +23,68 @@ export interface GrantTarget {
 }
 
 /**
+ * Options of {@link grantCeilingIssues} and {@link checkGrantCeiling}.
+ *
+ * @example
+ * ```ts
+ * const options: GrantCeilingOptions = { callerProjects: await projectsOfUser(auth.subject) }
+ * ```
+ */
+export interface GrantCeilingOptions {
+  /**
+   * A JWT caller's projects as the app knows them, in place of the token's claim: a list, or
+   * `'*'` for every project of the caller's org. Ignored for an API-key caller. Default: the
+   * caller's `projects` (a JWT without a valid claim holds none).
+   */
+  callerProjects?: readonly string[] | '*' | undefined
+}
+
+/**
+ * The projects `caller` may grant: its own, as verify() enforces them, unless the app answers
+ * for a JWT caller. Throws a TypeError for an answer that is neither `'*'` nor a list of
+ * strings: a bug in the app, never read as "every project".
+ *
+ * @example
+ * ```ts
+ * grantableProjects(jwtAuth, '*') // '*'
+ * grantableProjects(apiKeyAuth, '*') // apiKeyAuth.projects
+ * ```
+ */
+export function grantableProjects(caller: AuthContext, callerProjects?: readonly string[] | '*'): readonly string[] | '*' {
+  if (callerProjects === undefined) return caller.projects
+  if (callerProjects !== '*' && !(Array.isArray(callerProjects) && callerProjects.every((p) => typeof p === 'string' && p.length > 0))) {
+    throw new TypeError("keyward: callerProjects must be '*' or an array of project ids")
+  }
+  // An API key's projects are enforced by verify() on every request: no answer widens them.
+  return caller.type === 'jwt' ? callerProjects : caller.projects
+}
+
+/**
  * Every way `target` exceeds what `caller` holds, as field issues, and the scopes it lacks. Rules:
  * effective scopes (hierarchy applied on both sides) within the caller's; projects within the
- * caller's when it lists any (a JWT listing none is org-wide: the app's policy decides projects);
- * an API-key caller that expires cannot grant a longer life; same org and environment.
+ * caller's (a JWT without a valid `projects` claim holds none, as in verify(), unless
+ * `options.callerProjects` answers for it); an API-key caller that expires cannot grant a longer
+ * life; same org and environment.
  *
  * @example
  * ```ts
  * grantCeilingIssues(auth, target, expand).missingScopes // ['admin', 'write'] for a read-only caller
  * ```
  */
-export function grantCeilingIssues(caller: AuthContext, target: GrantTarget, expand: (granted: readonly string[]) => string[]): { missingScopes: string[]; issues: FieldIssue[] } {
+export function grantCeilingIssues(
+  caller: AuthContext,
+  target: GrantTarget,
+  expand: (granted: readonly string[]) => string[],
+  options: GrantCeilingOptions = {},
+): { missingScopes: string[]; issues: FieldIssue[] } {
   const issues: FieldIssue[] = []
   // Expanded again: an AuthContext built by hand may list only the granted scopes.
   const held = expand(caller.scopes)
   const missingScopes = expand(target.scopes).filter((scope) => !held.includes(scope))
   if (missingScopes.length > 0) issues.push({ field: 'scopes', message: `the caller does not hold: ${missingScopes.join(', ')}` })
-  if (caller.projects.length > 0) {
-    const outside = target.projects.filter((project) => !caller.projects.includes(project))
+  const projects = grantableProjects(caller, options.callerProjects)
+  if (projects !== '*') {
+    const outside = target.projects.filter((project) => !projects.includes(project))
     if (outside.length > 0) issues.push({ field: 'projects', message: `the caller does not hold: ${outside.join(', ')}` })
   }
   // Only a key's expiry bounds its holder: a JWT's exp is a transport detail, minutes long.
@@ -65,8 +109,12 @@ export function grantCeilingIssues(caller: AuthContext, target: GrantTarget, exp
  * checkGrantCeiling(result.auth, { orgId, environment: 'live', scopes: ['admin'], projects, expiresAt: null }, expand)
  * ```
  */
-export function checkGrantCeiling(caller: AuthContext, target: GrantTarget, expand: (granted: readonly string[]) => string[]): void {
-  const { missingScopes, issues } = grantCeilingIssues(caller, target, expand)
+export function checkGrantCeiling(caller: AuthContext, target: GrantTarget, expand: (granted: readonly string[]) => string[], options: GrantCeilingOptions = {}): void {
+  const { missingScopes, issues } = grantCeilingIssues(caller, target, expand, options)
+  refuse(missingScopes, issues)
+}
+
+function refuse(missingScopes: readonly string[], issues: FieldIssue[]): void {
   if (issues.length === 0) return
   throw new KeywardError('insufficient_scope', {
     message: `Cannot grant more than the caller holds: ${issues.map((i) => i.field).join(', ')}`,
@@ -88,14 +136,22 @@ export function enforceCreateCeiling(rt: Runtime, input: unknown, context: Actio
   const caller = callerOf(context)
   if (caller === undefined) return
   const fields = validateKeyInput(input, 'create', { now: rt.now(), prefixes: rt.prefixes, environment: rt.environment })
-  checkGrantCeiling(caller, { orgId: fields.orgId!, environment: fields.environment!, scopes: fields.scopes!, projects: fields.projects!, expiresAt: fields.expiresAt ?? null }, rt.expandScopes)
+  checkGrantCeiling(
+    caller,
+    { orgId: fields.orgId!, environment: fields.environment!, scopes: fields.scopes!, projects: fields.projects!, expiresAt: fields.expiresAt ?? null },
+    rt.expandScopes,
+    { callerProjects: context?.callerProjects },
+  )
 }
 
 /**
  * The ceiling on an update or rotate of `record`, judged on the very record (and version) the
  * write will be conditional on: a concurrent change that makes the key stronger after this check
- * makes the write lose, so a weaker caller never lands a change on a stronger key. `patch` is
- * the validated update (none for a rotation). Another org's key is `not_found`, as through the routes.
+ * makes the write lose, so a weaker caller never lands a change on a stronger key. Both the key
+ * as it is and as it would be must be within the caller's ceiling: a caller cannot touch any
+ * field of a key that holds more than it does, even while narrowing it. `patch` is the validated
+ * update (none for a rotation, which copies the key). Another org's key is `not_found`, as
+ * through the routes.
  *
  * @example
  * ```ts
@@ -108,17 +164,26 @@ export function enforceRecordCeiling(rt: Runtime, context: ActionContext | undef
   const caller = callerOf(context)
   if (caller === undefined) return
   if (record.orgId !== caller.org) throw new KeywardError('not_found')
-  // An update is judged on the key it leaves behind: changing any field of a key stronger than
-  // the caller (lifting its expiry, dropping its IP list) is acting with power it lacks.
-  checkGrantCeiling(
-    caller,
-    {
-      orgId: record.orgId,
-      environment: record.environment,
-      scopes: patch?.scopes ?? record.scopes,
-      projects: patch?.projects ?? record.projects,
-      expiresAt: patch?.expiresAt !== undefined ? patch.expiresAt : record.expiresAt,
-    },
-    rt.expandScopes,
-  )
+  const options: GrantCeilingOptions = { callerProjects: context?.callerProjects }
+  const target = (fields: Partial<Pick<KeyRecord, 'scopes' | 'projects' | 'expiresAt'>>): GrantTarget => ({
+    orgId: record.orgId,
+    environment: record.environment,
+    scopes: fields.scopes ?? record.scopes,
+    projects: fields.projects ?? record.projects,
+    expiresAt: fields.expiresAt !== undefined ? fields.expiresAt : record.expiresAt,
+  })
+  // The key as it is: narrowing a stronger key is still acting on it with power the caller lacks.
+  const held = grantCeilingIssues(caller, target({}), rt.expandScopes, options)
+  const after = patch === undefined ? { missingScopes: [], issues: [] } : grantCeilingIssues(caller, target(patch), rt.expandScopes, options)
+  const named = new Set(after.issues.map((issue) => issue.field))
+  const issues = [...after.issues, ...held.issues.filter((issue) => !named.has(issue.field)).map(asHeld)]
+  refuse([...new Set([...after.missingScopes, ...held.missingScopes])], issues)
+}
+
+/** A ceiling issue of the key as it stands, worded so the caller sees it is not about its input. */
+function asHeld(issue: FieldIssue): FieldIssue {
+  const message = issue.message.startsWith('the caller does not hold: ')
+    ? `the key holds what the caller does not: ${issue.message.slice('the caller does not hold: '.length)}`
+    : `the key as it is exceeds the caller: ${issue.message}`
+  return { field: issue.field, message }
 }

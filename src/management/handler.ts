@@ -1,6 +1,7 @@
 import { KeywardError, isKeywardError } from '../errors.js'
 import { actorOf, type ActionContext } from '../events.js'
 import type { Keyward } from '../keyward.js'
+import { grantableProjects } from '../keys/grant-ceiling.js'
 import { isValidScope } from '../keys/scopes.js'
 import type { AuthContext, KeyInfo } from '../types.js'
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './body.js'
@@ -11,7 +12,7 @@ import { httpProblem, jsonResponse, keywardProblem } from './problems.js'
 import { MANAGEMENT_ROUTES, matchPath, type ManagementRoute } from './routes.js'
 import type { ManagementCall, ManagementOptions, ManagementRequest, ManagementResponse, ManagementWrite } from './types.js'
 
-const OPTION_NAMES = ['scope', 'authorize', 'policy', 'maxBodyBytes', 'onError']
+const OPTION_NAMES = ['scope', 'authorize', 'policy', 'callerProjects', 'maxBodyBytes', 'onError']
 const MAX_BODY_LIMIT = 1_048_576
 
 /**
@@ -36,10 +37,11 @@ function checkOptions(kw: Keyward, options: ManagementOptions, extra: readonly s
   for (const name of Object.keys(options)) {
     if (!OPTION_NAMES.includes(name) && !extra.includes(name)) fail(`unknown management option ${JSON.stringify(name)} (expected one of ${[...OPTION_NAMES, ...extra].join(', ')})`)
   }
-  const { scope = 'admin', maxBodyBytes = DEFAULT_MAX_BODY_BYTES, authorize, policy, onError } = options
+  const { scope = 'admin', maxBodyBytes = DEFAULT_MAX_BODY_BYTES, authorize, policy, callerProjects, onError } = options
   if (!isValidScope(scope)) fail('scope must be a scope string')
   if (authorize !== undefined && typeof authorize !== 'function') fail('authorize must be a function (auth, action, call) => boolean')
   if (policy !== undefined && typeof policy !== 'function') fail('policy must be a function ({ action, auth, input, current }) => input | undefined')
+  if (callerProjects !== undefined && typeof callerProjects !== 'function') fail("callerProjects must be a function (auth) => project ids or '*'")
   if (onError !== undefined && typeof onError !== 'function') fail('onError must be a function')
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 256 || maxBodyBytes > MAX_BODY_LIMIT) fail(`maxBodyBytes must be an integer from 256 to ${MAX_BODY_LIMIT}`)
   return { scope, maxBodyBytes }
@@ -71,7 +73,7 @@ function invalid(field: string, message: string): KeywardError {
  */
 export function createManagementHandler(kw: Keyward, options: ManagementOptions = {}, extraOptions: readonly string[] = []): ManagementHandler {
   const { scope, maxBodyBytes } = checkOptions(kw, options, extraOptions)
-  const { authorize, policy, onError } = options
+  const { authorize, policy, callerProjects, onError } = options
 
   async function run(route: ManagementRoute, id: string | undefined, request: ManagementRequest, auth: AuthContext): Promise<ManagementResponse> {
     // `auth` holds every write to the caller's own grant (the ceiling in kw.keys), after the policy.
@@ -100,6 +102,8 @@ export function createManagementHandler(kw: Keyward, options: ManagementOptions 
     if (input !== undefined) {
       const write = { action: route.action, auth, input, ...(current === undefined ? {} : { current }) } as ManagementWrite
       input = await applyWritePolicy(policy, write)
+      // Asked only now, for a write that got this far; checked here so a bad answer is a 500 before any store call.
+      if (callerProjects !== undefined && auth.type === 'jwt') context.callerProjects = grantableProjects(auth, await callerProjects(auth))
     }
     switch (route.action) {
       case 'keys.list': {

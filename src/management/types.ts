@@ -56,6 +56,20 @@ export interface ManagementWrite extends ManagementCall {
 export type WritePolicy = (write: ManagementWrite) => Record<string, unknown> | undefined | void | Promise<Record<string, unknown> | undefined | void>
 
 /**
+ * Answers which projects a signed-in (JWT) caller holds, from the app's own data: a list of
+ * project ids, or `'*'` for every project of the caller's org. `'*'` lets every JWT caller that
+ * passes `scope`/`authorize` mint keys for any project of its org, including projects it could
+ * not otherwise use: answer it only for users who manage the whole org. A throw, a rejection or
+ * any other answer is a 500 and nothing is stored.
+ *
+ * @example
+ * ```ts
+ * const callerProjects: CallerProjects = async (auth) => (await db.isOrgOwner(auth.subject) ? '*' : db.projectsOfUser(auth.subject))
+ * ```
+ */
+export type CallerProjects = (auth: AuthContext) => readonly string[] | '*' | Promise<readonly string[] | '*'>
+
+/**
  * A request body the handler reads itself, at most `maxBodyBytes` of it: text, bytes, a Web
  * stream (`Request.body`) or any async iterable of bytes (Node's `IncomingMessage`).
  *
@@ -132,6 +146,13 @@ export interface ManagementOptions {
    * holds more than its creator) is checked on what it returns. Default: none.
    */
   policy?: WritePolicy
+  /**
+   * The projects a JWT caller holds, answered by the app from its own data, for the grant
+   * ceiling of create, update and rotate (see {@link CallerProjects}). Default: none given, so a
+   * JWT caller holds the projects of its token's `projects` claim, and a token without a valid
+   * claim can grant no project. Not asked for API-key callers: a key's projects always bound it.
+   */
+  callerProjects?: CallerProjects
   /** Largest request body accepted, in bytes; beyond it 413. Default 16,384. */
   maxBodyBytes?: number
   /** Receives unexpected errors (answered 500). Never receives a secret. Default: ignore. */

@@ -78,6 +78,35 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
     expect((await kw.keys.update(reader.info.id, { scopes: ['write'] }, { auth })).scopes).toEqual(['write'])
   })
 
+  it('update: a weaker caller cannot narrow, rename or shorten a key that holds more than it does (the key as it is counts)', async () => {
+    // The review's repro: ['read', 'keys:manage'] turned an admin key into its own ('pwned', read).
+    const { kw, mint, auth } = await withCaller({ scopes: ['read', 'keys:manage'] })
+    const adminKey = await mint({ scopes: ['admin'], name: 'Admin' })
+    const pwned = await rejection(kw.keys.update(adminKey.info.id, { name: 'pwned', scopes: ['read'] }, { auth }))
+    expect(pwned.code).toBe('insufficient_scope')
+    expect(pwned.scope).toBe('admin write')
+    expect(pwned.errors).toEqual([{ field: 'scopes', message: 'the key holds what the caller does not: admin, write' }])
+    const wide = await mint({ scopes: ['read'], projects: ['prod-site', 'billing'], name: 'Wide' })
+    const narrowed = await rejection(kw.keys.update(wide.info.id, { projects: ['prod-site'] }, { auth }))
+    expect(narrowed.errors).toEqual([{ field: 'projects', message: 'the key holds what the caller does not: billing' }])
+    expect(await kw.keys.get(adminKey.info.id)).toMatchObject({ name: 'Admin', scopes: ['admin'] })
+    expect(await kw.keys.get(wide.info.id)).toMatchObject({ name: 'Wide', projects: ['prod-site', 'billing'] })
+    // Revoking it is still allowed: taking power away grants nothing.
+    expect((await kw.keys.revoke(adminKey.info.id, {}, { auth })).revokedAt).not.toBeNull()
+  })
+
+  it('update: an expiring caller cannot change a key that outlives it, even to shorten it', async () => {
+    const s = setup()
+    const expires = s.clock.now() + 86_400_000
+    const { key } = await s.mint({ scopes: ['admin'], expiresAt: expires })
+    const result = await s.kw.verify({ headers: s.bearer(key) })
+    if (!result.ok) throw new Error(result.error.code)
+    const forever = await s.mint({ scopes: ['read'], name: 'Forever' })
+    const error = await rejection(s.kw.keys.update(forever.info.id, { name: 'mine', expiresAt: expires }, { auth: result.auth }))
+    expect(error.errors?.map((e) => e.field)).toEqual(['expiresAt'])
+    expect(await s.kw.keys.get(forever.info.id)).toMatchObject({ name: 'Forever', expiresAt: null })
+  })
+
   it('rotate: a key holding more than the caller cannot be rotated; the old key keeps working, no successor stored', async () => {
     const { kw, mint, auth, ids, bearer } = await withCaller({ scopes: ['write'] })
     const stronger = await mint({ scopes: ['admin'] })
@@ -132,7 +161,7 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
     expect((await rejection(kw.keys.rotate(theirs.info.id, {}, { auth }))).code).toBe('not_found')
   })
 
-  it('a JWT caller: scopes are its ceiling; projects only when the token lists some', async () => {
+  it('a JWT caller: scopes are its ceiling, and its projects claim (none without one) unless the app answers', async () => {
     const s = jwtSetup()
     const verified = async (projects?: string[]): Promise<AuthContext> => {
       const { accessToken } = await s.kw.tokens.issue({ subject: 'alice', org: 'org_1', scopes: ['write'], ...(projects === undefined ? {} : { projects }) })
@@ -140,11 +169,13 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
       if (!r.ok) throw new Error(r.error.code)
       return r.auth
     }
-    const orgWide = await verified()
-    expect((await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['write'] }, { auth: orgWide })).info.projects).toEqual(['any'])
-    expect((await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['admin'] }, { auth: orgWide }))).scope).toBe('admin')
+    const signedIn = await verified()
+    expect(fields(await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['write'] }, { auth: signedIn })))).toEqual(['projects'])
+    expect((await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['write'] }, { auth: signedIn, callerProjects: '*' })).info.projects).toEqual(['any'])
+    expect((await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['admin'] }, { auth: signedIn, callerProjects: '*' }))).scope).toBe('admin')
     const scoped = await verified(['site-a'])
     expect(fields(await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'] }, { auth: scoped })))).toEqual(['projects'])
+    expect((await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-a'] }, { auth: scoped })).info.projects).toEqual(['site-a'])
   })
 })
 

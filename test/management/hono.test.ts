@@ -61,7 +61,7 @@ describe('Hono managementRouter specifics', () => {
     const theirs = (await mint({ orgId: 'org_2' })).info.id
     const app = new Hono()
     app.route('/admin', managementRouter(kw))
-    const { accessToken } = await kw.tokens.issue({ subject: 'alice', org: 'org_1', scopes: ['admin'] })
+    const { accessToken } = await kw.tokens.issue({ subject: 'alice', org: 'org_1', scopes: ['admin'], projects: ['p'] })
     const { accessToken: reader } = await kw.tokens.issue({ subject: 'bob', org: 'org_1', scopes: ['read'] })
     const auth = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' })
     const created = await app.request('/admin/keys', { method: 'POST', headers: auth(accessToken), body: JSON.stringify({ name: 'from a user', projects: ['p'] }) })
