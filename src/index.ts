@@ -1,39 +1,51 @@
+// The root entry: exactly the names docs/api.md lists (test/public-surface.test.ts holds the two
+// together). Everything else in src/ is internal; tests and benchmarks import it by path.
+
+// For app developers: the instance and verify()
 export { createKeyward, type Keyward, type KeywardOptions } from './keyward.js'
-export { KeywardError, isKeywardError, ERROR_MESSAGES, type KeywardErrorCode, type KeywardErrorOptions, type FieldIssue, type ProblemDocument } from './errors.js'
+export type { CacheOptions } from './verify/key-cache.js'
+export type { ScopeHierarchy } from './keys/scopes.js'
+export type { Environment } from './keys/format.js'
 export type { VerifyInput, VerifyResult } from './verify/verify.js'
+export type { HeaderSource } from './http/credentials.js'
 export type { WaitUntil } from './verify/usage-recorder.js'
-export type { JwtOptions, SigningKey, VerificationKey, TrustedIssuer, ClaimMapping, AsymmetricAlgorithm, RemoteAlgorithm } from './jwt/jwt-options.js'
-export type { TokenManager, TokenPair, IssueTokensInput, LoginInput } from './jwt/token-manager.js'
+export type { AuthContext, ApiKeyAuthContext, JwtAuthContext, KeyInfo, RateLimitRule } from './types.js'
+
+// Errors
+export { KeywardError, isKeywardError, type KeywardErrorCode, type KeywardErrorOptions, type FieldIssue, type ProblemDocument } from './errors.js'
 export { MfaRequiredError } from './jwt/mfa-required-error.js'
-export { TOKEN_TYPES } from './jwt/token-claims.js'
+
+// Managing keys, delegation and audit events
 export type { KeyManager, CreatedKey, ListKeysOptions, RotateOptions } from './keys/manager.js'
 export type { CreateKeyInput, UpdateKeyInput } from './keys/input.js'
-export type { AuthContext, KeyInfo, KeyRecord, RateLimitRule } from './types.js'
-export type { CacheOptions } from './verify/key-cache.js'
+export { checkGrantCeiling, grantCeilingIssues, type GrantCeilingOptions, type GrantTarget } from './keys/grant-ceiling.js'
+export { createScopeExpander } from './keys/scopes.js'
+export { actorOf, type KeywardEvent, type KeywardEventType, type EventActor, type EventHook, type ActionContext } from './events.js'
+
+// User tokens (JWT) and two-factor logins
+export type { JwtOptions, SigningKey, VerificationKey, TrustedIssuer, ClaimMapping, AsymmetricAlgorithm, RemoteAlgorithm } from './jwt/jwt-options.js'
+export type { TokenManager, TokenPair, IssueTokensInput, LoginInput } from './jwt/token-manager.js'
+export { totp, type TotpUriInput } from './jwt/totp.js'
+
+// In-memory backends and the failure policy
 export { MemoryTokenStore } from './stores/memory-token-store.js'
-export type { TokenStore, InvalidationEvent, KeyRecordPatch, ListOptions, UpdateCondition } from './stores/token-store.js'
-export type { RefreshFamilyRecord, RefreshRotation } from './jwt/refresh-family.js'
 export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './limiters/memory-rate-limiter.js'
-export type { RateLimiter, LimitRequest, LimitResult, RuleState, LockoutPolicy, BlockState } from './limiters/rate-limiter.js'
-export { gcra, gcraState, type GcraDecision, type GcraState } from './limiters/gcra.js'
 export { withFailurePolicy, type FailurePolicyOptions, type QuotaFailurePolicy } from './limiters/failure-policy.js'
-export { parseKey, generateKey, assertValidPrefix, hasKeyPrefix, displayPrefix, type Environment, type ParsedKey } from './keys/format.js'
-export { totp, generateTotpSecret, totpUri, totpCode, matchTotpCode, type TotpUriInput } from './jwt/totp.js'
-export { createKeyHasher, constantTimeEqual, digestToHex, type KeyHasher } from './keys/hashing.js'
-export { extractCredential, urlHasCredential, DEFAULT_CREDENTIAL_HEADERS, type HeaderSource } from './http/credentials.js'
-export { normalizeOriginRule, originHostname, originAllowed } from './http/origin.js'
-export { parseIp, parseCidr, ipInNetwork, formatNetwork, formatAddress, lockoutBucket, type IpAddress, type IpNetwork } from './http/ip.js'
-export { missingScopes, createScopeExpander, isValidScope, DEFAULT_SCOPE_HIERARCHY, type ScopeHierarchy } from './keys/scopes.js'
-export { formatPolicy, formatRateLimit, isValidPolicyName } from './http/rate-limit-headers.js'
-// adapter helpers
+
+// Management routes
+export { createManagementHandler, type ManagementHandler } from './management/handler.js'
+export { managementOpenApi } from './management/openapi.js'
+export type { CallerProjects, ManagementAction, ManagementCall, ManagementWrite, WritePolicy, ManagementOptions, ManagementRequest, ManagementResponse, BodySource } from './management/types.js'
+
+// For adapter authors: what adapters/*.ts import by package name
 export { createClientIpResolver, type TrustProxy, type ClientIpResolver } from './http/client-ip.js'
 export { isPreflight } from './http/preflight.js'
 export { problemResponse, errorResponse, type ErrorResponse, type ErrorResponseOverride, type ErrorHook } from './http/problem-response.js'
-// audit events and the management API
-export { actorOf, type KeywardEvent, type KeywardEventType, type EventActor, type EventHook, type ActionContext } from './events.js'
-export { checkGrantCeiling, grantCeilingIssues, type GrantCeilingOptions, type GrantTarget } from './keys/grant-ceiling.js'
-export { createManagementHandler, type ManagementHandler } from './management/handler.js'
-export { managementOpenApi } from './management/openapi.js'
-export { MANAGEMENT_ROUTES, ownsPath, type ManagementRoute } from './management/routes.js'
-export { DEFAULT_MAX_BODY_BYTES } from './management/body.js'
-export type { CallerProjects, ManagementAction, ManagementCall, ManagementWrite, WritePolicy, ManagementOptions, ManagementRequest, ManagementResponse, BodySource } from './management/types.js'
+export { missingScopes, isValidScope } from './keys/scopes.js'
+export { ownsPath } from './management/routes.js'
+
+// For store and limiter authors: the interfaces a custom backend implements
+export type { KeyRecord } from './types.js'
+export type { TokenStore, InvalidationEvent, KeyRecordPatch, ListOptions, UpdateCondition } from './stores/token-store.js'
+export type { RefreshFamilyRecord, RefreshRotation } from './jwt/refresh-family.js'
+export type { RateLimiter, LimitRequest, LimitResult, RuleState, LockoutPolicy, BlockState } from './limiters/rate-limiter.js'

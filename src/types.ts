@@ -95,30 +95,75 @@ export interface KeyInfo {
 }
 
 /**
- * Who a request authenticated as. Attached to the request by the adapters.
+ * Who a request authenticated as: an API key ({@link ApiKeyAuthContext}) or a user token
+ * ({@link JwtAuthContext}). Attached to the request by the adapters. Narrow on `type` to reach the
+ * fields of one kind; `auth.keyId` and `auth.subject` can be read without narrowing (each is
+ * `undefined` on the other kind), so `auth.subject ?? auth.keyId` names any caller.
  *
  * @example
  * ```ts
- * if (result.ok) console.log(result.auth.org, result.auth.scopes)
+ * if (result.ok && result.auth.type === 'api_key') console.log(result.auth.keyId, result.auth.key.name)
+ * if (result.ok && result.auth.type === 'jwt') console.log(result.auth.subject, result.auth.mfa)
  * ```
  */
-export interface AuthContext {
-  type: 'api_key' | 'jwt'
-  keyId?: string
-  subject?: string
+export type AuthContext = ApiKeyAuthContext | JwtAuthContext
+
+/** What every caller has, whatever its credential. */
+interface AuthContextBase {
   org: string
   /** Effective scopes, hierarchy applied: a key granted `admin` shows `['admin', 'write', 'read']`. */
   scopes: readonly string[]
   projects: readonly string[]
   environment: Environment
-  /** For API keys: the key's stored information (never its secret or hash). */
-  key?: KeyInfo
-  /** For JWTs: true when the token was minted after a second factor (`amr` holds `mfa`). */
-  mfa?: boolean
-  /** For JWTs: the `iss` claim, keyward's own issuer or a trusted third party. */
-  issuer?: string
+}
+
+/**
+ * A request made with an API key.
+ *
+ * @example
+ * ```ts
+ * function describeKey(auth: ApiKeyAuthContext): string {
+ *   return `${auth.key.name} (${auth.keyId})`
+ * }
+ * ```
+ */
+export interface ApiKeyAuthContext extends AuthContextBase {
+  type: 'api_key'
+  /** The key id: 8 base62 characters, not secret. */
+  keyId: string
+  /** The key's stored information (never its secret or hash). */
+  key: KeyInfo
+  // The JWT fields, declared absent: reading them on the union needs no narrowing, and an object
+  // mixing both kinds does not type-check.
+  subject?: never
+  mfa?: never
+  issuer?: never
+  sessionId?: never
+  claims?: never
+}
+
+/**
+ * A request made with a JWT: keyward's own access token or a trusted issuer's.
+ *
+ * @example
+ * ```ts
+ * function describeUser(auth: JwtAuthContext): string {
+ *   return `${auth.subject} via ${auth.issuer}${auth.mfa ? ' (2FA)' : ''}`
+ * }
+ * ```
+ */
+export interface JwtAuthContext extends AuthContextBase {
+  type: 'jwt'
+  /** The `sub` claim. */
+  subject: string
+  /** True when the token was minted after a second factor (`amr` holds `mfa`). */
+  mfa: boolean
+  /** The `iss` claim, keyward's own issuer or a trusted third party. */
+  issuer: string
   /** For keyward's own JWTs: the login session (refresh family) the token belongs to. */
   sessionId?: string
-  /** For JWTs: every verified claim, frozen. */
-  claims?: Readonly<Record<string, unknown>>
+  /** Every verified claim, frozen. */
+  claims: Readonly<Record<string, unknown>>
+  keyId?: never
+  key?: never
 }

@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose'
 import type { Environment } from '../keys/format.js'
-import type { AuthContext } from '../types.js'
+import type { JwtAuthContext } from '../types.js'
 import { scopeList, type ClaimMapping } from './jwt-options.js'
 
 /** The three kinds of token keyward issues, told apart by their `typ` header (RFC 8725 §3.11). */
@@ -92,8 +92,8 @@ export function ownClaims(identity: TokenIdentity, sessionId: string): JWTPayloa
  * const auth = tokenAuth(identity, payload, expand, 'live', true)
  * ```
  */
-export function tokenAuth(identity: TokenIdentity, claims: JWTPayload, expandScopes: (granted: readonly string[]) => string[], environment: Environment, own: boolean): AuthContext {
-  const auth: AuthContext = {
+export function tokenAuth(identity: TokenIdentity, claims: JWTPayload, expandScopes: (granted: readonly string[]) => string[], environment: Environment, own: boolean): JwtAuthContext {
+  const auth: JwtAuthContext = {
     type: 'jwt',
     subject: identity.subject,
     org: identity.org,

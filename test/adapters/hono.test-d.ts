@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import type { AuthContext } from 'keyward'
+import type { AuthContext, KeyInfo } from 'keyward'
 import { createKeyward } from 'keyward'
 import { describe, expectTypeOf, it } from 'vitest'
 import { authenticate, requireProject, requireScopes, type KeywardVariables, type OptionalKeywardVariables } from '../../adapters/hono.js'
@@ -31,6 +31,15 @@ describe('keyward/hono types', () => {
     const app = new Hono<{ Variables: OptionalKeywardVariables }>()
     app.get('/feed', (c) => {
       expectTypeOf(c.get('auth')).toEqualTypeOf<AuthContext | undefined>()
+      return c.text('ok')
+    })
+  })
+
+  it('narrows c.get("auth") by type', () => {
+    new Hono().get('/who', authenticate(kw), (c) => {
+      const auth = c.get('auth')
+      if (auth.type === 'api_key') expectTypeOf(auth.key).toEqualTypeOf<KeyInfo>()
+      else expectTypeOf(auth.subject).toEqualTypeOf<string>()
       return c.text('ok')
     })
   })

@@ -6,7 +6,8 @@
  * faults-backends.test.ts, since the timeouts live there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKeyward, generateKey, MemoryRateLimiter, withFailurePolicy, type KeywardOptions, type RateLimiter } from 'keyward'
+import { createKeyward, MemoryRateLimiter, withFailurePolicy, type KeywardOptions, type RateLimiter } from 'keyward'
+import { generateKey } from '../../src/keys/format.js'
 import { manualClock } from '../support/clock.js'
 import { FaultPlan, faultyLimiter, faultyStore, watchUnhandledRejections, type Fault } from './support/faults.js'
 import { RecordingStore } from './support/recording-store.js'

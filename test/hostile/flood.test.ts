@@ -9,7 +9,8 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
-import { createKeyward, generateKey, MemoryRateLimiter, MemoryTokenStore, type TokenStore } from 'keyward'
+import { createKeyward, MemoryRateLimiter, MemoryTokenStore, type TokenStore } from 'keyward'
+import { generateKey } from '../../src/keys/format.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void

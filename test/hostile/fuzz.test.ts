@@ -7,21 +7,11 @@
 import fc from 'fast-check'
 import { generateKeyPair } from 'jose'
 import { describe, expect, it } from 'vitest'
-import {
-  createClientIpResolver,
-  createKeyward,
-  extractCredential,
-  formatAddress,
-  ipInNetwork,
-  KeywardError,
-  lockoutBucket,
-  originAllowed,
-  originHostname,
-  parseCidr,
-  parseIp,
-  parseKey,
-  urlHasCredential,
-} from 'keyward'
+import { createClientIpResolver, createKeyward, KeywardError } from 'keyward'
+import { extractCredential, urlHasCredential } from '../../src/http/credentials.js'
+import { formatAddress, ipInNetwork, lockoutBucket, parseCidr, parseIp } from '../../src/http/ip.js'
+import { originAllowed, originHostname } from '../../src/http/origin.js'
+import { parseKey } from '../../src/keys/format.js'
 import { RecordingStore } from './support/recording-store.js'
 import { CPU_BOUND } from '../support/budget.js'
 

@@ -8,7 +8,11 @@
  */
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createClientIpResolver, createKeyward, extractCredential, generateKey, originHostname, parseIp, urlHasCredential } from 'keyward'
+import { createClientIpResolver, createKeyward } from 'keyward'
+import { extractCredential, urlHasCredential } from '../../src/http/credentials.js'
+import { parseIp } from '../../src/http/ip.js'
+import { originHostname } from '../../src/http/origin.js'
+import { generateKey } from '../../src/keys/format.js'
 import { MAX_CREDENTIAL_LENGTH } from '../../src/http/credentials.js'
 
 /** The most characters any one regular expression may look at, whatever the input's length. */

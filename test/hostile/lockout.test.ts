@@ -3,7 +3,8 @@
  * inside one IPv6 /64 do not escape it, and a block refuses valid keys too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKeyward, generateKey, MemoryRateLimiter, MemoryTokenStore, type Keyward, type LimitRequest, type VerifyResult } from 'keyward'
+import { createKeyward, MemoryRateLimiter, MemoryTokenStore, type Keyward, type LimitRequest, type VerifyResult } from 'keyward'
+import { generateKey } from '../../src/keys/format.js'
 import { ADAPTERS, serve, type Served } from './support/apps.js'
 import { rawRequest } from './support/raw-http.js'
 import { RecordingStore } from './support/recording-store.js'

@@ -17,7 +17,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { constantTimeEqual, createKeyward, generateKey, MemoryRateLimiter, MemoryTokenStore, type Keyward, type LimitRequest, type TokenStore } from 'keyward'
+import { createKeyward, MemoryRateLimiter, MemoryTokenStore, type Keyward, type LimitRequest, type TokenStore } from 'keyward'
+import { generateKey } from '../../src/keys/format.js'
+import { constantTimeEqual } from '../../src/keys/hashing.js'
 
 const ROUNDS = 31
 const PER_ROUND = 300

@@ -4,7 +4,7 @@
  * package (scripts/runtimes-bundle.ts) and run on Bun, Deno and workerd by scripts/runtimes.sh.
  * Nothing here may use a Node or runtime-specific API: only Web globals and the package.
  */
-import { createKeyward, isKeywardError, MemoryRateLimiter, MfaRequiredError, totpCode, generateTotpSecret, type Keyward, type KeywardOptions, type VerifyResult } from 'keyward'
+import { createKeyward, isKeywardError, MemoryRateLimiter, MfaRequiredError, totp, type Keyward, type KeywardOptions, type VerifyResult } from 'keyward'
 
 /** One named check; it throws to fail. */
 export interface Check {
@@ -166,18 +166,18 @@ export function coreChecks(): Check[] {
       name: 'totp: login needs the second factor, then the token carries mfa',
       async run() {
         const { kw, clock } = setup({ jwt: { ...JWT, signingKey: { alg: 'HS256', secret: 'a-runtime-secret-of-at-least-32-bytes' } } })
-        const secret = generateTotpSecret()
+        const secret = totp.generateSecret()
         const pending = await kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret } }).then(
           () => undefined,
           (e: unknown) => (e instanceof MfaRequiredError ? e.pendingToken : undefined),
         )
         assert(pending !== undefined, 'a login without a code was not refused with mfa_required')
-        const wrong = await kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000' } }).then(
+        const wrong = await kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: '000000' === totp.code(secret, clock.now()) ? '111111' : '000000' } }).then(
           () => 'accepted',
           (e: unknown) => (isKeywardError(e) ? e.code : String(e)),
         )
         assert(wrong !== 'accepted', 'a wrong TOTP code was accepted')
-        const pair = await kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: totpCode(secret, clock.now()) } })
+        const pair = await kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: totp.code(secret, clock.now()) } })
         const r = await kw.verify({ headers: bearer(pair.accessToken) })
         assert(r.ok && r.auth.mfa === true, `the TOTP login's token gave ${code(r)} / mfa ${r.ok ? r.auth.mfa : '-'}`)
       },
