@@ -561,15 +561,18 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter on redis-server processes of 
     try {
       await Promise.all([once(client, 'ready'), once(admin, 'ready')])
       const limiter = new RedisRateLimiter({ client, timeoutMs: 50 })
+      // The calls around the paused one must not time out on a loaded machine: a patient limiter
+      // on the same connection (so Redis still runs them in order).
+      const patient = new RedisRateLimiter({ client, timeoutMs: 60_000 })
       const rules = [{ limit: 5, windowMs: 86_400_000 }, { limit: 7, windowMs: 3_600_000 }]
-      await limiter.limit({ key: 'k', rules, now: 0 })
+      await patient.limit({ key: 'k', rules, now: 0 })
       // Redis holds back every write command (scripts included) until told otherwise: the call
       // cannot be answered in time, however fast the machine.
       await admin.call('CLIENT', 'PAUSE', '600000', 'WRITE')
       await expect(limiter.limit({ key: 'k', rules, blockKey: '192.0.2.1', now: 0 })).rejects.toThrow(/timed out after 50 ms/)
       await admin.call('CLIENT', 'UNPAUSE')
       // Same connection, so Redis runs this after the timed-out call: which counted on both rules.
-      const next = await limiter.limit({ key: 'k', rules, now: 0 })
+      const next = await patient.limit({ key: 'k', rules, now: 0 })
       expect(next.rules.map((s) => s.remaining)).toEqual([2, 4])
     } finally {
       client.disconnect()
