@@ -1,7 +1,10 @@
 import { displayPrefix } from './format.js'
+import { copyFieldValue } from './record-codec.js'
+import { KEY_RECORD_FIELDS, KEY_RECORD_FIELD_NAMES } from './record-fields.js'
 import type { KeyInfo, KeyRecord } from '../types.js'
 
-const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms))
+// The fields KeyInfo shows (`info: true` in KEY_RECORD_FIELDS), in table order.
+const INFO_FIELDS = KEY_RECORD_FIELD_NAMES.filter((field) => KEY_RECORD_FIELDS[field].info)
 
 /**
  * The public view of a stored record: everything but the hash. Always a fresh object.
@@ -12,25 +15,14 @@ const date = (ms: number | null): Date | null => (ms === null ? null : new Date(
  * ```
  */
 export function toKeyInfo(record: KeyRecord): KeyInfo {
-  return {
-    id: record.id,
-    displayPrefix: displayPrefix(record.prefix, record.environment, record.id),
-    environment: record.environment,
-    orgId: record.orgId,
-    name: record.name,
-    description: record.description,
-    projects: [...record.projects],
-    scopes: [...record.scopes],
-    allowedOrigins: [...record.allowedOrigins],
-    allowedIps: [...record.allowedIps],
-    rateLimit: record.rateLimit.map((rule) => ({ ...rule })),
-    metadata: structuredClone(record.metadata),
-    expiresAt: date(record.expiresAt),
-    createdAt: new Date(record.createdAt),
-    updatedAt: new Date(record.updatedAt),
-    lastUsedAt: date(record.lastUsedAt),
-    revokedAt: date(record.revokedAt),
-    rotatedFrom: record.rotatedFrom,
-    rotatedTo: record.rotatedTo,
+  const info: Record<string, unknown> = {}
+  for (const field of INFO_FIELDS) {
+    const { kind } = KEY_RECORD_FIELDS[field]
+    const value = record[field]
+    // Times are epoch ms in a record and Dates in what callers see.
+    info[field] = kind === 'epochMs' || kind === 'nullableEpochMs' ? (value === null ? null : new Date(value as number)) : copyFieldValue(kind, value)
+    // Right after the id, where dashboards and JSON output have always had it.
+    if (field === 'id') info.displayPrefix = displayPrefix(record.prefix, record.environment, record.id)
   }
+  return info as unknown as KeyInfo
 }
