@@ -1,5 +1,5 @@
 import type { KeyRecord, RateLimitRule } from '../types.js'
-import { KEY_RECORD_FIELDS, KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS, type KeyRecordField, type RecordFieldKind, type RecordFieldSpec, type RecordKindValue } from './record-fields.js'
+import { KEY_RECORD_FIELDS, KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS, SETTING_FIELDS, type KeyRecordField, type RecordFieldKind, type RecordFieldSpec, type RecordKindValue, type SettingField } from './record-fields.js'
 import type { KeyRecordPatch } from '../stores/token-store.js'
 
 // Codecs written once per kind of field, applied over KEY_RECORD_FIELDS: what a store reads back
@@ -149,4 +149,40 @@ export function isKeyRecord(value: unknown): value is KeyRecord {
  */
 export function checkRecordShape(value: unknown): asserts value is KeyRecord {
   if (!isKeyRecord(value)) throw new TypeError('keyward: the store returned a malformed key record')
+}
+
+/** What an omitted setting starts as; undefined for the ones a key cannot do without. */
+function emptyOf(kind: RecordFieldKind): unknown {
+  switch (kind) {
+    case 'nullableString':
+    case 'nullableEpochMs':
+      return null
+    case 'stringList':
+    case 'ruleList':
+      return []
+    case 'jsonObject':
+      return {}
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The owner-chosen fields (`setting: true`) of `source`: what a new key is created with, and
+ * what rotation carries over to the successor. An omitted optional setting is empty (null, `[]`
+ * or `{}`); an omitted required one (name, org, projects...) is a TypeError.
+ *
+ * @example
+ * ```ts
+ * const successor = { ...keySettings(old), rotatedFrom: old.id }
+ * ```
+ */
+export function keySettings(source: Partial<KeyRecord>): Pick<KeyRecord, SettingField> {
+  const settings: Record<string, unknown> = {}
+  for (const field of SETTING_FIELDS) {
+    const value = source[field] ?? emptyOf(KEY_RECORD_FIELDS[field].kind)
+    if (value === undefined) throw new TypeError(`keyward: a key needs ${field}`)
+    settings[field] = value
+  }
+  return settings as Pick<KeyRecord, SettingField>
 }

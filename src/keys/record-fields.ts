@@ -39,7 +39,7 @@ export type RecordFieldKind = keyof RecordKindValue
  *
  * @example
  * ```ts
- * const spec: RecordFieldSpec = { kind: 'stringList', column: 'allowed_ips', patch: true, info: true }
+ * const spec: RecordFieldSpec = { kind: 'stringList', column: 'allowed_ips', patch: true, info: true, setting: true }
  * ```
  */
 export interface RecordFieldSpec {
@@ -50,6 +50,12 @@ export interface RecordFieldSpec {
   readonly patch: boolean
   /** Whether {@link KeyInfo} shows it (times as `Date`). */
   readonly info: boolean
+  /**
+   * Whether the key's owner chooses it: taken from the validated input on create (empty when
+   * omitted) and carried over to the successor on rotation, so a rotated key keeps every
+   * restriction of the old one.
+   */
+  readonly setting: boolean
   /**
    * The value of a record written before the field existed: a store that finds the field absent
    * reads this instead of refusing the record. Absent: the field is required.
@@ -69,29 +75,29 @@ export interface RecordFieldSpec {
  * ```
  */
 export const KEY_RECORD_FIELDS = {
-  id: { kind: 'string', column: 'id', patch: false, info: true },
-  prefix: { kind: 'string', column: 'prefix', patch: false, info: false },
-  environment: { kind: 'environment', column: 'environment', patch: false, info: true },
-  hash: { kind: 'string', column: 'hash', patch: true, info: false },
-  orgId: { kind: 'string', column: 'org_id', patch: false, info: true },
-  name: { kind: 'string', column: 'name', patch: true, info: true },
-  description: { kind: 'nullableString', column: 'description', patch: true, info: true },
-  projects: { kind: 'stringList', column: 'projects', patch: true, info: true },
-  scopes: { kind: 'stringList', column: 'scopes', patch: true, info: true },
-  allowedOrigins: { kind: 'stringList', column: 'allowed_origins', patch: true, info: true },
-  allowedIps: { kind: 'stringList', column: 'allowed_ips', patch: true, info: true },
-  rateLimit: { kind: 'ruleList', column: 'rate_limit', patch: true, info: true },
-  metadata: { kind: 'jsonObject', column: 'metadata', patch: true, info: true },
-  expiresAt: { kind: 'nullableEpochMs', column: 'expires_at', patch: true, info: true },
-  createdAt: { kind: 'epochMs', column: 'created_at', patch: false, info: true },
-  updatedAt: { kind: 'epochMs', column: 'updated_at', patch: true, info: true },
-  lastUsedAt: { kind: 'nullableEpochMs', column: 'last_used_at', patch: true, info: true },
-  revokedAt: { kind: 'nullableEpochMs', column: 'revoked_at', patch: true, info: true },
-  rotatedFrom: { kind: 'nullableString', column: 'rotated_from', patch: true, info: true },
-  rotatedTo: { kind: 'nullableString', column: 'rotated_to', patch: true, info: true },
+  id: { kind: 'string', column: 'id', patch: false, info: true, setting: false },
+  prefix: { kind: 'string', column: 'prefix', patch: false, info: false, setting: true },
+  environment: { kind: 'environment', column: 'environment', patch: false, info: true, setting: true },
+  hash: { kind: 'string', column: 'hash', patch: true, info: false, setting: false },
+  orgId: { kind: 'string', column: 'org_id', patch: false, info: true, setting: true },
+  name: { kind: 'string', column: 'name', patch: true, info: true, setting: true },
+  description: { kind: 'nullableString', column: 'description', patch: true, info: true, setting: true },
+  projects: { kind: 'stringList', column: 'projects', patch: true, info: true, setting: true },
+  scopes: { kind: 'stringList', column: 'scopes', patch: true, info: true, setting: true },
+  allowedOrigins: { kind: 'stringList', column: 'allowed_origins', patch: true, info: true, setting: true },
+  allowedIps: { kind: 'stringList', column: 'allowed_ips', patch: true, info: true, setting: true },
+  rateLimit: { kind: 'ruleList', column: 'rate_limit', patch: true, info: true, setting: true },
+  metadata: { kind: 'jsonObject', column: 'metadata', patch: true, info: true, setting: true },
+  expiresAt: { kind: 'nullableEpochMs', column: 'expires_at', patch: true, info: true, setting: true },
+  createdAt: { kind: 'epochMs', column: 'created_at', patch: false, info: true, setting: false },
+  updatedAt: { kind: 'epochMs', column: 'updated_at', patch: true, info: true, setting: false },
+  lastUsedAt: { kind: 'nullableEpochMs', column: 'last_used_at', patch: true, info: true, setting: false },
+  revokedAt: { kind: 'nullableEpochMs', column: 'revoked_at', patch: true, info: true, setting: false },
+  rotatedFrom: { kind: 'nullableString', column: 'rotated_from', patch: true, info: true, setting: false },
+  rotatedTo: { kind: 'nullableString', column: 'rotated_to', patch: true, info: true, setting: false },
   // Added by sql/keyward-003.sql: records from before read as version 0 with no root.
-  version: { kind: 'integer', column: 'version', patch: false, info: false, legacy: 0 },
-  rootId: { kind: 'nullableString', column: 'root_id', patch: false, info: false, legacy: null },
+  version: { kind: 'integer', column: 'version', patch: false, info: false, legacy: 0, setting: false },
+  rootId: { kind: 'nullableString', column: 'root_id', patch: false, info: false, legacy: null, setting: false },
 } as const satisfies { readonly [F in keyof KeyRecord]: RecordFieldSpec }
 
 type Fields = typeof KEY_RECORD_FIELDS
@@ -116,6 +122,16 @@ export type KeyRecordField = keyof Fields
  */
 export type PatchableField = { [F in KeyRecordField]: Fields[F]['patch'] extends true ? F : never }[KeyRecordField]
 
+/**
+ * The fields a key's owner chooses (`setting: true`): what create takes and rotate carries over.
+ *
+ * @example
+ * ```ts
+ * const field: SettingField = 'allowedIps'
+ * ```
+ */
+export type SettingField = { [F in KeyRecordField]: Fields[F]['setting'] extends true ? F : never }[KeyRecordField]
+
 /** The fields {@link KeyInfo} shows. */
 type InfoField = { [F in KeyRecordField]: Fields[F]['info'] extends true ? F : never }[KeyRecordField]
 
@@ -138,6 +154,16 @@ export const KEY_RECORD_FIELD_NAMES: readonly KeyRecordField[] = Object.keys(KEY
  * ```
  */
 export const PATCHABLE_FIELDS: readonly PatchableField[] = KEY_RECORD_FIELD_NAMES.filter((field): field is PatchableField => KEY_RECORD_FIELDS[field].patch)
+
+/**
+ * The fields a key's owner chooses, in table order.
+ *
+ * @example
+ * ```ts
+ * SETTING_FIELDS.includes('allowedIps') // true: a rotated key keeps its IP rules
+ * ```
+ */
+export const SETTING_FIELDS: readonly SettingField[] = KEY_RECORD_FIELD_NAMES.filter((field): field is SettingField => KEY_RECORD_FIELDS[field].setting)
 
 // Compile-time checks: the table decodes to exactly KeyRecord, and its `info` fields (times as
 // Dates) plus `displayPrefix` are exactly KeyInfo. A field added to one and not the other, or

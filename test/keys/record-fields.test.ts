@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { createKeyward } from '../../src/index.js'
 import { toKeyInfo } from '../../src/keys/info.js'
-import { checkRecordShape, copyKeyRecord, decodeKeyRecord, isKeyRecord } from '../../src/keys/record-codec.js'
-import { KEY_RECORD_FIELDS, KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS } from '../../src/keys/record-fields.js'
+import { checkRecordShape, copyKeyRecord, decodeKeyRecord, isKeyRecord, keySettings } from '../../src/keys/record-codec.js'
+import { KEY_RECORD_FIELDS, KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS, SETTING_FIELDS } from '../../src/keys/record-fields.js'
 import { KEY_COLUMNS } from '../../src/stores/postgres-record.js'
 import { postgresLifecycleStatements, postgresSchemaStatements } from '../../src/stores/postgres-schema.js'
 import { bareRecord, fullRecord } from '../stores/conformance.js'
@@ -112,5 +113,41 @@ describe('toKeyInfo', () => {
     expect(toKeyInfo(bareRecord()).revokedAt).toBeNull()
     info.scopes.push('admin')
     expect(record.scopes).toStrictEqual(['write', 'billing:read'])
+  })
+})
+
+describe('keySettings', () => {
+  it('takes exactly the owner-chosen fields, empty when optional and omitted', () => {
+    const record = fullRecord()
+    expect(Object.keys(keySettings(record))).toStrictEqual([...SETTING_FIELDS])
+    const { description: _d, allowedIps: _i, rateLimit: _r, metadata: _m, expiresAt: _e, ...required } = record
+    expect(keySettings(required)).toMatchObject({ description: null, allowedIps: [], rateLimit: [], metadata: {}, expiresAt: null, name: record.name })
+  })
+
+  it('refuses a key without a required setting rather than storing undefined', () => {
+    const { orgId: _, ...orphan } = fullRecord()
+    expect(() => keySettings(orphan)).toThrow(TypeError)
+  })
+
+  it('carries every setting over to the successor on rotation', async () => {
+    const kw = createKeyward({ prefix: 'bsk' })
+    const { info } = await kw.keys.create({
+      name: 'All settings',
+      description: 'd',
+      orgId: 'org_1',
+      projects: ['p1', 'p2'],
+      scopes: ['write'],
+      allowedOrigins: ['example.com'],
+      allowedIps: ['10.0.0.0/8'],
+      rateLimit: { limit: 5, windowMs: 1000 },
+      expiresAt: new Date(Date.UTC(2100, 0, 1)),
+      metadata: { team: 'web' },
+    })
+    const rotated = await kw.keys.rotate(info.id)
+    for (const field of SETTING_FIELDS) {
+      if (field === 'prefix') continue // not in KeyInfo; the display prefix shows it
+      expect(rotated.info[field], field).toStrictEqual(info[field])
+    }
+    expect(rotated.info.displayPrefix.startsWith('bsk_live_')).toBe(true)
   })
 })
