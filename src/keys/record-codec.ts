@@ -56,15 +56,8 @@ export function decodeKeyRecord(read: (field: KeyRecordField, spec: RecordFieldS
   return record as unknown as KeyRecord
 }
 
-/**
- * A copy of one field value that shares nothing mutable with the original.
- *
- * @example
- * ```ts
- * copyFieldValue('stringList', record.scopes) // a new array
- * ```
- */
-export function copyFieldValue(kind: RecordFieldKind, value: unknown): unknown {
+/** A copy of one field value that shares nothing mutable with the original. */
+function copyFieldValue(kind: RecordFieldKind, value: unknown): unknown {
   switch (kind) {
     case 'stringList':
       return [...(value as string[])]
