@@ -76,7 +76,6 @@ export interface PostgresTokenStoreOptions {
 /** unique_violation, duplicate_table, duplicate_object, duplicate_schema, duplicate_column. */
 const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06', '42701'])
 
-
 function checkPositiveInteger(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback
   if (!Number.isSafeInteger(value) || (value as number) < 1) throw new TypeError(`keyward: ${name} must be a positive integer (ms)`)
