@@ -4,7 +4,9 @@ import { enforceCreateCeiling, enforceRecordCeiling } from './grant-ceiling.js'
 import { digestToHex } from './hashing.js'
 import { validateKeyInput, type CreateKeyInput, type UpdateKeyInput } from './input.js'
 import { toKeyInfo } from './info.js'
-import { generateKey, type Environment } from './format.js'
+import { keySettings } from './record-codec.js'
+import type { SettingField } from './record-fields.js'
+import { generateKey } from './format.js'
 import type { Runtime } from '../runtime.js'
 import type { KeyRecordPatch } from '../stores/token-store.js'
 import type { KeyInfo, KeyRecord } from '../types.js'
@@ -176,7 +178,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
     })
   }
 
-  async function insertNew(fields: Omit<KeyRecord, 'id' | 'hash' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'revokedAt' | 'rotatedTo' | 'version'>): Promise<CreatedKey> {
+  async function insertNew(fields: Pick<KeyRecord, SettingField | 'rotatedFrom' | 'rootId'>): Promise<CreatedKey> {
     const now = rt.now()
     // Key ids are random; on the rare collision with an existing id, draw again.
     for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
@@ -272,22 +274,8 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
     async create(input, context) {
       enforceCreateCeiling(rt, input, context)
       const fields = validateKeyInput(input, 'create', ctx())
-      const created = await insertNew({
-        prefix: fields.prefix!,
-        environment: fields.environment as Environment,
-        orgId: fields.orgId!,
-        name: fields.name!,
-        description: fields.description ?? null,
-        projects: fields.projects!,
-        scopes: fields.scopes!,
-        allowedOrigins: fields.allowedOrigins ?? [],
-        allowedIps: fields.allowedIps ?? [],
-        rateLimit: fields.rateLimit ?? [],
-        metadata: fields.metadata ?? {},
-        expiresAt: fields.expiresAt ?? null,
-        rotatedFrom: null,
-        rootId: null,
-      })
+      // Omitted optional settings start empty (no origins, no IPs, no expiry...).
+      const created = await insertNew({ ...keySettings(fields), rotatedFrom: null, rootId: null })
       audit('key.created', created.info, context)
       return created
     },
@@ -350,19 +338,9 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
         const now = rt.now()
         // The new key first: if this process dies in between, the old key still works and the
         // new one, never shown to anyone, is harmless.
+        // Every setting carries over (table-driven, so a new restriction cannot be forgotten here).
         const created = await insertNew({
-          prefix: old.prefix,
-          environment: old.environment,
-          orgId: old.orgId,
-          name: old.name,
-          description: old.description,
-          projects: old.projects,
-          scopes: old.scopes,
-          allowedOrigins: old.allowedOrigins,
-          allowedIps: old.allowedIps,
-          rateLimit: old.rateLimit,
-          metadata: old.metadata,
-          expiresAt: old.expiresAt,
+          ...keySettings(old),
           rotatedFrom: old.id,
           // Pre-upgrade records have no root: their own id is their chain's start.
           rootId: old.rootId ?? old.id,

@@ -1,10 +1,7 @@
 import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../jwt/refresh-family.js'
+import { applyKeyRecordPatch, copyKeyRecord } from '../keys/record-codec.js'
 import type { KeyRecord } from '../types.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
-
-function copy(record: KeyRecord): KeyRecord {
-  return structuredClone(record)
-}
 
 // Expired families are dropped when touched; a sweep every this many inserts bounds the rest.
 const SWEEP_EVERY = 1024
@@ -27,12 +24,12 @@ export class MemoryTokenStore implements TokenStore {
 
   findById(id: string): Promise<KeyRecord | null> {
     const record = this.#records.get(id)
-    return Promise.resolve(record === undefined ? null : copy(record))
+    return Promise.resolve(record === undefined ? null : copyKeyRecord(record))
   }
 
   insert(record: KeyRecord): Promise<boolean> {
     if (this.#records.has(record.id)) return Promise.resolve(false)
-    this.#records.set(record.id, copy(record))
+    this.#records.set(record.id, copyKeyRecord(record))
     return Promise.resolve(true)
   }
 
@@ -41,10 +38,11 @@ export class MemoryTokenStore implements TokenStore {
     if (current === undefined) return Promise.resolve(null)
     // No await between the check and the write: they are one step.
     if (condition !== undefined && current.version !== condition.ifVersion) return Promise.resolve(null)
-    const next: KeyRecord = { ...current, ...structuredClone(patch), id: current.id, rootId: current.rootId, version: current.version + 1 }
+    const next = applyKeyRecordPatch(current, patch)
+    next.version = current.version + 1
     this.#records.set(id, next)
     this.#announce({ type: 'key', id })
-    return Promise.resolve(copy(next))
+    return Promise.resolve(copyKeyRecord(next))
   }
 
   listByOrg(orgId: string, options: ListOptions = {}): Promise<KeyRecord[]> {
@@ -55,7 +53,7 @@ export class MemoryTokenStore implements TokenStore {
       const record = this.#records.get(id)!
       if (record.orgId !== orgId) continue
       if (!options.includeRevoked && record.revokedAt !== null) continue
-      out.push(copy(record))
+      out.push(copyKeyRecord(record))
       if (options.limit !== undefined && out.length >= options.limit) break
     }
     return Promise.resolve(out)

@@ -1,9 +1,10 @@
-import type { KeyRecord, RateLimitRule } from '../types.js'
+import type { KeyRecord } from '../types.js'
 import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
 import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../jwt/refresh-family.js'
 import { postgresLifecycleStatements, postgresRefreshFamilyStatements, postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
 import { familyParams, refreshFamilySql, toFamily, toRotationState } from './postgres-refresh-families.js'
-import { malformed, toText, toTextOrNull, toTime, toTimeOrNull } from './postgres-values.js'
+import { insertKeyRecord, KEY_COLUMNS, patchAssignments, rowToKeyRecord } from './postgres-record.js'
+import { toTime } from './postgres-values.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
 
 // Structural types only: this file must not import `pg` (an optional peer) nor anything Node-only.
@@ -74,100 +75,6 @@ export interface PostgresTokenStoreOptions {
 
 /** unique_violation, duplicate_table, duplicate_object, duplicate_schema, duplicate_column. */
 const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06', '42701'])
-
-
-const COLUMNS = 'id, prefix, environment, hash, org_id, name, description, projects, scopes, allowed_origins, allowed_ips, rate_limit, metadata, expires_at, created_at, updated_at, last_used_at, revoked_at, rotated_from, rotated_to, version, root_id'
-
-type Cast = 'text' | 'text[]' | 'jsonb' | 'bigint'
-
-/** Patchable fields: column and how the parameter is sent. */
-const PATCH_COLUMNS: Readonly<Record<keyof KeyRecordPatch, readonly [string, Cast]>> = {
-  hash: ['hash', 'text'],
-  name: ['name', 'text'],
-  description: ['description', 'text'],
-  projects: ['projects', 'text[]'],
-  scopes: ['scopes', 'text[]'],
-  allowedOrigins: ['allowed_origins', 'text[]'],
-  allowedIps: ['allowed_ips', 'text[]'],
-  rateLimit: ['rate_limit', 'jsonb'],
-  metadata: ['metadata', 'jsonb'],
-  expiresAt: ['expires_at', 'bigint'],
-  updatedAt: ['updated_at', 'bigint'],
-  lastUsedAt: ['last_used_at', 'bigint'],
-  revokedAt: ['revoked_at', 'bigint'],
-  rotatedFrom: ['rotated_from', 'text'],
-  rotatedTo: ['rotated_to', 'text'],
-}
-
-/** The placeholder with a cast both pg and PGlite serialize alike (jsonb travels as JSON text). */
-function placeholder(n: number, cast: Cast): string {
-  if (cast === 'jsonb') return `$${n}::text::jsonb`
-  return `$${n}::${cast}`
-}
-
-function param(value: unknown, cast: Cast): unknown {
-  if (cast === 'jsonb') return JSON.stringify(value)
-  return value
-}
-
-function toStrings(value: unknown, column: string): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) malformed(column)
-  return [...(value as string[])]
-}
-
-/** jsonb arrives parsed from pg and PGlite; a client with custom type parsers may hand text. */
-function toJson(value: unknown): unknown {
-  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value
-}
-
-function toRules(value: unknown): RateLimitRule[] {
-  const parsed = toJson(value)
-  if (!Array.isArray(parsed)) malformed('rate_limit')
-  return parsed.map((rule: unknown) => {
-    if (rule === null || typeof rule !== 'object') malformed('rate_limit')
-    const { limit, windowMs, name } = rule as Record<string, unknown>
-    if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(windowMs) || (name !== undefined && typeof name !== 'string')) malformed('rate_limit')
-    return name === undefined ? { limit: limit as number, windowMs: windowMs as number } : { limit: limit as number, windowMs: windowMs as number, name }
-  })
-}
-
-function toMetadata(value: unknown): Record<string, unknown> {
-  const parsed = toJson(value)
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) malformed('metadata')
-  return parsed as Record<string, unknown>
-}
-
-/** A row, checked column by column: keyward only ever sees numbers for times and arrays for lists. */
-function toRecord(row: unknown): KeyRecord {
-  if (row === null || typeof row !== 'object') malformed('row')
-  const r = row as Record<string, unknown>
-  const environment = r.environment
-  if (environment !== 'live' && environment !== 'test') malformed('environment')
-  return {
-    id: toText(r.id, 'id'),
-    prefix: toText(r.prefix, 'prefix'),
-    environment,
-    hash: toText(r.hash, 'hash'),
-    orgId: toText(r.org_id, 'org_id'),
-    name: toText(r.name, 'name'),
-    description: toTextOrNull(r.description, 'description'),
-    projects: toStrings(r.projects, 'projects'),
-    scopes: toStrings(r.scopes, 'scopes'),
-    allowedOrigins: toStrings(r.allowed_origins, 'allowed_origins'),
-    allowedIps: toStrings(r.allowed_ips, 'allowed_ips'),
-    rateLimit: toRules(r.rate_limit),
-    metadata: toMetadata(r.metadata),
-    expiresAt: toTimeOrNull(r.expires_at, 'expires_at'),
-    createdAt: toTime(r.created_at, 'created_at'),
-    updatedAt: toTime(r.updated_at, 'updated_at'),
-    lastUsedAt: toTimeOrNull(r.last_used_at, 'last_used_at'),
-    revokedAt: toTimeOrNull(r.revoked_at, 'revoked_at'),
-    rotatedFrom: toTextOrNull(r.rotated_from, 'rotated_from'),
-    rotatedTo: toTextOrNull(r.rotated_to, 'rotated_to'),
-    version: toTime(r.version, 'version'),
-    rootId: toTextOrNull(r.root_id, 'root_id'),
-  }
-}
 
 function checkPositiveInteger(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback
@@ -299,60 +206,29 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   async findById(id: string): Promise<KeyRecord | null> {
-    const rows = await this.#query(`SELECT ${COLUMNS} FROM ${this.#table} WHERE id = $1`, [id])
-    return rows.length === 0 ? null : toRecord(rows[0])
+    const rows = await this.#query(`SELECT ${KEY_COLUMNS} FROM ${this.#table} WHERE id = $1`, [id])
+    return rows.length === 0 ? null : rowToKeyRecord(rows[0])
   }
 
   async insert(record: KeyRecord): Promise<boolean> {
-    const rows = await this.#query(
-      `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9::text[], $10::text[], $11::text[], $12::text::jsonb, $13::text::jsonb, $14::bigint, $15::bigint, $16::bigint, $17::bigint, $18::bigint, $19, $20, $21::bigint, $22) ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [
-        record.id,
-        record.prefix,
-        record.environment,
-        record.hash,
-        record.orgId,
-        record.name,
-        record.description,
-        record.projects,
-        record.scopes,
-        record.allowedOrigins,
-        record.allowedIps,
-        JSON.stringify(record.rateLimit),
-        JSON.stringify(record.metadata),
-        record.expiresAt,
-        record.createdAt,
-        record.updatedAt,
-        record.lastUsedAt,
-        record.revokedAt,
-        record.rotatedFrom,
-        record.rotatedTo,
-        record.version,
-        record.rootId,
-      ],
-    )
+    const { text, params } = insertKeyRecord(this.#table, record)
+    const rows = await this.#query(text, params)
     return rows.length === 1
   }
 
   async update(id: string, patch: KeyRecordPatch, condition?: UpdateCondition): Promise<KeyRecord | null> {
     const params: unknown[] = [id, this.#channel, condition === undefined ? null : condition.ifVersion]
-    const sets: string[] = ['version = version + 1']
-    for (const [field, value] of Object.entries(patch)) {
-      const column = PATCH_COLUMNS[field as keyof KeyRecordPatch]
-      if (column === undefined || value === undefined) continue
-      params.push(param(value, column[1]))
-      sets.push(`${column[0]} = ${placeholder(params.length, column[1])}`)
-    }
+    const sets = ['version = version + 1', ...patchAssignments(patch, params)]
     // One statement: the version check, the change and the notification happen in the same
     // transaction. UPDATE locks the row and re-checks the WHERE clause against the latest
     // committed version, so of two writers conditioned on one version only one matches; other
     // instances hear of it exactly when (and only if) the change commits.
     const rows = await this.#query(
-      `WITH changed AS (UPDATE ${this.#table} SET ${sets.join(', ')} WHERE id = $1 AND ($3::bigint IS NULL OR version = $3::bigint) RETURNING ${COLUMNS}) SELECT changed.*, pg_notify($2::text, changed.id) AS notified FROM changed`,
+      `WITH changed AS (UPDATE ${this.#table} SET ${sets.join(', ')} WHERE id = $1 AND ($3::bigint IS NULL OR version = $3::bigint) RETURNING ${KEY_COLUMNS}) SELECT changed.*, pg_notify($2::text, changed.id) AS notified FROM changed`,
       params,
     )
     if (rows.length === 0) return null
-    const record = toRecord(rows[0])
+    const record = rowToKeyRecord(rows[0])
     // Without an active LISTEN of our own, our subscribers would not hear of our own change.
     if (this.#session === undefined) this.#emit({ type: 'key', id })
     return record
@@ -360,10 +236,10 @@ export class PostgresTokenStore implements TokenStore {
 
   async listByOrg(orgId: string, options: ListOptions = {}): Promise<KeyRecord[]> {
     const rows = await this.#query(
-      `SELECT ${COLUMNS} FROM ${this.#table} WHERE org_id = $1 AND ($2::boolean OR revoked_at IS NULL) AND ($3::text IS NULL OR id > $3::text) ORDER BY id LIMIT $4::bigint`,
+      `SELECT ${KEY_COLUMNS} FROM ${this.#table} WHERE org_id = $1 AND ($2::boolean OR revoked_at IS NULL) AND ($3::text IS NULL OR id > $3::text) ORDER BY id LIMIT $4::bigint`,
       [orgId, options.includeRevoked === true, options.after ?? null, options.limit ?? null],
     )
-    return rows.map(toRecord)
+    return rows.map(rowToKeyRecord)
   }
 
   async touch(entries: ReadonlyArray<{ id: string; lastUsedAt: number }>): Promise<void> {

@@ -3,7 +3,9 @@ import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, type RefreshFamilyRecord, type RefreshRotation } from '../jwt/refresh-family.js'
-import type { KeyRecord, RateLimitRule } from '../types.js'
+import { decodeKeyRecord } from '../keys/record-codec.js'
+import { KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS } from '../keys/record-fields.js'
+import type { KeyRecord } from '../types.js'
 import { familyFields, INSERT_FAMILY_SCRIPT, REVOKE_FAMILY_SCRIPT, ROTATE_FAMILY_SCRIPT, toFamily, toRotation } from './redis-refresh-families.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
 
@@ -166,49 +168,6 @@ function loadScripts() {
   })
 }
 
-const FIELDS = [
-  'id',
-  'prefix',
-  'environment',
-  'hash',
-  'orgId',
-  'name',
-  'description',
-  'projects',
-  'scopes',
-  'allowedOrigins',
-  'allowedIps',
-  'rateLimit',
-  'metadata',
-  'expiresAt',
-  'createdAt',
-  'updatedAt',
-  'lastUsedAt',
-  'revokedAt',
-  'rotatedFrom',
-  'rotatedTo',
-  'version',
-  'rootId',
-] as const satisfies ReadonlyArray<keyof KeyRecord>
-
-const PATCH_FIELDS: ReadonlySet<string> = new Set<keyof KeyRecordPatch>([
-  'hash',
-  'name',
-  'description',
-  'projects',
-  'scopes',
-  'allowedOrigins',
-  'allowedIps',
-  'rateLimit',
-  'metadata',
-  'expiresAt',
-  'updatedAt',
-  'lastUsedAt',
-  'revokedAt',
-  'rotatedFrom',
-  'rotatedTo',
-])
-
 function malformed(field: string): never {
   throw new TypeError(`keyward: Redis returned a malformed ${field}`)
 }
@@ -221,75 +180,16 @@ function encode(value: unknown, field: string): string {
 
 /** Each field's JSON text, checked: keyward only ever sees numbers for times and arrays for lists. */
 function toRecord(fields: ReadonlyMap<string, string>): KeyRecord {
-  const read = (field: string): unknown => {
+  return decodeKeyRecord((field, spec) => {
     const text = fields.get(field)
-    if (text === undefined) malformed(field)
+    // A record written before the field existed reads as the table's legacy value.
+    if (text === undefined) return spec.legacy !== undefined ? spec.legacy : malformed(field)
     try {
       return JSON.parse(text) as unknown
     } catch {
       return malformed(field)
     }
-  }
-  const text = (field: string): string => {
-    const value = read(field)
-    if (typeof value !== 'string') malformed(field)
-    return value
-  }
-  const textOrNull = (field: string): string | null => {
-    const value = read(field)
-    if (value !== null && typeof value !== 'string') malformed(field)
-    return value
-  }
-  const strings = (field: string): string[] => {
-    const value = read(field)
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) malformed(field)
-    return value as string[]
-  }
-  const time = (field: string): number => {
-    const value = read(field)
-    if (!Number.isSafeInteger(value)) malformed(field)
-    return value as number
-  }
-  const timeOrNull = (field: string): number | null => (read(field) === null ? null : time(field))
-  const rules = (): RateLimitRule[] => {
-    const value = read('rateLimit')
-    if (!Array.isArray(value)) malformed('rateLimit')
-    return value.map((rule: unknown) => {
-      if (rule === null || typeof rule !== 'object') malformed('rateLimit')
-      const { limit, windowMs, name } = rule as Record<string, unknown>
-      if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(windowMs) || (name !== undefined && typeof name !== 'string')) malformed('rateLimit')
-      return name === undefined ? { limit: limit as number, windowMs: windowMs as number } : { limit: limit as number, windowMs: windowMs as number, name }
-    })
-  }
-  const metadata = read('metadata')
-  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) malformed('metadata')
-  const environment = read('environment')
-  if (environment !== 'live' && environment !== 'test') malformed('environment')
-  return {
-    id: text('id'),
-    prefix: text('prefix'),
-    environment,
-    hash: text('hash'),
-    orgId: text('orgId'),
-    name: text('name'),
-    description: textOrNull('description'),
-    projects: strings('projects'),
-    scopes: strings('scopes'),
-    allowedOrigins: strings('allowedOrigins'),
-    allowedIps: strings('allowedIps'),
-    rateLimit: rules(),
-    metadata: metadata as Record<string, unknown>,
-    expiresAt: timeOrNull('expiresAt'),
-    createdAt: time('createdAt'),
-    updatedAt: time('updatedAt'),
-    lastUsedAt: timeOrNull('lastUsedAt'),
-    revokedAt: timeOrNull('revokedAt'),
-    rotatedFrom: textOrNull('rotatedFrom'),
-    rotatedTo: textOrNull('rotatedTo'),
-    // Records written before these fields existed: version 0, no root (their own id).
-    version: fields.has('version') ? time('version') : 0,
-    rootId: fields.has('rootId') ? textOrNull('rootId') : null,
-  }
+  }, malformed)
 }
 
 /** HGETALL as ioredis answers a command (an object) or a script (a flat array). */
@@ -422,7 +322,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async insert(record: KeyRecord): Promise<boolean> {
-    const args = FIELDS.flatMap((field) => [field, encode(record[field], field)])
+    const args = KEY_RECORD_FIELD_NAMES.flatMap((field) => [field, encode(record[field], field)])
     const reply = await this.#run(loadScripts().insert, [this.recordKey(record.id), this.#orgKey(record.orgId)], [record.id, ...args])
     if (reply !== 0 && reply !== 1) throw new Error('keyward: unexpected reply from the Redis insert script')
     return reply === 1
@@ -431,9 +331,9 @@ export class RedisTokenStore implements TokenStore {
   async update(id: string, patch: KeyRecordPatch, condition?: UpdateCondition): Promise<KeyRecord | null> {
     if (condition !== undefined && !Number.isSafeInteger(condition.ifVersion)) throw new TypeError('keyward: ifVersion must be an integer')
     const args: string[] = []
-    for (const [field, value] of Object.entries(patch)) {
-      if (!PATCH_FIELDS.has(field) || value === undefined) continue
-      args.push(field, encode(value, field))
+    for (const field of PATCHABLE_FIELDS) {
+      const value = patch[field]
+      if (value !== undefined) args.push(field, encode(value, field))
     }
     const reply = await this.#run(loadScripts().update, [this.recordKey(id)], [this.#channel, id, condition === undefined ? '' : String(condition.ifVersion), ...args])
     if (reply === null) return null

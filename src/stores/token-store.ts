@@ -1,4 +1,5 @@
 import type { RefreshFamilyRecord, RefreshRotation } from '../jwt/refresh-family.js'
+import type { PatchableField } from '../keys/record-fields.js'
 import type { KeyRecord } from '../types.js'
 
 /**
@@ -34,14 +35,15 @@ export interface ListOptions {
 }
 
 /**
- * Fields {@link TokenStore.update} may change.
+ * Fields {@link TokenStore.update} may change: those marked `patch` in `KEY_RECORD_FIELDS`
+ * (`src/keys/record-fields.ts`).
  *
  * @example
  * ```ts
  * await store.update(id, { revokedAt: Date.now(), updatedAt: Date.now() })
  * ```
  */
-export type KeyRecordPatch = Partial<Omit<KeyRecord, 'id' | 'prefix' | 'environment' | 'orgId' | 'createdAt' | 'version' | 'rootId'>>
+export type KeyRecordPatch = Partial<Pick<KeyRecord, PatchableField>>
 
 /**
  * The condition of a conditional {@link TokenStore.update}: the write happens only if the stored

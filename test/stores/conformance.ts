@@ -260,6 +260,16 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
         expect(await store.findById(record.id)).toMatchObject({ version: 2, rootId: 'Root0001', lastUsedAt: T0 + 9 })
       })
 
+      it('keeps every field a patch may not set (id, prefix, environment, org, creation time) and skips undefined values', async () => {
+        const record = fullRecord({ version: 1 })
+        await store.insert(record)
+        // What KeyRecordPatch's type forbids, sent anyway (a caller in plain JavaScript).
+        const sneaky = { name: 'x', id: 'Other001', prefix: 'evil', environment: 'test', orgId: 'org_2', createdAt: 1, expiresAt: undefined, description: undefined } as unknown as { name: string }
+        expect(await store.update(record.id, sneaky)).toStrictEqual({ ...record, name: 'x', version: 2 })
+        expect(await store.findById(record.id)).toStrictEqual({ ...record, name: 'x', version: 2 })
+        expect(await store.listByOrg('org_2')).toStrictEqual([])
+      })
+
       it('lets exactly one of many concurrent writers conditioned on the same version win', async () => {
         const record = bareRecord({ version: 0 })
         await store.insert(record)
