@@ -205,8 +205,9 @@ export interface ExpressManagementOptions extends ManagementOptions {
  * ```
  */
 export function managementRouter(kw: Keyward, options: ExpressManagementOptions = {}): RequestHandler {
-  const { trustProxy, ...rest } = options ?? {}
-  const handle = createManagementHandler(kw, rest)
+  // The handler checks every option, this adapter's own included, before any is read.
+  const handle = createManagementHandler(kw, options, ['trustProxy'])
+  const { trustProxy } = options
   const clientIp = createClientIpResolver(trustProxy)
   return (req, res, next) => {
     if (!ownsPath(req.path)) return next()
