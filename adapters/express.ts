@@ -181,6 +181,20 @@ export function requireProject(getProjectId: ProjectResolver<Request>): RequestH
 }
 
 /**
+ * Where the management handler finds the request body, decided from public facts only (no
+ * body-parser internals): headers that declare no body (RFC 9112 §6.3: no Transfer-Encoding and
+ * no or a zero Content-Length) mean none, whatever a parser left on `req.body` (express.json()
+ * turns an empty body into `{}`); a stream that has ended was read by a parser before us, so its
+ * `req.body` is the body; otherwise the stream is unread (no parser, or one that skipped this
+ * content type) and the handler reads it, bounded.
+ */
+function bodyOf(req: Request): { body?: Request; parsedBody?: unknown } {
+  const length = req.headers['content-length']
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || Number(length) === 0)) return {}
+  return req.readableEnded ? { parsedBody: req.body } : { body: req }
+}
+
+/**
  * Options of {@link managementRouter}: the shared management options plus `trustProxy`.
  *
  * @example
@@ -205,13 +219,12 @@ export interface ExpressManagementOptions extends ManagementOptions {
  * ```
  */
 export function managementRouter(kw: Keyward, options: ExpressManagementOptions = {}): RequestHandler {
-  const { trustProxy, ...rest } = options ?? {}
-  const handle = createManagementHandler(kw, rest)
+  // The handler checks every option, this adapter's own included, before any is read.
+  const handle = createManagementHandler(kw, options, ['trustProxy'])
+  const { trustProxy } = options
   const clientIp = createClientIpResolver(trustProxy)
   return (req, res, next) => {
     if (!ownsPath(req.path)) return next()
-    // A body parser that ran before us consumed the stream: take what it parsed.
-    const parsed = (req as { _body?: boolean })._body === true || req.readableEnded
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : ''
     handle({
       method: req.method,
@@ -221,7 +234,7 @@ export function managementRouter(kw: Keyward, options: ExpressManagementOptions 
       headers: read.headers(req),
       ip: clientIp(read.socketAddress(req), read.forwardedFor(req)),
       url: read.url(req),
-      ...(parsed ? { parsedBody: req.body } : { body: req }),
+      ...bodyOf(req),
     })
       .then((response) => send(res, response))
       .catch(next as (error: unknown) => void)

@@ -202,8 +202,9 @@ export interface FastifyManagementOptions extends ManagementOptions {
  * ```
  */
 export function managementRouter(kw: Keyward, options: FastifyManagementOptions = {}): FastifyPluginAsync {
-  const { trustProxy, ...rest } = options ?? {}
-  const handle = createManagementHandler(kw, rest)
+  // The handler checks every option, this adapter's own included, before any is read.
+  const handle = createManagementHandler(kw, options, ['trustProxy'])
+  const { trustProxy } = options
   const clientIp = createClientIpResolver(trustProxy)
   return async (app) => {
     app.removeAllContentTypeParsers()

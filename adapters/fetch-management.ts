@@ -2,6 +2,8 @@
  * The key management routes as a `Request -> Response` function. Internal module of `keyward/fetch`.
  */
 import { createClientIpResolver, createManagementHandler, ownsPath, type Keyward, type ManagementOptions, type TrustProxy } from 'keyward'
+import { checkBasePath } from '../src/internal/base-path.js'
+import { func } from '../src/internal/options.js'
 import { toResponse, type RequestHandler } from './fetch-support.js'
 
 /**
@@ -36,12 +38,11 @@ export interface FetchManagementOptions<Rest extends unknown[] = []> extends Man
  * ```
  */
 export function managementHandler<Rest extends unknown[] = []>(kw: Keyward, options: FetchManagementOptions<Rest> = {}): RequestHandler<Rest> {
-  const { basePath = '', ip, trustProxy, ...rest } = options ?? {}
-  if (typeof basePath !== 'string' || (basePath !== '' && (!basePath.startsWith('/') || basePath.endsWith('/')))) {
-    throw new TypeError("keyward: basePath must be '' or a path such as '/admin' (no trailing slash)")
-  }
-  if (ip !== undefined && typeof ip !== 'function') throw new TypeError('keyward: ip must be a function of the request returning the client address')
-  const handle = createManagementHandler(kw, rest, ['basePath', 'ip', 'trustProxy'])
+  // The handler checks every option, this adapter's own included, before any is read.
+  const handle = createManagementHandler(kw, options, ['basePath', 'ip', 'trustProxy'])
+  const { basePath = '', ip, trustProxy } = options
+  checkBasePath(basePath)
+  if (ip !== undefined) func('of the request returning the client address')(ip, 'ip')
   const clientIp = createClientIpResolver(trustProxy)
   return async (request, ...args) => {
     const url = new URL(request.url)

@@ -19,7 +19,8 @@
  * ```
  */
 import { isPreflight, type AuthContext, type Keyward, type WaitUntil } from 'keyward'
-import { createAuthenticator, createMfaGuard, guardResponse, type AuthenticateOptions, type Decision } from './shared.js'
+import { boolean, checkOptions, func, optionError, type OptionRules } from '../src/internal/options.js'
+import { AUTHENTICATE_OPTIONS, createAuthenticator, createMfaGuard, guardResponse, type AuthenticateOptions, type Decision } from './shared.js'
 import { addHeaders, type Call, type PlatformContext, type RequestHandler, toResponse, waitUntilOf } from './fetch-support.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext, WaitUntil } from 'keyward'
@@ -74,7 +75,12 @@ export type FetchAuthResult<Auth extends AuthContext | undefined = AuthContext> 
   | { ok: true; auth: Auth; headers: Readonly<Record<string, string>> }
   | { ok: false; response: Response; preflight: boolean }
 
-const EXTRA_OPTIONS = ['ip', 'waitUntil', 'requireMfa']
+const FETCH_OPTIONS: OptionRules = {
+  ...AUTHENTICATE_OPTIONS,
+  ip: func('of the request returning the client address'),
+  waitUntil: func('(promise) => void'),
+  requireMfa: boolean,
+}
 
 const read = {
   method: (call: Call) => call.request.method,
@@ -93,17 +99,12 @@ type Decide = (call: Call) => Promise<Decision>
  * once per options object (see the cache below): an unknown option is a TypeError.
  */
 function buildDecider(kw: Keyward, options: FetchAuthenticateOptions<unknown[]> | undefined): Decide {
-  const opts = options ?? {}
-  if (typeof opts !== 'object' || opts === null) throw new TypeError('keyward: options must be an object')
-  const { project, onError, ip, waitUntil, requireMfa = false, ...rest } = opts
-  if (ip !== undefined && typeof ip !== 'function') throw new TypeError('keyward: ip must be a function of the request returning the client address')
-  if (waitUntil !== undefined && typeof waitUntil !== 'function') throw new TypeError('keyward: waitUntil must be a function')
-  if (typeof requireMfa !== 'boolean') throw new TypeError('keyward: requireMfa must be a boolean')
+  const { project, onError, ip: _ip, waitUntil: _waitUntil, requireMfa = false, ...rest } = checkOptions(options ?? {}, FETCH_OPTIONS)
   const shared: AuthenticateOptions<Call> = { ...rest }
   // Anything but a function goes on as it is, for the shared check to refuse it.
   if (project !== undefined) shared.project = typeof project === 'function' ? (call) => project(call.request, ...call.rest) : (project as never)
   if (onError !== undefined) shared.onError = typeof onError === 'function' ? (error, call) => onError(error, call.request) : (onError as never)
-  const decide = createAuthenticator(kw, shared, read, EXTRA_OPTIONS)
+  const decide = createAuthenticator(kw, shared, read)
   if (!requireMfa) return decide
   return async (call) => {
     const decision = await decide(call)
@@ -207,9 +208,9 @@ export function withAuth<Rest extends unknown[] = []>(
   handler: (request: Request, auth: AuthContext, ...rest: Rest) => Response | Promise<Response>,
   options?: WithAuthOptions<Rest>,
 ): RequestHandler<Rest> {
-  if (typeof handler !== 'function') throw new TypeError('keyward: withAuth(kw, handler, options) needs a handler (request, auth, ...rest) => Response')
+  if (typeof handler !== 'function') optionError('withAuth(kw, handler, options) needs a handler (request, auth, ...rest) => Response')
+  checkOptions(options ?? {}, { ...FETCH_OPTIONS, preflight: func('(request) => Response') })
   const { preflight, ...authOptions } = options ?? {}
-  if (preflight !== undefined && typeof preflight !== 'function') throw new TypeError('keyward: preflight must be a function (request) => Response')
   // Checked now, at start-up, not at the first request.
   const decide = buildDecider(kw, authOptions as FetchAuthenticateOptions<unknown[]>)
   const { ip, waitUntil } = authOptions

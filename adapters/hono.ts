@@ -7,6 +7,7 @@
  * ```ts
  * import { Hono } from 'hono'
  * import { createKeyward } from 'keyward'
+import { func } from '../src/internal/options.js'
  * import { authenticate } from 'keyward/hono'
  *
  * const kw = createKeyward({ prefix: 'bsk' })
@@ -19,6 +20,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
 import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy, type WaitUntil } from 'keyward'
+import { func } from '../src/internal/options.js'
 import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
@@ -106,7 +108,7 @@ function waitUntilReader(): (c: Context) => WaitUntil | undefined {
 }
 
 function reader(getConnInfo: GetConnInfo | undefined) {
-  if (getConnInfo !== undefined && typeof getConnInfo !== 'function') throw new TypeError('keyward: getConnInfo must be a function')
+  if (getConnInfo !== undefined) func('(c) => ConnInfo')(getConnInfo, 'getConnInfo')
   return {
     waitUntil: waitUntilReader(),
     ...preflightReader,
@@ -136,7 +138,7 @@ function send(c: Context, { status, headers, body }: ErrorResponse): Response {
 export function authenticate(kw: Keyward, options: HonoAuthenticateOptions & { optional: true }): MiddlewareHandler<{ Variables: OptionalKeywardVariables }>
 export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): MiddlewareHandler<{ Variables: KeywardVariables }>
 export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): MiddlewareHandler {
-  const decide = createAuthenticator(kw, options, reader(options?.getConnInfo), ['getConnInfo'])
+  const decide = createAuthenticator(kw, options, reader(options?.getConnInfo), { getConnInfo: func('(c) => ConnInfo') })
   return async (c, next) => {
     const decision = await decide(c)
     if (!decision.ok) return send(c, decision.response)
@@ -234,8 +236,9 @@ export interface HonoManagementOptions extends ManagementOptions {
  * ```
  */
 export function managementRouter(kw: Keyward, options: HonoManagementOptions = {}): Hono {
-  const { trustProxy, getConnInfo, ...rest } = options ?? {}
-  const handle = createManagementHandler(kw, rest)
+  // The handler checks every option, this adapter's own included, before any is read.
+  const handle = createManagementHandler(kw, options, ['trustProxy', 'getConnInfo'])
+  const { trustProxy, getConnInfo } = options
   const read = reader(getConnInfo)
   const clientIp = createClientIpResolver(trustProxy)
   const app = new Hono()

@@ -18,6 +18,7 @@
  */
 import type { Middleware, ParameterizedContext } from 'koa'
 import { createClientIpResolver, createManagementHandler, ownsPath, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy } from 'keyward'
+import { checkBasePath } from '../src/internal/base-path.js'
 import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
@@ -194,11 +195,10 @@ export interface KoaManagementOptions extends ManagementOptions {
  * ```
  */
 export function managementRouter(kw: Keyward, options: KoaManagementOptions = {}): Middleware {
-  const { trustProxy, basePath = '', ...rest } = options ?? {}
-  if (typeof basePath !== 'string' || (basePath !== '' && (!basePath.startsWith('/') || basePath.endsWith('/')))) {
-    throw new TypeError("keyward: basePath must be '' or a path such as '/admin' (no trailing slash)")
-  }
-  const handle = createManagementHandler(kw, rest)
+  // The handler checks every option, this adapter's own included, before any is read.
+  const handle = createManagementHandler(kw, options, ['trustProxy', 'basePath'])
+  const { trustProxy, basePath = '' } = options
+  checkBasePath(basePath)
   const clientIp = createClientIpResolver(trustProxy)
   return async (ctx, next) => {
     const path = ctx.path.startsWith(basePath) ? ctx.path.slice(basePath.length) : ''

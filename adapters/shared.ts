@@ -18,6 +18,8 @@ import {
   type TrustProxy,
   type WaitUntil,
 } from 'keyward'
+// Bundled into each adapter (a pure function, no state), not part of keyward's public surface.
+import { boolean, checkedElsewhere, checkOptions, func, optionError, type OptionRules } from '../src/internal/options.js'
 
 /**
  * The project a request targets, from the framework's request: a string, or a promise of one (a
@@ -133,7 +135,24 @@ export type Decision =
   | { ok: false; response: ErrorResponse }
 
 const PASS: Decision = Object.freeze({ ok: true, auth: undefined, headers: Object.freeze({}) })
-const OPTION_NAMES = ['project', 'scopes', 'optional', 'onError', 'trustProxy']
+/**
+ * The options every adapter's `authenticate()` takes, as rules of the shared option checker.
+ *
+ * @example
+ * ```ts
+ * checkOptions(options, { ...AUTHENTICATE_OPTIONS, ip: func() })
+ * ```
+ */
+export const AUTHENTICATE_OPTIONS: OptionRules = {
+  project: func('of the request'),
+  scopes: (value, path) => {
+    checkScopes(typeof value === 'string' ? [value] : (value as readonly string[]), path)
+  },
+  optional: boolean,
+  onError: func('(error, request) => response override'),
+  // createClientIpResolver says what a valid hop count or address list is.
+  trustProxy: checkedElsewhere,
+}
 
 /** The `onError` of the `authenticate()` that ran on a request, for the guards after it. */
 const hooks = new WeakMap<object, ErrorHook<never>>()
@@ -151,18 +170,11 @@ export function createAuthenticator<Request extends object>(
   kw: Keyward,
   options: AuthenticateOptions<Request> | undefined,
   read: RequestReader<Request>,
-  extraOptions: readonly string[] = [],
+  extraOptions: OptionRules = {},
 ): (request: Request) => Promise<Decision> {
-  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function') fail('authenticate(kw, options) needs the instance createKeyward() returned')
-  const opts = options ?? {}
-  if (typeof opts !== 'object') fail('options must be an object')
-  for (const name of Object.keys(opts)) {
-    if (!OPTION_NAMES.includes(name) && !extraOptions.includes(name)) fail(`unknown option ${JSON.stringify(name)} (expected one of ${[...OPTION_NAMES, ...extraOptions].join(', ')})`)
-  }
+  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function') optionError('authenticate(kw, options) needs the instance createKeyward() returned')
+  const opts = checkOptions(options ?? {}, { ...AUTHENTICATE_OPTIONS, ...extraOptions })
   const { project, optional = false, onError } = opts
-  if (project !== undefined && typeof project !== 'function') fail('project must be a function of the request')
-  if (typeof optional !== 'boolean') fail('optional must be a boolean')
-  if (onError !== undefined && typeof onError !== 'function') fail('onError must be a function')
   const scopes = checkScopes(opts.scopes === undefined ? [] : typeof opts.scopes === 'string' ? [opts.scopes] : opts.scopes, 'scopes')
   const clientIp = createClientIpResolver(opts.trustProxy)
 
@@ -208,7 +220,7 @@ export type PreflightReader<Request> = Pick<RequestReader<Request>, 'method' | '
  */
 export function createScopeGuard<Request>(scopes: readonly string[], read: PreflightReader<Request>): (request: Request, auth: AuthContext | undefined) => KeywardError | undefined {
   const required = checkScopes(scopes, 'requireScopes()')
-  if (required.length === 0) fail('requireScopes() needs at least one scope')
+  if (required.length === 0) optionError('requireScopes() needs at least one scope')
   return (request, auth) => {
     // authenticate() let the preflight through with no auth; refusing it here would undo that.
     if (isPreflight(read.method(request), read.headers(request))) return undefined
@@ -249,7 +261,7 @@ export function createProjectGuard<Request>(
   getProjectId: ProjectResolver<Request>,
   read: PreflightReader<Request>,
 ): (request: Request, auth: AuthContext | undefined) => Promise<KeywardError | undefined> {
-  if (typeof getProjectId !== 'function') fail('requireProject() needs a function of the request returning the project id')
+  if (typeof getProjectId !== 'function') optionError('requireProject() needs a function of the request returning the project id')
   return async (request, auth) => {
     if (isPreflight(read.method(request), read.headers(request))) return undefined
     if (auth === undefined) return new KeywardError('missing_credentials')
@@ -271,10 +283,6 @@ export function guardResponse<Request extends object>(error: KeywardError, reque
 }
 
 function checkScopes(scopes: readonly string[], where: string): readonly string[] {
-  if (!Array.isArray(scopes) || !scopes.every(isValidScope)) fail(`${where} must be scope strings (RFC 6749 characters, at most 64)`)
+  if (!Array.isArray(scopes) || !scopes.every(isValidScope)) optionError(`${where} must be scope strings (RFC 6749 characters, at most 64)`)
   return Object.freeze([...scopes])
-}
-
-function fail(message: string): never {
-  throw new TypeError(`keyward: ${message}`)
 }

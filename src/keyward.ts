@@ -19,6 +19,7 @@ import { createScopeExpander, DEFAULT_SCOPE_HIERARCHY, type ScopeHierarchy } fro
 import { MemoryTokenStore } from './stores/memory-token-store.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { RateLimitRule } from './types.js'
+import { checkedElsewhere, checkOptions, func, integer, nested, oneOf, optionError, orFalse, required, withMethods, type OptionRule, type OptionRules } from './internal/options.js'
 import { UsageRecorder } from './verify/usage-recorder.js'
 import { buildCachedKey, verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
 
@@ -93,24 +94,56 @@ export interface Keyward {
 const noTokens = () => Promise.reject(new TypeError('keyward: kw.tokens needs the jwt option of createKeyward()'))
 const NO_TOKENS: TokenManager = Object.freeze({ issue: noTokens, refresh: noTokens, revoke: noTokens, revokeSession: noTokens, login: noTokens, pendingLogin: noTokens, jwks: noTokens })
 
-function fail(message: string): never {
-  throw new TypeError(`keyward: ${message}`)
+const RULE_OPTIONS: OptionRules = {
+  limit: required(integer({ min: 1, message: 'must be a positive integer' })),
+  windowMs: required((value, path) => {
+    if (!Number.isSafeInteger(value) || (value as number) < 1000 || (value as number) % 1000 !== 0) optionError(`${path} must be a whole number of seconds in ms (at least 1000)`)
+  }),
+  name: (value, path) => {
+    if (!isValidPolicyName(value as string)) optionError(`${path} must be 1-32 letters, digits, - or _`)
+  },
 }
 
-function checkRule(rule: RateLimitRule, where: string): RateLimitRule {
-  if (rule === null || typeof rule !== 'object') fail(`${where} must be { limit, windowMs }`)
-  if (!Number.isSafeInteger(rule.limit) || rule.limit < 1) fail(`${where}.limit must be a positive integer`)
-  if (!Number.isSafeInteger(rule.windowMs) || rule.windowMs < 1000 || rule.windowMs % 1000 !== 0) fail(`${where}.windowMs must be a whole number of seconds in ms (at least 1000)`)
-  if (rule.name !== undefined && !isValidPolicyName(rule.name)) fail(`${where}.name must be 1-32 letters, digits, - or _`)
-  return { ...rule }
+function checkRule(rule: RateLimitRule, where: string): void {
+  checkOptions(rule, RULE_OPTIONS, { path: where, notObject: `${where} must be { limit, windowMs }` })
 }
 
-function checkHeaderNames(names: readonly string[] | undefined, fallback: readonly string[], option: string): readonly string[] {
-  if (names === undefined) return fallback
+const headerNames: OptionRule = (names, path) => {
   if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && /^[a-z0-9-]+$/.test(n))) {
-    fail(`${option} must be a non-empty list of lowercase header names`)
+    optionError(`${path} must be a non-empty list of lowercase header names`)
   }
-  return Object.freeze([...names])
+}
+
+const cacheSize = integer({ min: 1, message: 'must be a positive integer' })
+const cacheTtl = integer({ min: 0, message: 'must be a non-negative integer' })
+
+// Every option createKeyward knows. A name not listed is a TypeError: `lockOut: false` must not
+// silently leave lockout on.
+const KEYWARD_OPTIONS: OptionRules = {
+  prefix: checkedElsewhere,
+  environment: oneOf(['live', 'test']),
+  store: withMethods(['findById', 'insert', 'update', 'listByOrg', 'touch'], 'a TokenStore'),
+  limiter: withMethods(['limit', 'recordFailure'], 'a RateLimiter'),
+  pepper: checkedElsewhere,
+  lockout: orFalse(
+    nested(
+      { maxFailures: required(integer({ min: 1, message: 'must be a positive integer' })), windowMs: required(integer({ min: 1000, message: 'must be an integer >= 1000' })) },
+      () => 'lockout must be false or { maxFailures: positive integer, windowMs: integer >= 1000 }',
+    ),
+  ),
+  defaultRateLimit: (value, path) => {
+    const list = Array.isArray(value) ? value : [value]
+    list.forEach((rule, i) => checkRule(rule as RateLimitRule, Array.isArray(value) ? `${path}[${i}]` : path))
+  },
+  cache: orFalse(nested({ ttlMs: cacheTtl, max: cacheSize, negativeTtlMs: cacheTtl, negativeMax: cacheSize })),
+  scopes: checkedElsewhere,
+  credentialHeaders: headerNames,
+  originHeaders: headerNames,
+  usageFlushMs: orFalse(integer({ min: 100, message: 'must be false or an integer of at least 100' })),
+  now: func('returning epoch milliseconds'),
+  onBackgroundError: func('(error) => void'),
+  onEvent: func('(event) => void'),
+  jwt: checkedElsewhere,
 }
 
 /**
@@ -127,28 +160,17 @@ function checkHeaderNames(names: readonly string[] | undefined, fallback: readon
  * ```
  */
 export function createKeyward(options: KeywardOptions): Keyward {
-  if (options === null || typeof options !== 'object') fail('createKeyward needs an options object with at least { prefix }')
+  checkOptions(options, KEYWARD_OPTIONS, { notObject: 'createKeyward needs an options object with at least { prefix }' })
   const prefixes = Object.freeze(typeof options.prefix === 'string' ? [options.prefix] : [...(options.prefix ?? [])])
-  if (prefixes.length === 0) fail('prefix is required')
+  if (prefixes.length === 0) optionError('prefix is required')
   prefixes.forEach(assertValidPrefix)
   const environment = options.environment ?? 'live'
-  if (environment !== 'live' && environment !== 'test') fail(`environment must be 'live' or 'test'`)
   const now = options.now ?? Date.now
-  if (typeof now !== 'function') fail('now must be a function returning epoch milliseconds')
   const lockout = options.lockout ?? { maxFailures: 10, windowMs: 5 * 60_000 }
-  if (lockout !== false && (!Number.isSafeInteger(lockout.maxFailures) || lockout.maxFailures < 1 || !Number.isSafeInteger(lockout.windowMs) || lockout.windowMs < 1000)) {
-    fail('lockout must be false or { maxFailures: positive integer, windowMs: integer >= 1000 }')
-  }
   const defaults = options.defaultRateLimit === undefined ? [] : Array.isArray(options.defaultRateLimit) ? options.defaultRateLimit : [options.defaultRateLimit as RateLimitRule]
-  const defaultRateLimit = Object.freeze(defaults.map((rule, i) => checkRule(rule, `defaultRateLimit[${i}]`)))
+  const defaultRateLimit = Object.freeze(defaults.map((rule) => ({ ...rule })))
   const usageFlushMs = options.usageFlushMs ?? 60_000
-  if (usageFlushMs !== false && (!Number.isSafeInteger(usageFlushMs) || usageFlushMs < 100)) fail('usageFlushMs must be false or an integer of at least 100')
   const cacheOptions = options.cache ?? {}
-  if (cacheOptions !== false) {
-    for (const [name, value] of Object.entries(cacheOptions)) {
-      if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < 0)) fail(`cache.${name} must be a non-negative integer`)
-    }
-  }
   const store = options.store ?? new MemoryTokenStore()
   const onBackgroundError = options.onBackgroundError ?? (() => {})
   const emit = createEmitter(options.onEvent, onBackgroundError, now)
@@ -165,8 +187,8 @@ export function createKeyward(options: KeywardOptions): Keyward {
     lockout,
     defaultRateLimit,
     usage: usageFlushMs === false ? undefined : new UsageRecorder(store, usageFlushMs, onBackgroundError),
-    credentialHeaders: checkHeaderNames(options.credentialHeaders, DEFAULT_CREDENTIAL_HEADERS, 'credentialHeaders'),
-    originHeaders: checkHeaderNames(options.originHeaders, ['origin'], 'originHeaders'),
+    credentialHeaders: Object.freeze([...(options.credentialHeaders ?? DEFAULT_CREDENTIAL_HEADERS)]),
+    originHeaders: Object.freeze([...(options.originHeaders ?? ['origin'])]),
     blocked: new LRUCache<string, number>({ max: 10_000 }),
     gate: lockout === false ? undefined : new LockoutGate(lockout),
     memo: new ParseMemo(),
@@ -178,7 +200,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
   if (options.jwt !== undefined) {
     const config = resolveJwtOptions(options.jwt)
     const keyring = new Keyring(config)
-    if (config.signingKey !== undefined && !keepsRefreshFamilies(store)) fail('jwt.signingKey needs a store that keeps refresh-token families (the memory, Postgres and Redis stores do)')
+    if (config.signingKey !== undefined && !keepsRefreshFamilies(store)) optionError('jwt.signingKey needs a store that keeps refresh-token families (the memory, Postgres and Redis stores do)')
     rt.tokens = new TokenVerifier(config, keyring, { hash: rt.hash, expandScopes: rt.expandScopes, environment, rules: defaultRateLimit, now })
     // Second-factor counters and used codes must not share an in-process table with per-address
     // lockout, which a flood of addresses can evict them from; a shared limiter keeps them cluster-wide.

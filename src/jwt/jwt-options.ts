@@ -1,4 +1,5 @@
 import type { JWK, JWTPayload } from 'jose'
+import { checkedElsewhere, checkOptions, integer, nested, optionError, orFalse, type OptionRule, type OptionRules } from '../internal/options.js'
 import { isValidScope } from '../keys/scopes.js'
 
 /** Asymmetric algorithms keyward signs with: Ed25519 and P-256. */
@@ -143,40 +144,50 @@ export interface JwtConfig {
   cacheMax: number
 }
 
-const OPTION_NAMES = new Set(['issuer', 'audience', 'signingKey', 'verificationKeys', 'accessTokenTtl', 'refreshTokenTtl', 'pendingTokenTtl', 'sessionMaxAge', 'clockTolerance', 'jwks', 'maxCodeFailures', 'cache'])
+// Names only: each value is checked below, where its rule needs the others (refreshTokenTtl > accessTokenTtl...).
+const JWT_OPTIONS = rulesFor(['issuer', 'audience', 'signingKey', 'verificationKeys', 'accessTokenTtl', 'refreshTokenTtl', 'pendingTokenTtl', 'sessionMaxAge', 'clockTolerance', 'jwks', 'maxCodeFailures'])
+const JWT_CACHE = orFalse(nested({ max: integer({ min: 1, message: 'must be a positive integer' }) }, () => 'jwt.cache must be false or { max: positive integer }'))
+const HMAC_KEY = rulesFor(['alg', 'secret', 'kid'])
+const SIGNING_KEY = rulesFor(['alg', 'privateKey', 'kid', 'publicKey'])
+const VERIFICATION_KEY = rulesFor(['alg', 'publicKey', 'kid'])
+const TRUSTED_ISSUER = rulesFor(['issuer', 'jwksUrl', 'audience', 'algorithms', 'typ', 'claims', 'timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'])
+const claimSource: OptionRule = (value, path) => {
+  if (typeof value !== 'function' && (typeof value !== 'string' || value.length === 0)) optionError(`${path} must be a claim name or a function`)
+}
+const CLAIMS: OptionRules = { subject: claimSource, org: claimSource, scopes: claimSource, projects: claimSource }
+
+function rulesFor(names: readonly string[]): OptionRules {
+  return Object.fromEntries(names.map((name) => [name, checkedElsewhere]))
+}
 const REMOTE_ALGORITHMS = new Set<string>(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])
 const KID = /^[\x21-\x7e]{1,128}$/
 
-function fail(message: string): never {
-  throw new TypeError(`keyward: jwt.${message}`)
-}
-
 function seconds(value: unknown, fallback: number, name: string, min: number, max: number): number {
   if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) fail(`${name} must be a whole number of seconds from ${min} to ${max}`)
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) optionError(`jwt.${name} must be a whole number of seconds from ${min} to ${max}`)
   return value as number
 }
 
 function checkKey(key: SigningKey | VerificationKey, where: string, signing: boolean): void {
-  if (key === null || typeof key !== 'object') fail(`${where} must be an object`)
-  if (key.kid !== undefined && (typeof key.kid !== 'string' || !KID.test(key.kid))) fail(`${where}.kid must be 1-128 printable ASCII characters`)
+  checkOptions(key, (key as { alg?: unknown } | null)?.alg === 'HS256' ? HMAC_KEY : signing ? SIGNING_KEY : VERIFICATION_KEY, { path: `jwt.${where}` })
+  if (key.kid !== undefined && (typeof key.kid !== 'string' || !KID.test(key.kid))) optionError(`jwt.${where}.kid must be 1-128 printable ASCII characters`)
   if (key.alg === 'HS256') {
     const secret = key.secret
     const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret).length : secret instanceof Uint8Array ? secret.length : -1
     // RFC 7518 §3.2: an HMAC key at least as long as the hash output.
-    if (bytes < 32) fail(`${where}.secret must be a string or bytes of at least 32 bytes`)
+    if (bytes < 32) optionError(`jwt.${where}.secret must be a string or bytes of at least 32 bytes`)
     return
   }
-  if (key.alg !== 'EdDSA' && key.alg !== 'ES256') fail(`${where}.alg must be 'HS256', 'EdDSA' or 'ES256'`)
-  if (typeof key.kid !== 'string') fail(`${where}.kid is required for ${key.alg} keys`)
+  if (key.alg !== 'EdDSA' && key.alg !== 'ES256') optionError(`jwt.${where}.alg must be 'HS256', 'EdDSA' or 'ES256'`)
+  if (typeof key.kid !== 'string') optionError(`jwt.${where}.kid is required for ${key.alg} keys`)
   const material = signing ? (key as { privateKey?: unknown }).privateKey : (key as { publicKey?: unknown }).publicKey
-  if (material === null || typeof material !== 'object') fail(`${where}.${signing ? 'privateKey' : 'publicKey'} must be a JWK or a CryptoKey`)
-  if (signing && 'kty' in material && !('d' in material)) fail(`${where}.privateKey is a public JWK: signing needs the private key`)
+  if (material === null || typeof material !== 'object') optionError(`jwt.${where}.${signing ? 'privateKey' : 'publicKey'} must be a JWK or a CryptoKey`)
+  if (signing && 'kty' in material && !('d' in material)) optionError(`jwt.${where}.privateKey is a public JWK: signing needs the private key`)
   // Tokens are verified with the public key, which a sealed private CryptoKey cannot give.
   if (signing && 'extractable' in material && material.extractable === false && (key as { publicKey?: unknown }).publicKey === undefined) {
-    fail(`${where}.publicKey is required with a non-extractable private CryptoKey`)
+    optionError(`jwt.${where}.publicKey is required with a non-extractable private CryptoKey`)
   }
-  if (!signing && 'kty' in material && 'd' in material) fail(`${where}.publicKey holds a private key: give the public JWK only`)
+  if (!signing && 'kty' in material && 'd' in material) optionError(`jwt.${where}.publicKey holds a private key: give the public JWK only`)
 }
 
 function checkIssuerUrl(value: unknown, where: string): URL {
@@ -184,35 +195,31 @@ function checkIssuerUrl(value: unknown, where: string): URL {
   try {
     url = new URL(value as string)
   } catch {
-    fail(`${where} must be a URL`)
+    optionError(`jwt.${where} must be a URL`)
   }
   const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) fail(`${where} must be https (http only on a loopback address)`)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) optionError(`jwt.${where} must be https (http only on a loopback address)`)
   return url
 }
 
 function checkTrusted(entry: TrustedIssuer, i: number, own: string): TrustedIssuer {
   const where = `jwks[${i}]`
-  if (entry === null || typeof entry !== 'object') fail(`${where} must be { issuer, jwksUrl, audience }`)
-  if (typeof entry.issuer !== 'string' || entry.issuer.length === 0) fail(`${where}.issuer must be a non-empty string`)
-  if (entry.issuer === own) fail(`${where}.issuer must differ from jwt.issuer (keyward's own tokens are checked with its own keys)`)
+  checkOptions(entry, TRUSTED_ISSUER, { path: `jwt.${where}`, notObject: `jwt.${where} must be { issuer, jwksUrl, audience }` })
+  if (typeof entry.issuer !== 'string' || entry.issuer.length === 0) optionError(`jwt.${where}.issuer must be a non-empty string`)
+  if (entry.issuer === own) optionError(`jwt.${where}.issuer must differ from jwt.issuer (keyward's own tokens are checked with its own keys)`)
   checkIssuerUrl(entry.jwksUrl, `${where}.jwksUrl`)
   const audience = typeof entry.audience === 'string' ? [entry.audience] : entry.audience
-  if (!Array.isArray(audience) || audience.length === 0 || !audience.every((a) => typeof a === 'string' && a.length > 0)) fail(`${where}.audience must be a non-empty string or list of strings`)
+  if (!Array.isArray(audience) || audience.length === 0 || !audience.every((a) => typeof a === 'string' && a.length > 0)) optionError(`jwt.${where}.audience must be a non-empty string or list of strings`)
   const algorithms = entry.algorithms ?? ['RS256']
   if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => REMOTE_ALGORITHMS.has(a))) {
-    fail(`${where}.algorithms must be a non-empty list of ${[...REMOTE_ALGORITHMS].join(', ')} (never HS* or none)`)
+    optionError(`jwt.${where}.algorithms must be a non-empty list of ${[...REMOTE_ALGORITHMS].join(', ')} (never HS* or none)`)
   }
-  if (entry.typ !== undefined && (typeof entry.typ !== 'string' || entry.typ.length === 0)) fail(`${where}.typ must be a non-empty string`)
+  if (entry.typ !== undefined && (typeof entry.typ !== 'string' || entry.typ.length === 0)) optionError(`jwt.${where}.typ must be a non-empty string`)
   for (const name of ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'] as const) {
     const v = entry[name]
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) fail(`${where}.${name} must be a non-negative integer`)
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) optionError(`jwt.${where}.${name} must be a non-negative integer`)
   }
-  const claims = entry.claims ?? {}
-  for (const [name, v] of Object.entries(claims)) {
-    if (!['subject', 'org', 'scopes', 'projects'].includes(name)) fail(`${where}.claims.${name} is not a mapping keyward knows (subject, org, scopes, projects)`)
-    if (typeof v !== 'function' && (typeof v !== 'string' || v.length === 0)) fail(`${where}.claims.${name} must be a claim name or a function`)
-  }
+  const claims = checkOptions(entry.claims ?? {}, CLAIMS, { path: `jwt.${where}.claims`, label: 'claim mapping' })
   return Object.freeze({ ...entry, audience: Object.freeze([...audience]), algorithms: Object.freeze([...algorithms]), claims: Object.freeze({ ...claims }) })
 }
 
@@ -225,28 +232,26 @@ function checkTrusted(entry: TrustedIssuer, i: number, own: string): TrustedIssu
  * ```
  */
 export function resolveJwtOptions(options: JwtOptions): JwtConfig {
-  if (options === null || typeof options !== 'object') throw new TypeError('keyward: jwt must be an object { issuer, audience, signingKey?, jwks? }')
-  for (const name of Object.keys(options)) if (!OPTION_NAMES.has(name)) fail(`${name} is not an option (expected one of ${[...OPTION_NAMES].join(', ')})`)
-  if (typeof options.issuer !== 'string' || options.issuer.length === 0 || options.issuer.length > 512) fail('issuer must be a non-empty string')
-  if (typeof options.audience !== 'string' || options.audience.length === 0 || options.audience.length > 512) fail('audience must be a non-empty string')
+  checkOptions(options, { ...JWT_OPTIONS, cache: JWT_CACHE }, { path: 'jwt', notObject: 'jwt must be an object { issuer, audience, signingKey?, jwks? }' })
+  if (typeof options.issuer !== 'string' || options.issuer.length === 0 || options.issuer.length > 512) optionError('jwt.issuer must be a non-empty string')
+  if (typeof options.audience !== 'string' || options.audience.length === 0 || options.audience.length > 512) optionError('jwt.audience must be a non-empty string')
   if (options.signingKey !== undefined) checkKey(options.signingKey, 'signingKey', true)
   const verificationKeys = options.verificationKeys ?? []
-  if (!Array.isArray(verificationKeys)) fail('verificationKeys must be a list')
+  if (!Array.isArray(verificationKeys)) optionError('jwt.verificationKeys must be a list')
   verificationKeys.forEach((key, i) => checkKey(key, `verificationKeys[${i}]`, false))
   const kids = [options.signingKey, ...verificationKeys].filter((k) => k !== undefined).map((k) => k.kid ?? 'default')
-  if (new Set(kids).size !== kids.length) fail('signingKey and verificationKeys must have distinct kids (an HS256 key without a kid is "default")')
+  if (new Set(kids).size !== kids.length) optionError('jwt.signingKey and verificationKeys must have distinct kids (an HS256 key without a kid is "default")')
   const trustedList = options.jwks === undefined ? [] : Array.isArray(options.jwks) ? options.jwks : [options.jwks as TrustedIssuer]
   const trusted = trustedList.map((entry, i) => checkTrusted(entry, i, options.issuer))
-  if (new Set(trusted.map((t) => t.issuer)).size !== trusted.length) fail('jwks issuers must be distinct')
+  if (new Set(trusted.map((t) => t.issuer)).size !== trusted.length) optionError('jwt.jwks issuers must be distinct')
   const cache = options.cache ?? {}
-  if (cache !== false && (cache === null || typeof cache !== 'object' || (cache.max !== undefined && (!Number.isSafeInteger(cache.max) || cache.max < 1)))) fail('cache must be false or { max: positive integer }')
   const accessTokenTtl = seconds(options.accessTokenTtl, 900, 'accessTokenTtl', 10, 86_400)
   const refreshTokenTtl = seconds(options.refreshTokenTtl, 604_800, 'refreshTokenTtl', 60, 31_536_000)
-  if (refreshTokenTtl <= accessTokenTtl) fail('refreshTokenTtl must be longer than accessTokenTtl')
+  if (refreshTokenTtl <= accessTokenTtl) optionError('jwt.refreshTokenTtl must be longer than accessTokenTtl')
   const sessionMaxAge = seconds(options.sessionMaxAge, Math.max(2_592_000, refreshTokenTtl), 'sessionMaxAge', 60, 315_360_000)
-  if (sessionMaxAge < refreshTokenTtl) fail('sessionMaxAge must be at least refreshTokenTtl')
+  if (sessionMaxAge < refreshTokenTtl) optionError('jwt.sessionMaxAge must be at least refreshTokenTtl')
   const maxCodeFailures = options.maxCodeFailures ?? 5
-  if (!Number.isSafeInteger(maxCodeFailures) || maxCodeFailures < 1 || maxCodeFailures > 100) fail('maxCodeFailures must be an integer from 1 to 100')
+  if (!Number.isSafeInteger(maxCodeFailures) || maxCodeFailures < 1 || maxCodeFailures > 100) optionError('jwt.maxCodeFailures must be an integer from 1 to 100')
   return Object.freeze({
     issuer: options.issuer,
     audience: options.audience,

@@ -1,3 +1,4 @@
+import { checkOptions, oneOf, optionError, withMethods, type OptionRules } from '../internal/options.js'
 import { MemoryRateLimiter } from './memory-rate-limiter.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter } from './rate-limiter.js'
 
@@ -26,7 +27,7 @@ export interface FailurePolicyOptions {
   fallback?: RateLimiter
 }
 
-const POLICIES: readonly QuotaFailurePolicy[] = ['closed', 'open', 'memory']
+const FAILURE_POLICY_OPTIONS: OptionRules = { quota: oneOf(['closed', 'open', 'memory']), fallback: withMethods(['limit'], 'a RateLimiter') }
 
 /**
  * Wraps any limiter with a failure policy for quotas. Lockout always fails closed: an address
@@ -55,14 +56,11 @@ const POLICIES: readonly QuotaFailurePolicy[] = ['closed', 'open', 'memory']
  */
 export function withFailurePolicy(limiter: RateLimiter, options: FailurePolicyOptions = {}): RateLimiter {
   if (limiter === null || typeof limiter !== 'object' || typeof limiter.limit !== 'function' || typeof limiter.recordFailure !== 'function') {
-    throw new TypeError('keyward: withFailurePolicy needs a RateLimiter')
+    optionError('withFailurePolicy needs a RateLimiter')
   }
+  checkOptions(options, FAILURE_POLICY_OPTIONS, { notObject: 'withFailurePolicy options must be an object' })
   const { quota = 'closed', fallback } = options
-  if (!POLICIES.includes(quota)) throw new TypeError(`keyward: quota must be 'closed', 'open' or 'memory', got ${String(quota)}`)
-  if (fallback !== undefined && quota !== 'memory') throw new TypeError("keyward: fallback is only used with quota: 'memory'")
-  if (fallback !== undefined && (fallback === null || typeof fallback !== 'object' || typeof fallback.limit !== 'function')) {
-    throw new TypeError('keyward: fallback must be a RateLimiter')
-  }
+  if (fallback !== undefined && quota !== 'memory') optionError("fallback is only used with quota: 'memory'")
   const memory = quota === 'memory' ? (fallback ?? new MemoryRateLimiter()) : undefined
 
   async function onFailure(request: LimitRequest, error: unknown): Promise<LimitResult> {

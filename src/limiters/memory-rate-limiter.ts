@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { checkOptions, integer, type OptionRules } from '../internal/options.js'
 import { gcra, gcraState, type GcraState } from './gcra.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
@@ -23,11 +24,8 @@ interface FailureWindow {
   blockedUntil: number
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`keyward: ${name} must be a positive integer, got ${String(value)}`)
-  return value
-}
+const count = integer({ min: 1, message: 'must be a positive integer' })
+const MEMORY_LIMITER_OPTIONS: OptionRules = { maxKeys: count, maxAddresses: count }
 
 /**
  * In-process rate limiter and lockout table: GCRA per rule, one number per (key, rule), memory
@@ -44,8 +42,9 @@ export class MemoryRateLimiter implements RateLimiter {
   readonly #failures: LRUCache<string, FailureWindow>
 
   constructor(options: MemoryRateLimiterOptions = {}) {
-    this.#states = new LRUCache({ max: positiveInteger('maxKeys', options.maxKeys, 100_000) })
-    this.#failures = new LRUCache({ max: positiveInteger('maxAddresses', options.maxAddresses, 100_000) })
+    checkOptions(options, MEMORY_LIMITER_OPTIONS, { notObject: 'MemoryRateLimiter options must be an object' })
+    this.#states = new LRUCache({ max: options.maxKeys ?? 100_000 })
+    this.#failures = new LRUCache({ max: options.maxAddresses ?? 100_000 })
   }
 
   limit(request: LimitRequest): Promise<LimitResult> {

@@ -1,6 +1,7 @@
 import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import { boolean, checkedElsewhere, checkOptions, numberAbove, optionError, type OptionRules } from '../internal/options.js'
 import { withTimeout } from '../internal/timers.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
@@ -44,6 +45,16 @@ export interface RedisRateLimiterOptions {
    * `Cluster`), else false, and one script does both.
    */
   cluster?: boolean
+}
+
+const REDIS_LIMITER_OPTIONS: OptionRules = {
+  // Checked in the constructor, with the message that says what a client is.
+  client: checkedElsewhere,
+  prefix: (value, path) => {
+    if (typeof value !== 'string' || /[{}]/.test(value)) optionError(`${path} must be a string without { or }`)
+  },
+  timeoutMs: numberAbove(0, 'must be a positive number of ms'),
+  cluster: boolean,
 }
 
 /**
@@ -195,16 +206,12 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #digests = new Map<string, string>()
 
   constructor(options: RedisRateLimiterOptions) {
-    const { client, prefix = 'kw:', timeoutMs = 250 } = options ?? ({} as RedisRateLimiterOptions)
+    checkOptions(options, REDIS_LIMITER_OPTIONS, { notObject: 'RedisRateLimiter needs { client }, an ioredis client (evalsha and eval)' })
+    const { client, prefix = 'kw:', timeoutMs = 250 } = options
     if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function' || typeof client.eval !== 'function') {
-      throw new TypeError('keyward: RedisRateLimiter needs { client }, an ioredis client (evalsha and eval)')
+      optionError('RedisRateLimiter needs { client }, an ioredis client (evalsha and eval)')
     }
     const cluster = options.cluster ?? client.isCluster === true
-    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('keyward: prefix must be a string without { or }')
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-      throw new TypeError(`keyward: timeoutMs must be a positive number of ms, got ${String(timeoutMs)}`)
-    }
-    if (typeof cluster !== 'boolean') throw new TypeError('keyward: cluster must be a boolean')
     this.#client = client
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs

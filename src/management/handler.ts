@@ -1,6 +1,7 @@
 import { KeywardError, isKeywardError } from '../errors.js'
 import { actorOf, type ActionContext } from '../events.js'
 import type { Keyward } from '../keyward.js'
+import { checkOptions, func, integer, optionError, type OptionRules } from '../internal/options.js'
 import { grantableProjects } from '../keys/grant-ceiling.js'
 import { isValidScope } from '../keys/scopes.js'
 import type { AuthContext, KeyInfo } from '../types.js'
@@ -12,8 +13,17 @@ import { httpProblem, jsonResponse, keywardProblem } from './problems.js'
 import { MANAGEMENT_ROUTES, matchPath, type ManagementRoute } from './routes.js'
 import type { ManagementCall, ManagementOptions, ManagementRequest, ManagementResponse, ManagementWrite } from './types.js'
 
-const OPTION_NAMES = ['scope', 'authorize', 'policy', 'callerProjects', 'maxBodyBytes', 'onError']
 const MAX_BODY_LIMIT = 1_048_576
+const MANAGEMENT_OPTIONS: OptionRules = {
+  scope: (value, path) => {
+    if (!isValidScope(value as string)) optionError(`${path} must be a scope string`)
+  },
+  authorize: func('(auth, action, call) => boolean'),
+  policy: func('({ action, auth, input, current }) => input | undefined'),
+  callerProjects: func("(auth) => project ids or '*'"),
+  maxBodyBytes: integer({ min: 256, max: MAX_BODY_LIMIT }),
+  onError: func('(error) => void'),
+}
 
 /**
  * The management API over any framework: one function from a neutral request to a response.
@@ -27,23 +37,10 @@ const MAX_BODY_LIMIT = 1_048_576
  */
 export type ManagementHandler = (request: ManagementRequest) => Promise<ManagementResponse>
 
-function fail(message: string): never {
-  throw new TypeError(`keyward: ${message}`)
-}
-
-function checkOptions(kw: Keyward, options: ManagementOptions, extra: readonly string[]): Required<Pick<ManagementOptions, 'scope' | 'maxBodyBytes'>> {
-  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function') fail('managementRouter(kw, options) needs the instance createKeyward() returned')
-  if (options === null || typeof options !== 'object') fail('management options must be an object')
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(name) && !extra.includes(name)) fail(`unknown management option ${JSON.stringify(name)} (expected one of ${[...OPTION_NAMES, ...extra].join(', ')})`)
-  }
-  const { scope = 'admin', maxBodyBytes = DEFAULT_MAX_BODY_BYTES, authorize, policy, callerProjects, onError } = options
-  if (!isValidScope(scope)) fail('scope must be a scope string')
-  if (authorize !== undefined && typeof authorize !== 'function') fail('authorize must be a function (auth, action, call) => boolean')
-  if (policy !== undefined && typeof policy !== 'function') fail('policy must be a function ({ action, auth, input, current }) => input | undefined')
-  if (callerProjects !== undefined && typeof callerProjects !== 'function') fail("callerProjects must be a function (auth) => project ids or '*'")
-  if (onError !== undefined && typeof onError !== 'function') fail('onError must be a function')
-  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 256 || maxBodyBytes > MAX_BODY_LIMIT) fail(`maxBodyBytes must be an integer from 256 to ${MAX_BODY_LIMIT}`)
+function checkManagementOptions(kw: Keyward, options: ManagementOptions, extra: readonly string[]): Required<Pick<ManagementOptions, 'scope' | 'maxBodyBytes'>> {
+  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function') optionError('managementRouter(kw, options) needs the instance createKeyward() returned')
+  checkOptions(options, MANAGEMENT_OPTIONS, { label: 'management option', known: extra, notObject: 'management options must be an object' })
+  const { scope = 'admin', maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options
   return { scope, maxBodyBytes }
 }
 
@@ -72,7 +69,7 @@ function invalid(field: string, message: string): KeywardError {
  * ```
  */
 export function createManagementHandler(kw: Keyward, options: ManagementOptions = {}, extraOptions: readonly string[] = []): ManagementHandler {
-  const { scope, maxBodyBytes } = checkOptions(kw, options, extraOptions)
+  const { scope, maxBodyBytes } = checkManagementOptions(kw, options, extraOptions)
   const { authorize, policy, callerProjects, onError } = options
 
   async function run(route: ManagementRoute, id: string | undefined, request: ManagementRequest, auth: AuthContext): Promise<ManagementResponse> {

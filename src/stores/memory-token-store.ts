@@ -1,4 +1,5 @@
 import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../jwt/refresh-family.js'
+import { checkOptions } from '../internal/options.js'
 import { applyKeyRecordPatch, copyKeyRecord } from '../keys/record-codec.js'
 import type { KeyRecord } from '../types.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
@@ -21,6 +22,11 @@ export class MemoryTokenStore implements TokenStore {
   readonly #listeners = new Set<(event: InvalidationEvent) => void>()
   readonly #families = new Map<string, RefreshFamilyRecord>()
   #insertsSinceSweep = 0
+
+  /** Takes no options today; any given is refused, so that a setting meant for another store is not silently ignored. */
+  constructor(options: Readonly<Record<string, never>> = {}) {
+    checkOptions(options, {}, { notObject: 'MemoryTokenStore options must be an object' })
+  }
 
   findById(id: string): Promise<KeyRecord | null> {
     const record = this.#records.get(id)

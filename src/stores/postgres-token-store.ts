@@ -1,4 +1,5 @@
 import type { KeyRecord } from '../types.js'
+import { boolean, checkedElsewhere, checkOptions, func, integer, orFalse, type OptionRules } from '../internal/options.js'
 import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
 import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../jwt/refresh-family.js'
 import { postgresLifecycleStatements, postgresRefreshFamilyStatements, postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
@@ -76,10 +77,18 @@ export interface PostgresTokenStoreOptions {
 /** unique_violation, duplicate_table, duplicate_object, duplicate_schema, duplicate_column. */
 const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06', '42701'])
 
-function checkPositiveInteger(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || (value as number) < 1) throw new TypeError(`keyward: ${name} must be a positive integer (ms)`)
-  return value as number
+const positiveMs = integer({ min: 1, message: 'must be a positive integer (ms)' })
+const POSTGRES_OPTIONS: OptionRules = {
+  // Identifiers: resolveTableName and the channel check below say what a valid one is.
+  schema: checkedElsewhere,
+  table: checkedElsewhere,
+  refreshFamilyTable: checkedElsewhere,
+  channel: checkedElsewhere,
+  queryTimeoutMs: positiveMs,
+  listen: boolean,
+  reconnectDelayMs: positiveMs,
+  heartbeatMs: orFalse(positiveMs),
+  onError: func('(error) => void'),
 }
 
 /** One established LISTEN: how to end it. */
@@ -143,7 +152,7 @@ export class PostgresTokenStore implements TokenStore {
     if (client === null || typeof client !== 'object' || typeof client.query !== 'function') {
       throw new TypeError('keyward: PostgresTokenStore needs a client with query(text, params), such as a pg Pool or a PGlite instance')
     }
-    if (options === null || typeof options !== 'object') throw new TypeError('keyward: PostgresTokenStore options must be an object')
+    checkOptions(options, POSTGRES_OPTIONS, { notObject: 'PostgresTokenStore options must be an object' })
     this.#client = client
     const names = { ...(options.schema === undefined ? {} : { schema: options.schema }), ...(options.table === undefined ? {} : { table: options.table }) }
     this.#table = resolveTableName(names).qualified
@@ -155,15 +164,13 @@ export class PostgresTokenStore implements TokenStore {
       throw new TypeError('keyward: channel must be a lowercase SQL identifier ([a-z_][a-z0-9_]*) of at most 63 characters')
     }
     this.#channel = channel
-    this.#timeoutMs = checkPositiveInteger(options.queryTimeoutMs, 'queryTimeoutMs', 500)
-    this.#reconnectDelayMs = checkPositiveInteger(options.reconnectDelayMs, 'reconnectDelayMs', 250)
-    this.#heartbeatMs = options.heartbeatMs === false ? false : checkPositiveInteger(options.heartbeatMs, 'heartbeatMs', 10_000)
-    if (options.listen !== undefined && typeof options.listen !== 'boolean') throw new TypeError('keyward: listen must be a boolean')
+    this.#timeoutMs = options.queryTimeoutMs ?? 500
+    this.#reconnectDelayMs = options.reconnectDelayMs ?? 250
+    this.#heartbeatMs = options.heartbeatMs ?? 10_000
     this.#listen = options.listen ?? true
     // A single pg Client (or a client checked out of a pool) is one connection: it cannot also
     // give out a dedicated one to LISTEN on. Changes are then announced in this process only.
     this.#listenUnsupported = typeof (client as { listen?: unknown }).listen !== 'function' && ('connectionParameters' in client || typeof (client as { release?: unknown }).release === 'function')
-    if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('keyward: onError must be a function')
     this.#onError = options.onError ?? (() => {})
   }
 

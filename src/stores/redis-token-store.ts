@@ -1,3 +1,4 @@
+import { boolean, checkOptions, func, integer, optionError, orFalse, type OptionRules } from '../internal/options.js'
 import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
 import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -218,10 +219,20 @@ function digest(value: string): string {
   return bytesToHex(sha256(utf8ToBytes(value)).subarray(0, 16))
 }
 
-function checkPositiveInteger(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || (value as number) < 1) throw new TypeError(`keyward: ${name} must be a positive integer (ms)`)
-  return value as number
+
+const positiveMs = integer({ min: 1, message: 'must be a positive integer (ms)' })
+const REDIS_STORE_OPTIONS: OptionRules = {
+  prefix: (value, path) => {
+    if (typeof value !== 'string' || /[{}]/.test(value)) optionError(`${path} must be a string without { or }`)
+  },
+  channel: (value, path) => {
+    if (typeof value !== 'string' || value === '') optionError(`${path} must be a non-empty string`)
+  },
+  timeoutMs: positiveMs,
+  listen: boolean,
+  heartbeatMs: orFalse(positiveMs),
+  reconnectDelayMs: positiveMs,
+  onError: func('(error) => void'),
 }
 
 /**
@@ -281,7 +292,7 @@ export class RedisTokenStore implements TokenStore {
     if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function' || typeof client.eval !== 'function' || typeof client.hgetall !== 'function') {
       throw new TypeError('keyward: RedisTokenStore needs an ioredis client (evalsha, eval, hgetall, duplicate)')
     }
-    if (options === null || typeof options !== 'object') throw new TypeError('keyward: RedisTokenStore options must be an object')
+    checkOptions(options, REDIS_STORE_OPTIONS, { notObject: 'RedisTokenStore options must be an object' })
     // ioredis prefixes KEYS but not ARGV, and the list script builds record keys from an argument:
     // with a client keyPrefix it would find nothing. The store's own `prefix` does the same job.
     const clientPrefix = (client as { options?: { keyPrefix?: unknown } }).options?.keyPrefix
@@ -289,17 +300,13 @@ export class RedisTokenStore implements TokenStore {
       throw new TypeError("keyward: RedisTokenStore needs a client without ioredis's keyPrefix; use the store's `prefix` option instead")
     }
     const { prefix = 'kw:' } = options
-    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('keyward: prefix must be a string without { or }')
     const channel = options.channel ?? `${prefix}keys:changed`
-    if (typeof channel !== 'string' || channel === '') throw new TypeError('keyward: channel must be a non-empty string')
-    if (options.listen !== undefined && typeof options.listen !== 'boolean') throw new TypeError('keyward: listen must be a boolean')
-    if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('keyward: onError must be a function')
     this.#client = client
     this.#prefix = prefix
     this.#channel = channel
-    this.#timeoutMs = checkPositiveInteger(options.timeoutMs, 'timeoutMs', 500)
-    this.#reconnectDelayMs = checkPositiveInteger(options.reconnectDelayMs, 'reconnectDelayMs', 250)
-    this.#heartbeatMs = options.heartbeatMs === false ? false : checkPositiveInteger(options.heartbeatMs, 'heartbeatMs', 10_000)
+    this.#timeoutMs = options.timeoutMs ?? 500
+    this.#reconnectDelayMs = options.reconnectDelayMs ?? 250
+    this.#heartbeatMs = options.heartbeatMs ?? 10_000
     this.#listen = (options.listen ?? true) && typeof client.duplicate === 'function'
     this.#onError = options.onError ?? (() => {})
     loadScripts()
