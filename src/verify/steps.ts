@@ -3,7 +3,7 @@
  * check, the counted refusal, the scope check and the quota. Written once so that an API key and a
  * JWT are refused and counted the same way. Internal.
  */
-import { KeywardError, type KeywardErrorCode } from '../errors.js'
+import { KeywardError, type KeywardErrorCode, type KeywardErrorOptions } from '../errors.js'
 import type { LimitResult } from '../limiters/rate-limiter.js'
 import type { LockoutGate } from './lockout-gate.js'
 import { formatRateLimit } from '../http/rate-limit-headers.js'
@@ -23,8 +23,8 @@ export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 // The refusals that carry nothing request-specific are built once and shared, frozen: building
 // an Error captures a stack trace, which would cost more than the rest of a refusal.
-function shared(code: KeywardErrorCode, message?: string): Failure {
-  const error = new KeywardError(code, message === undefined ? {} : { message })
+function shared(code: KeywardErrorCode, options: KeywardErrorOptions = {}): Failure {
+  const error = new KeywardError(code, options)
   Object.freeze(error.headers)
   return Object.freeze({ ok: false as const, error: Object.freeze(error) })
 }
@@ -37,8 +37,13 @@ const STATIC_FAILURES: Partial<Record<KeywardErrorCode, Failure>> = {
   origin_forbidden: shared('origin_forbidden'),
   ip_forbidden: shared('ip_forbidden'),
 }
+/**
+ * More attempts from one address in flight and queued on this instance than the gate keeps
+ * (see `MAX_WAITING` in lockout-gate.ts): a 503 to retry shortly, since nothing says the address failed.
+ */
+export const BUSY = shared('store_unavailable', { message: 'Too many requests from this address in progress; retry shortly', retryAfter: 1 })
 /** A credential in the query string (RFC 6750 §2.3 discouraged; URLs end up in logs). */
-export const URL_CREDENTIAL = shared('invalid_request', 'Credentials must be sent in a header, never in the URL')
+export const URL_CREDENTIAL = shared('invalid_request', { message: 'Credentials must be sent in a header, never in the URL' })
 
 // The failures that count toward an address's lockout: a wrong credential, or one used from where
 // it is not allowed. Project and scope refusals are a valid credential asking for too much;
@@ -89,8 +94,9 @@ export function admit(rt: Runtime, client: ClientAddress | null, now: number): A
 async function waitForRoom(rt: Runtime, gate: LockoutGate, client: ClientAddress): Promise<Admission> {
   for (;;) {
     const waiting = gate.wait(client.bucket)
-    // Thousands of attempts queued from one address: refused without waiting, whatever they carry.
-    if (waiting === null) return blockedFailure(rt.lockout === false ? 1000 : rt.lockout.windowMs)
+    // Thousands of attempts queued from one address: turned away without waiting, whatever they
+    // carry. Not ip_blocked: the address may have no failure at all (a busy NAT, a cold cache).
+    if (waiting === null) return BUSY
     await waiting
     const now = rt.now()
     const blocked = knownBlock(rt, client, now)
