@@ -20,7 +20,8 @@ import { MemoryTokenStore } from './stores/memory-token-store.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { RateLimitRule } from './types.js'
 import { UsageRecorder } from './verify/usage-recorder.js'
-import { buildCachedKey, verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
+import { buildCachedKey } from './verify/cached-key.js'
+import { verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
 
 /**
  * Options of {@link createKeyward}. Validated at once: a bad option is a TypeError at start-up,

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type
 import { LRUCache } from 'lru-cache'
 import type { KeyHasher } from '../keys/hashing.js'
 import type { Environment } from '../keys/format.js'
-import type { Quota } from '../verify/steps.js'
+import type { Principal, Quota } from '../verify/principal.js'
 import { formatPolicy } from '../http/rate-limit-headers.js'
 import type { AuthContext, RateLimitRule } from '../types.js'
 import type { JwtConfig, TrustedIssuer } from './jwt-options.js'
@@ -18,7 +18,7 @@ import { identityOf, tokenAuth, TOKEN_TYPES, type TokenIdentity } from './token-
  * if (token !== null) console.log(token.auth.subject)
  * ```
  */
-export interface VerifiedToken {
+export interface VerifiedToken extends Principal {
   auth: AuthContext
   quota: Quota
   /** `exp` in epoch ms: the cache never serves the token at or past it. */
