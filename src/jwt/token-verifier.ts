@@ -145,7 +145,15 @@ export class TokenVerifier {
     return undefined
   }
 
-  /** Checks the access token's signature and claims, skipping the cache lookup, and caches the answer. */
+  /**
+   * Checks the access token's signature and claims, skipping the cache lookup, and caches the
+   * answer. Rejects only when a trusted issuer's key server fails.
+   *
+   * @example
+   * ```ts
+   * const token = await verifier.checkAccess(credential, Date.now()) // null: not acceptable
+   * ```
+   */
   async checkAccess(token: string, now: number): Promise<VerifiedToken | null> {
     const verifier = this.#route(token)
     if (verifier === undefined) return null

@@ -14,7 +14,15 @@ import type { LockoutGate } from './lockout-gate.js'
 // malformed credentials are refused before any of this and never could succeed.
 const COUNTED: ReadonlySet<KeywardErrorCode> = new Set(['invalid_token', 'origin_forbidden', 'ip_forbidden'])
 
-/** The refusal for an address this process knows to be blocked, or null. Costs no I/O. */
+/**
+ * The refusal for an address this process knows to be blocked, or null. Costs no I/O.
+ *
+ * @example
+ * ```ts
+ * const blocked = knownBlock(rt, client, rt.now())
+ * if (blocked !== null) return blocked
+ * ```
+ */
 export function knownBlock(rt: Runtime, client: ClientAddress | null, now: number): Failure | null {
   if (rt.lockout === false || client === null) return null
   const until = rt.blocked.get(client.bucket)
@@ -24,6 +32,11 @@ export function knownBlock(rt: Runtime, client: ClientAddress | null, now: numbe
 /**
  * What {@link admit} answers: a refusal, or the go-ahead, saying whether an attempt is already
  * held for the caller (after a wait) or not (the caller holds one before its first await).
+ *
+ * @example
+ * ```ts
+ * const admitted: Admission = await admit(rt, client, now)
+ * ```
  */
 export type Admission = Failure | boolean
 
@@ -96,6 +109,11 @@ export function settle(rt: Runtime, client: ClientAddress | null, held: boolean)
  * A counted attempt stays held until the limiter has counted it; `held` says whether the caller
  * holds one already (else one is held now, before the first await). A failure the limiter counts
  * after the address was already blocked is answered 429, as it would have been had it come later.
+ *
+ * @example
+ * ```ts
+ * if (principal === null) return await refuse(rt, 'invalid_token', client, now, undefined, held)
+ * ```
  */
 export async function refuse(
   rt: Runtime,
