@@ -21,7 +21,8 @@ import type { TokenStore } from './stores/token-store.js'
 import type { RateLimitRule } from './types.js'
 import { checkedElsewhere, checkOptions, func, integer, nested, oneOf, optionError, orFalse, required, withMethods, type OptionRule, type OptionRules } from './internal/options.js'
 import { UsageRecorder } from './verify/usage-recorder.js'
-import { buildCachedKey, verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
+import { buildCachedKey } from './verify/cached-key.js'
+import { verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
 
 /**
  * Options of {@link createKeyward}. Validated at once: a bad option is a TypeError at start-up,

@@ -1,33 +1,15 @@
 import type { LRUCache } from 'lru-cache'
 import type { KeyHasher } from './keys/hashing.js'
+import type { CachedKey } from './verify/cached-key.js'
 import type { KeyCache } from './verify/key-cache.js'
 import type { Environment } from './keys/format.js'
 import type { TokenVerifier } from './jwt/token-verifier.js'
 import type { LockoutGate } from './verify/lockout-gate.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
-import type { Quota } from './verify/steps.js'
-import type { ParseMemo, PlaceRules } from './http/restrictions.js'
+import type { ParseMemo } from './http/restrictions.js'
 import type { TokenStore } from './stores/token-store.js'
-import type { AuthContext, KeyRecord, RateLimitRule } from './types.js'
+import type { KeyRecord, RateLimitRule } from './types.js'
 import type { UsageRecorder } from './verify/usage-recorder.js'
-
-/**
- * A store record prepared once for fast verification while it sits in the cache.
- *
- * @example
- * ```ts
- * if (entry.quota.policy !== null) headers['ratelimit-policy'] = entry.quota.policy
- * ```
- */
-export interface CachedKey {
-  /** The record, as a compact copy; its `hash` is compared as stored (hex). */
-  record: KeyRecord
-  place: PlaceRules
-  /** The quota in force: the key's own rules, else the server default, and its policy header. */
-  quota: Quota
-  /** Shared, frozen auth context handed to every request made with this key. */
-  auth: AuthContext
-}
 
 /**
  * Everything the pipeline and the key manager share. Internal.

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type
 import { LRUCache } from 'lru-cache'
 import type { KeyHasher } from '../keys/hashing.js'
 import type { Environment } from '../keys/format.js'
-import type { Quota } from '../verify/steps.js'
+import type { Principal, Quota } from '../verify/principal.js'
 import { formatPolicy } from '../http/rate-limit-headers.js'
 import type { AuthContext, RateLimitRule } from '../types.js'
 import type { JwtConfig, TrustedIssuer } from './jwt-options.js'
@@ -18,7 +18,7 @@ import { identityOf, tokenAuth, TOKEN_TYPES, type TokenIdentity } from './token-
  * if (token !== null) console.log(token.auth.subject)
  * ```
  */
-export interface VerifiedToken {
+export interface VerifiedToken extends Principal {
   auth: AuthContext
   quota: Quota
   /** `exp` in epoch ms: the cache never serves the token at or past it. */
@@ -119,19 +119,42 @@ export class TokenVerifier {
    * Rejects only when a trusted issuer's key server fails.
    */
   async verifyAccess(token: string, now: number): Promise<VerifiedToken | null> {
+    return this.cachedAccess(token, now) ?? (await this.checkAccess(token, now))
+  }
+
+  /**
+   * The access token as verified earlier and still cached, or undefined: synchronous, so the
+   * pipeline neither awaits nor holds a lockout slot for it.
+   *
+   * @example
+   * ```ts
+   * const token = verifier.cachedAccess(credential, now) ?? (await verifier.checkAccess(credential, now))
+   * ```
+   */
+  cachedAccess(token: string, now: number): VerifiedToken | undefined {
+    if (this.#cache === undefined) return undefined
     // The cache is keyed by a hash of the signature alone (a few blocks of SHA-256 rather than the
     // whole token) and each entry keeps the signed part (header and claims, no secret in them) to
     // compare: a hit needs the very same token, yet the cache holds no usable token.
     const dot = token.lastIndexOf('.')
-    const signedPart = this.#cache === undefined ? '' : token.slice(0, dot)
-    const cacheKey = this.#cache === undefined ? undefined : digestKey(this.#hash(token.slice(dot + 1)))
-    if (cacheKey !== undefined) {
-      const hit = this.#cache!.get(cacheKey)
-      if (hit !== undefined && hit.signedPart === signedPart) {
-        if (hit.verified.expiresAtMs > now) return hit.verified
-        this.#cache!.delete(cacheKey)
-      }
-    }
+    const cacheKey = digestKey(this.#hash(token.slice(dot + 1)))
+    const hit = this.#cache.get(cacheKey)
+    if (hit === undefined || hit.signedPart !== token.slice(0, dot)) return undefined
+    if (hit.verified.expiresAtMs > now) return hit.verified
+    this.#cache.delete(cacheKey)
+    return undefined
+  }
+
+  /**
+   * Checks the access token's signature and claims, skipping the cache lookup, and caches the
+   * answer. Rejects only when a trusted issuer's key server fails.
+   *
+   * @example
+   * ```ts
+   * const token = await verifier.checkAccess(credential, Date.now()) // null: not acceptable
+   * ```
+   */
+  async checkAccess(token: string, now: number): Promise<VerifiedToken | null> {
     const verifier = this.#route(token)
     if (verifier === undefined) return null
     const payload = await this.#check(token, verifier, verifier.trusted === undefined ? TOKEN_TYPES.access : verifier.options.typ, now)
@@ -151,7 +174,10 @@ export class TokenVerifier {
       quota: Object.freeze({ key: `jwt:${payload.iss!}:${identity.subject}`, rules: this.#rules, policy: this.#policy }),
       expiresAtMs: payload.exp * 1000,
     })
-    if (cacheKey !== undefined && verified.expiresAtMs > now) this.#cache!.set(cacheKey, { signedPart, verified })
+    if (this.#cache !== undefined && verified.expiresAtMs > now) {
+      const dot = token.lastIndexOf('.')
+      this.#cache.set(digestKey(this.#hash(token.slice(dot + 1))), { signedPart: token.slice(0, dot), verified })
+    }
     return verified
   }
 

@@ -15,7 +15,7 @@
 import { LRUCache } from 'lru-cache'
 import type { LockoutPolicy } from '../limiters/rate-limiter.js'
 
-/** Attempts from one address that may wait at once on one instance; past it they are refused. */
+/** Attempts from one address that may wait at once on one instance; past it they are answered 503 busy. */
 export const MAX_WAITING = 4096
 
 interface Slot {
@@ -53,6 +53,11 @@ export class LockoutGate {
     this.#policy = policy
   }
 
+  /** Addresses with attempts held or waiting on this instance: zero once every request has settled. */
+  get size(): number {
+    return this.#slots.size
+  }
+
   /**
    * True when `bucket` may start one more attempt now. With nothing in flight the answer is
    * always yes: the limiter then decides, and nothing can wait on an attempt that does not exist.
@@ -78,11 +83,11 @@ export class LockoutGate {
     if (slot === undefined) return
     slot.held--
     const waiters = slot.waiters
-    if (slot.held <= 0 && waiters.length === 0) {
-      this.#slots.delete(bucket)
-      return
-    }
-    slot.waiters = []
+    // An empty slot goes at once, waiters or not: they are woken to look again and hold afresh,
+    // and those that then find the address blocked leave without holding. Kept, the slot would
+    // stay in the table for good (one per address that ever queued).
+    if (slot.held <= 0) this.#slots.delete(bucket)
+    else slot.waiters = []
     for (const wake of waiters) wake()
   }
 

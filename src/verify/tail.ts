@@ -1,0 +1,74 @@
+/**
+ * The shared tail of the pipeline, the same for every principal whatever strategy produced it:
+ * project → origin/IP → scopes and quota → attach. Internal.
+ */
+import { KeywardError } from '../errors.js'
+import { formatRateLimit } from '../http/rate-limit-headers.js'
+import { placeRefusal, type ClientAddress } from '../http/restrictions.js'
+import { isValidScope, missingScopes } from '../keys/scopes.js'
+import type { LimitResult } from '../limiters/rate-limiter.js'
+import type { Runtime } from '../runtime.js'
+import { blockedFailure, NO_HEADERS, retrySeconds, type Failure, type Success } from './failures.js'
+import type { VerifyInput } from './input.js'
+import { refuse, settle } from './lockout-steps.js'
+import type { Principal } from './principal.js'
+
+/**
+ * Decides on an accepted credential: its projects, then its origin and IP rules (an API key's),
+ * then {@link grant}. `held` says whether a lockout slot is held for the attempt: it is settled
+ * here, counted if the refusal counts, released if not.
+ *
+ * @example
+ * ```ts
+ * return await authorize(rt, input, client, now, held, principal)
+ * ```
+ */
+export function authorize(rt: Runtime, input: VerifyInput, client: ClientAddress | null, now: number, held: boolean, principal: Principal): Promise<Success | Failure> {
+  if (input.project !== undefined && !principal.auth.projects.includes(input.project)) return refuse(rt, 'project_forbidden', client, now, undefined, held)
+  if (principal.place !== undefined) {
+    const place = placeRefusal(principal.place, input.headers, rt.originHeaders, client, rt.memo)
+    if (place !== null) return refuse(rt, place, client, now, undefined, held)
+  }
+  // A valid credential: its slot goes to the next attempt before the quota call, which checks the block.
+  settle(rt, client, held)
+  return grant(rt, input, client, now, principal)
+}
+
+/**
+ * The last steps, the same for every credential: the scopes the request needs, then the quota
+ * (and the address's lockout state, in the same limiter call), then the attach: the answer with
+ * the principal's shared auth, and its last use noted for an API key.
+ *
+ * @example
+ * ```ts
+ * return await grant(rt, input, client, now, principal)
+ * ```
+ */
+export async function grant(rt: Runtime, input: VerifyInput, client: ClientAddress | null, now: number, principal: Principal): Promise<Success | Failure> {
+  const auth = principal.auth
+  const scopes = input.scopes
+  if (scopes !== undefined) {
+    const missing = missingScopes(auth.scopes, typeof scopes === 'string' ? [scopes] : scopes)
+    // Only scope tokens go into the quoted challenge; anything else could never be granted anyway.
+    if (missing.length > 0) return await refuse(rt, 'insufficient_scope', client, now, { scope: missing.filter(isValidScope).join(' ') })
+  }
+
+  let headers = NO_HEADERS
+  const quota = principal.quota
+  const blockKey = rt.lockout === false || client === null ? undefined : client.bucket
+  if (quota.rules.length > 0 || blockKey !== undefined) {
+    const request = { key: quota.key, rules: quota.rules, blockKey, now }
+    const decision: LimitResult = rt.limiter.limitSync ? rt.limiter.limitSync(request) : await rt.limiter.limit(request)
+    if (decision.blocked) {
+      if (blockKey !== undefined) rt.blocked.set(blockKey, now + decision.retryAfterMs)
+      return blockedFailure(decision.retryAfterMs)
+    }
+    // A limiter that could not say how much is left (a fail-open policy) gets no headers rather than empty ones.
+    if (quota.policy !== null && decision.rules.length > 0) headers = { 'ratelimit-policy': quota.policy, ratelimit: formatRateLimit(decision.rules) }
+    // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
+    if (!decision.allowed) return { ok: false, error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }) }
+  }
+  // Attach: the one place a success is built.
+  if (principal.record !== undefined) rt.usage?.record(principal.record.id, now, input.waitUntil)
+  return { ok: true, auth, headers }
+}
