@@ -8,6 +8,7 @@ import type { PlaceRules } from '../http/restrictions.js'
 import { toKeyInfo } from '../keys/info.js'
 import type { AuthContext, KeyInfo, KeyRecord, RateLimitRule } from '../types.js'
 import type { Principal, Quota } from './principal.js'
+import { checkRecordShape } from '../keys/record-codec.js'
 
 /**
  * A store record prepared once for fast verification while it sits in the cache.
@@ -40,34 +41,6 @@ export interface KeySettings {
   defaultRateLimit: readonly RateLimitRule[]
 }
 
-const isTime = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v))
-const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string')
-
-/**
- * Throws unless `record` has the shape the checks rely on. A store that hands back ISO strings
- * for times or a TEXT column for a list would otherwise fail open: `NaN <= now` is false (never
- * expired) and `'prod-site'.includes('prod')` is true. A malformed record is a broken store: 503.
- */
-function assertRecordShape(record: KeyRecord): void {
-  const ok =
-    record !== null &&
-    typeof record === 'object' &&
-    typeof record.id === 'string' &&
-    typeof record.hash === 'string' &&
-    typeof record.orgId === 'string' &&
-    typeof record.prefix === 'string' &&
-    (record.environment === 'live' || record.environment === 'test') &&
-    isStrings(record.projects) &&
-    isStrings(record.scopes) &&
-    isStrings(record.allowedOrigins) &&
-    isStrings(record.allowedIps) &&
-    Array.isArray(record.rateLimit) &&
-    record.rateLimit.every((r) => r !== null && typeof r === 'object' && Number.isSafeInteger(r.limit) && r.limit > 0 && Number.isSafeInteger(r.windowMs) && r.windowMs > 0) &&
-    isTime(record.expiresAt) &&
-    isTime(record.revokedAt)
-  if (!ok) throw new TypeError('keyward: the store returned a malformed key record')
-}
-
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Date)) {
     for (const inner of Object.values(value)) deepFreeze(inner)
@@ -86,7 +59,10 @@ function deepFreeze<T>(value: T): T {
  * ```
  */
 export function buildCachedKey(settings: KeySettings, record: KeyRecord): CachedKey {
-  assertRecordShape(record)
+  // A malformed record is a broken store (503): ISO strings for times or a TEXT column for a list
+  // would otherwise fail open (`NaN <= now` is false: never expired). Checked field by field
+  // from the one field table (src/keys/record-fields.ts).
+  checkRecordShape(record)
   const networks: IpNetwork[] = []
   for (const rule of record.allowedIps) {
     const network = parseCidr(rule)

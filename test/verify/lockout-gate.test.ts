@@ -4,7 +4,8 @@
  * Calls start in one synchronous loop, so how they queue is fixed by the order written.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createKeyward, generateKey, MemoryTokenStore, type VerifyResult } from 'keyward'
+import { createKeyward, MemoryTokenStore, type VerifyResult } from 'keyward'
+import { generateKey } from '../../src/keys/format.js'
 import { LockoutGate } from '../../src/verify/lockout-gate.js'
 
 const code = (r: VerifyResult) => (r.ok ? 'ok' : r.error.code)
