@@ -17,13 +17,27 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     // The CLI (below) builds at the same time into the same folder: leave its files alone.
-    clean: ['!cli.js', '!cli.js.map'],
+    clean: ['!cli.js', '!cli.js.map', '!testing.*'],
     target: 'es2022',
     platform: 'neutral',
     treeshake: true,
     // Runtime deps and optional peers stay imports; the adapters import the core as 'keyward'
     // itself so that every entry shares one copy of it (one KeywardError class, one cache).
     external: ['jose', '@noble/hashes', 'lru-cache', 'express', 'koa', 'hono', 'fastify', 'fastify-plugin', 'keyward'],
+  },
+  {
+    // keyward/testing: the conformance suites, for vitest (an optional peer, imported only here).
+    // Node, since a suite may start a second server process. It bundles the parts of the core it
+    // uses (createKeyward for the end-to-end tests): a suite shares no instance with the app.
+    entry: { testing: 'testing/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    treeshake: true,
+    external: ['jose', '@noble/hashes', 'lru-cache', 'vitest'],
   },
   {
     // The `keyward` command: Node only, ESM, the core bundled in (a CLI shares no instance with
