@@ -7,6 +7,15 @@ type FamilyStore = Required<Pick<TokenStore, 'insertRefreshFamily' | 'rotateRefr
 
 const DAY = 86_400_000
 
+/**
+ * `store` with its refresh-family methods checked present (an assertion naming the missing one),
+ * typed as having them. Not part of the entry's exports; keyward's own fault tests use it.
+ *
+ * @example
+ * ```ts
+ * await families(store).insertRefreshFamily(familyRecord())
+ * ```
+ */
 export function families(store: TokenStore): FamilyStore {
   for (const method of ['insertRefreshFamily', 'rotateRefreshFamily', 'revokeRefreshFamily', 'findRefreshFamily'] as const) {
     expect(typeof store[method], `${method} must be implemented`).toBe('function')
