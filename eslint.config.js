@@ -8,12 +8,23 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // The core must run on Workers, Deno and Bun: no Node built-ins outside the CLI.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'The core must not import node: modules.' }] }],
+      // The core must run on Workers, Deno and Bun: no Node built-ins outside the CLI. Only the
+      // keyward/testing entry (testing/) may import vitest.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['node:*'], message: 'The core must not import node: modules.' }],
+          paths: [{ name: 'vitest', message: 'Only keyward/testing (testing/) may import vitest.' }],
+        },
+      ],
     },
   },
   {
-    files: ['src/cli/**', 'test/**', 'bench/**', 'examples/**', 'scripts/**', '*.config.ts', '.ci/**'],
+    files: ['testing/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'The suites stay portable: node: modules only in testing/second-process.ts.' }] }] },
+  },
+  {
+    files: ['src/cli/**', 'testing/second-process.ts', 'test/**', 'bench/**', 'examples/**', 'scripts/**', '*.config.ts', '.ci/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
 )

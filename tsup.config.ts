@@ -17,13 +17,31 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     // The CLI (below) builds at the same time into the same folder: leave its files alone.
-    clean: ['!cli.js', '!cli.js.map'],
+    clean: ['!cli.js', '!cli.js.map', '!testing.js', '!testing.js.map', '!testing.d.ts'],
     target: 'es2022',
     platform: 'neutral',
     treeshake: true,
     // Runtime deps and optional peers stay imports; the adapters import the core as 'keyward'
     // itself so that every entry shares one copy of it (one KeywardError class, one cache).
     external: ['jose', '@noble/hashes', 'lru-cache', 'express', 'koa', 'hono', 'fastify', 'fastify-plugin', 'keyward'],
+  },
+  {
+    // keyward/testing: the conformance suites, for vitest (an optional peer, imported only here).
+    // ESM only, as vitest is (its CommonJS entry throws). Node, since a suite may start a second
+    // server process. It bundles the parts of the core it uses (createKeyward for the end-to-end
+    // tests): a suite shares no instance with the app.
+    entry: { testing: 'testing/index.ts' },
+    format: ['esm'],
+    // The core's tsconfig has `"types": []`; this entry's second-process helper needs Node's.
+    dts: { compilerOptions: { types: ['node'] } },
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    treeshake: true,
+    external: ['jose', '@noble/hashes', 'lru-cache', 'vitest'],
+    // Keep `node:child_process`: Deno and Bun resolve built-ins by that name.
+    removeNodeProtocol: false,
   },
   {
     // The `keyward` command: Node only, ESM, the core bundled in (a CLI shares no instance with

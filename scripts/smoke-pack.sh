@@ -30,6 +30,7 @@ cd "$work/clone"
 version=$(node -p "require('./package.json').version")
 hono_version=$(node -p "require('./package.json').devDependencies.hono")
 fastify_plugin_version=$(node -p "require('./package.json').devDependencies['fastify-plugin']")
+vitest_version=$(node -p "require('./package.json').devDependencies.vitest")
 
 say 'npm ci'
 npm ci --no-audit --no-fund --prefer-offline --loglevel=error >"$work/ci.log" 2>&1 || { cat "$work/ci.log"; die 'npm ci failed in the fresh clone'; }
@@ -49,7 +50,7 @@ check_install() {
     const j = kw.createKeyward({ prefix: 'bsk', jwt: { issuer: 'https://i', audience: 'a', signingKey: { alg: 'HS256', secret: 'x'.repeat(32) } } })
     const t = await j.tokens.issue({ subject: 's', org: 'o' })
     if (!(await j.verify({ headers: { authorization: 'Bearer ' + t.accessToken } })).ok) throw new Error('$how: ESM JWT verify failed')
-    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis']) await import(entry)
+    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis', 'keyward/testing']) await import(entry)
     const fetchAdapter = await import('keyward/fetch')
     const guarded = fetchAdapter.withAuth(k, () => new Response('hello'))
     if ((await guarded(new Request('http://x/', { headers: { authorization: 'Bearer ' + key } }))).status !== 200) throw new Error('$how: keyward/fetch withAuth refused a valid key')
@@ -88,7 +89,7 @@ check_install() {
 say 'npm install --install-links <clone> (prepare builds dist/, as for a git dependency)'
 mkdir "$work/from-dir" && cd "$work/from-dir"
 npm init -y >/dev/null
-npm install --no-audit --no-fund --prefer-offline --loglevel=error --install-links "$work/clone" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" >"$work/dir.log" 2>&1 || { cat "$work/dir.log"; die 'npm install <clone> failed'; }
+npm install --no-audit --no-fund --prefer-offline --loglevel=error --install-links "$work/clone" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" "vitest@$vitest_version" >"$work/dir.log" 2>&1 || { cat "$work/dir.log"; die 'npm install <clone> failed'; }
 [ -f node_modules/keyward/dist/index.js ] && [ ! -L node_modules/keyward ] || die 'the directory install has no dist/ (prepare) or is a link'
 check_install directory
 
@@ -101,7 +102,7 @@ tarballs=("$work"/pack/*.tgz)
 [ "${#tarballs[@]}" -eq 1 ] && [ -f "${tarballs[0]}" ] || die 'npm pack made no tarball'
 tarball=${tarballs[0]}
 listing=$(tar -tzf "$tarball")
-for file in package/dist/index.js package/dist/index.cjs package/dist/index.d.ts package/dist/index.d.cts package/dist/cli.js package/dist/express.js package/dist/postgres.cjs package/sql; do
+for file in package/dist/index.js package/dist/index.cjs package/dist/index.d.ts package/dist/index.d.cts package/dist/cli.js package/dist/express.js package/dist/postgres.cjs package/dist/testing.js package/dist/testing.d.ts package/sql; do
   grep -q "^$file" <<<"$listing" || die "the tarball lacks $file"
 done
 grep -q '^package/src/' <<<"$listing" && die 'the tarball ships src/'
@@ -111,15 +112,15 @@ say 'the tarball in a scratch project'
 mkdir "$work/scratch" && cd "$work/scratch"
 npm init -y >/dev/null
 # keyward/hono builds its management router on Hono itself, keyward/fastify registers through
-# fastify-plugin: install those peers, as their users have them.
-npm install --no-audit --no-fund --prefer-offline --loglevel=error "$tarball" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" >/dev/null
+# fastify-plugin, keyward/testing defines vitest tests: install those peers, as their users have them.
+npm install --no-audit --no-fund --prefer-offline --loglevel=error "$tarball" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" "vitest@$vitest_version" >/dev/null
 check_install tarball
 
 if [ "${SMOKE_PACK_GIT:-}" = 1 ]; then
   say 'npm install git+file://<clone>#<commit>, as from GitHub'
   mkdir "$work/from-git" && cd "$work/from-git"
   npm init -y >/dev/null
-  npm install --no-audit --no-fund --prefer-offline --loglevel=error "git+file://$work/clone#$commit" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" >"$work/git.log" 2>&1 || { cat "$work/git.log"; die 'npm install from git failed'; }
+  npm install --no-audit --no-fund --prefer-offline --loglevel=error "git+file://$work/clone#$commit" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" "vitest@$vitest_version" >"$work/git.log" 2>&1 || { cat "$work/git.log"; die 'npm install from git failed'; }
   [ -f node_modules/keyward/dist/index.js ] || die 'the git install has no dist/'
   check_install git
 fi

@@ -48,7 +48,12 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   limit(request: LimitRequest): Promise<LimitResult> {
-    return Promise.resolve(this.limitSync(request))
+    // The RateLimiter contract: a bad argument is a rejection, never a synchronous throw.
+    try {
+      return Promise.resolve(this.limitSync(request))
+    } catch (error) {
+      return Promise.reject(error as Error)
+    }
   }
 
   /** The synchronous core of {@link limit}; atomic because nothing else runs in between. */
@@ -103,6 +108,14 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState> {
+    try {
+      return Promise.resolve(this.#recordFailure(blockKey, policy, now))
+    } catch (error) {
+      return Promise.reject(error as Error)
+    }
+  }
+
+  #recordFailure(blockKey: string, policy: LockoutPolicy, now: number): BlockState {
     let window = this.#failures.get(blockKey)
     if (window === undefined || now >= window.start + policy.windowMs) {
       window = { count: 0, start: now, blockedUntil: 0 }
@@ -111,7 +124,7 @@ export class MemoryRateLimiter implements RateLimiter {
     window.count++
     if (window.count >= policy.maxFailures) window.blockedUntil = window.start + policy.windowMs
     const failures = window.count
-    return Promise.resolve(window.blockedUntil > now ? { blocked: true, retryAfterMs: window.blockedUntil - now, failures } : { blocked: false, retryAfterMs: 0, failures })
+    return window.blockedUntil > now ? { blocked: true, retryAfterMs: window.blockedUntil - now, failures } : { blocked: false, retryAfterMs: 0, failures }
   }
 }
 

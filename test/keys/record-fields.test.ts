@@ -5,7 +5,7 @@ import { checkRecordShape, copyKeyRecord, decodeKeyRecord, isKeyRecord, keySetti
 import { KEY_RECORD_FIELDS, KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS, SETTING_FIELDS } from '../../src/keys/record-fields.js'
 import { KEY_COLUMNS } from '../../src/stores/postgres-record.js'
 import { postgresLifecycleStatements, postgresSchemaStatements } from '../../src/stores/postgres-schema.js'
-import { bareRecord, fullRecord } from '../stores/conformance.js'
+import { bareRecord, fullRecord } from '../../testing/records.js'
 
 /** The columns the migrations create, read from their SQL (the table is declared by hand there). */
 function schemaColumns(): string[] {

@@ -5,12 +5,15 @@ import { MemoryRateLimiter } from '../../src/limiters/memory-rate-limiter.js'
 import type { LimitRequest } from '../../src/limiters/rate-limiter.js'
 import { formatPolicy, formatRateLimit } from '../../src/http/rate-limit-headers.js'
 import type { RateLimitRule } from '../../src/types.js'
+import { describeRateLimiterConformance } from '../../testing/index.js'
 import { CPU_BOUND } from '../support/budget.js'
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0)
 const PER_SECOND: RateLimitRule = { limit: 10, windowMs: 1000 }
 const PER_MINUTE: RateLimitRule = { limit: 3, windowMs: 60_000 }
 const LOCKOUT = { maxFailures: 10, windowMs: 5 * 60_000 }
+
+describeRateLimiterConformance('MemoryRateLimiter', async () => ({ limiter: new MemoryRateLimiter(), close: async () => {} }))
 
 function calls(limiter: MemoryRateLimiter, request: Omit<LimitRequest, 'now'>, times: readonly number[]) {
   return times.map((now) => limiter.limitSync({ ...request, now }))

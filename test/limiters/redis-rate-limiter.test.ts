@@ -17,6 +17,7 @@ import type { LimitResult } from '../../src/limiters/rate-limiter.js'
 import { RedisRateLimiter, type RedisScriptClient } from '../../src/limiters/redis-rate-limiter.js'
 import type { RateLimitRule } from '../../src/types.js'
 import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
+import { describeRateLimiterConformance } from '../../testing/index.js'
 import { CPU_BOUND } from '../support/budget.js'
 
 const HOST = REDIS.host
@@ -30,6 +31,34 @@ describe('Redis for the integration tests', () => {
     expect(up, `Redis must answer on ${HOST}:${PORT} in CI`).toBe(true)
   })
 })
+
+/** A limiter on its own connection and prefix; peers on connections of their own, same prefix. */
+async function redisLimiterHarness() {
+  const prefix = `kwtest:conformance:${randomUUID()}:`
+  const clients: Redis[] = []
+  const open = () => {
+    const client = new Redis({ host: HOST, port: PORT, maxRetriesPerRequest: 1 })
+    clients.push(client)
+    // Generous: a loaded CI machine must not turn a slow answer into a failed test.
+    return new RedisRateLimiter({ client, prefix, timeoutMs: 10_000 })
+  }
+  return {
+    limiter: open(),
+    peer: async () => open(),
+    async close() {
+      const admin = clients[0]!
+      let cursor = '0'
+      do {
+        const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+        cursor = next
+        if (keys.length > 0) await admin.del(...keys)
+      } while (cursor !== '0')
+      await Promise.all(clients.map((c) => c.quit()))
+    },
+  }
+}
+
+if (up || CI) describeRateLimiterConformance('RedisRateLimiter on Redis', redisLimiterHarness)
 
 describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
   const prefix = `kwtest:${randomUUID()}:`

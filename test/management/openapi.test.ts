@@ -6,11 +6,12 @@ import { MANAGEMENT_ROUTES } from '../../src/management/routes.js'
 import { managementRouter } from '../../adapters/express.js'
 import { listen } from '../adapters/support.js'
 import { setup } from '../support/setup.js'
-import { checkSchema } from './schema-check.js'
+import { openApiValidator } from './openapi-validator.js'
 
 type Json = Record<string, unknown>
 const doc = managementOpenApi() as Json
 const paths = doc.paths as Record<string, Record<string, Json>>
+const { check, compileAll } = openApiValidator(doc)
 
 class DownStore extends MemoryTokenStore {
   override findById(): Promise<never> {
@@ -35,11 +36,26 @@ describe('managementOpenApi()', () => {
     expect(managementOpenApi()).not.toBe(managementOpenApi())
   })
 
-  it('the checker itself refuses what the schemas forbid', () => {
+  it('every named schema compiles under ajv strict mode (no keyword ajv would silently skip)', () => {
+    expect(() => compileAll()).not.toThrow()
+    // The same check refuses a misspelt keyword, which a lax validator would ignore (and pass anything).
+    const typo = openApiValidator({ openapi: '3.1.0', components: { schemas: { Rule: { type: 'integer', multipleof: 1000 } } } })
+    expect(() => typo.compileAll()).toThrow(/unknown keyword: "multipleof"/)
+  })
+
+  it('the validator itself refuses what the schemas forbid', () => {
     const keyInfo = { $ref: '#/components/schemas/KeyInfo' }
-    expect(checkSchema({ id: 'x' }, keyInfo, doc).length).toBeGreaterThan(0)
-    expect(checkSchema({ data: [], next: 5 }, { $ref: '#/components/schemas/KeyList' }, doc)).toEqual(['$.next: matches 0 of oneOf'])
-    expect(checkSchema({ type: 't', title: 't', status: '400', detail: 'd', code: 'c' }, { $ref: '#/components/schemas/Problem' }, doc)).toEqual(['$.status: string, expected integer'])
+    expect(check({ id: 'x' }, keyInfo)).toContain('$: must have required property \'displayPrefix\'')
+    expect(check({ data: [], next: 5 }, { $ref: '#/components/schemas/KeyList' })).toContain('/next: must match exactly one schema in oneOf')
+    expect(check({ type: 'about:blank', title: 't', status: '400', detail: 'd', code: 'c' }, { $ref: '#/components/schemas/Problem' })).toEqual(['/status: must be integer'])
+    expect(check({ type: 'no scheme', title: 't', status: 400, detail: 'd', code: 'c' }, { $ref: '#/components/schemas/Problem' })).toEqual(['/type: must match format "uri"'])
+    expect(check({ name: 'n', projects: ['p'], expiresAt: 'tomorrow' }, { $ref: '#/components/schemas/CreateKeyInput' })).toContain('/expiresAt: must match format "date-time"')
+  })
+
+  it('refuses a windowMs that is not a whole number of seconds (multipleOf: 1000)', () => {
+    const input = { $ref: '#/components/schemas/CreateKeyInput' }
+    expect(check({ name: 'n', projects: ['p'], rateLimit: { limit: 1, windowMs: 2000 } }, input)).toEqual([])
+    expect(check({ name: 'n', projects: ['p'], rateLimit: { limit: 1, windowMs: 1500 } }, input)).toContain('/rateLimit/windowMs: must be multiple of 1000')
   })
 
   describe('matches the routes\' real responses (Express over HTTP)', () => {
@@ -88,7 +104,7 @@ describe('managementOpenApi()', () => {
       expect(spec, `${method} ${pattern} ${status} is documented`).toBeDefined()
       expect(res.headers.get('content-type')).toMatch(new RegExp(`^${spec!.type.replace('+', '\\+')}`))
       expect(res.headers.get('cache-control')).toBe('no-store')
-      expect(checkSchema(JSON.parse(text), spec!.schema, doc), `${method} ${path} ${status}`).toEqual([])
+      expect(check(JSON.parse(text), spec!.schema), `${method} ${path} ${status}`).toEqual([])
       seen.add(`${method} ${pattern} ${status}`)
     }
 

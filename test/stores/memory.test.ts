@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryTokenStore } from '../../src/index.js'
-import { bareRecord, describeTokenStoreConformance } from './conformance.js'
-import { familyRecord } from './refresh-family-conformance.js'
+import { MemoryTokenStore } from '../../src/stores/memory-token-store.js'
+import { bareRecord, describeTokenStoreConformance, familyRecord } from '../../testing/index.js'
 
 describeTokenStoreConformance('MemoryTokenStore', async () => {
   const store = new MemoryTokenStore()

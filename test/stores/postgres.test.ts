@@ -1,17 +1,15 @@
 import { readFileSync } from 'node:fs'
-import { spawn } from 'node:child_process'
 import net from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import { KEYWARD_POSTGRES_LIFECYCLE_SCHEMA, KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA, KEYWARD_POSTGRES_SCHEMA, postgresLifecycleSql, postgresRefreshFamilySql, postgresSchemaSql, postgresSchemaStatements } from '../../src/stores/postgres-schema.js'
 import { PostgresTokenStore, type PostgresQueryable } from '../../src/stores/postgres-token-store.js'
-import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
-import { expectFailuresRejected, familyCalls, familyRecord } from './refresh-family-conformance.js'
-import { raceRotationsAcrossProcesses } from './refresh-race.js'
+import { bareRecord, describeTokenStoreConformance, familyRecord, fullRecord, startSecondProcess, type StoreHarness } from '../../testing/index.js'
+import { expectFailuresRejected, familyCalls } from './refresh-family-faults.js'
 import { CI, POSTGRES, postgresAnswers, warnSkipped } from '../support/servers.js'
-import { jsonLines } from '../support/child-process.js'
 
 const SERVER = POSTGRES
 /** Every schema this run creates starts with this, so a crashed run's leftovers are recognisable. */
@@ -51,6 +49,13 @@ async function postgresHarness(options: { queryTimeoutMs?: number } = {}): Promi
     schema,
     peer: async () => open(),
     subscribed: (s) => (s as PostgresTokenStore).listening(),
+    secondProcess: () =>
+      startSecondProcess({
+        command: process.execPath,
+        args: ['--import', 'tsx', fileURLToPath(new URL('./second-process/postgres.ts', import.meta.url))],
+        env: { KW_SERVER: JSON.stringify(SERVER), KW_SCHEMA: schema },
+        cwd: new URL('../..', import.meta.url),
+      }),
     async close() {
       for (const s of stores) await s.close()
       await admin.query(`DROP SCHEMA ${schema} CASCADE`)
@@ -491,81 +496,4 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: the server goes awa
   })
 })
 
-/** Another server process: a keyward on its own PostgresTokenStore and pool, driven by JSON lines. */
-const SERVER_PROCESS = `
-import pg from 'pg'
-import { createInterface } from 'node:readline'
-const { createKeyward } = await import(process.env.KW_INDEX)
-const { PostgresTokenStore } = await import(process.env.KW_STORE)
-const pool = new pg.Pool({ ...JSON.parse(process.env.KW_SERVER), max: 2 })
-pool.on('error', () => {})
-const store = new PostgresTokenStore(pool, { schema: process.env.KW_SCHEMA })
-// An hour-long cache: only the announcement can make this process forget a key.
-const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, cache: { ttlMs: 3600000 } })
-const say = (message) => process.stdout.write(JSON.stringify(message) + '\\n')
-// Subscribed after keyward's own listener: when this line is written, the cache has dropped the key.
-store.subscribe((event) => say({ event }))
-await store.listening()
-say({ ready: true })
-for await (const line of createInterface({ input: process.stdin })) {
-  const result = await kw.verify({ headers: { authorization: 'Bearer ' + JSON.parse(line).key }, project: 'prod-site' })
-  say({ ok: result.ok, code: result.ok ? null : result.error.code })
-}
-await kw.close()
-await store.close()
-await pool.end()
-`
 
-describe.runIf(available)('two server processes sharing PostgreSQL', () => {
-  it('a key revoked through one process is refused by the other on its first request after the NOTIFY arrives', { timeout: 60_000 }, async () => {
-    const harness = await postgresHarness()
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SERVER_PROCESS], {
-      cwd: new URL('../..', import.meta.url),
-      env: {
-        ...process.env,
-        KW_INDEX: new URL('../../src/index.ts', import.meta.url).href,
-        KW_STORE: new URL('../../src/stores/postgres-token-store.ts', import.meta.url).href,
-        KW_SERVER: JSON.stringify(SERVER),
-        KW_SCHEMA: harness.schema,
-      },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-    onTestFinished(() => {
-      if (child.exitCode === null) child.kill()
-    })
-    const { next } = jsonLines(child, exited)
-    const verifyThere = async (key: string) => {
-      child.stdin.write(`${JSON.stringify({ key })}\n`)
-      return next((m) => 'ok' in m)
-    }
-    const here = createKeyward({ prefix: 'bsk', store: harness.store, usageFlushMs: false })
-    try {
-      await next((m) => m.ready === true)
-      const { key, info } = await here.keys.create({ name: 'Shared', orgId: 'org_1', projects: ['prod-site'] })
-      expect(await verifyThere(key)).toStrictEqual({ ok: true, code: null })
-      expect(await verifyThere(key)).toStrictEqual({ ok: true, code: null }) // from its cache
-
-      await here.keys.revoke(info.id)
-      await next((m) => JSON.stringify(m.event) === JSON.stringify({ type: 'key', id: info.id }))
-      expect(await verifyThere(key)).toStrictEqual({ ok: false, code: 'invalid_token' })
-    } finally {
-      child.stdin.end()
-      await here.close()
-      await harness.close()
-    }
-    expect(await exited).toBe(0)
-  })
-})
-
-describe.runIf(available)('two server processes sharing PostgreSQL: refresh rotation', () => {
-  it('of concurrent rotations of one refresh token from two processes, exactly one succeeds', { timeout: 120_000 }, async () => {
-    const harness = await postgresHarness({ queryTimeoutMs: 10_000 })
-    try {
-      const module = new URL('../../src/stores/postgres-token-store.ts', import.meta.url).href
-      await raceRotationsAcrossProcesses(harness.store, { kind: 'postgres', module, server: SERVER, schema: harness.schema })
-    } finally {
-      await harness.close()
-    }
-  })
-})

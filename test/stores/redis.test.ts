@@ -1,16 +1,14 @@
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
+import { fileURLToPath } from 'node:url'
 import Redis from 'ioredis'
-import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection } from '../../src/stores/redis-token-store.js'
-import { bareRecord, describeTokenStoreConformance, fullRecord, type StoreHarness } from './conformance.js'
-import { expectFailuresRejected, familyCalls, familyRecord } from './refresh-family-conformance.js'
-import { raceRotationsAcrossProcesses } from './refresh-race.js'
+import { bareRecord, describeTokenStoreConformance, familyRecord, fullRecord, startSecondProcess, type StoreHarness } from '../../testing/index.js'
+import { expectFailuresRejected, familyCalls } from './refresh-family-faults.js'
 import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
-import { jsonLines } from '../support/child-process.js'
 
 const HOST = REDIS.host
 const PORT = REDIS.port
@@ -64,6 +62,13 @@ async function redisHarness(): Promise<RedisHarness> {
     open,
     peer: async () => open(),
     subscribed: (s) => (s as RedisTokenStore).listening(),
+    secondProcess: () =>
+      startSecondProcess({
+        command: process.execPath,
+        args: ['--import', 'tsx', fileURLToPath(new URL('./second-process/redis.ts', import.meta.url))],
+        env: { KW_SERVER: JSON.stringify({ host: HOST, port: PORT }), KW_PREFIX: prefix },
+        cwd: new URL('../..', import.meta.url),
+      }),
     async close() {
       for (const s of opened) await s.close()
       await deleteKeys(admin, `${prefix}*`)
@@ -331,71 +336,6 @@ describe.runIf(available)('RedisTokenStore on Redis: the server goes away and co
   })
 })
 
-/** Another server process: a keyward on its own RedisTokenStore and connections, driven by JSON lines. */
-const SERVER_PROCESS = `
-import Redis from 'ioredis'
-import { createInterface } from 'node:readline'
-const { createKeyward } = await import(process.env.KW_INDEX)
-const { RedisTokenStore } = await import(process.env.KW_STORE)
-const redis = new Redis(JSON.parse(process.env.KW_SERVER))
-const store = new RedisTokenStore(redis, { prefix: process.env.KW_PREFIX, timeoutMs: 10000 })
-// An hour-long cache: only the announcement can make this process forget a key.
-const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, cache: { ttlMs: 3600000 } })
-const say = (message) => process.stdout.write(JSON.stringify(message) + '\\n')
-// Subscribed after keyward's own listener: when this line is written, the cache has dropped the key.
-store.subscribe((event) => say({ event }))
-await store.listening()
-say({ ready: true })
-for await (const line of createInterface({ input: process.stdin })) {
-  const result = await kw.verify({ headers: { authorization: 'Bearer ' + JSON.parse(line).key }, project: 'prod-site' })
-  say({ ok: result.ok, code: result.ok ? null : result.error.code })
-}
-await kw.close()
-await store.close()
-await redis.quit()
-`
-
-describe.runIf(available)('two server processes sharing Redis as the store', () => {
-  it('a key revoked through one process is refused by the other on its first request after the message arrives', { timeout: 60_000 }, async () => {
-    const harness = await redisHarness()
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SERVER_PROCESS], {
-      cwd: new URL('../..', import.meta.url),
-      env: {
-        ...process.env,
-        KW_INDEX: new URL('../../src/index.ts', import.meta.url).href,
-        KW_STORE: new URL('../../src/stores/redis-token-store.ts', import.meta.url).href,
-        KW_SERVER: JSON.stringify({ host: HOST, port: PORT }),
-        KW_PREFIX: harness.prefix,
-      },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-    onTestFinished(() => {
-      if (child.exitCode === null) child.kill()
-    })
-    const { next } = jsonLines(child, exited)
-    const verifyThere = async (key: string) => {
-      child.stdin.write(`${JSON.stringify({ key })}\n`)
-      return next((m) => 'ok' in m)
-    }
-    const here = createKeyward({ prefix: 'bsk', store: harness.store, usageFlushMs: false })
-    try {
-      await next((m) => m.ready === true)
-      const { key, info } = await here.keys.create({ name: 'Shared', orgId: 'org_1', projects: ['prod-site'] })
-      expect(await verifyThere(key)).toStrictEqual({ ok: true, code: null })
-      expect(await verifyThere(key)).toStrictEqual({ ok: true, code: null }) // from its cache
-
-      await here.keys.revoke(info.id)
-      await next((m) => JSON.stringify(m.event) === JSON.stringify({ type: 'key', id: info.id }))
-      expect(await verifyThere(key)).toStrictEqual({ ok: false, code: 'invalid_token' })
-    } finally {
-      child.stdin.end()
-      await here.close()
-      await harness.close()
-    }
-    expect(await exited).toBe(0)
-  })
-})
 
 /** A client whose answers the test decides; a subscriber whose events the test emits. */
 class FakeSubscriber extends EventEmitter implements RedisSubscriberConnection {
@@ -716,14 +656,3 @@ describe('RedisTokenStore without a server', () => {
   })
 })
 
-describe.runIf(available)('two server processes sharing Redis: refresh rotation', () => {
-  it('of concurrent rotations of one refresh token from two processes, exactly one succeeds', { timeout: 120_000 }, async () => {
-    const harness = await redisHarness()
-    try {
-      const module = new URL('../../src/stores/redis-token-store.ts', import.meta.url).href
-      await raceRotationsAcrossProcesses(harness.store, { kind: 'redis', module, server: { host: HOST, port: PORT }, prefix: harness.prefix })
-    } finally {
-      await harness.close()
-    }
-  })
-})

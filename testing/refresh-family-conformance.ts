@@ -1,58 +1,22 @@
-import { describe, expect, it, vi } from 'vitest'
-import type { RefreshFamilyRecord, RefreshRotation, TokenStore } from '../../src/index.js'
+import { describe, expect, it } from 'vitest'
+import type { RefreshFamilyRecord, RefreshRotation } from '../src/jwt/refresh-family.js'
+import type { TokenStore } from '../src/stores/token-store.js'
+import { familyRecord } from './records.js'
 
 type FamilyStore = Required<Pick<TokenStore, 'insertRefreshFamily' | 'rotateRefreshFamily' | 'revokeRefreshFamily' | 'findRefreshFamily'>> & TokenStore
 
 const DAY = 86_400_000
-let counter = 0
-
-/** A family created now (the real clock: Redis expires keys on its own clock), alive for 7 days. */
-export function familyRecord(overrides: Partial<RefreshFamilyRecord> = {}): RefreshFamilyRecord {
-  counter += 1
-  const now = Date.now()
-  return {
-    id: `fam${process.pid}x${counter.toString(36).padStart(6, '0')}AbCdEfGh`.slice(0, 22),
-    subject: 'user_é ✓ "1"',
-    orgId: 'org_1',
-    current: `jti_${counter}_0`,
-    expiresAt: now + 7 * DAY,
-    revokedAt: null,
-    createdAt: now,
-    ...overrides,
-  }
-}
 
 /**
- * One call of each refresh-family method `store` has that goes through `via` (scripts or queries
- * through the client's main path), on a fresh family, for the backend-failure tests.
+ * `store` with its refresh-family methods checked present (an assertion naming the missing one),
+ * typed as having them. Not part of the entry's exports; keyward's own fault tests use it.
+ *
+ * @example
+ * ```ts
+ * await families(store).insertRefreshFamily(familyRecord())
+ * ```
  */
-export function familyCalls(store: TokenStore, via: ReadonlyArray<'insert' | 'rotate' | 'revoke' | 'find' | 'purge'>): Array<() => Promise<unknown>> {
-  const family = familyRecord()
-  const now = Date.now()
-  const s = families(store)
-  const all = {
-    insert: () => s.insertRefreshFamily(family),
-    rotate: () => s.rotateRefreshFamily(family.id, family.current, 'next', now + 1000, now),
-    revoke: () => s.revokeRefreshFamily(family.id, now),
-    find: () => s.findRefreshFamily(family.id, now),
-    purge: () => s.purgeExpiredRefreshFamilies!(now),
-  }
-  return via.map((name) => all[name])
-}
-
-/** Every call rejects, with `failure` in its message, once the backend (`fail`) fails; then every call times out after 500 ms. Fake timers must be on. */
-export async function expectFailuresRejected(calls: Array<() => Promise<unknown>>, fail: () => void, hang: () => void, failure: RegExp): Promise<void> {
-  fail()
-  for (const call of calls) await expect(call()).rejects.toThrow(failure)
-  hang()
-  for (const call of calls) {
-    const caught = call().catch((error: unknown) => error)
-    await vi.advanceTimersByTimeAsync(500)
-    expect(String(await caught)).toMatch(/timed out after 500 ms/)
-  }
-}
-
-function families(store: TokenStore): FamilyStore {
+export function families(store: TokenStore): FamilyStore {
   for (const method of ['insertRefreshFamily', 'rotateRefreshFamily', 'revokeRefreshFamily', 'findRefreshFamily'] as const) {
     expect(typeof store[method], `${method} must be implemented`).toBe('function')
   }
@@ -66,8 +30,10 @@ function count(outcomes: RefreshRotation[]): Record<RefreshRotation, number> {
 }
 
 /**
- * The refresh-family half of the TokenStore contract, for stores that back refresh tokens.
- * `current` gives the test's store and, where the backend can be shared, a second instance of it.
+ * The refresh-family half of the TokenStore contract, for stores that back refresh tokens
+ * (`insertRefreshFamily` and the rest). `describeTokenStoreConformance` runs it when the store
+ * has those methods; call it yourself only to run it alone. `current` gives the test's store and,
+ * where the backend can be shared, a second instance of it.
  *
  * @example
  * ```ts

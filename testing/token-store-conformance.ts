@@ -1,10 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createKeyward, type InvalidationEvent, type KeyRecord, type TokenStore } from '../../src/index.js'
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
+import { createKeyward } from '../src/keyward.js'
+import type { InvalidationEvent, TokenStore } from '../src/stores/token-store.js'
+import type { KeyRecord } from '../src/types.js'
+import { bareRecord, familyRecord, fullRecord, T0 } from './records.js'
 import { describeRefreshFamilyConformance } from './refresh-family-conformance.js'
+import type { SecondProcess } from './second-process.js'
 
 /**
  * What a backend's test file hands the suite: a fresh, empty store, and how to tear it down.
- * `peer` and `subscribed` are for backends that announce changes across instances.
+ * `peer` and `subscribed` are for backends that announce changes across instances;
+ * `secondProcess` for the tests that need another server process.
+ *
+ * @example
+ * ```ts
+ * const harness: StoreHarness = { store: new MemoryTokenStore(), close: async () => {} }
+ * ```
  */
 export interface StoreHarness {
   store: TokenStore
@@ -20,76 +30,27 @@ export interface StoreHarness {
    * Absent: announcements flow as soon as `subscribe` returns.
    */
   subscribed?(store: TokenStore): Promise<void>
+  /**
+   * Starts another server process with its own store on this harness's backend (see
+   * `startSecondProcess`). Absent: the cross-process tests are skipped (reported as skipped).
+   */
+  secondProcess?(): Promise<SecondProcess>
 }
 
-const T0 = Date.UTC(2026, 10, 22, 12, 0, 0, 123)
-
-let counter = 0
-/** A fresh 8-character base62 id, distinct within a run. */
-function nextId(): string {
-  counter += 1
-  return `k${counter.toString(36).padStart(7, '0')}`
-}
-
-/** A record with every field populated with something a backend could get wrong. */
-export function fullRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    id: nextId(),
-    prefix: 'bsk',
-    environment: 'live',
-    hash: 'a'.repeat(64),
-    orgId: 'org_1',
-    name: 'Production Website Token',
-    description: 'Token for tracking events: "quoted", \\backslash\\, comma, {braces}, é ✓',
-    projects: ['prod-site', 'a"b', 'c,d', 'x\\y', '{}', 'NULL', ''],
-    scopes: ['write', 'billing:read'],
-    allowedOrigins: ['example.com', 'xn--bcher-kva.example'],
-    allowedIps: ['203.0.113.10', '10.0.0.0/8', '2001:db8::/32'],
-    rateLimit: [
-      { limit: 5000, windowMs: 3_600_000, name: 'hourly' },
-      { limit: 10, windowMs: 1000 },
-    ],
-    metadata: { team: 'web', n: 3, ratio: 0.5, flag: false, none: null, nested: { list: [1, 'x', true, null], deep: { é: '✓' } }, quote: `"'\\` },
-    expiresAt: Date.UTC(2100, 0, 1, 0, 0, 0, 999),
-    createdAt: T0,
-    updatedAt: T0 + 1,
-    lastUsedAt: T0 + 2,
-    revokedAt: T0 + 3,
-    rotatedFrom: 'Zz000001',
-    rotatedTo: 'Zz000002',
-    version: 7,
-    rootId: 'Zz000000',
-    ...overrides,
-  }
-}
-
-/** A record with every optional field empty or null. */
-export function bareRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    id: nextId(),
-    prefix: 'bsk',
-    environment: 'test',
-    hash: 'b'.repeat(64),
-    orgId: 'org_1',
-    name: 'Bare',
-    description: null,
-    projects: ['p'],
-    scopes: ['read'],
-    allowedOrigins: [],
-    allowedIps: [],
-    rateLimit: [],
-    metadata: {},
-    expiresAt: null,
-    createdAt: T0,
-    updatedAt: T0,
-    lastUsedAt: null,
-    revokedAt: null,
-    rotatedFrom: null,
-    rotatedTo: null,
-    version: 0,
-    rootId: null,
-    ...overrides,
-  }
+/**
+ * Options of {@link describeTokenStoreConformance}.
+ *
+ * @example
+ * ```ts
+ * describeTokenStoreConformance('my store', makeHarness, { refreshFamilies: false })
+ * ```
+ */
+export interface TokenStoreConformanceOptions {
+  /**
+   * `false` when the store does not back refresh tokens (no `insertRefreshFamily` and the rest):
+   * the refresh-family tests are left out. Default `true`, and a missing method then fails.
+   */
+  refreshFamilies?: boolean
 }
 
 /** Checks the types verify's shape check and KeyInfo conversion rely on, beyond deep equality. */
@@ -116,15 +77,17 @@ function waitForEvent(store: TokenStore, match: (event: InvalidationEvent) => bo
 }
 
 /**
- * Defines the behaviour every {@link TokenStore} must have, then a keyward end-to-end smoke on
- * top. `makeStore` is called once per test and must give an empty store.
+ * Defines, with vitest, the behaviour every {@link TokenStore} must have (round trips, conditional
+ * writes, paging, last-used batches, announcements, refresh families), then keyward end to end on
+ * top (create, verify, revoke, racing rotations, revocation seen by another instance and by
+ * another process). `makeStore` is called once per test and must give an empty store.
  *
  * @example
  * ```ts
  * describeTokenStoreConformance('memory', async () => ({ store: new MemoryTokenStore(), close: async () => {} }))
  * ```
  */
-export function describeTokenStoreConformance(name: string, makeStore: () => Promise<StoreHarness>): void {
+export function describeTokenStoreConformance(name: string, makeStore: () => Promise<StoreHarness>, options: TokenStoreConformanceOptions = {}): void {
   describe(`TokenStore conformance: ${name}`, () => {
     let harness: StoreHarness
     let store: TokenStore
@@ -433,7 +396,7 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
       })
     })
 
-    describeRefreshFamilyConformance(() => ({ store, ...(harness.peer === undefined ? {} : { peer: harness.peer }) }))
+    if (options.refreshFamilies !== false) describeRefreshFamilyConformance(() => ({ store, ...(harness.peer === undefined ? {} : { peer: harness.peer }) }))
 
     describe('keyward on this store', () => {
       const request = (key: string) => ({ headers: { authorization: `Bearer ${key}` }, ip: '203.0.113.7', project: 'prod-site' })
@@ -541,6 +504,57 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
         } finally {
           await a.close()
           await b.close()
+        }
+      })
+    })
+
+    describe('two server processes on this backend', () => {
+      // Another process has its own connections, its own event loop and its own copy of every
+      // module: what a deployment of several servers is, which two instances in one process only imitate.
+      it("a key revoked through this process is refused by the other on its first request after the announcement arrives", { timeout: 60_000 }, async ({ skip }) => {
+        if (harness.secondProcess === undefined) return skip('no second process in this harness')
+        const there = await harness.secondProcess()
+        onTestFinished(() => there.kill())
+        const here = createKeyward({ prefix: 'bsk', store, usageFlushMs: false })
+        try {
+          const { key, info } = await here.keys.create({ name: 'Shared', orgId: 'org_1', projects: ['prod-site'] })
+          expect(await there.verify(key)).toStrictEqual({ ok: true, code: null })
+          expect(await there.verify(key)).toStrictEqual({ ok: true, code: null }) // from its cache
+          await here.keys.revoke(info.id)
+          await there.announced(info.id)
+          expect(await there.verify(key)).toStrictEqual({ ok: false, code: 'invalid_token' })
+        } finally {
+          await here.close()
+          await there.close()
+        }
+      })
+
+      it('of concurrent rotations of one refresh token from two processes, exactly one succeeds', { timeout: 120_000 }, async ({ skip }) => {
+        if (harness.secondProcess === undefined) return skip('no second process in this harness')
+        if (options.refreshFamilies === false) return skip('this store does not back refresh tokens')
+        const there = await harness.secondProcess()
+        onTestFinished(() => there.kill())
+        const perSide = 50
+        try {
+          for (let round = 0; round < 5; round++) {
+            const family = familyRecord()
+            expect(await store.insertRefreshFamily!(family)).toBe(true)
+            const now = Date.now()
+            const expiresAt = now + 86_400_000
+            const [theirs, mine] = await Promise.all([
+              there.rotate({ id: family.id, presented: family.current, count: perSide, expiresAt, now }),
+              Promise.all(Array.from({ length: perSide }, (_, i) => store.rotateRefreshFamily!(family.id, family.current, `here_${i}`, expiresAt, now))),
+            ])
+            const winners = [...mine.flatMap((o, i) => (o === 'rotated' ? [`here_${i}`] : [])), ...theirs.flatMap((o, i) => (o === 'rotated' ? [`there_${i}`] : []))]
+            const all = [...mine, ...theirs]
+            // Linearizable across processes: one wins, the first loser presents a retired jti (reuse), the rest find it revoked.
+            expect(winners).toHaveLength(1)
+            expect(all.filter((o) => o === 'reused')).toHaveLength(1)
+            expect(all.filter((o) => o === 'revoked')).toHaveLength(2 * perSide - 2)
+            expect(await store.findRefreshFamily!(family.id)).toStrictEqual({ ...family, current: winners[0], expiresAt, revokedAt: now })
+          }
+        } finally {
+          await there.close()
         }
       })
     })

@@ -1,0 +1,230 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { LimitResult, LockoutPolicy, RateLimiter } from '../src/limiters/rate-limiter.js'
+import type { RateLimitRule } from '../src/types.js'
+
+/**
+ * What a limiter's test file hands the suite: a limiter, how to tear it down, and for a shared
+ * backend another instance on it (its own connection), as a second server would have.
+ *
+ * @example
+ * ```ts
+ * const harness: LimiterHarness = { limiter: new MemoryRateLimiter(), close: async () => {} }
+ * ```
+ */
+export interface LimiterHarness {
+  limiter: RateLimiter
+  /** Closes the limiter, every peer made from it, and drops whatever the harness created. */
+  close(): Promise<void>
+  /** Another limiter on the same backend. Absent when the backend cannot be shared (memory). */
+  peer?(): Promise<RateLimiter>
+}
+
+// Windows of an hour and more: a limiter may decide at its backend's clock rather than at the
+// `now` it is given (Redis does), so time passes between the calls of a test; at one call per
+// 6 minutes or slower, the few milliseconds a test takes refill nothing, and every count is exact.
+const HOUR = 3_600_000
+const TEN_PER_HOUR: RateLimitRule = { limit: 10, windowMs: HOUR }
+const THREE_PER_HOUR: RateLimitRule = { limit: 3, windowMs: HOUR }
+const LOCKOUT: LockoutPolicy = { maxFailures: 5, windowMs: HOUR }
+
+// Keys and addresses unique to a run, so that a shared backend that outlives the test (Redis)
+// never hands one test another's counters.
+const RUN = Math.floor(Math.random() * 36 ** 6).toString(36)
+let counter = 0
+const fresh = (what: string) => `${what}${RUN}x${(counter += 1)}`
+
+/**
+ * Defines, with vitest, the behaviour every {@link RateLimiter} must have: a burst of exactly the
+ * limit then a refusal with the wait, keys and rules counted apart, several rules as one atomic
+ * decision, exact counts under concurrency (across instances when `peer` is given), lockout by
+ * address, and bad arguments as rejections. `makeLimiter` is called once per test.
+ *
+ * @example
+ * ```ts
+ * describeRateLimiterConformance('memory', async () => ({ limiter: new MemoryRateLimiter(), close: async () => {} }))
+ * ```
+ */
+export function describeRateLimiterConformance(name: string, makeLimiter: () => Promise<LimiterHarness>): void {
+  describe(`RateLimiter conformance: ${name}`, () => {
+    let harness: LimiterHarness
+    let limiter: RateLimiter
+    const limit = (key: string, rules: readonly RateLimitRule[], blockKey?: string, on: RateLimiter = limiter) => on.limit({ key, rules, blockKey, now: Date.now() })
+    const times = async (n: number, key: string, rules: readonly RateLimitRule[], blockKey?: string): Promise<LimitResult[]> => {
+      const results: LimitResult[] = []
+      for (let i = 0; i < n; i++) results.push(await limit(key, rules, blockKey))
+      return results
+    }
+
+    beforeEach(async () => {
+      harness = await makeLimiter()
+      limiter = harness.limiter
+    })
+    afterEach(async () => {
+      await harness.close()
+    })
+
+    describe('quotas', () => {
+      it('allows a burst of exactly the limit, counting remaining down, then refuses with the wait', async () => {
+        const key = fresh('k')
+        const results = await times(11, key, [TEN_PER_HOUR])
+        for (const r of results.slice(0, 10)) {
+          expect(r).toMatchObject({ allowed: true, blocked: false, retryAfterMs: 0 })
+          expect(r.rules).toHaveLength(1)
+          expect(r.rules[0]!.rule).toStrictEqual(TEN_PER_HOUR)
+          expect(r.rules[0]!.resetMs).toBeGreaterThan(0)
+          expect(r.rules[0]!.resetMs).toBeLessThanOrEqual(HOUR)
+        }
+        expect(results.slice(0, 10).map((r) => r.rules[0]!.remaining)).toStrictEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0])
+        const refused = results[10]!
+        expect(refused).toMatchObject({ allowed: false, blocked: false, rules: [{ rule: TEN_PER_HOUR, remaining: 0 }] })
+        // One call's share of the window (6 minutes), less the little time the test took.
+        expect(refused.retryAfterMs).toBeGreaterThan(HOUR / 10 - 60_000)
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(HOUR / 10)
+      })
+
+      it('resolves, never rejects, on a refusal, and keeps refusing', async () => {
+        const key = fresh('k')
+        await times(3, key, [THREE_PER_HOUR])
+        for (let i = 0; i < 5; i++) await expect(limit(key, [THREE_PER_HOUR])).resolves.toMatchObject({ allowed: false })
+      })
+
+      it('counts keys apart, and rules of different size apart', async () => {
+        const key = fresh('k')
+        await times(3, key, [THREE_PER_HOUR])
+        expect((await limit(key, [THREE_PER_HOUR])).allowed).toBe(false)
+        expect((await limit(fresh('k'), [THREE_PER_HOUR])).allowed).toBe(true)
+        expect((await limit(key, [{ limit: 3, windowMs: 2 * HOUR }])).allowed).toBe(true)
+        expect((await limit(key, [{ limit: 4, windowMs: HOUR }])).allowed).toBe(true)
+      })
+
+      it('with no rules, allows and reports nothing', async () => {
+        expect(await limit(fresh('k'), [])).toStrictEqual({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
+      })
+    })
+
+    describe('several rules are one atomic decision', () => {
+      const rules = [TEN_PER_HOUR, THREE_PER_HOUR]
+
+      it('allows only when every rule allows, and reports each rule in order', async () => {
+        const results = await times(4, fresh('k'), rules)
+        expect(results.map((r) => r.allowed)).toStrictEqual([true, true, true, false])
+        expect(results[2]!.rules.map((s) => s.rule)).toStrictEqual(rules)
+        expect(results[2]!.rules.map((s) => s.remaining)).toStrictEqual([7, 0])
+      })
+
+      it('a call one rule refuses counts on none', async () => {
+        const key = fresh('k')
+        await times(3, key, rules)
+        const refused = await times(5, key, rules)
+        for (const r of refused) {
+          expect(r.allowed).toBe(false)
+          expect(r.rules.map((s) => s.remaining)).toStrictEqual([7, 0])
+        }
+        // Five refused calls later, the ten-per-hour rule still has its 7: none of them counted.
+        expect((await times(8, key, [TEN_PER_HOUR])).map((r) => r.allowed)).toStrictEqual([true, true, true, true, true, true, true, false])
+      })
+
+      it('when several rules refuse, retryAfterMs is the longest wait', async () => {
+        const key = fresh('k')
+        const tight = [{ limit: 2, windowMs: HOUR }, { limit: 2, windowMs: 2 * HOUR }]
+        const [, , third] = await times(3, key, tight)
+        expect(third!.allowed).toBe(false)
+        // Half an hour for the first rule, an hour for the second: the hour.
+        expect(third!.retryAfterMs).toBeGreaterThan(HOUR - 60_000)
+        expect(third!.retryAfterMs).toBeLessThanOrEqual(HOUR)
+      })
+    })
+
+    describe('concurrency', () => {
+      it('200 concurrent calls on a rule of 50 allow exactly 50 (through every instance the harness gives)', async () => {
+        const instances = harness.peer === undefined ? [limiter] : [limiter, await harness.peer(), await harness.peer()]
+        const key = fresh('k')
+        const rule = { limit: 50, windowMs: 10 * HOUR }
+        const results = await Promise.all(Array.from({ length: 200 }, (_, i) => limit(key, [rule], undefined, instances[i % instances.length])))
+        expect(results.filter((r) => r.allowed)).toHaveLength(50)
+      })
+    })
+
+    describe('lockout', () => {
+      it('blocks an address at its maxFailures-th failure, for the rest of the window', async () => {
+        const address = fresh('203.0.113.')
+        for (let i = 1; i < LOCKOUT.maxFailures; i++) {
+          const state = await limiter.recordFailure(address, LOCKOUT, Date.now())
+          expect(state).toMatchObject({ blocked: false, retryAfterMs: 0 })
+          // `failures` is optional in the interface; when a limiter reports it, it must be the count.
+          if (state.failures !== undefined) expect(state.failures).toBe(i)
+        }
+        expect(await limit(fresh('k'), [TEN_PER_HOUR], address)).toMatchObject({ allowed: true, blocked: false })
+        const blocked = await limiter.recordFailure(address, LOCKOUT, Date.now())
+        expect(blocked.blocked).toBe(true)
+        if (blocked.failures !== undefined) expect(blocked.failures).toBe(LOCKOUT.maxFailures)
+        expect(blocked.retryAfterMs).toBeGreaterThan(HOUR - 60_000)
+        expect(blocked.retryAfterMs).toBeLessThanOrEqual(HOUR)
+        const refused = await limit(fresh('k'), [TEN_PER_HOUR], address)
+        expect(refused).toMatchObject({ allowed: false, blocked: true, rules: [] })
+        expect(refused.retryAfterMs).toBeGreaterThan(HOUR - 60_000)
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(HOUR)
+      })
+
+      it('keeps counting failures while blocked, and stays blocked', async () => {
+        const address = fresh('198.51.100.')
+        for (let i = 0; i < LOCKOUT.maxFailures + 3; i++) await limiter.recordFailure(address, LOCKOUT, Date.now())
+        const state = await limiter.recordFailure(address, LOCKOUT, Date.now())
+        expect(state.blocked).toBe(true)
+        if (state.failures !== undefined) expect(state.failures).toBe(LOCKOUT.maxFailures + 4)
+        expect((await limit(fresh('k'), [], address)).blocked).toBe(true)
+      })
+
+      it('blocks that address only, and nothing when no blockKey is given', async () => {
+        const address = fresh('192.0.2.')
+        for (let i = 0; i < LOCKOUT.maxFailures; i++) await limiter.recordFailure(address, LOCKOUT, Date.now())
+        const key = fresh('k')
+        expect((await limit(key, [], address)).blocked).toBe(true)
+        expect(await limit(key, [TEN_PER_HOUR], `${address}-other`)).toMatchObject({ allowed: true, blocked: false })
+        expect(await limit(key, [TEN_PER_HOUR])).toMatchObject({ allowed: true, blocked: false })
+      })
+
+      it('a call the lockout refuses counts on no quota', async () => {
+        const address = fresh('192.0.2.')
+        for (let i = 0; i < LOCKOUT.maxFailures; i++) await limiter.recordFailure(address, LOCKOUT, Date.now())
+        const key = fresh('k')
+        await times(20, key, [THREE_PER_HOUR], address)
+        expect((await times(4, key, [THREE_PER_HOUR])).map((r) => r.allowed)).toStrictEqual([true, true, true, false])
+      })
+
+      it('honours a policy with maxFailures 1', async () => {
+        const state = await limiter.recordFailure(fresh('192.0.2.'), { maxFailures: 1, windowMs: HOUR }, Date.now())
+        expect(state.blocked).toBe(true)
+        expect(state.retryAfterMs).toBeGreaterThan(0)
+      })
+
+      it('a block set through one instance holds on another', async ({ skip }) => {
+        if (harness.peer === undefined) return skip('this limiter has no other instance')
+        const other = await harness.peer()
+        const address = fresh('203.0.113.')
+        for (let i = 0; i < LOCKOUT.maxFailures; i++) await (i % 2 === 0 ? limiter : other).recordFailure(address, LOCKOUT, Date.now())
+        expect(await limit(fresh('k'), [TEN_PER_HOUR], address, other)).toMatchObject({ allowed: false, blocked: true })
+        expect(await limit(fresh('k'), [TEN_PER_HOUR], address)).toMatchObject({ allowed: false, blocked: true })
+      })
+    })
+
+    describe('bad arguments', () => {
+      // keyward awaits the limiter inside its pipeline: a synchronous throw would escape the
+      // promise chain the 503 answer is built on.
+      it('(no rules, no lockout policy) reject, never throw synchronously', async () => {
+        let thrown: unknown
+        let pending: Array<Promise<unknown>> = []
+        try {
+          pending = [
+            limiter.limit({ key: fresh('k'), rules: undefined as never, blockKey: fresh('a'), now: Date.now() }),
+            limiter.recordFailure(fresh('a'), undefined as never, Date.now()),
+          ]
+        } catch (error) {
+          thrown = error
+        }
+        expect(thrown).toBeUndefined()
+        for (const p of pending) await expect(p).rejects.toBeInstanceOf(Error)
+      })
+    })
+  })
+}
