@@ -21,7 +21,12 @@ export default tseslint.config(
   },
   {
     files: ['testing/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'The suites stay portable: node: modules only in testing/second-process.ts.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*'], message: 'The suites stay portable: node: modules only in testing/second-process.ts.' }] },
+      ],
+    },
   },
   {
     files: ['src/cli/**', 'testing/second-process.ts', 'test/**', 'bench/**', 'examples/**', 'scripts/**', '*.config.ts', '.ci/**'],

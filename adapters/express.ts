@@ -15,8 +15,27 @@
  * ```
  */
 import type { Request, RequestHandler, Response } from 'express'
-import { createClientIpResolver, createManagementHandler, ownsPath, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy } from 'keyward'
-import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+import {
+  createClientIpResolver,
+  createManagementHandler,
+  ownsPath,
+  type AuthContext,
+  type ErrorResponse,
+  type Keyward,
+  type KeywardError,
+  type ManagementOptions,
+  type TrustProxy,
+} from 'keyward'
+import {
+  createAuthenticator,
+  createMfaGuard,
+  createProjectGuard,
+  createScopeGuard,
+  guardResponse,
+  nodeHeaders,
+  type AuthenticateOptions,
+  type ProjectResolver,
+} from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 
@@ -104,7 +123,10 @@ function send(res: Response, { status, headers, body }: ErrorResponse): void {
  */
 export function authenticate(kw: Keyward, options: ExpressAuthenticateOptions & { optional: true }): RequestHandler
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Express's own default body types.
-export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions & { optional?: false }): RequestHandler & RequestHandler<Request['params'], any, any, Request['query'], AuthenticatedLocals>
+export function authenticate(
+  kw: Keyward,
+  options?: ExpressAuthenticateOptions & { optional?: false },
+): RequestHandler & RequestHandler<Request['params'], any, any, Request['query'], AuthenticatedLocals>
 export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler
 export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler {
   const decide = createAuthenticator(kw, options, read)

@@ -21,9 +21,27 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteGenericInterface } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
-import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy } from 'keyward'
+import {
+  createClientIpResolver,
+  createManagementHandler,
+  type AuthContext,
+  type ErrorResponse,
+  type Keyward,
+  type KeywardError,
+  type ManagementOptions,
+  type TrustProxy,
+} from 'keyward'
 import { assertHeaderValues } from './header-values.js'
-import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+import {
+  createAuthenticator,
+  createMfaGuard,
+  createProjectGuard,
+  createScopeGuard,
+  guardResponse,
+  nodeHeaders,
+  type AuthenticateOptions,
+  type ProjectResolver,
+} from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 
@@ -61,7 +79,9 @@ export type KeywardHook<RouteGeneric extends RouteGenericInterface = RouteGeneri
  * const options: FastifyAuthenticateOptions = { scopes: 'write', project: (req) => (req.body as { projectId?: string })?.projectId }
  * ```
  */
-export type FastifyAuthenticateOptions<RouteGeneric extends RouteGenericInterface = RouteGenericInterface> = AuthenticateOptions<FastifyRequest<RouteGeneric>>
+export type FastifyAuthenticateOptions<RouteGeneric extends RouteGenericInterface = RouteGenericInterface> = AuthenticateOptions<
+  FastifyRequest<RouteGeneric>
+>
 
 const read = {
   method: (request: FastifyRequest) => request.raw.method ?? request.method,
@@ -114,7 +134,10 @@ export default keyward
  * app.post('/api/track', { preHandler: authenticate(kw, { scopes: 'write', project: (req) => (req.body as { projectId?: unknown }).projectId }) }, track)
  * ```
  */
-export function authenticate<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(kw: Keyward, options?: FastifyAuthenticateOptions<RouteGeneric>): KeywardHook<RouteGeneric> {
+export function authenticate<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(
+  kw: Keyward,
+  options?: FastifyAuthenticateOptions<RouteGeneric>,
+): KeywardHook<RouteGeneric> {
   const decide = createAuthenticator(kw, options as FastifyAuthenticateOptions, read)
   return async (request, reply) => {
     const decision = await decide(request as FastifyRequest)
@@ -169,7 +192,9 @@ export function requireMfa(): KeywardHook {
  * app.get<{ Params: { projectId: string } }>('/p/:projectId', { onRequest: [authenticate(kw), requireProject<{ Params: { projectId: string } }>((req) => req.params.projectId)] }, stats)
  * ```
  */
-export function requireProject<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(getProjectId: ProjectResolver<FastifyRequest<RouteGeneric>>): KeywardHook<RouteGeneric> {
+export function requireProject<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(
+  getProjectId: ProjectResolver<FastifyRequest<RouteGeneric>>,
+): KeywardHook<RouteGeneric> {
   const check = createProjectGuard(getProjectId as ProjectResolver<FastifyRequest>, read)
   return async (request, reply) => {
     const error = await check(request as FastifyRequest, request.auth)

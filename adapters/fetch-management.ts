@@ -37,7 +37,10 @@ export interface FetchManagementOptions<Rest extends unknown[] = []> extends Man
  * export { handle as GET, handle as POST, handle as PATCH, handle as DELETE }
  * ```
  */
-export function managementHandler<Rest extends unknown[] = []>(kw: Keyward, options: FetchManagementOptions<Rest> = {}): RequestHandler<Rest> {
+export function managementHandler<Rest extends unknown[] = []>(
+  kw: Keyward,
+  options: FetchManagementOptions<Rest> = {},
+): RequestHandler<Rest> {
   // The handler checks every option, this adapter's own included, before any is read.
   const handle = createManagementHandler(kw, options, ['basePath', 'ip', 'trustProxy'])
   const { basePath = '', ip, trustProxy } = options

@@ -20,7 +20,14 @@
  */
 import { isPreflight, type AuthContext, type Keyward, type WaitUntil } from 'keyward'
 import { boolean, checkOptions, func, optionError, type OptionRules } from '../src/internal/options.js'
-import { AUTHENTICATE_OPTIONS, createAuthenticator, createMfaGuard, guardResponse, type AuthenticateOptions, type Decision } from './shared.js'
+import {
+  AUTHENTICATE_OPTIONS,
+  createAuthenticator,
+  createMfaGuard,
+  guardResponse,
+  type AuthenticateOptions,
+  type Decision,
+} from './shared.js'
 import { addHeaders, type Call, type PlatformContext, type RequestHandler, toResponse, waitUntilOf } from './fetch-support.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext, WaitUntil } from 'keyward'
@@ -72,8 +79,7 @@ export interface FetchAuthenticateOptions<Rest extends unknown[] = []> extends O
  * ```
  */
 export type FetchAuthResult<Auth extends AuthContext | undefined = AuthContext> =
-  | { ok: true; auth: Auth; headers: Readonly<Record<string, string>> }
-  | { ok: false; response: Response; preflight: boolean }
+  { ok: true; auth: Auth; headers: Readonly<Record<string, string>> } | { ok: false; response: Response; preflight: boolean }
 
 const FETCH_OPTIONS: OptionRules = {
   ...AUTHENTICATE_OPTIONS,
@@ -102,8 +108,10 @@ function buildDecider(kw: Keyward, options: FetchAuthenticateOptions<unknown[]> 
   const { project, onError, ip: _ip, waitUntil: _waitUntil, requireMfa = false, ...rest } = checkOptions(options ?? {}, FETCH_OPTIONS)
   const shared: AuthenticateOptions<Call> = { ...rest }
   // Anything but a function goes on as it is, for the shared check to refuse it.
-  if (project !== undefined) shared.project = typeof project === 'function' ? (call) => project(call.request, ...call.rest) : (project as never)
-  if (onError !== undefined) shared.onError = typeof onError === 'function' ? (error, call) => onError(error, call.request) : (onError as never)
+  if (project !== undefined)
+    shared.project = typeof project === 'function' ? (call) => project(call.request, ...call.rest) : (project as never)
+  if (onError !== undefined)
+    shared.onError = typeof onError === 'function' ? (error, call) => onError(error, call.request) : (onError as never)
   const decide = createAuthenticator(kw, shared, read)
   if (!requireMfa) return decide
   return async (call) => {
@@ -135,7 +143,8 @@ function isPreflightCall(call: Call): boolean {
 async function run(decide: Decide, call: Call): Promise<FetchAuthResult<AuthContext | undefined>> {
   const decision = await decide(call)
   if (!decision.ok) return { ok: false, response: toResponse(decision.response), preflight: false }
-  if (decision.auth === undefined && isPreflightCall(call)) return { ok: false, response: new Response(null, { status: 204 }), preflight: true }
+  if (decision.auth === undefined && isPreflightCall(call))
+    return { ok: false, response: new Response(null, { status: 204 }), preflight: true }
   return { ok: true, auth: decision.auth, headers: decision.headers }
 }
 
@@ -155,9 +164,24 @@ async function run(decide: Decide, call: Call): Promise<FetchAuthResult<AuthCont
  * })
  * ```
  */
-export function authenticateRequest(kw: Keyward, request: Request, options: FetchAuthenticateOptions & { optional: true }, context?: PlatformContext): Promise<FetchAuthResult<AuthContext | undefined>>
-export function authenticateRequest(kw: Keyward, request: Request, options?: FetchAuthenticateOptions, context?: PlatformContext): Promise<FetchAuthResult>
-export async function authenticateRequest(kw: Keyward, request: Request, options?: FetchAuthenticateOptions, context?: PlatformContext): Promise<FetchAuthResult<AuthContext | undefined>> {
+export function authenticateRequest(
+  kw: Keyward,
+  request: Request,
+  options: FetchAuthenticateOptions & { optional: true },
+  context?: PlatformContext,
+): Promise<FetchAuthResult<AuthContext | undefined>>
+export function authenticateRequest(
+  kw: Keyward,
+  request: Request,
+  options?: FetchAuthenticateOptions,
+  context?: PlatformContext,
+): Promise<FetchAuthResult>
+export async function authenticateRequest(
+  kw: Keyward,
+  request: Request,
+  options?: FetchAuthenticateOptions,
+  context?: PlatformContext,
+): Promise<FetchAuthResult<AuthContext | undefined>> {
   const decide = deciderFor(kw, options as FetchAuthenticateOptions<unknown[]> | undefined)
   const ip = context !== undefined && 'ip' in context ? context.ip : options?.ip?.(request)
   return run(decide, { request, rest: [], ip, waitUntil: options?.waitUntil ?? waitUntilOf(context) })

@@ -19,9 +19,27 @@ import { func } from '../src/internal/options.js'
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
-import { createClientIpResolver, createManagementHandler, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy, type WaitUntil } from 'keyward'
+import {
+  createClientIpResolver,
+  createManagementHandler,
+  type AuthContext,
+  type ErrorResponse,
+  type Keyward,
+  type KeywardError,
+  type ManagementOptions,
+  type TrustProxy,
+  type WaitUntil,
+} from 'keyward'
 import { func } from '../src/internal/options.js'
-import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+import {
+  createAuthenticator,
+  createMfaGuard,
+  createProjectGuard,
+  createScopeGuard,
+  guardResponse,
+  type AuthenticateOptions,
+  type ProjectResolver,
+} from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 
@@ -135,7 +153,10 @@ function send(c: Context, { status, headers, body }: ErrorResponse): Response {
  * app.post('/api/track', authenticate(kw, { scopes: 'write', project: async (c) => (await c.req.json()).projectId }), track)
  * ```
  */
-export function authenticate(kw: Keyward, options: HonoAuthenticateOptions & { optional: true }): MiddlewareHandler<{ Variables: OptionalKeywardVariables }>
+export function authenticate(
+  kw: Keyward,
+  options: HonoAuthenticateOptions & { optional: true },
+): MiddlewareHandler<{ Variables: OptionalKeywardVariables }>
 export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): MiddlewareHandler<{ Variables: KeywardVariables }>
 export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): MiddlewareHandler {
   const decide = createAuthenticator(kw, options, reader(options?.getConnInfo), { getConnInfo: func('(c) => ConnInfo') })
@@ -155,7 +176,9 @@ export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): Mi
 }
 
 // A synchronous guard as middleware: next() when it passes, else its refusal.
-function guard(check: (c: Context, auth: AuthContext | undefined) => KeywardError | undefined): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
+function guard(
+  check: (c: Context, auth: AuthContext | undefined) => KeywardError | undefined,
+): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
   return async (c, next) => {
     const error = check(c, c.get('auth'))
     if (error !== undefined) return send(c, await guardResponse(error, c))
@@ -246,7 +269,13 @@ export function managementRouter(kw: Keyward, options: HonoManagementOptions = {
     // The mount point may hold params (`/orgs/:org`): drop as many segments as it has.
     const route = c.req.routePath
     const base = route.slice(0, route.lastIndexOf('/keys')).split('/').filter(Boolean).length
-    const path = '/' + c.req.path.split('/').filter((_, i) => i > 0).slice(base).join('/')
+    const path =
+      '/' +
+      c.req.path
+        .split('/')
+        .filter((_, i) => i > 0)
+        .slice(base)
+        .join('/')
     const url = new URL(c.req.url)
     const { status, headers, body } = await handle({
       method: c.req.method,

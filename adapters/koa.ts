@@ -17,9 +17,28 @@
  * ```
  */
 import type { Middleware, ParameterizedContext } from 'koa'
-import { createClientIpResolver, createManagementHandler, ownsPath, type AuthContext, type ErrorResponse, type Keyward, type KeywardError, type ManagementOptions, type TrustProxy } from 'keyward'
+import {
+  createClientIpResolver,
+  createManagementHandler,
+  ownsPath,
+  type AuthContext,
+  type ErrorResponse,
+  type Keyward,
+  type KeywardError,
+  type ManagementOptions,
+  type TrustProxy,
+} from 'keyward'
 import { checkBasePath } from '../src/internal/base-path.js'
-import { createAuthenticator, createMfaGuard, createProjectGuard, createScopeGuard, guardResponse, nodeHeaders, type AuthenticateOptions, type ProjectResolver } from './shared.js'
+import {
+  createAuthenticator,
+  createMfaGuard,
+  createProjectGuard,
+  createScopeGuard,
+  guardResponse,
+  nodeHeaders,
+  type AuthenticateOptions,
+  type ProjectResolver,
+} from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 

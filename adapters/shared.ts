@@ -131,8 +131,7 @@ export function nodeHeaders(request: NodeHeaderFields): HeaderSource {
  * ```
  */
 export type Decision =
-  | { ok: true; auth: AuthContext | undefined; headers: Readonly<Record<string, string>> }
-  | { ok: false; response: ErrorResponse }
+  { ok: true; auth: AuthContext | undefined; headers: Readonly<Record<string, string>> } | { ok: false; response: ErrorResponse }
 
 const PASS: Decision = Object.freeze({ ok: true, auth: undefined, headers: Object.freeze({}) })
 /**
@@ -172,7 +171,8 @@ export function createAuthenticator<Request extends object>(
   read: RequestReader<Request>,
   extraOptions: OptionRules = {},
 ): (request: Request) => Promise<Decision> {
-  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function') optionError('authenticate(kw, options) needs the instance createKeyward() returned')
+  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function')
+    optionError('authenticate(kw, options) needs the instance createKeyward() returned')
   const opts = checkOptions(options ?? {}, { ...AUTHENTICATE_OPTIONS, ...extraOptions })
   const { project, optional = false, onError } = opts
   const scopes = checkScopes(opts.scopes === undefined ? [] : typeof opts.scopes === 'string' ? [opts.scopes] : opts.scopes, 'scopes')
@@ -218,7 +218,10 @@ export type PreflightReader<Request> = Pick<RequestReader<Request>, 'method' | '
  * createScopeGuard(['admin'], read)(req, req.auth)?.status // 403, or undefined for an admin key
  * ```
  */
-export function createScopeGuard<Request>(scopes: readonly string[], read: PreflightReader<Request>): (request: Request, auth: AuthContext | undefined) => KeywardError | undefined {
+export function createScopeGuard<Request>(
+  scopes: readonly string[],
+  read: PreflightReader<Request>,
+): (request: Request, auth: AuthContext | undefined) => KeywardError | undefined {
   const required = checkScopes(scopes, 'requireScopes()')
   if (required.length === 0) optionError('requireScopes() needs at least one scope')
   return (request, auth) => {
@@ -240,7 +243,9 @@ export function createScopeGuard<Request>(scopes: readonly string[], read: Prefl
  * createMfaGuard(read)(req, req.auth)?.code // 'mfa_required' for a password-only login
  * ```
  */
-export function createMfaGuard<Request>(read: PreflightReader<Request>): (request: Request, auth: AuthContext | undefined) => KeywardError | undefined {
+export function createMfaGuard<Request>(
+  read: PreflightReader<Request>,
+): (request: Request, auth: AuthContext | undefined) => KeywardError | undefined {
   return (request, auth) => {
     if (isPreflight(read.method(request), read.headers(request))) return undefined
     if (auth === undefined) return new KeywardError('missing_credentials')

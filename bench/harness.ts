@@ -84,7 +84,11 @@ function cpuSeconds(): number {
  * round, which shrugs off a GC pause or a noisy neighbour in one round. See
  * {@link MeasureOptions.clock} for what a second is. `fn` may return a promise (awaited).
  */
-export async function measure(name: string, fn: () => unknown, { roundMs = 300, rounds = 7, clock = 'cpu' }: MeasureOptions = {}): Promise<Result> {
+export async function measure(
+  name: string,
+  fn: () => unknown,
+  { roundMs = 300, rounds = 7, clock = 'cpu' }: MeasureOptions = {},
+): Promise<Result> {
   if (smoke) {
     for (let i = 0; i < 300; i++) await fn()
     return { name, opsPerSec: NaN, nsPerOp: NaN }

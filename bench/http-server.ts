@@ -33,10 +33,20 @@ const secretText = 'a-bench-secret-of-at-least-32-bytes!'
 const secret = utf8ToBytes(secretText)
 
 const kw = createKeyward({ prefix: 'bsk' })
-const { key } = await kw.keys.create({ name: 'bench', orgId: 'org_1', projects: ['bench'], rateLimit: [{ limit: 1_000_000_000, windowMs: 3_600_000 }] })
+const { key } = await kw.keys.create({
+  name: 'bench',
+  orgId: 'org_1',
+  projects: ['bench'],
+  rateLimit: [{ limit: 1_000_000_000, windowMs: 3_600_000 }],
+})
 // A key without a rate limit of its own: no RateLimit headers to add to the response.
 const { key: unlimitedKey } = await kw.keys.create({ name: 'bench, no limit', orgId: 'org_1', projects: ['bench'] })
-const token = await new SignJWT({ org: 'org_1' }).setProtectedHeader({ alg: 'HS256' }).setSubject('user_1').setIssuedAt().setExpirationTime('1h').sign(secret)
+const token = await new SignJWT({ org: 'org_1' })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setSubject('user_1')
+  .setIssuedAt()
+  .setExpirationTime('1h')
+  .sign(secret)
 const hashes = new Set([bytesToHex(sha256(utf8ToBytes(key)))])
 
 const credential: Record<string, string | undefined> = {
@@ -60,7 +70,13 @@ function startServer(guard: string): void {
     const app = express()
     app.disable('x-powered-by')
     const middleware =
-      guard === 'keyward' || guard === 'keyward-unlimited' ? [expressAuthenticate(kw)] : guard === 'express-jwt' ? [expressjwt({ secret: secretText, algorithms: ['HS256'] })] : guard === 'bare' ? [] : undefined
+      guard === 'keyward' || guard === 'keyward-unlimited'
+        ? [expressAuthenticate(kw)]
+        : guard === 'express-jwt'
+          ? [expressjwt({ secret: secretText, algorithms: ['HS256'] })]
+          : guard === 'bare'
+            ? []
+            : undefined
     if (middleware === undefined) throw new Error(`${guard} is not an Express guard`)
     app.get('/', ...middleware, (_req, res) => {
       res.send('hello')
@@ -78,7 +94,8 @@ function startServer(guard: string): void {
   } else if (framework === 'hono') {
     const app = new Hono()
     if (guard === 'keyward' || guard === 'keyward-unlimited') app.use('/', honoAuthenticate(kw))
-    else if (guard === 'hono-bearer') app.use('/', bearerAuth({ verifyToken: (presented) => hashes.has(bytesToHex(sha256(utf8ToBytes(presented)))) }))
+    else if (guard === 'hono-bearer')
+      app.use('/', bearerAuth({ verifyToken: (presented) => hashes.has(bytesToHex(sha256(utf8ToBytes(presented)))) }))
     else if (guard === 'hono-jwt') app.use('/', honoJwt({ secret: secretText, alg: 'HS256' }))
     else if (guard !== 'bare') throw new Error(`${guard} is not a Hono guard`)
     app.get('/', (c) => c.text('hello'))

@@ -49,12 +49,19 @@ const serverFile = fileURLToPath(new URL('./http-server.ts', import.meta.url))
 /** One process per framework, holding one server per guard (bench/http-server.ts). */
 function startFramework(framework: Case['framework']): Promise<{ child: ChildProcess; servers: Map<string, Server> }> {
   const guards = cases.filter((c) => c.framework === framework).map((c) => c.guard)
-  const child = spawn(process.execPath, ['--import', 'tsx', serverFile, framework, guards.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', serverFile, framework, guards.join(',')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${framework}: server process exited with ${code}`)))
     createInterface({ input: child.stdout! }).once('line', (line) => {
       const ports = JSON.parse(line) as Record<string, { port: number; authorization?: string }>
-      const servers = new Map(Object.entries(ports).map(([guard, { port, authorization }]) => [guard, { pid: child.pid!, url: `http://127.0.0.1:${port}/`, authorization }]))
+      const servers = new Map(
+        Object.entries(ports).map(([guard, { port, authorization }]) => [
+          guard,
+          { pid: child.pid!, url: `http://127.0.0.1:${port}/`, authorization },
+        ]),
+      )
       resolve({ child, servers })
     })
   })
@@ -86,7 +93,8 @@ async function load(server: Server, label: string): Promise<Measured> {
   const result = await autocannon({ url: server.url, connections: smoke ? 10 : CONNECTIONS, headers, ...run })
   const cpu = processCpuSeconds(server.pid) - cpuBefore
   // A refused or failed request would make a guard look cheap: every response must be a 200.
-  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) throw new Error(`${label}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`)
+  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0)
+    throw new Error(`${label}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`)
   return { reqPerSec: result.requests.average, cpuUsPerRequest: (cpu * 1e6) / result.requests.total }
 }
 
@@ -96,7 +104,14 @@ const servers = cases.map((c) => processes[frameworks.indexOf(c.framework)]!.ser
 const perCase = cases.map(() => [] as Measured[])
 try {
   // Warm-up: JIT and connection set-up, not counted.
-  if (!smoke) for (const [i, s] of servers.entries()) await autocannon({ url: s.url, connections: CONNECTIONS, duration: 1, headers: s.authorization ? { authorization: s.authorization } : {} }).then(() => i)
+  if (!smoke)
+    for (const [i, s] of servers.entries())
+      await autocannon({
+        url: s.url,
+        connections: CONNECTIONS,
+        duration: 1,
+        headers: s.authorization ? { authorization: s.authorization } : {},
+      }).then(() => i)
   const rounds = smoke ? 1 : ROUNDS
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < cases.length; k++) {
@@ -121,13 +136,29 @@ for (const framework of frameworks) {
   const cpuRows: Row[] = []
   for (const [i, c] of cases.entries()) {
     if (c.framework !== framework) continue
-    rows.push({ name: c.label, value: reqPerSec[i]!, extra: { 'rounds (req/s)': smoke ? 'smoke' : perCase[i]!.map((v) => fmt(v.reqPerSec)).join(' / ') } })
+    rows.push({
+      name: c.label,
+      value: reqPerSec[i]!,
+      extra: { 'rounds (req/s)': smoke ? 'smoke' : perCase[i]!.map((v) => fmt(v.reqPerSec)).join(' / ') },
+    })
     // Requests per second of server CPU: what one core given to the server alone would serve.
     cpuRows.push({ name: c.label, value: 1e6 / cpuPerRequest[i]!, extra: { 'server CPU µs/request': cpuPerRequest[i]! } })
   }
   const title = rows[0]!.name.split(':')[0]!
-  tables.push({ title: `${title}: requests per second (wall clock)`, unit: 'req/s', reference: rows[0]!.name, columns: ['rounds (req/s)'], rows })
-  tables.push({ title: `${title}: requests per second of server CPU`, unit: 'req/CPU-s', reference: cpuRows[0]!.name, columns: ['server CPU µs/request'], rows: cpuRows })
+  tables.push({
+    title: `${title}: requests per second (wall clock)`,
+    unit: 'req/s',
+    reference: rows[0]!.name,
+    columns: ['rounds (req/s)'],
+    rows,
+  })
+  tables.push({
+    title: `${title}: requests per second of server CPU`,
+    unit: 'req/CPU-s',
+    reference: cpuRows[0]!.name,
+    columns: ['server CPU µs/request'],
+    rows: cpuRows,
+  })
   const [bareCpu, oursCpu, unlimitedCpu] = cpuRows.map((r) => r.value)
   targets.push({
     name: `HTTP ${title}: keyward keeps ≥ 90% of the bare route's req/s`,

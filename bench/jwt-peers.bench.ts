@@ -11,7 +11,14 @@ import { emit, measure, opsRow, type Result } from './harness.js'
 const secret = new TextEncoder().encode('a-bench-secret-of-at-least-32-bytes!')
 const claims = { org: 'org_1', scope: 'read write' }
 const issue = (alg: string, key: CryptoKey | Uint8Array) =>
-  new SignJWT(claims).setProtectedHeader({ alg }).setSubject('user_1').setIssuer('https://auth.example.com').setAudience('api').setIssuedAt().setExpirationTime('1h').sign(key)
+  new SignJWT(claims)
+    .setProtectedHeader({ alg })
+    .setSubject('user_1')
+    .setIssuer('https://auth.example.com')
+    .setAudience('api')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(key)
 const hs256 = await issue('HS256', secret)
 const es256Keys = await generateKeyPair('ES256', { extractable: true })
 const es256 = await issue('ES256', es256Keys.privateKey)
@@ -31,13 +38,18 @@ function driveExpressJwt(middleware: ReturnType<typeof expressjwt>, token: strin
   return () =>
     new Promise((resolve, reject) => {
       const req = { method: 'GET', headers: { authorization: `Bearer ${token}` } }
-      void middleware(req as never, {} as never, (error?: unknown) => (error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error)))))
+      void middleware(req as never, {} as never, (error?: unknown) =>
+        error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error))),
+      )
     })
 }
 const expressJwtHs = driveExpressJwt(expressjwt({ secret: Buffer.from(secret), algorithms: ['HS256'], ...expected }), hs256)
 const esPem = await exportPKCS8(es256Keys.privateKey) // jsonwebtoken wants PEM; the public half is derived by node:crypto
 const { createPublicKey } = await import('node:crypto')
-const expressJwtEs = driveExpressJwt(expressjwt({ secret: createPublicKey(esPem).export({ type: 'spki', format: 'pem' }), algorithms: ['ES256'], ...expected }), es256)
+const expressJwtEs = driveExpressJwt(
+  expressjwt({ secret: createPublicKey(esPem).export({ type: 'spki', format: 'pem' }), algorithms: ['ES256'], ...expected }),
+  es256,
+)
 
 for (const check of [joseHs, joseHsKey, joseEs, joseEd, expressJwtHs, expressJwtEs]) await check()
 
@@ -46,13 +58,17 @@ const hs: Result[] = [
   await measure('jose jwtVerify() HS256, CryptoKey imported once', joseHsKey),
   await measure('express-jwt (jsonwebtoken) HS256', expressJwtHs),
 ]
-const asym: Result[] = [await measure('jose jwtVerify() ES256', joseEs), await measure('express-jwt (jsonwebtoken) ES256', expressJwtEs), await measure('jose jwtVerify() EdDSA', joseEd)]
+const asym: Result[] = [
+  await measure('jose jwtVerify() ES256', joseEs),
+  await measure('express-jwt (jsonwebtoken) ES256', expressJwtEs),
+  await measure('jose jwtVerify() EdDSA', joseEd),
+]
 
 emit({
   id: 'jwt-peers',
   title: 'JWT verification by the usual libraries (no HTTP)',
   order: 20,
-  note: 'A signed access token with sub, iss, aud, iat, exp and two custom claims; issuer, audience and algorithm allow-list checked. No caching: every call verifies the signature. These are the figures keyward\'s JWT path (bench/jwt.bench.ts) compares with.',
+  note: "A signed access token with sub, iss, aud, iat, exp and two custom claims; issuer, audience and algorithm allow-list checked. No caching: every call verifies the signature. These are the figures keyward's JWT path (bench/jwt.bench.ts) compares with.",
   tables: [
     { title: 'HS256', unit: 'ops/s', reference: 'jose jwtVerify() HS256', columns: ['ns/op'], rows: hs.map((r) => opsRow(r)) },
     { title: 'Asymmetric', unit: 'ops/s', reference: 'jose jwtVerify() ES256', columns: ['ns/op'], rows: asym.map((r) => opsRow(r)) },

@@ -100,5 +100,11 @@ emit({
       ],
     },
   ],
-  targets: [{ name: 'Heap per cached key ≤ 1 KiB', met: smoke ? undefined : perCached <= 1024, detail: smoke ? 'smoke' : `${Math.round(perCached)} bytes (${kib(perCached)}) at ${N.toLocaleString('en-US')} keys` }],
+  targets: [
+    {
+      name: 'Heap per cached key ≤ 1 KiB',
+      met: smoke ? undefined : perCached <= 1024,
+      detail: smoke ? 'smoke' : `${Math.round(perCached)} bytes (${kib(perCached)}) at ${N.toLocaleString('en-US')} keys`,
+    },
+  ],
 })

@@ -50,24 +50,42 @@ fixedWindow('spent', 1, HOUR)
 let flip = 0
 const allowedOnly: Result[] = [
   await measure('keyward MemoryRateLimiter.limit() (async)', () => keyward.limit({ key: 'AbCd1234', rules: generous, now: Date.now() })),
-  await measure('keyward MemoryRateLimiter.limitSync() (what verify() calls)', () => keyward.limitSync({ key: 'AbCd1234', rules: generous, now: Date.now() })),
+  await measure('keyward MemoryRateLimiter.limitSync() (what verify() calls)', () =>
+    keyward.limitSync({ key: 'AbCd1234', rules: generous, now: Date.now() }),
+  ),
   await measure('rate-limiter-flexible RateLimiterMemory.consume()', () => flexibleGenerous.consume('AbCd1234')),
   await measure('lru-cache fixed window (hand-rolled, sync)', () => fixedWindow('AbCd1234', 1_000_000_000, HOUR)),
 ]
 const halfDenied: Result[] = [
-  await measure('keyward MemoryRateLimiter.limit() (async)', () => (flip++ & 1 ? keyward.limit({ key: 'spent', rules: one, now: Date.now() }) : keyward.limit({ key: 'AbCd1234', rules: generous, now: Date.now() }))),
+  await measure('keyward MemoryRateLimiter.limit() (async)', () =>
+    flip++ & 1
+      ? keyward.limit({ key: 'spent', rules: one, now: Date.now() })
+      : keyward.limit({ key: 'AbCd1234', rules: generous, now: Date.now() }),
+  ),
   await measure('keyward MemoryRateLimiter.limitSync() (what verify() calls)', () =>
-    flip++ & 1 ? keyward.limitSync({ key: 'spent', rules: one, now: Date.now() }) : keyward.limitSync({ key: 'AbCd1234', rules: generous, now: Date.now() }),
+    flip++ & 1
+      ? keyward.limitSync({ key: 'spent', rules: one, now: Date.now() })
+      : keyward.limitSync({ key: 'AbCd1234', rules: generous, now: Date.now() }),
   ),
   // A denial is a rejected promise with rate-limiter-flexible: that is its API, so it is caught here.
-  await measure('rate-limiter-flexible RateLimiterMemory.consume()', () => (flip++ & 1 ? flexibleOne.consume('spent').catch(() => false) : flexibleGenerous.consume('AbCd1234'))),
-  await measure('lru-cache fixed window (hand-rolled, sync)', () => (flip++ & 1 ? fixedWindow('spent', 1, HOUR) : fixedWindow('AbCd1234', 1_000_000_000, HOUR))),
+  await measure('rate-limiter-flexible RateLimiterMemory.consume()', () =>
+    flip++ & 1 ? flexibleOne.consume('spent').catch(() => false) : flexibleGenerous.consume('AbCd1234'),
+  ),
+  await measure('lru-cache fixed window (hand-rolled, sync)', () =>
+    flip++ & 1 ? fixedWindow('spent', 1, HOUR) : fixedWindow('AbCd1234', 1_000_000_000, HOUR),
+  ),
 ]
 
 const ahead = (rows: Result[], load: string): Target => {
   const ours = rows[0]!.opsPerSec
   const theirs = rows[2]!.opsPerSec
-  return { name: `Memory limiter ahead of RateLimiterMemory, ${load}`, met: smoke ? undefined : ours > theirs, detail: smoke ? 'smoke' : `limit() ${(ours / theirs).toFixed(2)}× consume() (async vs async); limitSync() ${(rows[1]!.opsPerSec / theirs).toFixed(2)}×` }
+  return {
+    name: `Memory limiter ahead of RateLimiterMemory, ${load}`,
+    met: smoke ? undefined : ours > theirs,
+    detail: smoke
+      ? 'smoke'
+      : `limit() ${(ours / theirs).toFixed(2)}× consume() (async vs async); limitSync() ${(rows[1]!.opsPerSec / theirs).toFixed(2)}×`,
+  }
 }
 
 emit({
@@ -76,8 +94,20 @@ emit({
   order: 40,
   note: 'One rule per check, a one-hour window. keyward is GCRA (exact: a bucket refilling continuously, integer state); the fixed window allows up to twice the limit across a window edge. The async rows compare like with like (both return a promise); limitSync() is the path verify() takes.',
   tables: [
-    { title: 'Every check allowed', unit: 'checks/s', reference: 'keyward MemoryRateLimiter.limit() (async)', columns: ['ns/op'], rows: allowedOnly.map((r) => opsRow(r)) },
-    { title: 'Half the checks denied', unit: 'checks/s', reference: 'keyward MemoryRateLimiter.limit() (async)', columns: ['ns/op'], rows: halfDenied.map((r) => opsRow(r)) },
+    {
+      title: 'Every check allowed',
+      unit: 'checks/s',
+      reference: 'keyward MemoryRateLimiter.limit() (async)',
+      columns: ['ns/op'],
+      rows: allowedOnly.map((r) => opsRow(r)),
+    },
+    {
+      title: 'Half the checks denied',
+      unit: 'checks/s',
+      reference: 'keyward MemoryRateLimiter.limit() (async)',
+      columns: ['ns/op'],
+      rows: halfDenied.map((r) => opsRow(r)),
+    },
   ],
   targets: [ahead(allowedOnly, 'every check allowed'), ahead(halfDenied, 'half denied')],
 })

@@ -31,7 +31,9 @@ async function privateRedis(): Promise<{ url: string; child?: ChildProcess }> {
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
   const { port } = probe.address() as AddressInfo
   await new Promise((resolve) => probe.close(resolve))
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   return new Promise((resolve) => {
     let log = ''
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -52,7 +54,9 @@ flexibleRedis.on('error', () => {})
 try {
   await Promise.all([redis.ping(), admin.ping(), flexibleRedis.ping()])
 } catch (error) {
-  console.error(`Redis does not answer at ${server.url} (${String(error)}): install redis-server, or start one on 127.0.0.1:6379, or set BENCH_REDIS_URL.`)
+  console.error(
+    `Redis does not answer at ${server.url} (${String(error)}): install redis-server, or start one on 127.0.0.1:6379, or set BENCH_REDIS_URL.`,
+  )
   server.child?.kill()
   process.exit(1)
 }
@@ -64,7 +68,8 @@ const oneRule = [{ limit: 1_000_000_000, windowMs: 3_600_000 }]
 const twoRules = [...oneRule, { limit: 1_000_000, windowMs: 1000 }]
 const lockout: LockoutPolicy = { maxFailures: 1_000_000_000, windowMs: 60_000 }
 const flexiblePrefix = `kwbench-rlf-${randomUUID()}`
-const flexible = (name: string, points: number, duration: number) => new RateLimiterRedis({ storeClient: flexibleRedis, keyPrefix: `${flexiblePrefix}-${name}`, points, duration })
+const flexible = (name: string, points: number, duration: number) =>
+  new RateLimiterRedis({ storeClient: flexibleRedis, keyPrefix: `${flexiblePrefix}-${name}`, points, duration })
 const perHour = flexible('hour', 1_000_000_000, 3600)
 const perSecond = flexible('second', 1_000_000, 1)
 const failures = flexible('failures', 1_000_000_000, 60)
@@ -85,10 +90,14 @@ async function bench(name: string, perCall: number, fn: () => Promise<unknown>):
   let checks = 0
   const before = await scriptCalls()
   // Wall clock: most of a check happens in Redis, outside this process.
-  const result = await measure(name, async () => {
-    await fn()
-    checks += perCall
-  }, { clock: 'wall' })
+  const result = await measure(
+    name,
+    async () => {
+      await fn()
+      checks += perCall
+    },
+    { clock: 'wall' },
+  )
   const roundTrips = ((await scriptCalls()) - before) / checks
   return { ...result, opsPerSec: result.opsPerSec * perCall, nsPerOp: result.nsPerOp / perCall, roundTrips }
 }
@@ -100,25 +109,41 @@ type Case = [name: string, perCall: number, fn: () => Promise<unknown>]
 const cases: Case[] = []
 cases.push(['keyward limit(): 1 rule, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: oneRule, now: 0 })])
 cases.push(['rate-limiter-flexible consume(): 1 rule, 1 in flight', 1, () => perHour.consume('AbCd1234')])
-cases.push([`keyward limit(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 }))])
+cases.push([
+  `keyward limit(): 1 rule, ${inFlight} in flight`,
+  inFlight,
+  () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 })),
+])
 cases.push([`rate-limiter-flexible consume(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => perHour.consume(`key${i}`))])
 // What verify() sends by default (lockout on, the client's address known): one rule and the address.
-cases.push([`keyward limit(): 1 rule + lockout check, ${inFlight} in flight`, inFlight, () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, blockKey: `198.51.100.${i}`, now: 0 }))])
 cases.push([
-  `rate-limiter-flexible: consume() + lockout get(), ${inFlight} in flight`, inFlight,
+  `keyward limit(): 1 rule + lockout check, ${inFlight} in flight`,
+  inFlight,
+  () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, blockKey: `198.51.100.${i}`, now: 0 })),
+])
+cases.push([
+  `rate-limiter-flexible: consume() + lockout get(), ${inFlight} in flight`,
+  inFlight,
   () => many((i) => Promise.all([perHour.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
 ])
-cases.push(['keyward limit(): 2 rules + lockout check, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: twoRules, blockKey: '203.0.113.7', now: 0 })])
 cases.push([
-  'rate-limiter-flexible: 2 consume() + lockout get(), 1 in flight', 1,
+  'keyward limit(): 2 rules + lockout check, 1 in flight',
+  1,
+  () => limiter.limit({ key: 'AbCd1234', rules: twoRules, blockKey: '203.0.113.7', now: 0 }),
+])
+cases.push([
+  'rate-limiter-flexible: 2 consume() + lockout get(), 1 in flight',
+  1,
   () => Promise.all([perHour.consume('AbCd1234'), perSecond.consume('AbCd1234'), failures.get('203.0.113.7')]),
 ])
 cases.push([
-  `keyward limit(): 2 rules + lockout check, ${inFlight} in flight`, inFlight,
+  `keyward limit(): 2 rules + lockout check, ${inFlight} in flight`,
+  inFlight,
   () => many((i) => limiter.limit({ key: `key${i}`, rules: twoRules, blockKey: `198.51.100.${i}`, now: 0 })),
 ])
 cases.push([
-  `rate-limiter-flexible: 2 consume() + lockout get(), ${inFlight} in flight`, inFlight,
+  `rate-limiter-flexible: 2 consume() + lockout get(), ${inFlight} in flight`,
+  inFlight,
   () => many((i) => Promise.all([perHour.consume(`key${i}`), perSecond.consume(`key${i}`), failures.get(`198.51.100.${i}`)])),
 ])
 cases.push(['keyward recordFailure(), 1 in flight', 1, () => limiter.recordFailure('192.0.2.1', lockout, 0)])
@@ -140,18 +165,26 @@ const tables: Table[] = []
 const targets: Target[] = []
 for (let i = 0; i < rows.length; i += 2) {
   const [ours, theirs] = [rows[i]!, rows[i + 1]!]
-  const scenario = ours.name.includes('recordFailure') ? 'a failure recorded for lockout, 1 in flight' : ours.name.replace(/^keyward limit\(\): /, '')
+  const scenario = ours.name.includes('recordFailure')
+    ? 'a failure recorded for lockout, 1 in flight'
+    : ours.name.replace(/^keyward limit\(\): /, '')
   tables.push({
     title: scenario,
     unit: 'checks/s',
     reference: ours.name,
     columns: ['ns/check', 'round trips per check'],
-    rows: [ours, theirs].map((r) => ({ name: r.name, value: r.opsPerSec, extra: { 'ns/check': r.nsPerOp, 'round trips per check': smoke ? 'smoke' : r.roundTrips.toFixed(2) } })),
+    rows: [ours, theirs].map((r) => ({
+      name: r.name,
+      value: r.opsPerSec,
+      extra: { 'ns/check': r.nsPerOp, 'round trips per check': smoke ? 'smoke' : r.roundTrips.toFixed(2) },
+    })),
   })
   targets.push({
     name: `RedisRateLimiter ahead of RateLimiterRedis: ${scenario}`,
     met: smoke ? undefined : ours.opsPerSec > theirs.opsPerSec,
-    detail: smoke ? 'smoke' : `${(ours.opsPerSec / theirs.opsPerSec).toFixed(2)}× (${Math.round(ours.opsPerSec).toLocaleString('en-US')} vs ${Math.round(theirs.opsPerSec).toLocaleString('en-US')} checks/s); round trips ${ours.roundTrips.toFixed(2)} vs ${theirs.roundTrips.toFixed(2)}`,
+    detail: smoke
+      ? 'smoke'
+      : `${(ours.opsPerSec / theirs.opsPerSec).toFixed(2)}× (${Math.round(ours.opsPerSec).toLocaleString('en-US')} vs ${Math.round(theirs.opsPerSec).toLocaleString('en-US')} checks/s); round trips ${ours.roundTrips.toFixed(2)} vs ${theirs.roundTrips.toFixed(2)}`,
   })
 }
 
@@ -169,7 +202,7 @@ server.child?.kill()
 
 emit({
   id: 'redis-limiter',
-  title: `Rate limiting on Redis (Redis ${version}, loopback${server.child ? ', a server of the run\'s own' : ''})`,
+  title: `Rate limiting on Redis (Redis ${version}, loopback${server.child ? ", a server of the run's own" : ''})`,
   order: 50,
   note: 'keyward RedisRateLimiter against rate-limiter-flexible RateLimiterRedis on the same Redis, each with a connection of its own. Round trips per check are counted by Redis itself (INFO commandstats: EVALSHA + EVAL + EXEC; a MULTI block is one round trip). keyward runs exact GCRA in one script per check, rules and lockout included; RateLimiterRedis is a fixed window, and needs one call per limiter (a second rule, the lockout check) sent in parallel. ops are checks: checks/s and ns per check.',
   tables,

@@ -75,7 +75,9 @@ for (const file of files) {
   outcomes.push(outcome)
 }
 
-const previous = renderOnly ? (JSON.parse(readFileSync(committedJson, 'utf8')) as { machine: string; date: string; load: string; suites: Suite[]; failed: string[] }) : undefined
+const previous = renderOnly
+  ? (JSON.parse(readFileSync(committedJson, 'utf8')) as { machine: string; date: string; load: string; suites: Suite[]; failed: string[] })
+  : undefined
 const load = previous?.load ?? `${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`
 const date = previous?.date ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 const machine = previous?.machine ?? machineLine()
@@ -91,12 +93,16 @@ const md: string[] = [
   'Every table compares keyward with the libraries a user would pick instead, measured in the same process or the same run; ratios are value ÷ the reference row, so they carry over between machines better than the absolute figures. Reproduce with `npm run bench` (about 10 minutes; the Redis bench starts a redis-server of its own, or uses `BENCH_REDIS_URL`). The raw results are in [bench/results.json](bench/results.json).',
 ]
 if (targets.length > 0) {
-  md.push('## Targets', '| target | verdict | figures |\n|---|---|---|\n' + targets.map((t) => `| ${t.name} | ${verdict(t.met)} | ${t.detail} |`).join('\n'))
+  md.push(
+    '## Targets',
+    '| target | verdict | figures |\n|---|---|---|\n' + targets.map((t) => `| ${t.name} | ${verdict(t.met)} | ${t.detail} |`).join('\n'),
+  )
 }
 if (existsSync(notesFile)) md.push(readFileSync(notesFile, 'utf8').trim())
 for (const s of suites) md.push(markdownSuite(s))
 for (const o of outcomes) {
-  if (o.suite === undefined && o.code === 0) md.push(`## bench/${o.file}`, 'This bench file printed its results instead of emitting a suite:', '```\n' + o.output.trim() + '\n```')
+  if (o.suite === undefined && o.code === 0)
+    md.push(`## bench/${o.file}`, 'This bench file printed its results instead of emitting a suite:', '```\n' + o.output.trim() + '\n```')
 }
 const failed = outcomes.filter((o) => o.code !== 0)
 if (failed.length > 0) md.push('## Failed', failed.map((o) => `- bench/${o.file}: exit ${o.code}`).join('\n'))
@@ -106,7 +112,10 @@ const outDir = smoke || partial ? scratch : root
 const mdPath = join(outDir, 'BENCHMARKS.md')
 const jsonPath = smoke || partial ? join(outDir, 'results.json') : committedJson
 writeFileSync(mdPath, md.join('\n\n') + '\n')
-if (!renderOnly) writeFileSync(jsonPath, JSON.stringify({ machine, date, load, smoke, suites, failed: failed.map((o) => o.file) }, null, 2) + '\n')
-console.log(`\nwrote ${mdPath}${renderOnly ? ` from ${jsonPath}` : ` and ${jsonPath}`}${smoke || partial ? ' (smoke or partial run: the committed files are untouched)' : ''}`)
+if (!renderOnly)
+  writeFileSync(jsonPath, JSON.stringify({ machine, date, load, smoke, suites, failed: failed.map((o) => o.file) }, null, 2) + '\n')
+console.log(
+  `\nwrote ${mdPath}${renderOnly ? ` from ${jsonPath}` : ` and ${jsonPath}`}${smoke || partial ? ' (smoke or partial run: the committed files are untouched)' : ''}`,
+)
 for (const o of outcomes) console.log(`  bench/${o.file}: ${o.code === 0 ? 'ok' : `FAILED (exit ${o.code})`} in ${o.seconds.toFixed(1)} s`)
 process.exit(failed.length > 0 ? 1 : 0)

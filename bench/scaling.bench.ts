@@ -56,7 +56,16 @@ for (let pass = 0; pass < (smoke ? 1 : 3); pass++) {
 const rowsOf = (kind: string): Row[] =>
   setups.map(({ size, fillSeconds, heapMiB, inputs }) => {
     const r = best.get(`${kind} ${size}`)!
-    return { name: r.name, value: r.opsPerSec, extra: { 'ns/op': r.nsPerOp, 'keys cycled': inputs.length, 'store filled in (s)': smoke ? 'smoke' : fillSeconds.toFixed(1), 'heap after fill (MiB)': heapMiB } }
+    return {
+      name: r.name,
+      value: r.opsPerSec,
+      extra: {
+        'ns/op': r.nsPerOp,
+        'keys cycled': inputs.length,
+        'store filled in (s)': smoke ? 'smoke' : fillSeconds.toFixed(1),
+        'heap after fill (MiB)': heapMiB,
+      },
+    }
   })
 const hitRows = rowsOf('hit')
 const missRows = rowsOf('miss')
@@ -69,7 +78,9 @@ const flat = (rows: Row[], what: string): Target => {
     name: `verify() ${what} stays flat from ${rows[0]!.name} to ${rows[rows.length - 1]!.name}`,
     // Within 25%: the run-to-run noise on this kind of machine is of that order.
     met: smoke ? undefined : last >= first * 0.75,
-    detail: smoke ? 'smoke' : `${(last / first).toFixed(2)}× (${fmt(Math.round(last))} vs ${fmt(Math.round(first))} ops/s; counted as flat when ≥ 0.75×)`,
+    detail: smoke
+      ? 'smoke'
+      : `${(last / first).toFixed(2)}× (${fmt(Math.round(last))} vs ${fmt(Math.round(first))} ops/s; counted as flat when ≥ 0.75×)`,
   }
 }
 

@@ -40,7 +40,9 @@ if (lookupNoble(key) === null || lookupNode(key) === null) throw new Error('benc
 
 // passport-headerapikey, driven as passport.authenticate() drives a strategy: a per-request
 // object inheriting from the strategy, with success/fail/error hooks.
-const strategy = new HeaderAPIKeyStrategy({ header: 'Authorization', prefix: 'Bearer ' }, false, (apiKey, done) => done(null, lookupNoble(apiKey) ?? false))
+const strategy = new HeaderAPIKeyStrategy({ header: 'Authorization', prefix: 'Bearer ' }, false, (apiKey, done) =>
+  done(null, lookupNoble(apiKey) ?? false),
+)
 const passportReq = { headers: { authorization: bearer } }
 function passportVerify(): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -107,10 +109,15 @@ emit({
   id: 'verify',
   title: 'Core verification (no HTTP)',
   order: 10,
-  note:
-    'One key, in-memory store and limiter, lockout on (defaults), no rate limit on the key. The floor and the peers do no more than the lookup: no expiry, revocation, scope, origin, IP, lockout or rate-limit checks, which keyward runs on every call. A cached verify() still hashes the presented key to compare it in constant time, so the floor bounds it from above.',
+  note: 'One key, in-memory store and limiter, lockout on (defaults), no rate limit on the key. The floor and the peers do no more than the lookup: no expiry, revocation, scope, origin, IP, lockout or rate-limit checks, which keyward runs on every call. A cached verify() still hashes the presented key to compare it in constant time, so the floor bounds it from above.',
   tables: [
-    { title: 'Valid API key', unit: 'ops/s', reference: 'keyward verify(): valid key, cached', columns: ['ns/op'], rows: core.map((r) => opsRow(r)) },
+    {
+      title: 'Valid API key',
+      unit: 'ops/s',
+      reference: 'keyward verify(): valid key, cached',
+      columns: ['ns/op'],
+      rows: core.map((r) => opsRow(r)),
+    },
     {
       title: 'Refusals',
       unit: 'ops/s',

@@ -4,7 +4,15 @@
  * imported as `keyward/express`); test/docs/delegation.test.ts keeps the two identical and runs it.
  */
 import express, { type Express } from 'express'
-import { createKeyward, KeywardError, type AuthContext, type FieldIssue, type Keyward, type ManagementWrite, type WritePolicy } from 'keyward'
+import {
+  createKeyward,
+  KeywardError,
+  type AuthContext,
+  type FieldIssue,
+  type Keyward,
+  type ManagementWrite,
+  type WritePolicy,
+} from 'keyward'
 import { managementRouter } from '../adapters/express.js'
 
 /** The app's own data: which projects each organization has (your database in production). */
@@ -25,18 +33,22 @@ export function dashboardPolicy(directory: ProjectDirectory): WritePolicy {
     const allowed = action === 'keys.create' ? CREATE_FIELDS : UPDATE_FIELDS
     const errors: FieldIssue[] = []
     for (const field of Object.keys(input)) {
-      if (!allowed.includes(field)) errors.push({ field, message: field === 'name' ? 'cannot be changed: a key keeps its name' : 'cannot be set from the dashboard' })
+      if (!allowed.includes(field))
+        errors.push({ field, message: field === 'name' ? 'cannot be changed: a key keeps its name' : 'cannot be set from the dashboard' })
     }
     if (Array.isArray(input.projects)) {
       const known = await directory.projectsOf(auth.org)
       input.projects.forEach((project: unknown, i) => {
-        if (typeof project !== 'string' || !known.includes(project)) errors.push({ field: `projects[${i}]`, message: 'no such project in your organization' })
+        if (typeof project !== 'string' || !known.includes(project))
+          errors.push({ field: `projects[${i}]`, message: 'no such project in your organization' })
       })
     }
     if (errors.length > 0) throw new KeywardError('validation_failed', { message: 'Invalid key input', errors })
     // Dashboard keys call the API; they never manage keys. The grant ceiling still checks that
     // the admin holds `write` (admin implies it).
-    return action === 'keys.create' ? { ...input, scopes: ['write'], metadata: { createdBy: auth.subject ?? auth.keyId ?? 'unknown' } } : undefined
+    return action === 'keys.create'
+      ? { ...input, scopes: ['write'], metadata: { createdBy: auth.subject ?? auth.keyId ?? 'unknown' } }
+      : undefined
   }
 }
 
@@ -53,5 +65,8 @@ export function createDashboardApp(kw: Keyward, directory: ProjectDirectory): Ex
 
 /** keyward issuing the dashboard's own sign-in tokens (HS256 with a secret of at least 32 bytes). */
 export function createDashboardKeyward(secret: string): Keyward {
-  return createKeyward({ prefix: 'bsk', jwt: { issuer: 'https://dashboard.example', audience: 'bytestack-api', signingKey: { alg: 'HS256', secret } } })
+  return createKeyward({
+    prefix: 'bsk',
+    jwt: { issuer: 'https://dashboard.example', audience: 'bytestack-api', signingKey: { alg: 'HS256', secret } },
+  })
 }

@@ -33,7 +33,11 @@ const lines = [
   ['200', 'the live key tracks an event (project in the body)', `curl ${show} ${track} -H 'Authorization: Bearer ${live.key}'`],
   ['401', 'no key', `curl ${show} ${track}`],
   ['403', 'a project the key does not list', `curl ${show} ${base}/api/projects/other-site/stats -H 'X-API-Key: ${live.key}'`],
-  ['403', 'the restricted key from a domain it does not allow', `curl ${show} ${track} -H 'Authorization: Bearer ${restricted}' -H 'Origin: https://evil.example'`],
+  [
+    '403',
+    'the restricted key from a domain it does not allow',
+    `curl ${show} ${track} -H 'Authorization: Bearer ${restricted}' -H 'Origin: https://evil.example'`,
+  ],
   [
     '200 200 200 429',
     'the restricted key from example.com, past its 3 calls a minute',

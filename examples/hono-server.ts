@@ -15,7 +15,8 @@ import { createKeyward, type Keyward } from 'keyward'
 import { authenticate } from 'keyward/hono'
 
 // Hono caches the parsed body, so the handler reads it again for free.
-const projectFromBody = async (c: Context): Promise<unknown> => ((await c.req.json().catch(() => null)) as { projectId?: unknown } | null)?.projectId
+const projectFromBody = async (c: Context): Promise<unknown> =>
+  ((await c.req.json().catch(() => null)) as { projectId?: unknown } | null)?.projectId
 
 /**
  * The example's routes: `POST /api/track` (project in the JSON body, `write` scope) and
@@ -35,8 +36,10 @@ export function createApp(kw: Keyward): Hono {
     return c.json({ accepted: true, projectId, keyId: c.get('auth').keyId })
   })
 
-  app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId'), getConnInfo }), (c) =>
-    c.json({ projectId: c.req.param('projectId'), org: c.get('auth').org, pageviews: 1284 }),
+  app.get(
+    '/api/projects/:projectId/stats',
+    authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId'), getConnInfo }),
+    (c) => c.json({ projectId: c.req.param('projectId'), org: c.get('auth').org, pageviews: 1284 }),
   )
 
   return app

@@ -56,7 +56,11 @@ export function extractBlocks(doc: string, text: string): Omit<Block, 'file'>[] 
 }
 
 function docs(): string[] {
-  const pages = existsSync(join(root, 'docs')) ? readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f)) : []
+  const pages = existsSync(join(root, 'docs'))
+    ? readdirSync(join(root, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => join('docs', f))
+    : []
   return ['README.md', ...pages.sort()]
 }
 
@@ -144,7 +148,9 @@ async function main(): Promise<void> {
     }),
   )
   let failed = false
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', work, '--pretty', 'false'], { encoding: 'utf8' })
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', work, '--pretty', 'false'], {
+    encoding: 'utf8',
+  })
   if (tsc.status !== 0) {
     failed = true
     // Point each error at the Markdown line it comes from.
@@ -156,7 +162,11 @@ async function main(): Promise<void> {
   }
   for (const block of blocks.filter((b) => b.run)) {
     try {
-      const out = execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(work, block.file)], { cwd: work, encoding: 'utf8', timeout: 60_000 })
+      const out = execFileSync(join(root, 'node_modules', '.bin', 'tsx'), [join(work, block.file)], {
+        cwd: work,
+        encoding: 'utf8',
+        timeout: 60_000,
+      })
       process.stdout.write(`ran ${block.doc}:${block.line}\n${out.replace(/^/gm, '  | ')}\n`)
     } catch (error) {
       failed = true

@@ -57,6 +57,11 @@ for (const [name, contents] of Object.entries(workers)) {
   })
   const code = result.outputFiles[0]!.contents
   const jose = Object.keys(result.metafile.inputs).filter((path) => path.includes('node_modules/jose/'))
-  const joseBytes = jose.reduce((sum, path) => sum + (result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.inputs[path]?.bytesInOutput ?? 0), 0)
-  console.log(`| ${name} | ${kib(code.length)} | ${kib(gzipSync(code, { level: 9 }).length)} | ${jose.length === 0 ? 'no' : `yes, ${jose.length} modules, ${kib(joseBytes)} minified`} |`)
+  const joseBytes = jose.reduce(
+    (sum, path) => sum + (result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.inputs[path]?.bytesInOutput ?? 0),
+    0,
+  )
+  console.log(
+    `| ${name} | ${kib(code.length)} | ${kib(gzipSync(code, { level: 9 }).length)} | ${jose.length === 0 ? 'no' : `yes, ${jose.length} modules, ${kib(joseBytes)} minified`} |`,
+  )
 }

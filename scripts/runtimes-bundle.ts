@@ -32,6 +32,18 @@ const common = {
   logLevel: 'warning' as const,
 }
 
-await build({ ...common, entryPoints: { bun: 'test/runtimes/bun.ts', deno: 'test/runtimes/deno.ts' }, outdir, platform: 'neutral', mainFields: ['module', 'main'] })
-await build({ ...common, entryPoints: { worker: 'test/runtimes/worker.ts' }, outdir, platform: 'browser', conditions: ['workerd', 'worker', 'browser'] })
+await build({
+  ...common,
+  entryPoints: { bun: 'test/runtimes/bun.ts', deno: 'test/runtimes/deno.ts' },
+  outdir,
+  platform: 'neutral',
+  mainFields: ['module', 'main'],
+})
+await build({
+  ...common,
+  entryPoints: { worker: 'test/runtimes/worker.ts' },
+  outdir,
+  platform: 'browser',
+  conditions: ['workerd', 'worker', 'browser'],
+})
 await build({ ...common, entryPoints: { 'workerd-driver': 'test/runtimes/workerd-driver.ts' }, outdir, platform: 'node' })

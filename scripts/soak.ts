@@ -51,12 +51,24 @@ async function main(): Promise<number> {
   await pool.query(`CREATE SCHEMA ${schema}`)
   const store = new PostgresTokenStore(pool, { schema, queryTimeoutMs: 2000 })
   await store.migrate()
-  const kw = createKeyward({ prefix: 'bsk', store, limiter: new RedisRateLimiter({ client: redis, prefix, timeoutMs: 2000 }), lockout: false })
+  const kw = createKeyward({
+    prefix: 'bsk',
+    store,
+    limiter: new RedisRateLimiter({ client: redis, prefix, timeoutMs: 2000 }),
+    lockout: false,
+  })
   const server = await start(0, kw)
-  const mint = async (input: Record<string, unknown> = {}) => (await kw.keys.create({ name: 'soak', orgId: 'org_soak', projects: ['prod-site'], scopes: ['read'], ...input })).key
+  const mint = async (input: Record<string, unknown> = {}) =>
+    (await kw.keys.create({ name: 'soak', orgId: 'org_soak', projects: ['prod-site'], scopes: ['read'], ...input })).key
   const keys: Record<Kind, () => string> = {
-    valid: ((k) => () => k)(await mint()),
-    limited: ((k) => () => k)(await mint({ rateLimit: { limit: QUOTA, windowMs: 30 * 24 * 3_600_000 } })),
+    valid: (
+      (k) => () =>
+        k
+    )(await mint()),
+    limited: (
+      (k) => () =>
+        k
+    )(await mint({ rateLimit: { limit: QUOTA, windowMs: 30 * 24 * 3_600_000 } })),
     // A fresh well-formed unknown key each time: every one costs a lookup (until the negative cache has it).
     invalid: () => generateKey('bsk', 'live').key,
   }
@@ -91,9 +103,11 @@ async function main(): Promise<number> {
 
   // Warm-up (JIT, pools, caches), not counted for the quota check: the limited key is not used.
   const warmKinds = { ...keys, limited: keys.valid }
-  await Promise.all(Array.from({ length: CONCURRENCY }, async (_, id) => {
-    for (let n = id; n < 600; n += CONCURRENCY) await get(warmKinds[KINDS[n % 3]!]())
-  }))
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, id) => {
+      for (let n = id; n < 600; n += CONCURRENCY) await get(warmKinds[KINDS[n % 3]!]())
+    }),
+  )
   const before = heapMb()
   const t0 = performance.now()
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, id) => worker(id, Date.now() + SECONDS * 1000)))
@@ -114,20 +128,24 @@ async function main(): Promise<number> {
   latencies.sort((a, b) => a - b)
   const pct = (p: number) => latencies[Math.min(total - 1, Math.floor(total * p))]!.toFixed(1)
   const table = Object.fromEntries(KINDS.map((k) => [k, Object.fromEntries(counts[k])]))
-  console.log(`soak: ${SECONDS} s, ${CONCURRENCY} concurrent, ${total} requests, ${(total / elapsed).toFixed(0)} req/s, latency p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms`)
+  console.log(
+    `soak: ${SECONDS} s, ${CONCURRENCY} concurrent, ${total} requests, ${(total / elapsed).toFixed(0)} req/s, latency p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms`,
+  )
   console.log(`soak: answers ${JSON.stringify(table)}`)
   console.log(`soak: heap after GC ${before.toFixed(1)} MB before, ${after.toFixed(1)} MB after (${(after - before).toFixed(2)} MB)`)
 
   const failures: string[] = []
   const only = (kind: Kind, allowed: string[]) => {
-    for (const outcome of counts[kind].keys()) if (!allowed.includes(outcome)) failures.push(`${kind}: unexpected ${outcome} x${counts[kind].get(outcome)}`)
+    for (const outcome of counts[kind].keys())
+      if (!allowed.includes(outcome)) failures.push(`${kind}: unexpected ${outcome} x${counts[kind].get(outcome)}`)
   }
   only('valid', ['200'])
   only('invalid', ['401'])
   only('limited', ['200', '429'])
   const limitedOk = counts.limited.get('200') ?? 0
   const limitedTotal = (counts.limited.get('200') ?? 0) + (counts.limited.get('429') ?? 0)
-  if (limitedOk !== Math.min(QUOTA, limitedTotal)) failures.push(`limited: ${limitedOk} allowed, expected exactly ${Math.min(QUOTA, limitedTotal)}`)
+  if (limitedOk !== Math.min(QUOTA, limitedTotal))
+    failures.push(`limited: ${limitedOk} allowed, expected exactly ${Math.min(QUOTA, limitedTotal)}`)
   if (limitedTotal <= QUOTA) failures.push(`limited: only ${limitedTotal} requests, the quota (${QUOTA}) was never reached; run longer`)
   if (after - before > HEAP_BOUND_MB) failures.push(`heap grew ${(after - before).toFixed(1)} MB (bound ${HEAP_BOUND_MB} MB)`)
   for (const failure of failures) console.error(`soak: FAIL ${failure}`)

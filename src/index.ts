@@ -12,7 +12,14 @@ export type { WaitUntil } from './verify/usage-recorder.js'
 export type { AuthContext, ApiKeyAuthContext, JwtAuthContext, KeyInfo, RateLimitRule } from './types.js'
 
 // Errors
-export { KeywardError, isKeywardError, type KeywardErrorCode, type KeywardErrorOptions, type FieldIssue, type ProblemDocument } from './errors.js'
+export {
+  KeywardError,
+  isKeywardError,
+  type KeywardErrorCode,
+  type KeywardErrorOptions,
+  type FieldIssue,
+  type ProblemDocument,
+} from './errors.js'
 export { MfaRequiredError } from './jwt/mfa-required-error.js'
 
 // Managing keys, delegation and audit events
@@ -23,7 +30,15 @@ export { createScopeExpander } from './keys/scopes.js'
 export { actorOf, type KeywardEvent, type KeywardEventType, type EventActor, type EventHook, type ActionContext } from './events.js'
 
 // User tokens (JWT) and two-factor logins
-export type { JwtOptions, SigningKey, VerificationKey, TrustedIssuer, ClaimMapping, AsymmetricAlgorithm, RemoteAlgorithm } from './jwt/jwt-options.js'
+export type {
+  JwtOptions,
+  SigningKey,
+  VerificationKey,
+  TrustedIssuer,
+  ClaimMapping,
+  AsymmetricAlgorithm,
+  RemoteAlgorithm,
+} from './jwt/jwt-options.js'
 export type { TokenManager, TokenPair, IssueTokensInput, LoginInput } from './jwt/token-manager.js'
 export { totp, type TotpUriInput } from './jwt/totp.js'
 
@@ -35,7 +50,17 @@ export { withFailurePolicy, type FailurePolicyOptions, type QuotaFailurePolicy }
 // Management routes
 export { createManagementHandler, type ManagementHandler } from './management/handler.js'
 export { managementOpenApi } from './management/openapi.js'
-export type { CallerProjects, ManagementAction, ManagementCall, ManagementWrite, WritePolicy, ManagementOptions, ManagementRequest, ManagementResponse, BodySource } from './management/types.js'
+export type {
+  CallerProjects,
+  ManagementAction,
+  ManagementCall,
+  ManagementWrite,
+  WritePolicy,
+  ManagementOptions,
+  ManagementRequest,
+  ManagementResponse,
+  BodySource,
+} from './management/types.js'
 
 // For adapter authors: what adapters/*.ts import by package name
 export { createClientIpResolver, type TrustProxy, type ClientIpResolver } from './http/client-ip.js'

@@ -19,7 +19,20 @@ import { createScopeExpander, DEFAULT_SCOPE_HIERARCHY, type ScopeHierarchy } fro
 import { MemoryTokenStore } from './stores/memory-token-store.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { RateLimitRule } from './types.js'
-import { checkedElsewhere, checkOptions, func, integer, nested, oneOf, optionError, orFalse, required, withMethods, type OptionRule, type OptionRules } from './internal/options.js'
+import {
+  checkedElsewhere,
+  checkOptions,
+  func,
+  integer,
+  nested,
+  oneOf,
+  optionError,
+  orFalse,
+  required,
+  withMethods,
+  type OptionRule,
+  type OptionRules,
+} from './internal/options.js'
 import { UsageRecorder } from './verify/usage-recorder.js'
 import { buildCachedKey } from './verify/cached-key.js'
 import { verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
@@ -93,12 +106,21 @@ export interface Keyward {
 
 // kw.tokens without the jwt option: every call says what is missing instead of failing later.
 const noTokens = () => Promise.reject(new TypeError('keyward: kw.tokens needs the jwt option of createKeyward()'))
-const NO_TOKENS: TokenManager = Object.freeze({ issue: noTokens, refresh: noTokens, revoke: noTokens, revokeSession: noTokens, login: noTokens, pendingLogin: noTokens, jwks: noTokens })
+const NO_TOKENS: TokenManager = Object.freeze({
+  issue: noTokens,
+  refresh: noTokens,
+  revoke: noTokens,
+  revokeSession: noTokens,
+  login: noTokens,
+  pendingLogin: noTokens,
+  jwks: noTokens,
+})
 
 const RULE_OPTIONS: OptionRules = {
   limit: required(integer({ min: 1, message: 'must be a positive integer' })),
   windowMs: required((value, path) => {
-    if (!Number.isSafeInteger(value) || (value as number) < 1000 || (value as number) % 1000 !== 0) optionError(`${path} must be a whole number of seconds in ms (at least 1000)`)
+    if (!Number.isSafeInteger(value) || (value as number) < 1000 || (value as number) % 1000 !== 0)
+      optionError(`${path} must be a whole number of seconds in ms (at least 1000)`)
   }),
   name: (value, path) => {
     if (!isValidPolicyName(value as string)) optionError(`${path} must be 1-32 letters, digits, - or _`)
@@ -128,7 +150,10 @@ const KEYWARD_OPTIONS: OptionRules = {
   pepper: checkedElsewhere,
   lockout: orFalse(
     nested(
-      { maxFailures: required(integer({ min: 1, message: 'must be a positive integer' })), windowMs: required(integer({ min: 1000, message: 'must be an integer >= 1000' })) },
+      {
+        maxFailures: required(integer({ min: 1, message: 'must be a positive integer' })),
+        windowMs: required(integer({ min: 1000, message: 'must be an integer >= 1000' })),
+      },
       () => 'lockout must be false or { maxFailures: positive integer, windowMs: integer >= 1000 }',
     ),
   ),
@@ -168,7 +193,12 @@ export function createKeyward(options: KeywardOptions): Keyward {
   const environment = options.environment ?? 'live'
   const now = options.now ?? Date.now
   const lockout = options.lockout ?? { maxFailures: 10, windowMs: 5 * 60_000 }
-  const defaults = options.defaultRateLimit === undefined ? [] : Array.isArray(options.defaultRateLimit) ? options.defaultRateLimit : [options.defaultRateLimit as RateLimitRule]
+  const defaults =
+    options.defaultRateLimit === undefined
+      ? []
+      : Array.isArray(options.defaultRateLimit)
+        ? options.defaultRateLimit
+        : [options.defaultRateLimit as RateLimitRule]
   const defaultRateLimit = Object.freeze(defaults.map((rule) => ({ ...rule })))
   const usageFlushMs = options.usageFlushMs ?? 60_000
   const cacheOptions = options.cache ?? {}
@@ -201,11 +231,19 @@ export function createKeyward(options: KeywardOptions): Keyward {
   if (options.jwt !== undefined) {
     const config = resolveJwtOptions(options.jwt)
     const keyring = new Keyring(config)
-    if (config.signingKey !== undefined && !keepsRefreshFamilies(store)) optionError('jwt.signingKey needs a store that keeps refresh-token families (the memory, Postgres and Redis stores do)')
-    rt.tokens = new TokenVerifier(config, keyring, { hash: rt.hash, expandScopes: rt.expandScopes, environment, rules: defaultRateLimit, now })
+    if (config.signingKey !== undefined && !keepsRefreshFamilies(store))
+      optionError('jwt.signingKey needs a store that keeps refresh-token families (the memory, Postgres and Redis stores do)')
+    rt.tokens = new TokenVerifier(config, keyring, {
+      hash: rt.hash,
+      expandScopes: rt.expandScopes,
+      environment,
+      rules: defaultRateLimit,
+      now,
+    })
     // Second-factor counters and used codes must not share an in-process table with per-address
     // lockout, which a flood of addresses can evict them from; a shared limiter keeps them cluster-wide.
-    const twoFactorLimiter = options.limiter === undefined || options.limiter instanceof MemoryRateLimiter ? new MemoryRateLimiter() : options.limiter
+    const twoFactorLimiter =
+      options.limiter === undefined || options.limiter instanceof MemoryRateLimiter ? new MemoryRateLimiter() : options.limiter
     tokens = createTokenManager(rt, config, keyring, rt.tokens, twoFactorLimiter)
   }
   const unsubscribe = store.subscribe?.((event) => {

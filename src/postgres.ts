@@ -11,7 +11,12 @@
  * await store.migrate()
  * ```
  */
-export { PostgresTokenStore, type PostgresQueryable, type PostgresListenConnection, type PostgresTokenStoreOptions } from './stores/postgres-token-store.js'
+export {
+  PostgresTokenStore,
+  type PostgresQueryable,
+  type PostgresListenConnection,
+  type PostgresTokenStoreOptions,
+} from './stores/postgres-token-store.js'
 export {
   KEYWARD_POSTGRES_SCHEMA,
   KEYWARD_POSTGRES_LIFECYCLE_SCHEMA,

@@ -15,4 +15,9 @@
  * ```
  */
 export { RedisRateLimiter, type RedisRateLimiterOptions, type RedisScriptClient } from './limiters/redis-rate-limiter.js'
-export { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection, type RedisTokenStoreOptions } from './stores/redis-token-store.js'
+export {
+  RedisTokenStore,
+  type RedisStoreClient,
+  type RedisSubscriberConnection,
+  type RedisTokenStoreOptions,
+} from './stores/redis-token-store.js'

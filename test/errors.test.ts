@@ -63,7 +63,9 @@ describe('KeywardError: WWW-Authenticate (RFC 6750 §3)', () => {
   })
 
   it('carries error="insufficient_scope" and the scopes needed, space-separated', () => {
-    expect(new KeywardError('insufficient_scope', { scope: 'write' }).headers['www-authenticate']).toBe('Bearer realm="api", error="insufficient_scope", scope="write"')
+    expect(new KeywardError('insufficient_scope', { scope: 'write' }).headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="insufficient_scope", scope="write"',
+    )
     expect(new KeywardError('insufficient_scope', { scope: 'write events:read' }).headers['www-authenticate']).toBe(
       'Bearer realm="api", error="insufficient_scope", scope="write events:read"',
     )
@@ -73,12 +75,18 @@ describe('KeywardError: WWW-Authenticate (RFC 6750 §3)', () => {
     expect(new KeywardError('insufficient_scope').headers['www-authenticate']).toBe('Bearer realm="api", error="insufficient_scope"')
   })
 
-  it.each(['project_forbidden', 'origin_forbidden', 'ip_forbidden', 'rate_limited', 'ip_blocked', 'store_unavailable', 'validation_failed', 'not_found'] as const)(
-    '%s is not a challenge: no WWW-Authenticate',
-    (code) => {
-      expect(new KeywardError(code).headers['www-authenticate']).toBeUndefined()
-    },
-  )
+  it.each([
+    'project_forbidden',
+    'origin_forbidden',
+    'ip_forbidden',
+    'rate_limited',
+    'ip_blocked',
+    'store_unavailable',
+    'validation_failed',
+    'not_found',
+  ] as const)('%s is not a challenge: no WWW-Authenticate', (code) => {
+    expect(new KeywardError(code).headers['www-authenticate']).toBeUndefined()
+  })
 })
 
 describe('KeywardError: Retry-After', () => {
@@ -106,7 +114,13 @@ describe('KeywardError: Retry-After', () => {
 describe('KeywardError: toJSON is an RFC 9457 problem document', () => {
   it('has type, title, status, detail and the stable code', () => {
     const doc = new KeywardError('invalid_token').toJSON()
-    expect(doc).toEqual({ type: 'https://keyward.dev/errors/invalid_token', title: 'Unauthorized', status: 401, detail: 'Invalid API token', code: 'invalid_token' })
+    expect(doc).toEqual({
+      type: 'https://keyward.dev/errors/invalid_token',
+      title: 'Unauthorized',
+      status: 401,
+      detail: 'Invalid API token',
+      code: 'invalid_token',
+    })
   })
 
   it.each(TABLE)('%s: status matches, title is the HTTP reason phrase, type is an absolute URI per code', (code, status) => {
@@ -114,7 +128,14 @@ describe('KeywardError: toJSON is an RFC 9457 problem document', () => {
     expect(doc.status).toBe(status)
     expect(new URL(doc.type).href).toBe(doc.type)
     expect(doc.type.endsWith(`/${code}`)).toBe(true)
-    const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }
+    const reasons: Record<number, string> = {
+      400: 'Bad Request',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      429: 'Too Many Requests',
+      503: 'Service Unavailable',
+    }
     expect(doc.title).toBe(reasons[status])
     expect(doc.detail).toBe(ERROR_MESSAGES[code])
   })

@@ -16,7 +16,14 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 /** Every name src/index.ts exports, values and types. */
 function exportedNames(): string[] {
   const entry = `${root}src/index.ts`
-  const program = ts.createProgram([entry], { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2022, noEmit: true, skipLibCheck: true, types: [] })
+  const program = ts.createProgram([entry], {
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    target: ts.ScriptTarget.ES2022,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+  })
   const checker = program.getTypeChecker()
   const symbol = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!
   return checker.getExportsOfModule(symbol).map((s) => s.name)

@@ -7,7 +7,13 @@ import { setup } from './support/setup.js'
 describe('Bklit: project scoping and domain restrictions', () => {
   it('example.com allows https://example.com and http://example.com, refuses www. and app.', async () => {
     const { kw, bearer } = setup({ prefix: 'bk' })
-    const { key } = await kw.keys.create({ name: 'Production Website Token', orgId: 'org_1', projects: ['prod-website'], allowedOrigins: ['example.com'], scopes: ['write'] })
+    const { key } = await kw.keys.create({
+      name: 'Production Website Token',
+      orgId: 'org_1',
+      projects: ['prod-website'],
+      allowedOrigins: ['example.com'],
+      scopes: ['write'],
+    })
     expect(key.startsWith('bk_live_')).toBe(true)
     for (const origin of ['https://example.com', 'http://example.com']) {
       expect((await kw.verify({ headers: bearer(key, { origin }), project: 'prod-website' })).ok).toBe(true)
@@ -53,8 +59,20 @@ describe('TokenKit: origins, IPs, hourly rate limit, lockout', () => {
 
   it('a frontend key is locked to its origins; a server key to its IPs', async () => {
     const { kw } = tokenkit()
-    const front = await kw.keys.create({ name: 'my-app-prod', orgId: 'u1', projects: ['api'], allowedOrigins: ['https://app.example.io', 'https://www.example.io'], rateLimit: { limit: 5000, windowMs: 3_600_000 } })
-    const server = await kw.keys.create({ name: 'indexer-cron', orgId: 'u1', projects: ['api'], allowedIps: ['203.0.113.10'], rateLimit: { limit: 10_000, windowMs: 3_600_000 } })
+    const front = await kw.keys.create({
+      name: 'my-app-prod',
+      orgId: 'u1',
+      projects: ['api'],
+      allowedOrigins: ['https://app.example.io', 'https://www.example.io'],
+      rateLimit: { limit: 5000, windowMs: 3_600_000 },
+    })
+    const server = await kw.keys.create({
+      name: 'indexer-cron',
+      orgId: 'u1',
+      projects: ['api'],
+      allowedIps: ['203.0.113.10'],
+      rateLimit: { limit: 10_000, windowMs: 3_600_000 },
+    })
     expect((await kw.verify({ headers: { 'api-key': front.key, origin: 'https://app.example.io' } })).ok).toBe(true)
     expect((await kw.verify({ headers: { 'api-key': front.key, 'x-origin': 'https://www.example.io' } })).ok).toBe(true)
     expect((await kw.verify({ headers: { 'api-key': front.key, origin: 'https://evil.io' } })).ok).toBe(false)
@@ -120,9 +138,15 @@ describe('ByteStack: bsk_live_/bsk_test_ prefixes and read/write/admin scopes', 
       admin: (await kw.keys.create({ name: 'infra', orgId: 'acme', projects: ['main'], scopes: ['admin'] })).key,
     }
     const table: Array<[keyof typeof keys, string, boolean]> = [
-      ['read', 'read', true], ['read', 'write', false], ['read', 'admin', false],
-      ['write', 'read', true], ['write', 'write', true], ['write', 'admin', false],
-      ['admin', 'read', true], ['admin', 'write', true], ['admin', 'admin', true],
+      ['read', 'read', true],
+      ['read', 'write', false],
+      ['read', 'admin', false],
+      ['write', 'read', true],
+      ['write', 'write', true],
+      ['write', 'admin', false],
+      ['admin', 'read', true],
+      ['admin', 'write', true],
+      ['admin', 'admin', true],
     ]
     for (const [holder, needed, expected] of table) {
       const r = await kw.verify({ headers: bearer(keys[holder]), scopes: [needed] })

@@ -48,7 +48,8 @@ export function describeRateLimiterConformance(name: string, makeLimiter: () => 
   describe(`RateLimiter conformance: ${name}`, () => {
     let harness: LimiterHarness
     let limiter: RateLimiter
-    const limit = (key: string, rules: readonly RateLimitRule[], blockKey?: string, on: RateLimiter = limiter) => on.limit({ key, rules, blockKey, now: Date.now() })
+    const limit = (key: string, rules: readonly RateLimitRule[], blockKey?: string, on: RateLimiter = limiter) =>
+      on.limit({ key, rules, blockKey, now: Date.now() })
     const times = async (n: number, key: string, rules: readonly RateLimitRule[], blockKey?: string): Promise<LimitResult[]> => {
       const results: LimitResult[] = []
       for (let i = 0; i < n; i++) results.push(await limit(key, rules, blockKey))
@@ -126,7 +127,10 @@ export function describeRateLimiterConformance(name: string, makeLimiter: () => 
 
       it('when several rules refuse, retryAfterMs is the longest wait', async () => {
         const key = fresh('k')
-        const tight = [{ limit: 2, windowMs: HOUR }, { limit: 2, windowMs: 2 * HOUR }]
+        const tight = [
+          { limit: 2, windowMs: HOUR },
+          { limit: 2, windowMs: 2 * HOUR },
+        ]
         const [, , third] = await times(3, key, tight)
         expect(third!.allowed).toBe(false)
         // Half an hour for the first rule, an hour for the second: the hour.
@@ -140,7 +144,9 @@ export function describeRateLimiterConformance(name: string, makeLimiter: () => 
         const instances = harness.peer === undefined ? [limiter] : [limiter, await harness.peer(), await harness.peer()]
         const key = fresh('k')
         const rule = { limit: 50, windowMs: 10 * HOUR }
-        const results = await Promise.all(Array.from({ length: 200 }, (_, i) => limit(key, [rule], undefined, instances[i % instances.length])))
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => limit(key, [rule], undefined, instances[i % instances.length])),
+        )
         expect(results.filter((r) => r.allowed)).toHaveLength(50)
       })
     })

@@ -6,7 +6,9 @@ export const T0 = Date.UTC(2026, 10, 22, 12, 0, 0, 123)
 
 // A random tag per run (and per process): records of two runs, or of the two processes of one
 // run, never share an id on a backend that outlives a test (Redis, a real database).
-const RUN = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')
+const RUN = Math.floor(Math.random() * 36 ** 4)
+  .toString(36)
+  .padStart(4, '0')
 let counter = 0
 /** A fresh 8-character base62 id, distinct within a run. */
 function nextId(): string {
@@ -43,7 +45,15 @@ export function fullRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
       { limit: 5000, windowMs: 3_600_000, name: 'hourly' },
       { limit: 10, windowMs: 1000 },
     ],
-    metadata: { team: 'web', n: 3, ratio: 0.5, flag: false, none: null, nested: { list: [1, 'x', true, null], deep: { é: '✓' } }, quote: `"'\\` },
+    metadata: {
+      team: 'web',
+      n: 3,
+      ratio: 0.5,
+      flag: false,
+      none: null,
+      nested: { list: [1, 'x', true, null], deep: { é: '✓' } },
+      quote: `"'\\`,
+    },
     expiresAt: Date.UTC(2100, 0, 1, 0, 0, 0, 999),
     createdAt: T0,
     updatedAt: T0 + 1,

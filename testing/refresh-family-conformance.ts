@@ -3,7 +3,8 @@ import type { RefreshFamilyRecord, RefreshRotation } from '../src/jwt/refresh-fa
 import type { TokenStore } from '../src/stores/token-store.js'
 import { familyRecord } from './records.js'
 
-type FamilyStore = Required<Pick<TokenStore, 'insertRefreshFamily' | 'rotateRefreshFamily' | 'revokeRefreshFamily' | 'findRefreshFamily'>> & TokenStore
+type FamilyStore = Required<Pick<TokenStore, 'insertRefreshFamily' | 'rotateRefreshFamily' | 'revokeRefreshFamily' | 'findRefreshFamily'>> &
+  TokenStore
 
 const DAY = 86_400_000
 
@@ -148,11 +149,18 @@ export function describeRefreshFamilyConformance(current: () => { store: TokenSt
       const record = familyRecord()
       await store().insertRefreshFamily(record)
       const now = Date.now()
-      const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => store().rotateRefreshFamily(record.id, record.current, `next_${i}`, now + DAY, now)))
+      const outcomes = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => store().rotateRefreshFamily(record.id, record.current, `next_${i}`, now + DAY, now)),
+      )
       // Linearizable: one wins, the first loser presents a retired jti (reuse), the rest find it revoked.
       expect(count(outcomes)).toStrictEqual({ rotated: 1, reused: 1, revoked: 198, unknown: 0 })
       const winner = outcomes.indexOf('rotated')
-      expect(await store().findRefreshFamily(record.id)).toStrictEqual({ ...record, current: `next_${winner}`, expiresAt: now + DAY, revokedAt: now })
+      expect(await store().findRefreshFamily(record.id)).toStrictEqual({
+        ...record,
+        current: `next_${winner}`,
+        expiresAt: now + DAY,
+        revokedAt: now,
+      })
     })
 
     it('lets exactly one rotation win when two store instances race on the same jti', async () => {
@@ -162,7 +170,9 @@ export function describeRefreshFamilyConformance(current: () => { store: TokenSt
       const other = families(peer === undefined ? current().store : await peer())
       const now = Date.now()
       const outcomes = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? store() : other).rotateRefreshFamily(record.id, record.current, `next_${i}`, now + DAY, now)),
+        Array.from({ length: 50 }, (_, i) =>
+          (i % 2 === 0 ? store() : other).rotateRefreshFamily(record.id, record.current, `next_${i}`, now + DAY, now),
+        ),
       )
       expect(count(outcomes)).toStrictEqual({ rotated: 1, reused: 1, revoked: 48, unknown: 0 })
       expect((await other.findRefreshFamily(record.id))?.current).toBe(`next_${outcomes.indexOf('rotated')}`)

@@ -32,7 +32,12 @@ type Message = Record<string, unknown>
  * const harness = { store, close, secondProcess: () => startSecondProcess({ command: process.execPath, args: ['--import', 'tsx', 'test/serve-my-store.ts'], env: { MY_SCHEMA: schema } }) }
  * ```
  */
-export async function startSecondProcess(options: { command: string; args?: readonly string[]; env?: Record<string, string>; cwd?: string | URL }): Promise<SecondProcess> {
+export async function startSecondProcess(options: {
+  command: string
+  args?: readonly string[]
+  env?: Record<string, string>
+  cwd?: string | URL
+}): Promise<SecondProcess> {
   const child = spawn(options.command, [...(options.args ?? [])], {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: { ...process.env, ...options.env },
@@ -106,7 +111,10 @@ export async function startSecondProcess(options: { command: string; args?: read
  * await serveSecondProcess(store, { subscribed: () => store.listening(), close: () => store.close() })
  * ```
  */
-export async function serveSecondProcess(store: TokenStore, options: { subscribed?: () => Promise<void>; close?: () => Promise<void> } = {}): Promise<void> {
+export async function serveSecondProcess(
+  store: TokenStore,
+  options: { subscribed?: () => Promise<void>; close?: () => Promise<void> } = {},
+): Promise<void> {
   // An hour-long cache: only the store's announcement can make this process forget a key.
   const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, cache: { ttlMs: 3_600_000 } })
   const say = (message: Message) => process.stdout.write(`${JSON.stringify(message)}\n`)
@@ -117,13 +125,18 @@ export async function serveSecondProcess(store: TokenStore, options: { subscribe
   say({ ready: true })
   try {
     for await (const line of createInterface({ input: process.stdin })) {
-      const request = JSON.parse(line) as { verify?: string; rotate?: { id: string; presented: string; count: number; expiresAt: number; now: number } }
+      const request = JSON.parse(line) as {
+        verify?: string
+        rotate?: { id: string; presented: string; count: number; expiresAt: number; now: number }
+      }
       if (request.verify !== undefined) {
         const result = await kw.verify({ headers: { authorization: `Bearer ${request.verify}` }, project: 'prod-site' })
         say({ ok: result.ok, code: result.ok ? null : result.error.code })
       } else if (request.rotate !== undefined) {
         const { id, presented, count, expiresAt, now } = request.rotate
-        const outcomes = await Promise.all(Array.from({ length: count }, (_, i) => store.rotateRefreshFamily!(id, presented, `there_${i}`, expiresAt, now)))
+        const outcomes = await Promise.all(
+          Array.from({ length: count }, (_, i) => store.rotateRefreshFamily!(id, presented, `there_${i}`, expiresAt, now)),
+        )
         say({ outcomes })
       }
     }

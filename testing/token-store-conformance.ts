@@ -66,7 +66,10 @@ function expectPlainTypes(record: KeyRecord): void {
 }
 
 /** Resolves with the first event `listener` sees that matches; the test's timeout bounds the wait. */
-function waitForEvent(store: TokenStore, match: (event: InvalidationEvent) => boolean): { event: Promise<InvalidationEvent>; unsubscribe: () => void } {
+function waitForEvent(
+  store: TokenStore,
+  match: (event: InvalidationEvent) => boolean,
+): { event: Promise<InvalidationEvent>; unsubscribe: () => void } {
   let unsubscribe: () => void = () => {}
   const event = new Promise<InvalidationEvent>((resolve) => {
     unsubscribe = store.subscribe!((e) => {
@@ -87,7 +90,11 @@ function waitForEvent(store: TokenStore, match: (event: InvalidationEvent) => bo
  * describeTokenStoreConformance('memory', async () => ({ store: new MemoryTokenStore(), close: async () => {} }))
  * ```
  */
-export function describeTokenStoreConformance(name: string, makeStore: () => Promise<StoreHarness>, options: TokenStoreConformanceOptions = {}): void {
+export function describeTokenStoreConformance(
+  name: string,
+  makeStore: () => Promise<StoreHarness>,
+  options: TokenStoreConformanceOptions = {},
+): void {
   describe(`TokenStore conformance: ${name}`, () => {
     let harness: StoreHarness
     let store: TokenStore
@@ -203,7 +210,8 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
       it('applies a conditional patch only over the expected version, bumping it; otherwise changes nothing', async () => {
         const record = bareRecord({ version: 3 })
         await store.insert(record)
-        for (const stale of [2, 4, 0]) expect(await store.update(record.id, { name: 'stale', revokedAt: T0 }, { ifVersion: stale })).toBeNull()
+        for (const stale of [2, 4, 0])
+          expect(await store.update(record.id, { name: 'stale', revokedAt: T0 }, { ifVersion: stale })).toBeNull()
         expect(await store.findById(record.id)).toStrictEqual(record)
         const applied = await store.update(record.id, { name: 'fresh' }, { ifVersion: 3 })
         expect(applied).toStrictEqual({ ...record, name: 'fresh', version: 4 })
@@ -227,7 +235,16 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
         const record = fullRecord({ version: 1 })
         await store.insert(record)
         // What KeyRecordPatch's type forbids, sent anyway (a caller in plain JavaScript).
-        const sneaky = { name: 'x', id: 'Other001', prefix: 'evil', environment: 'test', orgId: 'org_2', createdAt: 1, expiresAt: undefined, description: undefined } as unknown as { name: string }
+        const sneaky = {
+          name: 'x',
+          id: 'Other001',
+          prefix: 'evil',
+          environment: 'test',
+          orgId: 'org_2',
+          createdAt: 1,
+          expiresAt: undefined,
+          description: undefined,
+        } as unknown as { name: string }
         expect(await store.update(record.id, sneaky)).toStrictEqual({ ...record, name: 'x', version: 2 })
         expect(await store.findById(record.id)).toStrictEqual({ ...record, name: 'x', version: 2 })
         expect(await store.listByOrg('org_2')).toStrictEqual([])
@@ -239,7 +256,9 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
         const writers = harness.peer === undefined ? [store, store] : [store, await harness.peer(), await harness.peer()]
         for (let round = 0; round < 10; round++) {
           const results = await Promise.all(
-            Array.from({ length: 6 }, (_, i) => writers[i % writers.length]!.update(record.id, { name: `w${round}-${i}` }, { ifVersion: round })),
+            Array.from({ length: 6 }, (_, i) =>
+              writers[i % writers.length]!.update(record.id, { name: `w${round}-${i}` }, { ifVersion: round }),
+            ),
           )
           const winners = results.filter((r) => r !== null)
           expect(winners).toHaveLength(1)
@@ -396,7 +415,8 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
       })
     })
 
-    if (options.refreshFamilies !== false) describeRefreshFamilyConformance(() => ({ store, ...(harness.peer === undefined ? {} : { peer: harness.peer }) }))
+    if (options.refreshFamilies !== false)
+      describeRefreshFamilyConformance(() => ({ store, ...(harness.peer === undefined ? {} : { peer: harness.peer }) }))
 
     describe('keyward on this store', () => {
       const request = (key: string) => ({ headers: { authorization: `Bearer ${key}` }, ip: '203.0.113.7', project: 'prod-site' })
@@ -464,8 +484,16 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
         const b = createKeyward({ prefix: 'bsk', store: otherStore, usageFlushMs: false, cache: false })
         try {
           for (let attempt = 0; attempt < 8; attempt++) {
-            const { info } = await a.keys.create({ name: 'Race', orgId: 'org_race2', projects: ['prod-site'], expiresAt: new Date(Date.now() + 86_400_000) })
-            const [rotation, update] = await Promise.allSettled([a.keys.rotate(info.id, { gracePeriodMs: 60_000 }), b.keys.update(info.id, { expiresAt: null })])
+            const { info } = await a.keys.create({
+              name: 'Race',
+              orgId: 'org_race2',
+              projects: ['prod-site'],
+              expiresAt: new Date(Date.now() + 86_400_000),
+            })
+            const [rotation, update] = await Promise.allSettled([
+              a.keys.rotate(info.id, { gracePeriodMs: 60_000 }),
+              b.keys.update(info.id, { expiresAt: null }),
+            ])
             // The rotation always lands (redone over the update when that came first); the update
             // lands only if it came first.
             expect(rotation.status).toBe('fulfilled')
@@ -511,52 +539,67 @@ export function describeTokenStoreConformance(name: string, makeStore: () => Pro
     describe('two server processes on this backend', () => {
       // Another process has its own connections, its own event loop and its own copy of every
       // module: what a deployment of several servers is, which two instances in one process only imitate.
-      it("a key revoked through this process is refused by the other on its first request after the announcement arrives", { timeout: 60_000 }, async ({ skip }) => {
-        if (harness.secondProcess === undefined) return skip('no second process in this harness')
-        const there = await harness.secondProcess()
-        onTestFinished(() => there.kill())
-        const here = createKeyward({ prefix: 'bsk', store, usageFlushMs: false })
-        try {
-          const { key, info } = await here.keys.create({ name: 'Shared', orgId: 'org_1', projects: ['prod-site'] })
-          expect(await there.verify(key)).toStrictEqual({ ok: true, code: null })
-          expect(await there.verify(key)).toStrictEqual({ ok: true, code: null }) // from its cache
-          await here.keys.revoke(info.id)
-          await there.announced(info.id)
-          expect(await there.verify(key)).toStrictEqual({ ok: false, code: 'invalid_token' })
-        } finally {
-          await here.close()
-          await there.close()
-        }
-      })
-
-      it('of concurrent rotations of one refresh token from two processes, exactly one succeeds', { timeout: 120_000 }, async ({ skip }) => {
-        if (harness.secondProcess === undefined) return skip('no second process in this harness')
-        if (options.refreshFamilies === false) return skip('this store does not back refresh tokens')
-        const there = await harness.secondProcess()
-        onTestFinished(() => there.kill())
-        const perSide = 50
-        try {
-          for (let round = 0; round < 5; round++) {
-            const family = familyRecord()
-            expect(await store.insertRefreshFamily!(family)).toBe(true)
-            const now = Date.now()
-            const expiresAt = now + 86_400_000
-            const [theirs, mine] = await Promise.all([
-              there.rotate({ id: family.id, presented: family.current, count: perSide, expiresAt, now }),
-              Promise.all(Array.from({ length: perSide }, (_, i) => store.rotateRefreshFamily!(family.id, family.current, `here_${i}`, expiresAt, now))),
-            ])
-            const winners = [...mine.flatMap((o, i) => (o === 'rotated' ? [`here_${i}`] : [])), ...theirs.flatMap((o, i) => (o === 'rotated' ? [`there_${i}`] : []))]
-            const all = [...mine, ...theirs]
-            // Linearizable across processes: one wins, the first loser presents a retired jti (reuse), the rest find it revoked.
-            expect(winners).toHaveLength(1)
-            expect(all.filter((o) => o === 'reused')).toHaveLength(1)
-            expect(all.filter((o) => o === 'revoked')).toHaveLength(2 * perSide - 2)
-            expect(await store.findRefreshFamily!(family.id)).toStrictEqual({ ...family, current: winners[0], expiresAt, revokedAt: now })
+      it(
+        'a key revoked through this process is refused by the other on its first request after the announcement arrives',
+        { timeout: 60_000 },
+        async ({ skip }) => {
+          if (harness.secondProcess === undefined) return skip('no second process in this harness')
+          const there = await harness.secondProcess()
+          onTestFinished(() => there.kill())
+          const here = createKeyward({ prefix: 'bsk', store, usageFlushMs: false })
+          try {
+            const { key, info } = await here.keys.create({ name: 'Shared', orgId: 'org_1', projects: ['prod-site'] })
+            expect(await there.verify(key)).toStrictEqual({ ok: true, code: null })
+            expect(await there.verify(key)).toStrictEqual({ ok: true, code: null }) // from its cache
+            await here.keys.revoke(info.id)
+            await there.announced(info.id)
+            expect(await there.verify(key)).toStrictEqual({ ok: false, code: 'invalid_token' })
+          } finally {
+            await here.close()
+            await there.close()
           }
-        } finally {
-          await there.close()
-        }
-      })
+        },
+      )
+
+      it(
+        'of concurrent rotations of one refresh token from two processes, exactly one succeeds',
+        { timeout: 120_000 },
+        async ({ skip }) => {
+          if (harness.secondProcess === undefined) return skip('no second process in this harness')
+          if (options.refreshFamilies === false) return skip('this store does not back refresh tokens')
+          const there = await harness.secondProcess()
+          onTestFinished(() => there.kill())
+          const perSide = 50
+          try {
+            for (let round = 0; round < 5; round++) {
+              const family = familyRecord()
+              expect(await store.insertRefreshFamily!(family)).toBe(true)
+              const now = Date.now()
+              const expiresAt = now + 86_400_000
+              const [theirs, mine] = await Promise.all([
+                there.rotate({ id: family.id, presented: family.current, count: perSide, expiresAt, now }),
+                Promise.all(
+                  Array.from({ length: perSide }, (_, i) =>
+                    store.rotateRefreshFamily!(family.id, family.current, `here_${i}`, expiresAt, now),
+                  ),
+                ),
+              ])
+              const winners = [
+                ...mine.flatMap((o, i) => (o === 'rotated' ? [`here_${i}`] : [])),
+                ...theirs.flatMap((o, i) => (o === 'rotated' ? [`there_${i}`] : [])),
+              ]
+              const all = [...mine, ...theirs]
+              // Linearizable across processes: one wins, the first loser presents a retired jti (reuse), the rest find it revoked.
+              expect(winners).toHaveLength(1)
+              expect(all.filter((o) => o === 'reused')).toHaveLength(1)
+              expect(all.filter((o) => o === 'revoked')).toHaveLength(2 * perSide - 2)
+              expect(await store.findRefreshFamily!(family.id)).toStrictEqual({ ...family, current: winners[0], expiresAt, revokedAt: now })
+            }
+          } finally {
+            await there.close()
+          }
+        },
+      )
     })
   })
 }

@@ -41,7 +41,9 @@ function passwordMatches(user: User | undefined, password: unknown): user is Use
 
 function tokens(res: Response, pair: TokenPair): void {
   // OAuth-style field names (RFC 6749 §5.1); no-store so no cache keeps them.
-  res.set('cache-control', 'no-store').json({ access_token: pair.accessToken, refresh_token: pair.refreshToken, token_type: pair.tokenType, expires_in: pair.expiresIn })
+  res
+    .set('cache-control', 'no-store')
+    .json({ access_token: pair.accessToken, refresh_token: pair.refreshToken, token_type: pair.tokenType, expires_in: pair.expiresIn })
 }
 
 function problem(res: Response, error: unknown): void {
@@ -70,20 +72,32 @@ export function createApp(kw: Keyward): Express {
   // Enrolment needs a logged-in user, and a 2FA login when 2FA is already on: a password alone
   // must never be enough to swap in another authenticator.
   const enrolled = (req: express.Request) => USERS_BY_ID.get((req as AuthenticatedRequest).auth.subject ?? '')
-  app.post('/auth/2fa/enroll', authenticate(kw), (req, res, next) => {
-    const user = enrolled(req)
-    if (user === undefined) return void res.status(401).json(invalidLogin)
-    if (user.totpSecret !== undefined && (req as AuthenticatedRequest).auth.mfa !== true) return next()
-    // Pending until a code from it is confirmed; shown once, as a QR code in a real app.
-    user.pendingTotpSecret = totp.generateSecret()
-    res.set('cache-control', 'no-store').json({ secret: user.pendingTotpSecret, otpauthUri: totp.uri({ secret: user.pendingTotpSecret, account: user.id, issuer: 'ByteStack' }) })
-  }, requireMfa())
+  app.post(
+    '/auth/2fa/enroll',
+    authenticate(kw),
+    (req, res, next) => {
+      const user = enrolled(req)
+      if (user === undefined) return void res.status(401).json(invalidLogin)
+      if (user.totpSecret !== undefined && (req as AuthenticatedRequest).auth.mfa !== true) return next()
+      // Pending until a code from it is confirmed; shown once, as a QR code in a real app.
+      user.pendingTotpSecret = totp.generateSecret()
+      res
+        .set('cache-control', 'no-store')
+        .json({
+          secret: user.pendingTotpSecret,
+          otpauthUri: totp.uri({ secret: user.pendingTotpSecret, account: user.id, issuer: 'ByteStack' }),
+        })
+    },
+    requireMfa(),
+  )
 
   app.post('/auth/2fa/confirm', authenticate(kw), (req, res) => {
     const user = enrolled(req)
     const secret = user?.pendingTotpSecret
     if (user === undefined || secret === undefined || totp.match(secret, req.body?.code, Date.now()) === null) {
-      return void res.status(400).json({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'No enrolment pending, or the code does not match it' })
+      return void res
+        .status(400)
+        .json({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'No enrolment pending, or the code does not match it' })
     }
     user.totpSecret = secret
     delete user.pendingTotpSecret

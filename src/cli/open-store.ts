@@ -64,7 +64,11 @@ export async function openStore(target: StoreTarget): Promise<OpenedStore> {
     const pool = new pg.default.Pool({ connectionString: target.url, max: 2, connectionTimeoutMillis: TIMEOUT_MS })
     // An idle client's error (the server going away) must not crash the command with an unhandled event.
     pool.on('error', () => {})
-    const store = new PostgresTokenStore(pool, { ...(target.schema === undefined ? {} : { schema: target.schema }), listen: false, queryTimeoutMs: TIMEOUT_MS })
+    const store = new PostgresTokenStore(pool, {
+      ...(target.schema === undefined ? {} : { schema: target.schema }),
+      listen: false,
+      queryTimeoutMs: TIMEOUT_MS,
+    })
     try {
       // The table is created when missing; so is a schema named with --schema.
       if (target.schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${target.schema}`)
@@ -76,7 +80,12 @@ export async function openStore(target: StoreTarget): Promise<OpenedStore> {
     return { store, close: () => store.close().then(() => pool.end()) }
   }
   const ioredis = await load<{ default: typeof import('ioredis').default }>('ioredis', '--redis-url')
-  const client = new ioredis.default(target.url, { lazyConnect: true, connectTimeout: TIMEOUT_MS, maxRetriesPerRequest: 1, retryStrategy: () => null })
+  const client = new ioredis.default(target.url, {
+    lazyConnect: true,
+    connectTimeout: TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  })
   client.on('error', () => {})
   try {
     await client.connect()
@@ -84,7 +93,11 @@ export async function openStore(target: StoreTarget): Promise<OpenedStore> {
     client.disconnect()
     throw error
   }
-  const store = new RedisTokenStore(client, { ...(target.prefix === undefined ? {} : { prefix: target.prefix }), listen: false, timeoutMs: TIMEOUT_MS })
+  const store = new RedisTokenStore(client, {
+    ...(target.prefix === undefined ? {} : { prefix: target.prefix }),
+    listen: false,
+    timeoutMs: TIMEOUT_MS,
+  })
   return {
     store,
     async close() {

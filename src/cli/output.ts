@@ -45,7 +45,13 @@ export function describeKey(info: KeyInfo): string {
  */
 export function keyTable(infos: readonly KeyInfo[]): string {
   if (infos.length === 0) return 'No keys.\n'
-  const rows = infos.map((i) => [i.id, i.displayPrefix, i.revokedAt !== null ? 'revoked' : i.rotatedTo !== null ? 'rotated' : 'active', list(i.scopes), i.name])
+  const rows = infos.map((i) => [
+    i.id,
+    i.displayPrefix,
+    i.revokedAt !== null ? 'revoked' : i.rotatedTo !== null ? 'rotated' : 'active',
+    list(i.scopes),
+    i.name,
+  ])
   const header = ['ID', 'PREFIX', 'STATE', 'SCOPES', 'NAME']
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)))
   return [header, ...rows].map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ') + '\n').join('')

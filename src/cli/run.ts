@@ -79,7 +79,9 @@ function storeTarget(values: Values, env: CliIo['env']): StoreTarget {
   if (databaseFlag !== undefined) kind = 'postgres'
   else if (redisFlag !== undefined) kind = 'redis'
   else if (env.DATABASE_URL && env.REDIS_URL) {
-    throw new UsageError('both DATABASE_URL and REDIS_URL are set, so the store is ambiguous: name it with --database-url or --redis-url (e.g. --redis-url "$REDIS_URL"), or unset one')
+    throw new UsageError(
+      'both DATABASE_URL and REDIS_URL are set, so the store is ambiguous: name it with --database-url or --redis-url (e.g. --redis-url "$REDIS_URL"), or unset one',
+    )
   } else if (env.DATABASE_URL) kind = 'postgres'
   else if (env.REDIS_URL) kind = 'redis'
   else throw new UsageError('no store: give --database-url (or DATABASE_URL) or --redis-url (or REDIS_URL)')
@@ -91,7 +93,9 @@ function storeTarget(values: Values, env: CliIo['env']): StoreTarget {
     try {
       resolveTableName({ schema })
     } catch {
-      throw new UsageError(`--schema must be a lowercase SQL identifier ([a-z_][a-z0-9_]*) of at most 63 characters, not ${JSON.stringify(schema)}`)
+      throw new UsageError(
+        `--schema must be a lowercase SQL identifier ([a-z_][a-z0-9_]*) of at most 63 characters, not ${JSON.stringify(schema)}`,
+      )
     }
     return { kind, url: databaseFlag ?? env.DATABASE_URL!, schema }
   }
@@ -121,7 +125,9 @@ function createInput(values: Values, now: number): Record<string, unknown> {
   if (values.ip !== undefined) input.allowedIps = values.ip
   if (values.description !== undefined) input.description = values.description
   if (values.rate !== undefined) {
-    input.rateLimit = (values.rate as string[]).map((text) => parseRate(text) ?? fail(`--rate ${JSON.stringify(text)} is not a rate such as 5000/h or 100/10m`))
+    input.rateLimit = (values.rate as string[]).map(
+      (text) => parseRate(text) ?? fail(`--rate ${JSON.stringify(text)} is not a rate such as 5000/h or 100/10m`),
+    )
   }
   if (values.expires !== undefined) {
     const text = values.expires as string
@@ -144,7 +150,12 @@ async function execute(command: Command, kw: Keyward, values: Values, id: string
       return
     }
     case 'list': {
-      const limit = values.limit === undefined ? undefined : /^[0-9]{1,4}$/.test(values.limit as string) ? Number(values.limit) : fail('--limit must be a whole number from 1 to 1000')
+      const limit =
+        values.limit === undefined
+          ? undefined
+          : /^[0-9]{1,4}$/.test(values.limit as string)
+            ? Number(values.limit)
+            : fail('--limit must be a whole number from 1 to 1000')
       const infos = await kw.keys.list({
         orgId: required(values, 'org'),
         includeRevoked: values['include-revoked'] === true,
@@ -161,7 +172,10 @@ async function execute(command: Command, kw: Keyward, values: Values, id: string
       return
     }
     case 'rotate': {
-      const grace = values.grace === undefined ? 0 : (parseDuration(values.grace as string) ?? fail(`--grace ${JSON.stringify(values.grace)} is not a duration such as 24h`))
+      const grace =
+        values.grace === undefined
+          ? 0
+          : (parseDuration(values.grace as string) ?? fail(`--grace ${JSON.stringify(values.grace)} is not a duration such as 24h`))
       const created = await kw.keys.rotate(id!, { gracePeriodMs: grace }, { actor: { type: 'cli' } })
       const until = grace === 0 ? 'The old key no longer works.' : `The old key works until ${new Date(io.now() + grace).toISOString()}.`
       out(created, `New key (shown once; keyward keeps only its hash):\n\n  ${created.key}\n\n${until}\n${describeKey(created.info)}`)
@@ -198,7 +212,9 @@ function report(error: unknown, io: CliIo, values: Values = {}): number {
     return EXIT.rejected
   }
   if (code === 'not_found') {
-    io.stderr(`keyward: ${error instanceof Error && !isKeywardError(error) ? error.message : 'no such key (or it is revoked, expired or rotated out)'}\n`)
+    io.stderr(
+      `keyward: ${error instanceof Error && !isKeywardError(error) ? error.message : 'no such key (or it is revoked, expired or rotated out)'}\n`,
+    )
     return EXIT.rejected
   }
   // The store could not be reached or failed. The cause's message names the server, never the URL's password.
@@ -236,7 +252,12 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   let values: Values
   let positionals: string[]
   try {
-    ;({ values, positionals } = parseArgs({ args: [...rest], options: { ...COMMON, ...COMMANDS[command] }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] })
+    ;({ values, positionals } = parseArgs({
+      args: [...rest],
+      options: { ...COMMON, ...COMMANDS[command] },
+      allowPositionals: true,
+      strict: true,
+    }) as { values: Values; positionals: string[] })
   } catch (error) {
     return report(new UsageError((error as Error).message), io)
   }
@@ -246,7 +267,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   }
   const wantsId = command === 'show' || command === 'rotate' || command === 'revoke'
   if (positionals.length !== (wantsId ? 1 : 0)) {
-    return report(new UsageError(wantsId ? `keys ${command} takes one key id` : `unexpected argument ${JSON.stringify(positionals[0])}`), io)
+    return report(
+      new UsageError(wantsId ? `keys ${command} takes one key id` : `unexpected argument ${JSON.stringify(positionals[0])}`),
+      io,
+    )
   }
   let opened: Awaited<ReturnType<typeof openStore>> | undefined
   try {

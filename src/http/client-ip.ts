@@ -27,7 +27,10 @@ export type TrustProxy = false | number | readonly string[]
  * const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'])
  * ```
  */
-export type ClientIpResolver = (socketAddress: string | undefined, forwardedFor: string | readonly string[] | null | undefined) => string | undefined
+export type ClientIpResolver = (
+  socketAddress: string | undefined,
+  forwardedFor: string | readonly string[] | null | undefined,
+) => string | undefined
 
 const MAX_HOPS = 32
 

@@ -40,7 +40,15 @@ function isB64token(value: string): boolean {
   for (; i < value.length; i++) {
     const c = value.charCodeAt(i)
     const ok =
-      (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x2b || c === 0x2f
+      (c >= 0x41 && c <= 0x5a) ||
+      (c >= 0x61 && c <= 0x7a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x2d ||
+      c === 0x2e ||
+      c === 0x5f ||
+      c === 0x7e ||
+      c === 0x2b ||
+      c === 0x2f
     if (!ok) break
   }
   if (i === 0) return false
@@ -153,7 +161,11 @@ export function urlHasCredential(url: string, prefixes: readonly string[]): bool
   if (q === -1) return false
   // Most query strings carry nothing of the kind: a quick scan spares parsing them on every request.
   const query = url.slice(q + 1).toLowerCase()
-  if (!URL_HINTS.some((hint) => query.includes(hint)) && !prefixes.some((p) => query.includes(`${p}_live_`) || query.includes(`${p}_test_`) || query.includes(`${p}%5f`))) return false
+  if (
+    !URL_HINTS.some((hint) => query.includes(hint)) &&
+    !prefixes.some((p) => query.includes(`${p}_live_`) || query.includes(`${p}_test_`) || query.includes(`${p}%5f`))
+  )
+    return false
   let params: URLSearchParams
   try {
     params = new URLSearchParams(url.slice(q + 1).split('#', 1)[0])

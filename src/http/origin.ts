@@ -54,7 +54,10 @@ export function normalizeOriginRule(entry: unknown): string | null {
 
 /** The host of a rule entry as written: no scheme, port or trailing slash. */
 function hostPart(entry: string): string {
-  return entry.replace(/^https?:\/\//i, '').replace(/\/$/, '').replace(/:\d*$/, '')
+  return entry
+    .replace(/^https?:\/\//i, '')
+    .replace(/\/$/, '')
+    .replace(/:\d*$/, '')
 }
 
 /**

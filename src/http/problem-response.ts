@@ -110,7 +110,8 @@ export function problemResponse(error: KeywardError, override?: ErrorResponseOve
   }
   const status = override.status ?? error.status
   // A refusal must stay a refusal: a 2xx here would read as success to every client and cache.
-  if (!Number.isInteger(status) || status < 400 || status > 599) throw new TypeError(`keyward: onError returned status ${status}; use 400-599`)
+  if (!Number.isInteger(status) || status < 400 || status > 599)
+    throw new TypeError(`keyward: onError returned status ${status}; use 400-599`)
   const headers: Record<string, string> = { ...error.headers }
   let body: string
   if (override.body === undefined) {

@@ -48,7 +48,9 @@ function received(value: unknown): string {
 
 /** Edits from one name to the other, a swap of two neighbours counting as one (`qouta`, `kdi`). */
 function distance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  )
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
@@ -116,7 +118,8 @@ export interface OptionsAt {
  */
 export function checkOptions<T extends object>(value: T, rules: OptionRules, at: OptionsAt = {}): T {
   const path = at.path ?? ''
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) optionError(at.notObject ?? `${path === '' ? 'options' : path} must be an object${received(value)}`)
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    optionError(at.notObject ?? `${path === '' ? 'options' : path} must be an object${received(value)}`)
   const names = Object.keys(rules)
   const known = at.known ?? []
   for (const name of Object.keys(value)) {
@@ -159,7 +162,8 @@ export function required(rule: (value: unknown, path: string) => void): OptionRu
 export function integer({ min, max, message }: { min: number; max?: number; message?: string }): OptionRule {
   const wording = message ?? (max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`)
   return (value, path) => {
-    if (!Number.isSafeInteger(value) || (value as number) < min || (max !== undefined && (value as number) > max)) optionError(`${path} ${wording}${received(value)}`)
+    if (!Number.isSafeInteger(value) || (value as number) < min || (max !== undefined && (value as number) > max))
+      optionError(`${path} ${wording}${received(value)}`)
   }
 }
 
@@ -258,7 +262,8 @@ export function nested(rules: OptionRules, notObject?: (path: string) => string)
  */
 export function withMethods(methods: readonly string[], what: string): OptionRule {
   return (value, path) => {
-    const ok = value !== null && typeof value === 'object' && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+    const ok =
+      value !== null && typeof value === 'object' && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
     if (!ok) optionError(`${path} must be ${what} (with ${methods.join(', ')})${received(value)}`)
   }
 }

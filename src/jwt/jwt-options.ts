@@ -1,5 +1,14 @@
 import type { JWK, JWTPayload } from 'jose'
-import { checkedElsewhere, checkOptions, integer, nested, optionError, orFalse, type OptionRule, type OptionRules } from '../internal/options.js'
+import {
+  checkedElsewhere,
+  checkOptions,
+  integer,
+  nested,
+  optionError,
+  orFalse,
+  type OptionRule,
+  type OptionRules,
+} from '../internal/options.js'
 import { isValidScope } from '../keys/scopes.js'
 
 /** Asymmetric algorithms keyward signs with: Ed25519 and P-256. */
@@ -33,8 +42,7 @@ export type SigningKey =
  * ```
  */
 export type VerificationKey =
-  | { alg: 'HS256'; secret: string | Uint8Array; kid?: string }
-  | { alg: AsymmetricAlgorithm; publicKey: JWK | CryptoKey; kid: string }
+  { alg: 'HS256'; secret: string | Uint8Array; kid?: string } | { alg: AsymmetricAlgorithm; publicKey: JWK | CryptoKey; kid: string }
 
 /**
  * Where `subject`, `org`, `scopes` and `projects` come from in a third-party token: a claim name
@@ -145,14 +153,39 @@ export interface JwtConfig {
 }
 
 // Names only: each value is checked below, where its rule needs the others (refreshTokenTtl > accessTokenTtl...).
-const JWT_OPTIONS = rulesFor(['issuer', 'audience', 'signingKey', 'verificationKeys', 'accessTokenTtl', 'refreshTokenTtl', 'pendingTokenTtl', 'sessionMaxAge', 'clockTolerance', 'jwks', 'maxCodeFailures'])
-const JWT_CACHE = orFalse(nested({ max: integer({ min: 1, message: 'must be a positive integer' }) }, () => 'jwt.cache must be false or { max: positive integer }'))
+const JWT_OPTIONS = rulesFor([
+  'issuer',
+  'audience',
+  'signingKey',
+  'verificationKeys',
+  'accessTokenTtl',
+  'refreshTokenTtl',
+  'pendingTokenTtl',
+  'sessionMaxAge',
+  'clockTolerance',
+  'jwks',
+  'maxCodeFailures',
+])
+const JWT_CACHE = orFalse(
+  nested({ max: integer({ min: 1, message: 'must be a positive integer' }) }, () => 'jwt.cache must be false or { max: positive integer }'),
+)
 const HMAC_KEY = rulesFor(['alg', 'secret', 'kid'])
 const SIGNING_KEY = rulesFor(['alg', 'privateKey', 'kid', 'publicKey'])
 const VERIFICATION_KEY = rulesFor(['alg', 'publicKey', 'kid'])
-const TRUSTED_ISSUER = rulesFor(['issuer', 'jwksUrl', 'audience', 'algorithms', 'typ', 'claims', 'timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'])
+const TRUSTED_ISSUER = rulesFor([
+  'issuer',
+  'jwksUrl',
+  'audience',
+  'algorithms',
+  'typ',
+  'claims',
+  'timeoutMs',
+  'cooldownMs',
+  'cacheMaxAgeMs',
+])
 const claimSource: OptionRule = (value, path) => {
-  if (typeof value !== 'function' && (typeof value !== 'string' || value.length === 0)) optionError(`${path} must be a claim name or a function`)
+  if (typeof value !== 'function' && (typeof value !== 'string' || value.length === 0))
+    optionError(`${path} must be a claim name or a function`)
 }
 const CLAIMS: OptionRules = { subject: claimSource, org: claimSource, scopes: claimSource, projects: claimSource }
 
@@ -164,13 +197,17 @@ const KID = /^[\x21-\x7e]{1,128}$/
 
 function seconds(value: unknown, fallback: number, name: string, min: number, max: number): number {
   if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) optionError(`jwt.${name} must be a whole number of seconds from ${min} to ${max}`)
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max)
+    optionError(`jwt.${name} must be a whole number of seconds from ${min} to ${max}`)
   return value as number
 }
 
 function checkKey(key: SigningKey | VerificationKey, where: string, signing: boolean): void {
-  checkOptions(key, (key as { alg?: unknown } | null)?.alg === 'HS256' ? HMAC_KEY : signing ? SIGNING_KEY : VERIFICATION_KEY, { path: `jwt.${where}` })
-  if (key.kid !== undefined && (typeof key.kid !== 'string' || !KID.test(key.kid))) optionError(`jwt.${where}.kid must be 1-128 printable ASCII characters`)
+  checkOptions(key, (key as { alg?: unknown } | null)?.alg === 'HS256' ? HMAC_KEY : signing ? SIGNING_KEY : VERIFICATION_KEY, {
+    path: `jwt.${where}`,
+  })
+  if (key.kid !== undefined && (typeof key.kid !== 'string' || !KID.test(key.kid)))
+    optionError(`jwt.${where}.kid must be 1-128 printable ASCII characters`)
   if (key.alg === 'HS256') {
     const secret = key.secret
     const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret).length : secret instanceof Uint8Array ? secret.length : -1
@@ -181,8 +218,10 @@ function checkKey(key: SigningKey | VerificationKey, where: string, signing: boo
   if (key.alg !== 'EdDSA' && key.alg !== 'ES256') optionError(`jwt.${where}.alg must be 'HS256', 'EdDSA' or 'ES256'`)
   if (typeof key.kid !== 'string') optionError(`jwt.${where}.kid is required for ${key.alg} keys`)
   const material = signing ? (key as { privateKey?: unknown }).privateKey : (key as { publicKey?: unknown }).publicKey
-  if (material === null || typeof material !== 'object') optionError(`jwt.${where}.${signing ? 'privateKey' : 'publicKey'} must be a JWK or a CryptoKey`)
-  if (signing && 'kty' in material && !('d' in material)) optionError(`jwt.${where}.privateKey is a public JWK: signing needs the private key`)
+  if (material === null || typeof material !== 'object')
+    optionError(`jwt.${where}.${signing ? 'privateKey' : 'publicKey'} must be a JWK or a CryptoKey`)
+  if (signing && 'kty' in material && !('d' in material))
+    optionError(`jwt.${where}.privateKey is a public JWK: signing needs the private key`)
   // Tokens are verified with the public key, which a sealed private CryptoKey cannot give.
   if (signing && 'extractable' in material && material.extractable === false && (key as { publicKey?: unknown }).publicKey === undefined) {
     optionError(`jwt.${where}.publicKey is required with a non-extractable private CryptoKey`)
@@ -198,7 +237,8 @@ function checkIssuerUrl(value: unknown, where: string): URL {
     optionError(`jwt.${where} must be a URL`)
   }
   const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) optionError(`jwt.${where} must be https (http only on a loopback address)`)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
+    optionError(`jwt.${where} must be https (http only on a loopback address)`)
   return url
 }
 
@@ -206,21 +246,29 @@ function checkTrusted(entry: TrustedIssuer, i: number, own: string): TrustedIssu
   const where = `jwks[${i}]`
   checkOptions(entry, TRUSTED_ISSUER, { path: `jwt.${where}`, notObject: `jwt.${where} must be { issuer, jwksUrl, audience }` })
   if (typeof entry.issuer !== 'string' || entry.issuer.length === 0) optionError(`jwt.${where}.issuer must be a non-empty string`)
-  if (entry.issuer === own) optionError(`jwt.${where}.issuer must differ from jwt.issuer (keyward's own tokens are checked with its own keys)`)
+  if (entry.issuer === own)
+    optionError(`jwt.${where}.issuer must differ from jwt.issuer (keyward's own tokens are checked with its own keys)`)
   checkIssuerUrl(entry.jwksUrl, `${where}.jwksUrl`)
   const audience = typeof entry.audience === 'string' ? [entry.audience] : entry.audience
-  if (!Array.isArray(audience) || audience.length === 0 || !audience.every((a) => typeof a === 'string' && a.length > 0)) optionError(`jwt.${where}.audience must be a non-empty string or list of strings`)
+  if (!Array.isArray(audience) || audience.length === 0 || !audience.every((a) => typeof a === 'string' && a.length > 0))
+    optionError(`jwt.${where}.audience must be a non-empty string or list of strings`)
   const algorithms = entry.algorithms ?? ['RS256']
   if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => REMOTE_ALGORITHMS.has(a))) {
     optionError(`jwt.${where}.algorithms must be a non-empty list of ${[...REMOTE_ALGORITHMS].join(', ')} (never HS* or none)`)
   }
-  if (entry.typ !== undefined && (typeof entry.typ !== 'string' || entry.typ.length === 0)) optionError(`jwt.${where}.typ must be a non-empty string`)
+  if (entry.typ !== undefined && (typeof entry.typ !== 'string' || entry.typ.length === 0))
+    optionError(`jwt.${where}.typ must be a non-empty string`)
   for (const name of ['timeoutMs', 'cooldownMs', 'cacheMaxAgeMs'] as const) {
     const v = entry[name]
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) optionError(`jwt.${where}.${name} must be a non-negative integer`)
   }
   const claims = checkOptions(entry.claims ?? {}, CLAIMS, { path: `jwt.${where}.claims`, label: 'claim mapping' })
-  return Object.freeze({ ...entry, audience: Object.freeze([...audience]), algorithms: Object.freeze([...algorithms]), claims: Object.freeze({ ...claims }) })
+  return Object.freeze({
+    ...entry,
+    audience: Object.freeze([...audience]),
+    algorithms: Object.freeze([...algorithms]),
+    claims: Object.freeze({ ...claims }),
+  })
 }
 
 /**
@@ -232,15 +280,22 @@ function checkTrusted(entry: TrustedIssuer, i: number, own: string): TrustedIssu
  * ```
  */
 export function resolveJwtOptions(options: JwtOptions): JwtConfig {
-  checkOptions(options, { ...JWT_OPTIONS, cache: JWT_CACHE }, { path: 'jwt', notObject: 'jwt must be an object { issuer, audience, signingKey?, jwks? }' })
-  if (typeof options.issuer !== 'string' || options.issuer.length === 0 || options.issuer.length > 512) optionError('jwt.issuer must be a non-empty string')
-  if (typeof options.audience !== 'string' || options.audience.length === 0 || options.audience.length > 512) optionError('jwt.audience must be a non-empty string')
+  checkOptions(
+    options,
+    { ...JWT_OPTIONS, cache: JWT_CACHE },
+    { path: 'jwt', notObject: 'jwt must be an object { issuer, audience, signingKey?, jwks? }' },
+  )
+  if (typeof options.issuer !== 'string' || options.issuer.length === 0 || options.issuer.length > 512)
+    optionError('jwt.issuer must be a non-empty string')
+  if (typeof options.audience !== 'string' || options.audience.length === 0 || options.audience.length > 512)
+    optionError('jwt.audience must be a non-empty string')
   if (options.signingKey !== undefined) checkKey(options.signingKey, 'signingKey', true)
   const verificationKeys = options.verificationKeys ?? []
   if (!Array.isArray(verificationKeys)) optionError('jwt.verificationKeys must be a list')
   verificationKeys.forEach((key, i) => checkKey(key, `verificationKeys[${i}]`, false))
   const kids = [options.signingKey, ...verificationKeys].filter((k) => k !== undefined).map((k) => k.kid ?? 'default')
-  if (new Set(kids).size !== kids.length) optionError('jwt.signingKey and verificationKeys must have distinct kids (an HS256 key without a kid is "default")')
+  if (new Set(kids).size !== kids.length)
+    optionError('jwt.signingKey and verificationKeys must have distinct kids (an HS256 key without a kid is "default")')
   const trustedList = options.jwks === undefined ? [] : Array.isArray(options.jwks) ? options.jwks : [options.jwks as TrustedIssuer]
   const trusted = trustedList.map((entry, i) => checkTrusted(entry, i, options.issuer))
   if (new Set(trusted.map((t) => t.issuer)).size !== trusted.length) optionError('jwt.jwks issuers must be distinct')
@@ -251,7 +306,8 @@ export function resolveJwtOptions(options: JwtOptions): JwtConfig {
   const sessionMaxAge = seconds(options.sessionMaxAge, Math.max(2_592_000, refreshTokenTtl), 'sessionMaxAge', 60, 315_360_000)
   if (sessionMaxAge < refreshTokenTtl) optionError('jwt.sessionMaxAge must be at least refreshTokenTtl')
   const maxCodeFailures = options.maxCodeFailures ?? 5
-  if (!Number.isSafeInteger(maxCodeFailures) || maxCodeFailures < 1 || maxCodeFailures > 100) optionError('jwt.maxCodeFailures must be an integer from 1 to 100')
+  if (!Number.isSafeInteger(maxCodeFailures) || maxCodeFailures < 1 || maxCodeFailures > 100)
+    optionError('jwt.maxCodeFailures must be an integer from 1 to 100')
   return Object.freeze({
     issuer: options.issuer,
     audience: options.audience,

@@ -66,7 +66,8 @@ function entryOf(key: SigningKey | VerificationKey, signing: boolean): Entry {
     const bytes = secretBytes(key.secret)
     // Imported once as a non-extractable CryptoKey: given raw bytes, jose would import them again
     // on every call, which costs more than the HMAC itself.
-    const hmacKey = (usage: KeyUsage) => once(() => crypto.subtle.importKey('raw', bytes as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, [usage]))
+    const hmacKey = (usage: KeyUsage) =>
+      once(() => crypto.subtle.importKey('raw', bytes as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, [usage]))
     return { alg: 'HS256', kid, load: hmacKey('verify'), sign: hmacKey('sign'), publish: undefined }
   }
   const alg = key.alg
@@ -76,7 +77,8 @@ function entryOf(key: SigningKey | VerificationKey, signing: boolean): Entry {
   const publicJwk = once(async (): Promise<JWK> => {
     if (given !== undefined && !isCryptoKey(given)) return publicPart(given)
     const source = given ?? material
-    if (isCryptoKey(source) && !source.extractable) throw new TypeError(`keyward: jwt key ${kid}: give publicKey too, or an extractable private CryptoKey`)
+    if (isCryptoKey(source) && !source.extractable)
+      throw new TypeError(`keyward: jwt key ${kid}: give publicKey too, or an extractable private CryptoKey`)
     return publicPart(isCryptoKey(source) ? await exportJWK(source) : source)
   })
   return {

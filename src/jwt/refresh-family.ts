@@ -136,7 +136,11 @@ export function checkRotation(id: unknown, presented: unknown, next: unknown, ex
  * rotationOutcome(await find(id), presented, now) // 'rotated' | 'reused' | 'revoked' | 'unknown'
  * ```
  */
-export function rotationOutcome(family: Pick<RefreshFamilyRecord, 'current' | 'expiresAt' | 'revokedAt'> | null, presented: string, now: number): RefreshRotation {
+export function rotationOutcome(
+  family: Pick<RefreshFamilyRecord, 'current' | 'expiresAt' | 'revokedAt'> | null,
+  presented: string,
+  now: number,
+): RefreshRotation {
   if (family === null || family.expiresAt <= now) return 'unknown'
   if (family.revokedAt !== null) return 'revoked'
   return family.current === presented ? 'rotated' : 'reused'

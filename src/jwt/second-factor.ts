@@ -76,7 +76,9 @@ export async function settleSecondFactor(rt: Runtime, limiter: RateLimiter, atte
     const address = await rt.limiter.recordFailure(lockout.bucket, lockout.policy, now)
     if (address.blocked) rt.blocked.set(lockout.bucket, now + address.retryAfterMs)
   }
-  throw new KeywardError('mfa_required', { message: attempt.step === null ? 'The two-factor code is wrong' : 'This two-factor code was already used' })
+  throw new KeywardError('mfa_required', {
+    message: attempt.step === null ? 'The two-factor code is wrong' : 'This two-factor code was already used',
+  })
 }
 
 function tooManyCodes(retryAfterMs: number): KeywardError {

@@ -43,7 +43,13 @@ export function randomId(): string {
  * const accessToken = await signToken(config, keyring, identity, spec, Date.now())
  * ```
  */
-export async function signToken(config: JwtConfig, keyring: Keyring, identity: TokenIdentity, spec: TokenSpec, now: number): Promise<string> {
+export async function signToken(
+  config: JwtConfig,
+  keyring: Keyring,
+  identity: TokenIdentity,
+  spec: TokenSpec,
+  now: number,
+): Promise<string> {
   const { key, alg, kid } = await keyring.signer()
   const issuedAt = Math.floor(now / 1000)
   return new SignJWT({ ...ownClaims(identity, spec.sessionId), auth_time: spec.authTime })

@@ -62,7 +62,10 @@ export function identityOf(claims: JWTPayload, mapping: ClaimMapping = {}): Toke
   const rawProjects = read(claims, mapping.projects, 'projects')
   // All or nothing: a claim that is not a list of valid ids is malformed, and a malformed claim
   // holds no project (never some of them, never every one: see docs/delegation.md).
-  const projects = Array.isArray(rawProjects) && rawProjects.every((p) => identifier(p) !== undefined && (p as string).length <= 128) ? [...(rawProjects as string[])] : []
+  const projects =
+    Array.isArray(rawProjects) && rawProjects.every((p) => identifier(p) !== undefined && (p as string).length <= 128)
+      ? [...(rawProjects as string[])]
+      : []
   const amr = claims.amr
   return { subject, org, scopes, projects, mfa: Array.isArray(amr) && amr.includes(MFA) }
 }
@@ -92,7 +95,13 @@ export function ownClaims(identity: TokenIdentity, sessionId: string): JWTPayloa
  * const auth = tokenAuth(identity, payload, expand, 'live', true)
  * ```
  */
-export function tokenAuth(identity: TokenIdentity, claims: JWTPayload, expandScopes: (granted: readonly string[]) => string[], environment: Environment, own: boolean): JwtAuthContext {
+export function tokenAuth(
+  identity: TokenIdentity,
+  claims: JWTPayload,
+  expandScopes: (granted: readonly string[]) => string[],
+  environment: Environment,
+  own: boolean,
+): JwtAuthContext {
   const auth: JwtAuthContext = {
     type: 'jwt',
     subject: identity.subject,

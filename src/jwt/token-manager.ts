@@ -118,7 +118,11 @@ type RefreshFamilies = Required<Pick<TokenStore, 'insertRefreshFamily' | 'rotate
  */
 export function keepsRefreshFamilies(store: TokenStore): boolean {
   const s = store as Partial<RefreshFamilies>
-  return typeof s.insertRefreshFamily === 'function' && typeof s.rotateRefreshFamily === 'function' && typeof s.revokeRefreshFamily === 'function'
+  return (
+    typeof s.insertRefreshFamily === 'function' &&
+    typeof s.rotateRefreshFamily === 'function' &&
+    typeof s.revokeRefreshFamily === 'function'
+  )
 }
 
 const INVALID = () => new KeywardError('invalid_token')
@@ -135,7 +139,11 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
 
 function checkIdentity(input: unknown, allowed: readonly string[]): TokenIdentity {
   const c = new Checker()
-  if (!plainObject(input)) throw new KeywardError('validation_failed', { message: 'Invalid token input', errors: [{ field: '(input)', message: 'must be an object' }] })
+  if (!plainObject(input))
+    throw new KeywardError('validation_failed', {
+      message: 'Invalid token input',
+      errors: [{ field: '(input)', message: 'must be an object' }],
+    })
   for (const field of Object.keys(input)) if (!allowed.includes(field)) c.add(field, 'unknown field')
   const subject = c.text('subject', input.subject, 1, 256)
   const org = c.text('org', input.org, 1, 128)
@@ -156,22 +164,50 @@ function checkIdentity(input: unknown, allowed: readonly string[]): TokenIdentit
  * const tokens = createTokenManager(rt, config, keyring, verifier, new MemoryRateLimiter())
  * ```
  */
-export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyring, verifier: TokenVerifier, twoFactorLimiter: RateLimiter): TokenManager {
+export function createTokenManager(
+  rt: Runtime,
+  config: JwtConfig,
+  keyring: Keyring,
+  verifier: TokenVerifier,
+  twoFactorLimiter: RateLimiter,
+): TokenManager {
   const families = rt.store as RefreshFamilies
 
   function requireSigning(): void {
     if (!keyring.canSign) throw new TypeError('keyward: issuing tokens needs jwt.signingKey')
-    if (!keepsRefreshFamilies(rt.store)) throw new TypeError('keyward: the store does not keep refresh-token families (insertRefreshFamily, rotateRefreshFamily, revokeRefreshFamily)')
+    if (!keepsRefreshFamilies(rt.store))
+      throw new TypeError(
+        'keyward: the store does not keep refresh-token families (insertRefreshFamily, rotateRefreshFamily, revokeRefreshFamily)',
+      )
   }
 
   async function pair(identity: TokenIdentity, session: Session, refreshJti: string, now: number): Promise<TokenPair> {
     const refreshTtl = refreshLifetime(session, now)
     const spec = { sessionId: session.id, authTime: session.authTime }
     const [accessToken, refreshToken] = await Promise.all([
-      signToken(config, keyring, identity, { ...spec, typ: TOKEN_TYPES.access, audience: config.audience, ttl: Math.min(config.accessTokenTtl, refreshTtl), jti: randomId() }, now),
-      signToken(config, keyring, identity, { ...spec, typ: TOKEN_TYPES.refresh, audience: config.issuer, ttl: refreshTtl, jti: refreshJti }, now),
+      signToken(
+        config,
+        keyring,
+        identity,
+        { ...spec, typ: TOKEN_TYPES.access, audience: config.audience, ttl: Math.min(config.accessTokenTtl, refreshTtl), jti: randomId() },
+        now,
+      ),
+      signToken(
+        config,
+        keyring,
+        identity,
+        { ...spec, typ: TOKEN_TYPES.refresh, audience: config.issuer, ttl: refreshTtl, jti: refreshJti },
+        now,
+      ),
     ])
-    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: Math.min(config.accessTokenTtl, refreshTtl), refreshExpiresIn: refreshTtl, sessionId: session.id }
+    return {
+      accessToken,
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: Math.min(config.accessTokenTtl, refreshTtl),
+      refreshExpiresIn: refreshTtl,
+      sessionId: session.id,
+    }
   }
 
   /** Seconds a refresh token issued now may live: its own lifetime, within the session's maximum age. */
@@ -185,7 +221,15 @@ export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyr
     const refreshJti = randomId()
     const expiresAt = now + refreshLifetime(session, now) * 1000
     const stored = await guarded(() =>
-      families.insertRefreshFamily({ id: session.id, subject: identity.subject, orgId: identity.org, current: refreshJti, expiresAt, revokedAt: null, createdAt: now }),
+      families.insertRefreshFamily({
+        id: session.id,
+        subject: identity.subject,
+        orgId: identity.org,
+        current: refreshJti,
+        expiresAt,
+        revokedAt: null,
+        createdAt: now,
+      }),
     )
     // 131 random bits do not collide; a store that says they did is not working.
     if (!stored) throw new KeywardError('store_unavailable', { retryAfter: 1 })
@@ -196,7 +240,14 @@ export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyr
     if (typeof token !== 'string' || token.length === 0 || token.length > 8192) throw INVALID()
     const payload = await guarded(() => verifier.verifyOwn(token, typ, rt.now()))
     const identity = payload === null ? null : identityOf(payload)
-    if (payload === null || identity === null || typeof payload.sid !== 'string' || typeof payload.jti !== 'string' || !Number.isSafeInteger(payload.auth_time)) throw INVALID()
+    if (
+      payload === null ||
+      identity === null ||
+      typeof payload.sid !== 'string' ||
+      typeof payload.jti !== 'string' ||
+      !Number.isSafeInteger(payload.auth_time)
+    )
+      throw INVALID()
     return { identity, session: { id: payload.sid, authTime: payload.auth_time as number }, jti: payload.jti }
   }
 
@@ -234,15 +285,31 @@ export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyr
 
     async login(input) {
       requireSigning()
-      if (!plainObject(input)) throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: '(input)', message: 'must be an object' }] })
+      if (!plainObject(input))
+        throw new KeywardError('validation_failed', {
+          message: 'Invalid login input',
+          errors: [{ field: '(input)', message: 'must be an object' }],
+        })
       const { twoFactor, ip, ...rest } = input as LoginInput & Record<string, unknown>
-      if (ip !== undefined && typeof ip !== 'string') throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'ip', message: 'must be a string' }] })
+      if (ip !== undefined && typeof ip !== 'string')
+        throw new KeywardError('validation_failed', {
+          message: 'Invalid login input',
+          errors: [{ field: 'ip', message: 'must be a string' }],
+        })
       let identity: TokenIdentity
       let pendingId: string | undefined
       if ('pendingToken' in rest) {
-        if (Object.keys(rest).length > 1) throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'pendingToken', message: 'comes alone: the pending login already says who logs in' }] })
+        if (Object.keys(rest).length > 1)
+          throw new KeywardError('validation_failed', {
+            message: 'Invalid login input',
+            errors: [{ field: 'pendingToken', message: 'comes alone: the pending login already says who logs in' }],
+          })
         // A pending login is good for nothing but completing its second factor.
-        if (twoFactor === undefined) throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'twoFactor', message: 'is required with a pendingToken' }] })
+        if (twoFactor === undefined)
+          throw new KeywardError('validation_failed', {
+            message: 'Invalid login input',
+            errors: [{ field: 'twoFactor', message: 'is required with a pendingToken' }],
+          })
         const pending = await readOwn(rest.pendingToken, TOKEN_TYPES.pending)
         identity = pending.identity
         pendingId = pending.jti
@@ -250,22 +317,53 @@ export function createTokenManager(rt: Runtime, config: JwtConfig, keyring: Keyr
         identity = checkIdentity(rest, ['subject', 'org', 'scopes', 'projects'])
       }
       if (twoFactor === undefined) return start(identity)
-      if (!plainObject(twoFactor) || typeof twoFactor.secret !== 'string' || (twoFactor.code !== undefined && typeof twoFactor.code !== 'string')) {
-        throw new KeywardError('validation_failed', { message: 'Invalid login input', errors: [{ field: 'twoFactor', message: 'must be { secret: string, code?: string }' }] })
+      if (
+        !plainObject(twoFactor) ||
+        typeof twoFactor.secret !== 'string' ||
+        (twoFactor.code !== undefined && typeof twoFactor.code !== 'string')
+      ) {
+        throw new KeywardError('validation_failed', {
+          message: 'Invalid login input',
+          errors: [{ field: 'twoFactor', message: 'must be { secret: string, code?: string }' }],
+        })
       }
       const now = rt.now()
       if (twoFactor.code === undefined || twoFactor.code === '') {
         const session: Session = { id: '', authTime: Math.floor(now / 1000) }
-        const pendingToken = await signToken(config, keyring, { ...identity, mfa: false }, { typ: TOKEN_TYPES.pending, audience: config.issuer, ttl: config.pendingTokenTtl, sessionId: session.id, authTime: session.authTime, jti: randomId() }, now)
+        const pendingToken = await signToken(
+          config,
+          keyring,
+          { ...identity, mfa: false },
+          {
+            typ: TOKEN_TYPES.pending,
+            audience: config.issuer,
+            ttl: config.pendingTokenTtl,
+            sessionId: session.id,
+            authTime: session.authTime,
+            jti: randomId(),
+          },
+          now,
+        )
         throw new MfaRequiredError(pendingToken)
       }
       // Outside guarded(): a secret that is not base32 is the app's bug (TypeError), not an outage.
       const step = matchTotpCode(twoFactor.secret, twoFactor.code, now)
       const who = JSON.stringify([identity.org, identity.subject])
       await guarded(async () => {
-        await settleSecondFactor(rt, twoFactorLimiter, { who, step, ip, maxFailures: config.maxCodeFailures, windowMs: config.pendingTokenTtl * 1000, now })
+        await settleSecondFactor(rt, twoFactorLimiter, {
+          who,
+          step,
+          ip,
+          maxFailures: config.maxCodeFailures,
+          windowMs: config.pendingTokenTtl * 1000,
+          now,
+        })
         // One session per pending login: the same pending token with a later code is refused.
-        if (pendingId !== undefined && !(await claimOnce(twoFactorLimiter, `pending:${pendingId}`, config.pendingTokenTtl * 1000 + 60_000, now))) throw INVALID()
+        if (
+          pendingId !== undefined &&
+          !(await claimOnce(twoFactorLimiter, `pending:${pendingId}`, config.pendingTokenTtl * 1000 + 60_000, now))
+        )
+          throw INVALID()
       })
       return start({ ...identity, mfa: true })
     },

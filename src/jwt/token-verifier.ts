@@ -73,7 +73,13 @@ export class TokenVerifier {
   constructor(
     config: JwtConfig,
     keyring: Keyring,
-    deps: { hash: KeyHasher; expandScopes: (granted: readonly string[]) => string[]; environment: Environment; rules: readonly RateLimitRule[]; now?: () => number },
+    deps: {
+      hash: KeyHasher
+      expandScopes: (granted: readonly string[]) => string[]
+      environment: Environment
+      rules: readonly RateLimitRule[]
+      now?: () => number
+    },
   ) {
     this.#systemClock = deps.now === undefined || deps.now === Date.now
     this.#config = config
@@ -85,7 +91,13 @@ export class TokenVerifier {
     if (keyring.algorithms.length > 0) {
       this.#own = {
         getKey: keyring.getKey,
-        options: { issuer: config.issuer, audience: config.audience, algorithms: keyring.algorithms, requiredClaims: ['exp', 'sub', 'jti'], clockTolerance: config.clockTolerance },
+        options: {
+          issuer: config.issuer,
+          audience: config.audience,
+          algorithms: keyring.algorithms,
+          requiredClaims: ['exp', 'sub', 'jti'],
+          clockTolerance: config.clockTolerance,
+        },
         trusted: undefined,
       }
     }

@@ -92,11 +92,15 @@ export function grantCeilingIssues(
   if (callerExpiry !== undefined && callerExpiry !== null) {
     const limit = new Date(callerExpiry).getTime()
     if (target.expiresAt === null || !(target.expiresAt <= limit)) {
-      issues.push({ field: 'expiresAt', message: `must be set and no later than the caller's own expiry, ${Number.isFinite(limit) ? new Date(limit).toISOString() : 'unknown'}` })
+      issues.push({
+        field: 'expiresAt',
+        message: `must be set and no later than the caller's own expiry, ${Number.isFinite(limit) ? new Date(limit).toISOString() : 'unknown'}`,
+      })
     }
   }
   if (target.orgId !== caller.org) issues.push({ field: 'orgId', message: "must be the caller's own organization" })
-  if (target.environment !== caller.environment) issues.push({ field: 'environment', message: `must be the caller's own environment (${caller.environment})` })
+  if (target.environment !== caller.environment)
+    issues.push({ field: 'environment', message: `must be the caller's own environment (${caller.environment})` })
   return { missingScopes, issues }
 }
 
@@ -109,7 +113,12 @@ export function grantCeilingIssues(
  * checkGrantCeiling(result.auth, { orgId, environment: 'live', scopes: ['admin'], projects, expiresAt: null }, expand)
  * ```
  */
-export function checkGrantCeiling(caller: AuthContext, target: GrantTarget, expand: (granted: readonly string[]) => string[], options: GrantCeilingOptions = {}): void {
+export function checkGrantCeiling(
+  caller: AuthContext,
+  target: GrantTarget,
+  expand: (granted: readonly string[]) => string[],
+  options: GrantCeilingOptions = {},
+): void {
   const { missingScopes, issues } = grantCeilingIssues(caller, target, expand, options)
   refuse(missingScopes, issues)
 }
@@ -138,7 +147,13 @@ export function enforceCreateCeiling(rt: Runtime, input: unknown, context: Actio
   const fields = validateKeyInput(input, 'create', { now: rt.now(), prefixes: rt.prefixes, environment: rt.environment })
   checkGrantCeiling(
     caller,
-    { orgId: fields.orgId!, environment: fields.environment!, scopes: fields.scopes!, projects: fields.projects!, expiresAt: fields.expiresAt ?? null },
+    {
+      orgId: fields.orgId!,
+      environment: fields.environment!,
+      scopes: fields.scopes!,
+      projects: fields.projects!,
+      expiresAt: fields.expiresAt ?? null,
+    },
     rt.expandScopes,
     { callerProjects: context?.callerProjects },
   )
@@ -160,7 +175,12 @@ export function enforceCreateCeiling(rt: Runtime, input: unknown, context: Actio
  * await store.update(id, patch, { ifVersion: current.version })
  * ```
  */
-export function enforceRecordCeiling(rt: Runtime, context: ActionContext | undefined, record: KeyRecord, patch?: Partial<Pick<KeyRecord, 'scopes' | 'projects' | 'expiresAt'>>): void {
+export function enforceRecordCeiling(
+  rt: Runtime,
+  context: ActionContext | undefined,
+  record: KeyRecord,
+  patch?: Partial<Pick<KeyRecord, 'scopes' | 'projects' | 'expiresAt'>>,
+): void {
   const caller = callerOf(context)
   if (caller === undefined) return
   if (record.orgId !== caller.org) throw new KeywardError('not_found')
@@ -174,7 +194,8 @@ export function enforceRecordCeiling(rt: Runtime, context: ActionContext | undef
   })
   // The key as it is: narrowing a stronger key is still acting on it with power the caller lacks.
   const held = grantCeilingIssues(caller, target({}), rt.expandScopes, options)
-  const after = patch === undefined ? { missingScopes: [], issues: [] } : grantCeilingIssues(caller, target(patch), rt.expandScopes, options)
+  const after =
+    patch === undefined ? { missingScopes: [], issues: [] } : grantCeilingIssues(caller, target(patch), rt.expandScopes, options)
   const named = new Set(after.issues.map((issue) => issue.field))
   const issues = [...after.issues, ...held.issues.filter((issue) => !named.has(issue.field)).map(asHeld)]
   refuse([...new Set([...after.missingScopes, ...held.missingScopes])], issues)

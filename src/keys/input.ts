@@ -53,15 +53,38 @@ export interface CreateKeyInput {
  * ```
  */
 export type UpdateKeyInput = Partial<
-  Pick<CreateKeyInput, 'name' | 'description' | 'projects' | 'scopes' | 'allowedOrigins' | 'domain' | 'allowedIps' | 'rateLimit' | 'expiresAt' | 'metadata'>
+  Pick<
+    CreateKeyInput,
+    'name' | 'description' | 'projects' | 'scopes' | 'allowedOrigins' | 'domain' | 'allowedIps' | 'rateLimit' | 'expiresAt' | 'metadata'
+  >
 >
 
 const CREATE_FIELDS = new Set([
-  'name', 'description', 'orgId', 'projects', 'scopes', 'allowedOrigins', 'domain', 'allowedIps',
-  'rateLimit', 'expiresAt', 'environment', 'prefix', 'metadata',
+  'name',
+  'description',
+  'orgId',
+  'projects',
+  'scopes',
+  'allowedOrigins',
+  'domain',
+  'allowedIps',
+  'rateLimit',
+  'expiresAt',
+  'environment',
+  'prefix',
+  'metadata',
 ])
 const UPDATE_FIELDS = new Set([
-  'name', 'description', 'projects', 'scopes', 'allowedOrigins', 'domain', 'allowedIps', 'rateLimit', 'expiresAt', 'metadata',
+  'name',
+  'description',
+  'projects',
+  'scopes',
+  'allowedOrigins',
+  'domain',
+  'allowedIps',
+  'rateLimit',
+  'expiresAt',
+  'metadata',
 ])
 
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point
@@ -83,7 +106,23 @@ export interface KeyInputContext {
   environment: Environment
 }
 
-type Fields = Partial<Pick<KeyRecord, 'name' | 'description' | 'orgId' | 'projects' | 'scopes' | 'allowedOrigins' | 'allowedIps' | 'rateLimit' | 'expiresAt' | 'environment' | 'prefix' | 'metadata'>>
+type Fields = Partial<
+  Pick<
+    KeyRecord,
+    | 'name'
+    | 'description'
+    | 'orgId'
+    | 'projects'
+    | 'scopes'
+    | 'allowedOrigins'
+    | 'allowedIps'
+    | 'rateLimit'
+    | 'expiresAt'
+    | 'environment'
+    | 'prefix'
+    | 'metadata'
+  >
+>
 
 function textLength(value: string): number {
   let n = 0
@@ -123,7 +162,7 @@ export class Checker {
   }
 
   text(field: string, value: unknown, min: number, max: number): string | undefined {
-    if (typeof value !== 'string') return this.add(field, 'must be a string'), undefined
+    if (typeof value !== 'string') return (this.add(field, 'must be a string'), undefined)
     const trimmed = value.trim()
     const length = textLength(trimmed)
     if (length < min) this.add(field, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
@@ -134,9 +173,9 @@ export class Checker {
   }
 
   list(field: string, value: unknown, min: number): unknown[] | undefined {
-    if (!Array.isArray(value)) return this.add(field, 'must be an array'), undefined
-    if (value.length < min) return this.add(field, `must have at least ${min} entr${min === 1 ? 'y' : 'ies'}`), undefined
-    if (value.length > MAX_LIST) return this.add(field, `must have at most ${MAX_LIST} entries`), undefined
+    if (!Array.isArray(value)) return (this.add(field, 'must be an array'), undefined)
+    if (value.length < min) return (this.add(field, `must have at least ${min} entr${min === 1 ? 'y' : 'ies'}`), undefined)
+    if (value.length > MAX_LIST) return (this.add(field, `must have at most ${MAX_LIST} entries`), undefined)
     return value
   }
 
@@ -166,7 +205,11 @@ export class Checker {
     const out: string[] = []
     const take = (field: string, entry: unknown) => {
       const host = normalizeOriginRule(entry)
-      if (host === null) this.add(field, 'must be a hostname or an http(s) origin such as example.com or https://app.example.com (no path, wildcard or trailing dot)')
+      if (host === null)
+        this.add(
+          field,
+          'must be a hostname or an http(s) origin such as example.com or https://app.example.com (no path, wildcard or trailing dot)',
+        )
       else if (!out.includes(host)) out.push(host)
     }
     if (allowed !== undefined) this.list('allowedOrigins', allowed, 0)?.forEach((entry, i) => take(`allowedOrigins[${i}]`, entry))
@@ -180,7 +223,11 @@ export class Checker {
     const out: string[] = []
     items.forEach((item, i) => {
       const network = parseCidr(item)
-      if (network === null) this.add(`allowedIps[${i}]`, 'must be an IPv4 or IPv6 address or CIDR network with its host bits zero, e.g. 203.0.113.10 or 10.0.0.0/8')
+      if (network === null)
+        this.add(
+          `allowedIps[${i}]`,
+          'must be an IPv4 or IPv6 address or CIDR network with its host bits zero, e.g. 203.0.113.10 or 10.0.0.0/8',
+        )
       else {
         const text = formatNetwork(network)
         if (!out.includes(text)) out.push(text)
@@ -192,7 +239,7 @@ export class Checker {
   rateLimit(value: unknown): RateLimitRule[] | undefined {
     if (value === null) return []
     const rules = Array.isArray(value) ? value : [value]
-    if (rules.length > 5) return this.add('rateLimit', 'must have at most 5 rules'), undefined
+    if (rules.length > 5) return (this.add('rateLimit', 'must have at most 5 rules'), undefined)
     const out: RateLimitRule[] = []
     rules.forEach((rule, i) => {
       const field = Array.isArray(value) ? `rateLimit[${i}]` : 'rateLimit'
@@ -200,13 +247,23 @@ export class Checker {
       const extra = Object.keys(rule).filter((k) => k !== 'limit' && k !== 'windowMs' && k !== 'name')
       if (extra.length > 0) this.add(field, `unknown field ${extra.map((k) => JSON.stringify(k)).join(', ')}`)
       const { limit, windowMs, name } = rule
-      if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > 1e9) this.add(`${field}.limit`, 'must be a positive integer')
+      if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > 1e9)
+        this.add(`${field}.limit`, 'must be a positive integer')
       // Whole seconds: the RateLimit-Policy header states the window in seconds (`w=`).
-      if (!Number.isSafeInteger(windowMs) || (windowMs as number) < 1000 || (windowMs as number) > MAX_WINDOW_MS || (windowMs as number) % 1000 !== 0) {
+      if (
+        !Number.isSafeInteger(windowMs) ||
+        (windowMs as number) < 1000 ||
+        (windowMs as number) > MAX_WINDOW_MS ||
+        (windowMs as number) % 1000 !== 0
+      ) {
         this.add(`${field}.windowMs`, 'must be a whole number of seconds in ms, from 1000 (one second) to one year')
       }
       if (name !== undefined && !isValidPolicyName(name)) this.add(`${field}.name`, 'must be 1-32 letters, digits, - or _')
-      out.push(name === undefined ? { limit: limit as number, windowMs: windowMs as number } : { limit: limit as number, windowMs: windowMs as number, name: name as string })
+      out.push(
+        name === undefined
+          ? { limit: limit as number, windowMs: windowMs as number }
+          : { limit: limit as number, windowMs: windowMs as number, name: name as string },
+      )
     })
     return out
   }
@@ -217,23 +274,23 @@ export class Checker {
     if (value instanceof Date) time = value.getTime()
     else if (typeof value === 'number') time = value
     else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) time = Date.parse(value)
-    else return this.add('expiresAt', 'must be a Date, an ISO 8601 string or epoch milliseconds'), undefined
+    else return (this.add('expiresAt', 'must be a Date, an ISO 8601 string or epoch milliseconds'), undefined)
     // 8.64e15 ms is the last instant a Date can hold: beyond it `new Date()` is Invalid Date,
     // which serializes as null and would read as "never expires".
-    if (!Number.isFinite(time) || Math.abs(time) > 8.64e15) return this.add('expiresAt', 'is not a valid date'), undefined
-    if (time <= now) return this.add('expiresAt', 'must be in the future'), undefined
+    if (!Number.isFinite(time) || Math.abs(time) > 8.64e15) return (this.add('expiresAt', 'is not a valid date'), undefined)
+    if (time <= now) return (this.add('expiresAt', 'must be in the future'), undefined)
     return time
   }
 
   metadata(value: unknown): Record<string, unknown> | undefined {
-    if (!plainObject(value)) return this.add('metadata', 'must be a plain object'), undefined
+    if (!plainObject(value)) return (this.add('metadata', 'must be a plain object'), undefined)
     let json: string
     try {
       json = JSON.stringify(value)
     } catch {
-      return this.add('metadata', 'must be JSON-serializable'), undefined
+      return (this.add('metadata', 'must be JSON-serializable'), undefined)
     }
-    if (json.length > 4096) return this.add('metadata', 'must be at most 4096 bytes as JSON'), undefined
+    if (json.length > 4096) return (this.add('metadata', 'must be at most 4096 bytes as JSON'), undefined)
     return JSON.parse(json) as Record<string, unknown>
   }
 }
@@ -251,11 +308,15 @@ export class Checker {
 export function validateKeyInput(input: unknown, mode: 'create' | 'update', ctx: KeyInputContext): Fields {
   const c = new Checker()
   if (!plainObject(input)) {
-    throw new KeywardError('validation_failed', { message: 'Invalid key input', errors: [{ field: '(input)', message: 'must be an object' }] })
+    throw new KeywardError('validation_failed', {
+      message: 'Invalid key input',
+      errors: [{ field: '(input)', message: 'must be an object' }],
+    })
   }
   const allowed = mode === 'create' ? CREATE_FIELDS : UPDATE_FIELDS
   for (const field of Object.keys(input)) {
-    if (!allowed.has(field)) c.add(field, mode === 'update' && CREATE_FIELDS.has(field) ? 'cannot be changed after creation' : 'unknown field')
+    if (!allowed.has(field))
+      c.add(field, mode === 'update' && CREATE_FIELDS.has(field) ? 'cannot be changed after creation' : 'unknown field')
   }
   const has = (field: string) => Object.hasOwn(input, field) && input[field] !== undefined
   const out: Fields = {}

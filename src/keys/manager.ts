@@ -131,14 +131,19 @@ function contended(): KeywardError {
 /** Without a version the store cannot write conditionally, and concurrent changes could both land. */
 function checkVersion(record: KeyRecord): KeyRecord {
   if (!Number.isSafeInteger(record.version)) {
-    throw unavailable(new TypeError('keyward: the store returned a key record without an integer version, so it cannot make conditional writes (see TokenStore.update)'))
+    throw unavailable(
+      new TypeError(
+        'keyward: the store returned a key record without an integer version, so it cannot make conditional writes (see TokenStore.update)',
+      ),
+    )
   }
   return record
 }
 
 function revokeArguments(second: unknown, third: ActionContext | undefined): [RevokeOptions, ActionContext | undefined] {
   if (second === undefined || second === null) return [{}, third]
-  const invalid = (field: string, message: string) => new KeywardError('validation_failed', { message: 'Invalid revoke options', errors: [{ field, message }] })
+  const invalid = (field: string, message: string) =>
+    new KeywardError('validation_failed', { message: 'Invalid revoke options', errors: [{ field, message }] })
   if (typeof second !== 'object' || Array.isArray(second)) throw invalid('(options)', 'must be an object')
   // The audit context used to be the second argument: still understood there.
   if (third === undefined && ('actor' in second || 'ip' in second) && !('successors' in second)) return [{}, second as ActionContext]
@@ -151,7 +156,10 @@ function revokeArguments(second: unknown, third: ActionContext | undefined): [Re
 
 function checkId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || !/^[0-9A-Za-z]{8}$/.test(id)) {
-    throw new KeywardError('validation_failed', { message: 'Invalid key id', errors: [{ field: 'id', message: 'must be an 8-character key id' }] })
+    throw new KeywardError('validation_failed', {
+      message: 'Invalid key id',
+      errors: [{ field: 'id', message: 'must be an 8-character key id' }],
+    })
   }
 }
 
@@ -173,7 +181,11 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       keyId: info.id,
       org: info.orgId,
       ...(rotatedTo === undefined ? {} : { rotatedTo }),
-      ...(context?.actor !== undefined ? { actor: { ...context.actor } } : context?.auth !== undefined ? { actor: actorOf(context.auth) } : {}),
+      ...(context?.actor !== undefined
+        ? { actor: { ...context.actor } }
+        : context?.auth !== undefined
+          ? { actor: actorOf(context.auth) }
+          : {}),
       ...(context?.ip === undefined ? {} : { ip: context.ip }),
     })
   }
@@ -205,7 +217,9 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
   /** Writes `patch` if the record is still at `version` (any version when omitted); null when it is not. */
   async function change(id: string, patch: KeyRecordPatch, version?: number): Promise<KeyRecord | null> {
     try {
-      return await storeCall(() => (version === undefined ? rt.store.update(id, patch) : rt.store.update(id, patch, { ifVersion: version })))
+      return await storeCall(() =>
+        version === undefined ? rt.store.update(id, patch) : rt.store.update(id, patch, { ifVersion: version }),
+      )
     } finally {
       // Also when the store reports a failure: the change may have been applied all the same
       // (a timeout after the commit, a dropped connection), and a stale cached record would
@@ -219,7 +233,12 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
   async function live(id: string): Promise<KeyRecord> {
     checkId(id)
     const record = await storeCall(() => rt.store.findById(id))
-    if (record === null || record.revokedAt !== null || record.rotatedTo !== null || (record.expiresAt !== null && record.expiresAt <= rt.now())) {
+    if (
+      record === null ||
+      record.revokedAt !== null ||
+      record.rotatedTo !== null ||
+      (record.expiresAt !== null && record.expiresAt <= rt.now())
+    ) {
       throw notFound()
     }
     return checkVersion(record)
@@ -282,14 +301,24 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
 
     async list(options) {
       if (typeof options?.orgId !== 'string' || options.orgId.length === 0) {
-        throw new KeywardError('validation_failed', { message: 'Invalid list options', errors: [{ field: 'orgId', message: 'is required' }] })
+        throw new KeywardError('validation_failed', {
+          message: 'Invalid list options',
+          errors: [{ field: 'orgId', message: 'is required' }],
+        })
       }
       const limit = options.limit
       if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)) {
-        throw new KeywardError('validation_failed', { message: 'Invalid list options', errors: [{ field: 'limit', message: 'must be an integer from 1 to 1000' }] })
+        throw new KeywardError('validation_failed', {
+          message: 'Invalid list options',
+          errors: [{ field: 'limit', message: 'must be an integer from 1 to 1000' }],
+        })
       }
       const records = await storeCall(() =>
-        rt.store.listByOrg(options.orgId, { includeRevoked: options.includeRevoked ?? false, ...(limit === undefined ? {} : { limit }), ...(options.after === undefined ? {} : { after: options.after }) }),
+        rt.store.listByOrg(options.orgId, {
+          includeRevoked: options.includeRevoked ?? false,
+          ...(limit === undefined ? {} : { limit }),
+          ...(options.after === undefined ? {} : { after: options.after }),
+        }),
       )
       return records.map(toKeyInfo)
     },
@@ -326,11 +355,17 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
 
     async rotate(id, options = {}, context) {
       if (options === null || typeof options !== 'object') {
-        throw new KeywardError('validation_failed', { message: 'Invalid rotate options', errors: [{ field: '(options)', message: 'must be an object' }] })
+        throw new KeywardError('validation_failed', {
+          message: 'Invalid rotate options',
+          errors: [{ field: '(options)', message: 'must be an object' }],
+        })
       }
       const grace = options.gracePeriodMs ?? 0
       if (!Number.isSafeInteger(grace) || grace < 0 || grace > MAX_GRACE_MS) {
-        throw new KeywardError('validation_failed', { message: 'Invalid rotate options', errors: [{ field: 'gracePeriodMs', message: 'must be an integer from 0 to 30 days in ms' }] })
+        throw new KeywardError('validation_failed', {
+          message: 'Invalid rotate options',
+          errors: [{ field: 'gracePeriodMs', message: 'must be an integer from 0 to 30 days in ms' }],
+        })
       }
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
         const old = await live(id)

@@ -1,5 +1,15 @@
 import type { KeyRecord, RateLimitRule } from '../types.js'
-import { KEY_RECORD_FIELDS, KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS, SETTING_FIELDS, type KeyRecordField, type RecordFieldKind, type RecordFieldSpec, type RecordKindValue, type SettingField } from './record-fields.js'
+import {
+  KEY_RECORD_FIELDS,
+  KEY_RECORD_FIELD_NAMES,
+  PATCHABLE_FIELDS,
+  SETTING_FIELDS,
+  type KeyRecordField,
+  type RecordFieldKind,
+  type RecordFieldSpec,
+  type RecordKindValue,
+  type SettingField,
+} from './record-fields.js'
 import type { KeyRecordPatch } from '../stores/token-store.js'
 
 // Codecs written once per kind of field, applied over KEY_RECORD_FIELDS: what a store reads back
@@ -45,7 +55,10 @@ const CHECKS: { readonly [K in RecordFieldKind]: (value: unknown) => Checked<K> 
  * const record = decodeKeyRecord((field) => JSON.parse(hash[field]!), (field) => { throw new TypeError(`bad ${field}`) })
  * ```
  */
-export function decodeKeyRecord(read: (field: KeyRecordField, spec: RecordFieldSpec) => unknown, malformed: (field: KeyRecordField) => never): KeyRecord {
+export function decodeKeyRecord(
+  read: (field: KeyRecordField, spec: RecordFieldSpec) => unknown,
+  malformed: (field: KeyRecordField) => never,
+): KeyRecord {
   const record: Record<string, unknown> = {}
   for (const field of KEY_RECORD_FIELD_NAMES) {
     const spec: RecordFieldSpec = KEY_RECORD_FIELDS[field]

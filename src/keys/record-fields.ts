@@ -153,7 +153,9 @@ export const KEY_RECORD_FIELD_NAMES: readonly KeyRecordField[] = Object.keys(KEY
  * PATCHABLE_FIELDS.includes('orgId') // false: a key never changes organization
  * ```
  */
-export const PATCHABLE_FIELDS: readonly PatchableField[] = KEY_RECORD_FIELD_NAMES.filter((field): field is PatchableField => KEY_RECORD_FIELDS[field].patch)
+export const PATCHABLE_FIELDS: readonly PatchableField[] = KEY_RECORD_FIELD_NAMES.filter(
+  (field): field is PatchableField => KEY_RECORD_FIELDS[field].patch,
+)
 
 /**
  * The fields a key's owner chooses, in table order.
@@ -163,7 +165,9 @@ export const PATCHABLE_FIELDS: readonly PatchableField[] = KEY_RECORD_FIELD_NAME
  * SETTING_FIELDS.includes('allowedIps') // true: a rotated key keeps its IP rules
  * ```
  */
-export const SETTING_FIELDS: readonly SettingField[] = KEY_RECORD_FIELD_NAMES.filter((field): field is SettingField => KEY_RECORD_FIELDS[field].setting)
+export const SETTING_FIELDS: readonly SettingField[] = KEY_RECORD_FIELD_NAMES.filter(
+  (field): field is SettingField => KEY_RECORD_FIELDS[field].setting,
+)
 
 // Compile-time checks: the table decodes to exactly KeyRecord, and its `info` fields (times as
 // Dates) plus `displayPrefix` are exactly KeyInfo. A field added to one and not the other, or

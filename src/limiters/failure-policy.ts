@@ -27,7 +27,10 @@ export interface FailurePolicyOptions {
   fallback?: RateLimiter
 }
 
-const FAILURE_POLICY_OPTIONS: OptionRules = { quota: oneOf(['closed', 'open', 'memory']), fallback: withMethods(['limit'], 'a RateLimiter') }
+const FAILURE_POLICY_OPTIONS: OptionRules = {
+  quota: oneOf(['closed', 'open', 'memory']),
+  fallback: withMethods(['limit'], 'a RateLimiter'),
+}
 
 /**
  * Wraps any limiter with a failure policy for quotas. Lockout always fails closed: an address
@@ -55,7 +58,12 @@ const FAILURE_POLICY_OPTIONS: OptionRules = { quota: oneOf(['closed', 'open', 'm
  * ```
  */
 export function withFailurePolicy(limiter: RateLimiter, options: FailurePolicyOptions = {}): RateLimiter {
-  if (limiter === null || typeof limiter !== 'object' || typeof limiter.limit !== 'function' || typeof limiter.recordFailure !== 'function') {
+  if (
+    limiter === null ||
+    typeof limiter !== 'object' ||
+    typeof limiter.limit !== 'function' ||
+    typeof limiter.recordFailure !== 'function'
+  ) {
     optionError('withFailurePolicy needs a RateLimiter')
   }
   checkOptions(options, FAILURE_POLICY_OPTIONS, { notObject: 'withFailurePolicy options must be an object' })

@@ -79,7 +79,12 @@ export class MemoryRateLimiter implements RateLimiter {
           state.booked = d.next.booked
         }
       }
-      return { allowed: d.allowed, blocked: false, retryAfterMs: d.retryAfterMs, rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }] }
+      return {
+        allowed: d.allowed,
+        blocked: false,
+        retryAfterMs: d.retryAfterMs,
+        rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }],
+      }
     }
     const ids = rules.map((rule) => ruleKey(key, rule.limit, rule.windowMs))
     const decisions = rules.map((rule, i) => gcra(rule, this.#states.get(ids[i]!), now))
@@ -124,7 +129,9 @@ export class MemoryRateLimiter implements RateLimiter {
     window.count++
     if (window.count >= policy.maxFailures) window.blockedUntil = window.start + policy.windowMs
     const failures = window.count
-    return window.blockedUntil > now ? { blocked: true, retryAfterMs: window.blockedUntil - now, failures } : { blocked: false, retryAfterMs: 0, failures }
+    return window.blockedUntil > now
+      ? { blocked: true, retryAfterMs: window.blockedUntil - now, failures }
+      : { blocked: false, retryAfterMs: 0, failures }
   }
 }
 

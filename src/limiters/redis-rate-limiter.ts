@@ -162,7 +162,6 @@ function loadScripts() {
 
 const DIGEST_CACHE_SIZE = 4096
 
-
 /**
  * GCRA quotas and lockout windows in Redis, shared by every instance of your server.
  *
@@ -244,10 +243,14 @@ export class RedisRateLimiter implements RateLimiter {
   /** Counts one failure in Redis; `now` is ignored (Redis's clock decides). */
   async recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
     return this.#withTimeout(
-      this.#run(loadScripts().failure, [this.#lockoutKey(blockKey)], [String(policy.maxFailures), String(policy.windowMs)]).then((reply) => {
-        const [blocked, retryAfterMs, failures] = integers(reply, 3)
-        return blocked === 1 ? { blocked: true, retryAfterMs: retryAfterMs!, failures: failures! } : { blocked: false, retryAfterMs: 0, failures: failures! }
-      }),
+      this.#run(loadScripts().failure, [this.#lockoutKey(blockKey)], [String(policy.maxFailures), String(policy.windowMs)]).then(
+        (reply) => {
+          const [blocked, retryAfterMs, failures] = integers(reply, 3)
+          return blocked === 1
+            ? { blocked: true, retryAfterMs: retryAfterMs!, failures: failures! }
+            : { blocked: false, retryAfterMs: 0, failures: failures! }
+        },
+      ),
     )
   }
 
@@ -271,7 +274,8 @@ export class RedisRateLimiter implements RateLimiter {
       return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
     } catch (error) {
       // Redis forgot the script (restart, failover, SCRIPT FLUSH): send it whole, once.
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#client.eval(script.source, keys.length, ...keys, ...args)
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
+        return this.#client.eval(script.source, keys.length, ...keys, ...args)
       throw error
     }
   }

@@ -75,8 +75,13 @@ function invalidBody(message: string): ManagementResponse {
  * if ('response' in body) return body.response
  * ```
  */
-export async function readJsonBody(request: ManagementRequest, limit: number): Promise<{ value: unknown } | { response: ManagementResponse }> {
-  const tooLarge = () => ({ response: httpProblem('payload_too_large', 413, 'Content Too Large', `The request body must be at most ${limit} bytes`) })
+export async function readJsonBody(
+  request: ManagementRequest,
+  limit: number,
+): Promise<{ value: unknown } | { response: ManagementResponse }> {
+  const tooLarge = () => ({
+    response: httpProblem('payload_too_large', 413, 'Content Too Large', `The request body must be at most ${limit} bytes`),
+  })
   const contentType = readHeader(request.headers, 'content-type')
   const declared = Number(readHeader(request.headers, 'content-length'))
   if (Number.isFinite(declared) && declared > limit) return tooLarge()
@@ -109,5 +114,7 @@ export async function readJsonBody(request: ManagementRequest, limit: number): P
 }
 
 function unsupported(): ManagementResponse {
-  return httpProblem('unsupported_media_type', 415, 'Unsupported Media Type', 'The request body must be application/json', { 'accept-patch': 'application/json' })
+  return httpProblem('unsupported_media_type', 415, 'Unsupported Media Type', 'The request body must be application/json', {
+    'accept-patch': 'application/json',
+  })
 }

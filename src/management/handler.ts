@@ -37,8 +37,13 @@ const MANAGEMENT_OPTIONS: OptionRules = {
  */
 export type ManagementHandler = (request: ManagementRequest) => Promise<ManagementResponse>
 
-function checkManagementOptions(kw: Keyward, options: ManagementOptions, extra: readonly string[]): Required<Pick<ManagementOptions, 'scope' | 'maxBodyBytes'>> {
-  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function') optionError('managementRouter(kw, options) needs the instance createKeyward() returned')
+function checkManagementOptions(
+  kw: Keyward,
+  options: ManagementOptions,
+  extra: readonly string[],
+): Required<Pick<ManagementOptions, 'scope' | 'maxBodyBytes'>> {
+  if (kw === null || typeof kw !== 'object' || typeof kw.verify !== 'function')
+    optionError('managementRouter(kw, options) needs the instance createKeyward() returned')
   checkOptions(options, MANAGEMENT_OPTIONS, { label: 'management option', known: extra, notObject: 'management options must be an object' })
   const { scope = 'admin', maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options
   return { scope, maxBodyBytes }
@@ -68,11 +73,20 @@ function invalid(field: string, message: string): KeywardError {
  * })
  * ```
  */
-export function createManagementHandler(kw: Keyward, options: ManagementOptions = {}, extraOptions: readonly string[] = []): ManagementHandler {
+export function createManagementHandler(
+  kw: Keyward,
+  options: ManagementOptions = {},
+  extraOptions: readonly string[] = [],
+): ManagementHandler {
   const { scope, maxBodyBytes } = checkManagementOptions(kw, options, extraOptions)
   const { authorize, policy, callerProjects, onError } = options
 
-  async function run(route: ManagementRoute, id: string | undefined, request: ManagementRequest, auth: AuthContext): Promise<ManagementResponse> {
+  async function run(
+    route: ManagementRoute,
+    id: string | undefined,
+    request: ManagementRequest,
+    auth: AuthContext,
+  ): Promise<ManagementResponse> {
     // `auth` holds every write to the caller's own grant (the ceiling in kw.keys), after the policy.
     const context: ActionContext = { auth, actor: actorOf(auth), ...(request.ip === undefined ? {} : { ip: request.ip }) }
     // Another org's key and a key that does not exist answer alike: ids cannot be probed across orgs.
@@ -91,9 +105,15 @@ export function createManagementHandler(kw: Keyward, options: ManagementOptions 
       input = (body ?? {}) as Record<string, unknown>
     }
     if (authorize !== undefined) {
-      const call: ManagementCall = { action: route.action, auth, ...(input === undefined ? {} : { input }), ...(current === undefined ? {} : { current }) }
+      const call: ManagementCall = {
+        action: route.action,
+        auth,
+        ...(input === undefined ? {} : { input }),
+        ...(current === undefined ? {} : { current }),
+      }
       // Before the 404: a caller refused here learns nothing about which ids exist.
-      if ((await authorize(auth, route.action, call)) !== true) throw new KeywardError('insufficient_scope', { message: 'Not allowed to manage keys' })
+      if ((await authorize(auth, route.action, call)) !== true)
+        throw new KeywardError('insufficient_scope', { message: 'Not allowed to manage keys' })
     }
     if (id !== undefined && current === undefined) throw new KeywardError('not_found')
     if (input !== undefined) {
@@ -106,12 +126,18 @@ export function createManagementHandler(kw: Keyward, options: ManagementOptions 
       case 'keys.list': {
         const query = parseListQuery(request.query)
         // One more than the page: whether there is a next page, without a count query.
-        const rows = await kw.keys.list({ orgId: auth.org, limit: query.limit + 1, includeRevoked: query.includeRevoked, ...(query.after === undefined ? {} : { after: query.after }) })
+        const rows = await kw.keys.list({
+          orgId: auth.org,
+          limit: query.limit + 1,
+          includeRevoked: query.includeRevoked,
+          ...(query.after === undefined ? {} : { after: query.after }),
+        })
         const data = rows.slice(0, query.limit)
         return jsonResponse(200, { data, next: rows.length > query.limit ? data[data.length - 1]!.id : null })
       }
       case 'keys.create': {
-        if (Object.hasOwn(input!, 'orgId') && input!.orgId !== auth.org) throw invalid('orgId', "must be omitted or the caller's own organization")
+        if (Object.hasOwn(input!, 'orgId') && input!.orgId !== auth.org)
+          throw invalid('orgId', "must be omitted or the caller's own organization")
         return jsonResponse(201, await kw.keys.create({ ...input!, orgId: auth.org } as never, context))
       }
       case 'keys.read':
@@ -138,7 +164,12 @@ export function createManagementHandler(kw: Keyward, options: ManagementOptions 
     const route = routes.find((r) => r.method === method)
     if (route === undefined) return httpProblem('method_not_allowed', 405, 'Method Not Allowed', `Use ${allow}`, { allow })
     try {
-      const verified = await kw.verify({ headers: request.headers, ip: request.ip, url: request.url, scopes: authorize === undefined ? scope : undefined })
+      const verified = await kw.verify({
+        headers: request.headers,
+        ip: request.ip,
+        url: request.url,
+        scopes: authorize === undefined ? scope : undefined,
+      })
       if (!verified.ok) return keywardProblem(verified.error)
       try {
         const response = await run(route, match.id, request, verified.auth)

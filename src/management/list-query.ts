@@ -61,6 +61,7 @@ export function parseListQuery(query: string | URLSearchParams | undefined): Lis
     if (revoked !== 'true' && revoked !== 'false') issues.push({ field: 'includeRevoked', message: "must be 'true' or 'false'" })
     else out.includeRevoked = revoked === 'true'
   }
-  if (issues.length > 0) throw new KeywardError('validation_failed', { message: `Invalid query: ${issues.map((i) => i.field).join(', ')}`, errors: issues })
+  if (issues.length > 0)
+    throw new KeywardError('validation_failed', { message: `Invalid query: ${issues.map((i) => i.field).join(', ')}`, errors: issues })
   return out
 }

@@ -34,7 +34,27 @@ const inputProperties: Json = {
 
 const keyInfo: Json = {
   type: 'object',
-  required: ['id', 'displayPrefix', 'environment', 'orgId', 'name', 'description', 'projects', 'scopes', 'allowedOrigins', 'allowedIps', 'rateLimit', 'metadata', 'expiresAt', 'createdAt', 'updatedAt', 'lastUsedAt', 'revokedAt', 'rotatedFrom', 'rotatedTo'],
+  required: [
+    'id',
+    'displayPrefix',
+    'environment',
+    'orgId',
+    'name',
+    'description',
+    'projects',
+    'scopes',
+    'allowedOrigins',
+    'allowedIps',
+    'rateLimit',
+    'metadata',
+    'expiresAt',
+    'createdAt',
+    'updatedAt',
+    'lastUsedAt',
+    'revokedAt',
+    'rotatedFrom',
+    'rotatedTo',
+  ],
   additionalProperties: false,
   description: 'A key without its secret or hash.',
   properties: {
@@ -70,13 +90,19 @@ const problem: Json = {
     status: { type: 'integer' },
     detail: { type: 'string' },
     code: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+    errors: {
+      type: 'array',
+      items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
     scope: { type: 'string' },
     retryAfter: { type: 'integer' },
   },
 }
 
-const problemResponse = (description: string): Json => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } })
+const problemResponse = (description: string): Json => ({
+  description,
+  content: { 'application/problem+json': { schema: ref('Problem') } },
+})
 const jsonResponse = (description: string, schema: Json): Json => ({ description, content: { 'application/json': { schema } } })
 const jsonBody = (schema: Json, required: boolean): Json => ({ required, content: { 'application/json': { schema } } })
 
@@ -87,10 +113,17 @@ const COMMON: Json = {
   '503': problemResponse('The store is unavailable'),
 }
 // Writes can also be refused for what they would grant: more than the caller holds, or a policy's no.
-const GRANT = { '403': problemResponse('The credential lacks the management scope or is used from an origin or address it is not allowed; or the key would hold more than the caller (grant ceiling: `errors` names each field, `scope` the missing scopes); or the write policy refused') }
-const NOT_FOUND = { '404': problemResponse('No such key in the caller\'s organization (another org\'s key looks the same)') }
+const GRANT = {
+  '403': problemResponse(
+    'The credential lacks the management scope or is used from an origin or address it is not allowed; or the key would hold more than the caller (grant ceiling: `errors` names each field, `scope` the missing scopes); or the write policy refused',
+  ),
+}
+const NOT_FOUND = { '404': problemResponse("No such key in the caller's organization (another org's key looks the same)") }
 const INVALID = { '400': problemResponse('Invalid input: `errors` names every bad field') }
-const BODY = { '413': problemResponse('Body larger than the bound (16 KiB by default)'), '415': problemResponse('Body not application/json') }
+const BODY = {
+  '413': problemResponse('Body larger than the bound (16 KiB by default)'),
+  '415': problemResponse('Body not application/json'),
+}
 const idParam: Json = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-Za-z]{8}$' } }
 
 /**
@@ -105,22 +138,32 @@ const idParam: Json = { name: 'id', in: 'path', required: true, schema: { type: 
 export function managementOpenApi(): Json {
   return {
     openapi: '3.1.0',
-    info: { title: 'keyward key management', version: '1.0.0', description: 'Create, list, change, rotate and revoke API keys of the caller\'s organization. Responses are never cached (Cache-Control: no-store); a key\'s secret appears only in the answers of create and rotate.' },
+    info: {
+      title: 'keyward key management',
+      version: '1.0.0',
+      description:
+        "Create, list, change, rotate and revoke API keys of the caller's organization. Responses are never cached (Cache-Control: no-store); a key's secret appears only in the answers of create and rotate.",
+    },
     security: [{ bearer: [] }, { apiKey: [] }],
     paths: {
       '/keys': {
         post: {
           operationId: 'createKey',
-          summary: 'Create a key in the caller\'s organization; the key is returned this once',
+          summary: "Create a key in the caller's organization; the key is returned this once",
           requestBody: jsonBody(ref('CreateKeyInput'), true),
           responses: { '201': jsonResponse('Created', ref('CreatedKey')), ...INVALID, ...BODY, ...COMMON, ...GRANT },
         },
         get: {
           operationId: 'listKeys',
-          summary: 'List the caller\'s organization\'s keys, by id, one page at a time',
+          summary: "List the caller's organization's keys, by id, one page at a time",
           parameters: [
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIST_PAGE.max, default: LIST_PAGE.default } },
-            { name: 'after', in: 'query', schema: { type: 'string', pattern: '^[0-9A-Za-z]{8}$' }, description: 'The `next` of the previous page' },
+            {
+              name: 'after',
+              in: 'query',
+              schema: { type: 'string', pattern: '^[0-9A-Za-z]{8}$' },
+              description: 'The `next` of the previous page',
+            },
             { name: 'includeRevoked', in: 'query', schema: { type: 'boolean', default: false } },
           ],
           responses: { '200': jsonResponse('A page of keys', ref('KeyList')), ...INVALID, ...COMMON },
@@ -128,7 +171,11 @@ export function managementOpenApi(): Json {
       },
       '/keys/{id}': {
         parameters: [idParam],
-        get: { operationId: 'getKey', summary: 'One key', responses: { '200': jsonResponse('The key', ref('KeyInfo')), ...NOT_FOUND, ...COMMON } },
+        get: {
+          operationId: 'getKey',
+          summary: 'One key',
+          responses: { '200': jsonResponse('The key', ref('KeyInfo')), ...NOT_FOUND, ...COMMON },
+        },
         patch: {
           operationId: 'updateKey',
           summary: 'Change a key that still works (not revoked, expired or rotated out)',
@@ -143,7 +190,8 @@ export function managementOpenApi(): Json {
               name: 'successors',
               in: 'query',
               schema: { type: 'boolean', default: false },
-              description: 'Also revoke every key rotated from this one, to the end of the chain (compromise recovery: a stolen key that rotated itself)',
+              description:
+                'Also revoke every key rotated from this one, to the end of the chain (compromise recovery: a stolen key that rotated itself)',
             },
           ],
           responses: { '200': jsonResponse('The revoked key', ref('KeyInfo')), ...INVALID, ...NOT_FOUND, ...COMMON },
@@ -155,7 +203,14 @@ export function managementOpenApi(): Json {
           operationId: 'rotateKey',
           summary: 'Replace a key by a new one with the same settings; the old one works for the grace period',
           requestBody: jsonBody(ref('RotateInput'), false),
-          responses: { '200': jsonResponse('The new key, returned this once', ref('CreatedKey')), ...INVALID, ...NOT_FOUND, ...BODY, ...COMMON, ...GRANT },
+          responses: {
+            '200': jsonResponse('The new key, returned this once', ref('CreatedKey')),
+            ...INVALID,
+            ...NOT_FOUND,
+            ...BODY,
+            ...COMMON,
+            ...GRANT,
+          },
         },
       },
     },
@@ -166,16 +221,35 @@ export function managementOpenApi(): Json {
       },
       schemas: {
         KeyInfo: keyInfo,
-        CreatedKey: { type: 'object', required: ['key', 'info'], additionalProperties: false, properties: { key: { type: 'string', description: 'The full secret, shown once' }, info: ref('KeyInfo') } },
-        KeyList: { type: 'object', required: ['data', 'next'], additionalProperties: false, properties: { data: { type: 'array', items: ref('KeyInfo') }, next: nullable({ type: 'string' }) } },
+        CreatedKey: {
+          type: 'object',
+          required: ['key', 'info'],
+          additionalProperties: false,
+          properties: { key: { type: 'string', description: 'The full secret, shown once' }, info: ref('KeyInfo') },
+        },
+        KeyList: {
+          type: 'object',
+          required: ['data', 'next'],
+          additionalProperties: false,
+          properties: { data: { type: 'array', items: ref('KeyInfo') }, next: nullable({ type: 'string' }) },
+        },
         CreateKeyInput: {
           type: 'object',
           required: ['name', 'projects'],
           additionalProperties: false,
-          properties: { ...inputProperties, orgId: { type: 'string', description: "Omit it, or give the caller's own" }, environment: { enum: ['live', 'test'] }, prefix: { type: 'string' } },
+          properties: {
+            ...inputProperties,
+            orgId: { type: 'string', description: "Omit it, or give the caller's own" },
+            environment: { enum: ['live', 'test'] },
+            prefix: { type: 'string' },
+          },
         },
         UpdateKeyInput: { type: 'object', additionalProperties: false, properties: inputProperties },
-        RotateInput: { type: 'object', additionalProperties: false, properties: { gracePeriodMs: { type: 'integer', minimum: 0, maximum: 30 * 24 * 3_600_000 } } },
+        RotateInput: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { gracePeriodMs: { type: 'integer', minimum: 0, maximum: 30 * 24 * 3_600_000 } },
+        },
         Problem: problem,
       },
     },

@@ -16,6 +16,9 @@ export async function applyWritePolicy(policy: WritePolicy | undefined, write: M
   if (policy === undefined) return write.input
   const answer: unknown = await policy(write)
   if (answer === undefined) return write.input
-  if (!plainObject(answer)) throw new TypeError(`keyward: the management policy returned ${answer === null ? 'null' : typeof answer}; it must return the input to use (a plain object) or undefined`)
+  if (!plainObject(answer))
+    throw new TypeError(
+      `keyward: the management policy returned ${answer === null ? 'null' : typeof answer}; it must return the input to use (a plain object) or undefined`,
+    )
   return answer
 }

@@ -31,8 +31,16 @@ export type HttpProblemCode = 'route_not_found' | 'method_not_allowed' | 'payloa
  * return httpProblem('method_not_allowed', 405, 'Method Not Allowed', 'Use GET or POST', { allow: 'GET, POST' })
  * ```
  */
-export function httpProblem(code: HttpProblemCode, status: number, title: string, detail: string, headers: Record<string, string> = {}): ManagementResponse {
-  const doc = { type: `https://keyward.dev/errors/${code}`, title, status, detail, code } as Omit<ProblemDocument, 'code'> & { code: string }
+export function httpProblem(
+  code: HttpProblemCode,
+  status: number,
+  title: string,
+  detail: string,
+  headers: Record<string, string> = {},
+): ManagementResponse {
+  const doc = { type: `https://keyward.dev/errors/${code}`, title, status, detail, code } as Omit<ProblemDocument, 'code'> & {
+    code: string
+  }
   return { status, headers: { ...NO_STORE, ...headers, 'content-type': 'application/problem+json' }, body: JSON.stringify(doc) }
 }
 

@@ -21,7 +21,9 @@ export function parseRevokeQuery(query: string | URLSearchParams | undefined): R
   }
   const values = params.getAll('successors')
   if (values.length > 1) issues.push({ field: 'successors', message: 'must be given once' })
-  else if (values.length === 1 && values[0] !== 'true' && values[0] !== 'false') issues.push({ field: 'successors', message: "must be 'true' or 'false'" })
-  if (issues.length > 0) throw new KeywardError('validation_failed', { message: `Invalid query: ${issues.map((i) => i.field).join(', ')}`, errors: issues })
+  else if (values.length === 1 && values[0] !== 'true' && values[0] !== 'false')
+    issues.push({ field: 'successors', message: "must be 'true' or 'false'" })
+  if (issues.length > 0)
+    throw new KeywardError('validation_failed', { message: `Invalid query: ${issues.map((i) => i.field).join(', ')}`, errors: issues })
   return { successors: values[0] === 'true' }
 }

@@ -53,7 +53,9 @@ export interface ManagementWrite extends ManagementCall {
  * const policy: WritePolicy = ({ action, input }) => (action === 'keys.create' ? { scopes: ['read'], ...input } : undefined)
  * ```
  */
-export type WritePolicy = (write: ManagementWrite) => Record<string, unknown> | undefined | void | Promise<Record<string, unknown> | undefined | void>
+export type WritePolicy = (
+  write: ManagementWrite,
+) => Record<string, unknown> | undefined | void | Promise<Record<string, unknown> | undefined | void>
 
 /**
  * Answers which projects a signed-in (JWT) caller holds, from the app's own data: a list of

@@ -1,4 +1,12 @@
-import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../jwt/refresh-family.js'
+import {
+  checkFamilyId,
+  checkFamilyTime,
+  checkRefreshFamilyRecord,
+  checkRotation,
+  rotationOutcome,
+  type RefreshFamilyRecord,
+  type RefreshRotation,
+} from '../jwt/refresh-family.js'
 import { checkOptions } from '../internal/options.js'
 import { applyKeyRecordPatch, copyKeyRecord } from '../keys/record-codec.js'
 import type { KeyRecord } from '../types.js'

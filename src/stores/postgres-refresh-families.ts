@@ -85,5 +85,9 @@ export function toFamily(row: unknown): RefreshFamilyRecord {
 export function toRotationState(row: unknown): Pick<RefreshFamilyRecord, 'current' | 'expiresAt' | 'revokedAt'> {
   if (row === null || typeof row !== 'object') malformed('row')
   const r = row as Record<string, unknown>
-  return { current: toText(r.current_jti, 'current_jti'), expiresAt: toTime(r.expires_at, 'expires_at'), revokedAt: toTimeOrNull(r.revoked_at, 'revoked_at') }
+  return {
+    current: toText(r.current_jti, 'current_jti'),
+    expiresAt: toTime(r.expires_at, 'expires_at'),
+    revokedAt: toTimeOrNull(r.revoked_at, 'revoked_at'),
+  }
 }

@@ -1,8 +1,21 @@
 import type { KeyRecord } from '../types.js'
 import { boolean, checkedElsewhere, checkOptions, func, integer, orFalse, type OptionRules } from '../internal/options.js'
 import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
-import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, rotationOutcome, type RefreshFamilyRecord, type RefreshRotation } from '../jwt/refresh-family.js'
-import { postgresLifecycleStatements, postgresRefreshFamilyStatements, postgresSchemaStatements, resolveTableName } from './postgres-schema.js'
+import {
+  checkFamilyId,
+  checkFamilyTime,
+  checkRefreshFamilyRecord,
+  checkRotation,
+  rotationOutcome,
+  type RefreshFamilyRecord,
+  type RefreshRotation,
+} from '../jwt/refresh-family.js'
+import {
+  postgresLifecycleStatements,
+  postgresRefreshFamilyStatements,
+  postgresSchemaStatements,
+  resolveTableName,
+} from './postgres-schema.js'
 import { familyParams, refreshFamilySql, toFamily, toRotationState } from './postgres-refresh-families.js'
 import { insertKeyRecord, KEY_COLUMNS, patchAssignments, rowToKeyRecord } from './postgres-record.js'
 import { toTime } from './postgres-values.js'
@@ -154,9 +167,15 @@ export class PostgresTokenStore implements TokenStore {
     }
     checkOptions(options, POSTGRES_OPTIONS, { notObject: 'PostgresTokenStore options must be an object' })
     this.#client = client
-    const names = { ...(options.schema === undefined ? {} : { schema: options.schema }), ...(options.table === undefined ? {} : { table: options.table }) }
+    const names = {
+      ...(options.schema === undefined ? {} : { schema: options.schema }),
+      ...(options.table === undefined ? {} : { table: options.table }),
+    }
     this.#table = resolveTableName(names).qualified
-    const familyNames = { ...(options.schema === undefined ? {} : { schema: options.schema }), table: options.refreshFamilyTable ?? 'keyward_refresh_families' }
+    const familyNames = {
+      ...(options.schema === undefined ? {} : { schema: options.schema }),
+      table: options.refreshFamilyTable ?? 'keyward_refresh_families',
+    }
     this.#familyTable = resolveTableName(familyNames).qualified
     this.#familySql = refreshFamilySql(this.#familyTable)
     const channel = options.channel ?? this.#table.replace('.', '_')
@@ -170,7 +189,9 @@ export class PostgresTokenStore implements TokenStore {
     this.#listen = options.listen ?? true
     // A single pg Client (or a client checked out of a pool) is one connection: it cannot also
     // give out a dedicated one to LISTEN on. Changes are then announced in this process only.
-    this.#listenUnsupported = typeof (client as { listen?: unknown }).listen !== 'function' && ('connectionParameters' in client || typeof (client as { release?: unknown }).release === 'function')
+    this.#listenUnsupported =
+      typeof (client as { listen?: unknown }).listen !== 'function' &&
+      ('connectionParameters' in client || typeof (client as { release?: unknown }).release === 'function')
     this.#onError = options.onError ?? (() => {})
   }
 
@@ -190,11 +211,17 @@ export class PostgresTokenStore implements TokenStore {
    */
   async migrate(): Promise<void> {
     const timeout = Math.max(this.#timeoutMs, 30_000)
-    const statements = [...postgresSchemaStatements(this.#names(this.#table)), ...postgresRefreshFamilyStatements(this.#names(this.#familyTable))]
+    const statements = [
+      ...postgresSchemaStatements(this.#names(this.#table)),
+      ...postgresRefreshFamilyStatements(this.#names(this.#familyTable)),
+    ]
     // ALTER TABLE takes the table's exclusive lock even when the column exists, and reads queue
     // behind it: only when a column is missing, so a routine start-up never stalls the hot path.
     const present = await withTimeout(
-      this.#client.query(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname IN ('version', 'root_id') AND NOT attisdropped`, [this.#table]),
+      this.#client.query(
+        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname IN ('version', 'root_id') AND NOT attisdropped`,
+        [this.#table],
+      ),
       timeout,
       'Postgres migration',
     )
@@ -328,7 +355,8 @@ export class PostgresTokenStore implements TokenStore {
 
   async #query(text: string, params: unknown[]): Promise<unknown[]> {
     const result = await withTimeout(this.#client.query(text, params), this.#timeoutMs, 'Postgres query')
-    if (result === null || typeof result !== 'object' || !Array.isArray(result.rows)) throw new TypeError('keyward: the Postgres client answered without rows')
+    if (result === null || typeof result !== 'object' || !Array.isArray(result.rows))
+      throw new TypeError('keyward: the Postgres client answered without rows')
     return result.rows
   }
 
@@ -428,10 +456,17 @@ export class PostgresTokenStore implements TokenStore {
       return { close: () => withTimeout(unlisten(), this.#timeoutMs, 'Postgres UNLISTEN') }
     }
     const connection = await withTimeout(client.connect!(), this.#timeoutMs, 'Postgres connect', (late) => late?.release?.(true))
-    if (connection === null || typeof connection !== 'object' || typeof connection.release !== 'function' || typeof connection.on !== 'function') {
+    if (
+      connection === null ||
+      typeof connection !== 'object' ||
+      typeof connection.release !== 'function' ||
+      typeof connection.on !== 'function'
+    ) {
       // A single pg Client: its connect() hands out no pooled connection to LISTEN on.
       this.#listenUnsupported = true
-      throw new TypeError('keyward: PostgresTokenStore listens through a pool (pg Pool) or PGlite; with a single client, pass { listen: false }')
+      throw new TypeError(
+        'keyward: PostgresTokenStore listens through a pool (pg Pool) or PGlite; with a single client, pass { listen: false }',
+      )
     }
     let done = false
     let established = false

@@ -23,7 +23,14 @@ export function malformed(column: string): never {
  * ```
  */
 export function toTime(value: unknown, column: string): number {
-  const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'bigint'
+        ? Number(value)
+        : typeof value === 'string' && /^-?\d+$/.test(value)
+          ? Number(value)
+          : NaN
   if (!Number.isSafeInteger(n)) malformed(column)
   return n
 }

@@ -3,11 +3,25 @@ import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
 import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
-import { checkFamilyId, checkFamilyTime, checkRefreshFamilyRecord, checkRotation, type RefreshFamilyRecord, type RefreshRotation } from '../jwt/refresh-family.js'
+import {
+  checkFamilyId,
+  checkFamilyTime,
+  checkRefreshFamilyRecord,
+  checkRotation,
+  type RefreshFamilyRecord,
+  type RefreshRotation,
+} from '../jwt/refresh-family.js'
 import { decodeKeyRecord } from '../keys/record-codec.js'
 import { KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS } from '../keys/record-fields.js'
 import type { KeyRecord } from '../types.js'
-import { familyFields, INSERT_FAMILY_SCRIPT, REVOKE_FAMILY_SCRIPT, ROTATE_FAMILY_SCRIPT, toFamily, toRotation } from './redis-refresh-families.js'
+import {
+  familyFields,
+  INSERT_FAMILY_SCRIPT,
+  REVOKE_FAMILY_SCRIPT,
+  ROTATE_FAMILY_SCRIPT,
+  toFamily,
+  toRotation,
+} from './redis-refresh-families.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
 
 // Structural types only: this file must not import `ioredis` (an optional peer) nor anything Node-only.
@@ -79,7 +93,6 @@ export interface RedisTokenStoreOptions {
   /** Receives errors of the background subscriber connection (it is re-established on its own). Default: ignore. */
   onError?: (error: unknown) => void
 }
-
 
 /**
  * Records are hashes, one field per KeyRecord property, each value the property's JSON text.
@@ -219,7 +232,6 @@ function digest(value: string): string {
   return bytesToHex(sha256(utf8ToBytes(value)).subarray(0, 16))
 }
 
-
 const positiveMs = integer({ min: 1, message: 'must be a positive integer (ms)' })
 const REDIS_STORE_OPTIONS: OptionRules = {
   prefix: (value, path) => {
@@ -289,7 +301,13 @@ export class RedisTokenStore implements TokenStore {
   #waiters: Array<() => void> = []
 
   constructor(client: RedisStoreClient, options: RedisTokenStoreOptions = {}) {
-    if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function' || typeof client.eval !== 'function' || typeof client.hgetall !== 'function') {
+    if (
+      client === null ||
+      typeof client !== 'object' ||
+      typeof client.evalsha !== 'function' ||
+      typeof client.eval !== 'function' ||
+      typeof client.hgetall !== 'function'
+    ) {
       throw new TypeError('keyward: RedisTokenStore needs an ioredis client (evalsha, eval, hgetall, duplicate)')
     }
     checkOptions(options, REDIS_STORE_OPTIONS, { notObject: 'RedisTokenStore options must be an object' })
@@ -342,7 +360,11 @@ export class RedisTokenStore implements TokenStore {
       const value = patch[field]
       if (value !== undefined) args.push(field, encode(value, field))
     }
-    const reply = await this.#run(loadScripts().update, [this.recordKey(id)], [this.#channel, id, condition === undefined ? '' : String(condition.ifVersion), ...args])
+    const reply = await this.#run(
+      loadScripts().update,
+      [this.recordKey(id)],
+      [this.#channel, id, condition === undefined ? '' : String(condition.ifVersion), ...args],
+    )
     if (reply === null) return null
     const record = toRecord(fieldsOf(reply))
     // Without an active subscription of our own, our subscribers would not hear of our own change.
@@ -353,7 +375,11 @@ export class RedisTokenStore implements TokenStore {
   async listByOrg(orgId: string, options: ListOptions = {}): Promise<KeyRecord[]> {
     const limit = options.limit ?? -1
     if (!Number.isSafeInteger(limit) || limit < -1) throw new TypeError('keyward: limit must be a non-negative integer')
-    const reply = await this.#run(loadScripts().list, [this.#orgKey(orgId)], [this.recordKey(''), options.after ?? '', String(limit), options.includeRevoked === true ? '1' : '0'])
+    const reply = await this.#run(
+      loadScripts().list,
+      [this.#orgKey(orgId)],
+      [this.recordKey(''), options.after ?? '', String(limit), options.includeRevoked === true ? '1' : '0'],
+    )
     if (!Array.isArray(reply)) malformed('list')
     return reply.map((fields) => toRecord(fieldsOf(fields)))
   }
@@ -443,7 +469,8 @@ export class RedisTokenStore implements TokenStore {
         return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
       } catch (error) {
         // Redis forgot the script (restart, failover, SCRIPT FLUSH): send it whole, once.
-        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.#client.eval(script.source, keys.length, ...keys, ...args)
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
+          return this.#client.eval(script.source, keys.length, ...keys, ...args)
         throw error
       }
     }

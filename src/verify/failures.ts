@@ -75,7 +75,10 @@ export const STATIC_FAILURES: Partial<Record<KeywardErrorCode, Failure>> = {
  * if (gate.wait(bucket) === null) return BUSY
  * ```
  */
-export const BUSY = shared('store_unavailable', { message: 'Too many requests from this address in progress; retry shortly', retryAfter: 1 })
+export const BUSY = shared('store_unavailable', {
+  message: 'Too many requests from this address in progress; retry shortly',
+  retryAfter: 1,
+})
 /**
  * A credential in the query string (RFC 6750 §2.3 discouraged; URLs end up in logs).
  *
@@ -109,4 +112,3 @@ export function retrySeconds(ms: number): number {
 export function blockedFailure(ms: number): Failure {
   return { ok: false, error: new KeywardError('ip_blocked', { retryAfter: retrySeconds(ms) }) }
 }
-

@@ -39,6 +39,4 @@ export interface VerifyInput {
  * if (!r.ok) return respond(r.error.status, r.error.toJSON())
  * ```
  */
-export type VerifyResult =
-  | { ok: true; auth: AuthContext; headers: Readonly<Record<string, string>> }
-  | { ok: false; error: KeywardError }
+export type VerifyResult = { ok: true; auth: AuthContext; headers: Readonly<Record<string, string>> } | { ok: false; error: KeywardError }

@@ -129,7 +129,8 @@ export async function refuse(
       const state = await rt.limiter.recordFailure(client.bucket, rt.lockout, now)
       if (state.blocked) rt.blocked.set(client.bucket, now + state.retryAfterMs)
       rt.gate?.learn(client.bucket, state.failures, state.blocked, now)
-      if (state.blocked && state.failures !== undefined && state.failures > rt.lockout.maxFailures) return blockedFailure(state.retryAfterMs)
+      if (state.blocked && state.failures !== undefined && state.failures > rt.lockout.maxFailures)
+        return blockedFailure(state.retryAfterMs)
     } finally {
       rt.gate?.release(client.bucket)
     }
@@ -138,4 +139,3 @@ export async function refuse(
   }
   return (options === undefined && STATIC_FAILURES[code]) || { ok: false, error: new KeywardError(code, options) }
 }
-

@@ -23,8 +23,16 @@ import type { Principal } from './principal.js'
  * return await authorize(rt, input, client, now, held, principal)
  * ```
  */
-export function authorize(rt: Runtime, input: VerifyInput, client: ClientAddress | null, now: number, held: boolean, principal: Principal): Promise<Success | Failure> {
-  if (input.project !== undefined && !principal.auth.projects.includes(input.project)) return refuse(rt, 'project_forbidden', client, now, undefined, held)
+export function authorize(
+  rt: Runtime,
+  input: VerifyInput,
+  client: ClientAddress | null,
+  now: number,
+  held: boolean,
+  principal: Principal,
+): Promise<Success | Failure> {
+  if (input.project !== undefined && !principal.auth.projects.includes(input.project))
+    return refuse(rt, 'project_forbidden', client, now, undefined, held)
   if (principal.place !== undefined) {
     const place = placeRefusal(principal.place, input.headers, rt.originHeaders, client, rt.memo)
     if (place !== null) return refuse(rt, place, client, now, undefined, held)
@@ -44,7 +52,13 @@ export function authorize(rt: Runtime, input: VerifyInput, client: ClientAddress
  * return await grant(rt, input, client, now, principal)
  * ```
  */
-export async function grant(rt: Runtime, input: VerifyInput, client: ClientAddress | null, now: number, principal: Principal): Promise<Success | Failure> {
+export async function grant(
+  rt: Runtime,
+  input: VerifyInput,
+  client: ClientAddress | null,
+  now: number,
+  principal: Principal,
+): Promise<Success | Failure> {
   const auth = principal.auth
   const scopes = input.scopes
   if (scopes !== undefined) {
@@ -64,9 +78,11 @@ export async function grant(rt: Runtime, input: VerifyInput, client: ClientAddre
       return blockedFailure(decision.retryAfterMs)
     }
     // A limiter that could not say how much is left (a fail-open policy) gets no headers rather than empty ones.
-    if (quota.policy !== null && decision.rules.length > 0) headers = { 'ratelimit-policy': quota.policy, ratelimit: formatRateLimit(decision.rules) }
+    if (quota.policy !== null && decision.rules.length > 0)
+      headers = { 'ratelimit-policy': quota.policy, ratelimit: formatRateLimit(decision.rules) }
     // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
-    if (!decision.allowed) return { ok: false, error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }) }
+    if (!decision.allowed)
+      return { ok: false, error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }) }
   }
   // Attach: the one place a success is built.
   if (principal.record !== undefined) rt.usage?.record(principal.record.id, now, input.waitUntil)

@@ -35,7 +35,8 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
   if (input.scopes !== undefined && typeof input.scopes !== 'string' && !Array.isArray(input.scopes)) {
     throw new TypeError('keyward: verify() scopes must be a string or a list of strings')
   }
-  if (input.waitUntil !== undefined && typeof input.waitUntil !== 'function') throw new TypeError('keyward: verify() waitUntil must be a function, e.g. (p) => ctx.waitUntil(p)')
+  if (input.waitUntil !== undefined && typeof input.waitUntil !== 'function')
+    throw new TypeError('keyward: verify() waitUntil must be a function, e.g. (p) => ctx.waitUntil(p)')
   try {
     if (input.url !== undefined && urlHasCredential(input.url, rt.prefixes)) return URL_CREDENTIAL
     const credential = extractCredential(input.headers, rt.credentialHeaders)

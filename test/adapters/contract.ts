@@ -55,7 +55,11 @@ export function adapterContract(name: string, start: StartApp): void {
         return { status: res.status, headers: res.headers, text, body }
       }
       const track = (headers: Record<string, string>, projectId: unknown = 'prod-site', path = '/api/track') =>
-        call(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ projectId, event: 'pageview' }) })
+        call(path, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ projectId, event: 'pageview' }),
+        })
       return { ...kwSetup, call, track }
     }
 
@@ -128,7 +132,13 @@ export function adapterContract(name: string, start: StartApp): void {
       const { mint, track } = await serve()
       const key = await mint({ allowedOrigins: ['example.com'] })
       expect((await track({ ...bearer(key), origin: 'https://example.com' })).status).toBe(200)
-      expectRefusal(await track({ ...bearer(key), origin: 'https://www.example.com' }), 403, 'origin_forbidden', [key], 'Domain not allowed for this token')
+      expectRefusal(
+        await track({ ...bearer(key), origin: 'https://www.example.com' }),
+        403,
+        'origin_forbidden',
+        [key],
+        'Domain not allowed for this token',
+      )
     })
 
     it('ip_forbidden: the socket address is not in the allowlist, and a spoofed X-Forwarded-For is ignored', async () => {
@@ -221,7 +231,13 @@ export function adapterContract(name: string, start: StartApp): void {
       expectRefusal(noScope, 403, 'insufficient_scope', [writer])
       expect(noScope.headers.get('www-authenticate')).toBe('Bearer realm="api", error="insufficient_scope", scope="admin"')
       expect((await call('/admin/prod-site', { headers: bearer(admin) })).status).toBe(200)
-      expectRefusal(await call('/admin/other-site', { headers: bearer(admin) }), 403, 'project_forbidden', [admin], 'Token does not have access to this project')
+      expectRefusal(
+        await call('/admin/other-site', { headers: bearer(admin) }),
+        403,
+        'project_forbidden',
+        [admin],
+        'Token does not have access to this project',
+      )
     })
 
     it('onError replaces the body, keeps the challenge headers, and shapes the guards after it too', async () => {
@@ -239,7 +255,10 @@ export function adapterContract(name: string, start: StartApp): void {
 
     it('a CORS preflight passes untouched; a plain OPTIONS is authenticated', async () => {
       const { call } = await serve()
-      const preflight = await call('/api/track', { method: 'OPTIONS', headers: { origin: 'https://example.com', 'access-control-request-method': 'POST' } })
+      const preflight = await call('/api/track', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://example.com', 'access-control-request-method': 'POST' },
+      })
       expect(preflight.status).toBe(204)
       expect(preflight.headers.get('x-handler')).toBe('reached')
       expectRefusal(await call('/api/track', { method: 'OPTIONS' }), 401, 'missing_credentials', [])
@@ -247,7 +266,10 @@ export function adapterContract(name: string, start: StartApp): void {
 
     it('the guards let a CORS preflight through too; a plain OPTIONS is still refused', async () => {
       const { call } = await serve()
-      const preflight = await call('/admin/prod-site', { method: 'OPTIONS', headers: { origin: 'https://example.com', 'access-control-request-method': 'DELETE' } })
+      const preflight = await call('/admin/prod-site', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://example.com', 'access-control-request-method': 'DELETE' },
+      })
       expect(preflight.status).toBe(204)
       expect(preflight.headers.get('x-handler')).toBe('reached')
       expectRefusal(await call('/admin/prod-site', { method: 'OPTIONS' }), 401, 'missing_credentials', [])
@@ -257,7 +279,11 @@ export function adapterContract(name: string, start: StartApp): void {
       const { mint, track, call } = await serve()
       const key = await mint({ scopes: ['admin'], projects: ['other-site'] })
       const noProject = (headers: Record<string, string>) =>
-        call('/api/track', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ event: 'pageview' }) })
+        call('/api/track', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ event: 'pageview' }),
+        })
       expectRefusal(await noProject(bearer(key)), 403, 'project_forbidden', [key], 'Token does not have access to this project')
       expectRefusal(await track(bearer(key), null), 403, 'project_forbidden', [key])
       // Still 401 first when there is no credential at all.
@@ -289,11 +315,23 @@ export function adapterContract(name: string, start: StartApp): void {
     })
 
     it('JWTs through the same middleware: project and scope checks, requireMfa() refuses password-only tokens and API keys', async () => {
-      const jwtKw = setup({ jwt: { issuer: 'https://api.example', audience: 'api', signingKey: { alg: 'HS256', secret: 'a-test-secret-of-at-least-32-bytes!!' } } })
+      const jwtKw = setup({
+        jwt: {
+          issuer: 'https://api.example',
+          audience: 'api',
+          signingKey: { alg: 'HS256', secret: 'a-test-secret-of-at-least-32-bytes!!' },
+        },
+      })
       const { call, mint, kw } = await serve(jwtKw)
       const { totp } = await import('keyward')
       const secret = totp.generateSecret()
-      const withMfa = await kw.tokens.login({ subject: 'user_42', org: 'org_1', scopes: ['read'], projects: ['p1'], twoFactor: { secret, code: totp.code(secret, jwtKw.clock.now()) } })
+      const withMfa = await kw.tokens.login({
+        subject: 'user_42',
+        org: 'org_1',
+        scopes: ['read'],
+        projects: ['p1'],
+        twoFactor: { secret, code: totp.code(secret, jwtKw.clock.now()) },
+      })
       const passwordOnly = await kw.tokens.login({ subject: 'user_43', org: 'org_1', scopes: ['read'], projects: ['p1'] })
       const key = await mint({ projects: ['p1'] })
 

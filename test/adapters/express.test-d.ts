@@ -3,7 +3,14 @@ import type { AuthContext } from 'keyward'
 import { createKeyward } from 'keyward'
 import { describe, expectTypeOf, it } from 'vitest'
 import type {} from '../../adapters/express-augment.js'
-import { authenticate, requireProject, requireScopes, type AuthenticatedRequest, type ExpressAuthenticateOptions, type KeywardRequest } from '../../adapters/express.js'
+import {
+  authenticate,
+  requireProject,
+  requireScopes,
+  type AuthenticatedRequest,
+  type ExpressAuthenticateOptions,
+  type KeywardRequest,
+} from '../../adapters/express.js'
 
 const kw = createKeyward({ prefix: 'bsk' })
 
@@ -15,9 +22,14 @@ describe('keyward/express types', () => {
     expectTypeOf(requireProject((req) => req.params.projectId)).toEqualTypeOf<RequestHandler>()
     const app = express()
     app.use('/api', authenticate(kw, { scopes: 'read' }))
-    app.get('/api/projects/:projectId/stats', authenticate(kw, { project: (req) => req.params.projectId }), requireScopes('read'), (_req, res) => {
-      res.end()
-    })
+    app.get(
+      '/api/projects/:projectId/stats',
+      authenticate(kw, { project: (req) => req.params.projectId }),
+      requireScopes('read'),
+      (_req, res) => {
+        res.end()
+      },
+    )
   })
 
   it('types req.auth through the exported request types', () => {
@@ -32,10 +44,16 @@ describe('keyward/express types', () => {
       expectTypeOf(req.auth).toEqualTypeOf<AuthContext>()
       res.json({ org: req.auth.org })
     })
-    app.post('/api/track', express.json(), authenticate(kw, { scopes: 'write', project: (req) => req.body?.projectId }), requireScopes('write'), (req, res) => {
-      expectTypeOf(req.auth).toEqualTypeOf<AuthContext>()
-      res.json({ keyId: req.auth.keyId })
-    })
+    app.post(
+      '/api/track',
+      express.json(),
+      authenticate(kw, { scopes: 'write', project: (req) => req.body?.projectId }),
+      requireScopes('write'),
+      (req, res) => {
+        expectTypeOf(req.auth).toEqualTypeOf<AuthContext>()
+        res.json({ keyId: req.auth.keyId })
+      },
+    )
     express.Router().delete('/keys/:id', authenticate(kw, { optional: false }), requireScopes('admin'), (req, res) => {
       expectTypeOf(req.auth).toEqualTypeOf<AuthContext>()
       res.end()

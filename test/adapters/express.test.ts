@@ -1,7 +1,14 @@
 import { createServer } from 'node:http'
 import express, { type ErrorRequestHandler } from 'express'
 import { describe, expect, it } from 'vitest'
-import { authenticate, requireMfa, requireProject, requireScopes, type AuthenticatedRequest, type KeywardRequest } from '../../adapters/express.js'
+import {
+  authenticate,
+  requireMfa,
+  requireProject,
+  requireScopes,
+  type AuthenticatedRequest,
+  type KeywardRequest,
+} from '../../adapters/express.js'
 import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
 
@@ -15,27 +22,49 @@ const start: StartApp = (kw, { trustProxy }) => {
   app.options('/api/track', track, (_req, res) => {
     res.status(204).set('x-handler', 'reached').end()
   })
-  app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (req) => req.params.projectId, trustProxy }), (req, res) => {
-    res.json(keyId(req))
-  })
+  app.get(
+    '/api/projects/:projectId/stats',
+    authenticate(kw, { scopes: 'read', project: (req) => req.params.projectId, trustProxy }),
+    (req, res) => {
+      res.json(keyId(req))
+    },
+  )
   app.get('/optional', authenticate(kw, { optional: true, trustProxy }), (req, res) => {
     res.json(keyId(req))
   })
   app.get('/optional/guarded', authenticate(kw, { optional: true }), requireScopes('read'), (req, res) => {
     res.json(keyId(req))
   })
-  app.get('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((req) => req.params.projectId), (req, res) => {
-    res.json({ keyId: (req as AuthenticatedRequest).auth.keyId })
-  })
+  app.get(
+    '/admin/:projectId',
+    authenticate(kw),
+    requireScopes('admin'),
+    requireProject((req) => req.params.projectId),
+    (req, res) => {
+      res.json({ keyId: (req as AuthenticatedRequest).auth.keyId })
+    },
+  )
   app.get('/custom', authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin'), (req, res) => {
     res.json(keyId(req))
   })
-  app.options('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((req) => req.params.projectId), (_req, res) => {
-    res.status(204).set('x-handler', 'reached').end()
-  })
-  app.get('/hooked/:projectId', authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject((req) => req.params.projectId), (req, res) => {
-    res.json(keyId(req))
-  })
+  app.options(
+    '/admin/:projectId',
+    authenticate(kw),
+    requireScopes('admin'),
+    requireProject((req) => req.params.projectId),
+    (_req, res) => {
+      res.status(204).set('x-handler', 'reached').end()
+    },
+  )
+  app.get(
+    '/hooked/:projectId',
+    authenticate(kw, { onError: BAD_HEADER_HOOK }),
+    requireScopes('write'),
+    requireProject((req) => req.params.projectId),
+    (req, res) => {
+      res.json(keyId(req))
+    },
+  )
   app.get('/hidden', authenticate(kw, { onError: () => ({ status: 404 }) }), (req, res) => {
     res.json(keyId(req))
   })

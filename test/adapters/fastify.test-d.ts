@@ -21,15 +21,19 @@ describe('keyward/fastify types', () => {
     const app = Fastify()
     const hook = authenticate<Route>(kw, { scopes: 'read', project: (request) => request.params.projectId })
     expectTypeOf(hook).toEqualTypeOf<KeywardHook<Route>>()
-    app.get<Route>('/p/:projectId', { onRequest: hook, preValidation: requireScopes('read'), preHandler: requireProject<Route>((request) => request.params.projectId) }, async (request) => {
-      expectTypeOf(request.params.projectId).toEqualTypeOf<string>()
-      return 'ok'
-    })
+    app.get<Route>(
+      '/p/:projectId',
+      { onRequest: hook, preValidation: requireScopes('read'), preHandler: requireProject<Route>((request) => request.params.projectId) },
+      async (request) => {
+        expectTypeOf(request.params.projectId).toEqualTypeOf<string>()
+        return 'ok'
+      },
+    )
     app.addHook('onRequest', authenticate(kw))
     app.addHook('preHandler', requireScopes('admin'))
   })
 
-  it('the project function gets the route\'s typed request', () => {
+  it("the project function gets the route's typed request", () => {
     // @ts-expect-error params are unknown without the route's generic
     authenticate(kw, { project: (request) => request.params.projectId })
   })

@@ -8,27 +8,59 @@ import { listen, setup } from './support.js'
 type WithProject = { Params: { projectId: string } }
 const param = (request: FastifyRequest<WithProject>) => request.params.projectId
 const answer = async (request: FastifyRequest) => ({ keyId: request.auth?.keyId ?? null })
-const reached = async (_request: FastifyRequest, reply: import('fastify').FastifyReply) => reply.code(204).header('x-handler', 'reached').send()
+const reached = async (_request: FastifyRequest, reply: import('fastify').FastifyReply) =>
+  reply.code(204).header('x-handler', 'reached').send()
 
 /** The contract's application on Fastify: every check in a route hook, as a Fastify user writes it. */
-export async function buildFastify(kw: Parameters<StartApp>[0], trustProxy?: Parameters<StartApp>[1]['trustProxy']): Promise<FastifyInstance> {
+export async function buildFastify(
+  kw: Parameters<StartApp>[0],
+  trustProxy?: Parameters<StartApp>[1]['trustProxy'],
+): Promise<FastifyInstance> {
   const app = Fastify()
   await app.register(keyward)
   app.setErrorHandler(async (_error, _request, reply) => reply.code(500).send({ error: 'handled' }))
-  const track = authenticate(kw, { scopes: 'write', project: (request) => (request.body as { projectId?: unknown } | undefined)?.projectId, trustProxy })
+  const track = authenticate(kw, {
+    scopes: 'write',
+    project: (request) => (request.body as { projectId?: unknown } | undefined)?.projectId,
+    trustProxy,
+  })
   app.post('/api/track', { preHandler: track }, answer)
   app.options('/api/track', { preHandler: track }, reached)
-  app.get<WithProject>('/api/projects/:projectId/stats', { onRequest: authenticate<WithProject>(kw, { scopes: 'read', project: param, trustProxy }) }, answer)
+  app.get<WithProject>(
+    '/api/projects/:projectId/stats',
+    { onRequest: authenticate<WithProject>(kw, { scopes: 'read', project: param, trustProxy }) },
+    answer,
+  )
   app.get('/optional', { onRequest: authenticate(kw, { optional: true, trustProxy }) }, answer)
   app.get('/optional/guarded', { onRequest: [authenticate(kw, { optional: true }), requireScopes('read')] }, answer)
-  app.get<WithProject>('/admin/:projectId', { onRequest: [authenticate(kw), requireScopes('admin'), requireProject<WithProject>(param)] }, answer)
-  app.get('/custom', { onRequest: [authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin')] }, answer)
-  app.options<WithProject>('/admin/:projectId', { onRequest: [authenticate(kw), requireScopes('admin'), requireProject<WithProject>(param)] }, reached)
-  app.get<WithProject>('/hooked/:projectId', { onRequest: [authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject<WithProject>(param)] }, answer)
+  app.get<WithProject>(
+    '/admin/:projectId',
+    { onRequest: [authenticate(kw), requireScopes('admin'), requireProject<WithProject>(param)] },
+    answer,
+  )
+  app.get(
+    '/custom',
+    { onRequest: [authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin')] },
+    answer,
+  )
+  app.options<WithProject>(
+    '/admin/:projectId',
+    { onRequest: [authenticate(kw), requireScopes('admin'), requireProject<WithProject>(param)] },
+    reached,
+  )
+  app.get<WithProject>(
+    '/hooked/:projectId',
+    { onRequest: [authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject<WithProject>(param)] },
+    answer,
+  )
   app.get('/hidden', { onRequest: authenticate(kw, { onError: () => ({ status: 404 }) }) }, answer)
-  app.get<WithProject>('/mfa/:projectId', { preHandler: [authenticate<WithProject>(kw, { scopes: 'read', project: param }), requireMfa()] }, async (request) => ({
-    subject: request.auth?.subject ?? null,
-  }))
+  app.get<WithProject>(
+    '/mfa/:projectId',
+    { preHandler: [authenticate<WithProject>(kw, { scopes: 'read', project: param }), requireMfa()] },
+    async (request) => ({
+      subject: request.auth?.subject ?? null,
+    }),
+  )
   await app.ready()
   return app
 }

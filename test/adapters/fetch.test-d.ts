@@ -23,12 +23,16 @@ describe('keyward/fetch types', () => {
     if (optional.ok) expectTypeOf(optional.auth).toEqualTypeOf<AuthContext | undefined>()
   })
 
-  it('withAuth types the handler\'s arguments after the request into the wrapper and the options', () => {
-    const worker = withAuth(kw, (_request, auth, env: Env, ctx: ExecutionContext) => {
-      expectTypeOf(auth).toEqualTypeOf<AuthContext>()
-      ctx.waitUntil(Promise.resolve(env.DB))
-      return Response.json({ org: auth.org })
-    }, { ip: (req, env) => req.headers.get(env.DB) ?? undefined })
+  it("withAuth types the handler's arguments after the request into the wrapper and the options", () => {
+    const worker = withAuth(
+      kw,
+      (_request, auth, env: Env, ctx: ExecutionContext) => {
+        expectTypeOf(auth).toEqualTypeOf<AuthContext>()
+        ctx.waitUntil(Promise.resolve(env.DB))
+        return Response.json({ org: auth.org })
+      },
+      { ip: (req, env) => req.headers.get(env.DB) ?? undefined },
+    )
     expectTypeOf(worker).toEqualTypeOf<RequestHandler<[Env, ExecutionContext]>>()
     const route = withAuth(kw, async (_request, auth) => Response.json(auth.scopes), { scopes: 'read' })
     expectTypeOf(route).toEqualTypeOf<RequestHandler<[]>>()
@@ -47,10 +51,14 @@ describe('keyward/fetch types', () => {
 describe('keyward/fetch types: the arguments after the request come from the handler', () => {
   it('project and ip get them too; a handler that ignores them names them with a type argument', () => {
     type NextContext = { params: Promise<{ projectId: string }> }
-    const route = withAuth(kw, (_request, auth, _context: NextContext) => Response.json(auth.org), { project: async (_request, { params }) => (await params).projectId })
+    const route = withAuth(kw, (_request, auth, _context: NextContext) => Response.json(auth.org), {
+      project: async (_request, { params }) => (await params).projectId,
+    })
     expectTypeOf(route).toEqualTypeOf<RequestHandler<[NextContext]>>()
     // A constant project function does not turn the arguments into [].
-    expectTypeOf(withAuth(kw, (_request, _auth, _env: Env) => new Response(), { project: () => 'p' })).toEqualTypeOf<RequestHandler<[Env]>>()
+    expectTypeOf(withAuth(kw, (_request, _auth, _env: Env) => new Response(), { project: () => 'p' })).toEqualTypeOf<
+      RequestHandler<[Env]>
+    >()
     expectTypeOf(withAuth<[Env]>(kw, () => new Response(), { ip: (_request, env) => env.DB })).toEqualTypeOf<RequestHandler<[Env]>>()
   })
 })

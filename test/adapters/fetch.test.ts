@@ -16,7 +16,10 @@ const answer = (_request: Request, auth: AuthContext | undefined, _env: Env) => 
 const reached = () => new Response(null, { status: 204, headers: { 'x-handler': 'reached' } })
 
 async function projectFromBody(request: Request): Promise<unknown> {
-  const body = (await request.clone().json().catch(() => null)) as { projectId?: unknown } | null
+  const body = (await request
+    .clone()
+    .json()
+    .catch(() => null)) as { projectId?: unknown } | null
   return body?.projectId
 }
 
@@ -32,19 +35,36 @@ function buildApp(kw: Parameters<StartApp>[0], trustProxy?: Parameters<StartApp>
   const adminProject = param(/^\/admin\/([^/]+)$/)
   const routes: Array<[string, RegExp, Handler]> = [
     ['POST', /^\/api\/track$/, withAuth(kw, answer, { ...base, scopes: 'write', project: projectFromBody, trustProxy })],
-    ['OPTIONS', /^\/api\/track$/, withAuth(kw, answer, { ...base, scopes: 'write', project: projectFromBody, trustProxy, preflight: reached })],
-    ['GET', /^\/api\/projects\/[^/]+\/stats$/, withAuth(kw, answer, { ...base, scopes: 'read', project: param(/^\/api\/projects\/([^/]+)\/stats$/), trustProxy })],
+    [
+      'OPTIONS',
+      /^\/api\/track$/,
+      withAuth(kw, answer, { ...base, scopes: 'write', project: projectFromBody, trustProxy, preflight: reached }),
+    ],
+    [
+      'GET',
+      /^\/api\/projects\/[^/]+\/stats$/,
+      withAuth(kw, answer, { ...base, scopes: 'read', project: param(/^\/api\/projects\/([^/]+)\/stats$/), trustProxy }),
+    ],
     ['GET', /^\/optional$/, withAuth(kw, answer, { ...base, optional: true, trustProxy })],
     ['GET', /^\/optional\/guarded$/, withAuth(kw, answer, { ...base, scopes: 'read' })],
     ['GET', /^\/admin\/[^/]+$/, withAuth(kw, answer, { ...base, scopes: 'admin', project: adminProject })],
     ['GET', /^\/custom$/, withAuth(kw, answer, { ...base, scopes: 'admin', onError: (error) => ({ body: { error: error.message } }) })],
     ['OPTIONS', /^\/admin\/[^/]+$/, withAuth(kw, answer, { ...base, scopes: 'admin', project: adminProject, preflight: reached })],
-    ['GET', /^\/hooked\/[^/]+$/, withAuth(kw, answer, { ...base, scopes: 'write', project: param(/^\/hooked\/([^/]+)$/), onError: BAD_HEADER_HOOK })],
+    [
+      'GET',
+      /^\/hooked\/[^/]+$/,
+      withAuth(kw, answer, { ...base, scopes: 'write', project: param(/^\/hooked\/([^/]+)$/), onError: BAD_HEADER_HOOK }),
+    ],
     ['GET', /^\/hidden$/, withAuth(kw, answer, { ...base, onError: () => ({ status: 404 }) })],
     [
       'GET',
       /^\/mfa\/[^/]+$/,
-      withAuth(kw, (_request, auth, _env: Env) => Response.json({ subject: auth.subject ?? null }), { ...base, scopes: 'read', project: param(/^\/mfa\/([^/]+)$/), requireMfa: true }),
+      withAuth(kw, (_request, auth, _env: Env) => Response.json({ subject: auth.subject ?? null }), {
+        ...base,
+        scopes: 'read',
+        project: param(/^\/mfa\/([^/]+)$/),
+        requireMfa: true,
+      }),
     ],
   ]
   return async (request, env) => {
@@ -64,7 +84,11 @@ adapterContract('fetch (withAuth over @hono/node-server)', start)
 
 describe('fetch adapter without a server', () => {
   const post = (key: string | undefined, init: RequestInit = {}) =>
-    new Request('https://api.example/track', { method: 'POST', ...init, headers: { ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...(init.headers as Record<string, string>) } })
+    new Request('https://api.example/track', {
+      method: 'POST',
+      ...init,
+      headers: { ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...(init.headers as Record<string, string>) },
+    })
 
   it('authenticateRequest: auth and the RateLimit headers, or a ready problem Response', async () => {
     const { kw, mint } = setup()
@@ -82,11 +106,18 @@ describe('fetch adapter without a server', () => {
 
   it('a CORS preflight is not authenticated: an empty 204, marked, for the app to answer', async () => {
     const { kw } = setup()
-    const preflight = new Request('https://api.example/track', { method: 'OPTIONS', headers: { origin: 'https://site.example', 'access-control-request-method': 'POST' } })
+    const preflight = new Request('https://api.example/track', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://site.example', 'access-control-request-method': 'POST' },
+    })
     const result = await authenticateRequest(kw, preflight)
     expect(result.ok).toBe(false)
     if (result.ok) return
-    expect([result.preflight, result.response.status, result.response.headers.get('access-control-allow-origin')]).toEqual([true, 204, null])
+    expect([result.preflight, result.response.status, result.response.headers.get('access-control-allow-origin')]).toEqual([
+      true,
+      204,
+      null,
+    ])
     const wrapped = withAuth(kw, () => new Response('handler ran'))
     expect((await wrapped(preflight)).status).toBe(204)
   })
@@ -101,7 +132,7 @@ describe('fetch adapter without a server', () => {
     expect((await authenticateRequest(kw, post(key, { headers: { 'cf-connecting-ip': '198.51.100.8' } }), fromHeader)).ok).toBe(false)
   })
 
-  it('withAuth keeps the handler\'s own headers, adds the RateLimit ones, also to an immutable Response', async () => {
+  it("withAuth keeps the handler's own headers, adds the RateLimit ones, also to an immutable Response", async () => {
     const { kw, mint } = setup()
     const key = await mint({ rateLimit: { limit: 5, windowMs: 60_000 } })
     const own = await withAuth(kw, () => new Response('ok', { headers: { ratelimit: 'mine' } }))(post(key))
@@ -117,7 +148,9 @@ describe('fetch adapter without a server', () => {
     const kept: Array<Promise<unknown>> = []
     const ctx = { waitUntil: (promise: Promise<unknown>) => void kept.push(promise) }
     const env = { name: 'env' }
-    const handler = withAuth(kw, (_request, auth, e: typeof env, c: typeof ctx) => Response.json({ org: auth.org, env: e.name, same: c === ctx }))
+    const handler = withAuth(kw, (_request, auth, e: typeof env, c: typeof ctx) =>
+      Response.json({ org: auth.org, env: e.name, same: c === ctx }),
+    )
     const first = await handler(post(key), env, ctx)
     expect(await first.json()).toEqual({ org: 'org_1', env: 'env', same: true })
     // The batch is due at the next request after the interval: the write goes through waitUntil.
@@ -141,14 +174,18 @@ describe('fetch adapter without a server', () => {
 })
 
 describe('fetch adapter: the arguments after the request', () => {
-  it('project reads them (Next\'s { params }), and a project the key lacks is refused', async () => {
+  it("project reads them (Next's { params }), and a project the key lacks is refused", async () => {
     const { kw, mint } = setup()
     const key = await mint()
     type NextContext = { params: Promise<{ projectId: string }> }
-    const GET = withAuth(kw, async (_request, auth, { params }: NextContext) => Response.json({ org: auth.org, projectId: (await params).projectId }), {
-      scopes: 'read',
-      project: async (_request, { params }) => (await params).projectId,
-    })
+    const GET = withAuth(
+      kw,
+      async (_request, auth, { params }: NextContext) => Response.json({ org: auth.org, projectId: (await params).projectId }),
+      {
+        scopes: 'read',
+        project: async (_request, { params }) => (await params).projectId,
+      },
+    )
     const request = () => new Request('https://app.example/api/projects/x/stats', { headers: { authorization: `Bearer ${key}` } })
     const ok = await GET(request(), { params: Promise.resolve({ projectId: 'prod-site' }) })
     expect([ok.status, await ok.json()]).toEqual([200, { org: 'org_1', projectId: 'prod-site' }])

@@ -74,10 +74,18 @@ describe('problemResponse', () => {
     const json = problemResponse(error, { body: { error: error.message }, headers: { 'X-Trace': 'abc' } })
     expect(json).toEqual({
       status: 401,
-      headers: { 'www-authenticate': 'Bearer realm="api", error="invalid_token"', 'content-type': 'application/json; charset=utf-8', 'x-trace': 'abc' },
+      headers: {
+        'www-authenticate': 'Bearer realm="api", error="invalid_token"',
+        'content-type': 'application/json; charset=utf-8',
+        'x-trace': 'abc',
+      },
       body: '{"error":"Invalid API token"}',
     })
-    expect(problemResponse(error, { body: 'nope', status: 404 })).toMatchObject({ status: 404, body: 'nope', headers: { 'content-type': 'text/plain; charset=utf-8' } })
+    expect(problemResponse(error, { body: 'nope', status: 404 })).toMatchObject({
+      status: 404,
+      body: 'nope',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    })
     expect(problemResponse(error, { headers: { 'x-trace': 'abc' } }).headers['content-type']).toBe('application/problem+json')
   })
 

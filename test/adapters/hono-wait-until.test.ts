@@ -20,7 +20,7 @@ function executionContext() {
 }
 
 describe('Hono authenticate() on Workers', () => {
-  it("hands the batched last-used write to c.executionCtx.waitUntil", async () => {
+  it('hands the batched last-used write to c.executionCtx.waitUntil', async () => {
     const clock = manualClock()
     const kw = createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), now: clock.now, usageFlushMs: 1000, cache: false })
     const { key, info } = await kw.keys.create({ name: 'w', orgId: 'o', projects: ['p'] })

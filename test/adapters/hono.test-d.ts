@@ -8,10 +8,16 @@ const kw = createKeyward({ prefix: 'bsk' })
 
 describe('keyward/hono types', () => {
   it('types c.get("auth") on a route from the middleware alone', () => {
-    new Hono().get('/x', authenticate(kw), requireScopes('read'), requireProject((c) => c.req.param('id')), (c) => {
-      expectTypeOf(c.get('auth')).toEqualTypeOf<AuthContext>()
-      return c.text('ok')
-    })
+    new Hono().get(
+      '/x',
+      authenticate(kw),
+      requireScopes('read'),
+      requireProject((c) => c.req.param('id')),
+      (c) => {
+        expectTypeOf(c.get('auth')).toEqualTypeOf<AuthContext>()
+        return c.text('ok')
+      },
+    )
   })
 
   it('types c.get("auth") through the app Variables when mounted with app.use', () => {

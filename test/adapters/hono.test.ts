@@ -18,15 +18,39 @@ function buildApp(kw: Parameters<StartApp>[0], trustProxy?: Parameters<StartApp>
   const track = authenticate(kw, { scopes: 'write', project: projectFromBody, trustProxy })
   app.post('/api/track', track, answer)
   app.options('/api/track', track, (c) => c.body(null, 204, { 'x-handler': 'reached' }))
-  app.get('/api/projects/:projectId/stats', authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId'), trustProxy }), answer)
+  app.get(
+    '/api/projects/:projectId/stats',
+    authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId'), trustProxy }),
+    answer,
+  )
   app.get('/optional', authenticate(kw, { optional: true, trustProxy }), answer)
   app.get('/optional/guarded', authenticate(kw, { optional: true }), requireScopes('read'), answer)
-  app.get('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((c) => c.req.param('projectId')), answer)
+  app.get(
+    '/admin/:projectId',
+    authenticate(kw),
+    requireScopes('admin'),
+    requireProject((c) => c.req.param('projectId')),
+    answer,
+  )
   app.get('/custom', authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin'), answer)
-  app.options('/admin/:projectId', authenticate(kw), requireScopes('admin'), requireProject((c) => c.req.param('projectId')), (c) => c.body(null, 204, { 'x-handler': 'reached' }))
-  app.get('/hooked/:projectId', authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject((c) => c.req.param('projectId')), answer)
+  app.options(
+    '/admin/:projectId',
+    authenticate(kw),
+    requireScopes('admin'),
+    requireProject((c) => c.req.param('projectId')),
+    (c) => c.body(null, 204, { 'x-handler': 'reached' }),
+  )
+  app.get(
+    '/hooked/:projectId',
+    authenticate(kw, { onError: BAD_HEADER_HOOK }),
+    requireScopes('write'),
+    requireProject((c) => c.req.param('projectId')),
+    answer,
+  )
   app.get('/hidden', authenticate(kw, { onError: () => ({ status: 404 }) }), answer)
-  app.get('/mfa/:projectId', authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId') }), requireMfa(), (c) => c.json({ subject: c.get('auth')?.subject ?? null }))
+  app.get('/mfa/:projectId', authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId') }), requireMfa(), (c) =>
+    c.json({ subject: c.get('auth')?.subject ?? null }),
+  )
   app.onError((_error, c) => c.json({ error: 'handled' }, 500))
   return app
 }
@@ -41,7 +65,13 @@ describe('Hono on Web Requests (app.request, as on Workers)', () => {
     const { kw, mint } = setup()
     const key = await mint({ rateLimit: { limit: 10, windowMs: 60_000 } })
     const app = buildApp(kw)
-    const ok = await app.request(new Request('https://api.example/api/track', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ projectId: 'prod-site' }) }))
+    const ok = await app.request(
+      new Request('https://api.example/api/track', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ projectId: 'prod-site' }),
+      }),
+    )
     expect(ok.status).toBe(200)
     expect(await ok.json()).toEqual({ keyId: key.slice(9, 17) })
     expect(ok.headers.get('ratelimit-policy')).toBe('"default";q=10;w=60')
@@ -63,7 +93,11 @@ describe('Hono on Web Requests (app.request, as on Workers)', () => {
     const plain = new Hono().get('/x', authenticate(kw), (c) => c.json({ org: c.get('auth').org }))
     expect((await plain.request('/x', { headers })).status).toBe(403)
     // What hono/cloudflare-workers' getConnInfo does: Cloudflare sets cf-connecting-ip itself.
-    const cf = new Hono().get('/x', authenticate(kw, { getConnInfo: (c) => ({ remote: { address: c.req.header('cf-connecting-ip') } }) }), (c) => c.json({ org: c.get('auth').org }))
+    const cf = new Hono().get(
+      '/x',
+      authenticate(kw, { getConnInfo: (c) => ({ remote: { address: c.req.header('cf-connecting-ip') } }) }),
+      (c) => c.json({ org: c.get('auth').org }),
+    )
     const res = await cf.request('/x', { headers: { ...headers, 'cf-connecting-ip': '198.51.100.7' } })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ org: 'org_1' })

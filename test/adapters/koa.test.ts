@@ -50,18 +50,37 @@ const start: StartApp = (kw, { trustProxy }) => {
       ctx.set('x-handler', 'reached')
     }),
   )
-  app.use(route('GET', /^\/api\/projects\/(?<projectId>[^/]+)\/stats$/, authenticate(kw, { scopes: 'read', project: param, trustProxy }), answer))
+  app.use(
+    route('GET', /^\/api\/projects\/(?<projectId>[^/]+)\/stats$/, authenticate(kw, { scopes: 'read', project: param, trustProxy }), answer),
+  )
   app.use(route('GET', /^\/optional$/, authenticate(kw, { optional: true, trustProxy }), answer))
   app.use(route('GET', /^\/optional\/guarded$/, authenticate(kw, { optional: true }), requireScopes('read'), answer))
   app.use(route('GET', /^\/admin\/(?<projectId>[^/]+)$/, authenticate(kw), requireScopes('admin'), requireProject(param), answer))
-  app.use(route('GET', /^\/custom$/, authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }), requireScopes('admin'), answer))
+  app.use(
+    route(
+      'GET',
+      /^\/custom$/,
+      authenticate(kw, { onError: (error) => ({ body: { error: error.message } }) }),
+      requireScopes('admin'),
+      answer,
+    ),
+  )
   app.use(
     route('OPTIONS', /^\/admin\/(?<projectId>[^/]+)$/, authenticate(kw), requireScopes('admin'), requireProject(param), (ctx) => {
       ctx.status = 204
       ctx.set('x-handler', 'reached')
     }),
   )
-  app.use(route('GET', /^\/hooked\/(?<projectId>[^/]+)$/, authenticate(kw, { onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject(param), answer))
+  app.use(
+    route(
+      'GET',
+      /^\/hooked\/(?<projectId>[^/]+)$/,
+      authenticate(kw, { onError: BAD_HEADER_HOOK }),
+      requireScopes('write'),
+      requireProject(param),
+      answer,
+    ),
+  )
   app.use(route('GET', /^\/hidden$/, authenticate(kw, { onError: () => ({ status: 404 }) }), answer))
   app.use(
     route('GET', /^\/mfa\/(?<projectId>[^/]+)$/, authenticate(kw, { scopes: 'read', project: param }), requireMfa(), (ctx) => {

@@ -23,7 +23,9 @@ import { CI } from '../support/servers.js'
 const CHROMIUM = '/usr/bin/chromium'
 const present = existsSync(CHROMIUM)
 if (!present && !CI) {
-  console.warn(`\n${'!'.repeat(78)}\n!! ${CHROMIUM} is missing: the browser test is SKIPPED.\n!! Install it (apt-get install -y chromium). In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`)
+  console.warn(
+    `\n${'!'.repeat(78)}\n!! ${CHROMIUM} is missing: the browser test is SKIPPED.\n!! Install it (apt-get install -y chromium). In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
+  )
 }
 
 describe('Chromium installed for the browser test', () => {
@@ -39,7 +41,12 @@ function apiServer(kw: ReturnType<typeof createKeyward>, seen: string[]): Server
     seen.push(`${req.method} ${req.path} ${req.headers.origin ?? '-'}`)
     // The app's CORS policy admits any page; which page a key may be used from is keyward's call.
     if (req.headers.origin !== undefined) {
-      res.set({ 'access-control-allow-origin': req.headers.origin, 'access-control-allow-headers': 'x-api-key', 'access-control-allow-methods': 'GET', vary: 'Origin' })
+      res.set({
+        'access-control-allow-origin': req.headers.origin,
+        'access-control-allow-headers': 'x-api-key',
+        'access-control-allow-methods': 'GET',
+        vary: 'Origin',
+      })
     }
     next()
   })
@@ -110,7 +117,12 @@ describe.skipIf(!present)('Chromium: fetch with an origin-restricted key, CORS p
       return await page.evaluate(
         async ([url, apiKey]) => {
           const response = await fetch(`${url}/api/stats`, { headers: { 'x-api-key': apiKey! } })
-          return { origin: location.origin, status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as Record<string, unknown> }
+          return {
+            origin: location.origin,
+            status: response.status,
+            type: response.headers.get('content-type'),
+            body: (await response.json()) as Record<string, unknown>,
+          }
         },
         [api, key],
       )

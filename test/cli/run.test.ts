@@ -113,13 +113,27 @@ describe('CLI command line (no store needed)', () => {
       expect(reply.code, schema).toBe(EXIT.usage)
       expect(reply.stderr).toMatch(/--schema must be a lowercase SQL identifier/)
     }
-    const reply = await run(['keys', 'list', '--org', 'o', '--redis-url', 'redis://127.0.0.1:1', '--prefix', 'bsk', '--redis-prefix', 'kw:{x}:'])
+    const reply = await run([
+      'keys',
+      'list',
+      '--org',
+      'o',
+      '--redis-url',
+      'redis://127.0.0.1:1',
+      '--prefix',
+      'bsk',
+      '--redis-prefix',
+      'kw:{x}:',
+    ])
     expect(reply.code).toBe(EXIT.usage)
     expect(reply.stderr).toMatch(/--redis-prefix must not contain \{ or \}/)
   })
 
   it('takes the store and prefix from the environment; an unreachable store is exit 3 without the password', async () => {
-    const reply = await run(['keys', 'show', 'AAAAAAAA'], { DATABASE_URL: 'postgres://admin:hunter2secret@127.0.0.1:1/none', KEYWARD_PREFIX: 'bsk' })
+    const reply = await run(['keys', 'show', 'AAAAAAAA'], {
+      DATABASE_URL: 'postgres://admin:hunter2secret@127.0.0.1:1/none',
+      KEYWARD_PREFIX: 'bsk',
+    })
     expect(reply.code).toBe(EXIT.unavailable)
     expect(reply.stderr).toMatch(/store is unavailable/)
     expect(reply.stderr).not.toContain('hunter2secret')
@@ -137,9 +151,27 @@ describe('CLI output', () => {
 
   it('describeKey prints the rate as 5000/h', () => {
     const info = {
-      id: 'AAAAAAAA', displayPrefix: 'bsk_live_AAAAAAAA', name: 'n', description: null, orgId: 'o', environment: 'live', projects: ['p'], scopes: ['read'],
-      allowedOrigins: [], allowedIps: [], rateLimit: [{ limit: 5000, windowMs: 3_600_000 }, { limit: 100, windowMs: 600_000 }],
-      expiresAt: null, createdAt: new Date(0), lastUsedAt: null, revokedAt: null, rotatedFrom: null, rotatedTo: null, metadata: {},
+      id: 'AAAAAAAA',
+      displayPrefix: 'bsk_live_AAAAAAAA',
+      name: 'n',
+      description: null,
+      orgId: 'o',
+      environment: 'live',
+      projects: ['p'],
+      scopes: ['read'],
+      allowedOrigins: [],
+      allowedIps: [],
+      rateLimit: [
+        { limit: 5000, windowMs: 3_600_000 },
+        { limit: 100, windowMs: 600_000 },
+      ],
+      expiresAt: null,
+      createdAt: new Date(0),
+      lastUsedAt: null,
+      revokedAt: null,
+      rotatedFrom: null,
+      rotatedTo: null,
+      metadata: {},
     } as unknown as Parameters<typeof describeKey>[0]
     expect(describeKey(info)).toMatch(/^rate limit:\s+5000\/h, 100\/10m$/m)
   })

@@ -113,64 +113,97 @@ for (const backend of [postgres, redis]) {
     async function server() {
       const opened = await backend.open()
       const kw = createKeyward({ prefix: 'bsk', store: opened.store, pepper: PEPPER, cache: false, usageFlushMs: false, lockout: false })
-      const works = async (key: string, ip = '203.0.113.10') => (await kw.verify({ headers: { authorization: `Bearer ${key}` }, ip, project: 'prod-site' })).ok
+      const works = async (key: string, ip = '203.0.113.10') =>
+        (await kw.verify({ headers: { authorization: `Bearer ${key}` }, ip, project: 'prod-site' })).ok
       return { kw, works, close: opened.close }
     }
 
-    it('create, list, show, rotate, revoke: the key printed once, the changes seen by the server', { timeout: 60_000 }, async ({ skip }) => {
-      if (!guard(skip)) return
-      const app = await server()
-      try {
-        const before = Date.now()
-        const created = await keyward(['keys', 'create', '--name', 'Indexer', '--org', org, '--project', 'prod-site', '--scope', 'write', '--origin', 'example.com', '--ip', '203.0.113.10', '--rate', '5000/h', '--expires', '30d', '--json', ...flags])
-        expect(created.stderr).toBe('')
-        expect(created.code).toBe(EXIT.ok)
-        const { key, info } = JSON.parse(created.stdout) as { key: string; info: KeyInfo }
-        expect(created.stdout.split(key).length - 1).toBe(1)
-        expect(info).toMatchObject({ orgId: org, name: 'Indexer', scopes: ['write'], allowedOrigins: ['example.com'], allowedIps: ['203.0.113.10'], rateLimit: [{ limit: 5000, windowMs: 3_600_000 }] })
-        const expires = Date.parse(info.expiresAt as unknown as string)
-        expect(expires).toBeGreaterThanOrEqual(before + 30 * 86_400_000)
-        expect(expires).toBeLessThanOrEqual(Date.now() + 30 * 86_400_000)
-        expect(await app.works(key)).toBe(true)
-        expect(await app.works(key, '198.51.100.1')).toBe(false)
+    it(
+      'create, list, show, rotate, revoke: the key printed once, the changes seen by the server',
+      { timeout: 60_000 },
+      async ({ skip }) => {
+        if (!guard(skip)) return
+        const app = await server()
+        try {
+          const before = Date.now()
+          const created = await keyward([
+            'keys',
+            'create',
+            '--name',
+            'Indexer',
+            '--org',
+            org,
+            '--project',
+            'prod-site',
+            '--scope',
+            'write',
+            '--origin',
+            'example.com',
+            '--ip',
+            '203.0.113.10',
+            '--rate',
+            '5000/h',
+            '--expires',
+            '30d',
+            '--json',
+            ...flags,
+          ])
+          expect(created.stderr).toBe('')
+          expect(created.code).toBe(EXIT.ok)
+          const { key, info } = JSON.parse(created.stdout) as { key: string; info: KeyInfo }
+          expect(created.stdout.split(key).length - 1).toBe(1)
+          expect(info).toMatchObject({
+            orgId: org,
+            name: 'Indexer',
+            scopes: ['write'],
+            allowedOrigins: ['example.com'],
+            allowedIps: ['203.0.113.10'],
+            rateLimit: [{ limit: 5000, windowMs: 3_600_000 }],
+          })
+          const expires = Date.parse(info.expiresAt as unknown as string)
+          expect(expires).toBeGreaterThanOrEqual(before + 30 * 86_400_000)
+          expect(expires).toBeLessThanOrEqual(Date.now() + 30 * 86_400_000)
+          expect(await app.works(key)).toBe(true)
+          expect(await app.works(key, '198.51.100.1')).toBe(false)
 
-        // Human output too prints the key once, with its id.
-        const human = await keyward(['keys', 'create', '--name', 'Second', '--org', org, '--project', 'prod-site', ...flags])
-        expect(human.code).toBe(EXIT.ok)
-        const humanKey = /^ {2}(bsk_live_\S+)$/m.exec(human.stdout)?.[1]
-        expect(humanKey).toBeDefined()
-        expect(await app.works(humanKey!, '198.51.100.1')).toBe(true)
+          // Human output too prints the key once, with its id.
+          const human = await keyward(['keys', 'create', '--name', 'Second', '--org', org, '--project', 'prod-site', ...flags])
+          expect(human.code).toBe(EXIT.ok)
+          const humanKey = /^ {2}(bsk_live_\S+)$/m.exec(human.stdout)?.[1]
+          expect(humanKey).toBeDefined()
+          expect(await app.works(humanKey!, '198.51.100.1')).toBe(true)
 
-        const listed = await keyward(['keys', 'list', '--org', org, '--json', ...flags])
-        expect(listed.code).toBe(EXIT.ok)
-        const infos = JSON.parse(listed.stdout) as KeyInfo[]
-        expect(infos.map((i) => i.id).sort()).toEqual([info.id, humanKey!.slice(9, 17)].sort())
-        expect(listed.stdout).not.toContain(key)
-        expect(listed.stdout).not.toMatch(/"hash"/)
-        const table = await keyward(['keys', 'list', '--org', org, '--limit', '1', ...flags])
-        expect(table.stdout.trim().split('\n')).toHaveLength(2)
+          const listed = await keyward(['keys', 'list', '--org', org, '--json', ...flags])
+          expect(listed.code).toBe(EXIT.ok)
+          const infos = JSON.parse(listed.stdout) as KeyInfo[]
+          expect(infos.map((i) => i.id).sort()).toEqual([info.id, humanKey!.slice(9, 17)].sort())
+          expect(listed.stdout).not.toContain(key)
+          expect(listed.stdout).not.toMatch(/"hash"/)
+          const table = await keyward(['keys', 'list', '--org', org, '--limit', '1', ...flags])
+          expect(table.stdout.trim().split('\n')).toHaveLength(2)
 
-        const shown = await keyward(['keys', 'show', info.id, ...flags])
-        expect(shown.code).toBe(EXIT.ok)
-        expect(shown.stdout).toMatch(/name:\s+Indexer/)
-        expect(shown.stdout).toMatch(/^rate limit:\s+5000\/h$/m) // as given to --rate
-        expect(shown.stdout).not.toContain(key)
+          const shown = await keyward(['keys', 'show', info.id, ...flags])
+          expect(shown.code).toBe(EXIT.ok)
+          expect(shown.stdout).toMatch(/name:\s+Indexer/)
+          expect(shown.stdout).toMatch(/^rate limit:\s+5000\/h$/m) // as given to --rate
+          expect(shown.stdout).not.toContain(key)
 
-        const rotated = await keyward(['keys', 'rotate', info.id, '--grace', '1h', '--json', ...flags])
-        expect(rotated.code).toBe(EXIT.ok)
-        const next = JSON.parse(rotated.stdout) as { key: string; info: KeyInfo }
-        expect(next.info.rotatedFrom).toBe(info.id)
-        expect(await app.works(next.key)).toBe(true)
-        expect(await app.works(key)).toBe(true) // in its grace hour
+          const rotated = await keyward(['keys', 'rotate', info.id, '--grace', '1h', '--json', ...flags])
+          expect(rotated.code).toBe(EXIT.ok)
+          const next = JSON.parse(rotated.stdout) as { key: string; info: KeyInfo }
+          expect(next.info.rotatedFrom).toBe(info.id)
+          expect(await app.works(next.key)).toBe(true)
+          expect(await app.works(key)).toBe(true) // in its grace hour
 
-        const revoked = await keyward(['keys', 'revoke', next.info.id, ...flags])
-        expect(revoked.code).toBe(EXIT.ok)
-        expect(revoked.stdout).toContain(`Revoked ${next.info.id}`)
-        expect(await app.works(next.key)).toBe(false)
-      } finally {
-        await app.close()
-      }
-    })
+          const revoked = await keyward(['keys', 'revoke', next.info.id, ...flags])
+          expect(revoked.code).toBe(EXIT.ok)
+          expect(revoked.stdout).toContain(`Revoked ${next.info.id}`)
+          expect(await app.works(next.key)).toBe(false)
+        } finally {
+          await app.close()
+        }
+      },
+    )
 
     it('revoke --successors: the key and every key rotated from it are refused', { timeout: 60_000 }, async ({ skip }) => {
       if (!guard(skip)) return
@@ -195,7 +228,21 @@ for (const backend of [postgres, redis]) {
     it('invalid input and unknown ids: exit 2, every bad field named, nothing stored', { timeout: 60_000 }, async ({ skip }) => {
       if (!guard(skip)) return
       const otherOrg = `org_${randomUUID()}`
-      const bad = await keyward(['keys', 'create', '--name', '', '--org', otherOrg, '--project', 'p', '--ip', '999.0.0.1', '--origin', '*.example.com', ...flags])
+      const bad = await keyward([
+        'keys',
+        'create',
+        '--name',
+        '',
+        '--org',
+        otherOrg,
+        '--project',
+        'p',
+        '--ip',
+        '999.0.0.1',
+        '--origin',
+        '*.example.com',
+        ...flags,
+      ])
       expect(bad.code).toBe(EXIT.rejected)
       expect(bad.stdout).toBe('')
       // Named as the user typed them: the flag and its value, never the library's field path.

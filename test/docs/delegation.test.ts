@@ -27,7 +27,10 @@ describe('docs/delegation.md dashboard example', () => {
           headers: { authorization: `Bearer ${token}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
           ...(json === undefined ? {} : { body: JSON.stringify(json) }),
         })
-        return { status: res.status, body: (await res.json()) as Record<string, unknown> & { errors?: Array<{ field: string; message: string }> } }
+        return {
+          status: res.status,
+          body: (await res.json()) as Record<string, unknown> & { errors?: Array<{ field: string; message: string }> },
+        }
       }
       const created = await call(admin, 'POST', '/keys', { name: 'Website', projects: ['site-a'] })
       expect(created.status).toBe(201)

@@ -37,7 +37,8 @@ function harness(options: { wrapLimiter?: WrapLimiter } & Omit<Partial<KeywardOp
     limiter: (wrapLimiter ?? faultyLimiter)(innerLimiter, limiterPlan),
     ...rest,
   })
-  const mint = async (input: Record<string, unknown> = {}) => (await kw.keys.create({ name: 'faults', orgId: 'org_1', projects: ['prod-site'], ...input })).key
+  const mint = async (input: Record<string, unknown> = {}) =>
+    (await kw.keys.create({ name: 'faults', orgId: 'org_1', projects: ['prod-site'], ...input })).key
   const call = (key: string, ip = '198.51.100.7') => kw.verify({ headers: { authorization: `Bearer ${key}` }, ip })
   return { kw, store, storePlan, limiterPlan, innerLimiter, clock, mint, call }
 }
@@ -55,13 +56,41 @@ interface FaultCase {
 const CASES: FaultCase[] = [
   { name: 'store lookup rejects', target: 'store', method: 'findById', fault: 'reject', valid: true, expect: 503 },
   { name: 'store lookup rejects, unknown key', target: 'store', method: 'findById', fault: 'reject', valid: false, expect: 503 },
-  { name: 'store lookup returns a torn record (string time)', target: 'store', method: 'findById', fault: 'torn', valid: true, expect: 503 },
-  { name: 'store lookup completes, then the connection drops', target: 'store', method: 'findById', fault: 'half', valid: true, expect: 503 },
+  {
+    name: 'store lookup returns a torn record (string time)',
+    target: 'store',
+    method: 'findById',
+    fault: 'torn',
+    valid: true,
+    expect: 503,
+  },
+  {
+    name: 'store lookup completes, then the connection drops',
+    target: 'store',
+    method: 'findById',
+    fault: 'half',
+    valid: true,
+    expect: 503,
+  },
   { name: 'quota check rejects', target: 'limiter', method: 'limit', fault: 'reject', valid: true, expect: 503 },
   { name: 'quota check counts, then rejects', target: 'limiter', method: 'limit', fault: 'half', valid: true, expect: 503 },
-  { name: 'failure count rejects (lockout fails closed)', target: 'limiter', method: 'recordFailure', fault: 'reject', valid: false, expect: 503 },
+  {
+    name: 'failure count rejects (lockout fails closed)',
+    target: 'limiter',
+    method: 'recordFailure',
+    fault: 'reject',
+    valid: false,
+    expect: 503,
+  },
   { name: 'failure count counts, then rejects', target: 'limiter', method: 'recordFailure', fault: 'half', valid: false, expect: 503 },
-  { name: 'store writes failing do not matter to verify() (the hot path writes nothing)', target: 'store', method: 'update', fault: 'reject', valid: true, expect: 200 },
+  {
+    name: 'store writes failing do not matter to verify() (the hot path writes nothing)',
+    target: 'store',
+    method: 'update',
+    fault: 'reject',
+    valid: true,
+    expect: 200,
+  },
 ]
 
 describe('faults under verify(): a documented status, nothing written', () => {
@@ -100,7 +129,10 @@ describe('faults under verify(): a documented status, nothing written', () => {
 })
 
 describe('faults under a failure policy (withFailurePolicy)', () => {
-  const policy = (quota: 'open' | 'memory'): WrapLimiter => (inner, plan) => withFailurePolicy(faultyLimiter(inner, plan), { quota })
+  const policy =
+    (quota: 'open' | 'memory'): WrapLimiter =>
+    (inner, plan) =>
+      withFailurePolicy(faultyLimiter(inner, plan), { quota })
 
   it("'open', lockout off: a failing quota check lets the call through, without RateLimit headers", async () => {
     const h = harness({ wrapLimiter: policy('open'), lockout: false, defaultRateLimit: { limit: 1, windowMs: 60_000 } })

@@ -32,7 +32,8 @@ function countingStore() {
 }
 
 /** The n-th distinct address: IPv4 for even n, a distinct IPv6 /64 for odd n. */
-const address = (n: number) => (n % 2 === 0 ? `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` : `2001:db8:${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}::1`)
+const address = (n: number) =>
+  n % 2 === 0 ? `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` : `2001:db8:${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}::1`
 
 describe('flood of distinct invalid keys and addresses', () => {
   it('the negative cache keeps at most negativeMax unknown ids', async () => {

@@ -17,7 +17,48 @@ import { CPU_BOUND } from '../support/budget.js'
 
 const NAMES = ['authorization', 'x-api-key', 'api-key', 'origin', 'x-forwarded-for', 'cookie']
 /** Fragments attackers combine: schemes, separators, look-alikes, controls, escapes. */
-const FRAGMENTS = ['https://', 'http://', '//', 'good', 'evil', '.com', '.', '@', ':', '443', '/', '\\', '%2e', '%00', ' ', '\t', '\n', 'null', ',', '[', ']', '::', 'ffff', 'xn--', '0x7f', '127', '1', '0', '255', '256', 'Ｇ', 'ｏ', 'о', '\u200b', 'Bearer ', 'bsk_live_', 'bsk_test_', '=', '_', 'A']
+const FRAGMENTS = [
+  'https://',
+  'http://',
+  '//',
+  'good',
+  'evil',
+  '.com',
+  '.',
+  '@',
+  ':',
+  '443',
+  '/',
+  '\\',
+  '%2e',
+  '%00',
+  ' ',
+  '\t',
+  '\n',
+  'null',
+  ',',
+  '[',
+  ']',
+  '::',
+  'ffff',
+  'xn--',
+  '0x7f',
+  '127',
+  '1',
+  '0',
+  '255',
+  '256',
+  'Ｇ',
+  'ｏ',
+  'о',
+  '\u200b',
+  'Bearer ',
+  'bsk_live_',
+  'bsk_test_',
+  '=',
+  '_',
+  'A',
+]
 const fragments = fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 12 }).map((parts) => parts.join(''))
 const anyText = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 40 }), fragments)
 const headerValue = fc.oneof(anyText, fc.array(anyText, { minLength: 1, maxLength: 3 }))
@@ -84,21 +125,35 @@ describe('fuzz: key parsing', () => {
 describe('fuzz: Origin', () => {
   it('never throws, and only an origin whose host is written as listed is allowed', CPU_BOUND, () => {
     fc.assert(
-      fc.property(fc.oneof(anyText, fragments.map((f) => `https://${f}`), fc.webUrl()), (value) => {
-        const host = originHostname(value)
-        if (host !== null) expect(host).not.toMatch(/[\s@/\\%]/)
-        if (originAllowed(value, ['good.com', '127.0.0.1'])) {
-          // Case-insensitive, port ignored; nothing else: no user-info, suffix, shorthand or path.
-          expect(value).toMatch(/^https?:\/\/(good\.com|127\.0\.0\.1)(:\d*)?$/i)
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          anyText,
+          fragments.map((f) => `https://${f}`),
+          fc.webUrl(),
+        ),
+        (value) => {
+          const host = originHostname(value)
+          if (host !== null) expect(host).not.toMatch(/[\s@/\\%]/)
+          if (originAllowed(value, ['good.com', '127.0.0.1'])) {
+            // Case-insensitive, port ignored; nothing else: no user-info, suffix, shorthand or path.
+            expect(value).toMatch(/^https?:\/\/(good\.com|127\.0\.0\.1)(:\d*)?$/i)
+          }
+        },
+      ),
       { numRuns: 3000 },
     )
   })
 })
 
 describe('fuzz: IP addresses, CIDR and forwarded chains', () => {
-  const ipLike = fc.oneof(anyText, fc.ipV4(), fc.ipV6(), fc.ipV4Extended(), fragments, fc.tuple(fc.ipV6(), anyText).map(([a, z]) => `${a}%${z}`))
+  const ipLike = fc.oneof(
+    anyText,
+    fc.ipV4(),
+    fc.ipV6(),
+    fc.ipV4Extended(),
+    fragments,
+    fc.tuple(fc.ipV6(), anyText).map(([a, z]) => `${a}%${z}`),
+  )
 
   it('parseIp never throws; what it accepts formats back to the same address', CPU_BOUND, () => {
     fc.assert(
@@ -118,13 +173,20 @@ describe('fuzz: IP addresses, CIDR and forwarded chains', () => {
 
   it('parseCidr never throws; a network contains its own address and no address of the other family', CPU_BOUND, () => {
     fc.assert(
-      fc.property(fc.oneof(ipLike, fc.tuple(fc.oneof(fc.ipV4(), fc.ipV6()), fc.nat({ max: 140 })).map(([a, n]) => `${a}/${n}`)), ipLike, (text, probe) => {
-        const network = parseCidr(text)
-        if (network === null) return
-        expect(ipInNetwork(network, network)).toBe(true)
-        const address = parseIp(probe)
-        if (address !== null && address.version !== network.version) expect(ipInNetwork(address, network)).toBe(false)
-      }),
+      fc.property(
+        fc.oneof(
+          ipLike,
+          fc.tuple(fc.oneof(fc.ipV4(), fc.ipV6()), fc.nat({ max: 140 })).map(([a, n]) => `${a}/${n}`),
+        ),
+        ipLike,
+        (text, probe) => {
+          const network = parseCidr(text)
+          if (network === null) return
+          expect(ipInNetwork(network, network)).toBe(true)
+          const address = parseIp(probe)
+          if (address !== null && address.version !== network.version) expect(ipInNetwork(address, network)).toBe(false)
+        },
+      ),
       RUNS,
     )
   })
@@ -132,14 +194,21 @@ describe('fuzz: IP addresses, CIDR and forwarded chains', () => {
   it('a forwarded chain resolves to undefined or a valid address, never to something unparsed', CPU_BOUND, () => {
     const resolvers = [createClientIpResolver(['127.0.0.1']), createClientIpResolver(2), createClientIpResolver()]
     fc.assert(
-      fc.property(fc.oneof(fc.ipV4(), fc.constant('127.0.0.1')), fc.oneof(fc.array(ipLike, { maxLength: 5 }).map((l) => l.join(', ')), headerValue), (socket, xff) => {
-        for (const resolve of resolvers) {
-          const client = resolve(socket, xff)
-          if (client !== undefined) expect(parseIp(client)).not.toBeNull()
-        }
-        // No proxy trusted: the header is never read.
-        expect(resolvers[2]!(socket, xff)).toBe(socket)
-      }),
+      fc.property(
+        fc.oneof(fc.ipV4(), fc.constant('127.0.0.1')),
+        fc.oneof(
+          fc.array(ipLike, { maxLength: 5 }).map((l) => l.join(', ')),
+          headerValue,
+        ),
+        (socket, xff) => {
+          for (const resolve of resolvers) {
+            const client = resolve(socket, xff)
+            if (client !== undefined) expect(parseIp(client)).not.toBeNull()
+          }
+          // No proxy trusted: the header is never read.
+          expect(resolvers[2]!(socket, xff)).toBe(socket)
+        },
+      ),
       RUNS,
     )
   })
@@ -149,7 +218,8 @@ describe('fuzz: verify() as a whole', () => {
   it('never throws, never answers 5xx without a fault, never authenticates without a valid key used as allowed', CPU_BOUND, async () => {
     const store = new RecordingStore()
     const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: { maxFailures: 50, windowMs: 60_000 } })
-    const mint = async (input: Record<string, unknown> = {}) => (await kw.keys.create({ name: 'fuzz', orgId: 'org_1', projects: ['prod-site'], scopes: ['read'], ...input })).key
+    const mint = async (input: Record<string, unknown> = {}) =>
+      (await kw.keys.create({ name: 'fuzz', orgId: 'org_1', projects: ['prod-site'], scopes: ['read'], ...input })).key
     const plain = await mint()
     const origin = await mint({ allowedOrigins: ['good.com'] })
     const ip = await mint({ allowedIps: ['203.0.113.0/24'] })
@@ -157,19 +227,37 @@ describe('fuzz: verify() as a whole', () => {
     await kw.keys.revoke(revoked.slice(9, 17))
     const valid = [plain, origin, ip]
     const mutate = (key: string) =>
-      fc.tuple(fc.nat({ max: key.length - 1 }), fc.constantFrom('A', 'z', '0', '_', ' ', 'é', '')).map(([i, c]) => key.slice(0, i) + c + key.slice(i + 1))
-    const credential = fc.oneof(fc.constantFrom(...valid, revoked), mutate(plain), mutate(origin), anyText, fc.constant(plain.replace('_live_', '_test_')))
+      fc
+        .tuple(fc.nat({ max: key.length - 1 }), fc.constantFrom('A', 'z', '0', '_', ' ', 'é', ''))
+        .map(([i, c]) => key.slice(0, i) + c + key.slice(i + 1))
+    const credential = fc.oneof(
+      fc.constantFrom(...valid, revoked),
+      mutate(plain),
+      mutate(origin),
+      anyText,
+      fc.constant(plain.replace('_live_', '_test_')),
+    )
     const carrier = fc.constantFrom('authorization', 'x-api-key', 'api-key')
     const request = fc.record({
       name: carrier,
       credential,
       scheme: fc.constantFrom('Bearer ', 'bearer  ', 'Basic ', '', 'Bearer'),
       second: fc.option(fc.tuple(carrier, credential), { nil: undefined }),
-      origin: fc.option(fc.oneof(fc.constantFrom('https://good.com', 'https://good.com.evil.com', 'null', 'http://GOOD.com:81'), anyText), { nil: undefined }),
-      ip: fc.option(fc.oneof(fc.constantFrom('203.0.113.9', '::ffff:203.0.113.9', '198.51.100.1'), fc.ipV4(), fc.ipV6(), anyText), { nil: undefined }),
+      origin: fc.option(fc.oneof(fc.constantFrom('https://good.com', 'https://good.com.evil.com', 'null', 'http://GOOD.com:81'), anyText), {
+        nil: undefined,
+      }),
+      ip: fc.option(fc.oneof(fc.constantFrom('203.0.113.9', '::ffff:203.0.113.9', '198.51.100.1'), fc.ipV4(), fc.ipV6(), anyText), {
+        nil: undefined,
+      }),
       project: fc.option(fc.constantFrom('prod-site', 'PROD-SITE', 'other', ''), { nil: undefined }),
       scopes: fc.option(fc.constantFrom<string[]>(['read'], ['write'], ['READ'], []), { nil: undefined }),
-      url: fc.option(fc.oneof(anyText.map((t) => `/x?${t}`), fc.constant('/x?page=1')), { nil: undefined }),
+      url: fc.option(
+        fc.oneof(
+          anyText.map((t) => `/x?${t}`),
+          fc.constant('/x?page=1'),
+        ),
+        { nil: undefined },
+      ),
     })
     const before = await store.snapshot()
     const seen = new Map<string, number>()
@@ -193,7 +281,8 @@ describe('fuzz: verify() as a whole', () => {
         if (r.project !== undefined) expect(r.project).toBe('prod-site')
         if (r.scopes !== undefined) expect(r.scopes.every((s) => s === 'read')).toBe(true)
         if (presented === origin) expect(r.origin).toMatch(/^https?:\/\/good\.com(:\d*)?$/i)
-        if (presented === ip) expect(r.ip === '203.0.113.9' || r.ip === '::ffff:203.0.113.9' || /^203\.0\.113\.\d+$/.test(r.ip ?? '')).toBe(true)
+        if (presented === ip)
+          expect(r.ip === '203.0.113.9' || r.ip === '::ffff:203.0.113.9' || /^203\.0\.113\.\d+$/.test(r.ip ?? '')).toBe(true)
       }),
       { numRuns: 1500 },
     )
@@ -228,7 +317,14 @@ describe('fuzz: JWT-shaped credentials', () => {
     },
     { requiredKeys: [] },
   )
-  const token = fc.tuple(fc.oneof(header.map(b64url), anyText.map(b64url)), fc.oneof(payload.map(b64url), anyText.map(b64url)), fc.oneof(fc.constant(''), fc.base64String({ maxLength: 86 }).map((s) => s.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_'))))
+  const token = fc.tuple(
+    fc.oneof(header.map(b64url), anyText.map(b64url)),
+    fc.oneof(payload.map(b64url), anyText.map(b64url)),
+    fc.oneof(
+      fc.constant(''),
+      fc.base64String({ maxLength: 86 }).map((s) => s.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')),
+    ),
+  )
 
   /** A keyward that signs and accepts JWTs with an EdDSA key of its own (kid k1). */
   const withJwt = async () => {
@@ -238,7 +334,11 @@ describe('fuzz: JWT-shaped credentials', () => {
       usageFlushMs: false,
       lockout: false,
       cache: false,
-      jwt: { issuer: 'https://api.keyward.test', audience: 'keyward-api', signingKey: { alg: 'EdDSA', kid: 'k1', privateKey: own.privateKey, publicKey: own.publicKey } },
+      jwt: {
+        issuer: 'https://api.keyward.test',
+        audience: 'keyward-api',
+        signingKey: { alg: 'EdDSA', kid: 'k1', privateKey: own.privateKey, publicKey: own.publicKey },
+      },
     })
   }
 
@@ -255,23 +355,27 @@ describe('fuzz: JWT-shaped credentials', () => {
     )
   })
 
-  it("a valid token changed anywhere never authenticates, unless it still decodes to the very same bytes", CPU_BOUND, async () => {
+  it('a valid token changed anywhere never authenticates, unless it still decodes to the very same bytes', CPU_BOUND, async () => {
     const kw = await withJwt()
     const { accessToken } = await kw.tokens.issue({ subject: 'user_1', org: 'org_1', scopes: ['read'] })
     const bytes = (token: string) => token.split('.').map((part) => Buffer.from(part, 'base64url').toString('hex'))
     expect((await kw.verify({ headers: { authorization: `Bearer ${accessToken}` } })).ok).toBe(true)
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: accessToken.length - 1 }), fc.constantFrom(...'AZaz09-_.=+/ '.split(''), 'é', ''), async (index, char) => {
-        fc.pre(accessToken[index] !== char)
-        const changed = accessToken.slice(0, index) + char + accessToken.slice(index + 1)
-        const result = await kw.verify({ headers: { authorization: `Bearer ${changed}` } })
-        if (!result.ok) {
-          expect(result.error.status).toBeLessThan(500)
-          return
-        }
-        // Only a change base64url decoding ignores (the unused low bits of a last character) may pass.
-        expect(bytes(changed)).toEqual(bytes(accessToken))
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: accessToken.length - 1 }),
+        fc.constantFrom(...'AZaz09-_.=+/ '.split(''), 'é', ''),
+        async (index, char) => {
+          fc.pre(accessToken[index] !== char)
+          const changed = accessToken.slice(0, index) + char + accessToken.slice(index + 1)
+          const result = await kw.verify({ headers: { authorization: `Bearer ${changed}` } })
+          if (!result.ok) {
+            expect(result.error.status).toBeLessThan(500)
+            return
+          }
+          // Only a change base64url decoding ignores (the unused low bits of a last character) may pass.
+          expect(bytes(changed)).toEqual(bytes(accessToken))
+        },
+      ),
       { numRuns: 600 },
     )
   })

@@ -41,8 +41,16 @@ const now = () => Math.floor(Date.now() / 1000)
 const CASES: Array<{ name: string; token: (m: Material) => string | Promise<string>; expect: Expected }> = [
   { name: 'a valid access token (control row)', token: (m) => m.access, expect: ok },
   { name: 'a token re-signed by keyward with no changes (control row for the signer)', token: (m) => m.sign({}), expect: ok },
-  ...['none', 'None', 'NONE', 'nOnE'].map((alg) => ({ name: `alg ${alg}, no signature`, token: (m: Material) => unsigned(m.access, alg), expect: invalidToken })),
-  { name: 'alg none with the original signature kept', token: (m) => unsigned(m.access, 'none') + m.access.split('.')[2], expect: invalidToken },
+  ...['none', 'None', 'NONE', 'nOnE'].map((alg) => ({
+    name: `alg ${alg}, no signature`,
+    token: (m: Material) => unsigned(m.access, alg),
+    expect: invalidToken,
+  })),
+  {
+    name: 'alg none with the original signature kept',
+    token: (m) => unsigned(m.access, 'none') + m.access.split('.')[2],
+    expect: invalidToken,
+  },
   { name: 'HS256 signed with the public key (its JWK as the secret)', token: (m) => m.hsWithPublicKey('jwk'), expect: invalidToken },
   { name: 'HS256 signed with the public key (its raw bytes as the secret)', token: (m) => m.hsWithPublicKey('raw'), expect: invalidToken },
   { name: 'missing exp', token: (m) => m.sign({ exp: undefined }), expect: invalidToken },
@@ -62,19 +70,58 @@ const CASES: Array<{ name: string; token: (m: Material) => string | Promise<stri
   { name: 'path-traversal kid', token: (m) => m.sign({}, { kid: '../../../../etc/passwd' }), expect: invalidToken },
   { name: 'SQL-injection kid', token: (m) => m.sign({}, { kid: "k1' OR '1'='1" }), expect: invalidToken },
   { name: 'huge kid', token: (m) => m.sign({}, { kid: 'k'.repeat(4000) }), expect: invalidToken },
-  { name: 'embedded jwk (the attacker key), kid k1', token: (m) => m.signAsAttacker({ kid: 'k1', jwk: m.attackerJwk as never }), expect: invalidToken },
-  { name: 'embedded jwk (the attacker key), no kid', token: (m) => m.signAsAttacker({ kid: undefined, jwk: m.attackerJwk as never }), expect: invalidToken },
-  { name: 'jku pointing to the attacker key set', token: (m) => m.signAsAttacker({ kid: 'evil', jku: 'https://evil.example/jwks.json' }), expect: invalidToken },
+  {
+    name: 'embedded jwk (the attacker key), kid k1',
+    token: (m) => m.signAsAttacker({ kid: 'k1', jwk: m.attackerJwk as never }),
+    expect: invalidToken,
+  },
+  {
+    name: 'embedded jwk (the attacker key), no kid',
+    token: (m) => m.signAsAttacker({ kid: undefined, jwk: m.attackerJwk as never }),
+    expect: invalidToken,
+  },
+  {
+    name: 'jku pointing to the attacker key set',
+    token: (m) => m.signAsAttacker({ kid: 'evil', jku: 'https://evil.example/jwks.json' }),
+    expect: invalidToken,
+  },
   { name: 'x5u pointing to the attacker', token: (m) => m.signAsAttacker({ x5u: 'https://evil.example/cert.pem' }), expect: invalidToken },
   { name: 'signed by another key under kid k1', token: (m) => m.signAsAttacker({ kid: 'k1' }), expect: invalidToken },
   { name: 'stripped signature (trailing dot kept)', token: (m) => m.access.split('.').slice(0, 2).join('.') + '.', expect: invalidToken },
   { name: 'stripped signature (two parts)', token: (m) => m.access.split('.').slice(0, 2).join('.'), expect: invalidToken },
-  { name: 'signature of another token', token: async (m) => `${(await m.sign({ scope: 'admin' })).split('.').slice(0, 2).join('.')}.${m.access.split('.')[2]}`, expect: invalidToken },
-  { name: 'scope escalated in the payload, signature kept', token: (m) => { const [h, , s] = m.access.split('.'); return `${h}.${b64({ ...decodeJwt(m.access), scope: 'admin' })}.${s}` }, expect: invalidToken },
-  { name: 'unknown crit header', token: (m) => m.sign({}, { crit: ['exp-x'], 'exp-x': 1 } as never, { 'exp-x': true }), expect: invalidToken },
-  { name: 'oversized token (over 8 KiB)', token: (m) => m.sign({ pad: 'x'.repeat(9000) }), expect: { status: 400, code: 'invalid_request' } },
-  { name: 'a project the token does not hold', token: (m) => m.sign({ projects: ['other-site'] }), expect: { status: 403, code: 'project_forbidden' } },
-  { name: 'a scope the route does not grant by case (READ)', token: (m) => m.sign({ scope: 'READ' }), expect: { status: 403, code: 'insufficient_scope' } },
+  {
+    name: 'signature of another token',
+    token: async (m) => `${(await m.sign({ scope: 'admin' })).split('.').slice(0, 2).join('.')}.${m.access.split('.')[2]}`,
+    expect: invalidToken,
+  },
+  {
+    name: 'scope escalated in the payload, signature kept',
+    token: (m) => {
+      const [h, , s] = m.access.split('.')
+      return `${h}.${b64({ ...decodeJwt(m.access), scope: 'admin' })}.${s}`
+    },
+    expect: invalidToken,
+  },
+  {
+    name: 'unknown crit header',
+    token: (m) => m.sign({}, { crit: ['exp-x'], 'exp-x': 1 } as never, { 'exp-x': true }),
+    expect: invalidToken,
+  },
+  {
+    name: 'oversized token (over 8 KiB)',
+    token: (m) => m.sign({ pad: 'x'.repeat(9000) }),
+    expect: { status: 400, code: 'invalid_request' },
+  },
+  {
+    name: 'a project the token does not hold',
+    token: (m) => m.sign({ projects: ['other-site'] }),
+    expect: { status: 403, code: 'project_forbidden' },
+  },
+  {
+    name: 'a scope the route does not grant by case (READ)',
+    token: (m) => m.sign({ scope: 'READ' }),
+    expect: { status: 403, code: 'insufficient_scope' },
+  },
 ]
 
 describe.each(ADAPTERS)('hostile JWTs through %s over HTTP', (_name, build) => {
@@ -91,12 +138,22 @@ describe.each(ADAPTERS)('hostile JWTs through %s over HTTP', (_name, build) => {
       store,
       lockout: false,
       usageFlushMs: false,
-      jwt: { issuer: ISSUER, audience: AUDIENCE, signingKey: { alg: 'EdDSA', kid: 'k1', privateKey: own.privateKey, publicKey: own.publicKey } },
+      jwt: {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        signingKey: { alg: 'EdDSA', kid: 'k1', privateKey: own.privateKey, publicKey: own.publicKey },
+      },
     })
     const pair = await kw.tokens.issue({ subject: 'user_1', org: 'org_1', scopes: ['read'], projects: ['prod-site'] })
     let pending = ''
     try {
-      await kw.tokens.login({ subject: 'user_1', org: 'org_1', scopes: ['read'], projects: ['prod-site'], twoFactor: { secret: totp.generateSecret() } })
+      await kw.tokens.login({
+        subject: 'user_1',
+        org: 'org_1',
+        scopes: ['read'],
+        projects: ['prod-site'],
+        twoFactor: { secret: totp.generateSecret() },
+      })
     } catch (error) {
       if (!(error instanceof MfaRequiredError)) throw error
       pending = error.pendingToken
@@ -119,7 +176,9 @@ describe.each(ADAPTERS)('hostile JWTs through %s over HTTP', (_name, build) => {
       sign: (patch, headerPatch = {}, crit) => craft(patch, headerPatch).sign(own.privateKey, crit === undefined ? undefined : { crit }),
       signAsAttacker: (headerPatch) => craft({}, headerPatch).sign(attacker.privateKey),
       hsWithPublicKey: (form) =>
-        craft({}, { alg: 'HS256' }).sign(form === 'jwk' ? new TextEncoder().encode(JSON.stringify(publicJwk)) : Buffer.from(publicJwk.x!, 'base64url')),
+        craft({}, { alg: 'HS256' }).sign(
+          form === 'jwk' ? new TextEncoder().encode(JSON.stringify(publicJwk)) : Buffer.from(publicJwk.x!, 'base64url'),
+        ),
       attackerJwk: await exportJWK(attacker.publicKey),
     }
     server = await serve(build, kw)
@@ -133,7 +192,10 @@ describe.each(ADAPTERS)('hostile JWTs through %s over HTTP', (_name, build) => {
     const before = await store.snapshot()
     const reply = await rawRequest(server.url, PATH, [['Authorization', `Bearer ${token}`]])
     expect(await store.snapshot(), 'nothing written to the store').toEqual(before)
-    expect({ status: reply.status, code: reply.status === 200 ? undefined : reply.body.code }).toEqual({ status: c.expect.status, code: c.expect.code })
+    expect({ status: reply.status, code: reply.status === 200 ? undefined : reply.body.code }).toEqual({
+      status: c.expect.status,
+      code: c.expect.code,
+    })
     if (reply.status === 200) expect(reply.body.project).toBe('prod-site')
     expect(reply.text).not.toContain(token)
     for (const value of Object.values(reply.headers)) expect(value).not.toContain(token.split('.')[2] || token)

@@ -45,7 +45,8 @@ describe.each(ADAPTERS)('lockout through %s over HTTP', (_name, build) => {
   it('behind a trusted proxy: rotating addresses within one IPv6 /64 does not escape the block', async () => {
     const server = await serve(build, kw, ['127.0.0.1'])
     servers.push(server)
-    for (let i = 1; i <= 5; i++) expect((await get(server, generateKey('bsk', 'live').key, `2001:db8:5:6::${i.toString(16)}`)).status).toBe(401)
+    for (let i = 1; i <= 5; i++)
+      expect((await get(server, generateKey('bsk', 'live').key, `2001:db8:5:6::${i.toString(16)}`)).status).toBe(401)
     const blocked = await get(server, key, '2001:db8:5:6:ffff::1')
     expect([blocked.status, blocked.body.code]).toEqual([429, 'ip_blocked'])
     // Another /64 is another subscriber.
@@ -100,7 +101,11 @@ describe('lockout under concurrency (memory limiter, one instance)', () => {
     const { call, key, wrongSecret } = await setup()
     expect(code(await call(key))).toBe('ok')
     // Five failures ahead of it spend the budget, exactly as five sequential failures would.
-    const burst = [...Array.from({ length: 5 }, () => call(wrongSecret())), call(key), ...Array.from({ length: 5 }, () => call(wrongSecret()))]
+    const burst = [
+      ...Array.from({ length: 5 }, () => call(wrongSecret())),
+      call(key),
+      ...Array.from({ length: 5 }, () => call(wrongSecret())),
+    ]
     const codes = (await Promise.all(burst)).map(code)
     expect(codes).toEqual([...Array(5).fill('invalid_token'), 'ip_blocked', ...Array(5).fill('ip_blocked')])
   })
@@ -115,7 +120,13 @@ describe('lockout under concurrency (memory limiter, one instance)', () => {
   it('a right key for an uncached id, in flight while the budget fills, is refused like a wrong one once the address is blocked', async () => {
     const { call, key } = await setup()
     // Not cached: its lookup is in flight with four unknown ids; the fifth slot is its own.
-    const codes = (await Promise.all([...Array.from({ length: 4 }, () => call(generateKey('bsk', 'live').key)), call(key), ...Array.from({ length: 6 }, () => call(generateKey('bsk', 'live').key))])).map(code)
+    const codes = (
+      await Promise.all([
+        ...Array.from({ length: 4 }, () => call(generateKey('bsk', 'live').key)),
+        call(key),
+        ...Array.from({ length: 6 }, () => call(generateKey('bsk', 'live').key)),
+      ])
+    ).map(code)
     // It resolved as a success, freeing its slot for one more failure: the same answers as in that sequential order.
     expect(codes.filter((c) => c === 'invalid_token')).toHaveLength(5)
     expect(codes[4]).toBe('ok')
@@ -154,7 +165,11 @@ describe.each(ADAPTERS)('lockout under concurrency through %s over HTTP', (_name
     const kw = createKeyward({ prefix: 'bsk', store: new SlowStore(), usageFlushMs: false, lockout: { maxFailures: 5, windowMs: 60_000 } })
     const server = await serve(build, kw)
     try {
-      const replies = await Promise.all(Array.from({ length: 40 }, () => rawRequest(server.url, '/api/projects/prod-site/data', [['X-API-Key', generateKey('bsk', 'live').key]])))
+      const replies = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          rawRequest(server.url, '/api/projects/prod-site/data', [['X-API-Key', generateKey('bsk', 'live').key]]),
+        ),
+      )
       expect(countBy(replies.map((r) => `${r.status} ${String(r.body.code)}`))).toEqual({ '401 invalid_token': 5, '429 ip_blocked': 35 })
     } finally {
       await server.close()

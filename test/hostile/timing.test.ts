@@ -101,7 +101,14 @@ describe('timing: unknown id vs known id with a wrong secret', () => {
     ['cache off', { cache: false as const }],
   ])('take the same path and get the same refusal (%s)', async (_, options) => {
     const { trace, store, limiter } = tracing()
-    const kw = createKeyward({ prefix: 'bsk', store, limiter, usageFlushMs: false, lockout: { maxFailures: 1_000_000, windowMs: 60_000 }, ...options })
+    const kw = createKeyward({
+      prefix: 'bsk',
+      store,
+      limiter,
+      usageFlushMs: false,
+      lockout: { maxFailures: 1_000_000, windowMs: 60_000 },
+      ...options,
+    })
     const { wrongSecret, unknownId } = await keys(kw)
     const run = async (credential: string) => {
       const results = []

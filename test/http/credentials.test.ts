@@ -1,6 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_CREDENTIAL_HEADERS, extractCredential, MAX_CREDENTIAL_LENGTH, readHeader, urlHasCredential, type HeaderSource } from '../../src/http/credentials.js'
+import {
+  DEFAULT_CREDENTIAL_HEADERS,
+  extractCredential,
+  MAX_CREDENTIAL_LENGTH,
+  readHeader,
+  urlHasCredential,
+  type HeaderSource,
+} from '../../src/http/credentials.js'
 import { KeywardError } from '../../src/errors.js'
 import { CPU_BOUND } from '../support/budget.js'
 
@@ -115,14 +122,20 @@ describe('extractCredential: malformed and missing', () => {
 
   // Starting with Bearer makes the header ours: a bad separator is a malformed credential, so a
   // second credential elsewhere cannot be served in its place.
-  it.each(['Bearertoken', `Bearer\t${KEY}`, `bearer\u00a0${KEY}`, `Bearer,${KEY}`, `BEARER\t\t${KEY}`])('refuses %j with invalid_request, even beside an X-API-Key', (authorization) => {
-    expect(codeOf({ authorization })).toBe('invalid_request')
-    expect(codeOf({ authorization, 'x-api-key': KEY })).toBe('invalid_request')
-  })
+  it.each(['Bearertoken', `Bearer\t${KEY}`, `bearer\u00a0${KEY}`, `Bearer,${KEY}`, `BEARER\t\t${KEY}`])(
+    'refuses %j with invalid_request, even beside an X-API-Key',
+    (authorization) => {
+      expect(codeOf({ authorization })).toBe('invalid_request')
+      expect(codeOf({ authorization, 'x-api-key': KEY })).toBe('invalid_request')
+    },
+  )
 
-  it.each(['Bearer', 'bearer', 'Bearer ', 'Bearer    ', 'BEARER\t'])('refuses the empty bearer %j with invalid_request', (authorization) => {
-    expect(codeOf({ authorization })).toBe('invalid_request')
-  })
+  it.each(['Bearer', 'bearer', 'Bearer ', 'Bearer    ', 'BEARER\t'])(
+    'refuses the empty bearer %j with invalid_request',
+    (authorization) => {
+      expect(codeOf({ authorization })).toBe('invalid_request')
+    },
+  )
 
   it('refuses an empty X-API-Key or api-key header with invalid_request', () => {
     expect(codeOf({ 'x-api-key': '' })).toBe('invalid_request')
@@ -173,7 +186,11 @@ describe('extractCredential: never throws and never echoes the credential (prope
     'Empty bearer token',
     'Credential too long',
     'Two different credentials in one request',
-    ...NAMES.flatMap((n) => [`Several different values in the ${n} header`, `Empty ${n} header`, `Malformed credential in the ${n} header`]),
+    ...NAMES.flatMap((n) => [
+      `Several different values in the ${n} header`,
+      `Empty ${n} header`,
+      `Malformed credential in the ${n} header`,
+    ]),
   ])
 
   const headerName = fc.oneof(fc.constantFrom(...NAMES, 'Authorization', 'X-API-Key', 'cookie'), fc.string({ maxLength: 12 }))
@@ -212,7 +229,12 @@ describe('extractCredential: never throws and never echoes the credential (prope
           expect(allStrings(headers).some((v) => v.includes(result))).toBe(true)
         }
         // Secrets long enough not to occur in a fixed message by chance.
-        checkError(result, allStrings(headers).map((v) => v.trim().replace(/^bearer +/i, '')).filter((v) => v.length >= 16))
+        checkError(
+          result,
+          allStrings(headers)
+            .map((v) => v.trim().replace(/^bearer +/i, ''))
+            .filter((v) => v.length >= 16),
+        )
       }),
       { numRuns: 3000 },
     )
@@ -220,15 +242,19 @@ describe('extractCredential: never throws and never echoes the credential (prope
 
   it('on a real credential placed in random headers, next to noise', CPU_BOUND, () => {
     fc.assert(
-      fc.property(token, fc.array(fc.tuple(fc.constantFrom(...NAMES), fc.constantFrom('same', 'bearer', 'other', 'empty', 'junk')), { maxLength: 4 }), (secret, placements) => {
-        const headers: Record<string, string> = {}
-        for (const [name, kind] of placements) {
-          const raw = { same: secret, bearer: `Bearer ${secret}`, other: `${secret}X`, empty: '', junk: `${secret} ${secret}` }[kind]
-          headers[name] = name === 'authorization' && kind === 'same' ? `Bearer ${raw}` : raw
-        }
-        checkError(extractCredential(headers), [secret])
-        checkError(extractCredential(new Headers(headers)), [secret])
-      }),
+      fc.property(
+        token,
+        fc.array(fc.tuple(fc.constantFrom(...NAMES), fc.constantFrom('same', 'bearer', 'other', 'empty', 'junk')), { maxLength: 4 }),
+        (secret, placements) => {
+          const headers: Record<string, string> = {}
+          for (const [name, kind] of placements) {
+            const raw = { same: secret, bearer: `Bearer ${secret}`, other: `${secret}X`, empty: '', junk: `${secret} ${secret}` }[kind]
+            headers[name] = name === 'authorization' && kind === 'same' ? `Bearer ${raw}` : raw
+          }
+          checkError(extractCredential(headers), [secret])
+          checkError(extractCredential(new Headers(headers)), [secret])
+        },
+      ),
       { numRuns: 2000 },
     )
   })

@@ -1,6 +1,15 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { formatAddress, formatNetwork, ipInNetwork, lockoutBucket, parseCidr, parseIp, type IpAddress, type IpNetwork } from '../../src/http/ip.js'
+import {
+  formatAddress,
+  formatNetwork,
+  ipInNetwork,
+  lockoutBucket,
+  parseCidr,
+  parseIp,
+  type IpAddress,
+  type IpNetwork,
+} from '../../src/http/ip.js'
 import { CPU_BOUND } from '../support/budget.js'
 
 const v4 = (...bytes: number[]): IpAddress => ({ version: 4, bytes: Uint8Array.from(bytes) })
@@ -203,7 +212,11 @@ describe('parseIp: IPv6', () => {
         const ours = parseIp(s)
         // WHATWG lets `::` stand for zero groups (`1::2:3:4:5:6:7:8`); RFC 4291 says "one or more".
         const hex = s.split('::')
-        const groupCount = hex.join(':').split(':').filter((g) => g !== '').reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0)
+        const groupCount = hex
+          .join(':')
+          .split(':')
+          .filter((g) => g !== '')
+          .reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0)
         if (reference !== null && s.includes('::') && groupCount === 8) {
           expect(ours).toBeNull()
           return
@@ -347,7 +360,11 @@ describe('parseCidr', () => {
     ['::ffff:c0a8:0/112', 4, [192, 168, 0, 0], 16],
   ])('reads %s', (text, version, bytes, prefixLength) => {
     const network = parseCidr(text)
-    expect(network && { version: network.version, bytes: Array.from(network.bytes), prefixLength: network.prefixLength }).toEqual({ version, bytes, prefixLength })
+    expect(network && { version: network.version, bytes: Array.from(network.bytes), prefixLength: network.prefixLength }).toEqual({
+      version,
+      bytes,
+      prefixLength,
+    })
   })
 
   it.each([
@@ -487,7 +504,13 @@ describe('ipInNetwork', () => {
 
   it('agrees with a bit-by-bit reference (property)', CPU_BOUND, () => {
     const arb = fc
-      .tuple(fc.boolean(), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.nat(128), fc.nat(200))
+      .tuple(
+        fc.boolean(),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.nat(128),
+        fc.nat(200),
+      )
       .map(([isV4, a, b, n, flip]) => {
         const size = isV4 ? 4 : 16
         const max = size * 8
@@ -496,8 +519,11 @@ describe('ipInNetwork', () => {
         for (let i = prefixLength; i < max; i++) network[i >> 3]! &= ~(0x80 >> (i & 7))
         // Half the time the address is the network with one bit flipped, so the boundary is hit.
         const address = flip % 2 === 0 ? b.slice(0, size) : a.slice(0, size)
-        if (flip % 2 === 1) address[(flip >> 1) % max >> 3]! ^= 0x80 >> ((flip >> 1) % max & 7)
-        return { address: { version: isV4 ? 4 : 6, bytes: address } as IpAddress, network: { version: isV4 ? 4 : 6, bytes: network, prefixLength } as IpNetwork }
+        if (flip % 2 === 1) address[((flip >> 1) % max) >> 3]! ^= 0x80 >> (((flip >> 1) % max) & 7)
+        return {
+          address: { version: isV4 ? 4 : 6, bytes: address } as IpAddress,
+          network: { version: isV4 ? 4 : 6, bytes: network, prefixLength } as IpNetwork,
+        }
       })
     fc.assert(
       fc.property(arb, ({ address, network }) => {
@@ -536,12 +562,22 @@ describe('lockoutBucket', () => {
 
   it('two IPv6 addresses share a bucket exactly when their first 64 bits agree (property)', CPU_BOUND, () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.boolean(), (a, b, samePrefix) => {
-        if (samePrefix) b.set(a.subarray(0, 8))
-        fc.pre(parseIp(formatAddress({ version: 6, bytes: a }))!.version === 6 && parseIp(formatAddress({ version: 6, bytes: b }))!.version === 6)
-        const same = a.subarray(0, 8).every((x, i) => x === b[i])
-        expect(lockoutBucket(formatAddress({ version: 6, bytes: a })) === lockoutBucket(formatAddress({ version: 6, bytes: b }))).toBe(same)
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.boolean(),
+        (a, b, samePrefix) => {
+          if (samePrefix) b.set(a.subarray(0, 8))
+          fc.pre(
+            parseIp(formatAddress({ version: 6, bytes: a }))!.version === 6 &&
+              parseIp(formatAddress({ version: 6, bytes: b }))!.version === 6,
+          )
+          const same = a.subarray(0, 8).every((x, i) => x === b[i])
+          expect(lockoutBucket(formatAddress({ version: 6, bytes: a })) === lockoutBucket(formatAddress({ version: 6, bytes: b }))).toBe(
+            same,
+          )
+        },
+      ),
       { numRuns: 2000 },
     )
   })

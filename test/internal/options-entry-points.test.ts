@@ -52,7 +52,10 @@ const rows: Row[] = [
       [{ lockout: { maxFailures: 3 } }, /lockout\.windowMs is required/],
       [{ lockout: { maxFailures: 3, windowMs: 60_000, window: 1 } }, /unknown option "lockout\.window"/],
       [{ defaultRateLimit: [{ limit: 5, windowMs: 1500 }] }, /defaultRateLimit\[0\]\.windowMs must be a whole number of seconds/],
-      [{ defaultRateLimit: { limit: 5, windowMs: 1000, windwMs: 1 } }, /unknown option "defaultRateLimit\.windwMs" \(did you mean "defaultRateLimit\.windowMs"\?\)/],
+      [
+        { defaultRateLimit: { limit: 5, windowMs: 1000, windwMs: 1 } },
+        /unknown option "defaultRateLimit\.windwMs" \(did you mean "defaultRateLimit\.windowMs"\?\)/,
+      ],
       [{ store: {} }, /store must be a TokenStore/],
       [{ limiter: 'redis' }, /limiter must be a RateLimiter/],
       [{ onBackgroundError: 'log' }, /onBackgroundError must be a function/],
@@ -68,8 +71,14 @@ const rows: Row[] = [
       [{ issuer: 5 }, /jwt\.issuer must be a non-empty string/],
       [{ cache: { maxx: 10 } }, /unknown option "jwt\.cache\.maxx" \(did you mean "jwt\.cache\.max"\?\)/],
       [{ cache: { max: 0 } }, /jwt\.cache\.max must be a positive integer/],
-      [{ signingKey: { alg: 'HS256', secret, kdi: 'a' } }, /unknown option "jwt\.signingKey\.kdi" \(did you mean "jwt\.signingKey\.kid"\?\)/],
-      [{ jwks: { issuer: 'https://idp.example', jwksUrl: 'https://idp.example/jwks', audience: 'api', timeoutMS: 5 } }, /unknown option "jwt\.jwks\[0\]\.timeoutMS" \(did you mean "jwt\.jwks\[0\]\.timeoutMs"\?\)/],
+      [
+        { signingKey: { alg: 'HS256', secret, kdi: 'a' } },
+        /unknown option "jwt\.signingKey\.kdi" \(did you mean "jwt\.signingKey\.kid"\?\)/,
+      ],
+      [
+        { jwks: { issuer: 'https://idp.example', jwksUrl: 'https://idp.example/jwks', audience: 'api', timeoutMS: 5 } },
+        /unknown option "jwt\.jwks\[0\]\.timeoutMS" \(did you mean "jwt\.jwks\[0\]\.timeoutMs"\?\)/,
+      ],
     ],
   },
   {

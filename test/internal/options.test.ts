@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { boolean, checkOptions, closestName, func, integer, nested, numberAbove, oneOf, orFalse, required, withMethods } from '../../src/internal/options.js'
+import {
+  boolean,
+  checkOptions,
+  closestName,
+  func,
+  integer,
+  nested,
+  numberAbove,
+  oneOf,
+  orFalse,
+  required,
+  withMethods,
+} from '../../src/internal/options.js'
 
 describe('closestName', () => {
   it.each([
@@ -36,7 +48,10 @@ describe('checkOptions', () => {
     timeout: numberAbove(0, 'must be a positive number of ms'),
     client: withMethods(['get'], 'a client'),
   }
-  const check = (value: unknown, at = {}) => () => checkOptions(value as object, rules, at)
+  const check =
+    (value: unknown, at = {}) =>
+    () =>
+      checkOptions(value as object, rules, at)
 
   it('returns the options it accepts, untouched', () => {
     const options = { size: 3, cache: false, mode: 'safe', hook: () => {}, timeout: 0.5, client: { get() {} } }
@@ -70,14 +85,23 @@ describe('checkOptions', () => {
 
   it('names the object by its path, lets known names through and words unknown ones with the label', () => {
     expect(check({ size: 3, extra: 1 }, { path: 'outer', label: 'store option', known: ['extra'] })).not.toThrow()
-    expect(check({ size: 3, extar: 1 }, { path: 'outer', label: 'store option', known: ['extra'] })).toThrow(/unknown store option "outer\.extar" \(did you mean "outer\.extra"\?\)/)
+    expect(check({ size: 3, extar: 1 }, { path: 'outer', label: 'store option', known: ['extra'] })).toThrow(
+      /unknown store option "outer\.extar" \(did you mean "outer\.extra"\?\)/,
+    )
     expect(check({ size: 0 }, { path: 'outer' })).toThrow(/outer\.size must be/)
     expect(check(5, { notObject: 'Thing needs { size }' })).toThrow(/^keyward: Thing needs \{ size \}$/)
   })
 
   it('never echoes a string value, which may be a secret', () => {
     const secret = 'bsk_live_AbCd1234SECRETSECRETSECRETSECRET00'
-    for (const value of [{ size: secret }, { size: 3, hook: secret }, { size: 3, mode: secret }, { size: 3, cache: secret }, { size: 3, client: secret }, secret]) {
+    for (const value of [
+      { size: secret },
+      { size: 3, hook: secret },
+      { size: 3, mode: secret },
+      { size: 3, cache: secret },
+      { size: 3, client: secret },
+      secret,
+    ]) {
       expect(check(value)).toThrow(TypeError)
       expect(check(value)).not.toThrow(/SECRET/)
     }

@@ -19,7 +19,12 @@ afterAll(async () => {
 })
 
 function instance(store: TokenStore): Keyward {
-  return createKeyward({ prefix: 'bsk', store, usageFlushMs: false, jwt: { issuer: 'https://api.example', audience: 'api', signingKey: { alg: 'HS256', secret: 'a-shared-secret-of-at-least-32-bytes!' } } })
+  return createKeyward({
+    prefix: 'bsk',
+    store,
+    usageFlushMs: false,
+    jwt: { issuer: 'https://api.example', audience: 'api', signingKey: { alg: 'HS256', secret: 'a-shared-secret-of-at-least-32-bytes!' } },
+  })
 }
 
 async function code(promise: Promise<unknown>): Promise<string> {
@@ -94,7 +99,9 @@ for (const [name, answers, open] of backends) {
       expect(await code(a.tokens.refresh(other.refreshToken))).toBe('invalid_token')
 
       const raced = await a.tokens.issue({ subject: 'user_44', org: 'org_1' })
-      const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => code((i % 2 === 0 ? a : b).tokens.refresh(raced.refreshToken))))
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => code((i % 2 === 0 ? a : b).tokens.refresh(raced.refreshToken))),
+      )
       expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1)
       expect(outcomes.filter((o) => o === 'invalid_token')).toHaveLength(19)
     })

@@ -53,11 +53,26 @@ export function rawToken(header: Record<string, unknown>, payload: Record<string
 /** Standard claims of a valid access token at `now` (ms), overridable. */
 export function accessClaims(now: number, extra: JWTPayload = {}): JWTPayload {
   const iat = Math.floor(now / 1000)
-  return { iss: ISSUER, aud: AUDIENCE, sub: 'user_42', org_id: 'org_1', scope: 'read', sid: 'S'.repeat(22), jti: 'J'.repeat(22), iat, exp: iat + 900, ...extra }
+  return {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'user_42',
+    org_id: 'org_1',
+    scope: 'read',
+    sid: 'S'.repeat(22),
+    jti: 'J'.repeat(22),
+    iat,
+    exp: iat + 900,
+    ...extra,
+  }
 }
 
 /** Signs with jose, whatever the header says (a forger with a key). */
-export async function sign(payload: JWTPayload, header: Record<string, unknown> & { alg: string }, key: CryptoKey | Uint8Array | JWK): Promise<string> {
+export async function sign(
+  payload: JWTPayload,
+  header: Record<string, unknown> & { alg: string },
+  key: CryptoKey | Uint8Array | JWK,
+): Promise<string> {
   return new SignJWT(payload).setProtectedHeader(header as never).sign(key as CryptoKey)
 }
 

@@ -35,15 +35,27 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
 function idpSetup(extra: Partial<TrustedIssuer> = {}) {
   answer = 'keys'
-  return setup({ jwt: { issuer: 'https://keyward.local', audience: 'own-api', jwks: { issuer: IDP, jwksUrl: url, audience: API, ...extra } } })
+  return setup({
+    jwt: { issuer: 'https://keyward.local', audience: 'own-api', jwks: { issuer: IDP, jwksUrl: url, audience: API, ...extra } },
+  })
 }
 
 function idpClaims(now: number, extra: JWTPayload = {}): JWTPayload {
   const iat = Math.floor(now / 1000)
-  return { iss: IDP, aud: [API, `${IDP}userinfo`], sub: 'auth0|42', org_id: 'org_7', scope: 'openid read write', iat, exp: iat + 3600, ...extra }
+  return {
+    iss: IDP,
+    aud: [API, `${IDP}userinfo`],
+    sub: 'auth0|42',
+    org_id: 'org_7',
+    scope: 'openid read write',
+    iat,
+    exp: iat + 3600,
+    ...extra,
+  }
 }
 
-const idpSign = (payload: JWTPayload, header: Record<string, unknown> = {}) => sign(payload, { alg: 'RS256', kid: 'idp-1', ...header }, rsa.privateKey)
+const idpSign = (payload: JWTPayload, header: Record<string, unknown> = {}) =>
+  sign(payload, { alg: 'RS256', kid: 'idp-1', ...header }, rsa.privateKey)
 
 describe('jwt.jwks: third-party issuers', () => {
   it('accepts the issuer token with the default mapping: sub, org_id, scope', async () => {
@@ -58,21 +70,35 @@ describe('jwt.jwks: third-party issuers', () => {
   })
 
   it('a claim-mapping function that throws refuses the token (401), it is no outage', async () => {
-    const { kw, clock } = idpSetup({ claims: { scopes: () => { throw new Error('bad mapping') } } })
+    const { kw, clock } = idpSetup({
+      claims: {
+        scopes: () => {
+          throw new Error('bad mapping')
+        },
+      },
+    })
     const error = refused(await kw.verify({ headers: bearer(await idpSign(idpClaims(clock.now()))) }))
     expect([error.status, error.code]).toEqual([401, 'invalid_token'])
   })
 
   it('reads scp as a list when there is no scope claim, and amr mfa', async () => {
     const { kw, clock } = idpSetup()
-    const r = ok(await kw.verify({ headers: bearer(await idpSign(idpClaims(clock.now(), { scope: undefined, scp: ['read', 'bad scope"'], amr: ['mfa'] }))) }))
+    const r = ok(
+      await kw.verify({
+        headers: bearer(await idpSign(idpClaims(clock.now(), { scope: undefined, scp: ['read', 'bad scope"'], amr: ['mfa'] }))),
+      }),
+    )
     expect(r.auth.scopes).toEqual(['read'])
     expect(r.auth.mfa).toBe(true)
   })
 
   it('maps claims through names or functions', async () => {
-    const { kw, clock } = idpSetup({ claims: { org: 'https://example.com/org', scopes: (c) => (c.role === 'admin' ? ['admin'] : ['read']), projects: 'proj' } })
-    const token = await idpSign(idpClaims(clock.now(), { org_id: undefined, 'https://example.com/org': 'org_9', role: 'admin', proj: ['p1'] }))
+    const { kw, clock } = idpSetup({
+      claims: { org: 'https://example.com/org', scopes: (c) => (c.role === 'admin' ? ['admin'] : ['read']), projects: 'proj' },
+    })
+    const token = await idpSign(
+      idpClaims(clock.now(), { org_id: undefined, 'https://example.com/org': 'org_9', role: 'admin', proj: ['p1'] }),
+    )
     const r = ok(await kw.verify({ headers: bearer(token), project: 'p1' }))
     expect([r.auth.org, r.auth.scopes]).toEqual(['org_9', ['admin', 'write', 'read']])
   })
@@ -82,7 +108,10 @@ describe('jwt.jwks: third-party issuers', () => {
     ['no org (mapping finds none)', (now) => idpSign(idpClaims(now, { org_id: undefined }))],
     ['expired', (now) => idpSign(idpClaims(now, { exp: Math.floor(now / 1000) - 60 }))],
     ['unknown kid', (now) => idpSign(idpClaims(now), { kid: 'idp-2' })],
-    ['an algorithm the issuer is not allowed (HS256 with the issuer name)', (now) => sign(idpClaims(now), { alg: 'HS256', kid: 'idp-1' }, new TextEncoder().encode('x'.repeat(32)))],
+    [
+      'an algorithm the issuer is not allowed (HS256 with the issuer name)',
+      (now) => sign(idpClaims(now), { alg: 'HS256', kid: 'idp-1' }, new TextEncoder().encode('x'.repeat(32))),
+    ],
     ['another issuer with the same keys', (now) => idpSign(idpClaims(now, { iss: 'https://evil.example/' }))],
     ['jku pointing elsewhere', (now) => idpSign(idpClaims(now), { jku: 'https://evil.example/jwks.json' })],
   ])('refuses %s: 401 invalid_token', async (_, make) => {
@@ -114,7 +143,13 @@ describe('jwt.jwks: third-party issuers', () => {
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve))
     const port = (dead.address() as AddressInfo).port
     await new Promise<void>((resolve) => dead.close(() => resolve()))
-    const { kw, clock } = setup({ jwt: { issuer: 'https://keyward.local', audience: 'own-api', jwks: { issuer: IDP, jwksUrl: `http://127.0.0.1:${port}/jwks.json`, audience: API } } })
+    const { kw, clock } = setup({
+      jwt: {
+        issuer: 'https://keyward.local',
+        audience: 'own-api',
+        jwks: { issuer: IDP, jwksUrl: `http://127.0.0.1:${port}/jwks.json`, audience: API },
+      },
+    })
     const error = refused(await kw.verify({ headers: bearer(await idpSign(idpClaims(clock.now()))) }))
     expect([error.status, error.code]).toEqual([503, 'store_unavailable'])
   })
@@ -130,6 +165,7 @@ describe('jwt.jwks: third-party issuers', () => {
       { issuer: 'https://keyward.local' },
       { claims: { subject: 3 as never } },
     ]
-    for (const entry of bad) expect(() => setup({ jwt: { ...base, jwks: { issuer: IDP, jwksUrl: url, audience: API, ...entry } } })).toThrow(TypeError)
+    for (const entry of bad)
+      expect(() => setup({ jwt: { ...base, jwks: { issuer: IDP, jwksUrl: url, audience: API, ...entry } } })).toThrow(TypeError)
   })
 })

@@ -26,7 +26,17 @@ describe('kw.tokens.issue', () => {
     const access = claimsOf(pair.accessToken)
     const refresh = claimsOf(pair.refreshToken)
     const now = Math.floor(clock.now() / 1000)
-    expect(access).toMatchObject({ iss: ISSUER, aud: AUDIENCE, sub: 'user_42', org_id: 'org_1', scope: 'write', projects: ['prod-site'], sid: pair.sessionId, iat: now, exp: now + 900 })
+    expect(access).toMatchObject({
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: 'user_42',
+      org_id: 'org_1',
+      scope: 'write',
+      projects: ['prod-site'],
+      sid: pair.sessionId,
+      iat: now,
+      exp: now + 900,
+    })
     expect(refresh).toMatchObject({ iss: ISSUER, aud: ISSUER, sub: 'user_42', sid: pair.sessionId, exp: now + 604_800 })
     expect(access.amr).toBeUndefined()
     expect(headerOf(pair.accessToken)).toEqual({ alg: 'HS256', kid: 'default', typ: 'at+jwt' })
@@ -46,7 +56,9 @@ describe('kw.tokens.issue', () => {
 
   it('refuses bad input naming every bad field, and stores nothing', async () => {
     const { kw, store } = jwtSetup()
-    const error = await rejection(kw.tokens.issue({ subject: '', org: 7 as never, scopes: ['ok', 'bad scope'], mfa: 'yes' as never, extra: 1 } as never))
+    const error = await rejection(
+      kw.tokens.issue({ subject: '', org: 7 as never, scopes: ['ok', 'bad scope'], mfa: 'yes' as never, extra: 1 } as never),
+    )
     expect(error.code).toBe('validation_failed')
     expect(error.errors?.map((e) => e.field).sort()).toEqual(['extra', 'mfa', 'org', 'scopes[1]', 'subject'])
     expect(await store.findRefreshFamily?.('x')).toBeNull()
@@ -55,7 +67,10 @@ describe('kw.tokens.issue', () => {
   it('signs with EdDSA and a kid, and publishes only the public key in jwks()', async () => {
     const ed = await edKeys('2026-11')
     const old = await edKeys('2026-10')
-    const { kw } = jwtSetup({ signingKey: { alg: 'EdDSA', kid: ed.kid, privateKey: ed.privateJwk }, verificationKeys: [{ alg: 'EdDSA', kid: old.kid, publicKey: old.publicJwk }] })
+    const { kw } = jwtSetup({
+      signingKey: { alg: 'EdDSA', kid: ed.kid, privateKey: ed.privateJwk },
+      verificationKeys: [{ alg: 'EdDSA', kid: old.kid, publicKey: old.publicJwk }],
+    })
     const pair = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
     expect(headerOf(pair.accessToken)).toMatchObject({ alg: 'EdDSA', kid: '2026-11' })
     ok(await kw.verify({ headers: bearer(pair.accessToken) }))
@@ -67,7 +82,12 @@ describe('kw.tokens.issue', () => {
       expect(key).not.toHaveProperty('d')
     }
     // Another service verifies keyward's tokens with the published set alone.
-    const { payload } = await jwtVerify(pair.accessToken, createLocalJWKSet(published), { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', currentDate: new Date(claimsOf(pair.accessToken).iat! * 1000) })
+    const { payload } = await jwtVerify(pair.accessToken, createLocalJWKSet(published), {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      typ: 'at+jwt',
+      currentDate: new Date(claimsOf(pair.accessToken).iat! * 1000),
+    })
     expect(payload.sub).toBe('user_42')
   })
 
@@ -90,7 +110,10 @@ describe('kw.tokens.issue', () => {
   it('kw.tokens without the jwt option, or without a signing key, says what is missing', async () => {
     const { kw } = setup()
     await expect(kw.tokens.issue({ subject: 'u', org: 'o' })).rejects.toThrow(/needs the jwt option/)
-    const verifyOnly = createKeyward({ prefix: 'bsk', jwt: { issuer: ISSUER, audience: AUDIENCE, verificationKeys: [{ alg: 'HS256', secret: 'x'.repeat(32) }] } })
+    const verifyOnly = createKeyward({
+      prefix: 'bsk',
+      jwt: { issuer: ISSUER, audience: AUDIENCE, verificationKeys: [{ alg: 'HS256', secret: 'x'.repeat(32) }] },
+    })
     await expect(verifyOnly.tokens.issue({ subject: 'u', org: 'o' })).rejects.toThrow(/needs jwt.signingKey/)
   })
 
@@ -146,7 +169,9 @@ describe('kw.tokens.refresh: rotation and reuse detection', () => {
   it('refuses an access token, a pending token, a forged or expired refresh token', async () => {
     const { kw, clock } = jwtSetup()
     const pair = await kw.tokens.issue({ subject: 'user_42', org: 'org_1' })
-    const pending = ((await rejection(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret: totp.generateSecret() } }))) as MfaRequiredError).pendingToken
+    const pending = (
+      (await rejection(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret: totp.generateSecret() } }))) as MfaRequiredError
+    ).pendingToken
     const [h, p] = pair.refreshToken.split('.')
     for (const bad of [pair.accessToken, pending, `${h}.${p}.`, 'not-a-token', '', 42]) {
       expect((await rejection(kw.tokens.refresh(bad as string))).code).toBe('invalid_token')
@@ -227,7 +252,11 @@ describe('kw.tokens.login: two-factor (TOTP)', () => {
     const { kw, store } = jwtSetup()
     const error = await rejection(kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret } }))
     expect(error).toBeInstanceOf(MfaRequiredError)
-    expect([error.status, error.code, error.headers['www-authenticate']]).toEqual([401, 'mfa_required', 'Bearer realm="api", error="insufficient_user_authentication"'])
+    expect([error.status, error.code, error.headers['www-authenticate']]).toEqual([
+      401,
+      'mfa_required',
+      'Bearer realm="api", error="insufficient_user_authentication"',
+    ])
     expect(JSON.stringify(error.toJSON())).not.toContain('pendingToken')
     const pending = (error as MfaRequiredError).pendingToken
     expect(headerOf(pending).typ).toBe('mfa-pending+jwt')
@@ -239,13 +268,20 @@ describe('kw.tokens.login: two-factor (TOTP)', () => {
 
   it('the right code: tokens minted with mfa; by subject or through the pending token', async () => {
     const { kw, clock } = jwtSetup()
-    const direct = await kw.tokens.login({ subject: 'user_42', org: 'org_1', scopes: ['write'], twoFactor: { secret, code: totp.code(secret, clock.now()) } })
+    const direct = await kw.tokens.login({
+      subject: 'user_42',
+      org: 'org_1',
+      scopes: ['write'],
+      twoFactor: { secret, code: totp.code(secret, clock.now()) },
+    })
     const auth = ok(await kw.verify({ headers: bearer(direct.accessToken), scopes: 'write' })).auth
     expect(auth.mfa).toBe(true)
     expect(claimsOf(direct.accessToken).amr).toEqual(['otp', 'mfa'])
 
     clock.advance(30_000)
-    const pending = ((await rejection(kw.tokens.login({ subject: 'user_43', org: 'org_1', scopes: ['read'], twoFactor: { secret } }))) as MfaRequiredError).pendingToken
+    const pending = (
+      (await rejection(kw.tokens.login({ subject: 'user_43', org: 'org_1', scopes: ['read'], twoFactor: { secret } }))) as MfaRequiredError
+    ).pendingToken
     const viaPending = await kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: totp.code(secret, clock.now()) } })
     expect(claimsOf(viaPending.accessToken)).toMatchObject({ sub: 'user_43', scope: 'read', amr: ['otp', 'mfa'] })
     // A refreshed pair keeps the mfa mark of its session.
@@ -290,7 +326,9 @@ describe('kw.tokens.login: two-factor (TOTP)', () => {
     const { kw, clock } = jwtSetup({}, { lockout: false })
     const right = totp.code(secret, clock.now())
     const codes = [...Array.from({ length: 200 }, (_, i) => String(i).padStart(6, '0')).filter((c) => c !== right), right]
-    const results = await Promise.allSettled(codes.map((code) => kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code } })))
+    const results = await Promise.allSettled(
+      codes.map((code) => kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code } })),
+    )
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(0)
     const messages = results.map((r) => (r as PromiseRejectedResult).reason.message as string)
     expect(messages.filter((m) => m === 'The two-factor code is wrong')).toHaveLength(5)
@@ -299,10 +337,13 @@ describe('kw.tokens.login: two-factor (TOTP)', () => {
 
   it('a pending token completes one login only', async () => {
     const { kw, clock } = jwtSetup()
-    const pending = ((await rejection(kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret } }))) as MfaRequiredError).pendingToken
+    const pending = ((await rejection(kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret } }))) as MfaRequiredError)
+      .pendingToken
     await kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: totp.code(secret, clock.now()) } })
     clock.advance(30_000)
-    expect((await rejection(kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: totp.code(secret, clock.now()) } }))).code).toBe('invalid_token')
+    expect(
+      (await rejection(kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: totp.code(secret, clock.now()) } }))).code,
+    ).toBe('invalid_token')
   })
 
   it('the pending token is not enumerable on the error, so error loggers do not print it', async () => {
@@ -318,14 +359,18 @@ describe('kw.tokens.login: two-factor (TOTP)', () => {
     const code = totp.code(secret, clock.now())
     await kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code } })
     for (let i = 0; i < 50; i++) refused(await kw.verify({ headers: bearer(`eyJ${i}.e30.x`), ip: `198.51.100.${i}` }))
-    expect((await rejection(kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code } }))).message).toBe('This two-factor code was already used')
+    expect((await rejection(kw.tokens.login({ subject: 'user_42', org: 'org_1', twoFactor: { secret, code } }))).message).toBe(
+      'This two-factor code was already used',
+    )
   })
 
   it('wrong codes count toward the address lockout (429 ip_blocked), for logins and for verify()', async () => {
     const { kw, clock } = jwtSetup({ maxCodeFailures: 100 }, { lockout: { maxFailures: 3, windowMs: 60_000 } })
     const ip = '198.51.100.20'
     for (let i = 0; i < 3; i++) await rejection(kw.tokens.login({ subject: `u${i}`, org: 'o', twoFactor: { secret, code: '000000' }, ip }))
-    const blocked = await rejection(kw.tokens.login({ subject: 'u9', org: 'o', twoFactor: { secret, code: totp.code(secret, clock.now()) }, ip }))
+    const blocked = await rejection(
+      kw.tokens.login({ subject: 'u9', org: 'o', twoFactor: { secret, code: totp.code(secret, clock.now()) }, ip }),
+    )
     expect([blocked.status, blocked.code]).toEqual([429, 'ip_blocked'])
     const pair = await kw.tokens.issue({ subject: 'u', org: 'o' })
     expect(refused(await kw.verify({ headers: bearer(pair.accessToken), ip })).code).toBe('ip_blocked')
@@ -334,11 +379,15 @@ describe('kw.tokens.login: two-factor (TOTP)', () => {
   it('refuses malformed login input and a forged pending token', async () => {
     const { kw } = jwtSetup()
     expect((await rejection(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret: 7 } } as never))).code).toBe('validation_failed')
-    expect((await rejection(kw.tokens.login({ pendingToken: 'eyJhbGciOiJub25lIn0.e30.', twoFactor: { secret, code: '123456' } }))).code).toBe('invalid_token')
+    expect(
+      (await rejection(kw.tokens.login({ pendingToken: 'eyJhbGciOiJub25lIn0.e30.', twoFactor: { secret, code: '123456' } }))).code,
+    ).toBe('invalid_token')
     expect((await rejection(kw.tokens.pendingLogin('nope'))).code).toBe('invalid_token')
     const pending = ((await rejection(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret } }))) as MfaRequiredError).pendingToken
     // A pending token alone is no login: the second factor must come with it.
     expect((await rejection(kw.tokens.login({ pendingToken: pending }))).code).toBe('validation_failed')
-    await expect(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret: 'not base32!', code: '123456' } })).rejects.toThrow(TypeError)
+    await expect(kw.tokens.login({ subject: 'u', org: 'o', twoFactor: { secret: 'not base32!', code: '123456' } })).rejects.toThrow(
+      TypeError,
+    )
   })
 })

@@ -124,9 +124,12 @@ describe('totpCode', () => {
     expect(totpCode(RFC_SECRET, start + STEP)).toBe(referenceTotp(RFC_KEY, start + STEP))
   })
 
-  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60, '59000' as unknown as number])('refuses the time %j with a TypeError', (at) => {
-    expect(() => totpCode(RFC_SECRET, at)).toThrow(TypeError)
-  })
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60, '59000' as unknown as number])(
+    'refuses the time %j with a TypeError',
+    (at) => {
+      expect(() => totpCode(RFC_SECRET, at)).toThrow(TypeError)
+    },
+  )
 })
 
 describe('matchTotpCode', () => {
@@ -253,7 +256,9 @@ describe('totpUri (Google Authenticator Key Uri Format)', () => {
 
   it('writes the secret in canonical form: upper case, no padding', () => {
     const padded = `${encodeBase32(ascii('1234567890123456'))}======`
-    expect(totpUri({ secret: padded.toLowerCase(), account: 'a', issuer: 'b' })).toContain(`secret=${encodeBase32(ascii('1234567890123456'))}&`)
+    expect(totpUri({ secret: padded.toLowerCase(), account: 'a', issuer: 'b' })).toContain(
+      `secret=${encodeBase32(ascii('1234567890123456'))}&`,
+    )
   })
 
   it.each<[string, Record<string, unknown>]>([

@@ -27,7 +27,16 @@ describe('verify(): keyward access tokens', () => {
     const { kw, clock } = verifierSetup()
     const token = await sign(accessClaims(clock.now(), { scope: 'write', projects: ['prod-site'] }), AT, hsKey)
     const r = ok(await kw.verify({ headers: bearer(token), ip: '203.0.113.1' }))
-    expect(r.auth).toMatchObject({ type: 'jwt', subject: 'user_42', org: 'org_1', projects: ['prod-site'], environment: 'live', mfa: false, issuer: ISSUER, sessionId: 'S'.repeat(22) })
+    expect(r.auth).toMatchObject({
+      type: 'jwt',
+      subject: 'user_42',
+      org: 'org_1',
+      projects: ['prod-site'],
+      environment: 'live',
+      mfa: false,
+      issuer: ISSUER,
+      sessionId: 'S'.repeat(22),
+    })
     expect(r.auth.scopes).toEqual(['write', 'read'])
     expect(r.auth.keyId).toBeUndefined()
     expect(Object.isFrozen(r.auth)).toBe(true)
@@ -46,7 +55,11 @@ describe('verify(): keyward access tokens', () => {
     const { kw, clock } = verifierSetup()
     const token = await sign(accessClaims(clock.now(), { scope: 'read', projects: ['a'] }), AT, hsKey)
     const scope = refused(await kw.verify({ headers: bearer(token), scopes: ['write'] }))
-    expect([scope.status, scope.code, scope.headers['www-authenticate']]).toEqual([403, 'insufficient_scope', 'Bearer realm="api", error="insufficient_scope", scope="write"'])
+    expect([scope.status, scope.code, scope.headers['www-authenticate']]).toEqual([
+      403,
+      'insufficient_scope',
+      'Bearer realm="api", error="insufficient_scope", scope="write"',
+    ])
     const project = refused(await kw.verify({ headers: bearer(token), project: 'b' }))
     expect([project.status, project.code]).toEqual([403, 'project_forbidden'])
     ok(await kw.verify({ headers: bearer(token), project: 'a', scopes: 'read' }))
@@ -112,14 +125,20 @@ describe('verify(): keyward access tokens', () => {
 
 describe('verify(): hostile tokens (RFC 8725)', () => {
   const cases: Array<[string, (now: number) => Promise<string> | string]> = [
-    ...['none', 'None', 'NONE', 'nOnE'].map((alg): [string, (now: number) => string] => [`alg ${alg}, no signature`, (now) => rawToken({ alg, typ: 'at+jwt', kid: 'default' }, accessClaims(now))]),
+    ...['none', 'None', 'NONE', 'nOnE'].map((alg): [string, (now: number) => string] => [
+      `alg ${alg}, no signature`,
+      (now) => rawToken({ alg, typ: 'at+jwt', kid: 'default' }, accessClaims(now)),
+    ]),
     ['alg none with a signature', (now) => rawToken({ alg: 'none', typ: 'at+jwt', kid: 'default' }, accessClaims(now), 'c2ln')],
     ['stripped signature', async (now) => (await sign(accessClaims(now), AT, hsKey)).split('.').slice(0, 2).join('.') + '.'],
-    ['signature of another token', async (now) => {
-      const a = await sign(accessClaims(now), AT, hsKey)
-      const b = await sign(accessClaims(now, { sub: 'admin' }), AT, hsKey)
-      return `${b.split('.').slice(0, 2).join('.')}.${a.split('.')[2]}`
-    }],
+    [
+      'signature of another token',
+      async (now) => {
+        const a = await sign(accessClaims(now), AT, hsKey)
+        const b = await sign(accessClaims(now, { sub: 'admin' }), AT, hsKey)
+        return `${b.split('.').slice(0, 2).join('.')}.${a.split('.')[2]}`
+      },
+    ],
     ['wrong secret', (now) => sign(accessClaims(now), AT, new TextEncoder().encode('another-secret-of-at-least-32-bytes!'))],
     ['missing exp', (now) => sign({ ...accessClaims(now), exp: undefined }, AT, hsKey)],
     ['non-numeric exp', (now) => sign({ ...accessClaims(now), exp: '99999999999' as never }, AT, hsKey)],
@@ -138,10 +157,17 @@ describe('verify(): hostile tokens (RFC 8725)', () => {
     ['kid path traversal', (now) => sign(accessClaims(now), { ...AT, kid: '../../../../dev/null' }, hsKey)],
     ['kid SQL', (now) => sign(accessClaims(now), { ...AT, kid: "' OR '1'='1" }, hsKey)],
     ['kid not a string', (now) => sign(accessClaims(now), { ...AT, kid: { default: true } }, hsKey)],
-    ['embedded jwk header (attacker key)', async (now) => {
-      const attacker = await generateKeyPair('ES256', { extractable: true })
-      return sign(accessClaims(now), { alg: 'ES256', typ: 'at+jwt', kid: 'default', jwk: await exportJWK(attacker.publicKey) }, attacker.privateKey)
-    }],
+    [
+      'embedded jwk header (attacker key)',
+      async (now) => {
+        const attacker = await generateKeyPair('ES256', { extractable: true })
+        return sign(
+          accessClaims(now),
+          { alg: 'ES256', typ: 'at+jwt', kid: 'default', jwk: await exportJWK(attacker.publicKey) },
+          attacker.privateKey,
+        )
+      },
+    ],
     ['jku header', (now) => sign(accessClaims(now), { ...AT, jku: 'https://evil.example/jwks.json' }, hsKey)],
     ['x5u header', (now) => sign(accessClaims(now), { ...AT, x5u: 'https://evil.example/cert.pem' }, hsKey)],
     ['unknown crit extension', (now) => hmacToken({ ...AT, crit: ['exp-ext'], 'exp-ext': 1 }, accessClaims(now), hsKey)],
@@ -168,7 +194,11 @@ describe('verify(): hostile tokens (RFC 8725)', () => {
     // The raw x coordinate as the secret, the other classic confusion.
     const forged2 = await sign(accessClaims(clock.now()), { alg: 'HS256', typ: 'at+jwt', kid: ed.kid }, base64url.decode(ed.publicJwk.x!))
     expect(refused(await kw.verify({ headers: bearer(forged2) })).code).toBe('invalid_token')
-    ok(await kw.verify({ headers: bearer(await sign(accessClaims(clock.now()), { alg: 'EdDSA', typ: 'at+jwt', kid: ed.kid }, ed.privateKey)) }))
+    ok(
+      await kw.verify({
+        headers: bearer(await sign(accessClaims(clock.now()), { alg: 'EdDSA', typ: 'at+jwt', kid: ed.kid }, ed.privateKey)),
+      }),
+    )
   })
 
   it('an oversized token is a 400 before any verification', async () => {
@@ -191,7 +221,13 @@ describe('the verified-token cache', () => {
         return keyring.getKey(...args)
       },
     })
-    const verifier = new TokenVerifier(config, spy, { hash: createKeyHasher(), expandScopes: createScopeExpander(), environment: 'live', rules: [], now: () => 0 }) // a clock of its own: jose is handed each call's time
+    const verifier = new TokenVerifier(config, spy, {
+      hash: createKeyHasher(),
+      expandScopes: createScopeExpander(),
+      environment: 'live',
+      rules: [],
+      now: () => 0,
+    }) // a clock of its own: jose is handed each call's time
     return { verifier, lookups: () => lookups }
   }
 

@@ -329,7 +329,10 @@ describe('parseKey', () => {
         prefixArb,
         envArb,
         fc.nat(),
-        fc.oneof(fc.constantFrom(...ALPHABET, '_', '-', ' ', '\u0430'), fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c))),
+        fc.oneof(
+          fc.constantFrom(...ALPHABET, '_', '-', ' ', '\u0430'),
+          fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+        ),
         (prefix, env, position, replacement) => {
           const { key } = generateKey(prefix, env)
           const at = position % key.length
@@ -369,9 +372,12 @@ describe('assertValidPrefix', () => {
     expect(() => assertValidPrefix(prefix)).not.toThrow()
   })
 
-  it.each(['', 'A', 'Bsk', 'my_app', 'my-app', '1abc', 'a1234567890123456', 'bsk ', ' bsk', 'bsk\n', 'bs\u006b\u0301', 'bšk'])('refuses %j with a TypeError', (prefix) => {
-    expect(() => assertValidPrefix(prefix)).toThrow(TypeError)
-  })
+  it.each(['', 'A', 'Bsk', 'my_app', 'my-app', '1abc', 'a1234567890123456', 'bsk ', ' bsk', 'bsk\n', 'bs\u006b\u0301', 'bšk'])(
+    'refuses %j with a TypeError',
+    (prefix) => {
+      expect(() => assertValidPrefix(prefix)).toThrow(TypeError)
+    },
+  )
 
   it('refuses non-strings', () => {
     for (const bad of [undefined, null, 1, ['bsk']]) expect(() => assertValidPrefix(bad as unknown as string)).toThrow(TypeError)

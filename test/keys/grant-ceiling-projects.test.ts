@@ -44,10 +44,12 @@ const MALFORMED: Array<[string, unknown]> = [
 ]
 
 describe('grant ceiling: a JWT caller grants only the projects verify() lets it use', () => {
-  it("the review's repro: scope admin, projects \"site-a\" (a string) cannot mint a key for billing", async () => {
+  it('the review\'s repro: scope admin, projects "site-a" (a string) cannot mint a key for billing', async () => {
     const { kw, token, authOf, names } = trusted()
     const auth = await authOf({ projects: 'site-a' })
-    const error = await rejection(kw.keys.create({ name: 'billing key', orgId: 'org_1', projects: ['billing'], scopes: ['read'] }, { auth }))
+    const error = await rejection(
+      kw.keys.create({ name: 'billing key', orgId: 'org_1', projects: ['billing'], scopes: ['read'] }, { auth }),
+    )
     expect(error.code).toBe('insufficient_scope')
     expect(error.errors).toEqual([{ field: 'projects', message: 'the caller does not hold: billing' }])
     expect(await names()).toEqual([])
@@ -94,16 +96,30 @@ describe('callerProjects on kw.keys.*: the app answers what a signed-in user hol
     const auth = await authOf({ scope: 'write' })
     const { info } = await kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['billing'] }, { auth, callerProjects: '*' })
     expect(info.projects).toEqual(['billing'])
-    expect((await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['billing'], scopes: ['admin'] }, { auth, callerProjects: '*' }))).scope).toBe('admin')
-    expect((await rejection(kw.keys.create({ name: 'x', orgId: 'org_2', projects: ['billing'] }, { auth, callerProjects: '*' }))).errors?.map((e) => e.field)).toEqual(['orgId'])
+    expect(
+      (
+        await rejection(
+          kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['billing'], scopes: ['admin'] }, { auth, callerProjects: '*' }),
+        )
+      ).scope,
+    ).toBe('admin')
+    expect(
+      (await rejection(kw.keys.create({ name: 'x', orgId: 'org_2', projects: ['billing'] }, { auth, callerProjects: '*' }))).errors?.map(
+        (e) => e.field,
+      ),
+    ).toEqual(['orgId'])
     expect((await kw.keys.update(info.id, { name: 'renamed' }, { auth, callerProjects: '*' })).name).toBe('renamed')
   })
 
   it("a list replaces the token's claim for a JWT caller", async () => {
     const { kw, authOf } = trusted()
     const auth = await authOf({ projects: ['site-a'] })
-    expect((await kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-b'] }, { auth, callerProjects: ['site-b'] })).info.projects).toEqual(['site-b'])
-    expect((await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-a'] }, { auth, callerProjects: ['site-b'] }))).code).toBe('insufficient_scope')
+    expect(
+      (await kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-b'] }, { auth, callerProjects: ['site-b'] })).info.projects,
+    ).toEqual(['site-b'])
+    expect(
+      (await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-a'] }, { auth, callerProjects: ['site-b'] }))).code,
+    ).toBe('insufficient_scope')
   })
 
   it("never widens an API key: a key's own projects bound it whatever the app answers", async () => {
@@ -111,7 +127,9 @@ describe('callerProjects on kw.keys.*: the app answers what a signed-in user hol
     const { key } = await kw.keys.create({ name: 'caller', orgId: 'org_1', projects: ['site-a'], scopes: ['admin'] })
     const r = await kw.verify({ headers: bearer(key) })
     if (!r.ok) throw new Error(r.error.code)
-    const error = await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['billing'] }, { auth: r.auth, callerProjects: '*' }))
+    const error = await rejection(
+      kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['billing'] }, { auth: r.auth, callerProjects: '*' }),
+    )
     expect(error.errors?.map((e) => e.field)).toEqual(['projects'])
   })
 
@@ -119,7 +137,9 @@ describe('callerProjects on kw.keys.*: the app answers what a signed-in user hol
     const { kw, authOf, names } = trusted()
     const auth = await authOf({})
     for (const bad of ['all', [7], ['ok', ''], 'site-a', null]) {
-      await expect(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-a'] }, { auth, callerProjects: bad as never })).rejects.toThrow(TypeError)
+      await expect(
+        kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-a'] }, { auth, callerProjects: bad as never }),
+      ).rejects.toThrow(TypeError)
     }
     expect(await names()).toEqual([])
   })
@@ -129,7 +149,12 @@ describe('callerProjects on the management routes', () => {
   async function route(options: ManagementOptions, claims: JWTPayload, body: Record<string, unknown>) {
     const s = trusted()
     const handle = createManagementHandler(s.kw, options)
-    const reply = await handle({ method: 'POST', path: '/keys', headers: { ...bearer(await s.token(claims)), 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const reply = await handle({
+      method: 'POST',
+      path: '/keys',
+      headers: { ...bearer(await s.token(claims)), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
     return { ...s, status: reply.status, body: JSON.parse(reply.body) as Record<string, unknown> }
   }
 
@@ -171,7 +196,12 @@ describe('callerProjects on the management routes', () => {
     let calls = 0
     const handle = createManagementHandler(s.kw, { callerProjects: () => (calls++, '*') })
     const { key } = await s.kw.keys.create({ name: 'caller', orgId: 'org_1', projects: ['site-a'], scopes: ['admin'] })
-    const post = await handle({ method: 'POST', path: '/keys', headers: { ...bearer(key), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', projects: ['billing'] }) })
+    const post = await handle({
+      method: 'POST',
+      path: '/keys',
+      headers: { ...bearer(key), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x', projects: ['billing'] }),
+    })
     expect(post.status).toBe(403)
     expect((await handle({ method: 'GET', path: '/keys', headers: bearer(await s.token({})) })).status).toBe(200)
     expect(calls).toBe(0)

@@ -44,13 +44,18 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
   it('create: an admin key cannot mint a scope outside the hierarchy, nor owner under a custom one', async () => {
     const { kw, auth, ids } = await withCaller({ scopes: ['admin'] }, { scopes: { owner: ['admin'], admin: ['write'], write: ['read'] } })
     const before = await ids()
-    const refund = await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], scopes: ['write', 'billing:refund'] }, { auth }))
+    const refund = await rejection(
+      kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], scopes: ['write', 'billing:refund'] }, { auth }),
+    )
     expect(refund.scope).toBe('billing:refund')
     const owner = await rejection(kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], scopes: ['owner'] }, { auth }))
     expect(owner.scope).toBe('owner')
     expect(await ids()).toEqual(before)
     // Within the ceiling it works, the hierarchy applied: admin covers write and read.
-    const { info } = await kw.keys.create({ name: 'ok', orgId: 'org_1', projects: ['prod-site'], scopes: ['write', 'read', 'admin'] }, { auth })
+    const { info } = await kw.keys.create(
+      { name: 'ok', orgId: 'org_1', projects: ['prod-site'], scopes: ['write', 'read', 'admin'] },
+      { auth },
+    )
     expect(info.scopes).toEqual(['write', 'read', 'admin'])
   })
 
@@ -141,7 +146,9 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
     if (!result.ok) throw new Error(result.error.code)
     const auth = result.auth
     const forever = await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'] }, { auth }))
-    expect(forever.errors).toEqual([{ field: 'expiresAt', message: `must be set and no later than the caller's own expiry, ${new Date(expires).toISOString()}` }])
+    expect(forever.errors).toEqual([
+      { field: 'expiresAt', message: `must be set and no later than the caller's own expiry, ${new Date(expires).toISOString()}` },
+    ])
     await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], expiresAt: expires + 1 }, { auth }))
     const short = await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['prod-site'], expiresAt: expires }, { auth })
     await rejection(s.kw.keys.update(short.info.id, { expiresAt: null }, { auth }))
@@ -164,18 +171,38 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
   it('a JWT caller: scopes are its ceiling, and its projects claim (none without one) unless the app answers', async () => {
     const s = jwtSetup()
     const verified = async (projects?: string[]): Promise<AuthContext> => {
-      const { accessToken } = await s.kw.tokens.issue({ subject: 'alice', org: 'org_1', scopes: ['write'], ...(projects === undefined ? {} : { projects }) })
+      const { accessToken } = await s.kw.tokens.issue({
+        subject: 'alice',
+        org: 'org_1',
+        scopes: ['write'],
+        ...(projects === undefined ? {} : { projects }),
+      })
       const r = await s.kw.verify({ headers: { authorization: `Bearer ${accessToken}` } })
       if (!r.ok) throw new Error(r.error.code)
       return r.auth
     }
     const signedIn = await verified()
-    expect(fields(await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['write'] }, { auth: signedIn })))).toEqual(['projects'])
-    expect((await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['write'] }, { auth: signedIn, callerProjects: '*' })).info.projects).toEqual(['any'])
-    expect((await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['admin'] }, { auth: signedIn, callerProjects: '*' }))).scope).toBe('admin')
+    expect(
+      fields(await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['write'] }, { auth: signedIn }))),
+    ).toEqual(['projects'])
+    expect(
+      (await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['write'] }, { auth: signedIn, callerProjects: '*' }))
+        .info.projects,
+    ).toEqual(['any'])
+    expect(
+      (
+        await rejection(
+          s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'], scopes: ['admin'] }, { auth: signedIn, callerProjects: '*' }),
+        )
+      ).scope,
+    ).toBe('admin')
     const scoped = await verified(['site-a'])
-    expect(fields(await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'] }, { auth: scoped })))).toEqual(['projects'])
-    expect((await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-a'] }, { auth: scoped })).info.projects).toEqual(['site-a'])
+    expect(fields(await rejection(s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['any'] }, { auth: scoped })))).toEqual([
+      'projects',
+    ])
+    expect((await s.kw.keys.create({ name: 'x', orgId: 'org_1', projects: ['site-a'] }, { auth: scoped })).info.projects).toEqual([
+      'site-a',
+    ])
   })
 })
 

@@ -42,9 +42,15 @@ describe('createKeyHasher with a pepper: HMAC-SHA256', () => {
 
   it('RFC 4231 test cases 6 and 7 (131-byte key, hashed first)', () => {
     const hash = createKeyHasher(new Uint8Array(131).fill(0xaa))
-    expect(hex(hash('Test Using Larger Than Block-Size Key - Hash Key First'))).toBe('60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54')
+    expect(hex(hash('Test Using Larger Than Block-Size Key - Hash Key First'))).toBe(
+      '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+    )
     expect(
-      hex(hash('This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.')),
+      hex(
+        hash(
+          'This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.',
+        ),
+      ),
     ).toBe('9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2')
   })
 
@@ -60,12 +66,18 @@ describe('createKeyHasher with a pepper: HMAC-SHA256', () => {
 
   it('matches node:crypto HMAC for string and byte peppers (property)', CPU_BOUND, () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ minLength: 16, maxLength: 80 }), fc.uint8Array({ minLength: 16, maxLength: 200 })), fc.string({ maxLength: 100 }), (pepper, input) => {
-        const hash = createKeyHasher(pepper)
-        const reference = createHmac('sha256', typeof pepper === 'string' ? Buffer.from(pepper, 'utf8') : Buffer.from(pepper)).update(input, 'utf8').digest('hex')
-        expect(hex(hash(input))).toBe(reference)
-        expect(hex(hash(input))).toBe(reference)
-      }),
+      fc.property(
+        fc.oneof(fc.string({ minLength: 16, maxLength: 80 }), fc.uint8Array({ minLength: 16, maxLength: 200 })),
+        fc.string({ maxLength: 100 }),
+        (pepper, input) => {
+          const hash = createKeyHasher(pepper)
+          const reference = createHmac('sha256', typeof pepper === 'string' ? Buffer.from(pepper, 'utf8') : Buffer.from(pepper))
+            .update(input, 'utf8')
+            .digest('hex')
+          expect(hex(hash(input))).toBe(reference)
+          expect(hex(hash(input))).toBe(reference)
+        },
+      ),
       { numRuns: 300 },
     )
   })
@@ -169,12 +181,17 @@ describe('digestEqualsHex', () => {
 
   it('agrees with decoding the hex and comparing bytes, for any 64-character text (property)', CPU_BOUND, () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.array(anyChar, { minLength: 64, maxLength: 64 }), fc.boolean(), (digest, chars, same) => {
-        const hex = same ? digestToHex(digest) : chars.join('')
-        // Reference: a strict decode, then a byte comparison.
-        const decoded = /^[0-9a-fA-F]{64}$/.test(hex) ? Uint8Array.from(Buffer.from(hex, 'hex')) : null
-        expect(digestEqualsHex(digest, hex)).toBe(decoded !== null && constantTimeEqual(digest, decoded))
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.array(anyChar, { minLength: 64, maxLength: 64 }),
+        fc.boolean(),
+        (digest, chars, same) => {
+          const hex = same ? digestToHex(digest) : chars.join('')
+          // Reference: a strict decode, then a byte comparison.
+          const decoded = /^[0-9a-fA-F]{64}$/.test(hex) ? Uint8Array.from(Buffer.from(hex, 'hex')) : null
+          expect(digestEqualsHex(digest, hex)).toBe(decoded !== null && constantTimeEqual(digest, decoded))
+        },
+      ),
     )
   })
 

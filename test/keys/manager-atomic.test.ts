@@ -23,9 +23,10 @@ function gated() {
   const store = new GatedStore(new MemoryTokenStore())
   const h = setup({ store })
   const works = async (key: string) => (await h.kw.verify({ headers: h.bearer(key) })).ok
-  const records = async (): Promise<KeyRecord[]> => (await store.listByOrg('org_1', { includeRevoked: true }))
+  const records = async (): Promise<KeyRecord[]> => await store.listByOrg('org_1', { includeRevoked: true })
   // The keys rotated from `id` that are neither revoked nor expired.
-  const liveSuccessors = async (id: string) => (await records()).filter((r) => r.rotatedFrom === id && r.revokedAt === null && (r.expiresAt === null || r.expiresAt > h.clock.now()))
+  const liveSuccessors = async (id: string) =>
+    (await records()).filter((r) => r.rotatedFrom === id && r.revokedAt === null && (r.expiresAt === null || r.expiresAt > h.clock.now()))
   return { ...h, store, works, records, liveSuccessors }
 }
 

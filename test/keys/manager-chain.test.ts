@@ -115,7 +115,13 @@ describe('compromise recovery: revoke(id, { successors: true })', () => {
     const { kw, mint, works } = chain()
     const admin = (await mint({ scopes: ['admin'] })).key
     const handle = createManagementHandler(kw)
-    const del = (id: string, query?: string) => handle({ method: 'DELETE', path: `/keys/${id}`, headers: { authorization: `Bearer ${admin}` }, ...(query === undefined ? {} : { query }) })
+    const del = (id: string, query?: string) =>
+      handle({
+        method: 'DELETE',
+        path: `/keys/${id}`,
+        headers: { authorization: `Bearer ${admin}` },
+        ...(query === undefined ? {} : { query }),
+      })
     const a = await mint()
     const a1 = await kw.keys.rotate(a.info.id, { gracePeriodMs: 60_000 })
     expect((await del(a.info.id)).status).toBe(200)

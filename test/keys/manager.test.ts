@@ -86,8 +86,22 @@ describe('keys.create', () => {
     )
     expect(e.errors?.map((i) => i.field).sort()).toEqual(
       [
-        'name', 'description', 'orgId', 'projects', 'scopes[0]', 'allowedOrigins[0]', 'allowedOrigins[1]', 'allowedOrigins[2]',
-        'allowedIps[0]', 'allowedIps[1]', 'allowedIps[2]', 'rateLimit.limit', 'rateLimit.windowMs', 'expiresAt', 'environment', 'metadata',
+        'name',
+        'description',
+        'orgId',
+        'projects',
+        'scopes[0]',
+        'allowedOrigins[0]',
+        'allowedOrigins[1]',
+        'allowedOrigins[2]',
+        'allowedIps[0]',
+        'allowedIps[1]',
+        'allowedIps[2]',
+        'rateLimit.limit',
+        'rateLimit.windowMs',
+        'expiresAt',
+        'environment',
+        'metadata',
       ].sort(),
     )
     expect(e.toJSON().errors).toEqual(e.errors)
@@ -96,7 +110,9 @@ describe('keys.create', () => {
 
   it('refuses unknown fields, so a misspelt restriction cannot create an open key', async () => {
     const { kw, store } = setup()
-    const e = await validationError(kw.keys.create({ name: 'n', orgId: 'org_1', projects: ['p'], allowed_origins: ['example.com'] } as never))
+    const e = await validationError(
+      kw.keys.create({ name: 'n', orgId: 'org_1', projects: ['p'], allowed_origins: ['example.com'] } as never),
+    )
     expect(e.errors).toEqual([{ field: 'allowed_origins', message: 'unknown field' }])
     expect(await store.listByOrg('org_1')).toEqual([])
   })
@@ -123,7 +139,6 @@ describe('keys.create', () => {
     expect(e.status).toBe(503)
   })
 })
-
 
 describe('keys.list / get', () => {
   it('lists one org’s live keys, revoked ones on request, with keyset pagination', async () => {
@@ -180,7 +195,12 @@ describe('keys.rotate', () => {
     const old = await mint({ scopes: ['write'], allowedIps: ['192.0.2.1'], rateLimit: { limit: 10, windowMs: 60_000 } })
     const fresh = await kw.keys.rotate(old.info.id)
     expect(fresh.key).not.toBe(old.key)
-    expect(fresh.info).toMatchObject({ scopes: ['write'], allowedIps: ['192.0.2.1'], rateLimit: [{ limit: 10, windowMs: 60_000 }], rotatedFrom: old.info.id })
+    expect(fresh.info).toMatchObject({
+      scopes: ['write'],
+      allowedIps: ['192.0.2.1'],
+      rateLimit: [{ limit: 10, windowMs: 60_000 }],
+      rotatedFrom: old.info.id,
+    })
     expect((await kw.keys.get(old.info.id))?.rotatedTo).toBe(fresh.info.id)
     expect((await kw.verify({ headers: bearer(old.key), ip: '192.0.2.1' })).ok).toBe(false)
     expect((await kw.verify({ headers: bearer(fresh.key), ip: '192.0.2.1' })).ok).toBe(true)

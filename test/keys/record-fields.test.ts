@@ -27,7 +27,8 @@ describe('KEY_RECORD_FIELDS', () => {
   })
 
   it('lets a patch set none of id, prefix, environment, org, creation time, version or root', () => {
-    for (const field of ['id', 'prefix', 'environment', 'orgId', 'createdAt', 'version', 'rootId'] as const) expect(PATCHABLE_FIELDS).not.toContain(field)
+    for (const field of ['id', 'prefix', 'environment', 'orgId', 'createdAt', 'version', 'rootId'] as const)
+      expect(PATCHABLE_FIELDS).not.toContain(field)
     expect(PATCHABLE_FIELDS).toContain('revokedAt')
   })
 })
@@ -73,7 +74,7 @@ describe('isKeyRecord / checkRecordShape', () => {
 describe('decodeKeyRecord', () => {
   it('names the first malformed field through the store callback, and copies lists', () => {
     const source = fullRecord()
-    const read = (change: Record<string, unknown>) => (field: string) => ({ ...source, ...change } as Record<string, unknown>)[field]
+    const read = (change: Record<string, unknown>) => (field: string) => (({ ...source, ...change }) as Record<string, unknown>)[field]
     const refuse = (field: string): never => {
       throw new TypeError(`bad ${field}`)
     }
@@ -105,7 +106,11 @@ describe('toKeyInfo', () => {
   it('shows the table fields marked info, times as Dates, the display prefix right after the id', () => {
     const record = fullRecord()
     const info = toKeyInfo(record)
-    expect(Object.keys(info)).toStrictEqual(['id', 'displayPrefix', ...KEY_RECORD_FIELD_NAMES.filter((f) => KEY_RECORD_FIELDS[f].info && f !== 'id')])
+    expect(Object.keys(info)).toStrictEqual([
+      'id',
+      'displayPrefix',
+      ...KEY_RECORD_FIELD_NAMES.filter((f) => KEY_RECORD_FIELDS[f].info && f !== 'id'),
+    ])
     expect(info).not.toHaveProperty('hash')
     expect(info.displayPrefix).toBe(`bsk_live_${record.id}`)
     expect(info.createdAt).toStrictEqual(new Date(record.createdAt))
@@ -121,7 +126,14 @@ describe('keySettings', () => {
     const record = fullRecord()
     expect(Object.keys(keySettings(record))).toStrictEqual([...SETTING_FIELDS])
     const { description: _d, allowedIps: _i, rateLimit: _r, metadata: _m, expiresAt: _e, ...required } = record
-    expect(keySettings(required)).toMatchObject({ description: null, allowedIps: [], rateLimit: [], metadata: {}, expiresAt: null, name: record.name })
+    expect(keySettings(required)).toMatchObject({
+      description: null,
+      allowedIps: [],
+      rateLimit: [],
+      metadata: {},
+      expiresAt: null,
+      name: record.name,
+    })
   })
 
   it('refuses a key without a required setting rather than storing undefined', () => {

@@ -4,13 +4,19 @@ import { createScopeExpander, DEFAULT_SCOPE_HIERARCHY, isValidScope, missingScop
 import { CPU_BOUND } from '../support/budget.js'
 
 describe('isValidScope', () => {
-  it.each(['read', 'write', 'admin', 'events:write', 'projects/prod-site', 'a', 'x'.repeat(64), '!#$%&\'()*+,-./:;<=>?@[]^_`{|}~'])('accepts %j', (scope) => {
-    expect(isValidScope(scope)).toBe(true)
-  })
+  it.each(['read', 'write', 'admin', 'events:write', 'projects/prod-site', 'a', 'x'.repeat(64), "!#$%&'()*+,-./:;<=>?@[]^_`{|}~"])(
+    'accepts %j',
+    (scope) => {
+      expect(isValidScope(scope)).toBe(true)
+    },
+  )
 
-  it.each(['', 'x'.repeat(65), 'read write', ' read', 'read\n', 'a"b', 'a\\b', 'lé', '\u0000', '\u007f', 'ｒead'])('refuses %j', (scope) => {
-    expect(isValidScope(scope)).toBe(false)
-  })
+  it.each(['', 'x'.repeat(65), 'read write', ' read', 'read\n', 'a"b', 'a\\b', 'lé', '\u0000', '\u007f', 'ｒead'])(
+    'refuses %j',
+    (scope) => {
+      expect(isValidScope(scope)).toBe(false)
+    },
+  )
 
   it('refuses non-strings', () => {
     for (const bad of [undefined, null, 1, ['read'], { read: true }]) expect(isValidScope(bad)).toBe(false)
@@ -19,7 +25,12 @@ describe('isValidScope', () => {
   it('accepts exactly RFC 6749 scope-tokens of 1-64 characters (property)', CPU_BOUND, () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x10ff }).map((c) => String.fromCharCode(c)), maxLength: 70 }), (s) => {
-        const nqchar = [...s].every((c) => c.charCodeAt(0) === 0x21 || (c.charCodeAt(0) >= 0x23 && c.charCodeAt(0) <= 0x5b) || (c.charCodeAt(0) >= 0x5d && c.charCodeAt(0) <= 0x7e))
+        const nqchar = [...s].every(
+          (c) =>
+            c.charCodeAt(0) === 0x21 ||
+            (c.charCodeAt(0) >= 0x23 && c.charCodeAt(0) <= 0x5b) ||
+            (c.charCodeAt(0) >= 0x5d && c.charCodeAt(0) <= 0x7e),
+        )
         expect(isValidScope(s)).toBe(nqchar && s.length >= 1 && s.length <= 64)
       }),
     )
@@ -37,8 +48,14 @@ describe('createScopeExpander: the ByteStack hierarchy read < write < admin', ()
     [['admin'], ['admin', 'write', 'read']],
     [['write'], ['write', 'read']],
     [['read'], ['read']],
-    [['read', 'admin'], ['read', 'admin', 'write']],
-    [['admin', 'admin', 'write'], ['admin', 'write', 'read']],
+    [
+      ['read', 'admin'],
+      ['read', 'admin', 'write'],
+    ],
+    [
+      ['admin', 'admin', 'write'],
+      ['admin', 'write', 'read'],
+    ],
     [[], []],
   ])('%j -> %j', (granted, effective) => {
     expect(expand(granted)).toEqual(effective)
@@ -108,7 +125,7 @@ describe('createScopeExpander: custom hierarchies', () => {
         expect(new Set(expand(out))).toEqual(new Set(out))
         // Minimal: everything in it is reachable from the grant.
         const reachable = new Set<string>(granted)
-        for (let changed = true; changed; ) {
+        for (let changed = true; changed;) {
           changed = false
           for (const s of [...reachable]) {
             for (const i of hierarchy[s] ?? []) {
@@ -154,7 +171,9 @@ describe('missingScopes', () => {
       ['admin', ['read', 'write', 'admin']],
     ] as const) {
       for (const required of ['read', 'write', 'admin']) {
-        expect(missingScopes(expand([granted]), [required]).length === 0, `${granted} -> ${required}`).toBe((allowed as readonly string[]).includes(required))
+        expect(missingScopes(expand([granted]), [required]).length === 0, `${granted} -> ${required}`).toBe(
+          (allowed as readonly string[]).includes(required),
+        )
       }
     }
   })

@@ -50,7 +50,12 @@ describe('withFailurePolicy: lockout always fails closed', () => {
 
   it.each(['open', 'memory'] as const)('%s: a blocked address stays blocked when only the quota part fails', async (quota) => {
     const { limiter } = broken({ quota: true, block: false, blocked: true })
-    expect(await withFailurePolicy(limiter, { quota }).limit(request('203.0.113.7'))).toEqual({ allowed: false, blocked: true, retryAfterMs: 42_000, rules: [] })
+    expect(await withFailurePolicy(limiter, { quota }).limit(request('203.0.113.7'))).toEqual({
+      allowed: false,
+      blocked: true,
+      retryAfterMs: 42_000,
+      rules: [],
+    })
   })
 
   it('a limiter that throws rather than rejects is treated the same', async () => {
@@ -70,9 +75,15 @@ describe('withFailurePolicy: quotas follow the policy', () => {
 
   it('open: allowed, with no rule states (no RateLimit values to report)', async () => {
     const wrapped = withFailurePolicy(broken().limiter, { quota: 'open' })
-    for (let i = 0; i < 10; i++) expect(await wrapped.limit(request())).toEqual({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
+    for (let i = 0; i < 10; i++)
+      expect(await wrapped.limit(request())).toEqual({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
     // With an address whose block is checked and not set.
-    expect(await withFailurePolicy(broken({ block: false }).limiter, { quota: 'open' }).limit(request('203.0.113.7'))).toEqual({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
+    expect(await withFailurePolicy(broken({ block: false }).limiter, { quota: 'open' }).limit(request('203.0.113.7'))).toEqual({
+      allowed: true,
+      blocked: false,
+      retryAfterMs: 0,
+      rules: [],
+    })
   })
 
   it('memory: decided by a MemoryRateLimiter, the same answers as one used directly', async () => {
@@ -93,7 +104,12 @@ describe('withFailurePolicy: quotas follow the policy', () => {
   })
 
   it('a limiter that answers is passed through untouched, denials included', async () => {
-    const answer: LimitResult = { allowed: false, blocked: false, retryAfterMs: 500, rules: [{ rule: RULE, remaining: 0, resetMs: 60_000 }] }
+    const answer: LimitResult = {
+      allowed: false,
+      blocked: false,
+      retryAfterMs: 500,
+      rules: [{ rule: RULE, remaining: 0, resetMs: 60_000 }],
+    }
     const block = { blocked: true, retryAfterMs: 1000 }
     const healthy: RateLimiter = { limit: () => Promise.resolve(answer), recordFailure: () => Promise.resolve(block) }
     for (const quota of POLICIES) {
@@ -117,7 +133,14 @@ describe('withFailurePolicy: quotas follow the policy', () => {
 describe('withFailurePolicy through verify()', () => {
   async function setup(quota: QuotaFailurePolicy, lockout: false | typeof LOCKOUT, failing = broken()) {
     const store = new MemoryTokenStore()
-    const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, now: () => T0, lockout, limiter: withFailurePolicy(failing.limiter, { quota }) })
+    const kw = createKeyward({
+      prefix: 'bsk',
+      store,
+      usageFlushMs: false,
+      now: () => T0,
+      lockout,
+      limiter: withFailurePolicy(failing.limiter, { quota }),
+    })
     const { key } = await kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'], rateLimit: RULE })
     return (ip = '203.0.113.7') => kw.verify({ headers: { authorization: `Bearer ${key}` }, ip })
   }

@@ -57,7 +57,12 @@ describe('gcra: burst', () => {
 
   it('a fresh decision: allowed, remaining limit - 1, full again after one interval', () => {
     expect(pick(gcra({ limit: 10, windowMs: 1000 }, undefined, T0))).toEqual({ allowed: true, remaining: 9, resetMs: 100, retryAfterMs: 0 })
-    expect(pick(gcra({ limit: 1, windowMs: 60_000 }, undefined, T0))).toEqual({ allowed: true, remaining: 0, resetMs: 60_000, retryAfterMs: 0 })
+    expect(pick(gcra({ limit: 1, windowMs: 60_000 }, undefined, T0))).toEqual({
+      allowed: true,
+      remaining: 0,
+      resetMs: 60_000,
+      retryAfterMs: 0,
+    })
   })
 
   it.each([
@@ -74,13 +79,17 @@ describe('gcra: burst', () => {
     [7919, 60_000],
     [99_991, 86_400_000],
     [200_000, 1000],
-  ])('bursts exactly limit=%i per windowMs=%i at epoch-scale times', (limit, windowMs) => {
-    // Each emission interval (windowMs / limit) is not a binary fraction; summing it onto an
-    // epoch-millisecond TAT used to round up and cut the burst short by one.
-    for (const now of [0, 1, T0, 1_722_222_222_222, 4_102_444_800_000]) {
-      expect(burst({ limit, windowMs }, now), `now=${now}`).toBe(limit)
-    }
-  }, CPU_BOUND.timeout) // 200 000 calls five times: seconds on a loaded machine
+  ])(
+    'bursts exactly limit=%i per windowMs=%i at epoch-scale times',
+    (limit, windowMs) => {
+      // Each emission interval (windowMs / limit) is not a binary fraction; summing it onto an
+      // epoch-millisecond TAT used to round up and cut the burst short by one.
+      for (const now of [0, 1, T0, 1_722_222_222_222, 4_102_444_800_000]) {
+        expect(burst({ limit, windowMs }, now), `now=${now}`).toBe(limit)
+      }
+    },
+    CPU_BOUND.timeout,
+  ) // 200 000 calls five times: seconds on a loaded machine
 
   it('TokenKit: 5000 per hour is a burst of 5000, then one call per 720 ms', () => {
     const rule = { limit: 5000, windowMs: 3_600_000 }
@@ -101,7 +110,11 @@ describe('gcra: refill', () => {
   it('reports retryAfterMs as the exact wait, and waiting it suffices', () => {
     const decisions = run(rule, [...new Array<number>(10).fill(T0), T0 + 37])
     expect(pick(decisions[10]!)).toEqual({ allowed: false, remaining: 0, resetMs: 963, retryAfterMs: 63 })
-    expect(run(rule, [...new Array<number>(10).fill(T0), T0 + 37, T0 + 99, T0 + 100]).map((d) => d.allowed).slice(10)).toEqual([false, false, true])
+    expect(
+      run(rule, [...new Array<number>(10).fill(T0), T0 + 37, T0 + 99, T0 + 100])
+        .map((d) => d.allowed)
+        .slice(10),
+    ).toEqual([false, false, true])
   })
 
   it('half a window after a burst, half the bucket is back', () => {
@@ -140,7 +153,11 @@ describe('gcra: refill', () => {
 
   it('a clock that steps back does not refill the bucket', () => {
     const times = [...new Array<number>(10).fill(T0), T0 - 5000, T0 - 1]
-    expect(run(rule, times).slice(10).map((d) => d.allowed)).toEqual([false, false])
+    expect(
+      run(rule, times)
+        .slice(10)
+        .map((d) => d.allowed),
+    ).toEqual([false, false])
   })
 })
 

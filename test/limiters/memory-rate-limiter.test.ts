@@ -26,14 +26,26 @@ describe('MemoryRateLimiter: quotas', () => {
     expect(results.slice(0, 10).every((r) => r.allowed && !r.blocked && r.retryAfterMs === 0)).toBe(true)
     expect(results.slice(0, 10).map((r) => r.rules[0]!.remaining)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0])
     expect(results[9]!.rules[0]).toEqual({ rule: PER_SECOND, remaining: 0, resetMs: 1000 })
-    expect(results[10]).toEqual({ allowed: false, blocked: false, retryAfterMs: 100, rules: [{ rule: PER_SECOND, remaining: 0, resetMs: 1000 }] })
+    expect(results[10]).toEqual({
+      allowed: false,
+      blocked: false,
+      retryAfterMs: 100,
+      rules: [{ rule: PER_SECOND, remaining: 0, resetMs: 1000 }],
+    })
   })
 
   it('refills at limit per window', () => {
     const limiter = new MemoryRateLimiter()
     const request = { key: 'k1', rules: [PER_SECOND] }
     calls(limiter, request, new Array<number>(10).fill(T0))
-    expect(calls(limiter, request, [T0 + 99, T0 + 100, T0 + 100, T0 + 300, T0 + 300, T0 + 300]).map((r) => r.allowed)).toEqual([false, true, false, true, true, false])
+    expect(calls(limiter, request, [T0 + 99, T0 + 100, T0 + 100, T0 + 300, T0 + 300, T0 + 300]).map((r) => r.allowed)).toEqual([
+      false,
+      true,
+      false,
+      true,
+      true,
+      false,
+    ])
   })
 
   it('limit() resolves, never rejects, on a denial, with the same answer as limitSync', async () => {
@@ -89,7 +101,10 @@ describe('MemoryRateLimiter: several rules are one atomic decision', () => {
 
   it('when several rules refuse, retryAfterMs is the longest wait', () => {
     const limiter = new MemoryRateLimiter()
-    const tight = [{ limit: 2, windowMs: 1000 }, { limit: 2, windowMs: 10_000 }]
+    const tight = [
+      { limit: 2, windowMs: 1000 },
+      { limit: 2, windowMs: 10_000 },
+    ]
     const results = calls(limiter, { key: 'k', rules: tight }, [T0, T0, T0])
     expect(results[2]!.allowed).toBe(false)
     expect(results[2]!.retryAfterMs).toBe(5000)
@@ -98,23 +113,27 @@ describe('MemoryRateLimiter: several rules are one atomic decision', () => {
   it('matches per-rule GCRA where a call counts only if all rules allow it (property)', CPU_BOUND, () => {
     const ruleArb = fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.integer({ min: 1000, max: 20_000 }) })
     fc.assert(
-      fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 60 }), (rules, steps) => {
-        // lru-cache allocates its arrays up front: keep the many limiters of a property test small.
-        const limiter = new MemoryRateLimiter({ maxKeys: 16, maxAddresses: 16 })
-        // Reference: one TAT per distinct rule, updated only when all allow.
-        const tats = new Map<string, GcraState | undefined>()
-        let now = T0
-        for (const step of steps) {
-          now += step
-          const decisions = rules.map((r) => gcra(r, tats.get(`${r.limit}|${r.windowMs}`), now))
-          const allowed = decisions.every((d) => d.allowed)
-          if (allowed) rules.forEach((r, i) => tats.set(`${r.limit}|${r.windowMs}`, decisions[i]!.next))
-          const result = limiter.limitSync({ key: 'k', rules, now })
-          expect(result.allowed).toBe(allowed)
-          expect(result.retryAfterMs).toBe(allowed ? 0 : Math.max(...decisions.map((d) => d.retryAfterMs)))
-          expect(result.rules).toHaveLength(rules.length)
-        }
-      }),
+      fc.property(
+        fc.array(ruleArb, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 60 }),
+        (rules, steps) => {
+          // lru-cache allocates its arrays up front: keep the many limiters of a property test small.
+          const limiter = new MemoryRateLimiter({ maxKeys: 16, maxAddresses: 16 })
+          // Reference: one TAT per distinct rule, updated only when all allow.
+          const tats = new Map<string, GcraState | undefined>()
+          let now = T0
+          for (const step of steps) {
+            now += step
+            const decisions = rules.map((r) => gcra(r, tats.get(`${r.limit}|${r.windowMs}`), now))
+            const allowed = decisions.every((d) => d.allowed)
+            if (allowed) rules.forEach((r, i) => tats.set(`${r.limit}|${r.windowMs}`, decisions[i]!.next))
+            const result = limiter.limitSync({ key: 'k', rules, now })
+            expect(result.allowed).toBe(allowed)
+            expect(result.retryAfterMs).toBe(allowed ? 0 : Math.max(...decisions.map((d) => d.retryAfterMs)))
+            expect(result.rules).toHaveLength(rules.length)
+          }
+        },
+      ),
       { numRuns: 500 },
     )
   })
@@ -122,23 +141,27 @@ describe('MemoryRateLimiter: several rules are one atomic decision', () => {
   it('never lets more than limit + floor(d * limit / window) calls through for any rule and interval d (property)', CPU_BOUND, () => {
     const ruleArb = fc.record({ limit: fc.integer({ min: 1, max: 20 }), windowMs: fc.integer({ min: 1000, max: 60_000 }) })
     fc.assert(
-      fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 2 }), fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 120 }), (rules, steps) => {
-        const limiter = new MemoryRateLimiter({ maxKeys: 16, maxAddresses: 16 })
-        const allowedAt: number[] = []
-        let now = T0
-        for (const step of steps) {
-          now += step
-          if (limiter.limitSync({ key: 'k', rules, now }).allowed) allowedAt.push(now)
-        }
-        for (const rule of rules) {
-          for (let i = 0; i < allowedAt.length; i++) {
-            for (let j = i; j < allowedAt.length; j++) {
-              const d = allowedAt[j]! - allowedAt[i]!
-              expect(j - i + 1).toBeLessThanOrEqual(rule.limit + Math.floor((d * rule.limit) / rule.windowMs))
+      fc.property(
+        fc.array(ruleArb, { minLength: 1, maxLength: 2 }),
+        fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 120 }),
+        (rules, steps) => {
+          const limiter = new MemoryRateLimiter({ maxKeys: 16, maxAddresses: 16 })
+          const allowedAt: number[] = []
+          let now = T0
+          for (const step of steps) {
+            now += step
+            if (limiter.limitSync({ key: 'k', rules, now }).allowed) allowedAt.push(now)
+          }
+          for (const rule of rules) {
+            for (let i = 0; i < allowedAt.length; i++) {
+              for (let j = i; j < allowedAt.length; j++) {
+                const d = allowedAt[j]! - allowedAt[i]!
+                expect(j - i + 1).toBeLessThanOrEqual(rule.limit + Math.floor((d * rule.limit) / rule.windowMs))
+              }
             }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 500 },
     )
   })
@@ -148,21 +171,39 @@ describe('MemoryRateLimiter: lockout', () => {
   it('blocks an address at its maxFailures-th failure until the window ends, then clears', async () => {
     const limiter = new MemoryRateLimiter()
     for (let i = 0; i < 9; i++) {
-      await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + i * 1000)).resolves.toEqual({ blocked: false, retryAfterMs: 0, failures: i + 1 })
+      await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + i * 1000)).resolves.toEqual({
+        blocked: false,
+        retryAfterMs: 0,
+        failures: i + 1,
+      })
     }
     expect(limiter.limitSync({ key: 'k', rules: [PER_SECOND], blockKey: '203.0.113.7', now: T0 + 9000 }).allowed).toBe(true)
     // The tenth failure, 60 s after the first: blocked for the rest of the 5-minute window.
-    await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 60_000)).resolves.toEqual({ blocked: true, retryAfterMs: 240_000, failures: 10 })
+    await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 60_000)).resolves.toEqual({
+      blocked: true,
+      retryAfterMs: 240_000,
+      failures: 10,
+    })
     expect(limiter.limitSync({ key: 'k', rules: [PER_SECOND], blockKey: '203.0.113.7', now: T0 + 60_000 })).toEqual({
       allowed: false,
       blocked: true,
       retryAfterMs: 240_000,
       rules: [],
     })
-    expect(limiter.limitSync({ key: 'k', rules: [], blockKey: '203.0.113.7', now: T0 + 299_999 })).toMatchObject({ blocked: true, retryAfterMs: 1 })
+    expect(limiter.limitSync({ key: 'k', rules: [], blockKey: '203.0.113.7', now: T0 + 299_999 })).toMatchObject({
+      blocked: true,
+      retryAfterMs: 1,
+    })
     // The window ends: the block is gone, and a new failure starts a new count.
-    expect(limiter.limitSync({ key: 'k', rules: [], blockKey: '203.0.113.7', now: T0 + 300_000 })).toMatchObject({ allowed: true, blocked: false })
-    await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 300_000)).resolves.toEqual({ blocked: false, retryAfterMs: 0, failures: 1 })
+    expect(limiter.limitSync({ key: 'k', rules: [], blockKey: '203.0.113.7', now: T0 + 300_000 })).toMatchObject({
+      allowed: true,
+      blocked: false,
+    })
+    await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 300_000)).resolves.toEqual({
+      blocked: false,
+      retryAfterMs: 0,
+      failures: 1,
+    })
     for (let i = 1; i < 9; i++) await limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 300_000 + i)
     await expect(limiter.recordFailure('203.0.113.7', LOCKOUT, T0 + 300_009)).resolves.toMatchObject({ blocked: true })
   })
@@ -177,7 +218,8 @@ describe('MemoryRateLimiter: lockout', () => {
   it('failures spread over two windows never block', async () => {
     const limiter = new MemoryRateLimiter()
     for (let i = 0; i < 9; i++) await limiter.recordFailure('a', LOCKOUT, T0 + i)
-    for (let i = 0; i < 9; i++) await expect(limiter.recordFailure('a', LOCKOUT, T0 + 300_000 + i)).resolves.toMatchObject({ blocked: false })
+    for (let i = 0; i < 9; i++)
+      await expect(limiter.recordFailure('a', LOCKOUT, T0 + 300_000 + i)).resolves.toMatchObject({ blocked: false })
   })
 
   it('blocks one address, not its neighbours, and not when no blockKey is given', async () => {
@@ -197,7 +239,11 @@ describe('MemoryRateLimiter: lockout', () => {
 
   it('honours a policy with maxFailures 1', async () => {
     const limiter = new MemoryRateLimiter()
-    await expect(limiter.recordFailure('a', { maxFailures: 1, windowMs: 1000 }, T0)).resolves.toEqual({ blocked: true, retryAfterMs: 1000, failures: 1 })
+    await expect(limiter.recordFailure('a', { maxFailures: 1, windowMs: 1000 }, T0)).resolves.toEqual({
+      blocked: true,
+      retryAfterMs: 1000,
+      failures: 1,
+    })
   })
 })
 
@@ -231,7 +277,8 @@ describe('MemoryRateLimiter: bounded memory', () => {
     for (let i = 0; i < 10_000; i++) limiter.limitSync({ key: `k${i}`, rules: [{ limit: 1, windowMs: 60_000 }], now: T0 })
     // A limiter that kept every key would find all 10,000 exhausted here.
     let remembered = 0
-    for (let i = 0; i < 10_000; i++) if (!limiter.limitSync({ key: `k${i}`, rules: [{ limit: 1, windowMs: 60_000 }], now: T0 }).allowed) remembered++
+    for (let i = 0; i < 10_000; i++)
+      if (!limiter.limitSync({ key: `k${i}`, rules: [{ limit: 1, windowMs: 60_000 }], now: T0 }).allowed) remembered++
     expect(remembered).toBeLessThanOrEqual(100)
   })
 
@@ -259,7 +306,12 @@ describe('RateLimit headers from limiter states', () => {
   it('names several rules apart, or by their own names', () => {
     const rules = [PER_SECOND, PER_MINUTE]
     expect(formatPolicy(rules)).toBe('"w1-0";q=10;w=1, "w60-1";q=3;w=60')
-    expect(formatPolicy([{ ...PER_SECOND, name: 'burst' }, { ...PER_MINUTE, name: 'sustained' }])).toBe('"burst";q=10;w=1, "sustained";q=3;w=60')
+    expect(
+      formatPolicy([
+        { ...PER_SECOND, name: 'burst' },
+        { ...PER_MINUTE, name: 'sustained' },
+      ]),
+    ).toBe('"burst";q=10;w=1, "sustained";q=3;w=60')
     const limiter = new MemoryRateLimiter()
     calls(limiter, { key: 'k', rules }, [T0, T0, T0])
     const denied = limiter.limitSync({ key: 'k', rules, now: T0 })

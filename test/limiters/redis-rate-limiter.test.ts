@@ -120,7 +120,9 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
     const client: RedisScriptClient = {
       evalsha: (...args) =>
         new Promise((resolve, reject) => {
-          ;(pipeline.evalsha as (...a: unknown[]) => unknown)(...args, (error: Error | null, reply: unknown) => (error ? reject(error) : resolve(reply)))
+          ;(pipeline.evalsha as (...a: unknown[]) => unknown)(...args, (error: Error | null, reply: unknown) =>
+            error ? reject(error) : resolve(reply),
+          )
         }),
       eval: (...args) => ((resent = true), redis.eval(...args)),
     }
@@ -148,37 +150,48 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
   describe('decides exactly as gcra() at Redis’s clock', () => {
     it('a fresh key bursts exactly the limit, counting remaining down, then is refused with the exact retry', async () => {
       const rule = { limit: 10, windowMs: 1000 }
-      const { now, results } = await retried(async (key) => atOneInstant((l) => Array.from({ length: 12 }, () => l.limit({ key, rules: [rule], now: 0 }))))
+      const { now, results } = await retried(async (key) =>
+        atOneInstant((l) => Array.from({ length: 12 }, () => l.limit({ key, rules: [rule], now: 0 }))),
+      )
       let state: GcraState | undefined
       results.forEach((result, i) => {
         const d = gcra(rule, state, now)
         if (d.allowed) state = d.next
-        expect(result, `call ${i}`).toEqual({ allowed: d.allowed, blocked: false, retryAfterMs: d.retryAfterMs, rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }] })
+        expect(result, `call ${i}`).toEqual({
+          allowed: d.allowed,
+          blocked: false,
+          retryAfterMs: d.retryAfterMs,
+          rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }],
+        })
       })
       expect(results.map((r) => r.allowed)).toEqual([...new Array<boolean>(10).fill(true), false, false])
       expect(results.map((r) => r.rules[0]!.remaining)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0])
       expect(results[11]).toEqual({ allowed: false, blocked: false, retryAfterMs: 100, rules: [{ rule, remaining: 0, resetMs: 1000 }] })
     })
 
-    it('TokenKit: 5000 per hour lets exactly the GCRA bound through 6,000 concurrent calls, and refuses with a wait of at most 720 ms', CPU_BOUND, async () => {
-      const rule = { limit: 5000, windowMs: 3_600_000 }
-      const key = freshKey()
-      const before = ms(await admin.time())
-      const results = await Promise.all(Array.from({ length: 6000 }, () => limitNow(key, [rule])))
-      const after = ms(await admin.time())
-      // However long the calls took, d ms let through the burst plus the refill of d: never more.
-      const allowed = results.filter((r) => r.allowed).length
-      expect(allowed).toBeGreaterThanOrEqual(5000)
-      expect(allowed).toBeLessThanOrEqual(5000 + Math.floor(((after - before + 1) * rule.limit) / rule.windowMs))
-      const denied = results.filter((r) => !r.allowed)
-      expect(denied.length).toBe(6000 - allowed)
-      for (const r of denied) {
-        expect(r.retryAfterMs).toBeGreaterThan(0)
-        expect(r.retryAfterMs).toBeLessThanOrEqual(720)
-        expect(r.rules).toEqual([{ rule, remaining: 0, resetMs: r.rules[0]!.resetMs }])
-        expect(r.rules[0]!.resetMs).toBeLessThanOrEqual(3_600_000)
-      }
-    })
+    it(
+      'TokenKit: 5000 per hour lets exactly the GCRA bound through 6,000 concurrent calls, and refuses with a wait of at most 720 ms',
+      CPU_BOUND,
+      async () => {
+        const rule = { limit: 5000, windowMs: 3_600_000 }
+        const key = freshKey()
+        const before = ms(await admin.time())
+        const results = await Promise.all(Array.from({ length: 6000 }, () => limitNow(key, [rule])))
+        const after = ms(await admin.time())
+        // However long the calls took, d ms let through the burst plus the refill of d: never more.
+        const allowed = results.filter((r) => r.allowed).length
+        expect(allowed).toBeGreaterThanOrEqual(5000)
+        expect(allowed).toBeLessThanOrEqual(5000 + Math.floor(((after - before + 1) * rule.limit) / rule.windowMs))
+        const denied = results.filter((r) => !r.allowed)
+        expect(denied.length).toBe(6000 - allowed)
+        for (const r of denied) {
+          expect(r.retryAfterMs).toBeGreaterThan(0)
+          expect(r.retryAfterMs).toBeLessThanOrEqual(720)
+          expect(r.rules).toEqual([{ rule, remaining: 0, resetMs: r.rules[0]!.resetMs }])
+          expect(r.rules[0]!.resetMs).toBeLessThanOrEqual(3_600_000)
+        }
+      },
+    )
 
     it('several rules are one atomic decision: a call one rule refuses counts on none', async () => {
       // Windows long enough that the milliseconds this test takes refill nothing.
@@ -214,43 +227,59 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       expect((await limitNow(key, [{ limit: 3, windowMs: 3_600_000 }])).allowed).toBe(true)
     })
 
-    it('matches MemoryRateLimiter (the reference, itself checked against gcra) call for call, at each batch’s Redis instant (property)', CPU_BOUND, async () => {
-      const ruleArb = fc.oneof(
-        fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.integer({ min: 1000, max: 20_000 }) }),
-        // Fast rules, so the milliseconds between batches refill: 1 to 4 calls per ms.
-        fc.record({ limit: fc.integer({ min: 2, max: 20 }), windowMs: fc.integer({ min: 5, max: 20 }) }),
-        fc.record({ limit: fc.integer({ min: 1, max: 200_000 }), windowMs: fc.constantFrom(1000, 60_000, 3_600_000, 86_400_000) }),
-      )
-      await fc.assert(
-        fc.asyncProperty(fc.array(ruleArb, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 4 }), async (rules, batches) => {
-          const transcript = await retried(async (key) => {
-            const seen: Array<{ now: number; results: LimitResult[] }> = []
-            for (const size of batches) {
-              const batch = await atOneInstant((l) => Array.from({ length: size }, () => l.limit({ key, rules, now: 0 })))
-              if (batch === undefined) return undefined
-              seen.push(batch)
-            }
-            return seen
-          })
-          const reference = new MemoryRateLimiter({ maxKeys: 16, maxAddresses: 16 })
-          for (const { now, results } of transcript) {
-            for (const result of results) expect(result).toEqual(reference.limitSync({ key: 'k', rules, now }))
-          }
-        }),
-        { numRuns: 150 },
-      )
-    })
+    it(
+      'matches MemoryRateLimiter (the reference, itself checked against gcra) call for call, at each batch’s Redis instant (property)',
+      CPU_BOUND,
+      async () => {
+        const ruleArb = fc.oneof(
+          fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.integer({ min: 1000, max: 20_000 }) }),
+          // Fast rules, so the milliseconds between batches refill: 1 to 4 calls per ms.
+          fc.record({ limit: fc.integer({ min: 2, max: 20 }), windowMs: fc.integer({ min: 5, max: 20 }) }),
+          fc.record({ limit: fc.integer({ min: 1, max: 200_000 }), windowMs: fc.constantFrom(1000, 60_000, 3_600_000, 86_400_000) }),
+        )
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(ruleArb, { minLength: 1, maxLength: 3 }),
+            fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 4 }),
+            async (rules, batches) => {
+              const transcript = await retried(async (key) => {
+                const seen: Array<{ now: number; results: LimitResult[] }> = []
+                for (const size of batches) {
+                  const batch = await atOneInstant((l) => Array.from({ length: size }, () => l.limit({ key, rules, now: 0 })))
+                  if (batch === undefined) return undefined
+                  seen.push(batch)
+                }
+                return seen
+              })
+              const reference = new MemoryRateLimiter({ maxKeys: 16, maxAddresses: 16 })
+              for (const { now, results } of transcript) {
+                for (const result of results) expect(result).toEqual(reference.limitSync({ key: 'k', rules, now }))
+              }
+            },
+          ),
+          { numRuns: 150 },
+        )
+      },
+    )
   })
 
   describe('concurrency', () => {
     it('1,000 concurrent limit() calls on a rule of 100, from two connections and four instances, allow exactly 100', async () => {
       const rule = { limit: 100, windowMs: 86_400_000 }
       const key = freshKey()
-      const limiters = [redis, other].flatMap((client) => [new RedisRateLimiter({ client, prefix, timeoutMs }), new RedisRateLimiter({ client, prefix, timeoutMs })])
+      const limiters = [redis, other].flatMap((client) => [
+        new RedisRateLimiter({ client, prefix, timeoutMs }),
+        new RedisRateLimiter({ client, prefix, timeoutMs }),
+      ])
       const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => limiters[i % 4]!.limit({ key, rules: [rule], now: 0 })))
       expect(results.filter((r) => r.allowed)).toHaveLength(100)
       expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterMs > 0 && r.rules[0]!.remaining === 0)).toBe(true)
-      expect(results.filter((r) => r.allowed).map((r) => r.rules[0]!.remaining).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i))
+      expect(
+        results
+          .filter((r) => r.allowed)
+          .map((r) => r.rules[0]!.remaining)
+          .sort((a, b) => a - b),
+      ).toEqual(Array.from({ length: 100 }, (_, i) => i))
     })
   })
 
@@ -275,14 +304,19 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       }
       expect((await b.limit({ key, rules: [], blockKey: address, now: 0 })).blocked).toBe(true)
       // Other addresses, and calls without an address, are not blocked.
-      expect(await b.limit({ key, rules: [{ limit: 5, windowMs: 60_000 }], blockKey: `${address}-other`, now: 0 })).toMatchObject({ allowed: true, blocked: false })
+      expect(await b.limit({ key, rules: [{ limit: 5, windowMs: 60_000 }], blockKey: `${address}-other`, now: 0 })).toMatchObject({
+        allowed: true,
+        blocked: false,
+      })
       expect(await a.limit({ key, rules: [{ limit: 5, windowMs: 60_000 }], now: 0 })).toMatchObject({ allowed: true, blocked: false })
       // Still counted after the block: further failures keep it blocked, never reset it.
       expect((await b.recordFailure(address, policy, 0)).blocked).toBe(true)
     })
 
     it('counts failures like MemoryRateLimiter at one Redis instant', async () => {
-      const results = await retried(async (address) => atOneInstant((l) => Array.from({ length: 5 }, () => l.recordFailure(address, policy, 0))))
+      const results = await retried(async (address) =>
+        atOneInstant((l) => Array.from({ length: 5 }, () => l.recordFailure(address, policy, 0))),
+      )
       const reference = new MemoryRateLimiter()
       for (const result of results.results) expect(result).toEqual(await reference.recordFailure('a', policy, results.now))
       expect(results.results.map((r) => r.blocked)).toEqual([false, false, true, true, true])
@@ -312,9 +346,17 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       const address = freshKey()
       const rule = { limit: 2, windowMs: 3_600_000 }
       const key = freshKey()
-      expect(await clustered.limit({ key, rules: [rule], blockKey: address, now: 0 })).toMatchObject({ allowed: true, blocked: false, rules: [{ rule, remaining: 1 }] })
+      expect(await clustered.limit({ key, rules: [rule], blockKey: address, now: 0 })).toMatchObject({
+        allowed: true,
+        blocked: false,
+        rules: [{ rule, remaining: 1 }],
+      })
       await clustered.recordFailure(address, { maxFailures: 1, windowMs: 300_000 }, 0)
-      expect(await clustered.limit({ key, rules: [rule], blockKey: address, now: 0 })).toMatchObject({ allowed: false, blocked: true, rules: [] })
+      expect(await clustered.limit({ key, rules: [rule], blockKey: address, now: 0 })).toMatchObject({
+        allowed: false,
+        blocked: true,
+        rules: [],
+      })
       // The documented cost of two slots: the refused call counted on the key's quota.
       expect((await clustered.limit({ key, rules: [rule], now: 0 })).allowed).toBe(false)
     })
@@ -332,7 +374,10 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       const checks = 20
       const key = freshKey()
       const address = freshKey()
-      const rules = [{ limit: 1000, windowMs: 3_600_000 }, { limit: 100, windowMs: 60_000 }]
+      const rules = [
+        { limit: 1000, windowMs: 3_600_000 },
+        { limit: 100, windowMs: 60_000 },
+      ]
       await limiter.limit({ key, rules, blockKey: address, now: 0 }) // the script is loaded (after any SCRIPT FLUSH)
       // Another client of this Redis (a parallel test file) could run scripts too: retry until a quiet window.
       let observed: { evalsha: number; eval: number } | undefined
@@ -381,7 +426,11 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
     it('every key has an expiry no longer than its window, and no key or value holds the raw key id or address', async () => {
       const keyId = 'RAWKEYID'
       const address = '203.0.113.77'
-      const rules = [{ limit: 5, windowMs: 1000 }, { limit: 50, windowMs: 60_000 }, { limit: 500, windowMs: 86_400_000 }]
+      const rules = [
+        { limit: 5, windowMs: 1000 },
+        { limit: 50, windowMs: 60_000 },
+        { limit: 500, windowMs: 86_400_000 },
+      ]
       const scoped = new RedisRateLimiter({ client: redis, prefix: `${prefix}ttl:`, timeoutMs })
       await scoped.limit({ key: keyId, rules, blockKey: address, now: 0 })
       await scoped.limit({ key: keyId, rules, now: 0 })
@@ -425,13 +474,22 @@ describe.skipIf(!up && !CI)('verify() on RedisRateLimiter: two keyward instances
     const [a, b] = [0, 1].map(() => {
       const client = new Redis({ host: HOST, port: PORT, maxRetriesPerRequest: 1 })
       clients.push(client)
-      return createKeyward({ prefix: 'bsk', store, lockout, usageFlushMs: false, limiter: new RedisRateLimiter({ client, prefix, timeoutMs: 10_000 }) })
+      return createKeyward({
+        prefix: 'bsk',
+        store,
+        lockout,
+        usageFlushMs: false,
+        limiter: new RedisRateLimiter({ client, prefix, timeoutMs: 10_000 }),
+      })
     }) as [ReturnType<typeof createKeyward>, ReturnType<typeof createKeyward>]
     const { key } = await a.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'], rateLimit: { limit: 3, windowMs: 86_400_000 } })
     const unknown = (await createKeyward({ prefix: 'bsk' }).keys.create({ name: 'x', orgId: 'o', projects: ['p'] })).key
     const call = (kw: typeof a, credential: string, ip: string) => kw.verify({ headers: { authorization: `Bearer ${credential}` }, ip })
 
-    expect([code(await call(a, unknown, '192.0.2.1')), code(await call(a, unknown, '192.0.2.1'))]).toEqual(['invalid_token', 'invalid_token'])
+    expect([code(await call(a, unknown, '192.0.2.1')), code(await call(a, unknown, '192.0.2.1'))]).toEqual([
+      'invalid_token',
+      'invalid_token',
+    ])
     // b never saw those failures: only Redis knows.
     const blocked = await call(b, key, '192.0.2.1')
     expect(code(blocked)).toBe('ip_blocked')
@@ -441,7 +499,10 @@ describe.skipIf(!up && !CI)('verify() on RedisRateLimiter: two keyward instances
     for (const kw of [a, b, a, b]) codes.push(code(await call(kw, key, '198.51.100.9')))
     expect(codes).toEqual(['ok', 'ok', 'ok', 'rate_limited'])
     const limited = await call(a, key, '198.51.100.9')
-    expect(limited.ok ? {} : limited.error.headers).toMatchObject({ 'ratelimit-policy': '"default";q=3;w=86400', ratelimit: expect.stringMatching(/^"default";r=0;t=\d+$/) })
+    expect(limited.ok ? {} : limited.error.headers).toMatchObject({
+      'ratelimit-policy': '"default";q=3;w=86400',
+      ratelimit: expect.stringMatching(/^"default";r=0;t=\d+$/),
+    })
   })
 })
 
@@ -463,7 +524,13 @@ describe.skipIf(!up && !CI)('lockout under concurrency on RedisRateLimiter (issu
     Array.from({ length: n }, () => {
       const client = new Redis({ host: HOST, port: PORT, maxRetriesPerRequest: 1 })
       clients.push(client)
-      return createKeyward({ prefix: 'bsk', store, lockout, usageFlushMs: false, limiter: new RedisRateLimiter({ client, prefix, timeoutMs: 10_000 }) })
+      return createKeyward({
+        prefix: 'bsk',
+        store,
+        lockout,
+        usageFlushMs: false,
+        limiter: new RedisRateLimiter({ client, prefix, timeoutMs: 10_000 }),
+      })
     })
   const wrong = () => generateKey('bsk', 'live').key
   const count = (codes: string[]) => codes.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c]: (acc[c] ?? 0) + 1 }), {})
@@ -476,7 +543,9 @@ describe.skipIf(!up && !CI)('lockout under concurrency on RedisRateLimiter (issu
 
   it('three instances, one Redis: 60 wrong keys at once, still exactly 5 answered 401 (a failure counted past the block is a 429)', async () => {
     const kws = instances(3)
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => kws[i % 3]!.verify({ headers: { 'x-api-key': wrong() }, ip: '192.0.2.72' })))
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => kws[i % 3]!.verify({ headers: { 'x-api-key': wrong() }, ip: '192.0.2.72' })),
+    )
     expect(count(results.map(code))).toEqual({ invalid_token: 5, ip_blocked: 55 })
   })
 
@@ -484,7 +553,9 @@ describe.skipIf(!up && !CI)('lockout under concurrency on RedisRateLimiter (issu
     const store = new MemoryTokenStore()
     const kws = instances(3, store)
     const { key } = await kws[0]!.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'] })
-    const calls = Array.from({ length: 30 }, (_, i) => kws[i % 3]!.verify({ headers: { 'x-api-key': i === 15 ? key : wrong() }, ip: '192.0.2.73' }))
+    const calls = Array.from({ length: 30 }, (_, i) =>
+      kws[i % 3]!.verify({ headers: { 'x-api-key': i === 15 ? key : wrong() }, ip: '192.0.2.73' }),
+    )
     const codes = (await Promise.all(calls)).map(code)
     const right = codes[15]
     const others = codes.filter((_, i) => i !== 15)
@@ -536,7 +607,10 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter on redis-server processes of 
 
   /** Starts redis-server on `port` and resolves once it says it accepts connections. */
   function startRedis(port: number, extra: string[] = [], cwd?: string): Promise<ChildProcess> {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     servers.push(child)
     return new Promise((resolve, reject) => {
       let log = ''
@@ -559,7 +633,13 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter on redis-server processes of 
       const limiter = new RedisRateLimiter({ client, timeoutMs: 10_000 })
       const store = new MemoryTokenStore()
       const closed = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, limiter: withFailurePolicy(limiter, { quota: 'closed' }) })
-      const memory = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: false, limiter: withFailurePolicy(limiter, { quota: 'memory' }) })
+      const memory = createKeyward({
+        prefix: 'bsk',
+        store,
+        usageFlushMs: false,
+        lockout: false,
+        limiter: withFailurePolicy(limiter, { quota: 'memory' }),
+      })
       const { key } = await closed.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'], rateLimit: { limit: 100, windowMs: 60_000 } })
       const call = async (kw: typeof closed) => {
         const r = await kw.verify({ headers: { authorization: `Bearer ${key}` }, ip: '192.0.2.1' })
@@ -593,7 +673,10 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter on redis-server processes of 
       // The calls around the paused one must not time out on a loaded machine: a patient limiter
       // on the same connection (so Redis still runs them in order).
       const patient = new RedisRateLimiter({ client, timeoutMs: 60_000 })
-      const rules = [{ limit: 5, windowMs: 86_400_000 }, { limit: 7, windowMs: 3_600_000 }]
+      const rules = [
+        { limit: 5, windowMs: 86_400_000 },
+        { limit: 7, windowMs: 3_600_000 },
+      ]
       await patient.limit({ key: 'k', rules, now: 0 })
       // Redis holds back every write command (scripts included) until told otherwise: the call
       // cannot be answered in time, however fast the machine.
@@ -609,47 +692,66 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter on redis-server processes of 
     }
   })
 
-  it.skipIf(!hasRedisCli)('Redis Cluster: an ioredis Cluster is detected, and quotas and lockout hold across slots and clients', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keyward-cluster-'))
-    const clients: InstanceType<typeof Redis.Cluster>[] = []
-    try {
-      const ports: number[] = []
-      while (ports.length < 3) {
-        const port = await freeClusterPort()
-        if (!ports.includes(port)) ports.push(port)
+  it.skipIf(!hasRedisCli)(
+    'Redis Cluster: an ioredis Cluster is detected, and quotas and lockout hold across slots and clients',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'keyward-cluster-'))
+      const clients: InstanceType<typeof Redis.Cluster>[] = []
+      try {
+        const ports: number[] = []
+        while (ports.length < 3) {
+          const port = await freeClusterPort()
+          if (!ports.includes(port)) ports.push(port)
+        }
+        await Promise.all(
+          ports.map((port) => {
+            mkdirSync(join(dir, String(port)))
+            return startRedis(port, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'], join(dir, String(port)))
+          }),
+        )
+        const create = spawn(
+          'redis-cli',
+          ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+          { stdio: 'ignore' },
+        )
+        const [status] = (await once(create, 'exit')) as [number | null]
+        expect(status).toBe(0)
+        for (const port of ports.slice(0, 2)) clients.push(new Redis.Cluster([{ host: '127.0.0.1', port }]))
+        await Promise.all(clients.map((c) => once(c, 'ready')))
+        const [a, b] = clients.map((client) => new RedisRateLimiter({ client, timeoutMs: 10_000 })) as [RedisRateLimiter, RedisRateLimiter]
+        const rules = [
+          { limit: 2, windowMs: 86_400_000 },
+          { limit: 5, windowMs: 3_600_000 },
+        ]
+
+        expect((await a.limit({ key: 'AbCd1234', rules, blockKey: '192.0.2.1', now: 0 })).rules.map((s) => s.remaining)).toEqual([1, 4])
+        // Why the option exists: the key's rules and the address live in different slots.
+        const oneScript = new RedisRateLimiter({ client: clients[0]!, cluster: false, timeoutMs: 10_000 })
+        await expect(oneScript.limit({ key: 'AbCd1234', rules, blockKey: '192.0.2.1', now: 0 })).rejects.toThrow(/CROSSSLOT/)
+        // Without an address, one script serves a key's rules: they share a slot.
+        expect((await oneScript.limit({ key: 'AbCd1234', rules, now: 0 })).rules.map((s) => s.remaining)).toEqual([0, 3])
+
+        expect((await b.recordFailure('192.0.2.1', { maxFailures: 1, windowMs: 300_000 }, 0)).blocked).toBe(true)
+        expect(await a.limit({ key: 'Other123', rules, blockKey: '192.0.2.1', now: 0 })).toMatchObject({
+          allowed: false,
+          blocked: true,
+          rules: [],
+        })
+
+        const rule = { limit: 100, windowMs: 86_400_000 }
+        const results = await Promise.all(
+          Array.from({ length: 1000 }, (_, i) =>
+            (i % 2 === 0 ? a : b).limit({ key: 'Burst123', rules: [rule], blockKey: `198.51.100.${i % 7}`, now: 0 }),
+          ),
+        )
+        expect(results.filter((r) => r.allowed)).toHaveLength(100)
+      } finally {
+        clients.forEach((c) => c.disconnect())
+        rmSync(dir, { recursive: true, force: true })
       }
-      await Promise.all(
-        ports.map((port) => {
-          mkdirSync(join(dir, String(port)))
-          return startRedis(port, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'], join(dir, String(port)))
-        }),
-      )
-      const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' })
-      const [status] = (await once(create, 'exit')) as [number | null]
-      expect(status).toBe(0)
-      for (const port of ports.slice(0, 2)) clients.push(new Redis.Cluster([{ host: '127.0.0.1', port }]))
-      await Promise.all(clients.map((c) => once(c, 'ready')))
-      const [a, b] = clients.map((client) => new RedisRateLimiter({ client, timeoutMs: 10_000 })) as [RedisRateLimiter, RedisRateLimiter]
-      const rules = [{ limit: 2, windowMs: 86_400_000 }, { limit: 5, windowMs: 3_600_000 }]
-
-      expect((await a.limit({ key: 'AbCd1234', rules, blockKey: '192.0.2.1', now: 0 })).rules.map((s) => s.remaining)).toEqual([1, 4])
-      // Why the option exists: the key's rules and the address live in different slots.
-      const oneScript = new RedisRateLimiter({ client: clients[0]!, cluster: false, timeoutMs: 10_000 })
-      await expect(oneScript.limit({ key: 'AbCd1234', rules, blockKey: '192.0.2.1', now: 0 })).rejects.toThrow(/CROSSSLOT/)
-      // Without an address, one script serves a key's rules: they share a slot.
-      expect((await oneScript.limit({ key: 'AbCd1234', rules, now: 0 })).rules.map((s) => s.remaining)).toEqual([0, 3])
-
-      expect((await b.recordFailure('192.0.2.1', { maxFailures: 1, windowMs: 300_000 }, 0)).blocked).toBe(true)
-      expect(await a.limit({ key: 'Other123', rules, blockKey: '192.0.2.1', now: 0 })).toMatchObject({ allowed: false, blocked: true, rules: [] })
-
-      const rule = { limit: 100, windowMs: 86_400_000 }
-      const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? a : b).limit({ key: 'Burst123', rules: [rule], blockKey: `198.51.100.${i % 7}`, now: 0 })))
-      expect(results.filter((r) => r.allowed)).toHaveLength(100)
-    } finally {
-      clients.forEach((c) => c.disconnect())
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }, 30_000)
+    },
+    30_000,
+  )
 })
 
 describe('RedisRateLimiter without Redis', () => {
@@ -697,14 +799,19 @@ describe('RedisRateLimiter without Redis', () => {
   })
 
   it('passes other errors through, and rejects a reply of the wrong shape', async () => {
-    const failing = new RedisRateLimiter({ client: { evalsha: () => Promise.reject(new Error('READONLY')), eval: () => Promise.reject(new Error('no')) } })
+    const failing = new RedisRateLimiter({
+      client: { evalsha: () => Promise.reject(new Error('READONLY')), eval: () => Promise.reject(new Error('no')) },
+    })
     await expect(failing.limit({ key: 'k', rules: [rule], now: 0 })).rejects.toThrow('READONLY')
-    const odd = (bad: unknown) => new RedisRateLimiter({ client: { evalsha: () => Promise.resolve(bad), eval: () => Promise.resolve(bad) } })
+    const odd = (bad: unknown) =>
+      new RedisRateLimiter({ client: { evalsha: () => Promise.resolve(bad), eval: () => Promise.resolve(bad) } })
     for (const bad of [null, 'OK', [1, 0], [1, 0, 0, 9], [1, 0, 0, 9, '100'], [1, 0, 0, 9, -1], [1, 0, 0, 9, 1.5], [0, 1]]) {
       await expect(odd(bad).limit({ key: 'k', rules: [rule], now: 0 }), JSON.stringify(bad)).rejects.toThrow(/unexpected reply/)
     }
     for (const bad of [null, 'OK', [1], [1, 0], [1, 0, 0, 0], [1, '5', 1], [1, -1, 1], [1, 1.5, 1], [1, 5, -1]]) {
-      await expect(odd(bad).recordFailure('a', { maxFailures: 1, windowMs: 1000 }, 0), JSON.stringify(bad)).rejects.toThrow(/unexpected reply/)
+      await expect(odd(bad).recordFailure('a', { maxFailures: 1, windowMs: 1000 }, 0), JSON.stringify(bad)).rejects.toThrow(
+        /unexpected reply/,
+      )
     }
   })
 
@@ -720,8 +827,16 @@ describe('RedisRateLimiter without Redis', () => {
         limiter.recordFailure('a', { maxFailures: 1, windowMs: 1000 }, 0),
       ]
       const quickCall = quick.limit({ key: 'k', rules: [rule], blockKey: 'a', now: 0 })
-      const settled = calls.map((p) => p.then(() => 'resolved', (e: Error) => e.message))
-      const quickSettled = quickCall.then(() => 'resolved', (e: Error) => e.message)
+      const settled = calls.map((p) =>
+        p.then(
+          () => 'resolved',
+          (e: Error) => e.message,
+        ),
+      )
+      const quickSettled = quickCall.then(
+        () => 'resolved',
+        (e: Error) => e.message,
+      )
       await vi.advanceTimersByTimeAsync(20)
       expect(await quickSettled).toMatch(/timed out after 20 ms/)
       await vi.advanceTimersByTimeAsync(229)
@@ -749,12 +864,20 @@ describe('RedisRateLimiter without Redis', () => {
     })
     const request = { key: 'k', rules: [rule], blockKey: 'a', now: 0 }
     const expected = { allowed: true, blocked: false, retryAfterMs: 0, rules: [{ rule, remaining: 9, resetMs: 100 }] }
-    for (const limiter of [new RedisRateLimiter({ client: cluster(true) }), new RedisRateLimiter({ client: cluster(false), cluster: true }), new RedisRateLimiter({ client: cluster(), cluster: true })]) {
+    for (const limiter of [
+      new RedisRateLimiter({ client: cluster(true) }),
+      new RedisRateLimiter({ client: cluster(false), cluster: true }),
+      new RedisRateLimiter({ client: cluster(), cluster: true }),
+    ]) {
       keyCounts.length = 0
       expect(await limiter.limit(request)).toEqual(expected)
       expect(keyCounts.sort()).toEqual([1, 1])
     }
-    for (const limiter of [new RedisRateLimiter({ client: cluster(false) }), new RedisRateLimiter({ client: cluster() }), new RedisRateLimiter({ client: cluster(true), cluster: false })]) {
+    for (const limiter of [
+      new RedisRateLimiter({ client: cluster(false) }),
+      new RedisRateLimiter({ client: cluster() }),
+      new RedisRateLimiter({ client: cluster(true), cluster: false }),
+    ]) {
       keyCounts.length = 0
       await limiter.limit(request).catch(() => {})
       expect(keyCounts).toEqual([2])
@@ -783,13 +906,27 @@ describe('RedisRateLimiter without Redis', () => {
   })
 
   it('asks nothing of Redis for a call with no rules and no address', async () => {
-    const limiter = new RedisRateLimiter({ client: { evalsha: () => Promise.reject(new Error('called')), eval: () => Promise.reject(new Error('called')) } })
+    const limiter = new RedisRateLimiter({
+      client: { evalsha: () => Promise.reject(new Error('called')), eval: () => Promise.reject(new Error('called')) },
+    })
     expect(await limiter.limit({ key: 'k', rules: [], now: 0 })).toEqual({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
   })
 
   it('validates its options eagerly with a TypeError', () => {
     const client: RedisScriptClient = { evalsha: async () => reply, eval: async () => reply }
-    for (const bad of [undefined, {}, { client: null }, { client: {} }, { client, prefix: 'a{b}:' }, { client, prefix: 5 }, { client, timeoutMs: 0 }, { client, timeoutMs: -1 }, { client, timeoutMs: Number.NaN }, { client, timeoutMs: Infinity }, { client, cluster: 'yes' }]) {
+    for (const bad of [
+      undefined,
+      {},
+      { client: null },
+      { client: {} },
+      { client, prefix: 'a{b}:' },
+      { client, prefix: 5 },
+      { client, timeoutMs: 0 },
+      { client, timeoutMs: -1 },
+      { client, timeoutMs: Number.NaN },
+      { client, timeoutMs: Infinity },
+      { client, cluster: 'yes' },
+    ]) {
       expect(() => new RedisRateLimiter(bad as never), JSON.stringify(bad)).toThrow(TypeError)
     }
     expect(() => new RedisRateLimiter({ client, prefix: 'app:', timeoutMs: 100, cluster: true })).not.toThrow()

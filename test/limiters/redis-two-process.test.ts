@@ -25,7 +25,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const [pgUp, redisUp] = await Promise.all([postgresAnswers(), redisAnswers()])
 const up = pgUp && redisUp
 if (!up) {
-  const missing = [pgUp ? null : `PostgreSQL on ${PG.host}:${PG.port}`, redisUp ? null : `Redis on ${REDIS.host}:${REDIS.port}`].filter((m) => m !== null).join(' and ')
+  const missing = [pgUp ? null : `PostgreSQL on ${PG.host}:${PG.port}`, redisUp ? null : `Redis on ${REDIS.host}:${REDIS.port}`]
+    .filter((m) => m !== null)
+    .join(' and ')
   warnSkipped(missing, 'the two-process Redis lockout tests')
 }
 
@@ -152,7 +154,12 @@ describe.skipIf(!up && !CI)('two server processes sharing PostgreSQL and Redis',
   it('a key limited to 3 calls a minute gets exactly 3 across both processes together', { timeout: 60_000 }, async () => {
     const kw = here()
     try {
-      const { key } = await kw.keys.create({ name: 'Quota', orgId: 'org_1', projects: ['prod-site'], rateLimit: { limit: 3, windowMs: 60_000 } })
+      const { key } = await kw.keys.create({
+        name: 'Quota',
+        orgId: 'org_1',
+        projects: ['prod-site'],
+        rateLimit: { limit: 3, windowMs: 60_000 },
+      })
       const z = '192.0.2.44'
       const replies = []
       for (const server of [a, b, a, b, a, b]) replies.push(await call(server, key, z))

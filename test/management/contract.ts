@@ -57,7 +57,8 @@ export function managementContract(name: string, start: StartManagementApp, make
         return { status: res.status, headers: res.headers, text, body: parsed }
       }
       // The admin key holds the projects the tests create keys for: the grant ceiling covers projects.
-      const admin = async (input: Partial<CreateKeyInput> = {}) => (await s.mint({ scopes: ['admin'], name: 'Admin', projects: ['prod-site', 'p'], ...input })).key
+      const admin = async (input: Partial<CreateKeyInput> = {}) =>
+        (await s.mint({ scopes: ['admin'], name: 'Admin', projects: ['prod-site', 'p'], ...input })).key
       const ids = async () => (await s.kw.keys.list({ orgId: 'org_1', includeRevoked: true })).map((k) => k.id).sort()
       return { ...s, call, admin, events, ids, url: app.url }
     }
@@ -74,16 +75,32 @@ export function managementContract(name: string, start: StartManagementApp, make
       for (const key of keys) expect(reply.text).not.toContain(key)
     }
 
-    it('POST /keys creates a key in the caller\'s org and returns it once, 201, no-store', async () => {
+    it("POST /keys creates a key in the caller's org and returns it once, 201, no-store", async () => {
       const { call, admin, kw } = await serve()
       const adminKey = await admin()
-      const reply = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'CI', projects: ['prod-site'], scopes: ['write'], allowedIps: ['203.0.113.10'], rateLimit: { limit: 5000, windowMs: 3_600_000 } } })
+      const reply = await call('/admin/keys', {
+        method: 'POST',
+        key: adminKey,
+        json: {
+          name: 'CI',
+          projects: ['prod-site'],
+          scopes: ['write'],
+          allowedIps: ['203.0.113.10'],
+          rateLimit: { limit: 5000, windowMs: 3_600_000 },
+        },
+      })
       expect(reply.status, reply.text).toBe(201)
       expect(reply.headers.get('cache-control')).toBe('no-store')
       expect(reply.headers.get('content-type')).toMatch(/^application\/json/)
       const { key, info } = reply.body as { key: string; info: Record<string, unknown> }
       expect(key).toMatch(/^bsk_live_/)
-      expect(info).toMatchObject({ orgId: 'org_1', name: 'CI', scopes: ['write'], allowedIps: ['203.0.113.10'], rateLimit: [{ limit: 5000, windowMs: 3_600_000 }] })
+      expect(info).toMatchObject({
+        orgId: 'org_1',
+        name: 'CI',
+        scopes: ['write'],
+        allowedIps: ['203.0.113.10'],
+        rateLimit: [{ limit: 5000, windowMs: 3_600_000 }],
+      })
       expect(info.id).toBe(key.slice(9, 17))
       expect(info).not.toHaveProperty('hash')
       const verified = await kw.verify({ headers: { authorization: `Bearer ${key}` }, ip: '203.0.113.10' })
@@ -95,7 +112,7 @@ export function managementContract(name: string, start: StartManagementApp, make
       expectNoSecrets(listed, [key, adminKey])
     })
 
-    it('GET /keys pages through the org\'s keys with limit and the next cursor', async () => {
+    it("GET /keys pages through the org's keys with limit and the next cursor", async () => {
       const { call, admin, mint } = await serve()
       const adminKey = await admin()
       const minted = [adminKey]
@@ -124,10 +141,15 @@ export function managementContract(name: string, start: StartManagementApp, make
       const { call, admin } = await serve()
       const reply = await call('/admin/keys?limit=0&after=nope&includeRevoked=yes&lmit=3', { key: await admin() })
       expectProblem(reply, 400, 'validation_failed')
-      expect((reply.body.errors as Array<{ field: string }>).map((e) => e.field).sort()).toEqual(['after', 'includeRevoked', 'limit', 'lmit'])
+      expect((reply.body.errors as Array<{ field: string }>).map((e) => e.field).sort()).toEqual([
+        'after',
+        'includeRevoked',
+        'limit',
+        'lmit',
+      ])
     })
 
-    it('org isolation: another org\'s key id is the same 404 as an id that does not exist, on every route', async () => {
+    it("org isolation: another org's key id is the same 404 as an id that does not exist, on every route", async () => {
       const { call, admin, mint, kw } = await serve()
       const adminKey = await admin()
       const theirs = await mint({ orgId: 'org_2' })
@@ -161,10 +183,18 @@ export function managementContract(name: string, start: StartManagementApp, make
       const { call, admin, mint, kw } = await serve()
       const adminKey = await admin()
       const { info } = await mint()
-      const ok = await call(`/admin/keys/${info.id}`, { method: 'PATCH', key: adminKey, json: { name: 'Renamed', allowedOrigins: ['example.com'] } })
+      const ok = await call(`/admin/keys/${info.id}`, {
+        method: 'PATCH',
+        key: adminKey,
+        json: { name: 'Renamed', allowedOrigins: ['example.com'] },
+      })
       expect(ok.status, ok.text).toBe(200)
       expect(ok.body).toMatchObject({ id: info.id, name: 'Renamed', allowedOrigins: ['example.com'] })
-      const bad = await call(`/admin/keys/${info.id}`, { method: 'PATCH', key: adminKey, json: { name: '', allowedIps: ['999.1.1.1'], scopes: 'write', orgId: 'org_2' } })
+      const bad = await call(`/admin/keys/${info.id}`, {
+        method: 'PATCH',
+        key: adminKey,
+        json: { name: '', allowedIps: ['999.1.1.1'], scopes: 'write', orgId: 'org_2' },
+      })
       expectProblem(bad, 400, 'validation_failed')
       expect((bad.body.errors as Array<{ field: string }>).map((e) => e.field).sort()).toEqual(['allowedIps[0]', 'name', 'orgId', 'scopes'])
       expect(await kw.keys.get(info.id)).toMatchObject({ name: 'Renamed', allowedIps: [], scopes: ['read'] })
@@ -173,9 +203,19 @@ export function managementContract(name: string, start: StartManagementApp, make
     it('POST /keys validation: every bad field named, another org refused, nothing stored', async () => {
       const { call, admin, kw } = await serve()
       const adminKey = await admin()
-      const bad = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'x'.repeat(101), projects: [], rateLimit: { limit: 0, windowMs: 1500 }, allowed_origins: ['a.com'] } })
+      const bad = await call('/admin/keys', {
+        method: 'POST',
+        key: adminKey,
+        json: { name: 'x'.repeat(101), projects: [], rateLimit: { limit: 0, windowMs: 1500 }, allowed_origins: ['a.com'] },
+      })
       expectProblem(bad, 400, 'validation_failed')
-      expect((bad.body.errors as Array<{ field: string }>).map((e) => e.field).sort()).toEqual(['allowed_origins', 'name', 'projects', 'rateLimit.limit', 'rateLimit.windowMs'])
+      expect((bad.body.errors as Array<{ field: string }>).map((e) => e.field).sort()).toEqual([
+        'allowed_origins',
+        'name',
+        'projects',
+        'rateLimit.limit',
+        'rateLimit.windowMs',
+      ])
       const foreign = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'x', projects: ['p'], orgId: 'org_2' } })
       expectProblem(foreign, 400, 'validation_failed')
       expect(foreign.body.errors).toEqual([{ field: 'orgId', message: "must be omitted or the caller's own organization" }])
@@ -183,7 +223,12 @@ export function managementContract(name: string, start: StartManagementApp, make
         const reply = await call('/admin/keys', { method: 'POST', key: adminKey, headers: { 'content-type': 'application/json' }, body })
         expectProblem(reply, 400, 'validation_failed')
       }
-      const broken = await call('/admin/keys', { method: 'POST', key: adminKey, headers: { 'content-type': 'application/json' }, body: '{"name":' })
+      const broken = await call('/admin/keys', {
+        method: 'POST',
+        key: adminKey,
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":',
+      })
       expectProblem(broken, 400, 'validation_failed')
       expect(await kw.keys.list({ orgId: 'org_1' })).toHaveLength(1)
       expect(await kw.keys.list({ orgId: 'org_2' })).toHaveLength(0)
@@ -192,16 +237,29 @@ export function managementContract(name: string, start: StartManagementApp, make
     it('bounds the body (413), wants JSON (415), and nothing is stored', async () => {
       const { call, admin, kw } = await serve()
       const adminKey = await admin()
-      const big = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'big', projects: ['p'], metadata: { pad: 'x'.repeat(17_000) } } })
+      const big = await call('/admin/keys', {
+        method: 'POST',
+        key: adminKey,
+        json: { name: 'big', projects: ['p'], metadata: { pad: 'x'.repeat(17_000) } },
+      })
       expectProblem(big, 413, 'payload_too_large')
-      const form = await call('/admin/keys', { method: 'POST', key: adminKey, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=x&projects=p' })
+      const form = await call('/admin/keys', {
+        method: 'POST',
+        key: adminKey,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'name=x&projects=p',
+      })
       expectProblem(form, 415, 'unsupported_media_type')
       expect(await kw.keys.list({ orgId: 'org_1' })).toHaveLength(1)
     })
 
     it('a smaller maxBodyBytes is enforced', async () => {
       const { call, admin } = await serve({ maxBodyBytes: 256 })
-      const reply = await call('/admin/keys', { method: 'POST', key: await admin(), json: { name: 'n', projects: ['p'], description: 'd'.repeat(300) } })
+      const reply = await call('/admin/keys', {
+        method: 'POST',
+        key: await admin(),
+        json: { name: 'n', projects: ['p'], description: 'd'.repeat(300) },
+      })
       expectProblem(reply, 413, 'payload_too_large')
     })
 
@@ -242,7 +300,11 @@ export function managementContract(name: string, start: StartManagementApp, make
       })
       const writer = await mint({ scopes: ['write'] })
       expect((await call('/admin/keys', { key: writer.key })).status).toBe(200)
-      expectProblem(await call('/admin/keys', { method: 'POST', key: writer.key, json: { name: 'n', projects: ['p'] } }), 403, 'insufficient_scope')
+      expectProblem(
+        await call('/admin/keys', { method: 'POST', key: writer.key, json: { name: 'n', projects: ['p'] } }),
+        403,
+        'insufficient_scope',
+      )
       expect(seen).toEqual(['keys.list', 'keys.create'])
     })
 
@@ -251,12 +313,20 @@ export function managementContract(name: string, start: StartManagementApp, make
       const manager = await mint({ scopes: ['keys:manage'], projects: ['p'] })
       const strong = await mint({ scopes: ['admin'], projects: ['p'] })
       const before = await ids()
-      const minted = await call('/admin/keys', { method: 'POST', key: manager.key, json: { name: 'escalate', projects: ['p'], scopes: ['admin'] } })
+      const minted = await call('/admin/keys', {
+        method: 'POST',
+        key: manager.key,
+        json: { name: 'escalate', projects: ['p'], scopes: ['admin'] },
+      })
       expectProblem(minted, 403, 'insufficient_scope')
       expect(minted.body.scope).toBe('admin write read')
       expect(minted.headers.get('www-authenticate')).toContain('scope="admin write read"')
       expect(minted.body.errors).toEqual([{ field: 'scopes', message: 'the caller does not hold: admin, write, read' }])
-      const patched = await call(`/admin/keys/${manager.info.id}`, { method: 'PATCH', key: manager.key, json: { scopes: ['keys:manage', 'admin'] } })
+      const patched = await call(`/admin/keys/${manager.info.id}`, {
+        method: 'PATCH',
+        key: manager.key,
+        json: { scopes: ['keys:manage', 'admin'] },
+      })
       expectProblem(patched, 403, 'insufficient_scope')
       const rotated = await call(`/admin/keys/${strong.info.id}/rotate`, { method: 'POST', key: manager.key })
       expectProblem(rotated, 403, 'insufficient_scope')
@@ -264,7 +334,11 @@ export function managementContract(name: string, start: StartManagementApp, make
       expect(await kw.keys.get(manager.info.id)).toMatchObject({ scopes: ['keys:manage'] })
       expect((await kw.verify({ headers: { authorization: `Bearer ${strong.key}` } })).ok).toBe(true)
       // Within its grant it works.
-      const own = await call('/admin/keys', { method: 'POST', key: manager.key, json: { name: 'peer', projects: ['p'], scopes: ['keys:manage'] } })
+      const own = await call('/admin/keys', {
+        method: 'POST',
+        key: manager.key,
+        json: { name: 'peer', projects: ['p'], scopes: ['keys:manage'] },
+      })
       expect(own.status, own.text).toBe(201)
     })
 
@@ -272,7 +346,11 @@ export function managementContract(name: string, start: StartManagementApp, make
       const { call, admin, ids } = await serve()
       const adminKey = await admin()
       const before = await ids()
-      const refund = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'r', projects: ['p'], scopes: ['billing:refund'] } })
+      const refund = await call('/admin/keys', {
+        method: 'POST',
+        key: adminKey,
+        json: { name: 'r', projects: ['p'], scopes: ['billing:refund'] },
+      })
       expectProblem(refund, 403, 'insufficient_scope')
       expect(refund.body.scope).toBe('billing:refund')
       const elsewhere = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'r', projects: ['p', 'other'] } })
@@ -287,14 +365,23 @@ export function managementContract(name: string, start: StartManagementApp, make
         authorize: (auth, action, c) => {
           calls.push({ action: c.action, input: c.input, current: c.current?.id, org: c.auth.org })
           // An app restricting more: nobody here may hand out write, nor touch the key named Frozen.
-          return auth.scopes.includes('admin') && action === c.action && !(Array.isArray(c.input?.scopes) && c.input.scopes.includes('write')) && c.current?.name !== 'Frozen'
+          return (
+            auth.scopes.includes('admin') &&
+            action === c.action &&
+            !(Array.isArray(c.input?.scopes) && c.input.scopes.includes('write')) &&
+            c.current?.name !== 'Frozen'
+          )
         },
       })
       const adminKey = await admin()
       const target = await mint({ projects: ['p'] })
       const frozen = await mint({ name: 'Frozen' })
       expect((await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'n', projects: ['p'] } })).status).toBe(201)
-      expectProblem(await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'n', projects: ['p'], scopes: ['write'] } }), 403, 'insufficient_scope')
+      expectProblem(
+        await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'n', projects: ['p'], scopes: ['write'] } }),
+        403,
+        'insufficient_scope',
+      )
       expect((await call(`/admin/keys/${target.info.id}`, { method: 'PATCH', key: adminKey, json: { name: 'm' } })).status).toBe(200)
       expectProblem(await call(`/admin/keys/${frozen.info.id}`, { method: 'DELETE', key: adminKey }), 403, 'insufficient_scope')
       expect(calls).toEqual([
@@ -305,15 +392,23 @@ export function managementContract(name: string, start: StartManagementApp, make
       ])
     })
 
-    it('write policy: sets defaults, allow-lists fields, checks projects in the app\'s data, keeps the name immutable', async () => {
+    it("write policy: sets defaults, allow-lists fields, checks projects in the app's data, keeps the name immutable", async () => {
       const orgProjects: Record<string, string[]> = { org_1: ['p', 'prod-site'] }
       const { call, admin, mint, kw, ids } = await serve({
         policy: async ({ action, auth, input }) => {
           if (action === 'keys.rotate') return { gracePeriodMs: 60_000, ...input }
           const allowed = action === 'keys.create' ? ['name', 'projects', 'expiresAt'] : ['projects', 'expiresAt', 'description']
-          const errors = Object.keys(input).filter((f) => !allowed.includes(f)).map((field) => ({ field, message: action === 'keys.update' && field === 'name' ? 'cannot be changed: a key keeps its name' : 'cannot be set here' }))
+          const errors = Object.keys(input)
+            .filter((f) => !allowed.includes(f))
+            .map((field) => ({
+              field,
+              message: action === 'keys.update' && field === 'name' ? 'cannot be changed: a key keeps its name' : 'cannot be set here',
+            }))
           const known = await Promise.resolve(orgProjects[auth.org] ?? [])
-          if (Array.isArray(input.projects)) input.projects.forEach((p, i) => { if (!known.includes(p as string)) errors.push({ field: `projects[${i}]`, message: 'no such project in your organization' }) })
+          if (Array.isArray(input.projects))
+            input.projects.forEach((p, i) => {
+              if (!known.includes(p as string)) errors.push({ field: `projects[${i}]`, message: 'no such project in your organization' })
+            })
           if (errors.length > 0) throw new KeywardError('validation_failed', { message: 'Refused by policy', errors })
           return action === 'keys.create' ? { ...input, scopes: ['read'], metadata: { createdVia: 'dashboard' } } : undefined
         },
@@ -321,15 +416,23 @@ export function managementContract(name: string, start: StartManagementApp, make
       const adminKey = await admin()
       const before = await ids()
       const fields = (r: Reply) => (r.body.errors as Array<{ field: string }>).map((e) => e.field).sort()
-      const denied = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'n', projects: ['p', 'ghost'], scopes: ['admin'], allowedIps: [] } })
+      const denied = await call('/admin/keys', {
+        method: 'POST',
+        key: adminKey,
+        json: { name: 'n', projects: ['p', 'ghost'], scopes: ['admin'], allowedIps: [] },
+      })
       expectProblem(denied, 400, 'validation_failed')
       expect(fields(denied)).toEqual(['allowedIps', 'projects[1]', 'scopes'])
       expect(await ids()).toEqual(before)
       const created = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'n', projects: ['p'] } })
       expect(created.status, created.text).toBe(201)
-      expect((created.body.info as Record<string, unknown>)).toMatchObject({ scopes: ['read'], metadata: { createdVia: 'dashboard' } })
+      expect(created.body.info as Record<string, unknown>).toMatchObject({ scopes: ['read'], metadata: { createdVia: 'dashboard' } })
       const target = await mint({ name: 'Original', projects: ['p'] })
-      const rename = await call(`/admin/keys/${target.info.id}`, { method: 'PATCH', key: adminKey, json: { name: 'Renamed', description: 'ok' } })
+      const rename = await call(`/admin/keys/${target.info.id}`, {
+        method: 'PATCH',
+        key: adminKey,
+        json: { name: 'Renamed', description: 'ok' },
+      })
       expectProblem(rename, 400, 'validation_failed')
       expect(rename.body.errors).toEqual([{ field: 'name', message: 'cannot be changed: a key keeps its name' }])
       expect(await kw.keys.get(target.info.id)).toMatchObject({ name: 'Original', description: null })
@@ -346,7 +449,8 @@ export function managementContract(name: string, start: StartManagementApp, make
       const { call, admin, mint, ids } = await serve({
         onError: (e) => void seen.push(e),
         policy: ({ input }) => {
-          if (input.name === 'forbidden') throw new KeywardError('insufficient_scope', { message: 'Only owners create keys named forbidden' })
+          if (input.name === 'forbidden')
+            throw new KeywardError('insufficient_scope', { message: 'Only owners create keys named forbidden' })
           if (input.name === 'crash') throw new Error('policy db at 10.0.0.7 down')
           if (input.name === 'junk') return 'yes' as never
           // A policy that tries to widen: the ceiling still applies after it.
@@ -362,19 +466,30 @@ export function managementContract(name: string, start: StartManagementApp, make
       const crash = await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'crash', projects: ['p'] } })
       expectProblem(crash, 500, 'internal_error')
       expect(crash.text).not.toContain('10.0.0.7')
-      expectProblem(await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'junk', projects: ['p'] } }), 500, 'internal_error')
+      expectProblem(
+        await call('/admin/keys', { method: 'POST', key: adminKey, json: { name: 'junk', projects: ['p'] } }),
+        500,
+        'internal_error',
+      )
       expect(seen).toHaveLength(2)
       const widened = await call('/admin/keys', { method: 'POST', key: writer.key, json: { name: 'widen', projects: ['p'] } })
       expectProblem(widened, 403, 'insufficient_scope')
       expect(widened.body.scope).toBe('billing:refund')
-      expectProblem(await call(`/admin/keys/${writer.info.id}`, { method: 'PATCH', key: writer.key, json: { name: 'w' } }), 403, 'insufficient_scope')
+      expectProblem(
+        await call(`/admin/keys/${writer.info.id}`, { method: 'PATCH', key: writer.key, json: { name: 'w' } }),
+        403,
+        'insufficient_scope',
+      )
       expect(await ids()).toEqual(before)
     })
 
     it('two Authorization lines, an admin key then junk, are 400 invalid_request (raw socket)', async () => {
       const { admin, url } = await serve()
       const adminKey = await admin()
-      const reply = await rawRequest(url, '/admin/keys', [['Authorization', `Bearer ${adminKey}`], ['Authorization', 'Bearer junk']])
+      const reply = await rawRequest(url, '/admin/keys', [
+        ['Authorization', `Bearer ${adminKey}`],
+        ['Authorization', 'Bearer junk'],
+      ])
       expect(reply.status, reply.text).toBe(400)
       expect(reply.body.code).toBe('invalid_request')
       expect(reply.text).not.toContain(adminKey)
@@ -439,7 +554,12 @@ export function managementContract(name: string, start: StartManagementApp, make
       expect(events[0]).toMatchObject({ keyId: info.id, org: 'org_1', actor, ip: expect.stringMatching(/127\.0\.0\.1/) })
       expect(events[2]).toMatchObject({ keyId: info.id, rotatedTo: newId, actor })
       expect(events[3]).toMatchObject({ keyId: newId, actor })
-      expect(events[4]).toMatchObject({ type: 'verify.failed', code: 'invalid_token', keyId: info.id, ip: expect.stringMatching(/127\.0\.0\.1/) })
+      expect(events[4]).toMatchObject({
+        type: 'verify.failed',
+        code: 'invalid_token',
+        keyId: info.id,
+        ip: expect.stringMatching(/127\.0\.0\.1/),
+      })
       for (const event of events) {
         expect(event.at).toBeInstanceOf(Date)
         const text = JSON.stringify(event)

@@ -5,7 +5,11 @@ import { setup } from '../support/setup.js'
 function recorder() {
   const events: KeywardEvent[] = []
   const errors: unknown[] = []
-  return { events, errors, options: { onEvent: (e: KeywardEvent) => void events.push(e), onBackgroundError: (e: unknown) => void errors.push(e) } }
+  return {
+    events,
+    errors,
+    options: { onEvent: (e: KeywardEvent) => void events.push(e), onBackgroundError: (e: unknown) => void errors.push(e) },
+  }
 }
 
 describe('onEvent audit hook', () => {

@@ -19,7 +19,11 @@ describe('Express managementRouter specifics', () => {
     const server = await listen(createServer(app))
     try {
       const post = (body: unknown) =>
-        fetch(`${server.url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        fetch(`${server.url}/admin/keys`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
       const ok = await post({ name: 'parsed', projects: ['p'] })
       expect(ok.status).toBe(201)
       const big = await post({ name: 'big', projects: ['p'], metadata: { pad: 'x'.repeat(20_000) } })
@@ -46,7 +50,11 @@ describe('Express managementRouter: was the body already read?', () => {
     app.use('/admin', managementRouter(kw))
     const server = await listen(createServer(app))
     const post = (body: string, contentType = 'application/json') =>
-      fetch(`${server.url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': contentType }, body })
+      fetch(`${server.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': contentType },
+        body,
+      })
     return { server, post }
   }
 

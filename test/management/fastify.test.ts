@@ -19,7 +19,7 @@ const start: StartManagementApp = async (kw, options) => {
 managementContract('Fastify', start)
 
 describe('Fastify managementRouter specifics', () => {
-  it('keeps Fastify\'s own JSON parser for the rest of the app', async () => {
+  it("keeps Fastify's own JSON parser for the rest of the app", async () => {
     const { kw } = setup()
     const app = Fastify()
     await app.register(managementRouter(kw), { prefix: '/admin' })
@@ -33,7 +33,12 @@ describe('Fastify managementRouter specifics', () => {
     const admin = (await mint({ scopes: ['admin'] })).key
     const app = Fastify()
     await app.register(managementRouter(kw), { prefix: '/admin' })
-    const res = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${admin}` }, payload: '{"name":"n","projects":["p"]}' })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/admin/keys',
+      headers: { authorization: `Bearer ${admin}` },
+      payload: '{"name":"n","projects":["p"]}',
+    })
     expect(res.statusCode).toBe(415)
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
     expect(await kw.keys.list({ orgId: 'org_1' })).toHaveLength(1)

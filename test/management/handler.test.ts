@@ -5,7 +5,12 @@ import { setup } from '../support/setup.js'
 async function admin() {
   const s = setup()
   const key = (await s.mint({ scopes: ['admin'], projects: ['p'] })).key
-  const request = (extra: Partial<ManagementRequest>): ManagementRequest => ({ method: 'POST', path: '/keys', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...extra })
+  const request = (extra: Partial<ManagementRequest>): ManagementRequest => ({
+    method: 'POST',
+    path: '/keys',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    ...extra,
+  })
   return { ...s, key, request }
 }
 
@@ -36,7 +41,9 @@ describe('createManagementHandler (no framework)', () => {
     const handle = createManagementHandler(kw)
     const big = new TextEncoder().encode(JSON.stringify({ name: 'n', projects: ['p'], description: 'x'.repeat(20_000) }))
     let pulled = 0
-    const counting = stream(big).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform: (c, ctl) => void ((pulled += c.length), ctl.enqueue(c)) }))
+    const counting = stream(big).pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({ transform: (c, ctl) => void ((pulled += c.length), ctl.enqueue(c)) }),
+    )
     expect((await handle(request({ body: counting }))).status).toBe(413)
     expect(pulled).toBeLessThan(big.length)
     async function* chunks() {

@@ -50,12 +50,17 @@ describe('Hono managementRouter specifics', () => {
       await next()
     })
     app.route('/admin', managementRouter(kw))
-    const post = (body: unknown) => app.request('/admin/keys', { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const post = (body: unknown) =>
+      app.request('/admin/keys', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
     expect((await post({ name: 'read before', projects: ['p'] })).status).toBe(201)
     expect((await post({ name: 'big', projects: ['p'], metadata: { pad: 'x'.repeat(20_000) } })).status).toBe(413)
   })
 
-  it('a user JWT with the admin scope manages its org\'s keys; the events name the user', async () => {
+  it("a user JWT with the admin scope manages its org's keys; the events name the user", async () => {
     const events: KeywardEvent[] = []
     const { kw, mint } = jwtSetup({}, { onEvent: (e) => void events.push(e) })
     const theirs = (await mint({ orgId: 'org_2' })).info.id
@@ -64,7 +69,11 @@ describe('Hono managementRouter specifics', () => {
     const { accessToken } = await kw.tokens.issue({ subject: 'alice', org: 'org_1', scopes: ['admin'], projects: ['p'] })
     const { accessToken: reader } = await kw.tokens.issue({ subject: 'bob', org: 'org_1', scopes: ['read'] })
     const auth = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' })
-    const created = await app.request('/admin/keys', { method: 'POST', headers: auth(accessToken), body: JSON.stringify({ name: 'from a user', projects: ['p'] }) })
+    const created = await app.request('/admin/keys', {
+      method: 'POST',
+      headers: auth(accessToken),
+      body: JSON.stringify({ name: 'from a user', projects: ['p'] }),
+    })
     expect(created.status).toBe(201)
     expect(events.filter((e) => e.type === 'key.created').at(-1)?.actor).toEqual({ type: 'jwt', subject: 'alice', org: 'org_1' })
     expect((await app.request(`/admin/keys/${theirs}`, { headers: auth(accessToken) })).status).toBe(404)

@@ -6,7 +6,18 @@ type Json = Record<string, unknown>
 // The OpenAPI document's own top-level fields are not JSON Schema keywords; declared as plain
 // annotations they let ajv hold the whole document (so `#/components/schemas/...` refs resolve)
 // while strict mode still refuses any unknown keyword inside a schema that is actually compiled.
-const OPENAPI_FIELDS = ['openapi', 'info', 'security', 'paths', 'components', 'servers', 'tags', 'webhooks', 'jsonSchemaDialect', 'externalDocs']
+const OPENAPI_FIELDS = [
+  'openapi',
+  'info',
+  'security',
+  'paths',
+  'components',
+  'servers',
+  'tags',
+  'webhooks',
+  'jsonSchemaDialect',
+  'externalDocs',
+]
 const DOCUMENT_ID = 'https://keyward.test/management-openapi.json'
 
 /**
@@ -20,7 +31,8 @@ export function openApiValidator(doc: Json): { check(value: unknown, schema: Jso
   addFormats.default(ajv)
   for (const field of OPENAPI_FIELDS) ajv.addKeyword(field)
   ajv.addSchema({ ...doc, $id: DOCUMENT_ID })
-  const format = (errors: ErrorObject[] | null | undefined): string[] => (errors ?? []).map((e) => `${e.instancePath || '$'}: ${e.message ?? e.keyword}`)
+  const format = (errors: ErrorObject[] | null | undefined): string[] =>
+    (errors ?? []).map((e) => `${e.instancePath || '$'}: ${e.message ?? e.keyword}`)
   const check = (value: unknown, schema: Json): string[] => {
     const validate = ajv.compile({ $ref: resolve(schema) })
     return validate(value) ? [] : format(validate.errors)
@@ -30,7 +42,8 @@ export function openApiValidator(doc: Json): { check(value: unknown, schema: Jso
     // Compiles every named schema, so a keyword ajv does not know (a typo, a 3.0-only `nullable`)
     // fails even in a schema no response happens to use.
     compileAll() {
-      for (const name of Object.keys(((doc.components as Json).schemas as Json) ?? {})) ajv.getSchema(`${DOCUMENT_ID}#/components/schemas/${name}`)
+      for (const name of Object.keys(((doc.components as Json).schemas as Json) ?? {}))
+        ajv.getSchema(`${DOCUMENT_ID}#/components/schemas/${name}`)
     },
   }
 }

@@ -31,7 +31,11 @@ function documented(pattern: string, method: string, status: number): { type: st
 describe('managementOpenApi()', () => {
   it('is an OpenAPI 3.1 document listing exactly the routes the handler serves', () => {
     expect(doc.openapi).toBe('3.1.0')
-    const listed = Object.entries(paths).flatMap(([pattern, item]) => Object.keys(item).filter((k) => k !== 'parameters').map((m) => `${m.toUpperCase()} ${pattern}`))
+    const listed = Object.entries(paths).flatMap(([pattern, item]) =>
+      Object.keys(item)
+        .filter((k) => k !== 'parameters')
+        .map((m) => `${m.toUpperCase()} ${pattern}`),
+    )
     expect(listed.sort()).toEqual(MANAGEMENT_ROUTES.map((r) => `${r.method} ${r.pattern}`).sort())
     expect(managementOpenApi()).not.toBe(managementOpenApi())
   })
@@ -45,20 +49,30 @@ describe('managementOpenApi()', () => {
 
   it('the validator itself refuses what the schemas forbid', () => {
     const keyInfo = { $ref: '#/components/schemas/KeyInfo' }
-    expect(check({ id: 'x' }, keyInfo)).toContain('$: must have required property \'displayPrefix\'')
-    expect(check({ data: [], next: 5 }, { $ref: '#/components/schemas/KeyList' })).toContain('/next: must match exactly one schema in oneOf')
-    expect(check({ type: 'about:blank', title: 't', status: '400', detail: 'd', code: 'c' }, { $ref: '#/components/schemas/Problem' })).toEqual(['/status: must be integer'])
-    expect(check({ type: 'no scheme', title: 't', status: 400, detail: 'd', code: 'c' }, { $ref: '#/components/schemas/Problem' })).toEqual(['/type: must match format "uri"'])
-    expect(check({ name: 'n', projects: ['p'], expiresAt: 'tomorrow' }, { $ref: '#/components/schemas/CreateKeyInput' })).toContain('/expiresAt: must match format "date-time"')
+    expect(check({ id: 'x' }, keyInfo)).toContain("$: must have required property 'displayPrefix'")
+    expect(check({ data: [], next: 5 }, { $ref: '#/components/schemas/KeyList' })).toContain(
+      '/next: must match exactly one schema in oneOf',
+    )
+    expect(
+      check({ type: 'about:blank', title: 't', status: '400', detail: 'd', code: 'c' }, { $ref: '#/components/schemas/Problem' }),
+    ).toEqual(['/status: must be integer'])
+    expect(check({ type: 'no scheme', title: 't', status: 400, detail: 'd', code: 'c' }, { $ref: '#/components/schemas/Problem' })).toEqual(
+      ['/type: must match format "uri"'],
+    )
+    expect(check({ name: 'n', projects: ['p'], expiresAt: 'tomorrow' }, { $ref: '#/components/schemas/CreateKeyInput' })).toContain(
+      '/expiresAt: must match format "date-time"',
+    )
   })
 
   it('refuses a windowMs that is not a whole number of seconds (multipleOf: 1000)', () => {
     const input = { $ref: '#/components/schemas/CreateKeyInput' }
     expect(check({ name: 'n', projects: ['p'], rateLimit: { limit: 1, windowMs: 2000 } }, input)).toEqual([])
-    expect(check({ name: 'n', projects: ['p'], rateLimit: { limit: 1, windowMs: 1500 } }, input)).toContain('/rateLimit/windowMs: must be multiple of 1000')
+    expect(check({ name: 'n', projects: ['p'], rateLimit: { limit: 1, windowMs: 1500 } }, input)).toContain(
+      '/rateLimit/windowMs: must be multiple of 1000',
+    )
   })
 
-  describe('matches the routes\' real responses (Express over HTTP)', () => {
+  describe("matches the routes' real responses (Express over HTTP)", () => {
     let url = ''
     let close: () => Promise<void> = async () => {}
     let downUrl = ''
@@ -90,7 +104,13 @@ describe('managementOpenApi()', () => {
       await closeDown()
     })
 
-    async function expectDocumented(pattern: string, method: string, path: string, init: { key?: string; json?: unknown; raw?: string; type?: string; base?: string }, status: number) {
+    async function expectDocumented(
+      pattern: string,
+      method: string,
+      path: string,
+      init: { key?: string; json?: unknown; raw?: string; type?: string; base?: string },
+      status: number,
+    ) {
       const headers: Record<string, string> = {}
       if (init.key !== undefined) headers.authorization = `Bearer ${init.key}`
       let body: string | undefined
@@ -109,14 +129,32 @@ describe('managementOpenApi()', () => {
     }
 
     it('POST /keys', async () => {
-      await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: { name: 'n', projects: ['p'], rateLimit: { limit: 1, windowMs: 1000 }, expiresAt: '2030-01-01' } }, 201)
+      await expectDocumented(
+        '/keys',
+        'POST',
+        '/keys',
+        { key: admin, json: { name: 'n', projects: ['p'], rateLimit: { limit: 1, windowMs: 1000 }, expiresAt: '2030-01-01' } },
+        201,
+      )
       await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: { name: '' } }, 400)
-      await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: { name: 'n', projects: ['p'], description: 'x'.repeat(20_000) } }, 413)
+      await expectDocumented(
+        '/keys',
+        'POST',
+        '/keys',
+        { key: admin, json: { name: 'n', projects: ['p'], description: 'x'.repeat(20_000) } },
+        413,
+      )
       await expectDocumented('/keys', 'POST', '/keys', { key: admin, raw: 'name=n', type: 'text/plain' }, 415)
       await expectDocumented('/keys', 'POST', '/keys', { json: {} }, 401)
       await expectDocumented('/keys', 'POST', '/keys', { key: writer, json: {} }, 403)
       // The grant ceiling's refusal is a documented 403 problem too.
-      await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: { name: 'n', projects: ['p'], scopes: ['billing:refund'] } }, 403)
+      await expectDocumented(
+        '/keys',
+        'POST',
+        '/keys',
+        { key: admin, json: { name: 'n', projects: ['p'], scopes: ['billing:refund'] } },
+        403,
+      )
       await expectDocumented('/keys', 'POST', '/keys', { key: admin, json: {}, base: downUrl }, 503)
     })
 

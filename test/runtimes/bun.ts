@@ -2,7 +2,10 @@
 import { serveAndCheck } from './serve-and-check.js'
 
 declare const Bun: {
-  serve(options: { port: number; hostname: string; fetch: (request: Request) => Response | Promise<Response> }): { port: number; stop(closeActive?: boolean): Promise<void> | void }
+  serve(options: { port: number; hostname: string; fetch: (request: Request) => Response | Promise<Response> }): {
+    port: number
+    stop(closeActive?: boolean): Promise<void> | void
+  }
 }
 declare const process: { exit(code: number): never }
 

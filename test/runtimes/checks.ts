@@ -4,7 +4,16 @@
  * package (scripts/runtimes-bundle.ts) and run on Bun, Deno and workerd by scripts/runtimes.sh.
  * Nothing here may use a Node or runtime-specific API: only Web globals and the package.
  */
-import { createKeyward, isKeywardError, MemoryRateLimiter, MfaRequiredError, totp, type Keyward, type KeywardOptions, type VerifyResult } from 'keyward'
+import {
+  createKeyward,
+  isKeywardError,
+  MemoryRateLimiter,
+  MfaRequiredError,
+  totp,
+  type Keyward,
+  type KeywardOptions,
+  type VerifyResult,
+} from 'keyward'
 
 /** One named check; it throws to fail. */
 export interface Check {
@@ -34,7 +43,8 @@ function setup(options: Partial<KeywardOptions> = {}) {
   let t = T0
   const clock = { now: () => t, advance: (ms: number) => void (t += ms) }
   const kw = createKeyward({ prefix: 'bsk', usageFlushMs: false, now: clock.now, ...options })
-  const mint = (extra: Record<string, unknown> = {}) => kw.keys.create({ name: 'runtime check', orgId: 'org_1', projects: ['p1'], ...extra })
+  const mint = (extra: Record<string, unknown> = {}) =>
+    kw.keys.create({ name: 'runtime check', orgId: 'org_1', projects: ['p1'], ...extra })
   return { kw, clock, mint }
 }
 
@@ -103,8 +113,14 @@ export function coreChecks(): Check[] {
       async run() {
         const { kw, mint } = setup()
         const { key } = await mint({ allowedOrigins: ['app.example'] })
-        assert(code(await kw.verify({ headers: { ...bearer(key), origin: 'https://app.example' } })) === 'ok', 'the allowed origin was refused')
-        assert(code(await kw.verify({ headers: { ...bearer(key), origin: 'https://evil.example' } })) === 'origin_forbidden', 'a foreign origin passed')
+        assert(
+          code(await kw.verify({ headers: { ...bearer(key), origin: 'https://app.example' } })) === 'ok',
+          'the allowed origin was refused',
+        )
+        assert(
+          code(await kw.verify({ headers: { ...bearer(key), origin: 'https://evil.example' } })) === 'origin_forbidden',
+          'a foreign origin passed',
+        )
         assert(code(await kw.verify({ headers: bearer(key) })) === 'origin_forbidden', 'no origin passed an origin-bound key')
       },
     },
@@ -172,10 +188,12 @@ export function coreChecks(): Check[] {
           (e: unknown) => (e instanceof MfaRequiredError ? e.pendingToken : undefined),
         )
         assert(pending !== undefined, 'a login without a code was not refused with mfa_required')
-        const wrong = await kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: '000000' === totp.code(secret, clock.now()) ? '111111' : '000000' } }).then(
-          () => 'accepted',
-          (e: unknown) => (isKeywardError(e) ? e.code : String(e)),
-        )
+        const wrong = await kw.tokens
+          .login({ pendingToken: pending, twoFactor: { secret, code: '000000' === totp.code(secret, clock.now()) ? '111111' : '000000' } })
+          .then(
+            () => 'accepted',
+            (e: unknown) => (isKeywardError(e) ? e.code : String(e)),
+          )
         assert(wrong !== 'accepted', 'a wrong TOTP code was accepted')
         const pair = await kw.tokens.login({ pendingToken: pending, twoFactor: { secret, code: totp.code(secret, clock.now()) } })
         const r = await kw.verify({ headers: bearer(pair.accessToken) })
@@ -193,7 +211,8 @@ export async function runChecks(checks: readonly Check[]): Promise<CheckResult[]
       await check.run()
       results.push({ name: check.name, ok: true })
     } catch (error) {
-      const message = error instanceof CheckFailed ? error.message : `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
+      const message =
+        error instanceof CheckFailed ? error.message : `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
       results.push({ name: check.name, ok: false, message })
     }
   }

@@ -13,7 +13,10 @@ await serveAndCheck(
   'deno',
   (fetch) =>
     new Promise((resolve) => {
-      const server = Deno.serve({ port: 0, hostname: '127.0.0.1', onListen: ({ port }) => resolve({ port, stop: () => server.shutdown() }) }, fetch)
+      const server = Deno.serve(
+        { port: 0, hostname: '127.0.0.1', onListen: ({ port }) => resolve({ port, stop: () => server.shutdown() }) },
+        fetch,
+      )
     }),
   (code) => Deno.exit(code),
 )

@@ -64,7 +64,10 @@ export function httpChecks(base: string): Check[] {
       name: 'http: no credential is 401 with a Bearer challenge and a problem body',
       async run() {
         const response = await get('/api/projects/p1/stats')
-        assert((response.headers.get('www-authenticate') ?? '').startsWith('Bearer realm='), `challenge: ${response.headers.get('www-authenticate')}`)
+        assert(
+          (response.headers.get('www-authenticate') ?? '').startsWith('Bearer realm='),
+          `challenge: ${response.headers.get('www-authenticate')}`,
+        )
         const p = await problem(response)
         assert(p.status === 401 && p.code === 'missing_credentials', `got ${p.status} ${p.code}`)
       },
@@ -97,7 +100,10 @@ export function httpChecks(base: string): Check[] {
       name: 'http: origin-bound key refused from another origin',
       async run() {
         const key = need().origin
-        assert((await get('/api/projects/p1/stats', { 'x-api-key': key, origin: 'https://app.example' })).status === 200, 'the allowed origin was refused')
+        assert(
+          (await get('/api/projects/p1/stats', { 'x-api-key': key, origin: 'https://app.example' })).status === 200,
+          'the allowed origin was refused',
+        )
         const p = await problem(await get('/api/projects/p1/stats', { 'x-api-key': key, origin: 'https://evil.example' }))
         assert(p.status === 403 && p.code === 'origin_forbidden', `foreign origin: ${p.status} ${p.code}`)
       },
@@ -120,7 +126,10 @@ export function httpChecks(base: string): Check[] {
     {
       name: 'http: CORS preflight passes unauthenticated',
       async run() {
-        const response = await fetch(`${base}/api/projects/p1/stats`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } })
+        const response = await fetch(`${base}/api/projects/p1/stats`, {
+          method: 'OPTIONS',
+          headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
+        })
         assert(response.status === 204 && response.headers.get('x-handler') === 'reached', `preflight got ${response.status}`)
       },
     },

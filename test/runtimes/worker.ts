@@ -16,13 +16,21 @@ const app = buildApp(kw)
 let moduleScope: { name: string; message: string } | undefined
 const moduleScopeAttempt = kw.keys.create({ name: 'module scope', orgId: 'org_1', projects: ['p1'] }).then(
   () => void (moduleScope = { name: 'none', message: 'a key was created at module scope' }),
-  (error: unknown) => void (moduleScope = error instanceof Error ? { name: error.name, message: error.message } : { name: 'unknown', message: String(error) }),
+  (error: unknown) =>
+    void (moduleScope =
+      error instanceof Error ? { name: error.name, message: error.message } : { name: 'unknown', message: String(error) }),
 )
 
 // Last-used times: a clock the driver moves, and an interval no real timer reaches during the run,
 // so a write can only come from the next request handing it to waitUntil.
 let offset = 0
-const usage = createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), usageFlushMs: 600_000, cache: false, now: () => Date.now() + offset })
+const usage = createKeyward({
+  prefix: 'bsk',
+  store: new MemoryTokenStore(),
+  usageFlushMs: 600_000,
+  cache: false,
+  now: () => Date.now() + offset,
+})
 const usageApp = new Hono().get('/__usage/me', authenticate(usage), (c) => c.text('ok'))
 let waitUntilCalls = 0
 

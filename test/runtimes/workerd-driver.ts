@@ -65,7 +65,10 @@ const workersChecks: Check[] = [
     name: 'workers: kw.keys.create() at module scope fails with a keyward TypeError that says why',
     async run() {
       const seen = (await (await fetch(`${base}/__module-scope`)).json()) as { name: string; message: string }
-      assert(seen.name === 'TypeError' && /^keyward: .*module scope.*request handler/.test(seen.message), `got ${seen.name}: ${seen.message}`)
+      assert(
+        seen.name === 'TypeError' && /^keyward: .*module scope.*request handler/.test(seen.message),
+        `got ${seen.name}: ${seen.message}`,
+      )
     },
   },
   {

@@ -5,9 +5,24 @@ import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
-import { KEYWARD_POSTGRES_LIFECYCLE_SCHEMA, KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA, KEYWARD_POSTGRES_SCHEMA, postgresLifecycleSql, postgresRefreshFamilySql, postgresSchemaSql, postgresSchemaStatements } from '../../src/stores/postgres-schema.js'
+import {
+  KEYWARD_POSTGRES_LIFECYCLE_SCHEMA,
+  KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA,
+  KEYWARD_POSTGRES_SCHEMA,
+  postgresLifecycleSql,
+  postgresRefreshFamilySql,
+  postgresSchemaSql,
+  postgresSchemaStatements,
+} from '../../src/stores/postgres-schema.js'
 import { PostgresTokenStore, type PostgresQueryable } from '../../src/stores/postgres-token-store.js'
-import { bareRecord, describeTokenStoreConformance, familyRecord, fullRecord, startSecondProcess, type StoreHarness } from '../../testing/index.js'
+import {
+  bareRecord,
+  describeTokenStoreConformance,
+  familyRecord,
+  fullRecord,
+  startSecondProcess,
+  type StoreHarness,
+} from '../../testing/index.js'
 import { expectFailuresRejected, familyCalls } from './refresh-family-faults.js'
 import { CI, POSTGRES, postgresAnswers, warnSkipped } from '../support/servers.js'
 
@@ -18,7 +33,11 @@ let schemas = 0
 
 const available = await postgresAnswers()
 const inCi = CI
-if (!available) warnSkipped(`PostgreSQL on ${SERVER.host}:${SERVER.port} (user ${SERVER.user}, database ${SERVER.database})`, 'the PostgreSQL store tests')
+if (!available)
+  warnSkipped(
+    `PostgreSQL on ${SERVER.host}:${SERVER.port} (user ${SERVER.user}, database ${SERVER.database})`,
+    'the PostgreSQL store tests',
+  )
 
 describe('PostgreSQL server for the integration tests', () => {
   it(`answers on ${SERVER.host}:${SERVER.port}`, ({ skip }) => {
@@ -28,7 +47,9 @@ describe('PostgreSQL server for the integration tests', () => {
 })
 
 /** A fresh schema with the migrated table, a store on its own pool, and peers on their own pools. */
-async function postgresHarness(options: { queryTimeoutMs?: number } = {}): Promise<StoreHarness & { store: PostgresTokenStore; admin: pg.Pool; schema: string }> {
+async function postgresHarness(
+  options: { queryTimeoutMs?: number } = {},
+): Promise<StoreHarness & { store: PostgresTokenStore; admin: pg.Pool; schema: string }> {
   const schema = `${RUN}_${(schemas += 1)}`
   const admin = new pg.Pool({ ...SERVER, max: 2 })
   await admin.query(`CREATE SCHEMA ${schema}`)
@@ -136,30 +157,34 @@ describe('Postgres schema', () => {
     expect(postgresLifecycleSql({ schema: 'auth' })).toContain('ALTER TABLE auth.keyward_keys ADD COLUMN IF NOT EXISTS version')
   })
 
-  it('upgrades a table made by keyward 001 alone: old rows read as version 0 with no root and keep working', { timeout: 120_000 }, async () => {
-    pglite ??= PGlite.create()
-    const db = await pglite
-    const schema = `${RUN}_${(schemas += 1)}`
-    await db.query(`CREATE SCHEMA ${schema}`)
-    try {
-      for (const statement of postgresSchemaStatements({ schema })) await db.query(statement)
-      const old = bareRecord()
-      // A row as an earlier keyward wrote it, before the lifecycle columns existed.
-      await db.query(
-        `INSERT INTO ${schema}.keyward_keys (id, prefix, environment, hash, org_id, name, projects, scopes, created_at, updated_at) VALUES ($1, 'bsk', 'test', $2, 'org_1', 'Bare', '{p}', '{read}', $3, $3)`,
-        [old.id, old.hash, old.createdAt],
-      )
-      const store = new PostgresTokenStore(db, { schema })
-      await store.migrate()
-      await store.migrate() // the columns exist now: nothing to alter
-      expect(await store.findById(old.id)).toStrictEqual({ ...old, version: 0, rootId: null })
-      expect(await store.update(old.id, { name: 'stale' }, { ifVersion: 1 })).toBeNull()
-      expect(await store.update(old.id, { name: 'Renamed' }, { ifVersion: 0 })).toMatchObject({ name: 'Renamed', version: 1 })
-      await store.close()
-    } finally {
-      await db.query(`DROP SCHEMA ${schema} CASCADE`)
-    }
-  })
+  it(
+    'upgrades a table made by keyward 001 alone: old rows read as version 0 with no root and keep working',
+    { timeout: 120_000 },
+    async () => {
+      pglite ??= PGlite.create()
+      const db = await pglite
+      const schema = `${RUN}_${(schemas += 1)}`
+      await db.query(`CREATE SCHEMA ${schema}`)
+      try {
+        for (const statement of postgresSchemaStatements({ schema })) await db.query(statement)
+        const old = bareRecord()
+        // A row as an earlier keyward wrote it, before the lifecycle columns existed.
+        await db.query(
+          `INSERT INTO ${schema}.keyward_keys (id, prefix, environment, hash, org_id, name, projects, scopes, created_at, updated_at) VALUES ($1, 'bsk', 'test', $2, 'org_1', 'Bare', '{p}', '{read}', $3, $3)`,
+          [old.id, old.hash, old.createdAt],
+        )
+        const store = new PostgresTokenStore(db, { schema })
+        await store.migrate()
+        await store.migrate() // the columns exist now: nothing to alter
+        expect(await store.findById(old.id)).toStrictEqual({ ...old, version: 0, rootId: null })
+        expect(await store.update(old.id, { name: 'stale' }, { ifVersion: 1 })).toBeNull()
+        expect(await store.update(old.id, { name: 'Renamed' }, { ifVersion: 0 })).toMatchObject({ name: 'Renamed', version: 1 })
+        await store.close()
+      } finally {
+        await db.query(`DROP SCHEMA ${schema} CASCADE`)
+      }
+    },
+  )
 
   it('refuses table, schema and channel names that would need quoting', () => {
     const client = new MemoryClient()
@@ -215,7 +240,11 @@ describe('PostgresTokenStore faults', () => {
     expect(String(await caught)).toMatch(/timed out after 500 ms/)
 
     const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: false })
-    const { key } = await createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), usageFlushMs: false }).keys.create({ name: 'k', orgId: 'o', projects: ['p'] })
+    const { key } = await createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), usageFlushMs: false }).keys.create({
+      name: 'k',
+      orgId: 'o',
+      projects: ['p'],
+    })
     const verdict = kw.verify({ headers: { authorization: `Bearer ${key}` } })
     await vi.advanceTimersByTimeAsync(500)
     const result = await verdict
@@ -226,12 +255,46 @@ describe('PostgresTokenStore faults', () => {
   it('refuses malformed rows (times as Dates, lists as text) instead of handing them to keyward', async () => {
     const client = new MemoryClient()
     const store = new PostgresTokenStore(client)
-    const good = { id: 'AbCd1234', prefix: 'bsk', environment: 'live', hash: 'a'.repeat(64), org_id: 'o', name: 'n', description: null, projects: ['p'], scopes: ['read'], allowed_origins: [], allowed_ips: [], rate_limit: [], metadata: {}, expires_at: null, created_at: '1700000000000', updated_at: 1700000000000n, last_used_at: null, revoked_at: null, rotated_from: null, rotated_to: null, version: '3', root_id: null }
+    const good = {
+      id: 'AbCd1234',
+      prefix: 'bsk',
+      environment: 'live',
+      hash: 'a'.repeat(64),
+      org_id: 'o',
+      name: 'n',
+      description: null,
+      projects: ['p'],
+      scopes: ['read'],
+      allowed_origins: [],
+      allowed_ips: [],
+      rate_limit: [],
+      metadata: {},
+      expires_at: null,
+      created_at: '1700000000000',
+      updated_at: 1700000000000n,
+      last_used_at: null,
+      revoked_at: null,
+      rotated_from: null,
+      rotated_to: null,
+      version: '3',
+      root_id: null,
+    }
     client.answer = () => Promise.resolve({ rows: [good] })
     const record = await store.findById('AbCd1234')
     expect(record?.createdAt).toBe(1700000000000)
     expect(record?.updatedAt).toBe(1700000000000)
-    for (const bad of [{ revoked_at: new Date() }, { projects: '{p}' }, { created_at: '1.5' }, { rate_limit: [{ limit: '5', windowMs: 1000 }] }, { metadata: [] }, { environment: 'prod' }, { expires_at: '9007199254740993' }, { version: null }, { version: '1.5' }, { root_id: 7 }]) {
+    for (const bad of [
+      { revoked_at: new Date() },
+      { projects: '{p}' },
+      { created_at: '1.5' },
+      { rate_limit: [{ limit: '5', windowMs: 1000 }] },
+      { metadata: [] },
+      { environment: 'prod' },
+      { expires_at: '9007199254740993' },
+      { version: null },
+      { version: '1.5' },
+      { root_id: 7 },
+    ]) {
       client.answer = () => Promise.resolve({ rows: [{ ...good, ...bad }] })
       await expect(store.findById('AbCd1234')).rejects.toThrow(TypeError)
     }
@@ -242,7 +305,12 @@ describe('PostgresTokenStore faults', () => {
     const client = new MemoryClient()
     const calls = familyCalls(new PostgresTokenStore(client), ['insert', 'rotate', 'revoke', 'find', 'purge'])
     const missing = Object.assign(new Error('relation "keyward_refresh_families" does not exist'), { code: '42P01' })
-    await expectFailuresRejected(calls, () => (client.answer = () => Promise.reject(missing)), () => (client.answer = () => new Promise(() => {})), /does not exist/)
+    await expectFailuresRejected(
+      calls,
+      () => (client.answer = () => Promise.reject(missing)),
+      () => (client.answer = () => new Promise(() => {})),
+      /does not exist/,
+    )
   })
 
   it('refuses malformed refresh-family rows instead of deciding on them', async () => {
@@ -259,7 +327,15 @@ describe('PostgresTokenStore faults', () => {
     }
     client.answer = () => Promise.resolve({ rows: [state, state] })
     await expect(store.rotateRefreshFamily(family.id, family.current, 'next', now + 1000, now)).rejects.toThrow(TypeError)
-    const row = { id: family.id, subject: family.subject, org_id: family.orgId, current_jti: family.current, expires_at: family.expiresAt, revoked_at: null, created_at: BigInt(family.createdAt) }
+    const row = {
+      id: family.id,
+      subject: family.subject,
+      org_id: family.orgId,
+      current_jti: family.current,
+      expires_at: family.expiresAt,
+      revoked_at: null,
+      created_at: BigInt(family.createdAt),
+    }
     client.answer = () => Promise.resolve({ rows: [row] })
     expect(await store.findRefreshFamily(family.id, now)).toStrictEqual(family)
     client.answer = () => Promise.resolve({ rows: [{ ...row, created_at: new Date() }] })
@@ -305,8 +381,16 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: migrate', () => {
       expect(await stores[1]!.insert(record)).toBe(true)
       await stores[2]!.migrate()
       expect(await stores[3]!.findById(record.id)).toStrictEqual(record)
-      const { rows } = await pools[0]!.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname', [schema])
-      expect(rows.map((r) => r.indexname)).toStrictEqual(['keyward_keys_org_id_idx', 'keyward_keys_pkey', 'keyward_refresh_families_expires_idx', 'keyward_refresh_families_pkey'])
+      const { rows } = await pools[0]!.query<{ indexname: string }>(
+        'SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname',
+        [schema],
+      )
+      expect(rows.map((r) => r.indexname)).toStrictEqual([
+        'keyward_keys_org_id_idx',
+        'keyward_keys_pkey',
+        'keyward_refresh_families_expires_idx',
+        'keyward_refresh_families_pkey',
+      ])
     } finally {
       await pools[0]!.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
       for (const pool of pools) await pool.end()
@@ -334,7 +418,10 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: the LISTEN connecti
       await eventCount(1)
       expect(events).toStrictEqual([{ type: 'flush' }])
 
-      const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = $1', [`LISTEN ${store.channel}`])
+      const { rows } = await admin.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = $1',
+        [`LISTEN ${store.channel}`],
+      )
       expect(rows).toHaveLength(1)
       await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid])
       // Lost: flush. Re-established (after reconnectDelayMs): flush again.
@@ -495,5 +582,3 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: the server goes awa
     }
   })
 })
-
-

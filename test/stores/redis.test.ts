@@ -6,7 +6,14 @@ import Redis from 'ioredis'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import { RedisTokenStore, type RedisStoreClient, type RedisSubscriberConnection } from '../../src/stores/redis-token-store.js'
-import { bareRecord, describeTokenStoreConformance, familyRecord, fullRecord, startSecondProcess, type StoreHarness } from '../../testing/index.js'
+import {
+  bareRecord,
+  describeTokenStoreConformance,
+  familyRecord,
+  fullRecord,
+  startSecondProcess,
+  type StoreHarness,
+} from '../../testing/index.js'
 import { expectFailuresRejected, familyCalls } from './refresh-family-faults.js'
 import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
 
@@ -35,7 +42,13 @@ async function deleteKeys(admin: Redis, pattern: string): Promise<void> {
   } while (cursor !== '0')
 }
 
-type RedisHarness = StoreHarness & { store: RedisTokenStore; admin: Redis; prefix: string; name: string; open(options?: { timeoutMs?: number }): RedisTokenStore }
+type RedisHarness = StoreHarness & {
+  store: RedisTokenStore
+  admin: Redis
+  prefix: string
+  name: string
+  open(options?: { timeoutMs?: number }): RedisTokenStore
+}
 
 /** A fresh prefix, a store on its own connection, and peers on their own connections. */
 async function redisHarness(): Promise<RedisHarness> {
@@ -336,7 +349,6 @@ describe.runIf(available)('RedisTokenStore on Redis: the server goes away and co
   })
 })
 
-
 /** A client whose answers the test decides; a subscriber whose events the test emits. */
 class FakeSubscriber extends EventEmitter implements RedisSubscriberConnection {
   status = 'connecting'
@@ -439,7 +451,12 @@ describe.runIf(available)('RedisTokenStore on Redis: the heartbeat', () => {
       },
     }
     const errors: unknown[] = []
-    const store = new RedisTokenStore(counting, { prefix: harness.prefix, timeoutMs: 10_000, heartbeatMs: 10, onError: (e) => errors.push(e) })
+    const store = new RedisTokenStore(counting, {
+      prefix: harness.prefix,
+      timeoutMs: 10_000,
+      heartbeatMs: 10,
+      onError: (e) => errors.push(e),
+    })
     try {
       const seen = recorder(store)
       await store.listening()
@@ -483,7 +500,11 @@ describe('RedisTokenStore without a server', () => {
     expect(String(await caught)).toMatch(/timed out after 500 ms/)
 
     const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: false })
-    const { key } = await createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), usageFlushMs: false }).keys.create({ name: 'k', orgId: 'o', projects: ['p'] })
+    const { key } = await createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), usageFlushMs: false }).keys.create({
+      name: 'k',
+      orgId: 'o',
+      projects: ['p'],
+    })
     const verdict = kw.verify({ headers: { authorization: `Bearer ${key}` } })
     await vi.advanceTimersByTimeAsync(500)
     const result = await verdict
@@ -533,7 +554,10 @@ describe('RedisTokenStore without a server', () => {
 
   it('sends the script whole when Redis answers NOSCRIPT', async () => {
     const client = new FakeClient()
-    client.answer = (args) => (typeof args[0] === 'string' && args[0].length === 40 && client.sent.length === 1 ? Promise.reject(new Error('NOSCRIPT No matching script')) : Promise.resolve(1))
+    client.answer = (args) =>
+      typeof args[0] === 'string' && args[0].length === 40 && client.sent.length === 1
+        ? Promise.reject(new Error('NOSCRIPT No matching script'))
+        : Promise.resolve(1)
     const store = new RedisTokenStore(client)
     expect(await store.insert(bareRecord())).toBe(true)
     expect(client.sent.map((call) => call[0])).toStrictEqual(['evalsha', 'eval'])
@@ -544,8 +568,18 @@ describe('RedisTokenStore without a server', () => {
     const client = new FakeClient()
     const calls = familyCalls(new RedisTokenStore(client), ['insert', 'rotate', 'revoke'])
     const readonly = new Error("READONLY You can't write against a read only replica.")
-    await expectFailuresRejected(calls, () => (client.answer = () => Promise.reject(readonly)), () => (client.answer = () => new Promise(() => {})), /READONLY/)
-    await expectFailuresRejected(familyCalls(new RedisTokenStore(client), ['find']), () => (client.fields = Promise.reject(readonly)), () => (client.fields = new Promise(() => {})), /READONLY/)
+    await expectFailuresRejected(
+      calls,
+      () => (client.answer = () => Promise.reject(readonly)),
+      () => (client.answer = () => new Promise(() => {})),
+      /READONLY/,
+    )
+    await expectFailuresRejected(
+      familyCalls(new RedisTokenStore(client), ['find']),
+      () => (client.fields = Promise.reject(readonly)),
+      () => (client.fields = new Promise(() => {})),
+      /READONLY/,
+    )
     for (const reply of ['OK', 'ROTATED', 2, null, ['rotated']]) {
       client.answer = () => Promise.resolve(reply)
       for (const call of calls) await expect(call()).rejects.toThrow()
@@ -556,7 +590,15 @@ describe('RedisTokenStore without a server', () => {
     const client = new FakeClient()
     const store = new RedisTokenStore(client)
     const family = familyRecord()
-    const good = { id: family.id, subject: family.subject, orgId: family.orgId, current: family.current, expiresAt: String(family.expiresAt), revokedAt: '', createdAt: String(family.createdAt) }
+    const good = {
+      id: family.id,
+      subject: family.subject,
+      orgId: family.orgId,
+      current: family.current,
+      expiresAt: String(family.expiresAt),
+      revokedAt: '',
+      createdAt: String(family.createdAt),
+    }
     client.fields = Promise.resolve(good)
     expect(await store.findRefreshFamily(family.id)).toStrictEqual(family)
     for (const bad of [{ expiresAt: '1.5e12' }, { revokedAt: 'null' }, { createdAt: '9007199254740993' }, { current: undefined }]) {
@@ -655,4 +697,3 @@ describe('RedisTokenStore without a server', () => {
     await store.close()
   })
 })
-

@@ -7,7 +7,10 @@ import { familyRecord } from '../../testing/records.js'
  * One call of each refresh-family method `store` has that goes through `via` (scripts or queries
  * through the client's main path), on a fresh family, for the backend-failure tests.
  */
-export function familyCalls(store: TokenStore, via: ReadonlyArray<'insert' | 'rotate' | 'revoke' | 'find' | 'purge'>): Array<() => Promise<unknown>> {
+export function familyCalls(
+  store: TokenStore,
+  via: ReadonlyArray<'insert' | 'rotate' | 'revoke' | 'find' | 'purge'>,
+): Array<() => Promise<unknown>> {
   const family = familyRecord()
   const now = Date.now()
   const s = families(store)
@@ -22,7 +25,12 @@ export function familyCalls(store: TokenStore, via: ReadonlyArray<'insert' | 'ro
 }
 
 /** Every call rejects, with `failure` in its message, once the backend (`fail`) fails; then every call times out after 500 ms. Fake timers must be on. */
-export async function expectFailuresRejected(calls: Array<() => Promise<unknown>>, fail: () => void, hang: () => void, failure: RegExp): Promise<void> {
+export async function expectFailuresRejected(
+  calls: Array<() => Promise<unknown>>,
+  fail: () => void,
+  hang: () => void,
+  failure: RegExp,
+): Promise<void> {
   fail()
   for (const call of calls) await expect(call()).rejects.toThrow(failure)
   hang()
@@ -32,4 +40,3 @@ export async function expectFailuresRejected(calls: Array<() => Promise<unknown>
     expect(String(await caught)).toMatch(/timed out after 500 ms/)
   }
 }
-

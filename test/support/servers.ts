@@ -22,7 +22,8 @@ function postgresConfig(url: string): { host: string; port: number; user: string
   } catch {
     throw new Error('KEYWARD_TEST_DATABASE_URL must be a postgres:// URL')
   }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error('KEYWARD_TEST_DATABASE_URL must be a postgres:// URL')
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
+    throw new Error('KEYWARD_TEST_DATABASE_URL must be a postgres:// URL')
   const password = decodeURIComponent(parsed.password)
   return {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
@@ -51,7 +52,14 @@ export async function postgresAnswers(): Promise<boolean> {
 
 /** True when Redis answers PING within 1 s. */
 export async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis({ ...REDIS, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
+  const probe = new Redis({
+    ...REDIS,
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  })
   probe.on('error', () => {})
   try {
     await probe.connect()
@@ -70,5 +78,7 @@ export async function redisAnswers(): Promise<boolean> {
  */
 export function warnSkipped(missing: string, tests: string): void {
   if (CI) return
-  console.warn(`\n${'!'.repeat(78)}\n!! ${missing} does not answer: ${tests} are SKIPPED.\n!! Start it to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`)
+  console.warn(
+    `\n${'!'.repeat(78)}\n!! ${missing} does not answer: ${tests} are SKIPPED.\n!! Start it to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
+  )
 }

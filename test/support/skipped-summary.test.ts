@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import SkippedSummaryReporter from './skipped-summary-reporter.js'
 import type { UserConsoleLog } from 'vitest'
 
-const log = (content: string) => ({ content, type: 'stderr', time: 0, taskId: undefined, size: content.length }) as unknown as UserConsoleLog
+const log = (content: string) =>
+  ({ content, type: 'stderr', time: 0, taskId: undefined, size: content.length }) as unknown as UserConsoleLog
 const banner = (missing: string, tests: string) =>
   `\n${'!'.repeat(78)}\n!! ${missing} does not answer: ${tests} are SKIPPED.\n!! Start it to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`
 
@@ -14,7 +15,9 @@ describe('the skipped-groups summary at the end of a run', () => {
     reporter.onUserConsoleLog(log(banner('Redis on 127.0.0.1:6379', 'the RedisRateLimiter integration tests')))
     reporter.onUserConsoleLog(log(banner('PostgreSQL on 127.0.0.1:5432', 'the PostgreSQL store tests')))
     reporter.onUserConsoleLog(log(banner('Redis on 127.0.0.1:6379', 'the RedisRateLimiter integration tests')))
-    reporter.onUserConsoleLog(log(`\n!! /usr/bin/chromium is missing: the browser test is SKIPPED.\n!! Install it (apt-get install -y chromium).\n`))
+    reporter.onUserConsoleLog(
+      log(`\n!! /usr/bin/chromium is missing: the browser test is SKIPPED.\n!! Install it (apt-get install -y chromium).\n`),
+    )
     reporter.onTestRunEnd()
     expect(out).toContain('the browser test (/usr/bin/chromium: not available)')
     expect(out).toContain('NOT A FULL RUN: 3 integration group(s) SKIPPED')

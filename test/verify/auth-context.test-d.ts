@@ -44,7 +44,15 @@ describe('AuthContext: a union narrowed by type', () => {
     // @ts-expect-error an API-key context has no subject
     const mixed: AuthContext = { ...base, type: 'api_key', keyId: 'AbCd1234', key: {} as KeyInfo, subject: 'user_1' }
     // @ts-expect-error a JWT context has no keyId
-    const other: AuthContext = { ...base, type: 'jwt', subject: 'user_1', mfa: false, issuer: 'https://api.example', claims: {}, keyId: 'AbCd1234' }
+    const other: AuthContext = {
+      ...base,
+      type: 'jwt',
+      subject: 'user_1',
+      mfa: false,
+      issuer: 'https://api.example',
+      claims: {},
+      keyId: 'AbCd1234',
+    }
     void [mixed, other]
   })
 })

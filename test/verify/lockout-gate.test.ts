@@ -55,33 +55,47 @@ describe('lockout gate: valid traffic sharing an address', () => {
   const lockout = { maxFailures: 5, windowMs: 60_000 }
 
   // The first lookups are held (one shared lookup of the key), so the rest queue behind them.
-  it('past maxFailures + 4,096 concurrent valid calls from a clean address: the overflow is 503 busy with Retry-After, never ip_blocked', { timeout: 60_000 }, async () => {
-    const kw = createKeyward({ prefix: 'bsk', store: new SlowStore(), usageFlushMs: false, lockout })
-    const { key } = await kw.keys.create({ name: 'busy', orgId: 'org_1', projects: ['p'] })
-    const results = await Promise.all(Array.from({ length: 4200 }, () => kw.verify({ headers: { 'x-api-key': key }, ip: '198.51.100.7' })))
-    // Five hold a slot (one shared lookup), 4,096 wait for it, the 99 beyond are turned away.
-    expect(countBy(results.map(code))).toEqual({ ok: 4101, store_unavailable: 99 })
-    const busy = results.find((r) => !r.ok)
-    expect(busy !== undefined && !busy.ok && busy.error.status).toBe(503)
-    expect(busy !== undefined && !busy.ok && busy.error.headers['retry-after']).toBe('1')
-    // Nothing was counted against the address: a valid key right after is served.
-    expect(code(await kw.verify({ headers: { 'x-api-key': key }, ip: '198.51.100.7' }))).toBe('ok')
-  })
+  it(
+    'past maxFailures + 4,096 concurrent valid calls from a clean address: the overflow is 503 busy with Retry-After, never ip_blocked',
+    { timeout: 60_000 },
+    async () => {
+      const kw = createKeyward({ prefix: 'bsk', store: new SlowStore(), usageFlushMs: false, lockout })
+      const { key } = await kw.keys.create({ name: 'busy', orgId: 'org_1', projects: ['p'] })
+      const results = await Promise.all(
+        Array.from({ length: 4200 }, () => kw.verify({ headers: { 'x-api-key': key }, ip: '198.51.100.7' })),
+      )
+      // Five hold a slot (one shared lookup), 4,096 wait for it, the 99 beyond are turned away.
+      expect(countBy(results.map(code))).toEqual({ ok: 4101, store_unavailable: 99 })
+      const busy = results.find((r) => !r.ok)
+      expect(busy !== undefined && !busy.ok && busy.error.status).toBe(503)
+      expect(busy !== undefined && !busy.ok && busy.error.headers['retry-after']).toBe('1')
+      // Nothing was counted against the address: a valid key right after is served.
+      expect(code(await kw.verify({ headers: { 'x-api-key': key }, ip: '198.51.100.7' }))).toBe('ok')
+    },
+  )
 
-  it('a JWT answered from the verified-token cache holds no slot: 4,200 concurrent calls from one address are all served', { timeout: 60_000 }, async () => {
-    const hold = vi.spyOn(LockoutGate.prototype, 'hold')
-    const kw = createKeyward({
-      prefix: 'bsk',
-      usageFlushMs: false,
-      lockout,
-      jwt: { issuer: 'https://api.example', audience: 'api', signingKey: { alg: 'HS256', secret: 'a-test-secret-of-at-least-32-bytes!!' } },
-    })
-    const { accessToken } = await kw.tokens.issue({ subject: 'user_1', org: 'org_1', scopes: ['read'] })
-    const input = { headers: { authorization: `Bearer ${accessToken}` }, ip: '198.51.100.8' }
-    expect(code(await kw.verify(input))).toBe('ok') // verified once: cached from here on
-    hold.mockClear()
-    const results = await Promise.all(Array.from({ length: 4200 }, () => kw.verify(input)))
-    expect(countBy(results.map(code))).toEqual({ ok: 4200 })
-    expect(hold).not.toHaveBeenCalled()
-  })
+  it(
+    'a JWT answered from the verified-token cache holds no slot: 4,200 concurrent calls from one address are all served',
+    { timeout: 60_000 },
+    async () => {
+      const hold = vi.spyOn(LockoutGate.prototype, 'hold')
+      const kw = createKeyward({
+        prefix: 'bsk',
+        usageFlushMs: false,
+        lockout,
+        jwt: {
+          issuer: 'https://api.example',
+          audience: 'api',
+          signingKey: { alg: 'HS256', secret: 'a-test-secret-of-at-least-32-bytes!!' },
+        },
+      })
+      const { accessToken } = await kw.tokens.issue({ subject: 'user_1', org: 'org_1', scopes: ['read'] })
+      const input = { headers: { authorization: `Bearer ${accessToken}` }, ip: '198.51.100.8' }
+      expect(code(await kw.verify(input))).toBe('ok') // verified once: cached from here on
+      hold.mockClear()
+      const results = await Promise.all(Array.from({ length: 4200 }, () => kw.verify(input)))
+      expect(countBy(results.map(code))).toEqual({ ok: 4200 })
+      expect(hold).not.toHaveBeenCalled()
+    },
+  )
 })

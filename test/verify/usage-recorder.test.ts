@@ -26,7 +26,12 @@ describe('UsageRecorder', () => {
     // The timer armed above never fires here (as in a Worker after the response).
     usage.record('b', T0 + 60_000)
     await Promise.resolve()
-    expect(writes).toEqual([[{ id: 'a', lastUsedAt: T0 }, { id: 'b', lastUsedAt: T0 + 60_000 }]])
+    expect(writes).toEqual([
+      [
+        { id: 'a', lastUsedAt: T0 },
+        { id: 'b', lastUsedAt: T0 + 60_000 },
+      ],
+    ])
   })
 
   it('with waitUntil: arms no timer, hands the due write to waitUntil', async () => {
@@ -42,7 +47,12 @@ describe('UsageRecorder', () => {
     usage.record('b', T0 + 1000, waitUntil)
     expect(kept).toHaveLength(1)
     await Promise.all(kept)
-    expect(writes).toEqual([[{ id: 'a', lastUsedAt: T0 + 999 }, { id: 'b', lastUsedAt: T0 + 1000 }]])
+    expect(writes).toEqual([
+      [
+        { id: 'a', lastUsedAt: T0 + 999 },
+        { id: 'b', lastUsedAt: T0 + 1000 },
+      ],
+    ])
     // A new batch starts its own interval.
     usage.record('c', T0 + 1500, waitUntil)
     expect(kept).toHaveLength(1)
@@ -56,7 +66,12 @@ describe('UsageRecorder', () => {
     usage.record('b', T0 + 10)
     expect(vi.getTimerCount()).toBe(1)
     await vi.advanceTimersByTimeAsync(1000)
-    expect(writes).toEqual([[{ id: 'a', lastUsedAt: T0 }, { id: 'b', lastUsedAt: T0 + 10 }]])
+    expect(writes).toEqual([
+      [
+        { id: 'a', lastUsedAt: T0 },
+        { id: 'b', lastUsedAt: T0 + 10 },
+      ],
+    ])
     expect(vi.getTimerCount()).toBe(0)
   })
 
@@ -88,7 +103,7 @@ describe('verify({ waitUntil })', () => {
     expect((await kw.keys.get(info.id))?.lastUsedAt?.getTime()).toBe(T0 + 1000)
   })
 
-  it('refuses a waitUntil that is not a function (the application\'s bug, not an outage)', async () => {
+  it("refuses a waitUntil that is not a function (the application's bug, not an outage)", async () => {
     const kw = createKeyward({ prefix: 'bsk' })
     await expect(kw.verify({ headers: {}, waitUntil: 'yes' as never })).rejects.toThrow(/waitUntil must be a function/)
   })

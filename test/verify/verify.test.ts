@@ -13,7 +13,12 @@ const refused = <T extends { ok: boolean }>(r: T) => {
 
 /** A well-formed key (right prefix, environment and checksum) that no store holds. */
 function unknownKey(prefix = 'bsk', env = 'live') {
-  return createKeyward({ prefix, environment: env as 'live' }).keys.create({ name: 'x', orgId: 'o', projects: ['p'], environment: env as 'live' })
+  return createKeyward({ prefix, environment: env as 'live' }).keys.create({
+    name: 'x',
+    orgId: 'o',
+    projects: ['p'],
+    environment: env as 'live',
+  })
 }
 
 describe('verify: success', () => {
@@ -179,7 +184,9 @@ describe('verify: project, origin, IP and scope rules', () => {
     const { kw, mint, bearer } = setup()
     const { key } = await mint({ allowedOrigins: ['app.example.io'], allowedIps: ['203.0.113.10'] })
     ok(await kw.verify({ headers: bearer(key, { origin: 'https://app.example.io' }), ip: '198.51.100.1' }))
-    expect(refused(await kw.verify({ headers: bearer(key, { origin: 'https://evil.io' }), ip: '203.0.113.10' })).code).toBe('origin_forbidden')
+    expect(refused(await kw.verify({ headers: bearer(key, { origin: 'https://evil.io' }), ip: '203.0.113.10' })).code).toBe(
+      'origin_forbidden',
+    )
     ok(await kw.verify({ headers: bearer(key), ip: '203.0.113.10' }))
     expect(refused(await kw.verify({ headers: bearer(key), ip: '198.51.100.1' })).code).toBe('ip_forbidden')
   })
@@ -187,7 +194,9 @@ describe('verify: project, origin, IP and scope rules', () => {
   it('reads X-Origin only when configured, and Origin still wins', async () => {
     const plain = setup()
     const k1 = await plain.mint({ allowedOrigins: ['example.io'] })
-    expect(refused(await plain.kw.verify({ headers: plain.bearer(k1.key, { 'x-origin': 'https://example.io' }) })).code).toBe('origin_forbidden')
+    expect(refused(await plain.kw.verify({ headers: plain.bearer(k1.key, { 'x-origin': 'https://example.io' }) })).code).toBe(
+      'origin_forbidden',
+    )
     const tk = setup({ originHeaders: ['origin', 'x-origin'] })
     const k2 = await tk.mint({ allowedOrigins: ['example.io'] })
     ok(await tk.kw.verify({ headers: tk.bearer(k2.key, { 'x-origin': 'https://example.io' }) }))
@@ -285,10 +294,16 @@ describe('verify: lockout after failed attempts', () => {
   it('groups IPv6 addresses by /64 and counts origin/IP refusals but not project or scope refusals', async () => {
     const { kw, mint, bearer } = setup({ lockout: { maxFailures: 3, windowMs: 60_000 } })
     const { key } = await mint({ allowedOrigins: ['example.com'], projects: ['a'] })
-    for (let i = 0; i < 5; i++) refused(await kw.verify({ headers: bearer(key, { origin: 'https://example.com' }), ip: `2001:db8:1:2::${i}`, project: 'b' }))
+    for (let i = 0; i < 5; i++)
+      refused(await kw.verify({ headers: bearer(key, { origin: 'https://example.com' }), ip: `2001:db8:1:2::${i}`, project: 'b' }))
     ok(await kw.verify({ headers: bearer(key, { origin: 'https://example.com' }), ip: '2001:db8:1:2::99', project: 'a' }))
-    for (let i = 0; i < 3; i++) expect(refused(await kw.verify({ headers: bearer(key, { origin: 'https://evil.com' }), ip: `2001:db8:1:2:${i}::1` })).code).toBe('origin_forbidden')
-    expect(refused(await kw.verify({ headers: bearer(key, { origin: 'https://example.com' }), ip: '2001:db8:1:2:ffff::1' })).code).toBe('ip_blocked')
+    for (let i = 0; i < 3; i++)
+      expect(refused(await kw.verify({ headers: bearer(key, { origin: 'https://evil.com' }), ip: `2001:db8:1:2:${i}::1` })).code).toBe(
+        'origin_forbidden',
+      )
+    expect(refused(await kw.verify({ headers: bearer(key, { origin: 'https://example.com' }), ip: '2001:db8:1:2:ffff::1' })).code).toBe(
+      'ip_blocked',
+    )
     ok(await kw.verify({ headers: bearer(key, { origin: 'https://example.com' }), ip: '2001:db8:1:3::1' }))
   })
 
@@ -314,7 +329,10 @@ describe('verify: lockout after failed attempts', () => {
 })
 
 describe('verify: fails closed', () => {
-  const failing = (base: MemoryTokenStore): TokenStore => ({ ...bindStore(base), findById: () => Promise.reject(new Error('connection refused')) })
+  const failing = (base: MemoryTokenStore): TokenStore => ({
+    ...bindStore(base),
+    findById: () => Promise.reject(new Error('connection refused')),
+  })
 
   it('answers 503 store_unavailable when the store fails, never a pass', async () => {
     const base = new MemoryTokenStore()
@@ -329,8 +347,17 @@ describe('verify: fails closed', () => {
 
   it('answers 503 when the limiter fails, on the success path and on the failure path', async () => {
     const limiter = { limit: () => Promise.reject(new Error('down')), recordFailure: () => Promise.reject(new Error('down')) }
-    const { kw: syncKw, mint: syncMint, bearer: syncBearer } = setup({
-      limiter: { ...limiter, limitSync: () => { throw new Error('down') } },
+    const {
+      kw: syncKw,
+      mint: syncMint,
+      bearer: syncBearer,
+    } = setup({
+      limiter: {
+        ...limiter,
+        limitSync: () => {
+          throw new Error('down')
+        },
+      },
     })
     expect(refused(await syncKw.verify({ headers: syncBearer((await syncMint()).key), ip: '192.0.2.1' })).code).toBe('store_unavailable')
     const { kw, mint, bearer } = setup({ limiter })
@@ -387,7 +414,6 @@ describe('verify: fails closed', () => {
     expect([e.code, e.headers['retry-after']]).toEqual(['rate_limited', '2'])
   })
 })
-
 
 describe('verify: cache and invalidation', () => {
   it('revoke, update and rotate take effect on the very next request despite the cache', async () => {

@@ -38,9 +38,13 @@ function decodeParam(raw: string): string | undefined {
 
 const buildExpress: Build = (kw, trustProxy) => {
   const app = express()
-  app.get('/api/projects/:projectId/data', expressAuthenticate(kw, { scopes: 'read', project: (req) => req.params.projectId, trustProxy }), (req, res) => {
-    res.json({ keyId: (req as AuthenticatedRequest).auth.keyId, project: req.params.projectId })
-  })
+  app.get(
+    '/api/projects/:projectId/data',
+    expressAuthenticate(kw, { scopes: 'read', project: (req) => req.params.projectId, trustProxy }),
+    (req, res) => {
+      res.json({ keyId: (req as AuthenticatedRequest).auth.keyId, project: req.params.projectId })
+    },
+  )
   return createServer(app)
 }
 
@@ -66,8 +70,10 @@ const buildKoa: Build = (kw, trustProxy) => {
 
 const buildHono: Build = (kw, trustProxy) => {
   const app = new Hono()
-  app.get('/api/projects/:projectId/data', honoAuthenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId'), trustProxy }), (c) =>
-    c.json({ keyId: c.get('auth').keyId, project: c.req.param('projectId') }),
+  app.get(
+    '/api/projects/:projectId/data',
+    honoAuthenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId'), trustProxy }),
+    (c) => c.json({ keyId: c.get('auth').keyId, project: c.req.param('projectId') }),
   )
   return createAdaptorServer({ fetch: app.fetch }) as Server
 }
@@ -76,10 +82,14 @@ const buildFastify: Build = async (kw, trustProxy) => {
   type Route = { Params: { projectId: string } }
   const app = Fastify()
   await app.register(keyward)
-  app.get<Route>('/api/projects/:projectId/data', { onRequest: fastifyAuthenticate<Route>(kw, { scopes: 'read', project: (request) => request.params.projectId, trustProxy }) }, async (request) => ({
-    keyId: request.auth?.keyId,
-    project: request.params.projectId,
-  }))
+  app.get<Route>(
+    '/api/projects/:projectId/data',
+    { onRequest: fastifyAuthenticate<Route>(kw, { scopes: 'read', project: (request) => request.params.projectId, trustProxy }) },
+    async (request) => ({
+      keyId: request.auth?.keyId,
+      project: request.params.projectId,
+    }),
+  )
   await app.ready()
   return app.server
 }

@@ -3,7 +3,17 @@
  * client or ioredis client that, on command, reject, answer late, hang, or complete half of a
  * call (do the work, then report failure). The wrapped object does the real work otherwise.
  */
-import type { BlockState, KeyRecord, KeyRecordPatch, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, TokenStore, UpdateCondition } from 'keyward'
+import type {
+  BlockState,
+  KeyRecord,
+  KeyRecordPatch,
+  LimitRequest,
+  LimitResult,
+  LockoutPolicy,
+  RateLimiter,
+  TokenStore,
+  UpdateCondition,
+} from 'keyward'
 
 /**
  * - `reject`: the call fails at once.
@@ -52,7 +62,8 @@ export class FaultPlan {
 
 /** A TokenStore that runs every call of `inner` through `plan`. */
 export function faultyStore(inner: TokenStore, plan: FaultPlan): TokenStore {
-  const tearRecord = (record: KeyRecord | null) => (record === null ? null : ({ ...record, expiresAt: '2099-01-01' } as unknown as KeyRecord))
+  const tearRecord = (record: KeyRecord | null) =>
+    record === null ? null : ({ ...record, expiresAt: '2099-01-01' } as unknown as KeyRecord)
   return {
     findById: (id) => plan.run('findById', () => inner.findById(id), tearRecord),
     insert: (record) => plan.run('insert', () => inner.insert(record)),
@@ -66,7 +77,8 @@ export function faultyStore(inner: TokenStore, plan: FaultPlan): TokenStore {
 export function faultyLimiter(inner: RateLimiter, plan: FaultPlan): RateLimiter {
   return {
     limit: (request: LimitRequest): Promise<LimitResult> => plan.run('limit', () => inner.limit(request)),
-    recordFailure: (blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState> => plan.run('recordFailure', () => inner.recordFailure(blockKey, policy, now)),
+    recordFailure: (blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState> =>
+      plan.run('recordFailure', () => inner.recordFailure(blockKey, policy, now)),
   }
 }
 
@@ -76,7 +88,13 @@ export function faultyQueryable(inner: { query(text: string, params?: unknown[])
 }
 
 /** An ioredis-style script client that runs every script call through `plan` as `script`. */
-export function faultyScriptClient(inner: { evalsha(...args: [string, number, ...string[]]): Promise<unknown>; eval(...args: [string, number, ...string[]]): Promise<unknown> }, plan: FaultPlan) {
+export function faultyScriptClient(
+  inner: {
+    evalsha(...args: [string, number, ...string[]]): Promise<unknown>
+    eval(...args: [string, number, ...string[]]): Promise<unknown>
+  },
+  plan: FaultPlan,
+) {
   return {
     evalsha: (sha: string, numKeys: number, ...rest: string[]) => plan.run('script', () => inner.evalsha(sha, numKeys, ...rest)),
     eval: (source: string, numKeys: number, ...rest: string[]) => plan.run('script', () => inner.eval(source, numKeys, ...rest)),

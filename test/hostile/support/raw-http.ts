@@ -26,7 +26,12 @@ export function rawRequest(
   encoding: 'utf8' | 'latin1' = 'utf8',
 ): Promise<RawReply> {
   const { hostname, port } = new URL(baseUrl)
-  const head = [`${method} ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close', ...headers.map(([n, v]) => `${n}: ${v}`)].join('\r\n')
+  const head = [
+    `${method} ${path} HTTP/1.1`,
+    `Host: ${hostname}:${port}`,
+    'Connection: close',
+    ...headers.map(([n, v]) => `${n}: ${v}`),
+  ].join('\r\n')
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname)
     const chunks: Buffer[] = []
