@@ -122,10 +122,10 @@ function send(res: Response, { status, headers, body }: ErrorResponse): void {
  * ```
  */
 export function authenticate(kw: Keyward, options: ExpressAuthenticateOptions & { optional: true }): RequestHandler
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Express's own default body types.
 export function authenticate(
   kw: Keyward,
   options?: ExpressAuthenticateOptions & { optional?: false },
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Express's own default body types.
 ): RequestHandler & RequestHandler<Request['params'], any, any, Request['query'], AuthenticatedLocals>
 export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler
 export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler {
