@@ -81,12 +81,10 @@ export function createApp(kw: Keyward): Express {
       if (user.totpSecret !== undefined && (req as AuthenticatedRequest).auth.mfa !== true) return next()
       // Pending until a code from it is confirmed; shown once, as a QR code in a real app.
       user.pendingTotpSecret = totp.generateSecret()
-      res
-        .set('cache-control', 'no-store')
-        .json({
-          secret: user.pendingTotpSecret,
-          otpauthUri: totp.uri({ secret: user.pendingTotpSecret, account: user.id, issuer: 'ByteStack' }),
-        })
+      res.set('cache-control', 'no-store').json({
+        secret: user.pendingTotpSecret,
+        otpauthUri: totp.uri({ secret: user.pendingTotpSecret, account: user.id, issuer: 'ByteStack' }),
+      })
     },
     requireMfa(),
   )
