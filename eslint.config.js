@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // House style: Prettier wraps code at 140 columns; this keeps strings and comments within it too.
+    files: ['**/*.ts', '**/*.mts', '**/*.cts', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    rules: { 'max-len': ['error', { code: 140, ignoreUrls: true }] },
+  },
+  {
     files: ['testing/**'],
     rules: {
       'no-restricted-imports': [

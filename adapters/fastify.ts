@@ -131,7 +131,11 @@ export default keyward
  *
  * @example
  * ```ts
- * app.post('/api/track', { preHandler: authenticate(kw, { scopes: 'write', project: (req) => (req.body as { projectId?: unknown }).projectId }) }, track)
+ * app.post(
+ *   '/api/track',
+ *   { preHandler: authenticate(kw, { scopes: 'write', project: (req) => (req.body as { projectId?: unknown }).projectId }) },
+ *   track,
+ * )
  * ```
  */
 export function authenticate<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(
@@ -189,7 +193,11 @@ export function requireMfa(): KeywardHook {
  *
  * @example
  * ```ts
- * app.get<{ Params: { projectId: string } }>('/p/:projectId', { onRequest: [authenticate(kw), requireProject<{ Params: { projectId: string } }>((req) => req.params.projectId)] }, stats)
+ * app.get<{ Params: { projectId: string } }>(
+ *   '/p/:projectId',
+ *   { onRequest: [authenticate(kw), requireProject<{ Params: { projectId: string } }>((req) => req.params.projectId)] },
+ *   stats,
+ * )
  * ```
  */
 export function requireProject<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(

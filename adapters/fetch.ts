@@ -192,7 +192,10 @@ export async function authenticateRequest(
  *
  * @example
  * ```ts
- * const options: WithAuthOptions<[Env, ExecutionContext]> = { scopes: 'read', ip: (req) => req.headers.get('cf-connecting-ip') ?? undefined }
+ * const options: WithAuthOptions<[Env, ExecutionContext]> = {
+ *   scopes: 'read',
+ *   ip: (req) => req.headers.get('cf-connecting-ip') ?? undefined,
+ * }
  * ```
  */
 export interface WithAuthOptions<Rest extends unknown[] = []> extends FetchAuthenticateOptions<Rest> {

@@ -73,7 +73,13 @@ export interface AuthenticateOptions<Request> {
  *
  * @example
  * ```ts
- * const read: RequestReader<Request> = { method: (r) => r.method, headers: (r) => r.headers, url: (r) => r.url, socketAddress: () => undefined, forwardedFor: () => undefined }
+ * const read: RequestReader<Request> = {
+ *   method: (r) => r.method,
+ *   headers: (r) => r.headers,
+ *   url: (r) => r.url,
+ *   socketAddress: () => undefined,
+ *   forwardedFor: () => undefined,
+ * }
  * ```
  */
 export interface RequestReader<Request> {

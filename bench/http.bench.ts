@@ -165,7 +165,9 @@ for (const framework of frameworks) {
     met: smoke ? undefined : oursCpu! / bareCpu! >= 0.9,
     detail: smoke
       ? 'smoke'
-      : `${pct(oursCpu!, bareCpu!)} per CPU-second of the server (${fmt(oursCpu!)} vs ${fmt(bareCpu!)}); key without a rate limit ${pct(unlimitedCpu!, bareCpu!)}; wall clock ${pct(rows[1]!.value, rows[0]!.value)} (noisy)`,
+      : `${pct(oursCpu!, bareCpu!)} per CPU-second of the server (${fmt(oursCpu!)} vs ${fmt(bareCpu!)}); ` +
+        `key without a rate limit ${pct(unlimitedCpu!, bareCpu!)}; wall clock ` +
+        `${pct(rows[1]!.value, rows[0]!.value)} (noisy)`,
   })
 }
 
@@ -173,7 +175,20 @@ emit({
   id: 'http',
   title: 'HTTP overhead (autocannon, 127.0.0.1)',
   order: 30,
-  note: `autocannon, ${CONNECTIONS} connections, ${SECONDS} s per case after a 1 s warm-up, ${ROUNDS} rounds with the order rotating each round; the best round is shown (load from other processes only takes throughput away), all rounds beside it. Wall-clock req/s on a shared machine mostly measure the other processes, so each framework has a second table: requests per second of the server process's CPU time (from /proc, the median round), which is what a core given to the server alone would serve; the target is judged on that one. The servers of each framework run in a process of their own (one server under load at a time); the load generator shares the machine's cores with it, identically for every case. The route answers "hello"; keyward checks a valid key (cached after the first request) with the in-memory store and limiter, lockout on and a per-key rate limit no run reaches (so RateLimit headers are added to every response); the "without a rate limit" row is the same with a key that has none (no limiter call for the quota, no headers); the JWT peers check an HS256 token; bearerAuth checks the key by SHA-256 + Map lookup. Every response is checked to be a 200.`,
+  note:
+    `autocannon, ${CONNECTIONS} connections, ${SECONDS} s per case after a 1 s warm-up, ${ROUNDS} ` +
+    'rounds with the order rotating each round; the best round is shown (load from other processes ' +
+    'only takes throughput away), all rounds beside it. Wall-clock req/s on a shared machine mostly ' +
+    'measure the other processes, so each framework has a second table: requests per second of the ' +
+    `server process's CPU time (from /proc, the median round), which is what a core given to the ` +
+    'server alone would serve; the target is judged on that one. The servers of each framework run ' +
+    'in a process of their own (one server under load at a time); the load generator shares the ' +
+    `machine's cores with it, identically for every case. The route answers "hello"; keyward checks ` +
+    'a valid key (cached after the first request) with the in-memory store and limiter, lockout on ' +
+    'and a per-key rate limit no run reaches (so RateLimit headers are added to every response); the ' +
+    '"without a rate limit" row is the same with a key that has none (no limiter call for the quota, ' +
+    'no headers); the JWT peers check an HS256 token; bearerAuth checks the key by SHA-256 + Map ' +
+    'lookup. Every response is checked to be a 200.',
   tables,
   targets,
 })

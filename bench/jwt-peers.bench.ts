@@ -68,7 +68,10 @@ emit({
   id: 'jwt-peers',
   title: 'JWT verification by the usual libraries (no HTTP)',
   order: 20,
-  note: "A signed access token with sub, iss, aud, iat, exp and two custom claims; issuer, audience and algorithm allow-list checked. No caching: every call verifies the signature. These are the figures keyward's JWT path (bench/jwt.bench.ts) compares with.",
+  note:
+    'A signed access token with sub, iss, aud, iat, exp and two custom claims; issuer, audience and ' +
+    'algorithm allow-list checked. No caching: every call verifies the signature. These are the ' +
+    "figures keyward's JWT path (bench/jwt.bench.ts) compares with.",
   tables: [
     { title: 'HS256', unit: 'ops/s', reference: 'jose jwtVerify() HS256', columns: ['ns/op'], rows: hs.map((r) => opsRow(r)) },
     { title: 'Asymmetric', unit: 'ops/s', reference: 'jose jwtVerify() ES256', columns: ['ns/op'], rows: asym.map((r) => opsRow(r)) },

@@ -76,14 +76,20 @@ emit({
   id: 'memory',
   title: `Memory per key (${N.toLocaleString('en-US')} keys)`,
   order: 60,
-  note: 'Heap growth (process.memoryUsage().heapUsed after two full GCs) divided by the number of keys. Records carry one project, one scope, no origin or IP rules and empty metadata; bigger records cost more in the store and in the cache.',
+  note:
+    'Heap growth (process.memoryUsage().heapUsed after two full GCs) divided by the number of keys. ' +
+    'Records carry one project, one scope, no origin or IP rules and empty metadata; bigger records ' +
+    'cost more in the store and in the cache.',
   tables: [
     {
       title: 'Keys',
       unit: 'bytes/key',
       higherIsBetter: false,
       columns: ['KiB'],
-      note: 'A cached key is the verified entry verify() keeps: the record as read from the store (a copy) plus the derived lookup data. The store row is the MemoryTokenStore alone (a database holds these in the other stores).',
+      note:
+        'A cached key is the verified entry verify() keeps: the record as read from the store (a copy) ' +
+        'plus the derived lookup data. The store row is the MemoryTokenStore alone (a database holds ' +
+        'these in the other stores).',
       rows: [row('keyward verify() cache, per cached key', perCached), row('MemoryTokenStore, per stored record', perRecord)],
     },
     {

@@ -92,7 +92,10 @@ emit({
   id: 'rate-limit',
   title: 'Rate limiting in memory',
   order: 40,
-  note: 'One rule per check, a one-hour window. keyward is GCRA (exact: a bucket refilling continuously, integer state); the fixed window allows up to twice the limit across a window edge. The async rows compare like with like (both return a promise); limitSync() is the path verify() takes.',
+  note:
+    'One rule per check, a one-hour window. keyward is GCRA (exact: a bucket refilling continuously, ' +
+    'integer state); the fixed window allows up to twice the limit across a window edge. The async ' +
+    'rows compare like with like (both return a promise); limitSync() is the path verify() takes.',
   tables: [
     {
       title: 'Every check allowed',

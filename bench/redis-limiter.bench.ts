@@ -55,7 +55,8 @@ try {
   await Promise.all([redis.ping(), admin.ping(), flexibleRedis.ping()])
 } catch (error) {
   console.error(
-    `Redis does not answer at ${server.url} (${String(error)}): install redis-server, or start one on 127.0.0.1:6379, or set BENCH_REDIS_URL.`,
+    `Redis does not answer at ${server.url} (${String(error)}): install redis-server, or start one ` +
+      'on 127.0.0.1:6379, or set BENCH_REDIS_URL.',
   )
   server.child?.kill()
   process.exit(1)
@@ -184,7 +185,10 @@ for (let i = 0; i < rows.length; i += 2) {
     met: smoke ? undefined : ours.opsPerSec > theirs.opsPerSec,
     detail: smoke
       ? 'smoke'
-      : `${(ours.opsPerSec / theirs.opsPerSec).toFixed(2)}× (${Math.round(ours.opsPerSec).toLocaleString('en-US')} vs ${Math.round(theirs.opsPerSec).toLocaleString('en-US')} checks/s); round trips ${ours.roundTrips.toFixed(2)} vs ${theirs.roundTrips.toFixed(2)}`,
+      : `${(ours.opsPerSec / theirs.opsPerSec).toFixed(2)}× ` +
+        `(${Math.round(ours.opsPerSec).toLocaleString('en-US')} vs ` +
+        `${Math.round(theirs.opsPerSec).toLocaleString('en-US')} checks/s); round trips ` +
+        `${ours.roundTrips.toFixed(2)} vs ${theirs.roundTrips.toFixed(2)}`,
   })
 }
 
@@ -204,7 +208,13 @@ emit({
   id: 'redis-limiter',
   title: `Rate limiting on Redis (Redis ${version}, loopback${server.child ? ", a server of the run's own" : ''})`,
   order: 50,
-  note: 'keyward RedisRateLimiter against rate-limiter-flexible RateLimiterRedis on the same Redis, each with a connection of its own. Round trips per check are counted by Redis itself (INFO commandstats: EVALSHA + EVAL + EXEC; a MULTI block is one round trip). keyward runs exact GCRA in one script per check, rules and lockout included; RateLimiterRedis is a fixed window, and needs one call per limiter (a second rule, the lockout check) sent in parallel. ops are checks: checks/s and ns per check.',
+  note:
+    'keyward RedisRateLimiter against rate-limiter-flexible RateLimiterRedis on the same Redis, each ' +
+    'with a connection of its own. Round trips per check are counted by Redis itself (INFO ' +
+    'commandstats: EVALSHA + EVAL + EXEC; a MULTI block is one round trip). keyward runs exact GCRA ' +
+    'in one script per check, rules and lockout included; RateLimiterRedis is a fixed window, and ' +
+    'needs one call per limiter (a second rule, the lockout check) sent in parallel. ops are checks: ' +
+    'checks/s and ns per check.',
   tables,
   targets,
 })

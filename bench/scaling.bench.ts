@@ -89,7 +89,12 @@ emit({
   id: 'scaling',
   title: 'Scaling with the number of keys',
   order: 70,
-  note: `A MemoryTokenStore filled with valid records (same format and hashing as kw.keys.create(), inserted directly to keep set-up short: bench/fixtures.ts). The same ${fmt(SAMPLE)} keys, spread evenly over the store, are cycled in both cases; best of three interleaved passes per case. Cache hit: all of them cached (default cache). Cache miss: the cache off, each call a store lookup (the MemoryTokenStore returns a copy of the record, which is most of that cost).`,
+  note:
+    'A MemoryTokenStore filled with valid records (same format and hashing as kw.keys.create(), ' +
+    `inserted directly to keep set-up short: bench/fixtures.ts). The same ${fmt(SAMPLE)} keys, ` +
+    'spread evenly over the store, are cycled in both cases; best of three interleaved passes per ' +
+    'case. Cache hit: all of them cached (default cache). Cache miss: the cache off, each call a ' +
+    'store lookup (the MemoryTokenStore returns a copy of the record, which is most of that cost).',
   tables: [
     { title: 'Cache hit', unit: 'ops/s', reference: hitRows[0]!.name, columns, rows: hitRows },
     { title: 'Cache miss (store lookup on every call)', unit: 'ops/s', reference: missRows[0]!.name, columns, rows: missRows },

@@ -101,7 +101,10 @@ const targets: Target[] = smoke
       {
         name: 'cached verify() ahead of passport-headerapikey doing the same lookup',
         met: kwCached > ops(core, 'passport-headerapikey strategy, same lookup'),
-        detail: `${(kwCached / ops(core, 'passport-headerapikey strategy, same lookup')).toFixed(2)}× passport-headerapikey; ${(kwCached / floor).toFixed(2)}× the floor (a cached verify() hashes the key too, to compare it)`,
+        detail:
+          `${(kwCached / ops(core, 'passport-headerapikey strategy, same lookup')).toFixed(2)}× ` +
+          `passport-headerapikey; ${(kwCached / floor).toFixed(2)}× the floor (a cached verify() hashes ` +
+          'the key too, to compare it)',
       },
     ]
 
@@ -109,7 +112,11 @@ emit({
   id: 'verify',
   title: 'Core verification (no HTTP)',
   order: 10,
-  note: 'One key, in-memory store and limiter, lockout on (defaults), no rate limit on the key. The floor and the peers do no more than the lookup: no expiry, revocation, scope, origin, IP, lockout or rate-limit checks, which keyward runs on every call. A cached verify() still hashes the presented key to compare it in constant time, so the floor bounds it from above.',
+  note:
+    'One key, in-memory store and limiter, lockout on (defaults), no rate limit on the key. The ' +
+    'floor and the peers do no more than the lookup: no expiry, revocation, scope, origin, IP, ' +
+    'lockout or rate-limit checks, which keyward runs on every call. A cached verify() still hashes ' +
+    'the presented key to compare it in constant time, so the floor bounds it from above.',
   tables: [
     {
       title: 'Valid API key',
@@ -122,7 +129,10 @@ emit({
       title: 'Refusals',
       unit: 'ops/s',
       columns: ['ns/op'],
-      note: 'Each call from a new client address so lockout does not cut the work short. A malformed key is refused before any hashing or store access; an unknown id is hashed and compared against a dummy digest so its timing matches a wrong secret.',
+      note:
+        'Each call from a new client address so lockout does not cut the work short. A malformed key is ' +
+        'refused before any hashing or store access; an unknown id is hashed and compared against a ' +
+        'dummy digest so its timing matches a wrong secret.',
       rows: failures.map((r) => opsRow(r)),
     },
     {

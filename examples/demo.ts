@@ -41,7 +41,8 @@ const lines = [
   [
     '200 200 200 429',
     'the restricted key from example.com, past its 3 calls a minute',
-    `for i in 1 2 3 4; do curl -s -o /dev/null -w '%{http_code} ' ${track} -H 'Authorization: Bearer ${restricted}' -H 'Origin: https://example.com'; done; echo`,
+    `for i in 1 2 3 4; do curl -s -o /dev/null -w '%{http_code} ' ${track} -H 'Authorization: Bearer ` +
+      `${restricted}' -H 'Origin: https://example.com'; done; echo`,
   ],
 ]
 

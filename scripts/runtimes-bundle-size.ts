@@ -29,7 +29,10 @@ const workers: Record<string, string> = {
     export default new Hono().get('/me', (c) => c.json({}))`,
   'API keys and JWT (jwt option set)': `
     import { createKeyward } from 'keyward'
-    const kw = createKeyward({ prefix: 'bsk', jwt: { issuer: 'https://api.example', audience: 'api', signingKey: { alg: 'HS256', secret: 'x'.repeat(32) } } })
+    const kw = createKeyward({
+      prefix: 'bsk',
+      jwt: { issuer: 'https://api.example', audience: 'api', signingKey: { alg: 'HS256', secret: 'x'.repeat(32) } },
+    })
     export default { async fetch(request) {
       const r = await kw.verify({ headers: request.headers })
       return r.ok ? Response.json(r.auth) : new Response(null, { status: r.error.status })
@@ -62,6 +65,7 @@ for (const [name, contents] of Object.entries(workers)) {
     0,
   )
   console.log(
-    `| ${name} | ${kib(code.length)} | ${kib(gzipSync(code, { level: 9 }).length)} | ${jose.length === 0 ? 'no' : `yes, ${jose.length} modules, ${kib(joseBytes)} minified`} |`,
+    `| ${name} | ${kib(code.length)} | ${kib(gzipSync(code, { level: 9 }).length)} | ` +
+      `${jose.length === 0 ? 'no' : `yes, ${jose.length} modules, ${kib(joseBytes)} minified`} |`,
   )
 }

@@ -129,7 +129,8 @@ async function main(): Promise<number> {
   const pct = (p: number) => latencies[Math.min(total - 1, Math.floor(total * p))]!.toFixed(1)
   const table = Object.fromEntries(KINDS.map((k) => [k, Object.fromEntries(counts[k])]))
   console.log(
-    `soak: ${SECONDS} s, ${CONCURRENCY} concurrent, ${total} requests, ${(total / elapsed).toFixed(0)} req/s, latency p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms`,
+    `soak: ${SECONDS} s, ${CONCURRENCY} concurrent, ${total} requests, ` +
+      `${(total / elapsed).toFixed(0)} req/s, latency p50 ${pct(0.5)} ms p99 ${pct(0.99)} ms`,
   )
   console.log(`soak: answers ${JSON.stringify(table)}`)
   console.log(`soak: heap after GC ${before.toFixed(1)} MB before, ${after.toFixed(1)} MB after (${(after - before).toFixed(2)} MB)`)

@@ -96,7 +96,7 @@ const TITLE: Record<KeywardErrorCode, string> = {
 }
 
 /**
- * The default message of each code; the seeds' exact wording where they give one.
+ * The default message of each code, as listed in docs/errors.md.
  *
  * @example
  * ```ts

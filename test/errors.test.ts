@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ERROR_MESSAGES, isKeywardError, KeywardError, type KeywardErrorCode } from '../src/errors.js'
 
-// DESIGN §3, row by row (plus the two management-only codes).
+// The table of docs/errors.md, row by row (plus the two management-only codes).
 const TABLE: Array<[KeywardErrorCode, number, string | null]> = [
   ['missing_credentials', 401, 'Missing API token'],
   ['invalid_request', 400, null],

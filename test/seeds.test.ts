@@ -1,5 +1,6 @@
 /**
- * The seeds' own examples (../shared/seeds), each expressed with keyward.
+ * Three example products' requirements (project scoping and domain restrictions; origins, IPs,
+ * an hourly rate limit and lockout; prefixes and scope levels), each expressed with keyward.
  */
 import { describe, expect, it } from 'vitest'
 import { setup } from './support/setup.js'

@@ -134,7 +134,7 @@ export function describeRefreshFamilyConformance(current: () => { store: TokenSt
       expect(await store().findRefreshFamily('no-such-family')).toBeNull()
     })
 
-    it('revokes (logout): once set, revokedAt keeps its first time and a second revoke answers false; rotation is refused after', async () => {
+    it('revokes (logout): revokedAt keeps its first time, a second revoke answers false; rotation is refused after', async () => {
       const record = familyRecord()
       await store().insertRefreshFamily(record)
       const now = Date.now()

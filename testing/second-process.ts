@@ -29,7 +29,12 @@ type Message = Record<string, unknown>
  *
  * @example
  * ```ts
- * const harness = { store, close, secondProcess: () => startSecondProcess({ command: process.execPath, args: ['--import', 'tsx', 'test/serve-my-store.ts'], env: { MY_SCHEMA: schema } }) }
+ * const harness = {
+ *   store,
+ *   close,
+ *   secondProcess: () =>
+ *     startSecondProcess({ command: process.execPath, args: ['--import', 'tsx', 'test/serve-my-store.ts'], env: { MY_SCHEMA: schema } }),
+ * }
  * ```
  */
 export async function startSecondProcess(options: {

@@ -80,7 +80,8 @@ function storeTarget(values: Values, env: CliIo['env']): StoreTarget {
   else if (redisFlag !== undefined) kind = 'redis'
   else if (env.DATABASE_URL && env.REDIS_URL) {
     throw new UsageError(
-      'both DATABASE_URL and REDIS_URL are set, so the store is ambiguous: name it with --database-url or --redis-url (e.g. --redis-url "$REDIS_URL"), or unset one',
+      'both DATABASE_URL and REDIS_URL are set, so the store is ambiguous: name it with --database-url ' +
+        'or --redis-url (e.g. --redis-url "$REDIS_URL"), or unset one',
     )
   } else if (env.DATABASE_URL) kind = 'postgres'
   else if (env.REDIS_URL) kind = 'redis'
@@ -213,7 +214,9 @@ function report(error: unknown, io: CliIo, values: Values = {}): number {
   }
   if (code === 'not_found') {
     io.stderr(
-      `keyward: ${error instanceof Error && !isKeywardError(error) ? error.message : 'no such key (or it is revoked, expired or rotated out)'}\n`,
+      'keyward: ' +
+        (error instanceof Error && !isKeywardError(error) ? error.message : 'no such key (or it is revoked, expired or rotated out)') +
+        '\n',
     )
     return EXIT.rejected
   }

@@ -3,7 +3,8 @@
  *
  * Strict means: IPv4 is four decimal octets 0-255 without leading zeros (`010.0.0.1` is octal to
  * some parsers and decimal to others, so it is refused); zone ids (`fe80::1%eth0`) are refused;
- * `::ffff:a.b.c.d` is the IPv4 address a.b.c.d (DESIGN §4); IPv4-compatible `::a.b.c.d` stays IPv6.
+ * `::ffff:a.b.c.d` is the IPv4 address a.b.c.d (docs/origin-and-ip.md); IPv4-compatible `::a.b.c.d`
+ * stays IPv6.
  */
 
 /**

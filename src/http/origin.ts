@@ -1,6 +1,6 @@
 /**
- * Origin rules (DESIGN §4): an allowed entry is a hostname; a request's Origin is parsed as a URL
- * and its hostname compared exactly: case-insensitive, IDN as punycode, scheme and port ignored.
+ * Origin rules (docs/origin-and-ip.md): an allowed entry is a hostname; a request's Origin is parsed
+ * as a URL and its hostname compared exactly: case-insensitive, IDN as punycode, scheme and port ignored.
  * `Origin: null` never matches.
  */
 

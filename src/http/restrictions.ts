@@ -70,7 +70,7 @@ export interface PlaceRules {
 }
 
 /**
- * Whether a valid key may be used from where the request comes (DESIGN §4):
+ * Whether a valid key may be used from where the request comes (docs/origin-and-ip.md):
  * origins only -> the Origin must match, and a request without one is refused;
  * IPs only -> the client address must match, whatever Origin is claimed;
  * both -> Origin present: the origin list; absent: the IP list.

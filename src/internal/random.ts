@@ -13,7 +13,9 @@ export function fillRandom<T extends Uint8Array>(bytes: T): T {
     return crypto.getRandomValues(bytes)
   } catch (cause) {
     throw new TypeError(
-      'keyward: no random values available here. Cloudflare Workers forbid them at module scope (while the Worker loads): create keys, tokens and TOTP secrets inside a request handler (fetch, scheduled, queue), not at the top level of the module',
+      'keyward: no random values available here. Cloudflare Workers forbid them at module scope (while ' +
+        'the Worker loads): create keys, tokens and TOTP secrets inside a request handler (fetch, ' +
+        'scheduled, queue), not at the top level of the module',
       { cause },
     )
   }

@@ -26,7 +26,14 @@ export async function claimOnce(limiter: RateLimiter, key: string, windowMs: num
  *
  * @example
  * ```ts
- * const attempt: CodeAttempt = { who: '["org_1","user_42"]', step: matchTotpCode(secret, code, now), ip, maxFailures: 5, windowMs: 300_000, now }
+ * const attempt: CodeAttempt = {
+ *   who: '["org_1","user_42"]',
+ *   step: matchTotpCode(secret, code, now),
+ *   ip,
+ *   maxFailures: 5,
+ *   windowMs: 300_000,
+ *   now,
+ * }
  * ```
  */
 export interface CodeAttempt {

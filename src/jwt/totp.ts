@@ -64,7 +64,10 @@ export function totpUri(input: TotpUriInput): string {
   const canonicalSecret = encodeBase32(decodeSecret(secret))
   const encodedIssuer = encodeLabelPart(issuer, 'issuer')
   const label = `${encodedIssuer}:${encodeLabelPart(account, 'account')}`
-  return `otpauth://totp/${label}?secret=${canonicalSecret}&issuer=${encodedIssuer}&algorithm=SHA1&digits=${DIGITS}&period=${PERIOD_MS / 1000}`
+  return (
+    `otpauth://totp/${label}?secret=${canonicalSecret}&issuer=${encodedIssuer}` +
+    `&algorithm=SHA1&digits=${DIGITS}&period=${PERIOD_MS / 1000}`
+  )
 }
 
 /**

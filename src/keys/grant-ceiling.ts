@@ -94,7 +94,8 @@ export function grantCeilingIssues(
     if (target.expiresAt === null || !(target.expiresAt <= limit)) {
       issues.push({
         field: 'expiresAt',
-        message: `must be set and no later than the caller's own expiry, ${Number.isFinite(limit) ? new Date(limit).toISOString() : 'unknown'}`,
+        message:
+          "must be set and no later than the caller's own expiry, " + (Number.isFinite(limit) ? new Date(limit).toISOString() : 'unknown'),
       })
     }
   }

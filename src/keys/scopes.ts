@@ -9,7 +9,7 @@
 export type ScopeHierarchy = Readonly<Record<string, readonly string[]>>
 
 /**
- * The default hierarchy of the ByteStack seed: read < write < admin.
+ * The default hierarchy (docs/keys-and-verify.md, "Scopes"): read < write < admin.
  *
  * @example
  * ```ts

@@ -40,7 +40,7 @@ const FAILURE_POLICY_OPTIONS: OptionRules = {
  * |---|---|---|---|
  * | `recordFailure` (counting a failed attempt) | 503 | 503 | 503 |
  * | `limit` with a `blockKey`, and the block cannot be checked | 503 | 503 | 503 |
- * | `limit`: the quota (the block, if any, checked and not set) | 503 | allowed, no RateLimit states | decided by `fallback`, per instance |
+ * | `limit`: the quota (block, if any, checked and not set) | 503 | allowed, no RateLimit states | decided by `fallback`, per instance |
  *
  * "503" means the call rejects, and keyward answers `store_unavailable`. When `limit` fails
  * and the request has a `blockKey`, the wrapper asks the limiter once more for the block alone

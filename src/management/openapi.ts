@@ -115,7 +115,9 @@ const COMMON: Json = {
 // Writes can also be refused for what they would grant: more than the caller holds, or a policy's no.
 const GRANT = {
   '403': problemResponse(
-    'The credential lacks the management scope or is used from an origin or address it is not allowed; or the key would hold more than the caller (grant ceiling: `errors` names each field, `scope` the missing scopes); or the write policy refused',
+    'The credential lacks the management scope or is used from an origin or address it is not ' +
+      'allowed; or the key would hold more than the caller (grant ceiling: `errors` names each field, ' +
+      '`scope` the missing scopes); or the write policy refused',
   ),
 }
 const NOT_FOUND = { '404': problemResponse("No such key in the caller's organization (another org's key looks the same)") }
@@ -142,7 +144,9 @@ export function managementOpenApi(): Json {
       title: 'keyward key management',
       version: '1.0.0',
       description:
-        "Create, list, change, rotate and revoke API keys of the caller's organization. Responses are never cached (Cache-Control: no-store); a key's secret appears only in the answers of create and rotate.",
+        "Create, list, change, rotate and revoke API keys of the caller's organization. Responses are " +
+        "never cached (Cache-Control: no-store); a key's secret appears only in the answers of create " +
+        'and rotate.',
     },
     security: [{ bearer: [] }, { apiKey: [] }],
     paths: {
@@ -191,7 +195,8 @@ export function managementOpenApi(): Json {
               in: 'query',
               schema: { type: 'boolean', default: false },
               description:
-                'Also revoke every key rotated from this one, to the end of the chain (compromise recovery: a stolen key that rotated itself)',
+                'Also revoke every key rotated from this one, to the end of the chain (compromise recovery: a ' +
+                'stolen key that rotated itself)',
             },
           ],
           responses: { '200': jsonResponse('The revoked key', ref('KeyInfo')), ...INVALID, ...NOT_FOUND, ...COMMON },

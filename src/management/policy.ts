@@ -18,7 +18,8 @@ export async function applyWritePolicy(policy: WritePolicy | undefined, write: M
   if (answer === undefined) return write.input
   if (!plainObject(answer))
     throw new TypeError(
-      `keyward: the management policy returned ${answer === null ? 'null' : typeof answer}; it must return the input to use (a plain object) or undefined`,
+      `keyward: the management policy returned ${answer === null ? 'null' : typeof answer}; it must ` +
+        'return the input to use (a plain object) or undefined',
     )
   return answer
 }

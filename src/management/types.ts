@@ -34,7 +34,11 @@ export interface ManagementCall {
  *
  * @example
  * ```ts
- * const immutableName = ({ action, input }: ManagementWrite) => { if (action === 'keys.update' && 'name' in input) throw new KeywardError('validation_failed', { errors: [{ field: 'name', message: 'cannot be changed' }] }) }
+ * const immutableName = ({ action, input }: ManagementWrite) => {
+ *   if (action === 'keys.update' && 'name' in input) {
+ *     throw new KeywardError('validation_failed', { errors: [{ field: 'name', message: 'cannot be changed' }] })
+ *   }
+ * }
  * ```
  */
 export interface ManagementWrite extends ManagementCall {

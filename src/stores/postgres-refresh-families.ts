@@ -16,7 +16,9 @@ const COLUMNS = 'id, subject, org_id, current_jti, expires_at, revoked_at, creat
 export function refreshFamilySql(table: string) {
   return {
     /** $1..$7: the record. Returns a row when stored, none when the id is taken. */
-    insert: `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $7::bigint) ON CONFLICT (id) DO NOTHING RETURNING id`,
+    insert:
+      `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $7::bigint) ` +
+      'ON CONFLICT (id) DO NOTHING RETURNING id',
     /**
      * $1 id, $2 presented, $3 next, $4 expiresAt, $5 now. Returns the family's state before the
      * change (no row: absent or expired). The sub-select locks the row (FOR UPDATE), so a

@@ -207,7 +207,8 @@ export class PostgresTokenStore implements TokenStore {
 
   /**
    * Creates the tables and their indexes when missing (`sql/keyward-001.sql`, then
-   * `sql/keyward-002.sql`), and adds the lifecycle columns (`sql/keyward-003.sql`). Idempotent, and safe when several instances start at once.
+   * `sql/keyward-002.sql`), and adds the lifecycle columns (`sql/keyward-003.sql`). Idempotent, and
+   * safe when several instances start at once.
    */
   async migrate(): Promise<void> {
     const timeout = Math.max(this.#timeoutMs, 30_000)
@@ -219,7 +220,8 @@ export class PostgresTokenStore implements TokenStore {
     // behind it: only when a column is missing, so a routine start-up never stalls the hot path.
     const present = await withTimeout(
       this.#client.query(
-        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname IN ('version', 'root_id') AND NOT attisdropped`,
+        'SELECT count(*)::int AS n FROM pg_attribute ' +
+          "WHERE attrelid = to_regclass($1) AND attname IN ('version', 'root_id') AND NOT attisdropped",
         [this.#table],
       ),
       timeout,
@@ -258,7 +260,9 @@ export class PostgresTokenStore implements TokenStore {
     // committed version, so of two writers conditioned on one version only one matches; other
     // instances hear of it exactly when (and only if) the change commits.
     const rows = await this.#query(
-      `WITH changed AS (UPDATE ${this.#table} SET ${sets.join(', ')} WHERE id = $1 AND ($3::bigint IS NULL OR version = $3::bigint) RETURNING ${KEY_COLUMNS}) SELECT changed.*, pg_notify($2::text, changed.id) AS notified FROM changed`,
+      `WITH changed AS (UPDATE ${this.#table} SET ${sets.join(', ')} ` +
+        `WHERE id = $1 AND ($3::bigint IS NULL OR version = $3::bigint) RETURNING ${KEY_COLUMNS}) ` +
+        'SELECT changed.*, pg_notify($2::text, changed.id) AS notified FROM changed',
       params,
     )
     if (rows.length === 0) return null
@@ -270,7 +274,9 @@ export class PostgresTokenStore implements TokenStore {
 
   async listByOrg(orgId: string, options: ListOptions = {}): Promise<KeyRecord[]> {
     const rows = await this.#query(
-      `SELECT ${KEY_COLUMNS} FROM ${this.#table} WHERE org_id = $1 AND ($2::boolean OR revoked_at IS NULL) AND ($3::text IS NULL OR id > $3::text) ORDER BY id LIMIT $4::bigint`,
+      `SELECT ${KEY_COLUMNS} FROM ${this.#table} ` +
+        'WHERE org_id = $1 AND ($2::boolean OR revoked_at IS NULL) AND ($3::text IS NULL OR id > $3::text) ' +
+        'ORDER BY id LIMIT $4::bigint',
       [orgId, options.includeRevoked === true, options.after ?? null, options.limit ?? null],
     )
     return rows.map(rowToKeyRecord)
@@ -282,7 +288,9 @@ export class PostgresTokenStore implements TokenStore {
     for (const { id, lastUsedAt } of entries) latest.set(id, Math.max(latest.get(id) ?? -Infinity, lastUsedAt))
     // One statement for the whole batch; a time never moves backwards; unknown ids match nothing.
     await this.#query(
-      `UPDATE ${this.#table} AS k SET last_used_at = u.at FROM unnest($1::text[], $2::bigint[]) AS u(id, at) WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`,
+      `UPDATE ${this.#table} AS k SET last_used_at = u.at ` +
+        'FROM unnest($1::text[], $2::bigint[]) AS u(id, at) ' +
+        'WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)',
       [[...latest.keys()], [...latest.values()]],
     )
   }

@@ -24,7 +24,8 @@ const CHROMIUM = '/usr/bin/chromium'
 const present = existsSync(CHROMIUM)
 if (!present && !CI) {
   console.warn(
-    `\n${'!'.repeat(78)}\n!! ${CHROMIUM} is missing: the browser test is SKIPPED.\n!! Install it (apt-get install -y chromium). In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
+    `\n${'!'.repeat(78)}\n!! ${CHROMIUM} is missing: the browser test is SKIPPED.\n` +
+      `!! Install it (apt-get install -y chromium). In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
   )
 }
 

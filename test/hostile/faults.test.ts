@@ -195,7 +195,7 @@ describe('faults under key management: nothing half-done that matters', () => {
     expect(old).toMatchObject({ revokedAt: null, rotatedTo: null })
   })
 
-  it('revoke: a revocation written but reported failed is effective at once, even with a warm cache and a store that announces nothing', async () => {
+  it('revoke: a revocation written but reported failed holds at once, even with a warm cache and a store announcing nothing', async () => {
     // Cache on, and the faulty store has no subscribe(): only keyward's own invalidation protects.
     const h = harness({ cache: { ttlMs: 30_000 } })
     const key = await h.mint()

@@ -97,7 +97,7 @@ describe('lockout under concurrency (memory limiter, one instance)', () => {
     expect(countBy(results.map(code))).toEqual({ invalid_token: 2, ip_blocked: 18 })
   })
 
-  it('inside a burst the right key is answered as the wrong keys beside it would be: 429 once the budget is spent ahead of it', async () => {
+  it('in a burst the right key is answered as the wrong keys beside it would be: 429 once the budget is spent ahead of it', async () => {
     const { call, key, wrongSecret } = await setup()
     expect(code(await call(key))).toBe('ok')
     // Five failures ahead of it spend the budget, exactly as five sequential failures would.
@@ -117,7 +117,7 @@ describe('lockout under concurrency (memory limiter, one instance)', () => {
     expect(codes).toEqual(['ok', ...Array(5).fill('invalid_token'), ...Array(3).fill('ip_blocked')])
   })
 
-  it('a right key for an uncached id, in flight while the budget fills, is refused like a wrong one once the address is blocked', async () => {
+  it('a right key for an uncached id, in flight as the budget fills, is refused as a wrong one once the address is blocked', async () => {
     const { call, key } = await setup()
     // Not cached: its lookup is in flight with four unknown ids; the fifth slot is its own.
     const codes = (
@@ -133,7 +133,7 @@ describe('lockout under concurrency (memory limiter, one instance)', () => {
     expect(codes.filter((c) => c === 'ip_blocked')).toHaveLength(5)
   })
 
-  it('a busy client with a valid key is never slowed into 429s: 200 concurrent calls from one address, cold cache, all served, one limiter call each', async () => {
+  it('a busy valid key never gets 429s: 200 concurrent calls from one IP, cold cache, all served, one limiter call each', async () => {
     const { call, key, limiter, store } = await setup()
     const results = await Promise.all(Array.from({ length: 200 }, () => call(key)))
     expect(countBy(results.map(code))).toEqual({ ok: 200 })

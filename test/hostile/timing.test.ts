@@ -140,7 +140,7 @@ describe('timing: unknown id vs known id with a wrong secret', () => {
     expect(control, `median time ratios: ${JSON.stringify(ratios)}`).toBeGreaterThan(Math.log(BOUND))
   })
 
-  it('the digest compare takes as long whether the first or only the last byte differs, while an early-exit compare does not (statistical)', async () => {
+  it('the digest compare takes as long whether the first or the last byte differs; an early-exit one does not (statistical)', async () => {
     const stored = sha256(new TextEncoder().encode('bsk_live_stored'))
     const lastDiffers = stored.slice()
     lastDiffers[31]! ^= 1

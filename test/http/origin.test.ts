@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { normalizeOriginRule, originAllowed, originHostname } from '../../src/http/origin.js'
 import { CPU_BOUND } from '../support/budget.js'
 
-describe('Bklit seed: the domain table', () => {
+describe('Bklit: the domain table', () => {
   // "example.com allows https://example.com and http://example.com, refuses www.example.com and app.example.com"
   const rules = [normalizeOriginRule('example.com')!]
 

@@ -244,7 +244,8 @@ describe('totpUri (Google Authenticator Key Uri Format)', () => {
   it('percent-encodes the label and the issuer parameter, spaces as %20', () => {
     const uri = totpUri({ secret, account: 'ada lovelace+1@example.com', issuer: 'Byte Stack & Co/é?#%' })
     expect(uri).toBe(
-      `otpauth://totp/Byte%20Stack%20%26%20Co%2F%C3%A9%3F%23%25:ada%20lovelace%2B1%40example.com?secret=${secret}&issuer=Byte%20Stack%20%26%20Co%2F%C3%A9%3F%23%25&algorithm=SHA1&digits=6&period=30`,
+      `otpauth://totp/Byte%20Stack%20%26%20Co%2F%C3%A9%3F%23%25:ada%20lovelace%2B1%40example.com?secret=${secret}` +
+        '&issuer=Byte%20Stack%20%26%20Co%2F%C3%A9%3F%23%25&algorithm=SHA1&digits=6&period=30',
     )
     const parsed = new URL(uri)
     expect(parsed.protocol).toBe('otpauth:')

@@ -308,7 +308,7 @@ export function managementContract(name: string, start: StartManagementApp, make
       expect(seen).toEqual(['keys.list', 'keys.create'])
     })
 
-    it('grant ceiling: a key with only the management scope cannot mint admin, patch itself to admin or rotate an admin key; nothing stored', async () => {
+    it('grant ceiling: a management-only key cannot mint admin, patch itself to admin or rotate an admin key; nothing stored', async () => {
       const { call, mint, kw, ids } = await serve({ scope: 'keys:manage' })
       const manager = await mint({ scopes: ['keys:manage'], projects: ['p'] })
       const strong = await mint({ scopes: ['admin'], projects: ['p'] })
@@ -444,7 +444,7 @@ export function managementContract(name: string, start: StartManagementApp, make
       expect((await kw.verify({ headers: { authorization: `Bearer ${target.key}` } })).ok).toBe(true)
     })
 
-    it('write policy: a 403 refusal, a throw (500, cause kept inside) and a bad answer (500) store nothing; it may restrict, never widen', async () => {
+    it('write policy: a 403 refusal, a throw (500, cause kept) or a bad answer (500) stores nothing; restricts, never widens', async () => {
       const seen: unknown[] = []
       const { call, admin, mint, ids } = await serve({
         onError: (e) => void seen.push(e),

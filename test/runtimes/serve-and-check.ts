@@ -14,7 +14,14 @@ export type Serve = (fetch: (request: Request) => Response | Promise<Response>) 
  *
  * @example
  * ```ts
- * await serveAndCheck('bun', async (fetch) => { const s = Bun.serve({ port: 0, fetch }); return { port: s.port, stop: () => s.stop() } }, (code) => process.exit(code))
+ * await serveAndCheck(
+ *   'bun',
+ *   async (fetch) => {
+ *     const s = Bun.serve({ port: 0, fetch })
+ *     return { port: s.port, stop: () => s.stop() }
+ *   },
+ *   (code) => process.exit(code),
+ * )
  * ```
  */
 export async function serveAndCheck(runtime: string, serve: Serve, exit: (code: number) => never): Promise<never> {

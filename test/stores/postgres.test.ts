@@ -170,7 +170,9 @@ describe('Postgres schema', () => {
         const old = bareRecord()
         // A row as an earlier keyward wrote it, before the lifecycle columns existed.
         await db.query(
-          `INSERT INTO ${schema}.keyward_keys (id, prefix, environment, hash, org_id, name, projects, scopes, created_at, updated_at) VALUES ($1, 'bsk', 'test', $2, 'org_1', 'Bare', '{p}', '{read}', $3, $3)`,
+          `INSERT INTO ${schema}.keyward_keys ` +
+            '(id, prefix, environment, hash, org_id, name, projects, scopes, created_at, updated_at) ' +
+            "VALUES ($1, 'bsk', 'test', $2, 'org_1', 'Bare', '{p}', '{read}', $3, $3)",
           [old.id, old.hash, old.createdAt],
         )
         const store = new PostgresTokenStore(db, { schema })

@@ -186,7 +186,7 @@ describe.runIf(available)('RedisTokenStore on Redis: the subscriber connection',
     }
   })
 
-  it('flushes when the subscriber connection is killed (CLIENT KILL), again once resubscribed, then hears announcements again', async () => {
+  it('flushes when the subscriber connection is killed (CLIENT KILL), again once resubscribed, then hears announcements', async () => {
     const harness = await redisHarness()
     try {
       const { store, admin } = harness

@@ -24,7 +24,10 @@ export function familyCalls(
   return via.map((name) => all[name])
 }
 
-/** Every call rejects, with `failure` in its message, once the backend (`fail`) fails; then every call times out after 500 ms. Fake timers must be on. */
+/**
+ * Every call rejects, with `failure` in its message, once the backend (`fail`) fails; then every call
+ * times out after 500 ms. Fake timers must be on.
+ */
 export async function expectFailuresRejected(
   calls: Array<() => Promise<unknown>>,
   fail: () => void,

@@ -79,6 +79,7 @@ export async function redisAnswers(): Promise<boolean> {
 export function warnSkipped(missing: string, tests: string): void {
   if (CI) return
   console.warn(
-    `\n${'!'.repeat(78)}\n!! ${missing} does not answer: ${tests} are SKIPPED.\n!! Start it to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
+    `\n${'!'.repeat(78)}\n!! ${missing} does not answer: ${tests} are SKIPPED.\n` +
+      `!! Start it to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
   )
 }

@@ -34,7 +34,8 @@ export default class SkippedSummaryReporter implements Reporter {
     if (this.#skipped.size === 0) return
     const lines = [...this.#skipped].map(([tests, missing]) => `   - ${tests} (${missing}: not available)`)
     this.#write(
-      `\n!! NOT A FULL RUN: ${this.#skipped.size} integration group(s) SKIPPED:\n${lines.join('\n')}\n!! Start the servers (README, "Contributing") and run again; in CI (CI=true) this fails instead.\n\n`,
+      `\n!! NOT A FULL RUN: ${this.#skipped.size} integration group(s) SKIPPED:\n${lines.join('\n')}\n` +
+        '!! Start the servers (README, "Contributing") and run again; in CI (CI=true) this fails instead.\n\n',
     )
   }
 }

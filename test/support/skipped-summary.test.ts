@@ -5,7 +5,8 @@ import type { UserConsoleLog } from 'vitest'
 const log = (content: string) =>
   ({ content, type: 'stderr', time: 0, taskId: undefined, size: content.length }) as unknown as UserConsoleLog
 const banner = (missing: string, tests: string) =>
-  `\n${'!'.repeat(78)}\n!! ${missing} does not answer: ${tests} are SKIPPED.\n!! Start it to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`
+  `\n${'!'.repeat(78)}\n!! ${missing} does not answer: ${tests} are SKIPPED.\n` +
+  `!! Start it to run them. In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`
 
 describe('the skipped-groups summary at the end of a run', () => {
   it('lists every skipped group once, after everything else', () => {
