@@ -92,7 +92,9 @@ export function placeRefusal(
     for (const name of originHeaders) {
       const value = readHeader(headers, name)
       if (value === undefined) continue
-      const single = typeof value === 'string' ? value : value.length === 1 ? value[0]! : ''
+      // Anything but one string (several values, or a null an app put in a header record) never matches.
+      const single =
+        typeof value === 'string' ? value : Array.isArray(value) && value.length === 1 && typeof value[0] === 'string' ? value[0] : ''
       const host = memo.originHost(single)
       return host !== '' && rules.allowedOrigins.includes(host) ? null : 'origin_forbidden'
     }

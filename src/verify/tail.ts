@@ -34,7 +34,14 @@ export function authorize(
   if (input.project !== undefined && !principal.auth.projects.includes(input.project))
     return refuse(rt, 'project_forbidden', client, now, undefined, held)
   if (principal.place !== undefined) {
-    const place = placeRefusal(principal.place, input.headers, rt.originHeaders, client, rt.memo)
+    let place: ReturnType<typeof placeRefusal>
+    try {
+      place = placeRefusal(principal.place, input.headers, rt.originHeaders, client, rt.memo)
+    } catch (cause) {
+      // The slot must go back whatever broke, or the address waits behind it for good.
+      settle(rt, client, held)
+      throw cause
+    }
     if (place !== null) return refuse(rt, place, client, now, undefined, held)
   }
   // A valid credential: its slot goes to the next attempt before the quota call, which checks the block.

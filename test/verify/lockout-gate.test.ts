@@ -49,6 +49,22 @@ describe('lockout gate: memory', () => {
     expect(codes).toEqual({ invalid_token: 6000, ip_blocked: 6000 })
     expect(gateOf(hold).size).toBe(0)
   })
+
+  it('a slot held over a store lookup goes back when the origin check meets a header it cannot read', async () => {
+    const hold = vi.spyOn(LockoutGate.prototype, 'hold')
+    const store = new MemoryTokenStore()
+    const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, lockout: { maxFailures: 3, windowMs: 60_000 } })
+    const ip = '203.0.113.9'
+    // An app may build a header record with a null in it; a fresh key each time misses the cache,
+    // so every call holds a slot over its lookup.
+    for (let i = 0; i < 5; i++) {
+      const { key } = await kw.keys.create({ name: 'site', orgId: 'org_1', projects: ['p'], allowedOrigins: ['example.com'] })
+      const result = await kw.verify({ headers: { 'x-api-key': key, origin: null as unknown as string }, ip })
+      // Never a pass; and every call answers (a leaked slot would leave the fourth waiting for good).
+      expect(result.ok).toBe(false)
+    }
+    expect(gateOf(hold).size).toBe(0)
+  })
 })
 
 describe('lockout gate: valid traffic sharing an address', () => {
