@@ -26,7 +26,8 @@ function isSpace(code: number): boolean {
 
 /**
  * Hides the credentials of every `scheme://user:password@host` in a message (drivers quote
- * connection strings in their errors). The secret part is everything after the user name up to
+ * connection strings in their errors), and the value of a `password=` / `sslpassword=` query
+ * parameter. The secret part is everything after the user name up to
  * the LAST `@` before the host's first `/` (or whitespace), so a password holding `@`, `:`, `#` or
  * `?` is hidden whole; a userinfo without `:` (a bare token, `redis://<password>@host`) is hidden
  * whole too. One pass over the message, no regular expression: linear in its length.
@@ -37,6 +38,10 @@ function isSpace(code: number): boolean {
  * ```
  */
 export function redactUrlCredentials(message: string): string {
+  return redactQueryPasswords(redactUserinfo(message))
+}
+
+function redactUserinfo(message: string): string {
   let out = ''
   // message[0, copied) is already in `out`.
   let copied = 0
@@ -65,6 +70,39 @@ export function redactUrlCredentials(message: string): string {
     const kept = colon !== -1 && colon < firstAt ? colon + 1 : start
     out += `${message.slice(copied, kept)}***`
     copied = lastAt
+  }
+  return copied === 0 ? message : out + message.slice(copied)
+}
+
+/** Query parameters that carry a password in connection strings (libpq reads both). */
+const PASSWORD_PARAMS = ['password=', 'sslpassword=']
+
+/**
+ * Hides the value of `?password=` / `&password=` (and `sslpassword`) wherever it appears, since libpq and
+ * most drivers accept the password as a query parameter too. The value ends at `&`, `#` or whitespace.
+ */
+function redactQueryPasswords(message: string): string {
+  const lower = message.toLowerCase()
+  let out = ''
+  let copied = 0
+  for (let i = lower.indexOf('password=', 0); i !== -1; i = lower.indexOf('password=', i + 1)) {
+    // Only a query parameter counts: the name right after '?' or '&'.
+    const param = PASSWORD_PARAMS.find((name) => {
+      const at = i + 9 - name.length
+      const before = message.charCodeAt(at - 1)
+      return at > 0 && lower.startsWith(name, at) && (before === 0x3f || before === 0x26)
+    })
+    if (param === undefined) continue
+    if (i + 9 - param.length < copied) continue
+    let end = i + 9
+    while (end < message.length) {
+      const code = message.charCodeAt(end)
+      if (code === 0x26 || code === 0x23 || isSpace(code)) break
+      end++
+    }
+    if (end === i + 9) continue
+    out += `${message.slice(copied, i + 9)}***`
+    copied = end
   }
   return copied === 0 ? message : out + message.slice(copied)
 }

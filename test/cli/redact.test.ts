@@ -44,6 +44,13 @@ describe('redactUrlCredentials', () => {
     ['no url here, mail me at a@b.example', 'no url here, mail me at a@b.example'],
     ['connect ECONNREFUSED 127.0.0.1:5432', 'connect ECONNREFUSED 127.0.0.1:5432'],
     ['://u:pw@db', '://u:pw@db'],
+    // libpq reads the password from the query too.
+    ['postgres://db/x?user=app&password=s3cr3t&sslmode=require', 'postgres://db/x?user=app&password=***&sslmode=require'],
+    ['postgres://db/x?PassWord=s3cr3t', 'postgres://db/x?PassWord=***'],
+    ['postgres://db/x?sslpassword=k3y#frag failed', 'postgres://db/x?sslpassword=***#frag failed'],
+    ['postgres://u:pw@db/x?password=two', 'postgres://u:***@db/x?password=***'],
+    ['set password=visible is not a query', 'set password=visible is not a query'],
+    ['postgres://db/x?password=', 'postgres://db/x?password='],
   ])('%s', (message, expected) => {
     expect(redactUrlCredentials(message)).toBe(expected)
   })
