@@ -188,7 +188,7 @@ export class InvalidationChannel {
       (error: unknown) => {
         if (generation !== this.#generation) return
         this.#degrade(error)
-        this.#schedule(generation, failures + 1)
+        this.#schedule(generation, failures)
       },
     )
   }
@@ -252,11 +252,12 @@ export class InvalidationChannel {
     this.#schedule(generation, 0)
   }
 
+  /** The next attempt after `failures` failed ones in a row (0 after a loss): reconnectDelayMs, doubled per failure. */
   #schedule(generation: number, failures: number): void {
     const delay = Math.min(this.#settings.reconnectDelayMs * 2 ** Math.min(failures, 16), 30_000)
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined
-      if (generation === this.#generation) this.#attempt(generation, failures)
+      if (generation === this.#generation) this.#attempt(generation, failures + 1)
     }, delay)
     unrefTimer(this.#retryTimer)
   }
