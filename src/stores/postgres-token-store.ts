@@ -19,6 +19,8 @@ import {
 import { familyParams, refreshFamilySql, toFamily, toRotationState } from './postgres-refresh-families.js'
 import { insertKeyRecord, KEY_COLUMNS, patchAssignments, rowToKeyRecord } from './postgres-record.js'
 import { toTime } from './postgres-values.js'
+import type { PostgresQueryable } from './postgres-queryable.js'
+import { isPostgresJs, postgresJsQueryable, type PostgresJsClient } from './postgres-js.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
 import { InvalidationChannel } from './invalidation/channel.js'
 import {
@@ -28,22 +30,12 @@ import {
   type PostgresListenConnection,
 } from './invalidation/postgres-transport.js'
 import type { InvalidationTransport } from './invalidation/transport.js'
+import { postgresJsTransport } from './invalidation/postgres-js-transport.js'
 
 export type { PostgresListenConnection } from './invalidation/postgres-transport.js'
+export type { PostgresQueryable } from './postgres-queryable.js'
 
 // Structural types only: this file must not import `pg` (an optional peer) nor anything Node-only.
-
-/**
- * What the store needs of a client: a `pg` Pool, a PGlite instance, or anything with this method.
- *
- * @example
- * ```ts
- * const client: PostgresQueryable = new pg.Pool({ connectionString })
- * ```
- */
-export interface PostgresQueryable {
-  query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>
-}
 
 interface PoolLike extends PostgresQueryable {
   connect(): Promise<PostgresListenConnection>
@@ -90,9 +82,10 @@ export interface PostgresTokenStoreOptions {
    * Client (not yet connected; keyward connects it, ends it on `close()`, and opens a new one
    * like it after a loss). For apps whose pool goes through a transaction-mode pooler (PgBouncer,
    * Supavisor, Neon's pooler), which silently drops LISTEN: give keyward this one direct
-   * connection. A connection string needs a pg Pool as the store's client (its `Client` class is used).
+   * connection. A connection string needs a pg Pool as the store's client (its `Client` class is
+   * used); with postgres.js, pass `postgres(directUrl)` (keyward calls its `listen()`, and never ends it).
    */
-  listener?: string | PostgresListenerClient
+  listener?: string | PostgresListenerClient | PostgresJsClient
   /** First delay before re-establishing a lost LISTEN connection; doubles per failure up to 30 s. Default 250. */
   reconnectDelayMs?: number
   /**
@@ -126,9 +119,9 @@ const POSTGRES_OPTIONS: OptionRules = {
   listen: boolean,
   listener: (value, path) => {
     const client = value as Partial<PostgresListenerClient> | null
-    if (typeof value === 'string' && value !== '') return
+    if ((typeof value === 'string' && value !== '') || isPostgresJs(value)) return
     if (client !== null && typeof client === 'object' && typeof client.connect === 'function' && typeof client.on === 'function') return
-    optionError(`${path} must be a connection string or a pg Client`)
+    optionError(`${path} must be a connection string, a pg Client or a postgres.js client`)
   },
   reconnectDelayMs: positiveMs,
   heartbeatMs: orFalse(positiveMs),
@@ -177,12 +170,14 @@ export class PostgresTokenStore implements TokenStore {
   /** This process's subscribers, and (when the client can LISTEN) the subscription that hears other instances. */
   readonly #changes: InvalidationChannel
 
-  constructor(client: PostgresQueryable, options: PostgresTokenStoreOptions = {}) {
-    if (client === null || typeof client !== 'object' || typeof client.query !== 'function') {
+  constructor(client: PostgresQueryable | PostgresJsClient, options: PostgresTokenStoreOptions = {}) {
+    const sql = isPostgresJs(client) ? client : undefined
+    const queryable = sql === undefined ? (client as PostgresQueryable) : postgresJsQueryable(sql)
+    if (queryable === null || typeof queryable !== 'object' || typeof queryable.query !== 'function') {
       throw new TypeError('keyward: PostgresTokenStore needs a client with query(text, params), such as a pg Pool or a PGlite instance')
     }
     checkOptions(options, POSTGRES_OPTIONS, { notObject: 'PostgresTokenStore options must be an object' })
-    this.#client = client
+    this.#client = queryable
     const names = {
       ...(options.schema === undefined ? {} : { schema: options.schema }),
       ...(options.table === undefined ? {} : { table: options.table }),
@@ -200,7 +195,7 @@ export class PostgresTokenStore implements TokenStore {
     }
     this.#channel = channel
     this.#timeoutMs = options.queryTimeoutMs ?? 500
-    const transport = (options.listen ?? true) ? this.#transport(client, options.listener) : undefined
+    const transport = (options.listen ?? true) ? this.#transport(sql ?? queryable, options.listener) : undefined
     this.#changes = new InvalidationChannel(transport, {
       timeoutMs: this.#timeoutMs,
       heartbeatName: 'Postgres heartbeat',
@@ -376,9 +371,21 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   /** How this store LISTENs, or undefined when it cannot (a single pg Client with no `listener`). */
-  #transport(client: PostgresQueryable, listener: string | PostgresListenerClient | undefined): InvalidationTransport | undefined {
+  #transport(
+    client: PostgresQueryable | PostgresJsClient,
+    listener: string | PostgresListenerClient | PostgresJsClient | undefined,
+  ): InvalidationTransport | undefined {
     const channel = this.#channel
     const publish = (payload: string) => this.#query('SELECT pg_notify($1::text, $2::text)', [channel, payload])
+    if (isPostgresJs(listener)) return postgresJsTransport(listener, channel, this.#timeoutMs, publish)
+    if (isPostgresJs(client)) {
+      if (listener !== undefined)
+        throw new TypeError('keyward: with a postgres.js client, pass `listener` as a postgres.js client too: postgres(directUrl)')
+      return postgresJsTransport(client, channel, this.#timeoutMs, publish)
+    }
+    if (typeof listener === 'string' && typeof (client as { Client?: unknown }).Client !== 'function') {
+      throw new TypeError("keyward: a `listener` connection string needs a pg Pool as the store's client; pass a pg Client instead")
+    }
     if (listener !== undefined)
       return postgresConnectionTransport(this.#listenerClients(client, listener), channel, this.#timeoutMs, publish)
     const candidate = client as Partial<PoolLike & PGliteLike>
@@ -401,7 +408,10 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   /** Connected `listener` Clients: the one given first, then new ones like it (a pg Client connects only once). */
-  #listenerClients(client: PostgresQueryable, listener: string | PostgresListenerClient): () => Promise<PostgresListenConnection> {
+  #listenerClients(
+    client: PostgresQueryable | PostgresJsClient,
+    listener: string | PostgresListenerClient,
+  ): () => Promise<PostgresListenConnection> {
     let given: PostgresListenerClient | undefined = typeof listener === 'string' ? undefined : listener
     const make = (): PostgresListenerClient => {
       if (given !== undefined) {
