@@ -139,6 +139,7 @@ const headerNames: OptionRule = (names, path) => {
 
 const cacheSize = integer({ min: 1, message: 'must be a positive integer' })
 const cacheTtl = integer({ min: 0, message: 'must be a non-negative integer' })
+const positiveTtl = integer({ min: 1, message: 'must be a positive integer (ms)' })
 
 // Every option createKeyward knows. A name not listed is a TypeError: `lockOut: false` must not
 // silently leave lockout on.
@@ -161,7 +162,7 @@ const KEYWARD_OPTIONS: OptionRules = {
     const list = Array.isArray(value) ? value : [value]
     list.forEach((rule, i) => checkRule(rule as RateLimitRule, Array.isArray(value) ? `${path}[${i}]` : path))
   },
-  cache: orFalse(nested({ ttlMs: cacheTtl, max: cacheSize, negativeTtlMs: cacheTtl, negativeMax: cacheSize })),
+  cache: orFalse(nested({ ttlMs: cacheTtl, max: cacheSize, negativeTtlMs: cacheTtl, negativeMax: cacheSize, degradedTtlMs: positiveTtl })),
   scopes: checkedElsewhere,
   credentialHeaders: headerNames,
   originHeaders: headerNames,
@@ -246,8 +247,12 @@ export function createKeyward(options: KeywardOptions): Keyward {
       options.limiter === undefined || options.limiter instanceof MemoryRateLimiter ? new MemoryRateLimiter() : options.limiter
     tokens = createTokenManager(rt, config, keyring, rt.tokens, twoFactorLimiter)
   }
+  const degradedTtlMs = cacheOptions === false ? undefined : (cacheOptions.degradedTtlMs ?? 1000)
   const unsubscribe = store.subscribe?.((event) => {
     if (event.type === 'key') rt.cache.invalidate(event.id)
+    // Other instances' revocations do not reach us: trust a cached key only briefly until they do.
+    else if (event.type === 'degraded') rt.cache.capTtl(degradedTtlMs)
+    else if (event.type === 'healthy') rt.cache.capTtl(undefined)
     else rt.cache.clear()
   })
 

@@ -1,5 +1,6 @@
 /**
- * `keyward/postgres`: the PostgreSQL token store (a pg Pool, or PGlite in-process) and its schema.
+ * `keyward/postgres`: the PostgreSQL token store (a pg Pool, a postgres.js client, or PGlite
+ * in-process) and its schema.
  * Imports no driver: pass your own client.
  *
  * @example
@@ -15,8 +16,10 @@ export {
   PostgresTokenStore,
   type PostgresQueryable,
   type PostgresListenConnection,
+  type PostgresListenerClient,
   type PostgresTokenStoreOptions,
 } from './stores/postgres-token-store.js'
+export type { PostgresJsClient } from './stores/postgres-js.js'
 export {
   KEYWARD_POSTGRES_SCHEMA,
   KEYWARD_POSTGRES_LIFECYCLE_SCHEMA,

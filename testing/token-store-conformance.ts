@@ -35,6 +35,13 @@ export interface StoreHarness {
    * `startSecondProcess`). Absent: the cross-process tests are skipped (reported as skipped).
    */
   secondProcess?(): Promise<SecondProcess>
+  /**
+   * True for a deployment where other instances' announcements cannot arrive (e.g. LISTEN through
+   * a transaction-mode pooler). The store must say so rather than fail silently: `subscribed`
+   * rejects, listeners get `{ type: 'degraded' }`, and keyward then keeps a cached key no longer
+   * than `cache.degradedTtlMs`, so a revocation elsewhere still lands within it. Default false.
+   */
+  deaf?: boolean
 }
 
 /**
@@ -77,6 +84,12 @@ function waitForEvent(
     })
   })
   return { event, unsubscribe }
+}
+
+/** Waits for `harness.subscribed`; on a deaf deployment it must reject (the store says it cannot hear). */
+async function settledSubscription(harness: StoreHarness, store: TokenStore): Promise<void> {
+  if (harness.deaf === true) await expect(harness.subscribed!(store)).rejects.toThrow()
+  else await harness.subscribed?.(store)
 }
 
 /**
@@ -394,7 +407,7 @@ export function describeTokenStoreConformance(
         const unsubscribeGone = store.subscribe((e) => gone.push(e))
         unsubscribeGone()
         const waiting = waitForEvent(store, (e) => e.type === 'key' && e.id === record.id)
-        await harness.subscribed?.(store)
+        await settledSubscription(harness, store)
         await store.update(record.id, { name: 'changed' })
         expect(await waiting.event).toStrictEqual({ type: 'key', id: record.id })
         waiting.unsubscribe()
@@ -404,6 +417,7 @@ export function describeTokenStoreConformance(
 
       it('announces an update made through another store instance on the same backend', async ({ skip }) => {
         if (store.subscribe === undefined || harness.peer === undefined) return skip('this backend has no cross-instance announcements')
+        if (harness.deaf === true) return skip('announcements cannot arrive here: the degraded tests below stand in')
         const other = await harness.peer()
         const record = bareRecord()
         await store.insert(record)
@@ -412,6 +426,15 @@ export function describeTokenStoreConformance(
         expect((await other.update(record.id, { revokedAt: T0 + 1 }))?.revokedAt).toBe(T0 + 1)
         expect(await waiting.event).toStrictEqual({ type: 'key', id: record.id })
         waiting.unsubscribe()
+      })
+
+      it('says so when announcements cannot arrive: listeners get degraded, subscribed rejects', async ({ skip }) => {
+        if (store.subscribe === undefined || harness.deaf !== true) return skip('announcements arrive on this deployment')
+        const degraded = waitForEvent(store, (e) => e.type === 'degraded')
+        await expect(harness.subscribed!(store)).rejects.toThrow()
+        const event = await degraded.event
+        degraded.unsubscribe()
+        expect(event.type === 'degraded' && event.error instanceof Error).toBe(true)
       })
     })
 
@@ -509,8 +532,43 @@ export function describeTokenStoreConformance(
         }
       })
 
+      it('where announcements cannot arrive, a key revoked through another instance is refused once degradedTtlMs has passed', async ({
+        skip,
+      }) => {
+        if (store.subscribe === undefined || harness.peer === undefined || harness.deaf !== true)
+          return skip('announcements arrive on this deployment')
+        const otherStore = await harness.peer()
+        let clock = Date.now()
+        const a = createKeyward({ prefix: 'bsk', store, usageFlushMs: false })
+        // B would cache verified keys for an hour, and hears no announcement: only the degraded TTL bounds it.
+        const b = createKeyward({
+          prefix: 'bsk',
+          store: otherStore,
+          usageFlushMs: false,
+          now: () => clock,
+          cache: { ttlMs: 3_600_000, degradedTtlMs: 1000 },
+        })
+        try {
+          const { key, info } = await a.keys.create({ name: 'Shared', orgId: 'org_shared', projects: ['prod-site'] })
+          // B's keyward subscribed first, so it has capped its cache by the time this rejects.
+          await expect(harness.subscribed!(otherStore)).rejects.toThrow()
+          expect((await b.verify(request(key))).ok).toBe(true)
+          await a.keys.revoke(info.id)
+          clock += 999
+          expect((await b.verify(request(key))).ok).toBe(true) // still cached: within the degraded TTL
+          clock += 2
+          const refused = await b.verify(request(key))
+          expect(refused.ok).toBe(false)
+          if (!refused.ok) expect(refused.error.code).toBe('invalid_token')
+        } finally {
+          await a.close()
+          await b.close()
+        }
+      })
+
       it("refuses a key revoked through another instance on the other instance's next request", async ({ skip }) => {
         if (store.subscribe === undefined || harness.peer === undefined) return skip('this backend has no cross-instance announcements')
+        if (harness.deaf === true) return skip('announcements cannot arrive here: see the degraded TTL test')
         const otherStore = await harness.peer()
         const a = createKeyward({ prefix: 'bsk', store, usageFlushMs: false })
         // B caches verified keys for an hour: only the announcement can make it forget.

@@ -18,6 +18,12 @@ export interface CacheOptions {
   negativeTtlMs?: number
   /** Most unknown ids remembered. Default 10,000. */
   negativeMax?: number
+  /**
+   * While the store reports that other instances' announcements do not reach this one (an
+   * InvalidationEvent `degraded`), keys are trusted this long at most, so a revocation elsewhere
+   * still lands within it. Default 1,000 ms.
+   */
+  degradedTtlMs?: number
 }
 
 /**
@@ -36,6 +42,11 @@ export class KeyCache<T extends { record: KeyRecord }> {
   readonly #absent: LRUCache<string, true> | undefined
   readonly #inflight = new Map<string, Promise<T | null>>()
   #epoch = 0
+  readonly #ttl: number = 0
+  readonly #negativeTtl: number = 0
+  /** Set while degraded: the shorter TTLs entries are stored with. */
+  #cap: { ttl: number } | undefined
+  #absentCap: { ttl: number } | undefined
 
   constructor(options: CacheOptions | false, now: () => number) {
     if (options === false) return
@@ -45,6 +56,8 @@ export class KeyCache<T extends { record: KeyRecord }> {
     const negativeTtl = options.negativeTtlMs ?? ttl
     // ttlResolution 0: ask the (injectable) clock on every read instead of a cached time.
     const perf = { now }
+    this.#ttl = ttl
+    this.#negativeTtl = negativeTtl
     if (ttl > 0) this.#entries = new LRUCache({ max: options.max ?? 10_000, ttl, perf, ttlResolution: 0 })
     if (negativeTtl > 0) this.#absent = new LRUCache({ max: options.negativeMax ?? 10_000, ttl: negativeTtl, perf, ttlResolution: 0 })
   }
@@ -68,8 +81,8 @@ export class KeyCache<T extends { record: KeyRecord }> {
         settle()
         const entry = record === null ? null : build(record)
         if (epoch === this.#epoch) {
-          if (entry === null) this.#absent?.set(id, true)
-          else this.#entries?.set(id, entry)
+          if (entry === null) this.#absent?.set(id, true, this.#absentCap)
+          else this.#entries?.set(id, entry, this.#cap)
         }
         return entry
       },
@@ -88,6 +101,16 @@ export class KeyCache<T extends { record: KeyRecord }> {
     this.#entries?.delete(id)
     this.#absent?.delete(id)
     this.#inflight.delete(id)
+  }
+
+  /**
+   * Forgets everything; entries cached from now on live at most `ttlMs` (undefined: the configured
+   * TTLs again). keyward caps it while the store's invalidation channel is degraded.
+   */
+  capTtl(ttlMs: number | undefined): void {
+    this.clear()
+    this.#cap = ttlMs === undefined ? undefined : { ttl: Math.min(ttlMs, this.#ttl) }
+    this.#absentCap = ttlMs === undefined ? undefined : { ttl: Math.min(ttlMs, this.#negativeTtl) }
   }
 
   /** Forgets everything. */

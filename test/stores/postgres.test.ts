@@ -443,6 +443,43 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: the LISTEN connecti
     }
   })
 
+  it('LISTENs on a pg Client given as `listener`, and on a new one like it once that one is lost', async () => {
+    const harness = await postgresHarness()
+    const pool = new pg.Pool({ ...SERVER, max: 2 })
+    const listener = new pg.Client(SERVER)
+    const errors: unknown[] = []
+    const store = new PostgresTokenStore(pool, { schema: harness.schema, listener, reconnectDelayMs: 20, onError: (e) => errors.push(e) })
+    try {
+      const events: InvalidationEvent[] = []
+      const unsubscribe = store.subscribe((e) => events.push(e))
+      await store.listening()
+      const backend = async () =>
+        (
+          await harness.admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1 AND pid <> pg_backend_pid()', [
+            `LISTEN ${store.channel}`,
+          ])
+        ).rows.map((r) => r.pid)
+      const [first] = await backend()
+      expect(first).toBeDefined()
+      // The listener is not one of the pool's connections.
+      expect(pool.totalCount).toBe(1) // the self-test's NOTIFY only
+      await harness.admin.query('SELECT pg_terminate_backend($1)', [first])
+      await expect.poll(() => events.filter((e) => e.type === 'flush').length, { timeout: 10_000 }).toBe(3)
+      await store.listening()
+      expect(await backend()).not.toContain(first)
+      const record = bareRecord()
+      await harness.store.insert(record)
+      await harness.store.update(record.id, { revokedAt: 1 })
+      await expect.poll(() => events.at(-1)).toStrictEqual({ type: 'key', id: record.id })
+      expect(errors.map(String)).toHaveLength(1) // the loss
+      unsubscribe()
+    } finally {
+      await store.close()
+      await pool.end()
+      await harness.close()
+    }
+  })
+
   it('treats NOTIFY with an empty payload (a hand edit of the table) as a flush', async () => {
     const harness = await postgresHarness()
     try {
