@@ -7,12 +7,14 @@ import {
   isScriptClient,
   redisScript,
   runScript,
+  type AnyRedisScriptClient,
+  type NodeRedisScriptClient,
   type RedisScript,
   type RedisScriptClient,
 } from '../stores/redis-scripts.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
-export type { RedisScriptClient }
+export type { NodeRedisScriptClient, RedisScriptClient }
 
 /**
  * Options of {@link RedisRateLimiter}.
@@ -27,7 +29,7 @@ export interface RedisRateLimiterOptions {
    * Your Redis client: ioredis (`new Redis(...)`, `new Redis.Cluster(...)`) or node-redis v4/v5
    * (`createClient(...)`, `createCluster(...)`, connected). keyward never closes it.
    */
-  client: RedisScriptClient
+  client: RedisScriptClient | NodeRedisScriptClient
   /** Prepended to every Redis key. Default `kw:`. Must not contain `{` or `}` (they would move the hash tag). */
   prefix?: string
   /** Every call rejects after this many ms (keyward then answers 503). Default 250. */
@@ -188,7 +190,7 @@ const DIGEST_CACHE_SIZE = 4096
  * ```
  */
 export class RedisRateLimiter implements RateLimiter {
-  readonly #client: RedisScriptClient
+  readonly #client: AnyRedisScriptClient
   readonly #prefix: string
   readonly #timeoutMs: number
   readonly #cluster: boolean

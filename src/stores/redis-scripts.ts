@@ -5,27 +5,16 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 // imports neither ioredis nor node-redis (both optional peers).
 
 /**
- * The two Redis clients keyward drives natively: ioredis (`Redis`, `Cluster`) and node-redis v4/v5
- * (`createClient`, `createCluster`). ioredis spells script commands `evalsha(sha, numKeys, ...)`;
- * node-redis spells them `evalSha(sha, { keys, arguments })`.
+ * ioredis's script commands (a `Redis` or a `Cluster` fits as it is). Typed structurally so the
+ * core never imports ioredis.
  *
  * @example
  * ```ts
- * import { createClient } from 'redis'
- * const client: RedisScriptClient = await createClient({ url: process.env.REDIS_URL }).connect()
+ * import Redis from 'ioredis'
+ * const client: RedisScriptClient = new Redis(process.env.REDIS_URL!)
  * ```
  */
-export type RedisScriptClient = IoredisScriptClient | NodeRedisScriptClient
-
-/**
- * ioredis's script commands (a `Redis` or a `Cluster`).
- *
- * @example
- * ```ts
- * const client: IoredisScriptClient = new Redis(process.env.REDIS_URL!)
- * ```
- */
-export interface IoredisScriptClient {
+export interface RedisScriptClient {
   evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
   eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
   /** ioredis sets it: true on a `Cluster`. */
@@ -45,6 +34,19 @@ export interface NodeRedisScriptClient {
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
 }
 
+/**
+ * The two Redis clients keyward drives natively: ioredis (`Redis`, `Cluster`) and node-redis v4/v5
+ * (`createClient`, `createCluster`). ioredis spells script commands `evalsha(sha, numKeys, ...)`;
+ * node-redis spells them `evalSha(sha, { keys, arguments })`.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis'
+ * const client: AnyRedisScriptClient = await createClient({ url: process.env.REDIS_URL }).connect()
+ * ```
+ */
+export type AnyRedisScriptClient = RedisScriptClient | NodeRedisScriptClient
+
 /** A Lua script and its SHA-1 (what EVALSHA names it by). */
 export interface RedisScript {
   readonly source: string
@@ -63,7 +65,7 @@ export function isNodeRedis(client: object): client is NodeRedisScriptClient {
 }
 
 /** True when `client` has script commands keyward can drive. */
-export function isScriptClient(client: unknown): client is RedisScriptClient {
+export function isScriptClient(client: unknown): client is AnyRedisScriptClient {
   if (client === null || typeof client !== 'object') return false
   const c = client as { evalsha?: unknown; evalSha?: unknown; eval?: unknown }
   return typeof c.eval === 'function' && (typeof c.evalsha === 'function' || typeof c.evalSha === 'function')
@@ -106,7 +108,7 @@ export function isNoScript(error: unknown): boolean {
  * await runScript(client, redisScript('return 1'), [], [])
  * ```
  */
-export async function runScript(client: RedisScriptClient, script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+export async function runScript(client: AnyRedisScriptClient, script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
   if (isNodeRedis(client)) {
     const options = { keys, arguments: args }
     try {

@@ -17,7 +17,7 @@ import {
   isScriptClient,
   redisScript,
   runScript,
-  type IoredisScriptClient,
+  type RedisScriptClient,
   type NodeRedisScriptClient,
   type RedisScript,
 } from './redis-scripts.js'
@@ -36,7 +36,7 @@ import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, Update
 
 // Structural types only: this file must not import `ioredis` or `redis` (optional peers) nor anything Node-only.
 
-export type { RedisSubscriberConnection }
+export type { NodeRedisSubscriberClient, RedisSubscriberConnection }
 
 /**
  * What {@link RedisTokenStore} needs of an ioredis client: a `Redis` or a `Cluster` fits as it is.
@@ -44,10 +44,10 @@ export type { RedisSubscriberConnection }
  * @example
  * ```ts
  * import Redis from 'ioredis'
- * const client: IoredisStoreClient = new Redis(process.env.REDIS_URL!)
+ * const client: RedisStoreClient = new Redis(process.env.REDIS_URL!)
  * ```
  */
-export interface IoredisStoreClient extends IoredisScriptClient {
+export interface RedisStoreClient extends RedisScriptClient {
   hgetall(key: string): Promise<Record<string, string>>
   /**
    * A new connection with the same options: `Redis#duplicate(override)` merges `override` over
@@ -72,19 +72,6 @@ export interface NodeRedisStoreClient extends NodeRedisScriptClient {
   /** A new, unconnected client with the same options: the subscriber. */
   duplicate?(): NodeRedisSubscriberClient
 }
-
-/**
- * What {@link RedisTokenStore} needs of a Redis client: ioredis or node-redis, detected by their
- * method names. Script commands (EVALSHA, EVAL) and HGETALL; pub/sub on a `duplicate()` to hear
- * other instances' changes.
- *
- * @example
- * ```ts
- * import Redis from 'ioredis'
- * const client: RedisStoreClient = new Redis(process.env.REDIS_URL!)
- * ```
- */
-export type RedisStoreClient = IoredisStoreClient | NodeRedisStoreClient
 
 /**
  * Options of {@link RedisTokenStore}.
@@ -290,7 +277,7 @@ const REDIS_STORE_OPTIONS: OptionRules = {
  * ```
  */
 export class RedisTokenStore implements TokenStore {
-  readonly #client: RedisStoreClient
+  readonly #client: RedisStoreClient | NodeRedisStoreClient
   readonly #prefix: string
   readonly #channel: string
   readonly #timeoutMs: number
@@ -307,8 +294,8 @@ export class RedisTokenStore implements TokenStore {
   #retryTimer: Timer | undefined
   #waiters: Array<() => void> = []
 
-  constructor(client: RedisStoreClient, options: RedisTokenStoreOptions = {}) {
-    const hgetall = isNodeRedis(client as object) ? (client as NodeRedisStoreClient).hGetAll : (client as IoredisStoreClient).hgetall
+  constructor(client: RedisStoreClient | NodeRedisStoreClient, options: RedisTokenStoreOptions = {}) {
+    const hgetall = isNodeRedis(client as object) ? (client as NodeRedisStoreClient).hGetAll : (client as RedisStoreClient).hgetall
     if (!isScriptClient(client) || typeof hgetall !== 'function') {
       throw new TypeError(
         'keyward: RedisTokenStore needs an ioredis or node-redis client (evalsha/evalSha, eval, hgetall/hGetAll, duplicate)',
@@ -485,7 +472,7 @@ export class RedisTokenStore implements TokenStore {
 
   async #hgetall(key: string): Promise<Map<string, string>> {
     const client = this.#client
-    const reply = isNodeRedis(client) ? client.hGetAll(key) : (client as IoredisStoreClient).hgetall(key)
+    const reply = isNodeRedis(client) ? client.hGetAll(key) : (client as RedisStoreClient).hgetall(key)
     return fieldsOf(await withTimeout(reply, this.#timeoutMs, 'Redis HGETALL'))
   }
 
@@ -500,8 +487,17 @@ export class RedisTokenStore implements TokenStore {
    */
   #duplicate(): RedisSubscriberConnection {
     const client = this.#client
-    if (isNodeRedis(client)) return nodeRedisSubscriber((client as NodeRedisStoreClient).duplicate!())
-    const ioredis = client as IoredisStoreClient
+    if (isNodeRedis(client)) {
+      // A node-redis cluster subscribes through one of its masters' clients: Cluster pub/sub
+      // reaches every node, and a plain client has the connection events the store watches.
+      const masters = (client as { masters?: unknown }).masters
+      const source = Array.isArray(masters)
+        ? (masters as Array<{ client?: NodeRedisStoreClient }>).find((master) => master.client !== undefined)?.client
+        : (client as NodeRedisStoreClient)
+      if (source?.duplicate === undefined) throw new Error('keyward: no connected node-redis cluster master to subscribe on')
+      return nodeRedisSubscriber(source.duplicate())
+    }
+    const ioredis = client as RedisStoreClient
     return ioredis.isCluster === true
       ? ioredis.duplicate([], { redisOptions: { autoResubscribe: false } })
       : ioredis.duplicate({ autoResubscribe: false })
