@@ -35,11 +35,12 @@ export interface RedisRateLimiterOptions {
   /** Every call rejects after this many ms (keyward then answers 503). Default 250. */
   timeoutMs?: number
   /**
-   * Redis Cluster: check an address's lockout in a second script, sent in parallel with the
-   * quota script, since the address's key and the API key's keys live in different slots.
-   * Still one round trip of latency, but two commands, and a call the lockout refuses has
-   * already counted on the key's quota. Default: true for an ioredis `Cluster` (`isCluster`) or a
-   * node-redis cluster, else false, and one script does both.
+   * Redis Cluster: the address's lockout key and the API key's quota keys live in different
+   * slots (each check's quota keys share one, the key id's hash tag), and a script may only
+   * touch one slot. So the lockout is checked by a first script and, when the address is not
+   * blocked, the quota by a second: two round trips for a check that carries an address, and a
+   * call the lockout refuses still counts on no quota. Default: true for an ioredis `Cluster`
+   * (`isCluster`) or a node-redis cluster, else false, and one script does both.
    */
   cluster?: boolean
 }
@@ -177,8 +178,9 @@ const DIGEST_CACHE_SIZE = 4096
  *   the rejection (counted, though answered 503). With ioredis's offline queue on (its
  *   default), calls made while disconnected are sent on reconnect, after keyward gave up on
  *   them: `enableOfflineQueue: false` makes them fail at once instead.
- * - Redis Cluster: an ioredis `Cluster` or node-redis cluster client is detected and the lockout is then checked by
- *   a second script in parallel; see {@link RedisRateLimiterOptions.cluster}.
+ * - Redis Cluster: an ioredis `Cluster` or node-redis cluster client is detected, and the
+ *   lockout is then checked by a script of its own before the quota script; see
+ *   {@link RedisRateLimiterOptions.cluster}.
  *
  * Wrap it in {@link withFailurePolicy} to choose what happens to quotas while Redis is down.
  *
@@ -222,11 +224,12 @@ export class RedisRateLimiter implements RateLimiter {
     if (!this.#cluster || rules.length === 0) {
       return this.#withTimeout(this.#run(limit, [...keys, lockoutKey], ['1', ...args]).then((reply) => toResult(reply, rules)))
     }
-    // Cluster: two slots, so two scripts, in flight together. Both must answer.
+    // Cluster: the address's slot, then the key's. One after the other, so that a call the
+    // lockout refuses counts on no quota (the same decision as the one script on one server).
     return this.#withTimeout(
-      Promise.all([this.#run(limit, [lockoutKey], ['1']), this.#run(limit, keys, ['0', ...args])]).then(([block, quota]) => {
+      this.#run(limit, [lockoutKey], ['1']).then(async (block) => {
         const blocked = toResult(block, [])
-        return blocked.blocked ? blocked : toResult(quota, rules)
+        return blocked.blocked ? blocked : toResult(await this.#run(limit, keys, ['0', ...args]), rules)
       }),
     )
   }
