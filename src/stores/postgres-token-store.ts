@@ -1,6 +1,6 @@
 import type { KeyRecord } from '../types.js'
-import { boolean, checkedElsewhere, checkOptions, func, integer, orFalse, type OptionRules } from '../internal/options.js'
-import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
+import { boolean, checkedElsewhere, checkOptions, func, integer, optionError, orFalse, type OptionRules } from '../internal/options.js'
+import { withTimeout } from '../internal/timers.js'
 import {
   checkFamilyId,
   checkFamilyTime,
@@ -20,6 +20,16 @@ import { familyParams, refreshFamilySql, toFamily, toRotationState } from './pos
 import { insertKeyRecord, KEY_COLUMNS, patchAssignments, rowToKeyRecord } from './postgres-record.js'
 import { toTime } from './postgres-values.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
+import { InvalidationChannel } from './invalidation/channel.js'
+import {
+  pgliteTransport,
+  postgresConnectionTransport,
+  type PGliteListener,
+  type PostgresListenConnection,
+} from './invalidation/postgres-transport.js'
+import type { InvalidationTransport } from './invalidation/transport.js'
+
+export type { PostgresListenConnection } from './invalidation/postgres-transport.js'
 
 // Structural types only: this file must not import `pg` (an optional peer) nor anything Node-only.
 
@@ -35,24 +45,20 @@ export interface PostgresQueryable {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>
 }
 
-/** A pooled connection as `pg` hands it out: the store LISTENs on one for its subscribers. */
-export interface PostgresListenConnection {
-  query(text: string): Promise<unknown>
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches EventEmitter's signature
-  on(event: string, listener: (...args: any[]) => void): unknown
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches EventEmitter's signature
-  removeListener(event: string, listener: (...args: any[]) => void): unknown
-  /** Back to the pool; an error (or true) destroys the connection instead. */
-  release(destroy?: Error | boolean): void
-}
-
 interface PoolLike extends PostgresQueryable {
   connect(): Promise<PostgresListenConnection>
 }
 
-interface PGliteLike extends PostgresQueryable {
-  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>
+interface PGliteLike extends PostgresQueryable, PGliteListener {}
+
+/** A `pg` Client the store LISTENs on (the `listener` option); it is connected and ended by the store. */
+export interface PostgresListenerClient extends PostgresListenConnection {
+  connect(): Promise<unknown>
+  end(): Promise<unknown>
 }
+
+/** `pg`'s Client class, as a pg Pool exposes it (`pool.Client`). */
+type ClientClass = new (config: unknown) => PostgresListenerClient
 
 /**
  * Options of {@link PostgresTokenStore}.
@@ -79,10 +85,29 @@ export interface PostgresTokenStoreOptions {
    * announced to this store's subscribers only. Default true.
    */
   listen?: boolean
+  /**
+   * A direct connection to LISTEN on instead of one from the pool: a connection string or a `pg`
+   * Client (not yet connected; keyward connects it, ends it on `close()`, and opens a new one
+   * like it after a loss). For apps whose pool goes through a transaction-mode pooler (PgBouncer,
+   * Supavisor, Neon's pooler), which silently drops LISTEN: give keyward this one direct
+   * connection. A connection string needs a pg Pool as the store's client (its `Client` class is used).
+   */
+  listener?: string | PostgresListenerClient
   /** First delay before re-establishing a lost LISTEN connection; doubles per failure up to 30 s. Default 250. */
   reconnectDelayMs?: number
-  /** How often the LISTEN connection is checked with `SELECT 1` (a silent network loss emits no error). Default 10,000; false never. */
+  /**
+   * How often the LISTEN connection is checked with `SELECT 1` (a silent network loss emits no
+   * error), followed by the self-test. Default 10,000; false never.
+   */
   heartbeatMs?: number | false
+  /**
+   * When listening starts and with each heartbeat, NOTIFY a nonce through the store's client and
+   * wait this many ms to hear it on the LISTEN connection. Not heard (a transaction-mode pooler
+   * delivers no notifications): `listening()` rejects, `onError` gets the reason, and subscribers
+   * get `{ type: 'degraded' }`, so keyward's cache keeps keys for `cache.degradedTtlMs` only, until
+   * it hears itself again. Default 1000; false skips the self-test.
+   */
+  selfTestMs?: number | false
   /** Receives errors of the background LISTEN connection (it is re-established on its own). Default: ignore. */
   onError?: (error: unknown) => void
 }
@@ -99,14 +124,16 @@ const POSTGRES_OPTIONS: OptionRules = {
   channel: checkedElsewhere,
   queryTimeoutMs: positiveMs,
   listen: boolean,
+  listener: (value, path) => {
+    const client = value as Partial<PostgresListenerClient> | null
+    if (typeof value === 'string' && value !== '') return
+    if (client !== null && typeof client === 'object' && typeof client.connect === 'function' && typeof client.on === 'function') return
+    optionError(`${path} must be a connection string or a pg Client`)
+  },
   reconnectDelayMs: positiveMs,
   heartbeatMs: orFalse(positiveMs),
+  selfTestMs: orFalse(positiveMs),
   onError: func('(error) => void'),
-}
-
-/** One established LISTEN: how to end it. */
-interface ListenSession {
-  close(): Promise<void>
 }
 
 /**
@@ -147,19 +174,8 @@ export class PostgresTokenStore implements TokenStore {
   readonly #familySql: ReturnType<typeof refreshFamilySql>
   readonly #channel: string
   readonly #timeoutMs: number
-  readonly #listen: boolean
-  readonly #reconnectDelayMs: number
-  readonly #heartbeatMs: number | false
-  readonly #onError: (error: unknown) => void
-  readonly #listeners = new Set<(event: InvalidationEvent) => void>()
-  /** Bumped whenever listening starts or stops; work of an older generation is dropped. */
-  #generation = 0
-  #session: ListenSession | undefined
-  #closing: Promise<void> | undefined
-  #retryTimer: Timer | undefined
-  #waiters: Array<() => void> = []
-  /** Set when the client turned out unable to LISTEN: changes are then announced in this process only. */
-  #listenUnsupported = false
+  /** This process's subscribers, and (when the client can LISTEN) the subscription that hears other instances. */
+  readonly #changes: InvalidationChannel
 
   constructor(client: PostgresQueryable, options: PostgresTokenStoreOptions = {}) {
     if (client === null || typeof client !== 'object' || typeof client.query !== 'function') {
@@ -184,15 +200,15 @@ export class PostgresTokenStore implements TokenStore {
     }
     this.#channel = channel
     this.#timeoutMs = options.queryTimeoutMs ?? 500
-    this.#reconnectDelayMs = options.reconnectDelayMs ?? 250
-    this.#heartbeatMs = options.heartbeatMs ?? 10_000
-    this.#listen = options.listen ?? true
-    // A single pg Client (or a client checked out of a pool) is one connection: it cannot also
-    // give out a dedicated one to LISTEN on. Changes are then announced in this process only.
-    this.#listenUnsupported =
-      typeof (client as { listen?: unknown }).listen !== 'function' &&
-      ('connectionParameters' in client || typeof (client as { release?: unknown }).release === 'function')
-    this.#onError = options.onError ?? (() => {})
+    const transport = (options.listen ?? true) ? this.#transport(client, options.listener) : undefined
+    this.#changes = new InvalidationChannel(transport, {
+      timeoutMs: this.#timeoutMs,
+      heartbeatName: 'Postgres heartbeat',
+      reconnectDelayMs: options.reconnectDelayMs ?? 250,
+      heartbeatMs: options.heartbeatMs ?? 10_000,
+      selfTestMs: options.selfTestMs ?? 1000,
+      onError: options.onError ?? (() => {}),
+    })
   }
 
   /** The table name as queries use it (`schema.table` or `table`). */
@@ -268,7 +284,7 @@ export class PostgresTokenStore implements TokenStore {
     if (rows.length === 0) return null
     const record = rowToKeyRecord(rows[0])
     // Without an active LISTEN of our own, our subscribers would not hear of our own change.
-    if (this.#session === undefined) this.#emit({ type: 'key', id })
+    if (!this.#changes.hearing) this.#changes.emit({ type: 'key', id })
     return record
   }
 
@@ -329,31 +345,22 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   subscribe(listener: (event: InvalidationEvent) => void): () => void {
-    this.#listeners.add(listener)
-    if (this.#listeners.size === 1) this.#startListening()
-    let subscribed = true
-    return () => {
-      if (!subscribed) return
-      subscribed = false
-      this.#listeners.delete(listener)
-      if (this.#listeners.size === 0) this.#stopListening()
-    }
+    return this.#changes.subscribe(listener)
   }
 
   /**
-   * Resolves once subscribers hear other instances' changes (LISTEN is active), or at once when
-   * there is nobody to tell or no way to listen. Tests and health checks wait on it.
+   * Resolves once subscribers hear other instances' changes (LISTEN is active and heard its own
+   * self-test), or at once when there is nobody to tell or no way to listen. Rejects while
+   * degraded: LISTEN could not be established, or it does not hear its self-test (a pooler).
+   * Tests and health checks wait on it.
    */
   listening(): Promise<void> {
-    if (this.#session !== undefined || this.#listeners.size === 0 || !this.#canListen()) return Promise.resolve()
-    return new Promise((resolve) => this.#waiters.push(resolve))
+    return this.#changes.listening()
   }
 
-  /** Stops listening and drops every subscriber. Leaves the client (your pool) open. */
-  async close(): Promise<void> {
-    this.#listeners.clear()
-    this.#stopListening()
-    await this.#closing
+  /** Stops listening and drops every subscriber. Leaves the client (your pool) open; ends a `listener` Client. */
+  close(): Promise<void> {
+    return this.#changes.close()
   }
 
   #names(qualified: string): { schema?: string; table: string } {
@@ -368,167 +375,61 @@ export class PostgresTokenStore implements TokenStore {
     return result.rows
   }
 
-  #emit(event: InvalidationEvent): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event)
-      } catch (error) {
-        this.#onError(error)
-      }
-    }
-  }
-
-  #canListen(): boolean {
-    const client = this.#client as Partial<PoolLike & PGliteLike>
-    return this.#listen && !this.#listenUnsupported && (typeof client.listen === 'function' || typeof client.connect === 'function')
-  }
-
-  #startListening(): void {
-    if (!this.#canListen()) return
-    const generation = ++this.#generation
-    this.#attempt(generation, 0)
-  }
-
-  #stopListening(): void {
-    this.#generation += 1
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer)
-    this.#retryTimer = undefined
-    const session = this.#session
-    this.#session = undefined
-    this.#wakeWaiters()
-    if (session !== undefined) {
-      const previous = this.#closing ?? Promise.resolve()
-      this.#closing = previous.then(() => session.close()).catch((error: unknown) => this.#onError(error))
-    }
-  }
-
-  #wakeWaiters(): void {
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const resolve of waiters) resolve()
-  }
-
-  #attempt(generation: number, failures: number): void {
-    const lost = (error: unknown) => {
-      if (generation !== this.#generation) return
-      this.#session = undefined
-      this.#onError(error)
-      // Changes may be announced while we are deaf: forget everything now, and again once back.
-      this.#emit({ type: 'flush' })
-      this.#schedule(generation, 0)
-    }
-    this.#open(generation, lost).then(
-      (session) => {
-        if (generation !== this.#generation) {
-          session.close().catch((error: unknown) => this.#onError(error))
-          return
-        }
-        this.#session = session
-        // Anything cached before LISTEN took effect may have missed an announcement.
-        this.#emit({ type: 'flush' })
-        this.#wakeWaiters()
-      },
-      (error: unknown) => {
-        if (generation !== this.#generation) return
-        this.#onError(error)
-        if (this.#listenUnsupported) this.#wakeWaiters()
-        else this.#schedule(generation, failures + 1)
-      },
-    )
-  }
-
-  #schedule(generation: number, failures: number): void {
-    const delay = Math.min(this.#reconnectDelayMs * 2 ** Math.min(failures, 16), 30_000)
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined
-      if (generation === this.#generation) this.#attempt(generation, failures)
-    }, delay)
-    unrefTimer(this.#retryTimer)
-  }
-
-  #onPayload(generation: number, payload: string | undefined): void {
-    if (generation !== this.#generation) return
-    this.#emit(payload === undefined || payload === '' ? { type: 'flush' } : { type: 'key', id: payload })
-  }
-
-  async #open(generation: number, lost: (error: unknown) => void): Promise<ListenSession> {
-    const client = this.#client as Partial<PoolLike & PGliteLike>
+  /** How this store LISTENs, or undefined when it cannot (a single pg Client with no `listener`). */
+  #transport(client: PostgresQueryable, listener: string | PostgresListenerClient | undefined): InvalidationTransport | undefined {
     const channel = this.#channel
-    if (typeof client.listen === 'function') {
-      const unlisten = await withTimeout(
-        client.listen(channel, (payload) => this.#onPayload(generation, payload)),
-        this.#timeoutMs,
-        'Postgres LISTEN',
-        (late) => void late().catch(() => {}),
-      )
-      return { close: () => withTimeout(unlisten(), this.#timeoutMs, 'Postgres UNLISTEN') }
-    }
-    const connection = await withTimeout(client.connect!(), this.#timeoutMs, 'Postgres connect', (late) => late?.release?.(true))
-    if (
-      connection === null ||
-      typeof connection !== 'object' ||
-      typeof connection.release !== 'function' ||
-      typeof connection.on !== 'function'
-    ) {
-      // A single pg Client: its connect() hands out no pooled connection to LISTEN on.
-      this.#listenUnsupported = true
-      throw new TypeError(
-        'keyward: PostgresTokenStore listens through a pool (pg Pool) or PGlite; with a single client, pass { listen: false }',
-      )
-    }
-    let done = false
-    let established = false
-    let heartbeat: ReturnType<typeof setInterval> | undefined
-    const onNotification = (message: { channel?: unknown; payload?: unknown }) => {
-      if (message.channel === channel) this.#onPayload(generation, typeof message.payload === 'string' ? message.payload : undefined)
-    }
-    const detach = () => {
-      done = true
-      if (heartbeat !== undefined) clearInterval(heartbeat)
-      connection.removeListener('notification', onNotification)
-      connection.removeListener('end', onEnd)
-      // The error listener stays: an error on a connection nobody listens to would crash the process.
-    }
-    const fail = (error: unknown) => {
-      if (done) return
-      detach()
-      connection.release(error instanceof Error ? error : true)
-      // Before LISTEN is established, the failing start itself reports (and retries).
-      if (established) lost(error)
-    }
-    const onEnd = () => fail(new Error('keyward: the Postgres LISTEN connection ended'))
-    connection.on('error', fail)
-    connection.on('end', onEnd)
-    connection.on('notification', onNotification)
-    try {
-      await withTimeout(connection.query(`LISTEN ${channel}`), this.#timeoutMs, 'Postgres LISTEN')
-    } catch (error) {
-      if (!done) {
-        detach()
-        connection.release(true)
+    const publish = (payload: string) => this.#query('SELECT pg_notify($1::text, $2::text)', [channel, payload])
+    if (listener !== undefined)
+      return postgresConnectionTransport(this.#listenerClients(client, listener), channel, this.#timeoutMs, publish)
+    const candidate = client as Partial<PoolLike & PGliteLike>
+    if (typeof candidate.listen === 'function') return pgliteTransport(candidate as PGliteLike, channel, this.#timeoutMs, publish)
+    // A single pg Client (or a client checked out of a pool) is one connection: it cannot also
+    // give out a dedicated one to LISTEN on. Changes are then announced in this process only.
+    if ('connectionParameters' in client || typeof (client as { release?: unknown }).release === 'function') return undefined
+    if (typeof candidate.connect !== 'function') return undefined
+    const pool = candidate as PoolLike
+    const connect = async () => {
+      const connection = await pool.connect()
+      if (connection === null || typeof connection !== 'object' || typeof connection.release !== 'function') {
+        throw new TypeError(
+          'keyward: PostgresTokenStore listens through a pool (pg Pool) or PGlite; with a single client, pass { listen: false }',
+        )
       }
-      throw error
+      return connection
     }
-    if (done) throw new Error('keyward: the Postgres LISTEN connection was lost while starting')
-    established = true
-    if (this.#heartbeatMs !== false) {
-      heartbeat = setInterval(() => {
-        withTimeout(connection.query('SELECT 1'), this.#timeoutMs, 'Postgres heartbeat').catch(fail)
-      }, this.#heartbeatMs)
-      unrefTimer(heartbeat)
+    return postgresConnectionTransport(connect, channel, this.#timeoutMs, publish)
+  }
+
+  /** Connected `listener` Clients: the one given first, then new ones like it (a pg Client connects only once). */
+  #listenerClients(client: PostgresQueryable, listener: string | PostgresListenerClient): () => Promise<PostgresListenConnection> {
+    let given: PostgresListenerClient | undefined = typeof listener === 'string' ? undefined : listener
+    const make = (): PostgresListenerClient => {
+      if (given !== undefined) {
+        const first = given
+        given = undefined
+        return first
+      }
+      if (typeof listener !== 'string') {
+        const Client = listener.constructor as ClientClass
+        return new Client((listener as { connectionParameters?: unknown }).connectionParameters)
+      }
+      const Client = (client as { Client?: unknown }).Client
+      if (typeof Client !== 'function') {
+        throw new TypeError("keyward: a `listener` connection string needs a pg Pool as the store's client; pass a pg Client instead")
+      }
+      return new (Client as ClientClass)(listener)
     }
-    return {
-      close: async () => {
-        if (done) return
-        detach()
-        try {
-          await withTimeout(connection.query(`UNLISTEN ${channel}`), this.#timeoutMs, 'Postgres UNLISTEN')
-          connection.release()
-        } catch (error) {
-          connection.release(true)
-          throw error
-        }
-      },
+    return async () => {
+      const connection = make()
+      // pg reports a failed connect() through 'error' too: never leave it unheard.
+      connection.on('error', () => {})
+      try {
+        await connection.connect()
+      } catch (error) {
+        await connection.end().catch(() => {})
+        throw error
+      }
+      return connection
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { RedisSubscriberConnection } from './redis-subscriber-connection.js'
+import type { RedisSubscriberConnection } from './invalidation/redis-transport.js'
 
 // node-redis's subscriber, seen through the ioredis-shaped connection RedisTokenStore drives.
 // Structural types only: the core never imports `redis` (an optional peer).

@@ -1,5 +1,5 @@
 import { boolean, checkOptions, func, integer, optionError, orFalse, type OptionRules } from '../internal/options.js'
-import { unrefTimer, withTimeout, type Timer } from '../internal/timers.js'
+import { withTimeout } from '../internal/timers.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import {
@@ -11,8 +11,8 @@ import {
   type RefreshRotation,
 } from '../jwt/refresh-family.js'
 import { nodeRedisSubscriber, type NodeRedisSubscriberClient } from './redis-node-subscriber.js'
-import type { RedisSubscriberConnection } from './redis-subscriber-connection.js'
 import {
+  isClusterClient,
   isNodeRedis,
   isScriptClient,
   redisScript,
@@ -33,6 +33,8 @@ import {
   toRotation,
 } from './redis-refresh-families.js'
 import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
+import { InvalidationChannel } from './invalidation/channel.js'
+import { redisTransport, type RedisSubscriberConnection } from './invalidation/redis-transport.js'
 
 // Structural types only: this file must not import `ioredis` or `redis` (optional peers) nor anything Node-only.
 
@@ -98,6 +100,12 @@ export interface RedisTokenStoreOptions {
   heartbeatMs?: number | false
   /** Delay before replacing a subscriber connection that ioredis gave up on; doubles per failure up to 30 s. Default 250. */
   reconnectDelayMs?: number
+  /**
+   * With each (re)subscription and heartbeat, PUBLISH a nonce through `client` and wait this many
+   * ms to hear it on the subscriber connection; not heard: `listening()` rejects, `onError` and
+   * subscribers are told (`{ type: 'degraded' }`). Default false (off).
+   */
+  selfTestMs?: number | false
   /** Receives errors of the background subscriber connection (it is re-established on its own). Default: ignore. */
   onError?: (error: unknown) => void
 }
@@ -147,6 +155,9 @@ redis.call('ZADD', KEYS[1], 0, ARGV[1])
 return 1
 `
 
+/** ARGV: channel, message (no keys: on a Cluster, PUBLISH reaches every node from any). The self-test's announcement, sent the way `update` sends one. */
+const PUBLISH_SCRIPT = `return redis.call('PUBLISH', ARGV[1], ARGV[2])`
+
 /**
  * KEYS: an org index (a sorted set, every score 0, so ZRANGEBYLEX orders by id). ARGV: after
  * ('' for none), how many. Reply: the next ids.
@@ -157,7 +168,7 @@ if ARGV[1] ~= '' then min = '(' .. ARGV[1] end
 return redis.call('ZRANGEBYLEX', KEYS[1], min, '+', 'LIMIT', 0, tonumber(ARGV[2]))
 `
 
-type ScriptName = 'insert' | 'update' | 'touch' | 'index' | 'indexPage' | 'insertFamily' | 'rotateFamily' | 'revokeFamily'
+type ScriptName = 'insert' | 'update' | 'touch' | 'index' | 'indexPage' | 'publish' | 'insertFamily' | 'rotateFamily' | 'revokeFamily'
 let scripts: Record<ScriptName, RedisScript> | undefined
 function loadScripts() {
   const script = redisScript
@@ -167,6 +178,7 @@ function loadScripts() {
     touch: script(TOUCH_SCRIPT),
     index: script(INDEX_SCRIPT),
     indexPage: script(INDEX_PAGE_SCRIPT),
+    publish: script(PUBLISH_SCRIPT),
     insertFamily: script(INSERT_FAMILY_SCRIPT),
     rotateFamily: script(ROTATE_FAMILY_SCRIPT),
     revokeFamily: script(REVOKE_FAMILY_SCRIPT),
@@ -238,6 +250,7 @@ const REDIS_STORE_OPTIONS: OptionRules = {
   listen: boolean,
   heartbeatMs: orFalse(positiveMs),
   reconnectDelayMs: positiveMs,
+  selfTestMs: orFalse(positiveMs),
   onError: func('(error) => void'),
 }
 
@@ -281,18 +294,8 @@ export class RedisTokenStore implements TokenStore {
   readonly #prefix: string
   readonly #channel: string
   readonly #timeoutMs: number
-  readonly #listen: boolean
-  readonly #reconnectDelayMs: number
-  readonly #heartbeatMs: number | false
-  readonly #onError: (error: unknown) => void
-  readonly #listeners = new Set<(event: InvalidationEvent) => void>()
-  /** Bumped whenever listening starts or stops; events of an older connection are dropped. */
-  #generation = 0
-  #subscriber: RedisSubscriberConnection | undefined
-  #heartbeat: ReturnType<typeof setInterval> | undefined
-  #subscribed = false
-  #retryTimer: Timer | undefined
-  #waiters: Array<() => void> = []
+  /** This process's subscribers, and (unless `listen: false`) the subscription that hears other instances. */
+  readonly #changes: InvalidationChannel
 
   constructor(client: RedisStoreClient | NodeRedisStoreClient, options: RedisTokenStoreOptions = {}) {
     const hgetall = isNodeRedis(client as object) ? (client as NodeRedisStoreClient).hGetAll : (client as RedisStoreClient).hgetall
@@ -314,11 +317,27 @@ export class RedisTokenStore implements TokenStore {
     this.#prefix = prefix
     this.#channel = channel
     this.#timeoutMs = options.timeoutMs ?? 500
-    this.#reconnectDelayMs = options.reconnectDelayMs ?? 250
-    this.#heartbeatMs = options.heartbeatMs ?? 10_000
-    this.#listen = (options.listen ?? true) && typeof client.duplicate === 'function'
-    this.#onError = options.onError ?? (() => {})
     loadScripts()
+    const listen = (options.listen ?? true) && typeof client.duplicate === 'function'
+    const transport = redisTransport(
+      () => this.#duplicate(),
+      channel,
+      this.#timeoutMs,
+      (payload) => this.#run(loadScripts().publish, [], [channel, payload]),
+      // An ioredis Cluster hides which node its subscription lives on: PING would reach any node,
+      // and a killed subscriber connection comes back unsubscribed without a word. The heartbeat
+      // is then a message of our own, published through the client and heard on the subscription.
+      { echoHeartbeat: isClusterClient(client) && !isNodeRedis(client) },
+    )
+    const settings = {
+      timeoutMs: this.#timeoutMs,
+      heartbeatName: 'Redis PING',
+      reconnectDelayMs: options.reconnectDelayMs ?? 250,
+      heartbeatMs: options.heartbeatMs ?? 10_000,
+      selfTestMs: options.selfTestMs ?? false,
+      onError: options.onError ?? (() => {}),
+    }
+    this.#changes = new InvalidationChannel(listen ? transport : undefined, settings)
   }
 
   /** The pub/sub channel of the announcements. */
@@ -361,7 +380,7 @@ export class RedisTokenStore implements TokenStore {
     if (reply === null) return null
     const record = toRecord(fieldsOf(reply))
     // Without an active subscription of our own, our subscribers would not hear of our own change.
-    if (!this.#subscribed) this.#emit({ type: 'key', id })
+    if (!this.#changes.hearing) this.#changes.emit({ type: 'key', id })
     return record
   }
 
@@ -438,31 +457,21 @@ export class RedisTokenStore implements TokenStore {
   }
 
   subscribe(listener: (event: InvalidationEvent) => void): () => void {
-    this.#listeners.add(listener)
-    if (this.#listeners.size === 1) this.#startListening()
-    let subscribed = true
-    return () => {
-      if (!subscribed) return
-      subscribed = false
-      this.#listeners.delete(listener)
-      if (this.#listeners.size === 0) this.#stopListening()
-    }
+    return this.#changes.subscribe(listener)
   }
 
   /**
-   * Resolves once subscribers hear other instances' changes (SUBSCRIBE is active), or at once
-   * when there is nobody to tell or no way to listen. Tests and health checks wait on it.
+   * Resolves once subscribers hear other instances' changes (SUBSCRIBE is active and, with
+   * `selfTestMs`, heard itself), or at once when there is nobody to tell or no way to listen.
+   * Rejects while degraded (see {@link InvalidationChannel}). Tests and health checks wait on it.
    */
   listening(): Promise<void> {
-    if (this.#subscribed || this.#listeners.size === 0 || !this.#listen) return Promise.resolve()
-    return new Promise((resolve) => this.#waiters.push(resolve))
+    return this.#changes.listening()
   }
 
   /** Closes the subscriber connection and drops every subscriber. Leaves your client open. */
   close(): Promise<void> {
-    this.#listeners.clear()
-    this.#stopListening()
-    return Promise.resolve()
+    return this.#changes.close()
   }
 
   /** The org's index: the org id's digest is the hash tag, so each org's index has a slot of its own. */
@@ -501,135 +510,5 @@ export class RedisTokenStore implements TokenStore {
     return ioredis.isCluster === true
       ? ioredis.duplicate([], { redisOptions: { autoResubscribe: false } })
       : ioredis.duplicate({ autoResubscribe: false })
-  }
-
-  #emit(event: InvalidationEvent): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event)
-      } catch (error) {
-        this.#onError(error)
-      }
-    }
-  }
-
-  #wakeWaiters(): void {
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const resolve of waiters) resolve()
-  }
-
-  #startListening(): void {
-    if (!this.#listen) return
-    this.#open(++this.#generation, 0)
-  }
-
-  #stopListening(): void {
-    this.#generation += 1
-    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer)
-    this.#retryTimer = undefined
-    this.#subscribed = false
-    this.#stopHeartbeat()
-    this.#wakeWaiters()
-    const subscriber = this.#subscriber
-    this.#subscriber = undefined
-    if (subscriber !== undefined) {
-      subscriber.disconnect()
-      subscriber.removeAllListeners()
-      // ioredis may still report the closing socket's errors: never leave 'error' unheard.
-      subscriber.on('error', () => {})
-    }
-  }
-
-  /** A dedicated subscriber connection; ioredis reconnects it, and we SUBSCRIBE on every 'ready'. */
-  #open(generation: number, failures: number): void {
-    let subscriber: RedisSubscriberConnection
-    try {
-      // Resubscribing ourselves on 'ready' tells us when the subscription is back.
-      subscriber = this.#duplicate()
-    } catch (error) {
-      this.#onError(error)
-      this.#retry(generation, failures + 1)
-      return
-    }
-    this.#subscriber = subscriber
-    const current = () => generation === this.#generation && this.#subscriber === subscriber
-    const lost = () => {
-      if (!current() || !this.#subscribed) return
-      this.#subscribed = false
-      this.#stopHeartbeat()
-      // Changes may be announced while we are deaf: forget everything now, and again once back.
-      this.#emit({ type: 'flush' })
-    }
-    const subscribe = () => {
-      if (!current()) return
-      withTimeout(subscriber.subscribe(this.#channel), this.#timeoutMs, 'Redis SUBSCRIBE').then(
-        () => {
-          if (!current() || this.#subscribed) return
-          this.#subscribed = true
-          failures = 0
-          this.#startHeartbeat(subscriber, current)
-          // Anything cached before the subscription took effect may have missed an announcement.
-          this.#emit({ type: 'flush' })
-          this.#wakeWaiters()
-        },
-        (error: unknown) => {
-          if (!current()) return
-          this.#onError(error)
-          // Drop the connection; ioredis reconnects it and 'ready' tries again.
-          subscriber.disconnect(true)
-        },
-      )
-    }
-    subscriber.on('error', (error: unknown) => {
-      if (current()) this.#onError(error)
-    })
-    subscriber.on('message', (channel: unknown, message: unknown) => {
-      if (!current() || channel !== this.#channel) return
-      this.#emit(typeof message !== 'string' || message === '' ? { type: 'flush' } : { type: 'key', id: message })
-    })
-    subscriber.on('ready', subscribe)
-    subscriber.on('close', lost)
-    subscriber.on('end', () => {
-      if (!current()) return
-      lost()
-      // ioredis gave up reconnecting (its retryStrategy said so): start over with a new connection.
-      this.#onError(new Error('keyward: the Redis subscriber connection ended'))
-      subscriber.removeAllListeners()
-      subscriber.on('error', () => {})
-      this.#retry(generation, failures + 1)
-    })
-    if (subscriber.status === 'ready') subscribe()
-    else if (subscriber.status === 'wait') subscriber.connect().catch((error: unknown) => current() && this.#onError(error))
-  }
-
-  #startHeartbeat(subscriber: RedisSubscriberConnection, current: () => boolean): void {
-    this.#stopHeartbeat()
-    if (this.#heartbeatMs === false) return
-    const heartbeat = setInterval(() => {
-      withTimeout(subscriber.ping(), this.#timeoutMs, 'Redis PING').catch((error: unknown) => {
-        if (!current() || this.#heartbeat !== heartbeat) return
-        this.#onError(error)
-        // Unanswered: treat the connection as lost ('close' flushes); ioredis reconnects it.
-        this.#stopHeartbeat()
-        subscriber.disconnect(true)
-      })
-    }, this.#heartbeatMs)
-    this.#heartbeat = heartbeat
-    unrefTimer(heartbeat)
-  }
-
-  #stopHeartbeat(): void {
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat)
-    this.#heartbeat = undefined
-  }
-
-  #retry(generation: number, failures: number): void {
-    const delay = Math.min(this.#reconnectDelayMs * 2 ** Math.min(failures - 1, 16), 30_000)
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined
-      if (generation === this.#generation) this.#open(generation, failures)
-    }, delay)
-    unrefTimer(this.#retryTimer)
   }
 }

@@ -17,6 +17,14 @@ export type InvalidationEvent =
   | { type: 'key'; id: string }
   /** The announcements may have been missed (e.g. a lost subscription): drop every cached key. */
   | { type: 'flush' }
+  /**
+   * Other instances' announcements do not arrive (the subscription cannot be opened, or its
+   * self-test is not heard, e.g. LISTEN through a transaction-mode pooler): drop every cached
+   * key and keep keys only for a short TTL (`cache.degradedTtlMs`) until `healthy`.
+   */
+  | { type: 'degraded'; error: Error }
+  /** Announcements arrive again after `degraded` (a `flush` follows): the normal cache TTL is back. */
+  | { type: 'healthy' }
 
 /**
  * Options of {@link TokenStore.listByOrg}.
@@ -98,7 +106,10 @@ export interface TokenStore {
   touch(entries: ReadonlyArray<{ id: string; lastUsedAt: number }>): Promise<void>
   /**
    * Calls `listener` whenever a key changes through any instance sharing this store.
-   * Returns the function that unsubscribes.
+   * Returns the function that unsubscribes. A store that can lose announcements (a dropped
+   * connection, a pooler that swallows them) emits `flush` when it may have missed some, and
+   * `degraded` while it cannot hear them at all, then `healthy` once it can; a listener that does
+   * not know an event type must treat it as `flush`.
    */
   subscribe?(listener: (event: InvalidationEvent) => void): () => void
 

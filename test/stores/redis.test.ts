@@ -688,9 +688,11 @@ describe('RedisTokenStore without a server', () => {
 
     subscriber.pong = () => new Promise(() => {})
     await vi.advanceTimersByTimeAsync(1100)
-    expect(subscriber.reconnects).toBe(1)
+    // Unanswered: the connection is dropped for good (a new one replaces it), and the loss flushes.
+    expect(subscriber.disconnected).toBe(1)
     expect(String(errors[0])).toMatch(/PING timed out after 100 ms/)
-    // ioredis closes the socket it was told to drop: that is the loss, and it flushes.
+    expect(seen.events).toStrictEqual([{ type: 'flush' }, { type: 'flush' }])
+    // The dropped connection's own close is not a second loss.
     subscriber.emit('close')
     expect(seen.events).toStrictEqual([{ type: 'flush' }, { type: 'flush' }])
     // No further PINGs on a connection that is down.
