@@ -12,7 +12,6 @@ import {
 } from '../jwt/refresh-family.js'
 import { nodeRedisSubscriber, type NodeRedisSubscriberClient } from './redis-node-subscriber.js'
 import {
-  isClusterClient,
   isNodeRedis,
   isScriptClient,
   redisScript,
@@ -324,10 +323,6 @@ export class RedisTokenStore implements TokenStore {
       channel,
       this.#timeoutMs,
       (payload) => this.#run(loadScripts().publish, [], [channel, payload]),
-      // An ioredis Cluster hides which node its subscription lives on: PING would reach any node,
-      // and a killed subscriber connection comes back unsubscribed without a word. The heartbeat
-      // is then a message of our own, published through the client and heard on the subscription.
-      { echoHeartbeat: isClusterClient(client) && !isNodeRedis(client) },
     )
     const settings = {
       timeoutMs: this.#timeoutMs,
@@ -507,8 +502,14 @@ export class RedisTokenStore implements TokenStore {
       return nodeRedisSubscriber(source.duplicate())
     }
     const ioredis = client as RedisStoreClient
-    return ioredis.isCluster === true
-      ? ioredis.duplicate([], { redisOptions: { autoResubscribe: false } })
-      : ioredis.duplicate({ autoResubscribe: false })
+    if (ioredis.isCluster !== true) return ioredis.duplicate({ autoResubscribe: false })
+    // Not the Cluster's own subscriber: it resubscribes on a new connection without a word, so a
+    // change announced in between would be lost unseen. A plain connection to one master (Cluster
+    // pub/sub reaches every node) says 'close' when it goes, and its PING is the heartbeat.
+    // Each instance picks a master at random, spreading the subscribers.
+    const masters = (ioredis as { nodes?: (role: string) => RedisStoreClient[] }).nodes?.('master') ?? []
+    const master = masters[Math.floor(Math.random() * masters.length)]
+    if (master === undefined) throw new Error('keyward: the Redis Cluster has no known master to subscribe on yet')
+    return master.duplicate({ autoResubscribe: false })
   }
 }

@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto'
 import Redis from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { InvalidationEvent } from '../../src/index.js'
+import { RedisTokenStore } from '../../src/stores/redis-token-store.js'
 import { bareRecord, describeTokenStoreConformance, familyRecord } from '../../testing/index.js'
 import { startRedisCluster } from '../support/redis-cluster.js'
 import { CI, warnSkipped } from '../support/servers.js'
@@ -61,4 +63,67 @@ describe.runIf(available)('RedisTokenStore on Redis Cluster: the key layout', ()
       await harness.close()
     }
   })
+})
+
+describe.runIf(available)('RedisTokenStore on Redis Cluster: a lost subscriber', () => {
+  it(
+    'flushes after its subscriber connection is killed (CLIENT KILL) and a change is published in the gap, then hears again',
+    { timeout: 30_000 },
+    async () => {
+      const prefix = `${RUN}:kill:`
+      const name = `kwtest-${randomUUID()}`
+      const client = cluster.connect({ redisOptions: { connectionName: name } })
+      const peerClient = cluster.connect()
+      const admin = cluster.connect()
+      // The store subscribes through a master the Cluster knows: wait until it knows them.
+      await Promise.all([client, peerClient, admin].map((c) => (c.status === 'ready' ? undefined : new Promise((r) => c.once('ready', r)))))
+      const store = new RedisTokenStore(client as never, { prefix, timeoutMs: 2000, heartbeatMs: 200, reconnectDelayMs: 20 })
+      const peer = new RedisTokenStore(peerClient as never, { prefix, timeoutMs: 10_000, listen: false })
+      const events: InvalidationEvent[] = []
+      let check = () => {}
+      const unsubscribe = store.subscribe((event) => {
+        events.push(event)
+        check()
+      })
+      const until = (done: () => boolean) =>
+        new Promise<void>((resolve) => {
+          check = () => done() && resolve()
+          check()
+        })
+      try {
+        await store.listening()
+        await until(() => events.length >= 1)
+        const record = bareRecord()
+        await peer.insert(record)
+
+        // The subscriber is one connection to one master: find it by name and kill it.
+        const killed: string[] = []
+        for (const node of admin.nodes('master')) {
+          const list = (await node.client('LIST', 'TYPE', 'PUBSUB')) as string
+          for (const line of list.split('\n').filter((l) => l.includes(` name=${name} `))) {
+            await node.client('KILL', 'ID', /^id=(\d+)/.exec(line)![1]!)
+            killed.push(line)
+          }
+        }
+        expect(killed).toHaveLength(1)
+        // In the gap: ioredis reconnects that node unsubscribed and says nothing; this revocation's
+        // announcement reaches nobody.
+        const gap = events.length
+        await peer.update(record.id, { revokedAt: 1 })
+        await until(() => events.slice(gap).some((e) => e.type === 'flush'))
+        expect(events.slice(gap)).toContainEqual({ type: 'flush' })
+
+        // Subscribed anew: the next change is heard.
+        await store.listening()
+        const after = events.length
+        await peer.update(record.id, { name: 'renamed' })
+        await until(() => events.slice(after).some((e) => e.type === 'key'))
+        expect(events.slice(after)).toContainEqual({ type: 'key', id: record.id })
+      } finally {
+        unsubscribe()
+        await store.close()
+        for (const c of [client, peerClient, admin]) await c.quit()
+      }
+    },
+  )
 })

@@ -31,6 +31,8 @@ export async function openRedisClient(
     }
     case 'ioredis-cluster': {
       const client = new Redis.Cluster([...nodes], { redisOptions: name === undefined ? {} : { connectionName: name } })
+      // The store subscribes through one of the masters the Cluster knows: wait until it knows them.
+      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve))
       return {
         client: client as unknown as OpenedRedisClient['client'],
         quit: async () => void (await client.quit().catch(() => client.disconnect())),

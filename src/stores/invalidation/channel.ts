@@ -5,7 +5,7 @@ import type { InvalidationEvent } from '../token-store.js'
 import type { InvalidationTransport, TransportSession } from './transport.js'
 
 /** Self-test messages start with this; a key id (base62) never contains a colon. */
-export const SELF_TEST_PREFIX = 'keyward-self-test:'
+const SELF_TEST_PREFIX = 'keyward-self-test:'
 
 /**
  * Settings of an {@link InvalidationChannel}; each store maps its own options onto them.

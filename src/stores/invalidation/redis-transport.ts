@@ -1,10 +1,4 @@
-import { bytesToHex } from '@noble/hashes/utils.js'
-import { fillRandom } from '../../internal/random.js'
-import { SELF_TEST_PREFIX } from './channel.js'
 import type { InvalidationTransport, TransportHooks, TransportSession } from './transport.js'
-
-/** Echo heartbeats look like self-test messages, so other instances' channels ignore them. */
-const ECHO_PREFIX = `${SELF_TEST_PREFIX}echo:`
 
 /**
  * The dedicated connection {@link RedisTokenStore} subscribes on: what ioredis's `duplicate()`
@@ -43,26 +37,11 @@ export function redisTransport(
   channel: string,
   timeoutMs: number,
   publish: (payload: string) => Promise<unknown>,
-  options: { echoHeartbeat?: boolean } = {},
 ): InvalidationTransport {
-  const echo = options.echoHeartbeat === true ? publish : undefined
-  return { open: (hooks) => openSubscriber(duplicate(), channel, timeoutMs, hooks, echo), publish }
+  return { open: (hooks) => openSubscriber(duplicate(), channel, timeoutMs, hooks), publish }
 }
 
-/**
- * `echo`: the heartbeat publishes a nonce through the store's client and resolves once this very
- * subscription hears it (a Cluster's PING may reach another node than its subscription's, and a
- * killed subscriber connection comes back unsubscribed and silent). Not heard within the
- * heartbeat's timeout: the channel treats the subscription as lost, flushes and opens another.
- */
-function openSubscriber(
-  subscriber: RedisSubscriberConnection,
-  channel: string,
-  timeoutMs: number,
-  hooks: TransportHooks,
-  echo?: (payload: string) => Promise<unknown>,
-) {
-  const echoes = new Map<string, () => void>()
+function openSubscriber(subscriber: RedisSubscriberConnection, channel: string, timeoutMs: number, hooks: TransportHooks) {
   return new Promise<TransportSession>((resolve, reject) => {
     let done = false
     let established = false
@@ -81,21 +60,8 @@ function openSubscriber(
       else reject(error instanceof Error ? error : new Error(String(error)))
     }
     const timer = setTimeout(() => fail(new Error(`keyward: Redis SUBSCRIBE timed out after ${timeoutMs} ms`)), timeoutMs)
-    const ping =
-      echo === undefined
-        ? () => subscriber.ping()
-        : async () => {
-            const nonce = ECHO_PREFIX + bytesToHex(fillRandom(new Uint8Array(12)))
-            const heard = new Promise<void>((resolve) => echoes.set(nonce, resolve))
-            try {
-              await echo(nonce)
-              await heard
-            } finally {
-              echoes.delete(nonce)
-            }
-          }
     const session: TransportSession = {
-      ping,
+      ping: () => subscriber.ping(),
       close: () => {
         if (!done) discard()
         return Promise.resolve()
@@ -114,10 +80,7 @@ function openSubscriber(
     subscriber.on('close', () => fail(new Error('keyward: the Redis subscriber connection closed')))
     subscriber.on('end', () => fail(new Error('keyward: the Redis subscriber connection ended')))
     subscriber.on('message', (from: unknown, message: unknown) => {
-      if (done || from !== channel) return
-      const echoed = typeof message === 'string' ? echoes.get(message) : undefined
-      if (echoed !== undefined) echoed()
-      else hooks.message(typeof message === 'string' ? message : undefined)
+      if (!done && from === channel) hooks.message(typeof message === 'string' ? message : undefined)
     })
     if (subscriber.status === 'ready') subscribe()
     else {
