@@ -154,7 +154,10 @@ redis.call('ZADD', KEYS[1], 0, ARGV[1])
 return 1
 `
 
-/** ARGV: channel, message (no keys: on a Cluster, PUBLISH reaches every node from any). The self-test's announcement, sent the way `update` sends one. */
+/**
+ * ARGV: channel, message. The self-test's announcement, sent the way `update` sends one. No keys:
+ * on a Cluster, PUBLISH from any node reaches every node.
+ */
 const PUBLISH_SCRIPT = `return redis.call('PUBLISH', ARGV[1], ARGV[2])`
 
 /**
@@ -255,24 +258,30 @@ const REDIS_STORE_OPTIONS: OptionRules = {
 
 /**
  * Keys in Redis, for users without PostgreSQL: shared by every instance of the server,
- * revocations announced to all of them through pub/sub. Takes your ioredis client; imports no
- * driver.
+ * revocations announced to all of them through pub/sub. Takes your ioredis (`Redis`, `Cluster`)
+ * or node-redis (`createClient`, `createCluster`) client; imports no driver.
  *
- * - Each record is a hash `<prefix>{keys}:key:<id>` (one field per property, JSON text), listed
- *   in its org's sorted set `<prefix>{keys}:org:<sha256 of the org id>` (score 0, ordered by id).
- *   Every key of the store carries the hash tag `{keys}`, so in a Redis Cluster they share one
- *   slot and each script stays atomic across a record and its index.
+ * - Each record is a hash `<prefix>key:{<id>}` (one field per property, JSON text), listed in its
+ *   org's sorted set `<prefix>org:{<sha256 of the org id>}` (score 0, ordered by id). The braces
+ *   are Cluster hash tags: every record, every org index and every refresh family has a slot of
+ *   its own, so a Cluster spreads the store over its masters, and every script touches one key
+ *   (one slot), which keeps each atomic. `insert` adds the id to the org index first, then
+ *   writes the record; listing pages through the index and reads each record, skipping an id
+ *   whose record is absent or of another org (an insert that failed after indexing).
  * - `insert` and `update` are single scripts (EVALSHA, EVAL on NOSCRIPT). `update` PUBLISHes the
  *   key id on `<prefix>keys:changed` in the same script, so the announcement goes out exactly
  *   when the change is applied. Revocation is soft: the record stays, with `revokedAt` set.
  *   `update` bumps the record's `version`, checking `{ ifVersion }` in the same script, so of
  *   concurrent writers that read one version exactly one lands (records from before: version 0).
- * - `touch` writes a whole batch in one script, only ever moving `lastUsedAt` forward.
- * - Refresh-token families are hashes `<prefix>{keys}:family:<id>` that expire by themselves
+ * - `touch` writes a batch with one script per record, all in flight at once, only ever moving
+ *   `lastUsedAt` forward.
+ * - Refresh-token families are hashes `<prefix>family:{<id>}` that expire by themselves
  *   (PEXPIREAT at the family's expiry); insert, rotate and revoke are single scripts, so two
  *   instances rotating the same token at once get exactly one `rotated`.
  * - Every call rejects after `timeoutMs` (default 500); keyward then answers 503.
- * - `subscribe` listens on a dedicated connection (`client.duplicate()`). It emits
+ * - `subscribe` listens on a dedicated connection (`client.duplicate()`; on a Cluster, a plain
+ *   connection to one master picked at random, since Cluster pub/sub reaches every node; the
+ *   Cluster client must know its masters, i.e. be 'ready', or the attempt is retried). It emits
  *   `{ type: 'flush' }` once subscribed, when that connection is lost (a PING every
  *   `heartbeatMs` finds a silent loss), and again once it is subscribed anew, so nothing missed
  *   in between stays cached. `PUBLISH <channel> ''` (e.g.
