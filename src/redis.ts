@@ -1,7 +1,7 @@
 /**
  * `keyward/redis`: the Redis rate limiter (quotas and lockout shared by every instance, one
  * EVALSHA per check) and the Redis token store (keys shared by every instance, changes announced
- * through pub/sub). Imports no driver: pass your own ioredis client.
+ * through pub/sub). Imports no driver: pass your own ioredis or node-redis client.
  *
  * @example
  * ```ts
@@ -14,9 +14,16 @@
  * const kw = createKeyward({ prefix: 'bsk', store: new RedisTokenStore(redis), limiter })
  * ```
  */
-export { RedisRateLimiter, type RedisRateLimiterOptions, type RedisScriptClient } from './limiters/redis-rate-limiter.js'
+export {
+  RedisRateLimiter,
+  type NodeRedisScriptClient,
+  type RedisRateLimiterOptions,
+  type RedisScriptClient,
+} from './limiters/redis-rate-limiter.js'
 export {
   RedisTokenStore,
+  type NodeRedisStoreClient,
+  type NodeRedisSubscriberClient,
   type RedisStoreClient,
   type RedisSubscriberConnection,
   type RedisTokenStoreOptions,

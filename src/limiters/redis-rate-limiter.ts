@@ -1,26 +1,20 @@
-import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { boolean, checkedElsewhere, checkOptions, numberAbove, optionError, type OptionRules } from '../internal/options.js'
 import { withTimeout } from '../internal/timers.js'
+import {
+  isClusterClient,
+  isScriptClient,
+  redisScript,
+  runScript,
+  type AnyRedisScriptClient,
+  type NodeRedisScriptClient,
+  type RedisScript,
+  type RedisScriptClient,
+} from '../stores/redis-scripts.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
-/**
- * What {@link RedisRateLimiter} needs of a Redis client: an ioredis `Redis` or `Cluster` fits as it
- * is. Typed structurally so the core never imports ioredis.
- *
- * @example
- * ```ts
- * import Redis from 'ioredis'
- * const client: RedisScriptClient = new Redis(process.env.REDIS_URL!)
- * ```
- */
-export interface RedisScriptClient {
-  evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
-  eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
-  /** ioredis sets it: true on a `Cluster`. */
-  readonly isCluster?: boolean
-}
+export type { NodeRedisScriptClient, RedisScriptClient }
 
 /**
  * Options of {@link RedisRateLimiter}.
@@ -31,21 +25,27 @@ export interface RedisScriptClient {
  * ```
  */
 export interface RedisRateLimiterOptions {
-  /** Your ioredis client (`new Redis(...)` or `new Redis.Cluster(...)`). keyward never closes it. */
-  client: RedisScriptClient
+  /**
+   * Your Redis client: ioredis (`new Redis(...)`, `new Redis.Cluster(...)`) or node-redis v4/v5
+   * (`createClient(...)`, `createCluster(...)`, connected). keyward never closes it.
+   */
+  client: RedisScriptClient | NodeRedisScriptClient
   /** Prepended to every Redis key. Default `kw:`. Must not contain `{` or `}` (they would move the hash tag). */
   prefix?: string
   /** Every call rejects after this many ms (keyward then answers 503). Default 250. */
   timeoutMs?: number
   /**
-   * Redis Cluster: check an address's lockout in a second script, sent in parallel with the
-   * quota script, since the address's key and the API key's keys live in different slots.
-   * Still one round trip of latency, but two commands, and a call the lockout refuses has
-   * already counted on the key's quota. Default: the client's `isCluster` (true for an ioredis
-   * `Cluster`), else false, and one script does both.
+   * Redis Cluster: the address's lockout key and the API key's quota keys live in different
+   * slots (each check's quota keys share one, the key id's hash tag), and a script may only
+   * touch one slot. So the lockout is checked by a first script and, when the address is not
+   * blocked, the quota by a second: two round trips for a check that carries an address, and a
+   * call the lockout refuses still counts on no quota. Default: true for an ioredis `Cluster`
+   * (`isCluster`) or a node-redis cluster, else false, and one script does both.
    */
   cluster?: boolean
 }
+
+const NOT_A_CLIENT = 'RedisRateLimiter needs { client }, an ioredis or node-redis client (evalsha/evalSha and eval)'
 
 const REDIS_LIMITER_OPTIONS: OptionRules = {
   // Checked in the constructor, with the message that says what a client is.
@@ -149,15 +149,9 @@ if blocked_until > now then return {1, blocked_until - now, count} end
 return {0, 0, count}
 `
 
-interface Script {
-  source: string
-  sha: string
-}
-
-let scripts: { limit: Script; failure: Script } | undefined
+let scripts: { limit: RedisScript; failure: RedisScript } | undefined
 function loadScripts() {
-  const script = (source: string): Script => ({ source, sha: bytesToHex(sha1(utf8ToBytes(source))) })
-  return (scripts ??= { limit: script(LIMIT_SCRIPT), failure: script(FAILURE_SCRIPT) })
+  return (scripts ??= { limit: redisScript(LIMIT_SCRIPT), failure: redisScript(FAILURE_SCRIPT) })
 }
 
 const DIGEST_CACHE_SIZE = 4096
@@ -184,8 +178,9 @@ const DIGEST_CACHE_SIZE = 4096
  *   the rejection (counted, though answered 503). With ioredis's offline queue on (its
  *   default), calls made while disconnected are sent on reconnect, after keyward gave up on
  *   them: `enableOfflineQueue: false` makes them fail at once instead.
- * - Redis Cluster: an ioredis `Cluster` client is detected and the lockout is then checked by
- *   a second script in parallel; see {@link RedisRateLimiterOptions.cluster}.
+ * - Redis Cluster: an ioredis `Cluster` or node-redis cluster client is detected, and the
+ *   lockout is then checked by a script of its own before the quota script; see
+ *   {@link RedisRateLimiterOptions.cluster}.
  *
  * Wrap it in {@link withFailurePolicy} to choose what happens to quotas while Redis is down.
  *
@@ -197,7 +192,7 @@ const DIGEST_CACHE_SIZE = 4096
  * ```
  */
 export class RedisRateLimiter implements RateLimiter {
-  readonly #client: RedisScriptClient
+  readonly #client: AnyRedisScriptClient
   readonly #prefix: string
   readonly #timeoutMs: number
   readonly #cluster: boolean
@@ -205,12 +200,10 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #digests = new Map<string, string>()
 
   constructor(options: RedisRateLimiterOptions) {
-    checkOptions(options, REDIS_LIMITER_OPTIONS, { notObject: 'RedisRateLimiter needs { client }, an ioredis client (evalsha and eval)' })
+    checkOptions(options, REDIS_LIMITER_OPTIONS, { notObject: NOT_A_CLIENT })
     const { client, prefix = 'kw:', timeoutMs = 250 } = options
-    if (client === null || typeof client !== 'object' || typeof client.evalsha !== 'function' || typeof client.eval !== 'function') {
-      optionError('RedisRateLimiter needs { client }, an ioredis client (evalsha and eval)')
-    }
-    const cluster = options.cluster ?? client.isCluster === true
+    if (!isScriptClient(client)) optionError(NOT_A_CLIENT)
+    const cluster = options.cluster ?? isClusterClient(client)
     this.#client = client
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs
@@ -231,11 +224,12 @@ export class RedisRateLimiter implements RateLimiter {
     if (!this.#cluster || rules.length === 0) {
       return this.#withTimeout(this.#run(limit, [...keys, lockoutKey], ['1', ...args]).then((reply) => toResult(reply, rules)))
     }
-    // Cluster: two slots, so two scripts, in flight together. Both must answer.
+    // Cluster: the address's slot, then the key's. One after the other, so that a call the
+    // lockout refuses counts on no quota (the same decision as the one script on one server).
     return this.#withTimeout(
-      Promise.all([this.#run(limit, [lockoutKey], ['1']), this.#run(limit, keys, ['0', ...args])]).then(([block, quota]) => {
+      this.#run(limit, [lockoutKey], ['1']).then(async (block) => {
         const blocked = toResult(block, [])
-        return blocked.blocked ? blocked : toResult(quota, rules)
+        return blocked.blocked ? blocked : toResult(await this.#run(limit, keys, ['0', ...args]), rules)
       }),
     )
   }
@@ -269,15 +263,9 @@ export class RedisRateLimiter implements RateLimiter {
     return hex
   }
 
-  async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
-    } catch (error) {
-      // Redis forgot the script (restart, failover, SCRIPT FLUSH): send it whole, once.
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
-        return this.#client.eval(script.source, keys.length, ...keys, ...args)
-      throw error
-    }
+  /** EVALSHA, or EVAL when Redis forgot the script (restart, failover, SCRIPT FLUSH). */
+  #run(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    return runScript(this.#client, script, keys, args)
   }
 
   #withTimeout<T>(promise: Promise<T>): Promise<T> {

@@ -1,6 +1,5 @@
 import { boolean, checkOptions, func, integer, optionError, orFalse, type OptionRules } from '../internal/options.js'
 import { withTimeout } from '../internal/timers.js'
-import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import {
@@ -11,6 +10,16 @@ import {
   type RefreshFamilyRecord,
   type RefreshRotation,
 } from '../jwt/refresh-family.js'
+import { nodeRedisSubscriber, type NodeRedisSubscriberClient } from './redis-node-subscriber.js'
+import {
+  isNodeRedis,
+  isScriptClient,
+  redisScript,
+  runScript,
+  type RedisScriptClient,
+  type NodeRedisScriptClient,
+  type RedisScript,
+} from './redis-scripts.js'
 import { decodeKeyRecord } from '../keys/record-codec.js'
 import { KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS } from '../keys/record-fields.js'
 import type { KeyRecord } from '../types.js'
@@ -26,12 +35,12 @@ import type { InvalidationEvent, KeyRecordPatch, ListOptions, TokenStore, Update
 import { InvalidationChannel } from './invalidation/channel.js'
 import { redisTransport, type RedisSubscriberConnection } from './invalidation/redis-transport.js'
 
-export type { RedisSubscriberConnection } from './invalidation/redis-transport.js'
+// Structural types only: this file must not import `ioredis` or `redis` (optional peers) nor anything Node-only.
 
-// Structural types only: this file must not import `ioredis` (an optional peer) nor anything Node-only.
+export type { NodeRedisSubscriberClient, RedisSubscriberConnection }
 
 /**
- * What {@link RedisTokenStore} needs of a Redis client: an ioredis `Redis` fits as it is.
+ * What {@link RedisTokenStore} needs of an ioredis client: a `Redis` or a `Cluster` fits as it is.
  *
  * @example
  * ```ts
@@ -39,12 +48,30 @@ export type { RedisSubscriberConnection } from './invalidation/redis-transport.j
  * const client: RedisStoreClient = new Redis(process.env.REDIS_URL!)
  * ```
  */
-export interface RedisStoreClient {
-  evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
-  eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>
+export interface RedisStoreClient extends RedisScriptClient {
   hgetall(key: string): Promise<Record<string, string>>
-  /** A new connection with the same options; `override` is merged over them. */
-  duplicate(override?: { autoResubscribe?: boolean }): RedisSubscriberConnection
+  /**
+   * A new connection with the same options: `Redis#duplicate(override)` merges `override` over
+   * them; `Cluster#duplicate(startupNodes, options)` takes the nodes first.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Redis and Cluster disagree on the arguments
+  duplicate(...args: any[]): RedisSubscriberConnection
+}
+
+/**
+ * What {@link RedisTokenStore} needs of a node-redis (v4/v5) client: one from `createClient` or
+ * `createCluster`, connected, fits as it is.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis'
+ * const client: NodeRedisStoreClient = await createClient({ url: process.env.REDIS_URL }).connect()
+ * ```
+ */
+export interface NodeRedisStoreClient extends NodeRedisScriptClient {
+  hGetAll(key: string): Promise<Record<string, string>>
+  /** A new, unconnected client with the same options: the subscriber. */
+  duplicate?(): NodeRedisSubscriberClient
 }
 
 /**
@@ -84,12 +111,11 @@ export interface RedisTokenStoreOptions {
 
 /**
  * Records are hashes, one field per KeyRecord property, each value the property's JSON text.
- * KEYS: record, org index. ARGV: id, then field, value, ... Reply: 1 stored, 0 id taken.
+ * KEYS: record. ARGV: field, value, ... Reply: 1 stored, 0 id taken.
  */
 const INSERT_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 `
 
@@ -111,62 +137,49 @@ return redis.call('HGETALL', KEYS[1])
 `
 
 /**
- * KEYS: one record per entry. ARGV: one last-used time per key. Existing records only; a time
- * never moves backwards.
+ * KEYS: one record. ARGV: its last-used time. An existing record only; the time never moves
+ * backwards. One record per call: on a Cluster every record has its own slot.
  */
 const TOUCH_SCRIPT = `
-for i = 1, #KEYS do
-  local current = redis.call('HGET', KEYS[i], 'lastUsedAt')
-  if current and (current == 'null' or tonumber(current) < tonumber(ARGV[i])) then
-    redis.call('HSET', KEYS[i], 'lastUsedAt', ARGV[i])
-  end
+local current = redis.call('HGET', KEYS[1], 'lastUsedAt')
+if current and (current == 'null' or tonumber(current) < tonumber(ARGV[1])) then
+  redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[1])
 end
 return 0
 `
 
-/**
- * KEYS: the org index (a sorted set, every score 0, so ZRANGEBYLEX orders by id).
- * ARGV: record key prefix, after ('' for none), limit (-1 for none), includeRevoked ('1'/'0').
- * The record keys it reads are named from the index; they share the index's hash tag (slot).
- */
-const LIST_SCRIPT = `
-local limit = tonumber(ARGV[3])
-local out = {}
-if limit == 0 then return out end
-local min = '-'
-if ARGV[2] ~= '' then min = '(' .. ARGV[2] end
-while true do
-  local ids = redis.call('ZRANGEBYLEX', KEYS[1], min, '+', 'LIMIT', 0, 100)
-  if #ids == 0 then return out end
-  for _, id in ipairs(ids) do
-    local key = ARGV[1] .. id
-    local revoked = redis.call('HGET', key, 'revokedAt')
-    if revoked and (ARGV[4] == '1' or revoked == 'null') then
-      out[#out + 1] = redis.call('HGETALL', key)
-      if #out == limit then return out end
-    end
-  end
-  min = '(' .. ids[#ids]
-end
+/** KEYS: an org index. ARGV: the id to add. The index is only a hint (see listByOrg): adding twice is harmless. */
+const INDEX_SCRIPT = `
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+return 1
 `
 
-/** ARGV: channel, message. The self-test's announcement, sent the way `update` sends one. */
+/**
+ * ARGV: channel, message. The self-test's announcement, sent the way `update` sends one. No keys:
+ * on a Cluster, PUBLISH from any node reaches every node.
+ */
 const PUBLISH_SCRIPT = `return redis.call('PUBLISH', ARGV[1], ARGV[2])`
 
-interface Script {
-  source: string
-  sha: string
-}
+/**
+ * KEYS: an org index (a sorted set, every score 0, so ZRANGEBYLEX orders by id). ARGV: after
+ * ('' for none), how many. Reply: the next ids.
+ */
+const INDEX_PAGE_SCRIPT = `
+local min = '-'
+if ARGV[1] ~= '' then min = '(' .. ARGV[1] end
+return redis.call('ZRANGEBYLEX', KEYS[1], min, '+', 'LIMIT', 0, tonumber(ARGV[2]))
+`
 
-type ScriptName = 'insert' | 'update' | 'touch' | 'list' | 'publish' | 'insertFamily' | 'rotateFamily' | 'revokeFamily'
-let scripts: Record<ScriptName, Script> | undefined
+type ScriptName = 'insert' | 'update' | 'touch' | 'index' | 'indexPage' | 'publish' | 'insertFamily' | 'rotateFamily' | 'revokeFamily'
+let scripts: Record<ScriptName, RedisScript> | undefined
 function loadScripts() {
-  const script = (source: string): Script => ({ source, sha: bytesToHex(sha1(utf8ToBytes(source))) })
+  const script = redisScript
   return (scripts ??= {
     insert: script(INSERT_SCRIPT),
     update: script(UPDATE_SCRIPT),
     touch: script(TOUCH_SCRIPT),
-    list: script(LIST_SCRIPT),
+    index: script(INDEX_SCRIPT),
+    indexPage: script(INDEX_PAGE_SCRIPT),
     publish: script(PUBLISH_SCRIPT),
     insertFamily: script(INSERT_FAMILY_SCRIPT),
     rotateFamily: script(ROTATE_FAMILY_SCRIPT),
@@ -224,6 +237,9 @@ function digest(value: string): string {
   return bytesToHex(sha256(utf8ToBytes(value)).subarray(0, 16))
 }
 
+/** Records read per round trip while listing. */
+const LIST_PAGE = 100
+
 const positiveMs = integer({ min: 1, message: 'must be a positive integer (ms)' })
 const REDIS_STORE_OPTIONS: OptionRules = {
   prefix: (value, path) => {
@@ -242,24 +258,30 @@ const REDIS_STORE_OPTIONS: OptionRules = {
 
 /**
  * Keys in Redis, for users without PostgreSQL: shared by every instance of the server,
- * revocations announced to all of them through pub/sub. Takes your ioredis client; imports no
- * driver.
+ * revocations announced to all of them through pub/sub. Takes your ioredis (`Redis`, `Cluster`)
+ * or node-redis (`createClient`, `createCluster`) client; imports no driver.
  *
- * - Each record is a hash `<prefix>{keys}:key:<id>` (one field per property, JSON text), listed
- *   in its org's sorted set `<prefix>{keys}:org:<sha256 of the org id>` (score 0, ordered by id).
- *   Every key of the store carries the hash tag `{keys}`, so in a Redis Cluster they share one
- *   slot and each script stays atomic across a record and its index.
+ * - Each record is a hash `<prefix>key:{<id>}` (one field per property, JSON text), listed in its
+ *   org's sorted set `<prefix>org:{<sha256 of the org id>}` (score 0, ordered by id). The braces
+ *   are Cluster hash tags: every record, every org index and every refresh family has a slot of
+ *   its own, so a Cluster spreads the store over its masters, and every script touches one key
+ *   (one slot), which keeps each atomic. `insert` adds the id to the org index first, then
+ *   writes the record; listing pages through the index and reads each record, skipping an id
+ *   whose record is absent or of another org (an insert that failed after indexing).
  * - `insert` and `update` are single scripts (EVALSHA, EVAL on NOSCRIPT). `update` PUBLISHes the
  *   key id on `<prefix>keys:changed` in the same script, so the announcement goes out exactly
  *   when the change is applied. Revocation is soft: the record stays, with `revokedAt` set.
  *   `update` bumps the record's `version`, checking `{ ifVersion }` in the same script, so of
  *   concurrent writers that read one version exactly one lands (records from before: version 0).
- * - `touch` writes a whole batch in one script, only ever moving `lastUsedAt` forward.
- * - Refresh-token families are hashes `<prefix>{keys}:family:<id>` that expire by themselves
+ * - `touch` writes a batch with one script per record, all in flight at once, only ever moving
+ *   `lastUsedAt` forward.
+ * - Refresh-token families are hashes `<prefix>family:{<id>}` that expire by themselves
  *   (PEXPIREAT at the family's expiry); insert, rotate and revoke are single scripts, so two
  *   instances rotating the same token at once get exactly one `rotated`.
  * - Every call rejects after `timeoutMs` (default 500); keyward then answers 503.
- * - `subscribe` listens on a dedicated connection (`client.duplicate()`). It emits
+ * - `subscribe` listens on a dedicated connection (`client.duplicate()`; on a Cluster, a plain
+ *   connection to one master picked at random, since Cluster pub/sub reaches every node; the
+ *   Cluster client must know its masters, i.e. be 'ready', or the attempt is retried). It emits
  *   `{ type: 'flush' }` once subscribed, when that connection is lost (a PING every
  *   `heartbeatMs` finds a silent loss), and again once it is subscribed anew, so nothing missed
  *   in between stays cached. `PUBLISH <channel> ''` (e.g.
@@ -276,26 +298,23 @@ const REDIS_STORE_OPTIONS: OptionRules = {
  * ```
  */
 export class RedisTokenStore implements TokenStore {
-  readonly #client: RedisStoreClient
+  readonly #client: RedisStoreClient | NodeRedisStoreClient
   readonly #prefix: string
   readonly #channel: string
   readonly #timeoutMs: number
   /** This process's subscribers, and (unless `listen: false`) the subscription that hears other instances. */
   readonly #changes: InvalidationChannel
 
-  constructor(client: RedisStoreClient, options: RedisTokenStoreOptions = {}) {
-    if (
-      client === null ||
-      typeof client !== 'object' ||
-      typeof client.evalsha !== 'function' ||
-      typeof client.eval !== 'function' ||
-      typeof client.hgetall !== 'function'
-    ) {
-      throw new TypeError('keyward: RedisTokenStore needs an ioredis client (evalsha, eval, hgetall, duplicate)')
+  constructor(client: RedisStoreClient | NodeRedisStoreClient, options: RedisTokenStoreOptions = {}) {
+    const hgetall = isNodeRedis(client as object) ? (client as NodeRedisStoreClient).hGetAll : (client as RedisStoreClient).hgetall
+    if (!isScriptClient(client) || typeof hgetall !== 'function') {
+      throw new TypeError(
+        'keyward: RedisTokenStore needs an ioredis or node-redis client (evalsha/evalSha, eval, hgetall/hGetAll, duplicate)',
+      )
     }
     checkOptions(options, REDIS_STORE_OPTIONS, { notObject: 'RedisTokenStore options must be an object' })
-    // ioredis prefixes KEYS but not ARGV, and the list script builds record keys from an argument:
-    // with a client keyPrefix it would find nothing. The store's own `prefix` does the same job.
+    // One prefix, the store's: ioredis would prefix keys but not the channel, and the key layout
+    // (hash tags included) is documented in terms of `prefix`.
     const clientPrefix = (client as { options?: { keyPrefix?: unknown } }).options?.keyPrefix
     if (typeof clientPrefix === 'string' && clientPrefix !== '') {
       throw new TypeError("keyward: RedisTokenStore needs a client without ioredis's keyPrefix; use the store's `prefix` option instead")
@@ -309,8 +328,7 @@ export class RedisTokenStore implements TokenStore {
     loadScripts()
     const listen = (options.listen ?? true) && typeof client.duplicate === 'function'
     const transport = redisTransport(
-      // Resubscribing ourselves on each new connection tells us when the subscription is back.
-      () => client.duplicate({ autoResubscribe: false }),
+      () => this.#duplicate(),
       channel,
       this.#timeoutMs,
       (payload) => this.#run(loadScripts().publish, [], [channel, payload]),
@@ -331,20 +349,22 @@ export class RedisTokenStore implements TokenStore {
     return this.#channel
   }
 
-  /** The Redis key of a record. */
+  /** The Redis key of a record: its id is the hash tag, so every record has a Cluster slot of its own. */
   recordKey(id: string): string {
-    return `${this.#prefix}{keys}:key:${id}`
+    return `${this.#prefix}key:{${id}}`
   }
 
   async findById(id: string): Promise<KeyRecord | null> {
-    const reply = await withTimeout(this.#client.hgetall(this.recordKey(id)), this.#timeoutMs, 'Redis HGETALL')
-    const fields = fieldsOf(reply)
+    const fields = await this.#hgetall(this.recordKey(id))
     return fields.size === 0 ? null : toRecord(fields)
   }
 
   async insert(record: KeyRecord): Promise<boolean> {
     const args = KEY_RECORD_FIELD_NAMES.flatMap((field) => [field, encode(record[field], field)])
-    const reply = await this.#run(loadScripts().insert, [this.recordKey(record.id), this.#orgKey(record.orgId)], [record.id, ...args])
+    // The index first: a record is never stored unlisted. An entry whose insert then fails (or
+    // finds the id taken) names no record of this org, and listByOrg skips it.
+    await this.#run(loadScripts().index, [this.#orgKey(record.orgId)], [record.id])
+    const reply = await this.#run(loadScripts().insert, [this.recordKey(record.id)], args)
     if (reply !== 0 && reply !== 1) throw new Error('keyward: unexpected reply from the Redis insert script')
     return reply === 1
   }
@@ -368,16 +388,32 @@ export class RedisTokenStore implements TokenStore {
     return record
   }
 
+  /**
+   * Pages through the org's index (one slot) and reads each record (its own slot), so it works on
+   * a Cluster. The index is a hint and the record the truth: an id whose record is absent or
+   * belongs to another org (an insert that failed after indexing) is skipped.
+   */
   async listByOrg(orgId: string, options: ListOptions = {}): Promise<KeyRecord[]> {
     const limit = options.limit ?? -1
     if (!Number.isSafeInteger(limit) || limit < -1) throw new TypeError('keyward: limit must be a non-negative integer')
-    const reply = await this.#run(
-      loadScripts().list,
-      [this.#orgKey(orgId)],
-      [this.recordKey(''), options.after ?? '', String(limit), options.includeRevoked === true ? '1' : '0'],
-    )
-    if (!Array.isArray(reply)) malformed('list')
-    return reply.map((fields) => toRecord(fieldsOf(fields)))
+    const out: KeyRecord[] = []
+    let after = options.after ?? ''
+    while (limit === -1 || out.length < limit) {
+      const page = limit === -1 ? LIST_PAGE : Math.min(LIST_PAGE, Math.max(limit - out.length, 10))
+      const ids = await this.#run(loadScripts().indexPage, [this.#orgKey(orgId)], [after, String(page)])
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) malformed('org index')
+      const records = await Promise.all((ids as string[]).map((id) => this.#hgetall(this.recordKey(id))))
+      for (const fields of records) {
+        if (fields.size === 0) continue
+        const record = toRecord(fields)
+        if (record.orgId !== orgId || (record.revokedAt !== null && options.includeRevoked !== true)) continue
+        out.push(record)
+        if (out.length === limit) break
+      }
+      if (ids.length < page) break
+      after = ids[ids.length - 1] as string
+    }
+    return out
   }
 
   async touch(entries: ReadonlyArray<{ id: string; lastUsedAt: number }>): Promise<void> {
@@ -387,16 +423,14 @@ export class RedisTokenStore implements TokenStore {
       if (!Number.isSafeInteger(lastUsedAt)) throw new TypeError('keyward: lastUsedAt must be an integer (epoch ms)')
       latest.set(id, Math.max(latest.get(id) ?? -Infinity, lastUsedAt))
     }
-    await this.#run(
-      loadScripts().touch,
-      [...latest.keys()].map((id) => this.recordKey(id)),
-      [...latest.values()].map(String),
-    )
+    // One script per record, all in flight at once: on a Cluster the records live on different slots.
+    const { touch } = loadScripts()
+    await Promise.all([...latest].map(([id, at]) => this.#run(touch, [this.recordKey(id)], [String(at)])))
   }
 
-  /** The Redis key of a refresh family. */
+  /** The Redis key of a refresh family: its id is the hash tag (a slot of its own on a Cluster). */
   familyKey(id: string): string {
-    return `${this.#prefix}{keys}:family:${id}`
+    return `${this.#prefix}family:{${id}}`
   }
 
   async insertRefreshFamily(record: RefreshFamilyRecord): Promise<boolean> {
@@ -422,8 +456,7 @@ export class RedisTokenStore implements TokenStore {
   async findRefreshFamily(id: string, now: number = Date.now()): Promise<RefreshFamilyRecord | null> {
     checkFamilyId(id, 'id')
     checkFamilyTime(now, 'now')
-    const reply = await withTimeout(this.#client.hgetall(this.familyKey(id)), this.#timeoutMs, 'Redis HGETALL')
-    const family = toFamily(fieldsOf(reply))
+    const family = toFamily(await this.#hgetall(this.familyKey(id)))
     return family === null || family.expiresAt <= now ? null : family
   }
 
@@ -445,21 +478,47 @@ export class RedisTokenStore implements TokenStore {
     return this.#changes.close()
   }
 
+  /** The org's index: the org id's digest is the hash tag, so each org's index has a slot of its own. */
   #orgKey(orgId: string): string {
-    return `${this.#prefix}{keys}:org:${digest(orgId)}`
+    return `${this.#prefix}org:{${digest(orgId)}}`
   }
 
-  async #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
-    const send = async () => {
-      try {
-        return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args)
-      } catch (error) {
-        // Redis forgot the script (restart, failover, SCRIPT FLUSH): send it whole, once.
-        if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
-          return this.#client.eval(script.source, keys.length, ...keys, ...args)
-        throw error
-      }
+  async #hgetall(key: string): Promise<Map<string, string>> {
+    const client = this.#client
+    const reply = isNodeRedis(client) ? client.hGetAll(key) : (client as RedisStoreClient).hgetall(key)
+    return fieldsOf(await withTimeout(reply, this.#timeoutMs, 'Redis HGETALL'))
+  }
+
+  /** EVALSHA, or EVAL when Redis forgot the script (restart, failover, SCRIPT FLUSH), within timeoutMs. */
+  #run(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    return withTimeout(runScript(this.#client, script, keys, args), this.#timeoutMs, 'Redis script')
+  }
+
+  /**
+   * A dedicated subscriber connection, in ioredis's shape. Resubscribing ourselves on 'ready'
+   * tells us when the subscription is back, so ioredis must not do it behind our back.
+   */
+  #duplicate(): RedisSubscriberConnection {
+    const client = this.#client
+    if (isNodeRedis(client)) {
+      // A node-redis cluster subscribes through one of its masters' clients: Cluster pub/sub
+      // reaches every node, and a plain client has the connection events the store watches.
+      const masters = (client as { masters?: unknown }).masters
+      const source = Array.isArray(masters)
+        ? (masters as Array<{ client?: NodeRedisStoreClient }>).find((master) => master.client !== undefined)?.client
+        : (client as NodeRedisStoreClient)
+      if (source?.duplicate === undefined) throw new Error('keyward: no connected node-redis cluster master to subscribe on')
+      return nodeRedisSubscriber(source.duplicate())
     }
-    return withTimeout(send(), this.#timeoutMs, 'Redis script')
+    const ioredis = client as RedisStoreClient
+    if (ioredis.isCluster !== true) return ioredis.duplicate({ autoResubscribe: false })
+    // Not the Cluster's own subscriber: it resubscribes on a new connection without a word, so a
+    // change announced in between would be lost unseen. A plain connection to one master (Cluster
+    // pub/sub reaches every node) says 'close' when it goes, and its PING is the heartbeat.
+    // Each instance picks a master at random, spreading the subscribers.
+    const masters = (ioredis as { nodes?: (role: string) => RedisStoreClient[] }).nodes?.('master') ?? []
+    const master = masters[Math.floor(Math.random() * masters.length)]
+    if (master === undefined) throw new Error('keyward: the Redis Cluster has no known master to subscribe on yet')
+    return master.duplicate({ autoResubscribe: false })
   }
 }

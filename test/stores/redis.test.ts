@@ -125,7 +125,7 @@ describe.runIf(available)('RedisTokenStore on Redis: records written before vers
     try {
       const record = bareRecord()
       await harness.store.insert(record)
-      const key = `${harness.prefix}{keys}:key:${record.id}`
+      const key = `${harness.prefix}key:{${record.id}}`
       // What an earlier keyward stored: no version, no rootId.
       await harness.admin.hdel(key, 'version', 'rootId')
       expect(await harness.store.findById(record.id)).toStrictEqual({ ...record, version: 0, rootId: null })
@@ -139,30 +139,30 @@ describe.runIf(available)('RedisTokenStore on Redis: records written before vers
 })
 
 describe.runIf(available)('RedisTokenStore on Redis: the subscriber connection', () => {
-  it('stores records as hashes under the prefix, with the {keys} hash tag, and keeps revoked ones', async () => {
+  it('stores records as hashes under the prefix, each with its id as hash tag, and keeps revoked ones', async () => {
     const harness = await redisHarness()
     try {
       const record = bareRecord()
       await harness.store.insert(record)
       await harness.store.update(record.id, { revokedAt: 5 })
-      const key = `${harness.prefix}{keys}:key:${record.id}`
+      const key = `${harness.prefix}key:{${record.id}}`
       expect(await harness.admin.type(key)).toBe('hash')
       expect(await harness.admin.hget(key, 'revokedAt')).toBe('5')
-      const orgKeys = await harness.admin.keys(`${harness.prefix}{keys}:org:*`)
+      const orgKeys = await harness.admin.keys(`${harness.prefix}org:*`)
       expect(orgKeys).toHaveLength(1)
-      expect(orgKeys[0]).toMatch(/:org:[0-9a-f]{32}$/)
+      expect(orgKeys[0]).toMatch(/:org:\{[0-9a-f]{32}\}$/)
       expect(await harness.admin.zrange(orgKeys[0]!, 0, -1)).toStrictEqual([record.id])
     } finally {
       await harness.close()
     }
   })
 
-  it('keeps a refresh family as a hash under the prefix with the {keys} tag, expiring by itself at its expiry', async () => {
+  it('keeps a refresh family as a hash under the prefix with its id as hash tag, expiring by itself at its expiry', async () => {
     const harness = await redisHarness()
     try {
       const record = familyRecord()
       await harness.store.insertRefreshFamily(record)
-      const key = `${harness.prefix}{keys}:family:${record.id}`
+      const key = `${harness.prefix}family:{${record.id}}`
       expect(await harness.admin.hgetall(key)).toStrictEqual({
         id: record.id,
         subject: record.subject,
@@ -179,7 +179,7 @@ describe.runIf(available)('RedisTokenStore on Redis: the subscriber connection',
       // A family inserted already expired is gone at once: Redis deletes it, nothing lingers.
       const dead = familyRecord({ expiresAt: Date.now() - 1 })
       expect(await harness.store.insertRefreshFamily(dead)).toBe(true)
-      expect(await harness.admin.exists(`${harness.prefix}{keys}:family:${dead.id}`)).toBe(0)
+      expect(await harness.admin.exists(`${harness.prefix}family:{${dead.id}}`)).toBe(0)
       expect(await harness.store.rotateRefreshFamily(dead.id, dead.current, 'jti_next', later, Date.now())).toBe('unknown')
     } finally {
       await harness.close()
@@ -484,7 +484,7 @@ describe('RedisTokenStore without a server', () => {
     vi.useRealTimers()
   })
 
-  it("refuses a client with ioredis's keyPrefix, which the list script could not see", () => {
+  it("refuses a client with ioredis's keyPrefix (one prefix, the store's: ioredis would not prefix the channel)", () => {
     const client = Object.assign(new FakeClient(), { options: { keyPrefix: 'app:' } })
     expect(() => new RedisTokenStore(client)).toThrow(/keyPrefix/)
   })
@@ -539,7 +539,7 @@ describe('RedisTokenStore without a server', () => {
     await expect(store.findById(good.id)).rejects.toThrow(TypeError)
   })
 
-  it('writes a whole touch batch in one script call, the latest time per id', async () => {
+  it('writes a touch batch as one single-key script per record (a slot each on a Cluster), the latest time per id', async () => {
     const client = new FakeClient()
     const store = new RedisTokenStore(client, { prefix: 'p:' })
     await store.touch([
@@ -547,9 +547,11 @@ describe('RedisTokenStore without a server', () => {
       { id: 'a0000002', lastUsedAt: 2 },
       { id: 'a0000001', lastUsedAt: 3 },
     ])
-    expect(client.sent).toHaveLength(1)
-    expect(client.sent[0]!.slice(0, 1)).toStrictEqual(['evalsha'])
-    expect(client.sent[0]!.slice(2)).toStrictEqual([2, 'p:{keys}:key:a0000001', 'p:{keys}:key:a0000002', '3', '2'])
+    expect(client.sent.map((call) => call[0])).toStrictEqual(['evalsha', 'evalsha'])
+    expect(client.sent.map((call) => call.slice(2))).toStrictEqual([
+      [1, 'p:key:{a0000001}', '3'],
+      [1, 'p:key:{a0000002}', '2'],
+    ])
   })
 
   it('sends the script whole when Redis answers NOSCRIPT', async () => {
@@ -560,7 +562,8 @@ describe('RedisTokenStore without a server', () => {
         : Promise.resolve(1)
     const store = new RedisTokenStore(client)
     expect(await store.insert(bareRecord())).toBe(true)
-    expect(client.sent.map((call) => call[0])).toStrictEqual(['evalsha', 'eval'])
+    // The org index first (its script forgotten, sent whole), then the record.
+    expect(client.sent.map((call) => call[0])).toStrictEqual(['evalsha', 'eval', 'evalsha'])
   })
 
   it('rejects every refresh-family call when Redis fails, times out or answers nonsense; never a pass', async () => {
@@ -623,7 +626,7 @@ describe('RedisTokenStore without a server', () => {
     const store = new RedisTokenStore(client, { prefix: 'p:' })
     expect(await store.rotateRefreshFamily('fam1', 'a', 'b', 2, 1)).toBe('rotated')
     expect(client.sent.map((call) => call[0])).toStrictEqual(['evalsha', 'eval'])
-    expect(client.sent[1]!.slice(2)).toStrictEqual([1, 'p:{keys}:family:fam1', 'a', 'b', '2', '1'])
+    expect(client.sent[1]!.slice(2)).toStrictEqual([1, 'p:family:{fam1}', 'a', 'b', '2', '1'])
   })
 
   it('validates its options eagerly', () => {
