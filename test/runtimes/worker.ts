@@ -1,16 +1,19 @@
 /**
  * The Worker run on workerd (bundled by scripts/runtimes-bundle.ts, driven by workerd-driver.ts).
  * Built at module scope the way users do: createKeyward() and the app. Routes under `/__` serve
- * the in-process core checks and the Workers-specific checks; the rest is the Hono app under test.
+ * the in-process core checks and the Workers-specific checks; under `/fetch` the fetch adapter's
+ * app answers as a bare Worker would (`fetch(request, env, ctx)`); the rest is the Hono app under test.
  */
 import { Hono, type ExecutionContext } from 'hono'
 import { createKeyward, MemoryTokenStore } from 'keyward'
 import { authenticate } from '../../adapters/hono.js'
 import { coreChecks, runChecks } from './checks.js'
+import { FETCH_BASE, buildFetchApp } from './fetch-checks.js'
 import { buildApp } from './http-checks.js'
 
 const kw = createKeyward({ prefix: 'bsk', usageFlushMs: false })
 const app = buildApp(kw)
+const fetchApp = buildFetchApp(kw)
 
 // Key creation while the Worker loads: workerd forbids random values here. What did it say?
 let moduleScope: { name: string; message: string } | undefined
@@ -68,7 +71,7 @@ export default {
       case '/__usage/me':
         return usageApp.fetch(request, env, counting(ctx))
       default:
-        return app.fetch(request, env, ctx)
+        return url.pathname.startsWith(`${FETCH_BASE}/`) ? fetchApp(request, env, ctx) : app.fetch(request, env, ctx)
     }
   },
 }
