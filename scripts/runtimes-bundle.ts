@@ -17,7 +17,9 @@ if (!existsSync(`${root}dist/index.js`)) throw new Error('dist/ is missing: run 
 const builtAdapter: Plugin = {
   name: 'built-adapter',
   setup(b) {
-    b.onResolve({ filter: /adapters\/(hono|fetch)\.js$/ }, (args) => ({ path: `${root}dist/${/(hono|fetch)\.js$/.exec(args.path)![1]}.js` }))
+    b.onResolve({ filter: /adapters\/(hono|fetch)\.js$/ }, (args) => ({
+      path: `${root}dist/${/(hono|fetch)\.js$/.exec(args.path)![1]}.js`,
+    }))
   },
 }
 

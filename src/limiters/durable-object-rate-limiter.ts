@@ -13,7 +13,11 @@ import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter 
  * ```
  */
 export interface DurableObjectStubLike {
-  fetch(input: string, init?: RequestInit): Promise<Response>
+  // Plain shapes rather than the DOM's RequestInit and Response, which Workers' own types do not match.
+  fetch(
+    input: string,
+    init: { method: string; headers: Record<string, string>; body: string },
+  ): Promise<{ status: number; ok: boolean; json(): Promise<unknown> }>
 }
 
 /**
@@ -57,7 +61,8 @@ const DO_OPTIONS: OptionRules = {
   namespace: required(withMethods(['idFromName', 'get'], 'a Durable Object namespace binding')),
   shards: integer({ min: 1, max: 1024 }),
   name: (value, path) => {
-    if (typeof value !== 'string' || !/^[\w.-]{1,64}$/.test(value)) throw new TypeError(`keyward: ${path} must be 1 to 64 letters, digits, _ . -`)
+    if (typeof value !== 'string' || !/^[\w.-]{1,64}$/.test(value))
+      throw new TypeError(`keyward: ${path} must be 1 to 64 letters, digits, _ . -`)
   },
   timeoutMs: integer({ min: 1, message: 'must be a positive integer (ms)' }),
 }
@@ -116,7 +121,12 @@ export class DurableObjectRateLimiter implements RateLimiter {
   }
 
   async recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState> {
-    const message: LimiterMessage = { op: 'fail', blockKey: checkName(blockKey, 'blockKey'), policy: checkPolicy(policy), now: checkNow(now) }
+    const message: LimiterMessage = {
+      op: 'fail',
+      blockKey: checkName(blockKey, 'blockKey'),
+      policy: checkPolicy(policy),
+      now: checkNow(now),
+    }
     return checkBlockState(await this.#send(this.#shard(message.blockKey), message))
   }
 

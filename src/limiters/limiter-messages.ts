@@ -87,7 +87,9 @@ export function checkLimitAnswer(value: unknown, ruleCount: number): LimitAnswer
     isCount(a.retryAfterMs) &&
     Array.isArray(rules) &&
     rules.length === (a.blocked ? 0 : ruleCount) &&
-    rules.every((r: unknown) => isCount((r as Record<string, unknown> | null)?.remaining) && isCount((r as Record<string, unknown>).resetMs))
+    rules.every(
+      (r: unknown) => isCount((r as Record<string, unknown> | null)?.remaining) && isCount((r as Record<string, unknown>).resetMs),
+    )
   if (!ok) throw new Error('keyward: the rate limiter object answered something that is not a limit result')
   return a as unknown as LimitAnswer
 }

@@ -46,9 +46,10 @@ export async function startWorkers(): Promise<Workers> {
     ],
   })
   await mf.ready
-  const workers = { a: await mf.getWorker('a'), b: await mf.getWorker('b') }
-  const fetchOn = (worker: WorkerName, path: string, init?: RequestInit) =>
-    workers[worker].fetch(`http://worker${path}`, init as never) as unknown as Promise<Response>
+  // miniflare's fetchers speak undici's Request and Response, which the test reads like the global ones.
+  type Fetcher = { fetch(url: string, init?: RequestInit): Promise<Response> }
+  const workers = { a: (await mf.getWorker('a')) as unknown as Fetcher, b: (await mf.getWorker('b')) as unknown as Fetcher }
+  const fetchOn = (worker: WorkerName, path: string, init?: RequestInit) => workers[worker].fetch(`http://worker${path}`, init)
   return {
     fetch: fetchOn,
     async call(worker, path, body = {}) {
@@ -76,7 +77,11 @@ const STORE_METHODS = [
 ] as const
 
 /** A TokenStore in Node whose every call runs D1TokenStore on `worker`, on the given tables. */
-export function storeProxy(workers: Workers, worker: WorkerName, options: { table: string; refreshFamilyTable: string }): TokenStore & {
+export function storeProxy(
+  workers: Workers,
+  worker: WorkerName,
+  options: { table: string; refreshFamilyTable: string },
+): TokenStore & {
   migrate(): Promise<void>
 } {
   const proxy: Record<string, unknown> = {}

@@ -52,7 +52,8 @@ export default {
     const url = new URL(request.url)
     const [, area, method] = url.pathname.split('/')
     try {
-      const body = request.method === 'POST' ? (decode(await request.text()) as { options?: Record<string, unknown>; args?: unknown[] }) : {}
+      const body =
+        request.method === 'POST' ? (decode(await request.text()) as { options?: Record<string, unknown>; args?: unknown[] }) : {}
       switch (area) {
         case 'store': {
           const store = new D1TokenStore(env.DB, body.options as { table: string; refreshFamilyTable: string })
@@ -64,7 +65,8 @@ export default {
         }
         case 'kw': {
           const k = keyward(env)
-          if (method === 'migrate') return answer(await new D1TokenStore(env.DB, { table: 'e2e_keys', refreshFamilyTable: 'e2e_families' }).migrate())
+          if (method === 'migrate')
+            return answer(await new D1TokenStore(env.DB, { table: 'e2e_keys', refreshFamilyTable: 'e2e_families' }).migrate())
           if (method === 'create') return answer(await k.keys.create(body.args![0] as Parameters<Keyward['keys']['create']>[0]))
           if (method === 'revoke') return answer(await k.keys.revoke(body.args![0] as string))
           if (method === 'clock') {
@@ -72,7 +74,11 @@ export default {
             return answer(null)
           }
           if (method === 'verify') {
-            const result = await k.verify({ headers: request.headers, ip: request.headers.get('x-test-ip') ?? '203.0.113.9', project: 'p1' })
+            const result = await k.verify({
+              headers: request.headers,
+              ip: request.headers.get('x-test-ip') ?? '203.0.113.9',
+              project: 'p1',
+            })
             return new Response(null, { status: result.ok ? 200 : result.error.status })
           }
           throw new Error(`no kw route ${method}`)

@@ -21,7 +21,12 @@ afterAll(async () => {
 const TTL = 5_000
 
 async function createKey(limit?: number): Promise<{ key: string; id: string }> {
-  const input = { name: 'e2e', orgId: 'org_1', projects: ['p1'], ...(limit === undefined ? {} : { rateLimit: { limit, windowMs: 3_600_000 } }) }
+  const input = {
+    name: 'e2e',
+    orgId: 'org_1',
+    projects: ['p1'],
+    ...(limit === undefined ? {} : { rateLimit: { limit, windowMs: 3_600_000 } }),
+  }
   const { key, info } = (await workers.call('a', '/kw/create', { args: [input] })) as { key: string; info: { id: string } }
   return { key, id: info.id }
 }
@@ -42,7 +47,7 @@ describe('keyward on D1 and a Durable Object, two isolates', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(53)
   })
 
-  it('a key revoked through isolate a: refused by a at once, by b once its cached copy is older than the cache TTL (never later)', async () => {
+  it('a key revoked through isolate a: refused by a at once, by b once its cached copy is older than the TTL (never later)', async () => {
     const base = Date.now()
     for (const worker of ['a', 'b'] as const) await setClock(worker, { base, offset: 0, frozen: true })
     const { key, id } = await createKey()

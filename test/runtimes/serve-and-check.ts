@@ -31,7 +31,9 @@ export async function serveAndCheck(runtime: string, serve: Serve, exit: (code: 
   const kw = createKeyward({ prefix: 'bsk', usageFlushMs: false })
   const app = buildApp(kw)
   const fetchApp = buildFetchApp(kw)
-  const server = await serve((request) => (new URL(request.url).pathname.startsWith(`${FETCH_BASE}/`) ? fetchApp(request) : app.fetch(request)))
+  const server = await serve((request) =>
+    new URL(request.url).pathname.startsWith(`${FETCH_BASE}/`) ? fetchApp(request) : app.fetch(request),
+  )
   try {
     const base = `http://127.0.0.1:${server.port}`
     failed += report(`${runtime} http`, await runChecks(httpChecks(base)))
