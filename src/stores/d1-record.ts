@@ -8,7 +8,14 @@ import type { KeyRecordPatch } from './token-store.js'
 
 const JSON_KINDS: ReadonlySet<RecordFieldKind> = new Set(['stringList', 'ruleList', 'jsonObject'])
 
-/** The key table's columns, in field order. */
+/**
+ * The key table's columns, in field order.
+ *
+ * @example
+ * ```ts
+ * db.prepare(`SELECT ${D1_KEY_COLUMNS} FROM keyward_keys WHERE id = ?1`)
+ * ```
+ */
 export const D1_KEY_COLUMNS: string = KEY_RECORD_FIELD_NAMES.map((field) => KEY_RECORD_FIELDS[field].column).join(', ')
 
 function toParam(kind: RecordFieldKind, value: unknown): unknown {
@@ -17,7 +24,15 @@ function toParam(kind: RecordFieldKind, value: unknown): unknown {
   return value === undefined ? null : value
 }
 
-/** The INSERT of a whole record (nothing stored when the id is taken) and its parameters. */
+/**
+ * The INSERT of a whole record (nothing stored when the id is taken) and its parameters.
+ *
+ * @example
+ * ```ts
+ * const { sql, params } = d1InsertKeyRecord('keyward_keys', record)
+ * await db.prepare(sql).bind(...params).all()
+ * ```
+ */
 export function d1InsertKeyRecord(table: string, record: KeyRecord): { sql: string; params: unknown[] } {
   const params = KEY_RECORD_FIELD_NAMES.map((field) => {
     const spec = KEY_RECORD_FIELDS[field]
@@ -28,7 +43,15 @@ export function d1InsertKeyRecord(table: string, record: KeyRecord): { sql: stri
   return { sql: `INSERT INTO ${table} (${D1_KEY_COLUMNS}) VALUES (${marks}) ON CONFLICT (id) DO NOTHING RETURNING id`, params }
 }
 
-/** `column = ?n` for each field the patch sets, appending the values to `params`. */
+/**
+ * `column = ?n` for each field the patch sets, appending the values to `params`.
+ *
+ * @example
+ * ```ts
+ * const params: unknown[] = [id]
+ * const sets = d1PatchAssignments({ name: 'Renamed' }, params) // ['name = ?2']
+ * ```
+ */
 export function d1PatchAssignments(patch: KeyRecordPatch, params: unknown[]): string[] {
   const sets: string[] = []
   for (const field of PATCHABLE_FIELDS) {
@@ -45,7 +68,14 @@ function malformed(column: string): never {
   throw new TypeError(`keyward: D1 returned a malformed ${column}`)
 }
 
-/** A row back as a KeyRecord, every field checked. */
+/**
+ * A row back as a KeyRecord, every field checked (a malformed one is a TypeError).
+ *
+ * @example
+ * ```ts
+ * const record = d1RowToKeyRecord(await db.prepare(sql).bind(id).first())
+ * ```
+ */
 export function d1RowToKeyRecord(row: unknown): KeyRecord {
   if (row === null || typeof row !== 'object') malformed('row')
   const r = row as Record<string, unknown>

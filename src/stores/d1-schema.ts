@@ -18,7 +18,14 @@ export interface D1TableNames {
   refreshFamilyTable?: string
 }
 
-/** Checks and defaults the table names; a bad one is a TypeError naming the option. */
+/**
+ * Checks and defaults the table names; a bad one is a TypeError naming the option.
+ *
+ * @example
+ * ```ts
+ * resolveD1TableNames({ table: 'api_keys' }) // { table: 'api_keys', refreshFamilyTable: 'keyward_refresh_families' }
+ * ```
+ */
 export function resolveD1TableNames(names: D1TableNames = {}): Required<D1TableNames> {
   const resolved = { table: names.table ?? 'keyward_keys', refreshFamilyTable: names.refreshFamilyTable ?? 'keyward_refresh_families' }
   for (const [option, value] of Object.entries(resolved)) {

@@ -49,12 +49,13 @@ const FAMILY_COLUMNS = 'id, subject, org_id, current_jti, expires_at, revoked_at
  *
  * @example
  * ```ts
- * import { createKeyward } from 'keyward'
+ * import { createKeyward, type Keyward } from 'keyward'
  * import { D1TokenStore } from 'keyward/cloudflare'
  *
+ * let kw: Keyward | undefined // one per isolate, built at the first request (bindings come with it)
  * export default {
  *   async fetch(request: Request, env: { DB: D1Database }) {
- *     const kw = createKeyward({ prefix: 'bsk', store: new D1TokenStore(env.DB), cache: { ttlMs: 5_000 } })
+ *     kw ??= createKeyward({ prefix: 'bsk', store: new D1TokenStore(env.DB), cache: { ttlMs: 5_000 } })
  *     // ...
  *   },
  * }
@@ -81,7 +82,14 @@ export class D1TokenStore implements TokenStore {
     this.#timeoutMs = options.queryTimeoutMs ?? 2_000
   }
 
-  /** Creates the tables and indexes when missing (idempotent). Or apply `sql/d1/0001_keyward.sql` with wrangler. */
+  /**
+   * Creates the tables and indexes when missing (idempotent). Or apply `sql/d1/0001_keyward.sql` with wrangler.
+   *
+   * @example
+   * ```ts
+   * await new D1TokenStore(env.DB).migrate()
+   * ```
+   */
   async migrate(): Promise<void> {
     const statements = d1SchemaStatements({ table: this.#table, refreshFamilyTable: this.#families })
     await this.#timed(this.#db.batch(statements.map((sql) => this.#db.prepare(sql))))
