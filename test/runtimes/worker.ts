@@ -6,9 +6,11 @@
  */
 import { Hono, type ExecutionContext } from 'hono'
 import { createKeyward, MemoryTokenStore } from 'keyward'
+import type { DurableObjectNamespaceLike } from 'keyward/cloudflare'
 import { authenticate } from '../../adapters/hono.js'
 import { coreChecks, runChecks } from './checks.js'
 import { FETCH_BASE, buildFetchApp } from './fetch-checks.js'
+import { limiterObjectChecks } from './limiter-object-checks.js'
 import { buildApp } from './http-checks.js'
 
 const kw = createKeyward({ prefix: 'bsk', usageFlushMs: false })
@@ -48,12 +50,17 @@ function counting(ctx: ExecutionContext): ExecutionContext {
   }
 }
 
+// The Durable Object class of keyward/cloudflare, bound as LIMITER by workerd-driver.ts.
+export { KeywardRateLimiterObject } from 'keyward/cloudflare'
+
 export default {
-  async fetch(request: Request, env: unknown, ctx: ExecutionContext): Promise<Response> {
+  async fetch(request: Request, env: { LIMITER: DurableObjectNamespaceLike }, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url)
     switch (url.pathname) {
       case '/__core':
         return Response.json(await runChecks(coreChecks()))
+      case '/__limiter':
+        return Response.json(await runChecks(limiterObjectChecks(env.LIMITER)))
       case '/__module-scope':
         await moduleScopeAttempt
         return Response.json(moduleScope)

@@ -40,6 +40,9 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [ (name = "worker.js", esModule = embed "worker.js") ],
   compatibilityDate = "2025-09-01",
+  bindings = [ (name = "LIMITER", durableObjectNamespace = "KeywardRateLimiterObject") ],
+  durableObjectNamespaces = [ (className = "KeywardRateLimiterObject", uniqueKey = "keyward-runtimes-limiter") ],
+  durableObjectStorage = (inMemory = void),
 );
 `,
 )
@@ -102,6 +105,7 @@ try {
   failed += report('workerd http', await runChecks(httpChecks(base)))
   failed += report('workerd fetch', await runChecks(httpChecks(`${base}${FETCH_BASE}`, 'fetch')))
   failed += report('workerd workers', await runChecks(workersChecks))
+  failed += report('workerd keyward/cloudflare', (await (await fetch(`${base}/__limiter`)).json()) as CheckResult[])
 } catch (error) {
   console.log(`FAIL  workerd: ${error instanceof Error ? error.message : String(error)}`)
   failed++
