@@ -12,6 +12,7 @@ export default defineConfig([
       fetch: 'adapters/fetch.ts',
       postgres: 'src/postgres.ts',
       redis: 'src/redis.ts',
+      cloudflare: 'src/cloudflare.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

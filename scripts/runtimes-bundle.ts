@@ -1,7 +1,7 @@
 /**
  * Bundles the runtime checks (test/runtimes) against the BUILT package: `keyward` resolves to
- * dist/ through the package's own exports, and the Hono adapter the checks import by source path
- * is swapped for dist/hono.js. Run after `npm run build`. Usage: tsx scripts/runtimes-bundle.ts <outdir>
+ * dist/ through the package's own exports, and the Hono and fetch adapters the checks import by
+ * source path are swapped for dist/hono.js and dist/fetch.js. Run after `npm run build`. Usage: tsx scripts/runtimes-bundle.ts <outdir>
  */
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -12,12 +12,14 @@ const outdir = process.argv[2]
 if (outdir === undefined) throw new Error('usage: tsx scripts/runtimes-bundle.ts <outdir>')
 if (!existsSync(`${root}dist/index.js`)) throw new Error('dist/ is missing: run npm run build first')
 
-// The checks import the adapter by path so that they type-check before a build; the bundle
-// must hold the built one.
+// The checks import the adapters by path so that they type-check before a build; the bundle
+// must hold the built ones.
 const builtAdapter: Plugin = {
   name: 'built-adapter',
   setup(b) {
-    b.onResolve({ filter: /adapters\/hono\.js$/ }, () => ({ path: `${root}dist/hono.js` }))
+    b.onResolve({ filter: /adapters\/(hono|fetch)\.js$/ }, (args) => ({
+      path: `${root}dist/${/(hono|fetch)\.js$/.exec(args.path)![1]}.js`,
+    }))
   },
 }
 

@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-[ -f dist/index.js ] && [ -f dist/hono.js ] || { echo "runtimes: dist/ is missing, run npm run build first" >&2; exit 2; }
+[ -f dist/index.js ] && [ -f dist/hono.js ] && [ -f dist/fetch.js ] && [ -f dist/cloudflare.js ] || { echo "runtimes: dist/ is missing, run npm run build first" >&2; exit 2; }
 runtimes=("$@")
 [ ${#runtimes[@]} -gt 0 ] || runtimes=(bun deno workerd)
 

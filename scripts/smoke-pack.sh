@@ -50,7 +50,7 @@ check_install() {
     const j = kw.createKeyward({ prefix: 'bsk', jwt: { issuer: 'https://i', audience: 'a', signingKey: { alg: 'HS256', secret: 'x'.repeat(32) } } })
     const t = await j.tokens.issue({ subject: 's', org: 'o' })
     if (!(await j.verify({ headers: { authorization: 'Bearer ' + t.accessToken } })).ok) throw new Error('$how: ESM JWT verify failed')
-    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis', 'keyward/testing']) await import(entry)
+    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis', 'keyward/cloudflare', 'keyward/testing']) await import(entry)
     const fetchAdapter = await import('keyward/fetch')
     const guarded = fetchAdapter.withAuth(k, () => new Response('hello'))
     if ((await guarded(new Request('http://x/', { headers: { authorization: 'Bearer ' + key } }))).status !== 200) throw new Error('$how: keyward/fetch withAuth refused a valid key')
@@ -61,7 +61,7 @@ check_install() {
   node -e "
     const kw = require('keyward')
     if (typeof kw.createKeyward !== 'function' || typeof kw.KeywardError !== 'function') throw new Error('$how: CJS exports missing')
-    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis']) require(entry)
+    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis', 'keyward/cloudflare']) require(entry)
     if (typeof require('keyward/fastify').keyward !== 'function' || typeof require('keyward/fetch').withAuth !== 'function') throw new Error('$how: CJS adapter exports missing')
     // jose is ESM-only: this proves require(esm) of it works on the supported Node versions.
     const k = kw.createKeyward({ prefix: 'bsk' })
@@ -102,7 +102,7 @@ tarballs=("$work"/pack/*.tgz)
 [ "${#tarballs[@]}" -eq 1 ] && [ -f "${tarballs[0]}" ] || die 'npm pack made no tarball'
 tarball=${tarballs[0]}
 listing=$(tar -tzf "$tarball")
-for file in package/dist/index.js package/dist/index.cjs package/dist/index.d.ts package/dist/index.d.cts package/dist/cli.js package/dist/express.js package/dist/postgres.cjs package/dist/testing.js package/dist/testing.d.ts package/sql; do
+for file in package/dist/index.js package/dist/index.cjs package/dist/index.d.ts package/dist/index.d.cts package/dist/cli.js package/dist/express.js package/dist/postgres.cjs package/dist/cloudflare.js package/dist/cloudflare.cjs package/sql/d1/0001_keyward.sql package/dist/testing.js package/dist/testing.d.ts package/sql; do
   grep -q "^$file" <<<"$listing" || die "the tarball lacks $file"
 done
 grep -q '^package/src/' <<<"$listing" && die 'the tarball ships src/'

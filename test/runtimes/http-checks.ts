@@ -1,6 +1,7 @@
 /**
- * The Hono adapter's contract over real HTTP: `buildApp()` runs inside the runtime under test
- * (Bun.serve, Deno.serve, workerd), `httpChecks()` talks to it with `fetch` from wherever.
+ * The adapters' contract over real HTTP: `buildApp()` (Hono) and `buildFetchApp()` (fetch-checks.ts)
+ * run inside the runtime under test (Bun.serve, Deno.serve, workerd), `httpChecks()` talks to
+ * either with `fetch` from wherever.
  */
 import { Hono } from 'hono'
 import type { Keyward } from 'keyward'
@@ -20,20 +21,22 @@ export interface SetupKeys {
  */
 export function buildApp(kw: Keyward): Hono<{ Variables: KeywardVariables }> {
   const app = new Hono<{ Variables: KeywardVariables }>()
-  app.post('/__setup', async (c) => {
-    const create = async (extra: object) => (await kw.keys.create({ name: 'http check', orgId: 'org_1', projects: ['p1'], ...extra })).key
-    const keys: SetupKeys = {
-      read: await create({ scopes: ['read'] }),
-      origin: await create({ allowedOrigins: ['app.example'] }),
-      limited: await create({ rateLimit: { limit: 2, windowMs: 60_000 } }),
-    }
-    return c.json(keys)
-  })
+  app.post('/__setup', async (c) => c.json(await setupKeys(kw)))
   const stats = authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId') })
   app.get('/api/projects/:projectId/stats', stats, (c) => c.json({ org: c.get('auth').org, keyId: c.get('auth').keyId }))
   app.options('/api/projects/:projectId/stats', stats, (c) => c.body(null, 204, { 'x-handler': 'reached' }))
   app.delete('/api/admin', authenticate(kw), requireScopes('admin'), (c) => c.text('deleted'))
   return app
+}
+
+/** Creates the keys the checks use (inside a request: a Worker may not draw random values at module scope). */
+export async function setupKeys(kw: Keyward): Promise<SetupKeys> {
+  const create = async (extra: object) => (await kw.keys.create({ name: 'http check', orgId: 'org_1', projects: ['p1'], ...extra })).key
+  return {
+    read: await create({ scopes: ['read'] }),
+    origin: await create({ allowedOrigins: ['app.example'] }),
+    limited: await create({ rateLimit: { limit: 2, windowMs: 60_000 } }),
+  }
 }
 
 async function problem(response: Response): Promise<{ status: number; code: string | undefined }> {
@@ -43,15 +46,15 @@ async function problem(response: Response): Promise<{ status: number; code: stri
   return { status: response.status, code: body.code }
 }
 
-/** The checks, against the app served at `base` (no trailing slash). */
-export function httpChecks(base: string): Check[] {
+/** The checks, against the app served at `base` (no trailing slash), named `<label>: ...`. */
+export function httpChecks(base: string, label = 'http'): Check[] {
   let keys: SetupKeys | undefined
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers })
   const need = () => {
     assert(keys !== undefined, 'set-up did not run')
     return keys
   }
-  return [
+  const checks: Check[] = [
     {
       name: 'http: set-up creates keys inside a request',
       async run() {
@@ -144,4 +147,5 @@ export function httpChecks(base: string): Check[] {
       },
     },
   ]
+  return checks.map((check) => ({ ...check, name: check.name.replace(/^http:/, `${label}:`) }))
 }

@@ -1,9 +1,11 @@
 /**
- * What the Bun and Deno entries share: the core checks in-process, then the Hono app served on
- * the runtime's own HTTP server and the HTTP checks against it. Exits non-zero on any failure.
+ * What the Bun and Deno entries share: the core checks in-process, then the Hono app and the
+ * fetch adapter's app (under /fetch) served on the runtime's own HTTP server and the HTTP checks
+ * against each. Exits non-zero on any failure.
  */
 import { createKeyward } from 'keyward'
 import { coreChecks, report, runChecks } from './checks.js'
+import { FETCH_BASE, buildFetchApp } from './fetch-checks.js'
 import { buildApp, httpChecks } from './http-checks.js'
 
 /** Starts `fetch` on a free port of 127.0.0.1; gives its port and a stop function. */
@@ -27,9 +29,15 @@ export type Serve = (fetch: (request: Request) => Response | Promise<Response>) 
 export async function serveAndCheck(runtime: string, serve: Serve, exit: (code: number) => never): Promise<never> {
   let failed = report(runtime, await runChecks(coreChecks()))
   const kw = createKeyward({ prefix: 'bsk', usageFlushMs: false })
-  const server = await serve((request) => buildApp(kw).fetch(request))
+  const app = buildApp(kw)
+  const fetchApp = buildFetchApp(kw)
+  const server = await serve((request) =>
+    new URL(request.url).pathname.startsWith(`${FETCH_BASE}/`) ? fetchApp(request) : app.fetch(request),
+  )
   try {
-    failed += report(`${runtime} http`, await runChecks(httpChecks(`http://127.0.0.1:${server.port}`)))
+    const base = `http://127.0.0.1:${server.port}`
+    failed += report(`${runtime} http`, await runChecks(httpChecks(base)))
+    failed += report(`${runtime} fetch`, await runChecks(httpChecks(`${base}${FETCH_BASE}`, 'fetch')))
   } finally {
     await server.stop()
   }

@@ -1,16 +1,21 @@
 /**
  * The Worker run on workerd (bundled by scripts/runtimes-bundle.ts, driven by workerd-driver.ts).
  * Built at module scope the way users do: createKeyward() and the app. Routes under `/__` serve
- * the in-process core checks and the Workers-specific checks; the rest is the Hono app under test.
+ * the in-process core checks and the Workers-specific checks; under `/fetch` the fetch adapter's
+ * app answers as a bare Worker would (`fetch(request, env, ctx)`); the rest is the Hono app under test.
  */
 import { Hono, type ExecutionContext } from 'hono'
 import { createKeyward, MemoryTokenStore } from 'keyward'
+import type { DurableObjectNamespaceLike } from 'keyward/cloudflare'
 import { authenticate } from '../../adapters/hono.js'
 import { coreChecks, runChecks } from './checks.js'
+import { FETCH_BASE, buildFetchApp } from './fetch-checks.js'
+import { limiterObjectChecks } from './limiter-object-checks.js'
 import { buildApp } from './http-checks.js'
 
 const kw = createKeyward({ prefix: 'bsk', usageFlushMs: false })
 const app = buildApp(kw)
+const fetchApp = buildFetchApp(kw)
 
 // Key creation while the Worker loads: workerd forbids random values here. What did it say?
 let moduleScope: { name: string; message: string } | undefined
@@ -45,12 +50,17 @@ function counting(ctx: ExecutionContext): ExecutionContext {
   }
 }
 
+// The Durable Object class of keyward/cloudflare, bound as LIMITER by workerd-driver.ts.
+export { KeywardRateLimiterObject } from 'keyward/cloudflare'
+
 export default {
-  async fetch(request: Request, env: unknown, ctx: ExecutionContext): Promise<Response> {
+  async fetch(request: Request, env: { LIMITER: DurableObjectNamespaceLike }, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url)
     switch (url.pathname) {
       case '/__core':
         return Response.json(await runChecks(coreChecks()))
+      case '/__limiter':
+        return Response.json(await runChecks(limiterObjectChecks(env.LIMITER)))
       case '/__module-scope':
         await moduleScopeAttempt
         return Response.json(moduleScope)
@@ -68,7 +78,7 @@ export default {
       case '/__usage/me':
         return usageApp.fetch(request, env, counting(ctx))
       default:
-        return app.fetch(request, env, ctx)
+        return url.pathname.startsWith(`${FETCH_BASE}/`) ? fetchApp(request, env, ctx) : app.fetch(request, env, ctx)
     }
   },
 }

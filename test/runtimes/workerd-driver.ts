@@ -1,6 +1,6 @@
 /**
  * Runs the Worker bundle (worker.js, next to this bundle) on workerd and checks it over real HTTP
- * from Node: the core checks the Worker runs inside a request, the Hono contract, and the Workers
+ * from Node: the core checks the Worker runs inside a request, the Hono and fetch adapters' contract, and the Workers
  * specifics (key creation at module scope, last-used writes through waitUntil).
  * Usage: node workerd-driver.js <path to the workerd binary>. Exits non-zero on any failure.
  */
@@ -10,6 +10,7 @@ import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { assert, report, runChecks, type Check, type CheckResult } from './checks.js'
+import { FETCH_BASE } from './fetch-checks.js'
 import { httpChecks } from './http-checks.js'
 
 const workerd = process.argv[2]
@@ -39,6 +40,9 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [ (name = "worker.js", esModule = embed "worker.js") ],
   compatibilityDate = "2025-09-01",
+  bindings = [ (name = "LIMITER", durableObjectNamespace = "KeywardRateLimiterObject") ],
+  durableObjectNamespaces = [ (className = "KeywardRateLimiterObject", uniqueKey = "keyward-runtimes-limiter") ],
+  durableObjectStorage = (inMemory = void),
 );
 `,
 )
@@ -99,7 +103,9 @@ try {
   const core = (await (await fetch(`${base}/__core`)).json()) as CheckResult[]
   failed += report('workerd', core)
   failed += report('workerd http', await runChecks(httpChecks(base)))
+  failed += report('workerd fetch', await runChecks(httpChecks(`${base}${FETCH_BASE}`, 'fetch')))
   failed += report('workerd workers', await runChecks(workersChecks))
+  failed += report('workerd keyward/cloudflare', (await (await fetch(`${base}/__limiter`)).json()) as CheckResult[])
 } catch (error) {
   console.log(`FAIL  workerd: ${error instanceof Error ? error.message : String(error)}`)
   failed++
