@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { SpanStatusCode } from '@opentelemetry/api'
 import { MeterProvider, MetricReader, type HistogramMetricData, type SumMetricData } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
@@ -133,6 +136,16 @@ describe('keyward/otel', () => {
     const store = instrumentStore(bare)
     expect('subscribe' in store && typeof (store as { subscribe?: unknown }).subscribe).toBe(false)
     expect(await store.findById('x')).toBeNull()
+  })
+
+  it('nothing outside keyward/otel imports @opentelemetry: the core runs without it installed', () => {
+    const src = fileURLToPath(new URL('../../src/', import.meta.url))
+    const offenders = readdirSync(src, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts') && file !== 'otel.ts' && !file.startsWith(`telemetry${sep}`))
+      .filter((file) => readFileSync(join(src, file), 'utf8').includes('@opentelemetry'))
+    expect(offenders).toEqual([])
+    // The check sees the files that do import it.
+    expect(readFileSync(join(src, 'telemetry', 'instrument-keyward.ts'), 'utf8')).toContain('@opentelemetry/api')
   })
 
   it('checks its options', () => {
