@@ -31,6 +31,7 @@ version=$(node -p "require('./package.json').version")
 hono_version=$(node -p "require('./package.json').devDependencies.hono")
 fastify_plugin_version=$(node -p "require('./package.json').devDependencies['fastify-plugin']")
 vitest_version=$(node -p "require('./package.json').devDependencies.vitest")
+otel_version=$(node -p "require('./package.json').devDependencies['@opentelemetry/api']")
 
 say 'npm ci'
 npm ci --no-audit --no-fund --prefer-offline --loglevel=error >"$work/ci.log" 2>&1 || { cat "$work/ci.log"; die 'npm ci failed in the fresh clone'; }
@@ -50,18 +51,20 @@ check_install() {
     const j = kw.createKeyward({ prefix: 'bsk', jwt: { issuer: 'https://i', audience: 'a', signingKey: { alg: 'HS256', secret: 'x'.repeat(32) } } })
     const t = await j.tokens.issue({ subject: 's', org: 'o' })
     if (!(await j.verify({ headers: { authorization: 'Bearer ' + t.accessToken } })).ok) throw new Error('$how: ESM JWT verify failed')
-    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis', 'keyward/cloudflare', 'keyward/testing']) await import(entry)
+    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis', 'keyward/cloudflare', 'keyward/otel', 'keyward/testing']) await import(entry)
     const fetchAdapter = await import('keyward/fetch')
     const guarded = fetchAdapter.withAuth(k, () => new Response('hello'))
     if ((await guarded(new Request('http://x/', { headers: { authorization: 'Bearer ' + key } }))).status !== 200) throw new Error('$how: keyward/fetch withAuth refused a valid key')
     if ((await guarded(new Request('http://x/'))).status !== 401) throw new Error('$how: keyward/fetch withAuth let a request without a key through')
     if (typeof (await import('keyward/fastify')).default !== 'function') throw new Error('$how: keyward/fastify has no default plugin')
+    const traced = (await import('keyward/otel')).instrumentKeyward(k)
+    if (!(await traced.verify({ headers: { authorization: 'Bearer ' + key } })).ok) throw new Error('$how: keyward/otel instrumentKeyward refused a valid key')
     console.log('$how: import ok')
   "
   node -e "
     const kw = require('keyward')
     if (typeof kw.createKeyward !== 'function' || typeof kw.KeywardError !== 'function') throw new Error('$how: CJS exports missing')
-    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis', 'keyward/cloudflare']) require(entry)
+    for (const entry of ['keyward/express', 'keyward/koa', 'keyward/hono', 'keyward/fastify', 'keyward/fetch', 'keyward/postgres', 'keyward/redis', 'keyward/cloudflare', 'keyward/otel']) require(entry)
     if (typeof require('keyward/fastify').keyward !== 'function' || typeof require('keyward/fetch').withAuth !== 'function') throw new Error('$how: CJS adapter exports missing')
     // jose is ESM-only: this proves require(esm) of it works on the supported Node versions.
     const k = kw.createKeyward({ prefix: 'bsk' })
@@ -75,6 +78,8 @@ check_install() {
       .then((r) => { if (!r.ok) throw new Error('$how: CJS JWT verify failed'); console.log('$how: require ok') })
       .catch((e) => { console.error(e); process.exit(1) })
   "
+  # Only keyward/otel may load the optional OpenTelemetry peer: the core must work without it.
+  ! grep -l '@opentelemetry' node_modules/keyward/dist/index.js node_modules/keyward/dist/index.cjs >/dev/null || die "$how: the core entry imports @opentelemetry"
   # The `keyward` command, installed as a bin and run from dist.
   [ "$(npx --no-install keyward --version)" = "$version" ] || die "$how: keyward --version did not print $version"
   npx --no-install keyward --help | grep -q '^Usage: keyward keys' || die "$how: keyward --help did not answer"
@@ -89,7 +94,7 @@ check_install() {
 say 'npm install --install-links <clone> (prepare builds dist/, as for a git dependency)'
 mkdir "$work/from-dir" && cd "$work/from-dir"
 npm init -y >/dev/null
-npm install --no-audit --no-fund --prefer-offline --loglevel=error --install-links "$work/clone" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" "vitest@$vitest_version" >"$work/dir.log" 2>&1 || { cat "$work/dir.log"; die 'npm install <clone> failed'; }
+npm install --no-audit --no-fund --prefer-offline --loglevel=error --install-links "$work/clone" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" "vitest@$vitest_version" "@opentelemetry/api@$otel_version" >"$work/dir.log" 2>&1 || { cat "$work/dir.log"; die 'npm install <clone> failed'; }
 [ -f node_modules/keyward/dist/index.js ] && [ ! -L node_modules/keyward ] || die 'the directory install has no dist/ (prepare) or is a link'
 check_install directory
 
@@ -112,15 +117,16 @@ say 'the tarball in a scratch project'
 mkdir "$work/scratch" && cd "$work/scratch"
 npm init -y >/dev/null
 # keyward/hono builds its management router on Hono itself, keyward/fastify registers through
-# fastify-plugin, keyward/testing defines vitest tests: install those peers, as their users have them.
-npm install --no-audit --no-fund --prefer-offline --loglevel=error "$tarball" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" "vitest@$vitest_version" >/dev/null
+# fastify-plugin, keyward/testing defines vitest tests, keyward/otel reports through
+# @opentelemetry/api: install those peers, as their users have them.
+npm install --no-audit --no-fund --prefer-offline --loglevel=error "$tarball" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" "vitest@$vitest_version" "@opentelemetry/api@$otel_version" >/dev/null
 check_install tarball
 
 if [ "${SMOKE_PACK_GIT:-}" = 1 ]; then
   say 'npm install git+file://<clone>#<commit>, as from GitHub'
   mkdir "$work/from-git" && cd "$work/from-git"
   npm init -y >/dev/null
-  npm install --no-audit --no-fund --prefer-offline --loglevel=error "git+file://$work/clone#$commit" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" "vitest@$vitest_version" >"$work/git.log" 2>&1 || { cat "$work/git.log"; die 'npm install from git failed'; }
+  npm install --no-audit --no-fund --prefer-offline --loglevel=error "git+file://$work/clone#$commit" "hono@$hono_version" "fastify-plugin@$fastify_plugin_version" "vitest@$vitest_version" "@opentelemetry/api@$otel_version" >"$work/git.log" 2>&1 || { cat "$work/git.log"; die 'npm install from git failed'; }
   [ -f node_modules/keyward/dist/index.js ] || die 'the git install has no dist/'
   check_install git
 fi

@@ -11,7 +11,24 @@ import type { AuthContext } from './types.js'
  * const watched: KeywardEventType[] = ['key.revoked', 'verify.failed']
  * ```
  */
-export type KeywardEventType = 'key.created' | 'key.updated' | 'key.rotated' | 'key.revoked' | 'verify.failed'
+export type KeywardEventType = 'key.created' | 'key.updated' | 'key.rotated' | 'key.revoked' | 'key.leaked' | 'verify.failed'
+
+/**
+ * What a `key.leaked` event says about the leak: what was done, and where the key was found.
+ *
+ * @example
+ * ```ts
+ * const leak: LeakDetails = { action: 'revoked', url: 'https://github.com/acme/app/blob/main/.env', source: 'commit' }
+ * ```
+ */
+export interface LeakDetails {
+  /** `revoked` now, `flagged` only (nothing stored), or `already_revoked` before the report. */
+  action: 'revoked' | 'flagged' | 'already_revoked'
+  /** The public URL where the key was found, as the reporter gave it. */
+  url?: string
+  /** What found it or where (`commit`, `npm`...), as the reporter gave it. */
+  source?: string
+}
 
 /**
  * Who made a change: the authenticated caller of the management routes, or the CLI.
@@ -52,6 +69,8 @@ export interface KeywardEvent {
   ip?: string
   /** `verify.failed`: the refusal's code (`invalid_token`, `rate_limited`...). */
   code?: KeywardErrorCode
+  /** `key.leaked`: what was done and where the key was found. Never the key. */
+  leak?: LeakDetails
 }
 
 /**

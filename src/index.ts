@@ -24,10 +24,30 @@ export { MfaRequiredError } from './jwt/mfa-required-error.js'
 
 // Managing keys, delegation and audit events
 export type { KeyManager, CreatedKey, ListKeysOptions, RotateOptions } from './keys/manager.js'
+export type { LeakReport, ReportLeakedOptions } from './keys/leak-report.js'
 export type { CreateKeyInput, UpdateKeyInput } from './keys/input.js'
 export { checkGrantCeiling, grantCeilingIssues, type GrantCeilingOptions, type GrantTarget } from './keys/grant-ceiling.js'
 export { createScopeExpander } from './keys/scopes.js'
-export { actorOf, type KeywardEvent, type KeywardEventType, type EventActor, type EventHook, type ActionContext } from './events.js'
+export {
+  actorOf,
+  type KeywardEvent,
+  type KeywardEventType,
+  type EventActor,
+  type EventHook,
+  type ActionContext,
+  type LeakDetails,
+} from './events.js'
+
+// Leaked keys: the secret-scanning partner endpoint
+export {
+  createSecretScanningHandler,
+  GITHUB_SECRET_SCANNING_KEYS_URL,
+  type SecretScanningHandler,
+  type SecretScanningOptions,
+} from './scanning/handler.js'
+export { leakedKeyPattern } from './scanning/key-pattern.js'
+export { MemoryReplayGuard, type ReplayGuard } from './scanning/replay-guard.js'
+export type { ScanningProblemCode } from './scanning/responses.js'
 
 // User tokens (JWT) and two-factor logins
 export type {

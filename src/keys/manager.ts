@@ -7,6 +7,7 @@ import { toKeyInfo } from './info.js'
 import { keySettings } from './record-codec.js'
 import type { SettingField } from './record-fields.js'
 import { generateKey } from './format.js'
+import { reportLeakedKey, type LeakReport, type ReportLeakedOptions } from './leak-report.js'
 import type { Runtime } from '../runtime.js'
 import type { KeyRecordPatch } from '../stores/token-store.js'
 import type { KeyInfo, KeyRecord } from '../types.js'
@@ -98,6 +99,12 @@ export interface KeyManager {
   /** @deprecated The context is now the third argument: `revoke(id, {}, context)`. Still accepted. */
   revoke(id: string, context: ActionContext): Promise<KeyInfo>
   rotate(id: string, options?: RotateOptions, context?: ActionContext): Promise<CreatedKey>
+  /**
+   * A full key found where it should not be: when it is one of ours (checked as `verify()` checks
+   * it), revoke it (or, with `{ revoke: false }`, only flag it) and emit `key.leaked`. Anything
+   * else is `{ ours: false }` and changes nothing. A store failure rejects with 503.
+   */
+  reportLeaked(key: string, options?: ReportLeakedOptions, context?: ActionContext): Promise<LeakReport>
 }
 
 const MAX_GRACE_MS = 30 * 24 * 3_600_000
@@ -288,6 +295,8 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
   }
 
   const ctx = () => ({ now: rt.now(), prefixes: rt.prefixes, environment: rt.environment })
+  const revokeFor = async (id: string, options: { successors: boolean }, context: ActionContext | undefined) =>
+    toKeyInfo(options.successors ? await revokeChain(id, context) : await revokeOne(id, context))
 
   return {
     async create(input, context) {
@@ -395,6 +404,10 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
         await change(created.info.id, { revokedAt: now, updatedAt: now })
       }
       throw contended()
+    },
+
+    reportLeaked(key, options, context) {
+      return reportLeakedKey(rt, emit, revokeFor, key, options, context)
     },
   }
 }

@@ -1,0 +1,138 @@
+/**
+ * Store and limiter wrappers that time every call into a histogram (and, with a tracer, a child
+ * span), so a slow backend shows up beside the verifications it slowed. The wrapper forwards to
+ * the backend itself (private fields work, optional methods stay optional).
+ */
+import { metrics, SpanKind, SpanStatusCode, type Histogram, type Meter, type Tracer } from '@opentelemetry/api'
+import type { RateLimiter, TokenStore } from 'keyward'
+import { checkOptions, optionError, type OptionRules } from '../internal/options.js'
+import { ATTR, DURATION_BUCKETS, METRIC_LIMITER_DURATION, METRIC_STORE_DURATION } from './attributes.js'
+
+/**
+ * Options of {@link instrumentStore} and {@link instrumentLimiter}.
+ *
+ * @example
+ * ```ts
+ * instrumentStore(store, { meter: metrics.getMeter('api'), tracer: trace.getTracer('api') })
+ * ```
+ */
+export interface BackendTelemetryOptions {
+  /** Default `metrics.getMeter('keyward')`. */
+  meter?: Meter
+  /** With a tracer, each call is also a child span (`keyward.store findById`...). Default none: histograms only. */
+  tracer?: Tracer
+}
+
+const OPTIONS: OptionRules = {
+  meter: (value, path) => {
+    if (value === null || typeof value !== 'object' || typeof (value as Meter).createHistogram !== 'function')
+      optionError(`${path} must be an OpenTelemetry Meter`)
+  },
+  tracer: (value, path) => {
+    if (value === null || typeof value !== 'object' || typeof (value as Tracer).startSpan !== 'function')
+      optionError(`${path} must be an OpenTelemetry Tracer`)
+  },
+}
+
+function instrument<T extends object>(target: T, kind: 'store' | 'limiter', metric: string, options: BackendTelemetryOptions): T {
+  if (target === null || typeof target !== 'object') optionError(`instrument${kind === 'store' ? 'Store' : 'Limiter'}() needs a ${kind}`)
+  checkOptions(options, OPTIONS, { label: 'telemetry option', notObject: 'telemetry options must be an object' })
+  const meter = options.meter ?? metrics.getMeter('keyward')
+  const histogram: Histogram = meter.createHistogram(metric, {
+    unit: 's',
+    description: `Time each ${kind} call took`,
+    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+  })
+  const { tracer } = options
+
+  const backend = target as Record<string, (...args: unknown[]) => unknown>
+  const timed = (name: string) => {
+    const okAttributes = { [ATTR.operation]: name, [ATTR.result]: 'ok' }
+    const errorAttributes = { [ATTR.operation]: name, [ATTR.result]: 'error' }
+    return function (...args: unknown[]): unknown {
+      const span = tracer?.startSpan(`keyward.${kind} ${name}`, { kind: SpanKind.CLIENT })
+      const started = performance.now()
+      const done = (ok: boolean) => {
+        histogram.record((performance.now() - started) / 1000, ok ? okAttributes : errorAttributes)
+        if (span !== undefined) {
+          if (!ok) span.setStatus({ code: SpanStatusCode.ERROR })
+          span.end()
+        }
+      }
+      let result: unknown
+      try {
+        // The backend itself as `this`: a class with private fields rejects a proxy.
+        result = backend[name]!(...args)
+      } catch (error) {
+        done(false)
+        throw error
+      }
+      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+        return (result as Promise<unknown>).then(
+          (value) => {
+            done(true)
+            return value
+          },
+          (error: unknown) => {
+            done(false)
+            throw error
+          },
+        )
+      }
+      done(true)
+      return result
+    }
+  }
+
+  // An object whose prototype is the backend: `instanceof` and plain fields read through, and
+  // each method is an own property (a fast read on every call, unlike a Proxy's trap). The method
+  // is looked up on the backend at each call, so one replaced later is timed as it now is.
+  const wrapper = Object.create(target) as T
+  for (const name of methodNames(target)) {
+    const call = name === 'subscribe' ? (...args: unknown[]) => backend[name]!(...args) : timed(name)
+    Object.defineProperty(wrapper, name, { value: call, enumerable: false, writable: true, configurable: true })
+  }
+  return wrapper
+}
+
+// Every method of the backend and its classes. subscribe() is forwarded untimed: its result is an
+// unsubscribe function, not a call worth timing.
+function methodNames(target: object): string[] {
+  const names = new Set<string>()
+  for (let o: object | null = target; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (name === 'constructor') continue
+      const descriptor = Object.getOwnPropertyDescriptor(o, name)
+      if (descriptor !== undefined && typeof descriptor.value === 'function') names.add(name)
+    }
+  }
+  return [...names]
+}
+
+/**
+ * The store, each call timed into `keyward.store.duration` (seconds) by `keyward.operation` and
+ * `keyward.result`. Pass the result to `createKeyward({ store })`.
+ *
+ * @example
+ * ```ts
+ * import { instrumentStore } from 'keyward/otel'
+ * const kw = createKeyward({ prefix: 'bsk', store: instrumentStore(new PostgresTokenStore({ pool })) })
+ * ```
+ */
+export function instrumentStore<T extends TokenStore>(store: T, options: BackendTelemetryOptions = {}): T {
+  return instrument(store, 'store', METRIC_STORE_DURATION, options)
+}
+
+/**
+ * The limiter, each call timed into `keyward.limiter.duration` (seconds) by `keyward.operation`
+ * and `keyward.result`. Pass the result to `createKeyward({ limiter })`.
+ *
+ * @example
+ * ```ts
+ * import { instrumentLimiter } from 'keyward/otel'
+ * const kw = createKeyward({ prefix: 'bsk', limiter: instrumentLimiter(new RedisRateLimiter({ client: redis })) })
+ * ```
+ */
+export function instrumentLimiter<T extends RateLimiter>(limiter: T, options: BackendTelemetryOptions = {}): T {
+  return instrument(limiter, 'limiter', METRIC_LIMITER_DURATION, options)
+}
