@@ -17,7 +17,7 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     // The CLI (below) builds at the same time into the same folder: leave its files alone.
-    clean: ['!cli.js', '!cli.js.map', '!testing.js', '!testing.js.map', '!testing.d.ts'],
+    clean: ['!cli.js', '!cli.js.map', '!testing.js', '!testing.js.map', '!testing.d.ts', '!ui/**'],
     target: 'es2022',
     platform: 'neutral',
     treeshake: true,
@@ -55,5 +55,15 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     external: ['pg', 'ioredis'],
+  },
+  {
+    // keyward/ui: only its types here. The module itself is built by scripts/build-ui.ts (run by
+    // `npm run build` after tsup), the very text the management router serves.
+    entry: { 'ui/keyward-keys': 'ui/keyward-keys.ts' },
+    format: ['esm'],
+    dts: { only: true },
+    clean: false,
+    target: 'es2022',
+    platform: 'browser',
   },
 ])

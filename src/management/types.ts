@@ -1,4 +1,5 @@
 import type { HeaderSource } from '../http/credentials.js'
+import type { CapabilitiesHook } from './capabilities.js'
 import type { AuthContext, KeyInfo } from '../types.js'
 
 /**
@@ -163,4 +164,20 @@ export interface ManagementOptions {
   maxBodyBytes?: number
   /** Receives unexpected errors (answered 500). Never receives a secret. Default: ignore. */
   onError?: (error: unknown) => void
+  /**
+   * What `GET /capabilities` tells a user interface this caller may set (see
+   * {@link CapabilitiesHook}): describe your write policy here so a form offers only what it
+   * accepts. May narrow, never widen. Default: every field, the caller's own scopes and projects.
+   */
+  capabilities?: CapabilitiesHook
+  /**
+   * A request header every route (but the component's script) requires, e.g. `'x-keyward-csrf'`:
+   * without it 403 `csrf_header_missing`, before the credential is read. Set it when a browser
+   * sends the credential by itself (a cookie session turned into the Authorization header by
+   * your middleware): a cross-site page cannot add a custom header without a CORS preflight,
+   * which these routes never approve. The `<keyward-keys>` component always sends it. Default: none.
+   */
+  csrfHeader?: string
+  /** Serve the `<keyward-keys>` component at `GET /ui/keyward-keys.js`. Default true. */
+  ui?: boolean
 }
