@@ -17,6 +17,9 @@ import { DEFAULT_TEXT, fill, type KeywardKeysText } from './text.js'
 
 export { DEFAULT_TEXT, type KeywardKeysText } from './text.js'
 
+/** Where the component gets a bearer credential from, on every request. */
+type TokenSource = () => string | undefined | null | Promise<string | undefined | null>
+
 /** A key as the routes list it (`KeyInfo` as JSON). */
 interface KeyRow {
   id: string
@@ -84,8 +87,7 @@ const GRACE = [
 export class KeywardKeysElement extends HTMLElement {
   static readonly observedAttributes = ['base-url', 'page-size']
 
-  /** A bearer credential for the routes, asked for on every request; kept by the page, not here. */
-  getToken: (() => string | undefined | null | Promise<string | undefined | null>) | undefined
+  #getToken: TokenSource | undefined
 
   readonly #root: ShadowRoot
   readonly #api: ManagementApi
@@ -111,16 +113,25 @@ export class KeywardKeysElement extends HTMLElement {
       credentials: (['include', 'omit'].includes(this.getAttribute('credentials') ?? '')
         ? this.getAttribute('credentials')
         : 'same-origin') as RequestCredentials,
-      token: this.getToken,
+      token: this.#getToken,
     }))
     this.#status = h('p', { role: 'status', part: 'status' })
     this.#alert = h('p', { role: 'alert', part: 'error' })
     this.#body = h('div')
   }
 
-  /** Sets a fixed bearer token (a shorthand for `getToken = () => token`). */
+  /** A bearer credential for the routes, asked for on every request; kept by the page, not here. */
+  get getToken(): TokenSource | undefined {
+    return this.#getToken
+  }
+
+  set getToken(value: TokenSource | undefined) {
+    this.#getToken = typeof value === 'function' ? value : undefined
+  }
+
+  /** Sets a fixed bearer token (a shorthand for `getToken = () => token`); it cannot be read back. */
   set token(value: string | undefined) {
-    this.getToken = value === undefined ? undefined : () => value
+    this.#getToken = typeof value === 'string' ? () => value : undefined
   }
 
   /** The words shown: every default, with the ones set here replacing them. */
@@ -137,6 +148,14 @@ export class KeywardKeysElement extends HTMLElement {
 
   connectedCallback(): void {
     if (this.#connected) return
+    // Properties the page set before this module defined the element sit on the instance and
+    // hide the accessors: move them through the accessors.
+    for (const name of ['getToken', 'token', 'text'] as const) {
+      if (!Object.hasOwn(this, name)) continue
+      const value: unknown = (this as Record<string, unknown>)[name]
+      delete (this as Record<string, unknown>)[name]
+      ;(this as Record<string, unknown>)[name] = value
+    }
     this.#connected = true
     const sheet = h('style')
     sheet.textContent = STYLES
