@@ -18,18 +18,18 @@ export function keyState(
 }
 
 /**
- * A date and time in the page's language (the nearest `lang` attribute), short form.
+ * A date (with the time when `withTime`) in the page's language (the nearest `lang` attribute).
  *
  * @example
  * ```ts
- * formatDate('2026-11-30T10:00:00.000Z', 'en') // 'Nov 30, 2026, 10:00 AM'
+ * formatDate('2026-11-30T10:00:00.000Z', 'en', true) // 'Nov 30, 2026, 10:00 AM'
  * ```
  */
-export function formatDate(iso: string, lang: string | undefined): string {
+export function formatDate(iso: string, lang: string | undefined, withTime = false): string {
   const date = new Date(iso)
   if (Number.isNaN(date.getTime())) return iso
   try {
-    return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(date)
+    return new Intl.DateTimeFormat(lang, withTime ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' }).format(date)
   } catch {
     return date.toISOString()
   }

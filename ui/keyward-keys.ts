@@ -157,9 +157,17 @@ export class KeywardKeysElement extends HTMLElement {
       ;(this as Record<string, unknown>)[name] = value
     }
     this.#connected = true
-    const sheet = h('style')
-    sheet.textContent = STYLES
-    this.#root.replaceChildren(sheet, this.#body)
+    // A constructed style sheet is not inline style: a page with a strict CSP (no 'unsafe-inline') still styles it.
+    if ('adoptedStyleSheets' in this.#root && typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
+      const sheet = new CSSStyleSheet()
+      sheet.replaceSync(STYLES)
+      this.#root.adoptedStyleSheets = [sheet]
+      this.#root.replaceChildren(this.#body)
+    } else {
+      const sheet = h('style')
+      sheet.textContent = STYLES
+      this.#root.replaceChildren(sheet, this.#body)
+    }
     void this.reload()
   }
 
@@ -275,6 +283,7 @@ export class KeywardKeysElement extends HTMLElement {
   #rowOf(row: KeyRow, withActions: boolean): HTMLElement {
     const t = this.#text
     const lang = this.closest('[lang]')?.getAttribute('lang') ?? undefined
+    const when = (iso: string, withTime: boolean) => h('time', { datetime: iso, title: iso }, formatDate(iso, lang, withTime))
     const chips = (items: string[]) => h('td', {}, ...items.map((item) => h('span', { class: 'chip' }, item)))
     const restrictions = [...row.allowedOrigins, ...row.allowedIps]
     const state = keyState(row, Date.now())
@@ -331,9 +340,9 @@ export class KeywardKeysElement extends HTMLElement {
       chips(row.projects),
       chips(row.scopes),
       restrictions.length === 0 ? h('td', { class: 'muted' }, t.anyOrigin) : chips(restrictions),
-      h('td', {}, formatDate(row.createdAt, lang)),
-      h('td', { class: row.lastUsedAt === null ? 'muted' : '' }, row.lastUsedAt === null ? t.neverUsed : formatDate(row.lastUsedAt, lang)),
-      h('td', {}, row.expiresAt === null ? t.never : formatDate(row.expiresAt, lang)),
+      h('td', {}, when(row.createdAt, false)),
+      h('td', { class: row.lastUsedAt === null ? 'muted' : '' }, row.lastUsedAt === null ? t.neverUsed : when(row.lastUsedAt, true)),
+      h('td', {}, row.expiresAt === null ? t.never : when(row.expiresAt, false)),
       h('td', { class: `state-${state}` }, words[state]),
       actions,
     )

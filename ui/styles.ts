@@ -80,12 +80,13 @@ button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-
 .scroll { overflow-x: auto; border: 1px solid var(--kw-border); border-radius: var(--kw-radius); }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 0.5rem 0.625rem; border-bottom: 1px solid var(--kw-border); vertical-align: top; }
-th { font-weight: 600; background: var(--kw-surface); white-space: nowrap; }
+td:first-child { min-width: 11rem; }
+th { font-weight: 600; background: var(--kw-surface); }
 tr:last-child td { border-bottom: 0; }
 code, .secret { font-family: var(--kw-mono); font-size: 0.875em; }
 .muted { color: var(--kw-muted); }
 .small { font-size: 0.8125rem; }
-.chip { display: inline-block; border: 1px solid var(--kw-border); border-radius: 999px; padding: 0 0.5rem; margin: 0 0.25rem 0.25rem 0; }
+.chip { display: inline-block; white-space: nowrap; border: 1px solid var(--kw-border); border-radius: 999px; padding: 0 0.5rem; margin: 0 0.25rem 0.25rem 0; }
 .state-active { color: var(--kw-ok); }
 .state-revoked, .state-expired { color: var(--kw-danger); }
 .actions { display: flex; gap: 0.375rem; }

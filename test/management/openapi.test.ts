@@ -198,7 +198,8 @@ describe('managementOpenApi()', () => {
     it('GET /ui/keyward-keys.js: the documented type, no credential', async () => {
       const res = await fetch(`${url}/ui/keyward-keys.js`)
       expect(res.status).toBe(200)
-      expect(Object.keys((paths['/ui/keyward-keys.js']!.get!.responses as Json)['200']!.content as Json)).toEqual(['text/javascript'])
+      const ok = (paths['/ui/keyward-keys.js']!.get!.responses as Record<string, Json>)['200']!
+      expect(Object.keys(ok.content as Json)).toEqual(['text/javascript'])
       expect(res.headers.get('content-type')).toMatch(/^text\/javascript/)
       expect(await res.text()).toContain('keyward-keys')
     })

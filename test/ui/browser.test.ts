@@ -242,15 +242,16 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       expect(await focused()).toBe('Create key')
       await page.keyboard.press('Enter')
       await expect.poll(() => ui.getByRole('dialog', { name: 'Create an API key' }).count()).toBe(1)
-      expect(
-        await page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.activeElement?.getAttribute('name')),
-      ).toBe('name')
+      expect(await page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.activeElement?.getAttribute('name'))).toBe(
+        'name',
+      )
 
       // axe-core over the page, the component's shadow root included: the list and the open form.
       await page.addScriptTag({ path: AXE })
       const violations = async () =>
         page.evaluate(async () => {
-          const axe = (window as unknown as { axe: { run: (c: unknown) => Promise<{ violations: Array<{ id: string; impact: string }>}> } }).axe
+          type Axe = { run: (context: unknown) => Promise<{ violations: Array<{ id: string; impact: string }> }> }
+          const axe = (window as unknown as { axe: Axe }).axe
           const result = await axe.run(document)
           return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)
         })
