@@ -56,14 +56,4 @@ export default defineConfig([
     platform: 'node',
     external: ['pg', 'ioredis'],
   },
-  {
-    // keyward/ui: only its types here. The module itself is built by scripts/build-ui.ts (run by
-    // `npm run build` after tsup), the very text the management router serves.
-    entry: { 'ui/keyward-keys': 'ui/keyward-keys.ts' },
-    format: ['esm'],
-    dts: { only: true },
-    clean: false,
-    target: 'es2022',
-    platform: 'browser',
-  },
 ])

@@ -4,7 +4,9 @@
  * - src/management/ui-script.generated.ts: the same text as a string, which the management
  *   router serves at `GET <mount>/ui/keyward-keys.js` (the core cannot read files: it runs on
  *   Workers too). Committed, so a clone type-checks and tests without a build;
- * - dist/ui/keyward-keys.js (with `--dist`): the `keyward/ui` package entry.
+ * - dist/ui/keyward-keys.js and its .d.ts files (with `--dist`): the `keyward/ui` package entry.
+ *   The declarations come from the TypeScript compiler here, not tsup: tsup's declaration build of
+ *   the other entries deletes every .d.ts in dist/ when it starts.
  * `--check` writes nothing and exits 1 when the committed string is stale.
  * Usage: tsx scripts/build-ui.ts [--dist] [--check]   (npm run build runs it with --dist)
  */
@@ -14,6 +16,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
+import ts from 'typescript'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const generatedPath = join(root, 'src/management/ui-script.generated.ts')
@@ -48,6 +51,26 @@ export function generatedModule(script: string): string {
   )
 }
 
+/** dist/ui/*.d.ts: the types of `keyward/ui`. Throws on any compiler error. */
+function emitDeclarations(): void {
+  const program = ts.createProgram([join(root, 'ui/keyward-keys.ts')], {
+    declaration: true,
+    emitDeclarationOnly: true,
+    outDir: dirname(distPath),
+    rootDir: join(root, 'ui'),
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
+    types: [],
+    strict: true,
+    skipLibCheck: true,
+  })
+  const result = program.emit()
+  const problems = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics]
+  if (problems.length > 0) throw new Error(ts.formatDiagnostics(problems, ts.createCompilerHost({})))
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const script = await bundleUi()
   const module = generatedModule(script)
@@ -67,6 +90,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv.includes('--dist')) {
     mkdirSync(dirname(distPath), { recursive: true })
     writeFileSync(distPath, script)
+    emitDeclarations()
   }
   const bytes = Buffer.byteLength(script)
   console.log(`<keyward-keys>: ${(bytes / 1024).toFixed(1)} KiB minified, ${(gzipSync(script).length / 1024).toFixed(1)} KiB gzipped`)
