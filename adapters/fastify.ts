@@ -264,6 +264,7 @@ export function managementRouter(kw: Keyward, options: FastifyManagementOptions 
     }
     app.all('/keys', serve)
     app.all('/keys/*', serve)
-    for (const path of [CAPABILITIES_PATH, UI_SCRIPT_PATH]) app.all<{ Params: { '*'?: string } }>(path, (request, reply) => serve(request, reply, path))
+    for (const path of [CAPABILITIES_PATH, UI_SCRIPT_PATH])
+      app.all<{ Params: { '*'?: string } }>(path, (request, reply) => serve(request, reply, path))
   }
 }

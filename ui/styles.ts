@@ -86,7 +86,10 @@ tr:last-child td { border-bottom: 0; }
 code, .secret { font-family: var(--kw-mono); font-size: 0.875em; }
 .muted { color: var(--kw-muted); }
 .small { font-size: 0.8125rem; }
-.chip { display: inline-block; white-space: nowrap; border: 1px solid var(--kw-border); border-radius: 999px; padding: 0 0.5rem; margin: 0 0.25rem 0.25rem 0; }
+.chip {
+  display: inline-block; white-space: nowrap; border: 1px solid var(--kw-border); border-radius: 999px;
+  padding: 0 0.5rem; margin: 0 0.25rem 0.25rem 0;
+}
 .state-active { color: var(--kw-ok); }
 .state-revoked, .state-expired { color: var(--kw-danger); }
 .actions { display: flex; gap: 0.375rem; }

@@ -1,17 +1,6 @@
 import { grantableProjects } from '../keys/grant-ceiling.js'
-import type { Environment } from '../keys/format.js'
 import type { AuthContext } from '../types.js'
-import type { ManagementAction, ManagementCall, ManagementOptions } from './types.js'
-
-/**
- * The create fields a form may offer. `metadata` is left out on purpose: it is the app's, not the user's.
- *
- * @example
- * ```ts
- * const field: KeyFormField = 'allowedOrigins'
- * ```
- */
-export type KeyFormField = 'name' | 'description' | 'projects' | 'scopes' | 'allowedOrigins' | 'allowedIps' | 'rateLimit' | 'expiresAt'
+import type { KeyFormField, ManagementAction, ManagementCall, ManagementCapabilities, ManagementOptions } from './types.js'
 
 /** Every field, in the order a form shows them. */
 const ALL_FIELDS: readonly KeyFormField[] = [
@@ -26,51 +15,6 @@ const ALL_FIELDS: readonly KeyFormField[] = [
 ]
 
 const ALL_ACTIONS: readonly ManagementAction[] = ['keys.create', 'keys.list', 'keys.read', 'keys.update', 'keys.rotate', 'keys.revoke']
-
-/**
- * What `GET <mount>/capabilities` answers: what this caller may do and grant, so a form offers
- * only that. It is advice for a user interface: every write is still held to `authorize`, the
- * write policy and the grant ceiling, whatever a client sends.
- *
- * @example
- * ```ts
- * const caps: ManagementCapabilities = await (await fetch('/admin/capabilities', { headers })).json()
- * if (caps.actions.includes('keys.create')) showCreateButton(caps.scopes)
- * ```
- */
-export interface ManagementCapabilities {
-  /** The actions `authorize` (or the management scope) lets this caller perform. */
-  actions: ManagementAction[]
-  /** The scopes it may put on a key: its own effective scopes (the grant ceiling). */
-  scopes: string[]
-  /** The projects it may put on a key, or `'*'` for any project of its org. */
-  projects: string[] | '*'
-  /** The environment of every key it creates. */
-  environment: Environment
-  /** An API-key caller that expires: keys it creates must expire no later (ISO 8601). Else null. */
-  maxExpiresAt: string | null
-  /** The create fields to offer. */
-  fields: KeyFormField[]
-  /** The header every call must carry (the `csrfHeader` option), or null. */
-  csrfHeader: string | null
-}
-
-/**
- * The app's say on {@link ManagementCapabilities}: what its write policy lets this caller set.
- * May only narrow: each list is intersected with keyward's own answer.
- *
- * @example
- * ```ts
- * const capabilities: CapabilitiesHook = (auth) => ({ fields: ['name', 'description', 'projects', 'expiresAt'], scopes: ['write'] })
- * ```
- */
-export type CapabilitiesHook = (
-  auth: AuthContext,
-  computed: ManagementCapabilities,
-) =>
-  | Partial<Pick<ManagementCapabilities, 'actions' | 'scopes' | 'projects' | 'fields'>>
-  | undefined
-  | Promise<Partial<Pick<ManagementCapabilities, 'actions' | 'scopes' | 'projects' | 'fields'>> | undefined>
 
 const within = <T>(allowed: readonly T[], asked: unknown, what: string): T[] => {
   if (asked === undefined) return [...allowed]
