@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.smoke/', '.docs-check/'] },
+  { ignores: ['src/management/ui-script.generated.ts', 'dist/', 'node_modules/', 'coverage/', '.smoke/', '.docs-check/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -19,7 +19,7 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     // The CLI (below) builds at the same time into the same folder: leave its files alone.
-    clean: ['!cli.js', '!cli.js.map', '!testing.js', '!testing.js.map', '!testing.d.ts'],
+    clean: ['!cli.js', '!cli.js.map', '!testing.js', '!testing.js.map', '!testing.d.ts', '!ui/**'],
     target: 'es2022',
     platform: 'neutral',
     treeshake: true,

@@ -23,7 +23,9 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest,
 import fastifyPlugin from 'fastify-plugin'
 import {
   createClientIpResolver,
+  CAPABILITIES_PATH,
   createManagementHandler,
+  UI_SCRIPT_PATH,
   type AuthContext,
   type ErrorResponse,
   type Keyward,
@@ -243,13 +245,13 @@ export function managementRouter(kw: Keyward, options: FastifyManagementOptions 
     app.removeAllContentTypeParsers()
     // The body stays unread here: the handler reads at most maxBodyBytes of it and answers 413/415.
     app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined))
-    const serve = async (request: FastifyRequest<{ Params: { '*'?: string } }>, reply: FastifyReply) => {
+    const serve = async (request: FastifyRequest<{ Params: { '*'?: string } }>, reply: FastifyReply, fixed?: string) => {
       const wildcard = request.params['*']
       const url = read.url(request as FastifyRequest)
       const at = url.indexOf('?')
       const response = await handle({
         method: request.method,
-        path: wildcard === undefined ? '/keys' : `/keys/${wildcard}`,
+        path: fixed ?? (wildcard === undefined ? '/keys' : `/keys/${wildcard}`),
         query: at === -1 ? '' : url.slice(at + 1),
         // Every Authorization line, as authenticate() sees them: a second credential is refused, not hidden.
         headers: read.headers(request as FastifyRequest),
@@ -262,5 +264,7 @@ export function managementRouter(kw: Keyward, options: FastifyManagementOptions 
     }
     app.all('/keys', serve)
     app.all('/keys/*', serve)
+    for (const path of [CAPABILITIES_PATH, UI_SCRIPT_PATH])
+      app.all<{ Params: { '*'?: string } }>(path, (request, reply) => serve(request, reply, path))
   }
 }

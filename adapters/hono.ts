@@ -21,7 +21,9 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
 import {
   createClientIpResolver,
+  CAPABILITIES_PATH,
   createManagementHandler,
+  UI_SCRIPT_PATH,
   type AuthContext,
   type ErrorResponse,
   type Keyward,
@@ -265,10 +267,10 @@ export function managementRouter(kw: Keyward, options: HonoManagementOptions = {
   const read = reader(getConnInfo)
   const clientIp = createClientIpResolver(trustProxy)
   const app = new Hono()
-  const serve = async (c: Context) => {
+  const serve = async (c: Context, own = '/keys') => {
     // The mount point may hold params (`/orgs/:org`): drop as many segments as it has.
     const route = c.req.routePath
-    const base = route.slice(0, route.lastIndexOf('/keys')).split('/').filter(Boolean).length
+    const base = route.slice(0, route.lastIndexOf(own)).split('/').filter(Boolean).length
     const path =
       '/' +
       c.req.path
@@ -287,9 +289,10 @@ export function managementRouter(kw: Keyward, options: HonoManagementOptions = {
       // A validator that ran before us read the stream; Hono keeps what it read.
       body: c.req.raw.bodyUsed ? await c.req.text() : c.req.raw.body,
     })
-    return status === 204 ? c.body(null, 204, headers) : c.body(body, status as 200, headers)
+    return status === 204 || status === 304 ? c.body(null, status, headers) : c.body(body, status as 200, headers)
   }
-  app.all('/keys', serve)
-  app.all('/keys/*', serve)
+  app.all('/keys', (c) => serve(c))
+  app.all('/keys/*', (c) => serve(c))
+  for (const path of [CAPABILITIES_PATH, UI_SCRIPT_PATH]) app.all(path, (c) => serve(c, path))
   return app
 }

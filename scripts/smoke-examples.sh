@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts each example server (Express, Koa, Hono, the login server) and the demo on a free port,
+# Starts each example server (Express, Koa, Hono, the login server, the key management UI) and the demo on a free port,
 # and runs every curl line it prints, checking the status its `# expect` comment announces (plus
 # one allowed and one refused request of its own on the three tracking servers). Then runs the
 # login example's walkthrough (2FA, tokens, refresh, logout). Exits non-zero on any mismatch.
@@ -76,6 +76,12 @@ done
 
 if launch login examples/login-server/server.ts; then
   check_curl_lines login 5
+  kill "${pids[-1]}" 2>/dev/null
+fi
+
+# The key management UI example (`npm run example:ui`): sign-in page, the component's script, CSRF header.
+if launch ui examples/ui/server.ts; then
+  check_curl_lines ui 5
   kill "${pids[-1]}" 2>/dev/null
 fi
 

@@ -87,7 +87,9 @@ export { createClientIpResolver, type TrustProxy, type ClientIpResolver } from '
 export { isPreflight } from './http/preflight.js'
 export { problemResponse, errorResponse, type ErrorResponse, type ErrorResponseOverride, type ErrorHook } from './http/problem-response.js'
 export { missingScopes, isValidScope } from './keys/scopes.js'
-export { ownsPath } from './management/routes.js'
+export { ownsPath, CAPABILITIES_PATH, UI_SCRIPT_PATH } from './management/routes.js'
+export { computeCapabilities } from './management/capabilities.js'
+export type { ManagementCapabilities, CapabilitiesHook, KeyFormField } from './management/types.js'
 
 // For store and limiter authors: the interfaces a custom backend implements
 export type { KeyRecord } from './types.js'

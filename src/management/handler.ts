@@ -1,7 +1,8 @@
 import { KeywardError, isKeywardError } from '../errors.js'
 import { actorOf, type ActionContext } from '../events.js'
 import type { Keyward } from '../keyward.js'
-import { checkOptions, func, integer, optionError, type OptionRules } from '../internal/options.js'
+import { boolean, checkOptions, func, integer, optionError, type OptionRules } from '../internal/options.js'
+import { readHeader } from '../http/credentials.js'
 import { grantableProjects } from '../keys/grant-ceiling.js'
 import { isValidScope } from '../keys/scopes.js'
 import type { AuthContext, KeyInfo } from '../types.js'
@@ -10,7 +11,9 @@ import { parseListQuery } from './list-query.js'
 import { applyWritePolicy } from './policy.js'
 import { parseRevokeQuery } from './revoke-query.js'
 import { httpProblem, jsonResponse, keywardProblem } from './problems.js'
-import { MANAGEMENT_ROUTES, matchPath, type ManagementRoute } from './routes.js'
+import { CAPABILITIES_PATH, MANAGEMENT_ROUTES, matchPath, UI_SCRIPT_PATH, type ManagementRoute } from './routes.js'
+import { computeCapabilities } from './capabilities.js'
+import { serveUiScript } from './ui-asset.js'
 import type { ManagementCall, ManagementOptions, ManagementRequest, ManagementResponse, ManagementWrite } from './types.js'
 
 const MAX_BODY_LIMIT = 1_048_576
@@ -23,6 +26,14 @@ const MANAGEMENT_OPTIONS: OptionRules = {
   callerProjects: func("(auth) => project ids or '*'"),
   maxBodyBytes: integer({ min: 256, max: MAX_BODY_LIMIT }),
   onError: func('(error) => void'),
+  capabilities: func('(auth, computed) => narrowed capabilities | undefined'),
+  csrfHeader: (value, path) => {
+    if (typeof value !== 'string' || !/^[a-z0-9-]{1,64}$/.test(value))
+      optionError(`${path} must be a lowercase header name such as 'x-keyward-csrf'`)
+    if (['authorization', 'cookie', 'content-type', 'origin', 'x-api-key'].includes(value))
+      optionError(`${path} must be a custom header, not ${value}`)
+  },
+  ui: boolean,
 }
 
 /**
@@ -48,6 +59,9 @@ function checkManagementOptions(
   const { scope = 'admin', maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options
   return { scope, maxBodyBytes }
 }
+
+const hasValue = (value: string | readonly string[] | undefined): boolean =>
+  typeof value === 'string' ? value.trim() !== '' : Array.isArray(value) && value.some((v) => v.trim() !== '')
 
 const plain = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value)
 
@@ -79,7 +93,7 @@ export function createManagementHandler(
   extraOptions: readonly string[] = [],
 ): ManagementHandler {
   const { scope, maxBodyBytes } = checkManagementOptions(kw, options, extraOptions)
-  const { authorize, policy, callerProjects, onError } = options
+  const { authorize, policy, callerProjects, onError, csrfHeader, ui = true } = options
 
   async function run(
     route: ManagementRoute,
@@ -154,15 +168,30 @@ export function createManagementHandler(
     }
   }
 
+  async function answerCapabilities(auth: AuthContext): Promise<ManagementResponse> {
+    const answer = await computeCapabilities(auth, options)
+    // A caller that may do nothing here is refused like any other route would refuse it.
+    if (answer.actions.length === 0) throw new KeywardError('insufficient_scope', { message: 'Not allowed to manage keys' })
+    return jsonResponse(200, answer)
+  }
+
   return async (request) => {
-    const match = matchPath(request.path)
-    if (match === null) return httpProblem('route_not_found', 404, 'Not Found', 'No such management route')
-    const routes = MANAGEMENT_ROUTES.filter((r) => r.pattern === match.pattern)
-    const allow = routes.map((r) => r.method).join(', ')
+    if (request.path === UI_SCRIPT_PATH) {
+      return ui ? serveUiScript(request) : httpProblem('route_not_found', 404, 'Not Found', 'No such management route')
+    }
+    const capabilities = request.path === CAPABILITIES_PATH
+    const match = capabilities ? null : matchPath(request.path)
+    if (match === null && !capabilities) return httpProblem('route_not_found', 404, 'Not Found', 'No such management route')
+    const routes = match === null ? [] : MANAGEMENT_ROUTES.filter((r) => r.pattern === match.pattern)
+    const allow = capabilities ? 'GET' : routes.map((r) => r.method).join(', ')
     const method = request.method.toUpperCase()
     if (method === 'OPTIONS') return { status: 204, headers: { allow, 'cache-control': 'no-store' }, body: '' }
     const route = routes.find((r) => r.method === method)
-    if (route === undefined) return httpProblem('method_not_allowed', 405, 'Method Not Allowed', `Use ${allow}`, { allow })
+    if (route === undefined && !(capabilities && method === 'GET'))
+      return httpProblem('method_not_allowed', 405, 'Method Not Allowed', `Use ${allow}`, { allow })
+    // Before the credential is read: a forged cross-site request is refused without touching the store or lockout.
+    if (csrfHeader !== undefined && !hasValue(readHeader(request.headers, csrfHeader)))
+      return httpProblem('csrf_header_missing', 403, 'Forbidden', `The ${csrfHeader} request header is required`)
     try {
       const verified = await kw.verify({
         headers: request.headers,
@@ -172,7 +201,7 @@ export function createManagementHandler(
       })
       if (!verified.ok) return keywardProblem(verified.error)
       try {
-        const response = await run(route, match.id, request, verified.auth)
+        const response = route === undefined ? await answerCapabilities(verified.auth) : await run(route, match!.id, request, verified.auth)
         return { ...response, headers: { ...verified.headers, ...response.headers } }
       } catch (error) {
         if (isKeywardError(error)) return keywardProblem(error, verified.headers)

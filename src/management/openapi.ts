@@ -218,6 +218,24 @@ export function managementOpenApi(): Json {
           },
         },
       },
+      '/capabilities': {
+        get: {
+          operationId: 'getCapabilities',
+          summary: 'What the caller may do and grant, for a user interface (every write is still checked)',
+          responses: { '200': jsonResponse("The caller's capabilities", ref('Capabilities')), ...COMMON },
+        },
+      },
+      '/ui/keyward-keys.js': {
+        get: {
+          operationId: 'getKeywardKeysScript',
+          summary: 'The <keyward-keys> web component (public code: no credential)',
+          security: [],
+          responses: {
+            '200': { description: 'The ES module', content: { 'text/javascript': { schema: { type: 'string' } } } },
+            '304': { description: 'Not modified (If-None-Match matched the ETag)' },
+          },
+        },
+      },
     },
     components: {
       securitySchemes: {
@@ -254,6 +272,23 @@ export function managementOpenApi(): Json {
           type: 'object',
           additionalProperties: false,
           properties: { gracePeriodMs: { type: 'integer', minimum: 0, maximum: 30 * 24 * 3_600_000 } },
+        },
+        Capabilities: {
+          type: 'object',
+          required: ['actions', 'scopes', 'projects', 'environment', 'maxExpiresAt', 'fields', 'csrfHeader'],
+          additionalProperties: false,
+          properties: {
+            actions: {
+              type: 'array',
+              items: { enum: ['keys.create', 'keys.list', 'keys.read', 'keys.update', 'keys.rotate', 'keys.revoke'] },
+            },
+            scopes: { type: 'array', items: { type: 'string' }, description: 'Scopes the caller may put on a key' },
+            projects: { oneOf: [{ type: 'array', items: { type: 'string' } }, { const: '*' }] },
+            environment: { enum: ['live', 'test'] },
+            maxExpiresAt: nullable(dateTime),
+            fields: { type: 'array', items: { type: 'string' }, description: 'Create fields to offer' },
+            csrfHeader: nullable({ type: 'string' }),
+          },
         },
         Problem: problem,
       },

@@ -21,7 +21,8 @@ export const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'cache
  * httpProblem('payload_too_large', 413, 'Content Too Large', 'The body exceeds 16384 bytes')
  * ```
  */
-export type HttpProblemCode = 'route_not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'internal_error'
+export type HttpProblemCode =
+  'route_not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'internal_error' | 'csrf_header_missing'
 
 /**
  * An RFC 9457 response for an HTTP-level refusal, shaped like keyward's own problem documents.

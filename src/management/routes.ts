@@ -35,8 +35,29 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = Object.freeze([
 ] as const)
 
 /**
- * True when `path` (below the mount point) belongs to the management API: `/keys` and below.
- * Adapters mounted at an application's root pass every other path on untouched.
+ * Where the management router serves the `<keyward-keys>` component's script, below the mount point.
+ *
+ * @example
+ * ```ts
+ * const src = `/admin${UI_SCRIPT_PATH}` // '/admin/ui/keyward-keys.js'
+ * ```
+ */
+export const UI_SCRIPT_PATH = '/ui/keyward-keys.js'
+
+/**
+ * Where the management router answers what the caller may do and grant (the component asks it first).
+ *
+ * @example
+ * ```ts
+ * await fetch(`/admin${CAPABILITIES_PATH}`, { headers: { authorization: `Bearer ${key}` } })
+ * ```
+ */
+export const CAPABILITIES_PATH = '/capabilities'
+
+/**
+ * True when `path` (below the mount point) belongs to the management API: `/keys` and below,
+ * `/capabilities` and the component's script `/ui/keyward-keys.js`. Adapters mounted at an
+ * application's root pass every other path on untouched.
  *
  * @example
  * ```ts
@@ -45,7 +66,7 @@ export const MANAGEMENT_ROUTES: readonly ManagementRoute[] = Object.freeze([
  * ```
  */
 export function ownsPath(path: string): boolean {
-  return path === '/keys' || path.startsWith('/keys/')
+  return path === '/keys' || path.startsWith('/keys/') || path === CAPABILITIES_PATH || path === UI_SCRIPT_PATH
 }
 
 /**

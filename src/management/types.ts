@@ -1,4 +1,5 @@
 import type { HeaderSource } from '../http/credentials.js'
+import type { Environment } from '../keys/format.js'
 import type { AuthContext, KeyInfo } from '../types.js'
 
 /**
@@ -163,4 +164,75 @@ export interface ManagementOptions {
   maxBodyBytes?: number
   /** Receives unexpected errors (answered 500). Never receives a secret. Default: ignore. */
   onError?: (error: unknown) => void
+  /**
+   * What `GET /capabilities` tells a user interface this caller may set (see
+   * {@link CapabilitiesHook}): describe your write policy here so a form offers only what it
+   * accepts. May narrow, never widen. Default: every field, the caller's own scopes and projects.
+   */
+  capabilities?: CapabilitiesHook
+  /**
+   * A request header every route (but the component's script) requires, e.g. `'x-keyward-csrf'`:
+   * without it 403 `csrf_header_missing`, before the credential is read. Set it when a browser
+   * sends the credential by itself (a cookie session turned into the Authorization header by
+   * your middleware): a cross-site page cannot add a custom header without a CORS preflight,
+   * which these routes never approve. The `<keyward-keys>` component always sends it. Default: none.
+   */
+  csrfHeader?: string
+  /** Serve the `<keyward-keys>` component at `GET /ui/keyward-keys.js`. Default true. */
+  ui?: boolean
 }
+
+/**
+ * The create fields a form may offer. `metadata` is left out on purpose: it is the app's, not the user's.
+ *
+ * @example
+ * ```ts
+ * const field: KeyFormField = 'allowedOrigins'
+ * ```
+ */
+export type KeyFormField = 'name' | 'description' | 'projects' | 'scopes' | 'allowedOrigins' | 'allowedIps' | 'rateLimit' | 'expiresAt'
+
+/**
+ * What `GET <mount>/capabilities` answers: what this caller may do and grant, so a form offers
+ * only that. It is advice for a user interface: every write is still held to `authorize`, the
+ * write policy and the grant ceiling, whatever a client sends.
+ *
+ * @example
+ * ```ts
+ * const caps: ManagementCapabilities = await (await fetch('/admin/capabilities', { headers })).json()
+ * if (caps.actions.includes('keys.create')) showCreateButton(caps.scopes)
+ * ```
+ */
+export interface ManagementCapabilities {
+  /** The actions `authorize` (or the management scope) lets this caller perform. */
+  actions: ManagementAction[]
+  /** The scopes it may put on a key: its own effective scopes (the grant ceiling). */
+  scopes: string[]
+  /** The projects it may put on a key, or `'*'` for any project of its org. */
+  projects: string[] | '*'
+  /** The environment of every key it creates. */
+  environment: Environment
+  /** An API-key caller that expires: keys it creates must expire no later (ISO 8601). Else null. */
+  maxExpiresAt: string | null
+  /** The create fields to offer. */
+  fields: KeyFormField[]
+  /** The header every call must carry (the `csrfHeader` option), or null. */
+  csrfHeader: string | null
+}
+
+/**
+ * The app's say on {@link ManagementCapabilities}: what its write policy lets this caller set.
+ * May only narrow: each list is intersected with keyward's own answer.
+ *
+ * @example
+ * ```ts
+ * const capabilities: CapabilitiesHook = (auth) => ({ fields: ['name', 'description', 'projects', 'expiresAt'], scopes: ['write'] })
+ * ```
+ */
+export type CapabilitiesHook = (
+  auth: AuthContext,
+  computed: ManagementCapabilities,
+) =>
+  | Partial<Pick<ManagementCapabilities, 'actions' | 'scopes' | 'projects' | 'fields'>>
+  | undefined
+  | Promise<Partial<Pick<ManagementCapabilities, 'actions' | 'scopes' | 'projects' | 'fields'>> | undefined>

@@ -36,7 +36,9 @@ describe('managementOpenApi()', () => {
         .filter((k) => k !== 'parameters')
         .map((m) => `${m.toUpperCase()} ${pattern}`),
     )
-    expect(listed.sort()).toEqual(MANAGEMENT_ROUTES.map((r) => `${r.method} ${r.pattern}`).sort())
+    // The key routes, and the two the <keyward-keys> component reads.
+    const served = [...MANAGEMENT_ROUTES.map((r) => `${r.method} ${r.pattern}`), 'GET /capabilities', 'GET /ui/keyward-keys.js']
+    expect(listed.sort()).toEqual(served.sort())
     expect(managementOpenApi()).not.toBe(managementOpenApi())
   })
 
@@ -184,6 +186,22 @@ describe('managementOpenApi()', () => {
       await expectDocumented('/keys/{id}/rotate', 'POST', `/keys/${foreign}/rotate`, { key: admin }, 404)
       await expectDocumented('/keys/{id}/rotate', 'POST', `/keys/${target}/rotate`, { key: admin, json: { gracePeriodMs: 60_000 } }, 200)
       await expectDocumented('/keys/{id}', 'DELETE', `/keys/${target}`, { key: admin }, 200)
+    })
+
+    it('GET /capabilities', async () => {
+      await expectDocumented('/capabilities', 'GET', '/capabilities', { key: admin }, 200)
+      await expectDocumented('/capabilities', 'GET', '/capabilities', {}, 401)
+      await expectDocumented('/capabilities', 'GET', '/capabilities', { key: writer }, 403)
+      await expectDocumented('/capabilities', 'GET', '/capabilities', { key: admin, base: downUrl }, 503)
+    })
+
+    it('GET /ui/keyward-keys.js: the documented type, no credential', async () => {
+      const res = await fetch(`${url}/ui/keyward-keys.js`)
+      expect(res.status).toBe(200)
+      const ok = (paths['/ui/keyward-keys.js']!.get!.responses as Record<string, Json>)['200']!
+      expect(Object.keys(ok.content as Json)).toEqual(['text/javascript'])
+      expect(res.headers.get('content-type')).toMatch(/^text\/javascript/)
+      expect(await res.text()).toContain('keyward-keys')
     })
 
     it('every route was exercised with its success status', () => {

@@ -1,0 +1,73 @@
+import { grantableProjects } from '../keys/grant-ceiling.js'
+import type { AuthContext } from '../types.js'
+import type { KeyFormField, ManagementAction, ManagementCall, ManagementCapabilities, ManagementOptions } from './types.js'
+
+/** Every field, in the order a form shows them. */
+const ALL_FIELDS: readonly KeyFormField[] = [
+  'name',
+  'description',
+  'projects',
+  'scopes',
+  'allowedOrigins',
+  'allowedIps',
+  'rateLimit',
+  'expiresAt',
+]
+
+const ALL_ACTIONS: readonly ManagementAction[] = ['keys.create', 'keys.list', 'keys.read', 'keys.update', 'keys.rotate', 'keys.revoke']
+
+const within = <T>(allowed: readonly T[], asked: unknown, what: string): T[] => {
+  if (asked === undefined) return [...allowed]
+  if (!Array.isArray(asked)) throw new TypeError(`keyward: the capabilities hook returned ${what} that is not an array`)
+  return allowed.filter((item) => asked.includes(item))
+}
+
+/**
+ * Works out what `auth` may do and grant: the actions `authorize` approves (asked once per action,
+ * with no input and no key), the caller's own scopes and projects, its expiry when it is an API
+ * key, then the app's `capabilities` hook, which can only narrow. A hook or `authorize` that throws
+ * propagates (the handler answers 500).
+ *
+ * @example
+ * ```ts
+ * const caps = await computeCapabilities(auth, options)
+ * ```
+ */
+export async function computeCapabilities(
+  auth: AuthContext,
+  options: Pick<ManagementOptions, 'authorize' | 'callerProjects' | 'capabilities' | 'csrfHeader'>,
+): Promise<ManagementCapabilities> {
+  const { authorize, callerProjects, capabilities, csrfHeader } = options
+  const actions: ManagementAction[] = []
+  for (const action of ALL_ACTIONS) {
+    const call: ManagementCall = { action, auth }
+    if (authorize === undefined || (await authorize(auth, action, call)) === true) actions.push(action)
+  }
+  const projects = grantableProjects(auth, callerProjects !== undefined && auth.type === 'jwt' ? await callerProjects(auth) : undefined)
+  const expiry = auth.type === 'api_key' ? auth.key?.expiresAt : null
+  const computed: ManagementCapabilities = {
+    actions,
+    scopes: [...auth.scopes],
+    projects: projects === '*' ? '*' : [...projects],
+    environment: auth.environment,
+    maxExpiresAt: expiry === null || expiry === undefined ? null : new Date(expiry).toISOString(),
+    fields: [...ALL_FIELDS],
+    csrfHeader: csrfHeader ?? null,
+  }
+  const narrowed = capabilities === undefined ? undefined : await capabilities(auth, computed)
+  if (narrowed === undefined) return computed
+  if (narrowed === null || typeof narrowed !== 'object')
+    throw new TypeError('keyward: the capabilities hook must return an object or undefined')
+  return {
+    ...computed,
+    actions: within(computed.actions, narrowed.actions, 'actions'),
+    scopes: within(computed.scopes, narrowed.scopes, 'scopes'),
+    projects:
+      narrowed.projects === undefined
+        ? computed.projects
+        : narrowed.projects === '*'
+          ? computed.projects
+          : within(computed.projects === '*' ? narrowed.projects : computed.projects, narrowed.projects, 'projects'),
+    fields: within(computed.fields, narrowed.fields, 'fields'),
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * `<keyward-keys>` in a real browser (Debian's Chromium, driven by playwright-core) against each
+ * framework's management routes over real HTTP. The page is the host app's: it loads the
+ * component from `<mount>/ui/keyward-keys.js` and hands it the admin's token through
+ * `getToken`. Per framework: create (client-side and server-side field errors first) → the key
+ * shown once and gone from the DOM after → it authenticates a real request → the list shows it
+ * with its last use → rotate with a grace period → revoke → the key is refused. Once (Express):
+ * hostile names/descriptions/metadata (XSS), keyboard use, pagination, and an axe-core check.
+ * In CI (CI=true) a missing Chromium fails the run; locally it is skipped loudly.
+ */
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createKeyward, MemoryTokenStore, type Keyward } from 'keyward'
+import { CI } from '../support/servers.js'
+import { UI_APPS } from './apps.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const present = existsSync(CHROMIUM)
+if (!present && !CI) {
+  console.warn(
+    `\n${'!'.repeat(78)}\n!! ${CHROMIUM} is missing: the <keyward-keys> browser tests are SKIPPED.\n` +
+      `!! Install it (apt-get install -y chromium). In CI (CI=true) this is a failure.\n${'!'.repeat(78)}\n`,
+  )
+}
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
+const CSRF = 'x-keyward-csrf'
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Settings · API keys</title></head>
+<body><main><h1>Settings</h1><keyward-keys base-url="/admin" page-size="5"></keyward-keys></main>
+<script type="module">
+  // The host page owns the token: set before the component's module defines the element.
+  document.querySelector('keyward-keys').getToken = () => window.adminToken
+  await import('/admin/ui/keyward-keys.js')
+</script></body></html>`
+
+const HOSTILE = {
+  name: '<img src=x onerror="window.pwned=1">',
+  description: '"><script>window.pwned=2</script>',
+  metadata: { note: '<svg onload="window.pwned=3">', html: '</code><b onclick="window.pwned=4">x</b>' },
+}
+
+async function ping(url: string, key: string): Promise<number> {
+  return (await fetch(`${url}/api/ping`, { headers: { authorization: `Bearer ${key}` } })).status
+}
+
+/** Everything in the page a secret could hide in: markup of the page and the component, input values, storage. */
+async function pageHolds(page: Page, secret: string): Promise<boolean> {
+  return page.evaluate((s) => {
+    const el = document.querySelector('keyward-keys')!
+    const root = el.shadowRoot!
+    const values = [...root.querySelectorAll('input, textarea')].map((i) => (i as HTMLInputElement).value)
+    const storage = JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie
+    return [document.documentElement.outerHTML, root.innerHTML, storage, ...values].some((text) => text.includes(s))
+  }, secret)
+}
+
+function shadow(page: Page) {
+  return page.locator('keyward-keys')
+}
+
+describe('Chromium installed for the <keyward-keys> tests', () => {
+  it.runIf(CI)(`${CHROMIUM} exists (required in CI)`, () => {
+    expect(present, `${CHROMIUM} must exist in CI: .ci/run installs it with apt`).toBe(true)
+  })
+})
+
+describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
+  let browser: Browser
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  async function open(kw: Keyward, start: (typeof UI_APPS)[number][1], adminKey: string) {
+    const app = await start(kw, { csrfHeader: CSRF })
+    const context: BrowserContext = await browser.newContext()
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url })
+    const page = await context.newPage()
+    const logs: string[] = []
+    page.on('console', (message) => logs.push(message.text()))
+    page.on('pageerror', (error) => logs.push(String(error)))
+    await page.route(`${app.url}/`, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: PAGE }))
+    await page.addInitScript((token) => void ((window as unknown as { adminToken: string }).adminToken = token), adminKey)
+    await page.goto(`${app.url}/`)
+    return {
+      app,
+      page,
+      logs,
+      close: async () => {
+        await context.close()
+        await app.close()
+      },
+    }
+  }
+
+  function freshKeyward(): Keyward {
+    // Last uses are written on kw.flushUsage() (the test calls it), not on a timer.
+    return createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), usageFlushMs: 3_600_000 })
+  }
+
+  async function adminOf(kw: Keyward): Promise<string> {
+    const { key } = await kw.keys.create({ name: 'Org admin', orgId: 'org_1', projects: ['site-a', 'site-b'], scopes: ['admin'] })
+    return key
+  }
+
+  for (const [name, start] of UI_APPS) {
+    it(`${name}: create → shown once → authenticates → listed with last use → rotate → revoke → refused`, async () => {
+      const kw = freshKeyward()
+      const admin = await adminOf(kw)
+      const { app, page, logs, close } = await open(kw, start, admin)
+      try {
+        const ui = shadow(page)
+        await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(2) // header + the admin key
+
+        // Create: the client checks first (no request), then the server's field error beside its field.
+        await ui.getByRole('button', { name: 'Create key' }).click()
+        const dialog = ui.getByRole('dialog', { name: 'Create an API key' })
+        await dialog.getByRole('button', { name: 'Create key' }).click()
+        await expect.poll(() => dialog.getByLabel('Name').getAttribute('aria-invalid')).toBe('true')
+        expect(await dialog.getByText('Required.').count()).toBe(1)
+        await dialog.getByLabel('Name').fill('Website')
+        await dialog.getByRole('checkbox', { name: 'site-a' }).check()
+        // Host bits set: well-formed for the client, refused by the server, shown beside the field.
+        await dialog.getByLabel('Allowed IP addresses').fill('10.0.0.1/8')
+        await dialog.getByRole('button', { name: 'Create key' }).click()
+        await expect.poll(() => dialog.getByLabel('Allowed IP addresses').getAttribute('aria-invalid')).toBe('true')
+        expect(await dialog.getByText(/host bits zero/).count()).toBe(1)
+        expect(await kw.keys.list({ orgId: 'org_1' })).toHaveLength(1)
+        await dialog.getByLabel('Allowed IP addresses').fill('')
+        await dialog.getByRole('button', { name: 'Create key' }).click()
+
+        // Shown once, with a copy button and the warning.
+        const secret = ui.getByRole('dialog', { name: 'Your new API key' })
+        await expect.poll(() => secret.getByText('you will not see it again').count()).toBe(1)
+        const key = await secret.getByLabel('API key').inputValue()
+        expect(key).toMatch(/^bsk_live_[0-9A-Za-z]{44}$/)
+        await secret.getByRole('button', { name: 'Copy' }).click()
+        await expect.poll(() => secret.getByText('Copied to the clipboard.').count()).toBe(1)
+        expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key)
+        await secret.getByRole('button', { name: 'I have copied it' }).click()
+        await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+        expect(await pageHolds(page, key)).toBe(false)
+
+        // It authenticates a real request; after the usage flush the list shows its last use.
+        expect(await ping(app.url, key)).toBe(200)
+        await kw.flushUsage()
+        await ui.getByRole('button', { name: 'Refresh' }).click()
+        const row = ui.locator(`tr[data-key-id="${key.slice(9, 17)}"]`)
+        await expect.poll(() => row.innerText(), { timeout: 10_000 }).not.toContain('Never used')
+        expect(await row.innerText()).toContain('Website')
+        expect(await row.innerText()).toContain('site-a')
+
+        // Rotate with a one-hour grace period: both keys work meanwhile.
+        await row.getByRole('button', { name: 'Rotate key Website' }).click()
+        const rotate = ui.getByRole('dialog', { name: 'Rotate Website' })
+        await rotate.getByLabel('Grace period').selectOption({ label: '1 hour' })
+        await rotate.getByRole('button', { name: 'Rotate key' }).click()
+        const second = ui.getByRole('dialog', { name: 'Your new API key' })
+        const rotated = await second.getByLabel('API key').inputValue()
+        expect(rotated).toMatch(/^bsk_live_/)
+        expect(rotated).not.toBe(key)
+        await page.keyboard.press('Escape')
+        await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+        expect(await pageHolds(page, rotated)).toBe(false)
+        expect([await ping(app.url, key), await ping(app.url, rotated)]).toEqual([200, 200])
+        const old = await kw.keys.get(key.slice(9, 17))
+        expect(old!.expiresAt!.getTime() - Date.now()).toBeGreaterThan(50 * 60_000)
+        expect(old!.expiresAt!.getTime() - Date.now()).toBeLessThanOrEqual(3_600_000)
+
+        // Revoke the new key, after a confirmation: refused from the next request.
+        const newRow = ui.locator(`tr[data-key-id="${rotated.slice(9, 17)}"]`)
+        await expect.poll(() => newRow.count(), { timeout: 10_000 }).toBe(1)
+        await newRow.getByRole('button', { name: 'Revoke key Website' }).click()
+        const confirm = ui.getByRole('dialog', { name: 'Revoke Website?' })
+        await confirm.getByRole('button', { name: 'Revoke key' }).click()
+        await expect.poll(() => newRow.innerText(), { timeout: 10_000 }).toContain('Revoked')
+        expect(await ping(app.url, rotated)).toBe(401)
+
+        // The routes refuse a call without the anti-CSRF header, whatever credential it carries.
+        const forged = await page.evaluate(
+          async (token) => (await fetch('/admin/keys', { headers: { authorization: `Bearer ${token}` } })).status,
+          admin,
+        )
+        expect(forged).toBe(403)
+        for (const secretKey of [key, rotated, admin]) expect(logs.join('\n')).not.toContain(secretKey)
+      } finally {
+        await close()
+      }
+    }, 60_000)
+  }
+
+  it('shows hostile names, descriptions and metadata as text, pages through keys, works from the keyboard, and passes axe', async () => {
+    const kw = freshKeyward()
+    const admin = await adminOf(kw)
+    await kw.keys.create({ ...HOSTILE, orgId: 'org_1', projects: ['site-a'], scopes: ['read'] })
+    for (let i = 0; i < 5; i++) await kw.keys.create({ name: `Key ${i}`, orgId: 'org_1', projects: ['site-b'], scopes: ['read'] })
+    const { page, close } = await open(kw, UI_APPS[0]![1], admin)
+    try {
+      const ui = shadow(page)
+      // Page 1 holds five of the seven keys (page-size 5), page 2 the other two.
+      await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(6)
+      await ui.getByRole('button', { name: 'Next' }).click()
+      await expect.poll(() => ui.getByText('Page 2').count()).toBe(1)
+      await expect.poll(() => ui.getByRole('row').count()).toBe(3)
+      await ui.getByRole('button', { name: 'Previous' }).click()
+      await expect.poll(() => ui.getByText('Page 1').count()).toBe(1)
+      const all = [...(await ui.locator('tbody').innerText()).split('\n')].join('\n')
+      const next = await (async () => {
+        await ui.getByRole('button', { name: 'Next' }).click()
+        await expect.poll(() => ui.getByText('Page 2').count()).toBe(1)
+        return ui.locator('tbody').innerText()
+      })()
+      const text = all + next
+      expect(text).toContain(HOSTILE.name)
+      expect(text).toContain(HOSTILE.description)
+      expect(text).toContain(JSON.stringify(HOSTILE.metadata))
+      const markup = await page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.innerHTML)
+      expect(markup).not.toMatch(/<img|<svg|<script|<b /)
+      expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined()
+
+      // Keyboard: Tab reaches "Create key", Enter opens the form with the focus in it, Escape closes it.
+      await page.reload()
+      await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(6)
+      const focused = () => page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.activeElement?.textContent ?? '')
+      for (let i = 0; i < 5 && (await focused()) !== 'Create key'; i++) await page.keyboard.press('Tab')
+      expect(await focused()).toBe('Create key')
+      await page.keyboard.press('Enter')
+      await expect.poll(() => ui.getByRole('dialog', { name: 'Create an API key' }).count()).toBe(1)
+      expect(await page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.activeElement?.getAttribute('name'))).toBe(
+        'name',
+      )
+
+      // axe-core over the page, the component's shadow root included: the list and the open form.
+      await page.addScriptTag({ path: AXE })
+      const violations = async () =>
+        page.evaluate(async () => {
+          type Axe = { run: (context: unknown) => Promise<{ violations: Array<{ id: string; impact: string }> }> }
+          const axe = (window as unknown as { axe: Axe }).axe
+          const result = await axe.run(document)
+          return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)
+        })
+      expect(await violations()).toEqual([])
+      await page.keyboard.press('Escape')
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      expect(await violations()).toEqual([])
+      await page.evaluate(() => document.querySelector('keyward-keys')!.setAttribute('theme', 'dark'))
+      expect(await violations()).toEqual([])
+      // The check can fail: an unlabelled field put into the shadow root is found.
+      await page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.append(document.createElement('input')))
+      expect(await violations()).toContain('label')
+    } finally {
+      await close()
+    }
+  }, 60_000)
+})
