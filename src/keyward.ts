@@ -264,7 +264,8 @@ export function createKeyward(options: KeywardOptions): Keyward {
         ? (input) => verifyRequest(rt, input)
         : async (input) => {
             const result = await verifyRequest(rt, input)
-            if (!result.ok) emit(verifyFailedEvent(input.headers, input.ip, result.error.code, rt.credentialHeaders, prefixes))
+            if (!result.ok)
+              emit(verifyFailedEvent(input.headers, input.ip, result.error.code, input.credentialHeaders ?? rt.credentialHeaders, prefixes))
             return result
           },
     keys: createKeyManager(rt, emit),
