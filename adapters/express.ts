@@ -116,7 +116,7 @@ function send(res: Response, { status, headers, body }: ErrorResponse): void {
 }
 
 /**
- * Middleware that verifies the request's API key. On success `req.auth` is set, the RateLimit
+ * Middleware that verifies the request's API key. On success `req.auth` (or `req[as]`) is set, the RateLimit
  * headers are added to the response and the next handler runs; on failure the response is the
  * error's status, headers and `application/problem+json` body, and no later handler runs.
  * A CORS preflight passes untouched, with no `req.auth`: a handler mounted for every method

@@ -155,7 +155,7 @@ export const keyward: FastifyPluginAsync<KeywardPluginOptions> = fastifyPlugin(
 export default keyward
 
 /**
- * Hook that verifies the request's credential. On success `request.auth` is set and the RateLimit
+ * Hook that verifies the request's credential. On success `request.auth` (or `request[as]`) is set and the RateLimit
  * headers are added to the reply; on failure it sends the error's status, headers and
  * `application/problem+json` body, and the handler does not run. A CORS preflight passes
  * untouched, with no `request.auth`. Put it in `onRequest` when the project comes from the URL or

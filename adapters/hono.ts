@@ -168,7 +168,7 @@ function send(c: Context, { status, headers, body }: ErrorResponse): Response {
 }
 
 /**
- * Middleware that verifies the request's API key. On success `c.get('auth')` is set, the RateLimit
+ * Middleware that verifies the request's API key. On success `c.get('auth')` (or `c.get(as)`) is set, the RateLimit
  * headers are added and `next()` runs; on failure it returns the error's status, headers and
  * `application/problem+json` body, and no later handler runs. A CORS preflight passes untouched,
  * with no `auth`: a handler after it that runs for every method (`app.use`, `app.all`) must not

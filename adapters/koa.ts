@@ -133,7 +133,7 @@ function send(ctx: AnyContext, { status, headers, body }: ErrorResponse): void {
 }
 
 /**
- * Middleware that verifies the request's API key. On success `ctx.state.auth` is set, the
+ * Middleware that verifies the request's API key. On success `ctx.state.auth` (or `ctx.state[as]`) is set, the
  * RateLimit headers are added and `next()` runs; on failure the response is the error's status,
  * headers and `application/problem+json` body and `next()` is not called. A CORS preflight passes
  * untouched, with no `ctx.state.auth`: a middleware after it that runs for every method must not
