@@ -140,12 +140,17 @@ export interface KeywardPluginOptions {
  */
 export const keyward: FastifyPluginAsync<KeywardPluginOptions> = fastifyPlugin(
   async (app: FastifyInstance, options: KeywardPluginOptions) => {
-    const { decorate = [] } = checkOptions(options ?? {}, {
-      decorate: (value, path) => {
-        if (!Array.isArray(value)) optionError(`${path} must be a list of names, e.g. ['session']`)
-        for (const name of value as unknown[]) LANDING_OPTIONS.as!(name, `${path}[]`)
+    const { decorate = [] } = checkOptions(
+      options ?? {},
+      {
+        decorate: (value, path) => {
+          if (!Array.isArray(value)) optionError(`${path} must be a list of names, e.g. ['session']`)
+          for (const name of value as unknown[]) LANDING_OPTIONS.as!(name, `${path}[]`)
+        },
       },
-    })
+      // Fastify's own register options reach the plugin too.
+      { known: ['prefix', 'logLevel', 'logSerializers'] },
+    )
     app.decorateRequest('auth', undefined)
     for (const name of decorate) if (name !== 'auth') app.decorateRequest(name, undefined)
   },
