@@ -31,26 +31,35 @@ import {
   createMfaGuard,
   createProjectGuard,
   createScopeGuard,
+  guardFrom,
   guardResponse,
+  land,
+  LANDING_OPTIONS,
   nodeHeaders,
+  scopeGuardArgs,
   type AuthenticateOptions,
+  type GuardOptions,
+  type Landing,
   type ProjectResolver,
 } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
+export type { CredentialSource, GuardOptions } from './shared.js'
 
 /**
  * An Express request once `authenticate()` let it through. Use it where a function needs the auth,
- * or add `auth` to every request type with the opt-in `import 'keyward/express/augment'`.
+ * or add `auth` to every request type with the opt-in `import 'keyward/express/augment'`. With
+ * `authenticate({ as: 'session' })`, `AuthenticatedRequest<'session'>` has `req.session`.
  *
  * @example
  * ```ts
  * function orgOf(req: AuthenticatedRequest): string {
  *   return req.auth.org
  * }
+ * const userOf = (req: AuthenticatedRequest<'auth' | 'session'>) => req.session.subject
  * ```
  */
-export type AuthenticatedRequest = Request & { auth: AuthContext }
+export type AuthenticatedRequest<As extends string = 'auth'> = Request & { [K in As]: AuthContext }
 
 /**
  * A request that went through `authenticate({ optional: true })`: `auth` is there when it carried
@@ -61,18 +70,18 @@ export type AuthenticatedRequest = Request & { auth: AuthContext }
  * const who = (req as KeywardRequest).auth?.keyId ?? 'anonymous'
  * ```
  */
-export type KeywardRequest = Request & { auth?: AuthContext }
+export type KeywardRequest<As extends string = 'auth'> = Request & { [K in As]?: AuthContext }
 
 /**
  * Options of {@link authenticate}: `project(req)`, `scopes`, `optional`, `onError(error, req)`,
- * `trustProxy`.
+ * `trustProxy`, `credentials` (the header to read) and `as` (where the auth lands, default `req.auth`).
  *
  * @example
  * ```ts
  * const options: ExpressAuthenticateOptions = { scopes: 'write', project: (req) => req.body?.projectId }
  * ```
  */
-export type ExpressAuthenticateOptions = AuthenticateOptions<Request>
+export type ExpressAuthenticateOptions<As extends string = string> = AuthenticateOptions<Request> & Landing<As>
 
 /**
  * The `res.locals` type of the handler `authenticate()` returns. Express infers one locals type
@@ -107,7 +116,7 @@ function send(res: Response, { status, headers, body }: ErrorResponse): void {
 }
 
 /**
- * Middleware that verifies the request's API key. On success `req.auth` is set, the RateLimit
+ * Middleware that verifies the request's API key. On success `req.auth` (or `req[as]`) is set, the RateLimit
  * headers are added to the response and the next handler runs; on failure the response is the
  * error's status, headers and `application/problem+json` body, and no later handler runs.
  * A CORS preflight passes untouched, with no `req.auth`: a handler mounted for every method
@@ -124,19 +133,23 @@ function send(res: Response, { status, headers, body }: ErrorResponse): void {
 export function authenticate(kw: Keyward, options: ExpressAuthenticateOptions & { optional: true }): RequestHandler
 export function authenticate(
   kw: Keyward,
-  options?: ExpressAuthenticateOptions & { optional?: false },
+  options?: ExpressAuthenticateOptions<'auth'> & { optional?: false },
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Express's own default body types.
 ): RequestHandler & RequestHandler<Request['params'], any, any, Request['query'], AuthenticatedLocals>
 export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler
 export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions): RequestHandler {
-  const decide = createAuthenticator(kw, options, read)
+  const decide = createAuthenticator(kw, options, read, LANDING_OPTIONS)
+  const as = options?.as ?? 'auth'
   return (req, res, next) => {
     // `.catch` after `.then`, not `.then(ok, next)`: a throw while writing must reach next(err)
     // too, not become an unhandled rejection that takes the process down.
     decide(req)
       .then((decision) => {
         if (!decision.ok) return send(res, decision.response)
-        if (decision.auth !== undefined) (req as KeywardRequest).auth = decision.auth
+        if (decision.auth !== undefined) {
+          if (as === 'auth') (req as KeywardRequest).auth = decision.auth
+          else land(req as unknown as Record<string, unknown>, as, decision.auth, 'req')
+        }
         if (!res.headersSent) for (const name in decision.headers) res.setHeader(name, decision.headers[name]!)
         next()
       })
@@ -145,9 +158,9 @@ export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions):
 }
 
 // A synchronous guard as middleware: next() when it passes, else its refusal.
-function guard(check: (request: Request, auth: AuthContext | undefined) => KeywardError | undefined): RequestHandler {
+function guard(check: (request: Request, auth: AuthContext | undefined) => KeywardError | undefined, from: string): RequestHandler {
   return (req, res, next) => {
-    const error = check(req, (req as KeywardRequest).auth)
+    const error = check(req, (req as unknown as Record<string, AuthContext | undefined>)[from])
     if (error === undefined) return next()
     guardResponse(error, req)
       .then((response) => send(res, response))
@@ -158,45 +171,52 @@ function guard(check: (request: Request, auth: AuthContext | undefined) => Keywa
 /**
  * Route guard, after `authenticate()`: 403 `insufficient_scope` (with the RFC 6750 challenge)
  * unless the key holds every scope; 401 when no key authenticated the request. A CORS preflight
- * passes untouched, as through `authenticate()`.
+ * passes untouched, as through `authenticate()`. A last argument `{ from: 'session' }` checks the
+ * auth of `authenticate({ as: 'session' })` instead of `req.auth`.
  *
  * @example
  * ```ts
  * app.delete('/api/keys/:id', authenticate(kw), requireScopes('admin'), revokeKey)
  * ```
  */
-export function requireScopes(...scopes: string[]): RequestHandler {
-  return guard(createScopeGuard(scopes, read))
+export function requireScopes(...scopes: string[]): RequestHandler
+export function requireScopes(...args: [...scopes: string[], options: GuardOptions]): RequestHandler
+export function requireScopes(...args: Array<string | GuardOptions>): RequestHandler {
+  const { scopes, from } = scopeGuardArgs(args)
+  return guard(createScopeGuard(scopes, read), from)
 }
 
 /**
  * Route guard, after `authenticate()`: 401 `mfa_required` unless the request's JWT was minted
  * after a second factor (`kw.tokens.login` with a TOTP code, or `issue({ mfa: true })`). API keys
- * and password-only logins are refused. A CORS preflight passes untouched.
+ * and password-only logins are refused. A CORS preflight passes untouched. `{ from: 'session' }`
+ * checks `req.session` (from `authenticate({ as: 'session' })`) instead of `req.auth`.
  *
  * @example
  * ```ts
  * app.post('/api/billing/payout', authenticate(kw), requireMfa(), payout)
  * ```
  */
-export function requireMfa(): RequestHandler {
-  return guard(createMfaGuard(read))
+export function requireMfa(options?: GuardOptions): RequestHandler {
+  return guard(createMfaGuard(read), guardFrom(options, 'requireMfa()'))
 }
 
 /**
  * Route guard, after `authenticate()`: 403 `Token does not have access to this project` unless
  * the key lists the project `getProjectId(req)` returns (a request naming none is refused too).
- * A CORS preflight passes untouched, before `getProjectId` runs.
+ * A CORS preflight passes untouched, before `getProjectId` runs. `{ from: 'session' }` checks
+ * `req.session` instead of `req.auth`.
  *
  * @example
  * ```ts
  * app.get('/api/projects/:projectId/stats', authenticate(kw), requireProject((req) => req.params.projectId), stats)
  * ```
  */
-export function requireProject(getProjectId: ProjectResolver<Request>): RequestHandler {
+export function requireProject(getProjectId: ProjectResolver<Request>, options?: GuardOptions): RequestHandler {
   const check = createProjectGuard(getProjectId, read)
+  const from = guardFrom(options, 'requireProject()')
   return (req, res, next) => {
-    check(req, (req as KeywardRequest).auth)
+    check(req, (req as unknown as Record<string, AuthContext | undefined>)[from])
       .then((error) => (error === undefined ? next() : guardResponse(error, req).then((response) => send(res, response))))
       .catch(next as (error: unknown) => void)
   }

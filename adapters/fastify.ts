@@ -39,13 +39,21 @@ import {
   createMfaGuard,
   createProjectGuard,
   createScopeGuard,
+  guardFrom,
   guardResponse,
+  land,
+  LANDING_OPTIONS,
   nodeHeaders,
+  scopeGuardArgs,
   type AuthenticateOptions,
+  type GuardOptions,
+  type Landing,
   type ProjectResolver,
 } from './shared.js'
+import { checkOptions, optionError } from '../src/internal/options.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
+export type { CredentialSource, GuardOptions } from './shared.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -83,7 +91,8 @@ export type KeywardHook<RouteGeneric extends RouteGenericInterface = RouteGeneri
  */
 export type FastifyAuthenticateOptions<RouteGeneric extends RouteGenericInterface = RouteGenericInterface> = AuthenticateOptions<
   FastifyRequest<RouteGeneric>
->
+> &
+  Landing
 
 const read = {
   method: (request: FastifyRequest) => request.raw.method ?? request.method,
@@ -105,18 +114,47 @@ function send(reply: FastifyReply, { status, headers, body }: ErrorResponse): vo
 }
 
 /**
- * The plugin: decorates `request.auth` (one object shape for every request, as Fastify advises)
- * and fails at start-up if another plugin already owns that name. Register it once, at the root;
- * it is wrapped with fastify-plugin, so it is not encapsulated.
+ * Options of the {@link keyward} plugin.
+ *
+ * @example
+ * ```ts
+ * await app.register(keyward, { decorate: ['session'] })
+ * ```
+ */
+export interface KeywardPluginOptions {
+  /**
+   * More request properties to decorate, one per `authenticate({ as })` other than `'auth'` (type
+   * them with `declare module 'fastify' { interface FastifyRequest { session?: AuthContext } }`).
+   * Start-up fails if another plugin (@fastify/session) already owns one. Default: none.
+   */
+  decorate?: readonly string[]
+}
+
+/**
+ * The plugin: decorates `request.auth`, and the names of `decorate` (one object shape for every
+ * request, as Fastify advises), and fails at start-up if another plugin already owns one. Register
+ * it once, at the root; it is wrapped with fastify-plugin, so it is not encapsulated.
  *
  * @example
  * ```ts
  * await app.register(keyward)
  * ```
  */
-export const keyward: FastifyPluginAsync = fastifyPlugin(
-  async (app: FastifyInstance) => {
+export const keyward: FastifyPluginAsync<KeywardPluginOptions> = fastifyPlugin(
+  async (app: FastifyInstance, options: KeywardPluginOptions) => {
+    const { decorate = [] } = checkOptions(
+      options ?? {},
+      {
+        decorate: (value, path) => {
+          if (!Array.isArray(value)) optionError(`${path} must be a list of names, e.g. ['session']`)
+          for (const name of value as unknown[]) LANDING_OPTIONS.as!(name, `${path}[]`)
+        },
+      },
+      // Fastify's own register options reach the plugin too.
+      { known: ['prefix', 'logLevel', 'logSerializers'] },
+    )
     app.decorateRequest('auth', undefined)
+    for (const name of decorate) if (name !== 'auth') app.decorateRequest(name, undefined)
   },
   { fastify: '5.x', name: 'keyward' },
 )
@@ -124,7 +162,7 @@ export const keyward: FastifyPluginAsync = fastifyPlugin(
 export default keyward
 
 /**
- * Hook that verifies the request's credential. On success `request.auth` is set and the RateLimit
+ * Hook that verifies the request's credential. On success `request.auth` (or `request[as]`) is set and the RateLimit
  * headers are added to the reply; on failure it sends the error's status, headers and
  * `application/problem+json` body, and the handler does not run. A CORS preflight passes
  * untouched, with no `request.auth`. Put it in `onRequest` when the project comes from the URL or
@@ -144,19 +182,23 @@ export function authenticate<RouteGeneric extends RouteGenericInterface = RouteG
   kw: Keyward,
   options?: FastifyAuthenticateOptions<RouteGeneric>,
 ): KeywardHook<RouteGeneric> {
-  const decide = createAuthenticator(kw, options as FastifyAuthenticateOptions, read)
+  const decide = createAuthenticator(kw, options as FastifyAuthenticateOptions, read, LANDING_OPTIONS)
+  const as = options?.as ?? 'auth'
   return async (request, reply) => {
     const decision = await decide(request as FastifyRequest)
     if (!decision.ok) return send(reply as FastifyReply, decision.response)
-    if (decision.auth !== undefined) request.auth = decision.auth
+    if (decision.auth !== undefined) {
+      if (as === 'auth') request.auth = decision.auth
+      else land(request as unknown as Record<string, unknown>, as, decision.auth, 'request')
+    }
     if (!reply.sent) reply.headers(decision.headers)
   }
 }
 
 // A synchronous guard as a hook: nothing when it passes, else its refusal.
-function guard(check: (request: FastifyRequest, auth: AuthContext | undefined) => KeywardError | undefined): KeywardHook {
+function guard(check: (request: FastifyRequest, auth: AuthContext | undefined) => KeywardError | undefined, from: string): KeywardHook {
   return async (request, reply) => {
-    const error = check(request, request.auth)
+    const error = check(request, landedAuth(request, from))
     if (error !== undefined) send(reply, await guardResponse(error, request))
   }
 }
@@ -171,8 +213,16 @@ function guard(check: (request: FastifyRequest, auth: AuthContext | undefined) =
  * app.delete('/api/keys/:id', { onRequest: [authenticate(kw), requireScopes('admin')] }, revokeKey)
  * ```
  */
-export function requireScopes(...scopes: string[]): KeywardHook {
-  return guard(createScopeGuard(scopes, read))
+export function requireScopes(...scopes: string[]): KeywardHook
+export function requireScopes(...args: [...scopes: string[], options: GuardOptions]): KeywardHook
+export function requireScopes(...args: Array<string | GuardOptions>): KeywardHook {
+  const { scopes, from } = scopeGuardArgs(args)
+  return guard(createScopeGuard(scopes, read), from)
+}
+
+/** What a guard reads: `request.auth`, or the property `authenticate({ as })` named. */
+function landedAuth(request: FastifyRequest, from: string): AuthContext | undefined {
+  return (request as unknown as Record<string, AuthContext | undefined>)[from]
 }
 
 /**
@@ -184,8 +234,8 @@ export function requireScopes(...scopes: string[]): KeywardHook {
  * app.post('/api/billing/payout', { onRequest: [authenticate(kw), requireMfa()] }, payout)
  * ```
  */
-export function requireMfa(): KeywardHook {
-  return guard(createMfaGuard(read))
+export function requireMfa(options?: GuardOptions): KeywardHook {
+  return guard(createMfaGuard(read), guardFrom(options, 'requireMfa()'))
 }
 
 /**
@@ -204,10 +254,12 @@ export function requireMfa(): KeywardHook {
  */
 export function requireProject<RouteGeneric extends RouteGenericInterface = RouteGenericInterface>(
   getProjectId: ProjectResolver<FastifyRequest<RouteGeneric>>,
+  options?: GuardOptions,
 ): KeywardHook<RouteGeneric> {
   const check = createProjectGuard(getProjectId as ProjectResolver<FastifyRequest>, read)
+  const from = guardFrom(options, 'requireProject()')
   return async (request, reply) => {
-    const error = await check(request as FastifyRequest, request.auth)
+    const error = await check(request as FastifyRequest, landedAuth(request as FastifyRequest, from))
     if (error !== undefined) send(reply as FastifyReply, await guardResponse(error, request))
   }
 }

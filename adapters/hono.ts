@@ -7,7 +7,6 @@
  * ```ts
  * import { Hono } from 'hono'
  * import { createKeyward } from 'keyward'
-import { func } from '../src/internal/options.js'
  * import { authenticate } from 'keyward/hono'
  *
  * const kw = createKeyward({ prefix: 'bsk' })
@@ -38,12 +37,39 @@ import {
   createMfaGuard,
   createProjectGuard,
   createScopeGuard,
+  guardFrom,
   guardResponse,
+  land,
+  LANDING_OPTIONS,
+  scopeGuardArgs,
   type AuthenticateOptions,
+  type GuardOptions,
+  type Landing,
   type ProjectResolver,
 } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
+export type { CredentialSource, GuardOptions } from './shared.js'
+
+/**
+ * The `Variables` that `authenticate({ as })` sets: `LandedVariables<'session'>` is `{ session: AuthContext }`.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<{ Variables: KeywardVariables & LandedVariables<'session'> }>()
+ * ```
+ */
+export type LandedVariables<As extends string = 'auth'> = { [K in As]: AuthContext }
+
+/**
+ * The `Variables` a guard reads: the landing place may be unset (no credential, `optional: true`).
+ *
+ * @example
+ * ```ts
+ * const guard: MiddlewareHandler<{ Variables: OptionalLandedVariables<'session'> }> = requireMfa({ from: 'session' })
+ * ```
+ */
+export type OptionalLandedVariables<As extends string = 'auth'> = { [K in As]: AuthContext | undefined }
 
 /**
  * The `Variables` that `authenticate()` sets. Give them to `new Hono<{ Variables: KeywardVariables }>()`
@@ -81,7 +107,7 @@ export type OptionalKeywardVariables = { auth: AuthContext | undefined }
  * const options: HonoAuthenticateOptions = { scopes: 'read', getConnInfo }
  * ```
  */
-export interface HonoAuthenticateOptions extends AuthenticateOptions<Context> {
+export interface HonoAuthenticateOptions<As extends string = string> extends AuthenticateOptions<Context>, Landing<As> {
   /**
    * The runtime's connection info, e.g. `getConnInfo` from `@hono/node-server/conninfo`,
    * `hono/deno`, `hono/bun` or `hono/cloudflare-workers`. Default: the Node server's socket when
@@ -144,7 +170,7 @@ function send(c: Context, { status, headers, body }: ErrorResponse): Response {
 }
 
 /**
- * Middleware that verifies the request's API key. On success `c.get('auth')` is set, the RateLimit
+ * Middleware that verifies the request's API key. On success `c.get('auth')` (or `c.get(as)`) is set, the RateLimit
  * headers are added and `next()` runs; on failure it returns the error's status, headers and
  * `application/problem+json` body, and no later handler runs. A CORS preflight passes untouched,
  * with no `auth`: a handler after it that runs for every method (`app.use`, `app.all`) must not
@@ -157,15 +183,30 @@ function send(c: Context, { status, headers, body }: ErrorResponse): Response {
  */
 export function authenticate(
   kw: Keyward,
-  options: HonoAuthenticateOptions & { optional: true },
+  options: HonoAuthenticateOptions<'auth'> & { optional: true },
 ): MiddlewareHandler<{ Variables: OptionalKeywardVariables }>
-export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): MiddlewareHandler<{ Variables: KeywardVariables }>
+export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions<'auth'>): MiddlewareHandler<{ Variables: KeywardVariables }>
+export function authenticate<As extends string>(
+  kw: Keyward,
+  options: HonoAuthenticateOptions<As> & { as: As; optional: true },
+): MiddlewareHandler<{ Variables: OptionalLandedVariables<As> }>
+export function authenticate<As extends string>(
+  kw: Keyward,
+  options: HonoAuthenticateOptions<As> & { as: As },
+): MiddlewareHandler<{ Variables: LandedVariables<As> }>
 export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): MiddlewareHandler {
-  const decide = createAuthenticator(kw, options, reader(options?.getConnInfo), { getConnInfo: func('(c) => ConnInfo') })
+  const decide = createAuthenticator(kw, options, reader(options?.getConnInfo), {
+    getConnInfo: func('(c) => ConnInfo'),
+    ...LANDING_OPTIONS,
+  })
+  const as = options?.as ?? 'auth'
   return async (c, next) => {
     const decision = await decide(c)
     if (!decision.ok) return send(c, decision.response)
-    if (decision.auth !== undefined) (c as Context<{ Variables: KeywardVariables }>).set('auth', decision.auth)
+    if (decision.auth !== undefined) {
+      if (as === 'auth') (c as Context<{ Variables: KeywardVariables }>).set('auth', decision.auth)
+      else landVariable(c as Context<{ Variables: LandedVariables<string> }>, as, decision.auth)
+    }
     // Set before the handler, so that c.json()/c.text() build the response with them in one go:
     // changing a finished response afterwards makes Hono rebuild it (off node-server's fast path).
     for (const name in decision.headers) c.header(name, decision.headers[name])
@@ -177,12 +218,25 @@ export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): Mi
   }
 }
 
+/** `c.set(name, auth)`, refusing to overwrite a variable another middleware set (see `land`). */
+function landVariable(c: Context<{ Variables: LandedVariables<string> }>, name: string, auth: AuthContext): void {
+  const holder: Record<string, unknown> = { [name]: c.get(name) }
+  land(holder, name, auth, 'c.var')
+  c.set(name, auth)
+}
+
+/** The auth a guard reads: `c.get(from)`. */
+function landedAuth(c: Context, from: string): AuthContext | undefined {
+  return (c as Context<{ Variables: OptionalLandedVariables<string> }>).get(from)
+}
+
 // A synchronous guard as middleware: next() when it passes, else its refusal.
-function guard(
+function guard<From extends string>(
   check: (c: Context, auth: AuthContext | undefined) => KeywardError | undefined,
-): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
+  from: From,
+): MiddlewareHandler<{ Variables: OptionalLandedVariables<From> }> {
   return async (c, next) => {
-    const error = check(c, c.get('auth'))
+    const error = check(c, landedAuth(c, from))
     if (error !== undefined) return send(c, await guardResponse(error, c))
     await next()
   }
@@ -198,8 +252,13 @@ function guard(
  * app.delete('/api/keys/:id', authenticate(kw), requireScopes('admin'), revokeKey)
  * ```
  */
-export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
-  return guard(createScopeGuard(scopes, preflightReader))
+export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variables: OptionalKeywardVariables }>
+export function requireScopes<From extends string>(
+  ...args: [...scopes: string[], options: GuardOptions<From>]
+): MiddlewareHandler<{ Variables: OptionalLandedVariables<From> }>
+export function requireScopes(...args: Array<string | GuardOptions>): MiddlewareHandler {
+  const { scopes, from } = scopeGuardArgs(args)
+  return guard(createScopeGuard(scopes, preflightReader), from)
 }
 
 /**
@@ -212,8 +271,12 @@ export function requireScopes(...scopes: string[]): MiddlewareHandler<{ Variable
  * app.post('/api/billing/payout', authenticate(kw), requireMfa(), payout)
  * ```
  */
-export function requireMfa(): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
-  return guard(createMfaGuard(preflightReader))
+export function requireMfa(): MiddlewareHandler<{ Variables: OptionalKeywardVariables }>
+export function requireMfa<From extends string>(
+  options: GuardOptions<From>,
+): MiddlewareHandler<{ Variables: OptionalLandedVariables<From> }>
+export function requireMfa(options?: GuardOptions): MiddlewareHandler {
+  return guard(createMfaGuard(preflightReader), guardFrom(options, 'requireMfa()'))
 }
 
 /**
@@ -226,10 +289,16 @@ export function requireMfa(): MiddlewareHandler<{ Variables: OptionalKeywardVari
  * app.get('/api/projects/:projectId/stats', authenticate(kw), requireProject((c) => c.req.param('projectId')), stats)
  * ```
  */
-export function requireProject(getProjectId: ProjectResolver<Context>): MiddlewareHandler<{ Variables: OptionalKeywardVariables }> {
+export function requireProject(getProjectId: ProjectResolver<Context>): MiddlewareHandler<{ Variables: OptionalKeywardVariables }>
+export function requireProject<From extends string>(
+  getProjectId: ProjectResolver<Context>,
+  options: GuardOptions<From>,
+): MiddlewareHandler<{ Variables: OptionalLandedVariables<From> }>
+export function requireProject(getProjectId: ProjectResolver<Context>, options?: GuardOptions): MiddlewareHandler {
   const check = createProjectGuard(getProjectId, preflightReader)
+  const from = guardFrom(options, 'requireProject()')
   return async (c, next) => {
-    const error = await check(c, c.get('auth'))
+    const error = await check(c, landedAuth(c, from))
     if (error !== undefined) return send(c, await guardResponse(error, c))
     await next()
   }

@@ -34,13 +34,40 @@ import {
   createMfaGuard,
   createProjectGuard,
   createScopeGuard,
+  guardFrom,
   guardResponse,
+  land,
+  LANDING_OPTIONS,
   nodeHeaders,
+  scopeGuardArgs,
   type AuthenticateOptions,
+  type GuardOptions,
+  type Landing,
   type ProjectResolver,
 } from './shared.js'
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
+export type { CredentialSource, GuardOptions } from './shared.js'
+
+/**
+ * The `ctx.state` that `authenticate({ as })` fills: `LandedState<'session'>` is `{ session: AuthContext }`.
+ *
+ * @example
+ * ```ts
+ * const router = new Router<KeywardState & LandedState<'session'>>()
+ * ```
+ */
+export type LandedState<As extends string = 'auth'> = { [K in As]: AuthContext }
+
+/**
+ * The `ctx.state` a guard reads: the landing place may be unset (no credential, `optional: true`).
+ *
+ * @example
+ * ```ts
+ * const guard: Middleware<OptionalLandedState<'session'>> = requireMfa({ from: 'session' })
+ * ```
+ */
+export type OptionalLandedState<As extends string = 'auth'> = { [K in As]?: AuthContext }
 
 /**
  * The `ctx.state` that `authenticate()` fills. Give it to `new Koa<KeywardState>()` or to a router.
@@ -88,7 +115,7 @@ export type AnyContext = ParameterizedContext<any, any, any>
  * const options: KoaAuthenticateOptions = { scopes: 'write', project: (ctx) => ctx.get('x-project-id') || undefined }
  * ```
  */
-export type KoaAuthenticateOptions = AuthenticateOptions<AnyContext>
+export type KoaAuthenticateOptions<As extends string = string> = AuthenticateOptions<AnyContext> & Landing<As>
 
 const read = {
   method: (ctx: AnyContext) => ctx.method,
@@ -106,7 +133,7 @@ function send(ctx: AnyContext, { status, headers, body }: ErrorResponse): void {
 }
 
 /**
- * Middleware that verifies the request's API key. On success `ctx.state.auth` is set, the
+ * Middleware that verifies the request's API key. On success `ctx.state.auth` (or `ctx.state[as]`) is set, the
  * RateLimit headers are added and `next()` runs; on failure the response is the error's status,
  * headers and `application/problem+json` body and `next()` is not called. A CORS preflight passes
  * untouched, with no `ctx.state.auth`: a middleware after it that runs for every method must not
@@ -118,23 +145,35 @@ function send(ctx: AnyContext, { status, headers, body }: ErrorResponse): void {
  * router.post('/api/track', authenticate(kw, { scopes: 'write', project: (ctx) => ctx.request.body?.projectId }), track)
  * ```
  */
-export function authenticate(kw: Keyward, options: KoaAuthenticateOptions & { optional: true }): Middleware<OptionalKeywardState>
-export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Middleware<KeywardState>
-export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Middleware<KeywardState> {
-  const decide = createAuthenticator(kw, options, read)
+export function authenticate(kw: Keyward, options: KoaAuthenticateOptions<'auth'> & { optional: true }): Middleware<OptionalKeywardState>
+export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions<'auth'>): Middleware<KeywardState>
+export function authenticate<As extends string>(
+  kw: Keyward,
+  options: KoaAuthenticateOptions<As> & { as: As; optional: true },
+): Middleware<OptionalLandedState<As>>
+export function authenticate<As extends string>(kw: Keyward, options: KoaAuthenticateOptions<As> & { as: As }): Middleware<LandedState<As>>
+export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Middleware {
+  const decide = createAuthenticator(kw, options, read, LANDING_OPTIONS)
+  const as = options?.as ?? 'auth'
   return async (ctx, next) => {
     const decision = await decide(ctx)
     if (!decision.ok) return send(ctx, decision.response)
-    if (decision.auth !== undefined) ctx.state.auth = decision.auth
+    if (decision.auth !== undefined) {
+      if (as === 'auth') (ctx.state as KeywardState).auth = decision.auth
+      else land(ctx.state as Record<string, unknown>, as, decision.auth, 'ctx.state')
+    }
     ctx.set(decision.headers)
     await next()
   }
 }
 
 // A synchronous guard as middleware: next() when it passes, else its refusal.
-function guard(check: (ctx: AnyContext, auth: AuthContext | undefined) => KeywardError | undefined): Middleware<OptionalKeywardState> {
+function guard<From extends string>(
+  check: (ctx: AnyContext, auth: AuthContext | undefined) => KeywardError | undefined,
+  from: From,
+): Middleware<OptionalLandedState<From>> {
   return async (ctx, next) => {
-    const error = check(ctx, ctx.state.auth)
+    const error = check(ctx, (ctx.state as Record<string, AuthContext | undefined>)[from])
     if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
     await next()
   }
@@ -150,8 +189,13 @@ function guard(check: (ctx: AnyContext, auth: AuthContext | undefined) => Keywar
  * router.delete('/api/keys/:id', authenticate(kw), requireScopes('admin'), revokeKey)
  * ```
  */
-export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardState> {
-  return guard(createScopeGuard(scopes, read))
+export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardState>
+export function requireScopes<From extends string>(
+  ...args: [...scopes: string[], options: GuardOptions<From>]
+): Middleware<OptionalLandedState<From>>
+export function requireScopes(...args: Array<string | GuardOptions>): Middleware<OptionalLandedState<string>> {
+  const { scopes, from } = scopeGuardArgs(args)
+  return guard(createScopeGuard(scopes, read), from)
 }
 
 /**
@@ -164,8 +208,10 @@ export function requireScopes(...scopes: string[]): Middleware<OptionalKeywardSt
  * router.post('/api/billing/payout', authenticate(kw), requireMfa(), payout)
  * ```
  */
-export function requireMfa(): Middleware<OptionalKeywardState> {
-  return guard(createMfaGuard(read))
+export function requireMfa(): Middleware<OptionalKeywardState>
+export function requireMfa<From extends string>(options: GuardOptions<From>): Middleware<OptionalLandedState<From>>
+export function requireMfa(options?: GuardOptions): Middleware<OptionalLandedState<string>> {
+  return guard(createMfaGuard(read), guardFrom(options, 'requireMfa()'))
 }
 
 /**
@@ -178,10 +224,16 @@ export function requireMfa(): Middleware<OptionalKeywardState> {
  * router.get('/api/projects/:projectId/stats', authenticate(kw), requireProject((ctx) => ctx.params.projectId), stats)
  * ```
  */
-export function requireProject(getProjectId: ProjectResolver<AnyContext>): Middleware<OptionalKeywardState> {
+export function requireProject(getProjectId: ProjectResolver<AnyContext>): Middleware<OptionalKeywardState>
+export function requireProject<From extends string>(
+  getProjectId: ProjectResolver<AnyContext>,
+  options: GuardOptions<From>,
+): Middleware<OptionalLandedState<From>>
+export function requireProject(getProjectId: ProjectResolver<AnyContext>, options?: GuardOptions): Middleware<OptionalLandedState<string>> {
   const check = createProjectGuard(getProjectId, read)
+  const from = guardFrom(options, 'requireProject()')
   return async (ctx, next) => {
-    const error = await check(ctx, ctx.state.auth)
+    const error = await check(ctx, (ctx.state as Record<string, AuthContext | undefined>)[from])
     if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
     await next()
   }

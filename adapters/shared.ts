@@ -19,7 +19,18 @@ import {
   type WaitUntil,
 } from 'keyward'
 // Bundled into each adapter (a pure function, no state), not part of keyward's public surface.
-import { boolean, checkedElsewhere, checkOptions, func, optionError, type OptionRules } from '../src/internal/options.js'
+import {
+  boolean,
+  checkedElsewhere,
+  checkOptions,
+  func,
+  nested,
+  oneOf,
+  optionError,
+  required,
+  type OptionRule,
+  type OptionRules,
+} from '../src/internal/options.js'
 
 /**
  * The project a request targets, from the framework's request: a string, or a promise of one (a
@@ -66,6 +77,125 @@ export interface AuthenticateOptions<Request> {
    * Default: none, the socket address is the client. keyward ignores the framework's own setting.
    */
   trustProxy?: TrustProxy
+  /**
+   * Where this `authenticate()` reads its credential, for an API that takes two on purpose (an
+   * app key in one header, a user session in `Authorization`). Default: createKeyward's
+   * `credentialHeaders`, any kind of credential.
+   */
+  credentials?: CredentialSource
+}
+
+/**
+ * The credential one `authenticate()` reads: which header(s), and optionally which kind.
+ *
+ * @example
+ * ```ts
+ * const appKey: CredentialSource = { header: 'x-app-key', type: 'api_key' }
+ * const session: CredentialSource = { header: 'authorization', type: 'jwt' }
+ * ```
+ */
+export interface CredentialSource {
+  /** The header or headers to read (lowercase), instead of createKeyward's `credentialHeaders`. */
+  header: string | readonly string[]
+  /** Accept only an API key or only a JWT; the other kind is refused as 401 `invalid_token`. Default: both. */
+  type?: 'api_key' | 'jwt'
+}
+
+/**
+ * The `as` option of `authenticate()` in the Express, Koa, Hono and Fastify adapters: the name the
+ * auth lands under (`req.session`, `ctx.state.session`, `c.get('session')`, `request.session`),
+ * so that a second `authenticate()` does not overwrite the first. Default `'auth'`.
+ *
+ * @example
+ * ```ts
+ * const landing: Landing<'session'> = { as: 'session' }
+ * ```
+ */
+export interface Landing<As extends string = string> {
+  /** The name the auth lands under. An identifier; default `'auth'`. */
+  as?: As
+}
+
+/**
+ * The options of a guard (`requireScopes`, `requireProject`, `requireMfa`): which landing place it reads.
+ *
+ * @example
+ * ```ts
+ * const options: GuardOptions<'session'> = { from: 'session' }
+ * ```
+ */
+export interface GuardOptions<From extends string = string> {
+  /** The `as` of the `authenticate()` whose auth the guard checks. Default `'auth'`. */
+  from?: From
+}
+
+const landingName: OptionRule = (value, path) => {
+  if (typeof value !== 'string' || !/^[A-Za-z_$][\w$]{0,63}$/.test(value) || value in Object.prototype || value === 'prototype')
+    optionError(`${path} must be an identifier such as 'session' (not a name every object already has)`)
+}
+
+/**
+ * The `as` option's rule, for the adapters that offer it.
+ *
+ * @example
+ * ```ts
+ * createAuthenticator(kw, options, read, LANDING_OPTIONS)
+ * ```
+ */
+export const LANDING_OPTIONS: OptionRules = { as: landingName }
+
+const GUARD_OPTIONS: OptionRules = { from: landingName }
+
+/**
+ * A guard's options, checked: the landing place it reads, `'auth'` by default.
+ *
+ * @example
+ * ```ts
+ * const from = guardFrom(options, 'requireMfa()') // 'auth'
+ * ```
+ */
+export function guardFrom(options: GuardOptions | undefined, where: string): string {
+  if (options === undefined) return 'auth'
+  checkOptions(options, GUARD_OPTIONS, { path: where, notObject: `${where} options must be { from: 'name' }` })
+  return options.from ?? 'auth'
+}
+
+/**
+ * `requireScopes(...scopes, options?)`: the scopes, and the options object when the last argument is one.
+ *
+ * @example
+ * ```ts
+ * scopeGuardArgs(['admin', { from: 'session' }]) // { scopes: ['admin'], from: 'session' }
+ * ```
+ */
+export function scopeGuardArgs(args: ReadonlyArray<string | GuardOptions>): { scopes: string[]; from: string } {
+  const last = args[args.length - 1]
+  const hasOptions = last !== null && typeof last === 'object' && !Array.isArray(last)
+  const from = hasOptions ? guardFrom(last, 'requireScopes()') : 'auth'
+  return { scopes: (hasOptions ? args.slice(0, -1) : args) as string[], from }
+}
+
+// The auths keyward put in a landing place: another value found there is someone else's.
+const landed = new WeakSet<object>()
+
+/**
+ * Puts `auth` on `target[name]` for an `as` other than `'auth'`, refusing to overwrite what keyward
+ * did not put there (express-session's `req.session`, a framework's own field): that is an
+ * application bug, thrown so the framework's error handling answers 500, never a silent clobber.
+ *
+ * @example
+ * ```ts
+ * land(req, 'session', decision.auth, 'req')
+ * ```
+ */
+export function land(target: Record<string, unknown>, name: string, auth: AuthContext, where: string): void {
+  const current = target[name]
+  if (current !== undefined && !(typeof current === 'object' && current !== null && landed.has(current)))
+    throw new Error(
+      `keyward: authenticate({ as: '${name}' }) cannot set ${where}.${name}: it already holds a value keyward did not put there`,
+    )
+  landed.add(auth)
+  target[name] = auth
 }
 
 /**
@@ -157,6 +287,14 @@ export const AUTHENTICATE_OPTIONS: OptionRules = {
   onError: func('(error, request) => response override'),
   // createClientIpResolver says what a valid hop count or address list is.
   trustProxy: checkedElsewhere,
+  credentials: nested({
+    header: required((value, path) => {
+      const names = typeof value === 'string' ? [value] : value
+      if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && /^[a-z0-9-]+$/.test(n)))
+        optionError(`${path} must be a lowercase header name or a non-empty list of them`)
+    }),
+    type: oneOf(['api_key', 'jwt']),
+  }),
 }
 
 /** The `onError` of the `authenticate()` that ran on a request, for the guards after it. */
@@ -183,6 +321,10 @@ export function createAuthenticator<Request extends object>(
   const { project, optional = false, onError } = opts
   const scopes = checkScopes(opts.scopes === undefined ? [] : typeof opts.scopes === 'string' ? [opts.scopes] : opts.scopes, 'scopes')
   const clientIp = createClientIpResolver(opts.trustProxy)
+  const source = opts.credentials
+  const credentialHeaders =
+    source === undefined ? undefined : Object.freeze(typeof source.header === 'string' ? [source.header] : [...source.header])
+  const accept = source?.type
 
   return async (request) => {
     const headers = read.headers(request)
@@ -198,6 +340,8 @@ export function createAuthenticator<Request extends object>(
       scopes,
       url: read.url(request),
       waitUntil: read.waitUntil?.(request),
+      credentialHeaders,
+      accept,
     })
     if (result.ok) return result
     if (optional && result.error.code === 'missing_credentials') return PASS

@@ -11,9 +11,10 @@ import { TokenVerifier } from './jwt/token-verifier.js'
 import { createKeyManager, type KeyManager } from './keys/manager.js'
 import { MemoryRateLimiter } from './limiters/memory-rate-limiter.js'
 import { LockoutGate } from './verify/lockout-gate.js'
-import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
+import type { RateLimiter } from './limiters/rate-limiter.js'
+import { LOCKOUT_OPTION, resolveLockout, type LockoutOptions } from './verify/lockout-options.js'
 import { isValidPolicyName } from './http/rate-limit-headers.js'
-import { ParseMemo } from './http/restrictions.js'
+import { ParseMemo, type RestrictionMode } from './http/restrictions.js'
 import type { Runtime } from './runtime.js'
 import { createScopeExpander, DEFAULT_SCOPE_HIERARCHY, type ScopeHierarchy } from './keys/scopes.js'
 import { MemoryTokenStore } from './stores/memory-token-store.js'
@@ -57,8 +58,11 @@ export interface KeywardOptions {
   limiter?: RateLimiter
   /** Secret for HMAC-SHA256 key hashing (at least 16 bytes). Keep it out of the database. */
   pepper?: string | Uint8Array
-  /** Failed attempts per client address before it is blocked. Default `{ maxFailures: 10, windowMs: 300_000 }`; false disables. */
-  lockout?: LockoutPolicy | false
+  /**
+   * Failed attempts per client address before it is blocked. Default `{ maxFailures: 10, windowMs: 300_000 }`; false disables.
+   * `count` names the refusals that count (default `['invalid_token', 'origin_forbidden', 'ip_forbidden']`).
+   */
+  lockout?: LockoutOptions | false
   /** The quota of keys that have none of their own. Default: none. */
   defaultRateLimit?: RateLimitRule | readonly RateLimitRule[]
   /** The verified-key cache; false disables it (every request reads the store). */
@@ -69,6 +73,13 @@ export interface KeywardOptions {
   credentialHeaders?: readonly string[]
   /** Headers the request origin is read from, first present wins. Default `['origin']`; TokenKit-style APIs add `'x-origin'`. */
   originHeaders?: readonly string[]
+  /**
+   * How a key's origin and IP lists combine. Default `'strict'`: an IP list binds whatever Origin
+   * is claimed. `'origin-or-ip'` is TokenKit's rule, weaker: a request with an Origin is checked
+   * against the origin list only, one without against the IP list only, an empty list passes
+   * (docs/origin-and-ip.md says what it re-opens).
+   */
+  restrictionMode?: RestrictionMode
   /** How often last-used times are written, in ms. Default 60,000; false never records them. */
   usageFlushMs?: number | false
   /** The clock, epoch ms. Default `Date.now`. Tests pass their own. */
@@ -149,15 +160,7 @@ const KEYWARD_OPTIONS: OptionRules = {
   store: withMethods(['findById', 'insert', 'update', 'listByOrg', 'touch'], 'a TokenStore'),
   limiter: withMethods(['limit', 'recordFailure'], 'a RateLimiter'),
   pepper: checkedElsewhere,
-  lockout: orFalse(
-    nested(
-      {
-        maxFailures: required(integer({ min: 1, message: 'must be a positive integer' })),
-        windowMs: required(integer({ min: 1000, message: 'must be an integer >= 1000' })),
-      },
-      () => 'lockout must be false or { maxFailures: positive integer, windowMs: integer >= 1000 }',
-    ),
-  ),
+  lockout: LOCKOUT_OPTION,
   defaultRateLimit: (value, path) => {
     const list = Array.isArray(value) ? value : [value]
     list.forEach((rule, i) => checkRule(rule as RateLimitRule, Array.isArray(value) ? `${path}[${i}]` : path))
@@ -166,6 +169,7 @@ const KEYWARD_OPTIONS: OptionRules = {
   scopes: checkedElsewhere,
   credentialHeaders: headerNames,
   originHeaders: headerNames,
+  restrictionMode: oneOf(['strict', 'origin-or-ip']),
   usageFlushMs: orFalse(integer({ min: 100, message: 'must be false or an integer of at least 100' })),
   now: func('returning epoch milliseconds'),
   onBackgroundError: func('(error) => void'),
@@ -193,7 +197,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
   prefixes.forEach(assertValidPrefix)
   const environment = options.environment ?? 'live'
   const now = options.now ?? Date.now
-  const lockout = options.lockout ?? { maxFailures: 10, windowMs: 5 * 60_000 }
+  const { policy: lockout, counts: lockoutCounts } = resolveLockout(options.lockout)
   const defaults =
     options.defaultRateLimit === undefined
       ? []
@@ -217,10 +221,12 @@ export function createKeyward(options: KeywardOptions): Keyward {
     expandScopes: createScopeExpander(options.scopes ?? DEFAULT_SCOPE_HIERARCHY),
     cache: new KeyCache(cacheOptions, now),
     lockout,
+    lockoutCounts,
     defaultRateLimit,
     usage: usageFlushMs === false ? undefined : new UsageRecorder(store, usageFlushMs, onBackgroundError),
     credentialHeaders: Object.freeze([...(options.credentialHeaders ?? DEFAULT_CREDENTIAL_HEADERS)]),
     originHeaders: Object.freeze([...(options.originHeaders ?? ['origin'])]),
+    restrictionMode: options.restrictionMode ?? 'strict',
     blocked: new LRUCache<string, number>({ max: 10_000 }),
     gate: lockout === false ? undefined : new LockoutGate(lockout),
     memo: new ParseMemo(),
@@ -263,7 +269,8 @@ export function createKeyward(options: KeywardOptions): Keyward {
         ? (input) => verifyRequest(rt, input)
         : async (input) => {
             const result = await verifyRequest(rt, input)
-            if (!result.ok) emit(verifyFailedEvent(input.headers, input.ip, result.error.code, rt.credentialHeaders, prefixes))
+            if (!result.ok)
+              emit(verifyFailedEvent(input.headers, input.ip, result.error.code, input.credentialHeaders ?? rt.credentialHeaders, prefixes))
             return result
           },
     keys: createKeyManager(rt, emit),

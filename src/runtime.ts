@@ -6,7 +6,7 @@ import type { Environment } from './keys/format.js'
 import type { TokenVerifier } from './jwt/token-verifier.js'
 import type { LockoutGate } from './verify/lockout-gate.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
-import type { ParseMemo } from './http/restrictions.js'
+import type { ParseMemo, RestrictionMode } from './http/restrictions.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { KeyRecord, RateLimitRule } from './types.js'
 import type { UsageRecorder } from './verify/usage-recorder.js'
@@ -29,10 +29,13 @@ export interface Runtime {
   expandScopes: (granted: readonly string[]) => string[]
   cache: KeyCache<CachedKey>
   lockout: LockoutPolicy | false
+  /** The refusal codes that count toward lockout (`lockout.count`). */
+  lockoutCounts: ReadonlySet<string>
   defaultRateLimit: readonly RateLimitRule[]
   usage: UsageRecorder | undefined
   credentialHeaders: readonly string[]
   originHeaders: readonly string[]
+  restrictionMode: RestrictionMode
   /** Addresses this process has seen blocked, until when: refused before any store lookup. */
   blocked: LRUCache<string, number>
   /** Attempts in flight per address against the failure budget; undefined when lockout is off. */

@@ -70,11 +70,28 @@ export interface PlaceRules {
 }
 
 /**
- * Whether a valid key may be used from where the request comes (docs/origin-and-ip.md):
+ * How a key's two lists combine (docs/origin-and-ip.md):
+ * - `'strict'` (the default): an IP list binds whatever Origin a client claims, unless the key
+ *   also has an origin list and the request an Origin; a key with only origins refuses a request
+ *   without one.
+ * - `'origin-or-ip'` (TokenKit's documented rule): a request with an Origin is checked against the
+ *   origin list only, one without against the IP list only, and an empty list passes. Any client
+ *   that can set headers escapes a one-list key by sending, or leaving out, an Origin.
+ *
+ * @example
+ * ```ts
+ * createKeyward({ prefix: 'tk', restrictionMode: 'origin-or-ip', originHeaders: ['origin', 'x-origin'] })
+ * ```
+ */
+export type RestrictionMode = 'strict' | 'origin-or-ip'
+
+/**
+ * Whether a valid key may be used from where the request comes (docs/origin-and-ip.md), in the
+ * given {@link RestrictionMode}. In `'strict'` mode:
  * origins only -> the Origin must match, and a request without one is refused;
  * IPs only -> the client address must match, whatever Origin is claimed;
  * both -> Origin present: the origin list; absent: the IP list.
- * `Origin: null` and several Origin values never match.
+ * `Origin: null` and several Origin values never match an origin list.
  *
  * @example
  * ```ts
@@ -87,21 +104,46 @@ export function placeRefusal(
   originHeaders: readonly string[],
   client: ClientAddress | null,
   memo: ParseMemo,
+  mode: RestrictionMode = 'strict',
 ): 'origin_forbidden' | 'ip_forbidden' | null {
+  if (mode === 'origin-or-ip') {
+    const origin = requestOrigin(headers, originHeaders)
+    if (origin !== undefined) return originRefusal(rules, origin, memo)
+    return rules.hasIpRules ? ipRefusal(rules, client) : null
+  }
   if (rules.allowedOrigins.length > 0) {
-    for (const name of originHeaders) {
-      const value = readHeader(headers, name)
-      if (value === undefined) continue
-      // Anything but one string (several values, or a null an app put in a header record) never matches.
-      const single =
-        typeof value === 'string' ? value : Array.isArray(value) && value.length === 1 && typeof value[0] === 'string' ? value[0] : ''
-      const host = memo.originHost(single)
-      return host !== '' && rules.allowedOrigins.includes(host) ? null : 'origin_forbidden'
-    }
+    const origin = requestOrigin(headers, originHeaders)
+    if (origin !== undefined) return originRefusal(rules, origin, memo)
     if (!rules.hasIpRules) return 'origin_forbidden'
   } else if (!rules.hasIpRules) {
     return null
   }
+  return ipRefusal(rules, client)
+}
+
+/**
+ * The request's Origin as one string: the first of `originHeaders` present, or undefined when
+ * none is. Anything but one string (several values, or a null an app put in a header record)
+ * comes back as '', which no origin list matches.
+ */
+function requestOrigin(headers: HeaderSource, originHeaders: readonly string[]): string | undefined {
+  for (const name of originHeaders) {
+    const value = readHeader(headers, name)
+    if (value === undefined) continue
+    return typeof value === 'string' ? value : Array.isArray(value) && value.length === 1 && typeof value[0] === 'string' ? value[0] : ''
+  }
+  return undefined
+}
+
+/** The origin list's answer: an empty list passes (only `'origin-or-ip'` mode asks it then). */
+function originRefusal(rules: PlaceRules, origin: string, memo: ParseMemo): 'origin_forbidden' | null {
+  if (rules.allowedOrigins.length === 0) return null
+  const host = memo.originHost(origin)
+  return host !== '' && rules.allowedOrigins.includes(host) ? null : 'origin_forbidden'
+}
+
+/** The IP list's answer, for a key that has one: no client address never matches. */
+function ipRefusal(rules: PlaceRules, client: ClientAddress | null): 'ip_forbidden' | null {
   if (client === null) return 'ip_forbidden'
   for (const network of rules.networks) if (ipInNetwork(client.address, network)) return null
   return 'ip_forbidden'

@@ -20,6 +20,14 @@ export interface VerifyInput {
   project?: string | undefined
   /** Scopes the request needs; all must be granted. */
   scopes?: string | readonly string[] | undefined
+  /**
+   * The headers this call reads the credential from, lowercase, instead of createKeyward's
+   * `credentialHeaders`: an API that takes an app key in one header and a user session in
+   * `Authorization` verifies each from its own header, and neither sees the other as a second credential.
+   */
+  credentialHeaders?: readonly string[] | undefined
+  /** Accept only this kind of credential: a JWT where a user session is expected, an API key where an app key is. Default: both. */
+  accept?: 'api_key' | 'jwt' | undefined
   /** The request URL (path and query). Only looked at to refuse credentials sent in it. */
   url?: string | undefined
   /**

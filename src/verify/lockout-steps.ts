@@ -9,11 +9,6 @@ import type { Runtime } from '../runtime.js'
 import { blockedFailure, BUSY, STATIC_FAILURES, type Failure } from './failures.js'
 import type { LockoutGate } from './lockout-gate.js'
 
-// The failures that count toward an address's lockout: a wrong credential, or one used from where
-// it is not allowed. Project and scope refusals are a valid credential asking for too much;
-// malformed credentials are refused before any of this and never could succeed.
-const COUNTED: ReadonlySet<KeywardErrorCode> = new Set(['invalid_token', 'origin_forbidden', 'ip_forbidden'])
-
 /**
  * The refusal for an address this process knows to be blocked, or null. Costs no I/O.
  *
@@ -123,7 +118,7 @@ export async function refuse(
   options?: ConstructorParameters<typeof KeywardError>[1],
   held = false,
 ): Promise<Failure> {
-  if (rt.lockout !== false && client !== null && COUNTED.has(code)) {
+  if (rt.lockout !== false && client !== null && rt.lockoutCounts.has(code)) {
     hold(rt, client, held)
     try {
       const state = await rt.limiter.recordFailure(client.bucket, rt.lockout, now)

@@ -36,7 +36,7 @@ export function authorize(
   if (principal.place !== undefined) {
     let place: ReturnType<typeof placeRefusal>
     try {
-      place = placeRefusal(principal.place, input.headers, rt.originHeaders, client, rt.memo)
+      place = placeRefusal(principal.place, input.headers, rt.originHeaders, client, rt.memo, rt.restrictionMode)
     } catch (cause) {
       // The slot must go back whatever broke, or the address waits behind it for good.
       settle(rt, client, held)
@@ -88,8 +88,12 @@ export async function grant(
     if (quota.policy !== null && decision.rules.length > 0)
       headers = { 'ratelimit-policy': quota.policy, ratelimit: formatRateLimit(decision.rules) }
     // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
-    if (!decision.allowed)
-      return { ok: false, error: new KeywardError('rate_limited', { retryAfter: retrySeconds(decision.retryAfterMs), headers }) }
+    if (!decision.allowed) {
+      const options = { retryAfter: retrySeconds(decision.retryAfterMs), headers }
+      // Counted only when the app says so (lockout.count): one more limiter call, on refusals only.
+      if (rt.lockoutCounts.has('rate_limited')) return await refuse(rt, 'rate_limited', client, now, options)
+      return { ok: false, error: new KeywardError('rate_limited', options) }
+    }
   }
   // Attach: the one place a success is built.
   if (principal.record !== undefined) rt.usage?.record(principal.record.id, now, input.waitUntil)

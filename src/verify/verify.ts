@@ -19,6 +19,21 @@ import { authorize } from './tail.js'
 
 export type { VerifyInput, VerifyResult } from './input.js'
 
+// Frozen header lists already checked: an adapter passes the same one on every request.
+const checkedHeaderLists = new WeakSet<readonly string[]>()
+
+// A wrong credential source is the application's bug: said at once, never a silent default.
+function checkCredentialSource(input: VerifyInput): void {
+  const names = input.credentialHeaders
+  if (names !== undefined && !checkedHeaderLists.has(names)) {
+    if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && /^[a-z0-9-]+$/.test(n)))
+      throw new TypeError('keyward: verify() credentialHeaders must be a non-empty list of lowercase header names')
+    if (Object.isFrozen(names)) checkedHeaderLists.add(names)
+  }
+  if (input.accept !== undefined && input.accept !== 'api_key' && input.accept !== 'jwt')
+    throw new TypeError("keyward: verify() accept must be 'api_key' or 'jwt'")
+}
+
 /**
  * The verification pipeline (README "How verify() decides"). Never throws.
  *
@@ -37,15 +52,17 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
   }
   if (input.waitUntil !== undefined && typeof input.waitUntil !== 'function')
     throw new TypeError('keyward: verify() waitUntil must be a function, e.g. (p) => ctx.waitUntil(p)')
+  if (input.credentialHeaders !== undefined || input.accept !== undefined) checkCredentialSource(input)
   try {
     if (input.url !== undefined && urlHasCredential(input.url, rt.prefixes)) return URL_CREDENTIAL
-    const credential = extractCredential(input.headers, rt.credentialHeaders)
+    const credential = extractCredential(input.headers, input.credentialHeaders ?? rt.credentialHeaders)
     if (typeof credential !== 'string') return { ok: false, error: credential }
 
     // Parse: typos, forgeries and keys of the other environment never reach the store. Not one of
     // our keys: a JWT when keyward is configured for them, else simply invalid.
-    const parsed = parseKey(credential, rt.prefixes)
-    const tokens = parsed === null && rt.tokens !== undefined && looksLikeJwt(credential) ? rt.tokens : undefined
+    const parsed = input.accept === 'jwt' ? null : parseKey(credential, rt.prefixes)
+    const tokens =
+      parsed === null && input.accept !== 'api_key' && rt.tokens !== undefined && looksLikeJwt(credential) ? rt.tokens : undefined
     if (parsed === null ? tokens === undefined : parsed.environment !== rt.environment) return INVALID_TOKEN
 
     const now = rt.now()

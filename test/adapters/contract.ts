@@ -19,6 +19,11 @@ import { BrokenStore, setup } from './support.js'
  * - GET /hooked/:projectId: authenticate({ onError: BAD_HEADER_HOOK }), requireScopes('write'), requireProject(the param)
  * - GET /hidden: authenticate({ onError: () => ({ status: 404 }) })
  * - GET /mfa/:projectId: authenticate({ scopes: 'read', project: the param }), requireMfa(); answers `{ subject }`
+ * - GET /both/:projectId, two credentials on purpose: authenticate({ credentials: { header: 'x-app-key', type: 'api_key' } })
+ *   (lands as `auth`), requireScopes('write'), then authenticate({ as: 'session', credentials: { header: 'authorization',
+ *   type: 'jwt' } }), requireScopes('admin', { from: 'session' }), requireProject(the param, { from: 'session' }),
+ *   requireMfa({ from: 'session' }); answers `{ keyId: auth.keyId, subject: session.subject }`. The fetch adapter
+ *   calls authenticateRequest twice, the guards as its options.
  * An error thrown anywhere in a chain reaches the framework's error handling, which answers 500 `{ error: 'handled' }`.
  */
 export type StartApp = (kw: Keyward, options: { trustProxy?: TrustProxy }) => Promise<{ url: string; close: () => Promise<void> }>
@@ -345,6 +350,48 @@ export function adapterContract(name: string, start: StartApp): void {
       expectRefusal(await call('/mfa/p2', { headers: bearer(withMfa.accessToken) }), 403, 'project_forbidden', [withMfa.accessToken])
       expectRefusal(await call('/mfa/p1', { headers: bearer(withMfa.refreshToken) }), 401, 'invalid_token', [withMfa.refreshToken])
       expectRefusal(await call('/mfa/p1'), 401, 'missing_credentials', [])
+    })
+
+    it('two credentials on purpose: app key and user session land apart, each from its header, each guard on its own', async () => {
+      const { call, mint, kw } = await serve(
+        setup({
+          jwt: {
+            issuer: 'https://api.example',
+            audience: 'api',
+            signingKey: { alg: 'HS256', secret: 'a-test-secret-of-at-least-32-bytes!!' },
+          },
+        }),
+      )
+      const appKey = await mint({ scopes: ['write'] })
+      const readKey = await mint({ scopes: ['read'] })
+      const session = (scopes: string[], mfa: boolean, subject = 'user_42') =>
+        kw.tokens.issue({ subject, org: 'org_1', scopes, projects: ['p1'], mfa }).then((pair) => pair.accessToken)
+      const admin = await session(['admin'], true)
+      const reader = await session(['read'], true, 'user_43')
+      const noMfa = await session(['admin'], false, 'user_44')
+      const both = (app: string | undefined, user: string | undefined, project = 'p1') =>
+        call(`/both/${project}`, {
+          headers: { ...(app === undefined ? {} : { 'x-app-key': app }), ...(user === undefined ? {} : bearer(user)) },
+        })
+
+      // Both land, neither overwrites the other; the project guard reads the session (the app key has only prod-site).
+      const ok = await both(appKey, admin)
+      expect([ok.status, ok.body]).toEqual([200, { keyId: appKey.slice(9, 17), subject: 'user_42' }])
+      // Each authenticate reads only its own header: one credential in each is never "two credentials".
+      expectRefusal(await both(appKey, undefined), 401, 'missing_credentials', [appKey])
+      expectRefusal(await both(undefined, admin), 401, 'missing_credentials', [admin])
+      // Each accepts only its kind: an API key is no session, a session token is no app key.
+      expectRefusal(await both(appKey, readKey), 401, 'invalid_token', [appKey, readKey])
+      expectRefusal(await both(admin, admin), 401, 'invalid_token', [admin])
+      // Guards: requireScopes('write') checks the app key, the others the session.
+      const appScope = await both(readKey, admin)
+      expectRefusal(appScope, 403, 'insufficient_scope', [readKey, admin])
+      expect(appScope.headers.get('www-authenticate')).toContain('scope="write"')
+      const sessionScope = await both(appKey, reader)
+      expectRefusal(sessionScope, 403, 'insufficient_scope', [appKey, reader])
+      expect(sessionScope.headers.get('www-authenticate')).toContain('scope="admin"')
+      expectRefusal(await both(appKey, noMfa), 401, 'mfa_required', [appKey, noMfa])
+      expectRefusal(await both(appKey, admin, 'p2'), 403, 'project_forbidden', [appKey, admin])
     })
   })
 }

@@ -5,6 +5,7 @@ import { describe, expectTypeOf, it } from 'vitest'
 import type {} from '../../adapters/express-augment.js'
 import {
   authenticate,
+  requireMfa,
   requireProject,
   requireScopes,
   type AuthenticatedRequest,
@@ -97,5 +98,19 @@ describe('keyward/express types', () => {
     expectTypeOf<Parameters<NonNullable<ExpressAuthenticateOptions['onError']>>[1]>().toEqualTypeOf<Request>()
     // @ts-expect-error trustProxy takes a hop count or a list, not true
     authenticate(kw, { trustProxy: true })
+  })
+
+  it('types a second landing place: AuthenticatedRequest<As>, guards with { from }', () => {
+    expectTypeOf(authenticate(kw, { as: 'session', credentials: { header: 'authorization', type: 'jwt' } })).toEqualTypeOf<RequestHandler>()
+    expectTypeOf(requireScopes('admin', { from: 'session' })).toEqualTypeOf<RequestHandler>()
+    expectTypeOf(requireProject((req) => req.params.id, { from: 'session' })).toEqualTypeOf<RequestHandler>()
+    expectTypeOf(requireMfa({ from: 'session' })).toEqualTypeOf<RequestHandler>()
+    expectTypeOf<AuthenticatedRequest<'auth' | 'session'>['session']>().toEqualTypeOf<AuthContext>()
+    expectTypeOf<AuthenticatedRequest<'auth' | 'session'>['auth']>().toEqualTypeOf<AuthContext>()
+    expectTypeOf<KeywardRequest<'session'>['session']>().toEqualTypeOf<AuthContext | undefined>()
+    // @ts-expect-error -- the options come last.
+    requireScopes({ from: 'session' }, 'admin')
+    // @ts-expect-error -- one header name or a list of them.
+    authenticate(kw, { credentials: { header: 42 } })
   })
 })

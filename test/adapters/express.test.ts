@@ -71,6 +71,19 @@ const start: StartApp = (kw, { trustProxy }) => {
   app.get('/mfa/:projectId', authenticate(kw, { scopes: 'read', project: (req) => req.params.projectId }), requireMfa(), (req, res) => {
     res.json({ subject: (req as AuthenticatedRequest).auth.subject ?? null })
   })
+  app.get(
+    '/both/:projectId',
+    authenticate(kw, { credentials: { header: 'x-app-key', type: 'api_key' } }),
+    requireScopes('write'),
+    authenticate(kw, { as: 'session', credentials: { header: 'authorization', type: 'jwt' } }),
+    requireScopes('admin', { from: 'session' }),
+    requireProject((req) => req.params.projectId, { from: 'session' }),
+    requireMfa({ from: 'session' }),
+    (req, res) => {
+      const both = req as AuthenticatedRequest<'auth' | 'session'>
+      res.json({ keyId: both.auth.keyId ?? null, subject: both.session.subject ?? null })
+    },
+  )
   const handled: ErrorRequestHandler = (_error, _req, res, _next) => {
     res.status(500).json({ error: 'handled' })
   }

@@ -2,7 +2,20 @@ import Fastify from 'fastify'
 import type { AuthContext } from 'keyward'
 import { createKeyward } from 'keyward'
 import { describe, expectTypeOf, it } from 'vitest'
-import keyward, { authenticate, managementRouter, requireProject, requireScopes, type KeywardHook } from '../../adapters/fastify.js'
+import keyward, {
+  authenticate,
+  managementRouter,
+  requireMfa,
+  requireProject,
+  requireScopes,
+  type KeywardHook,
+} from '../../adapters/fastify.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session?: AuthContext
+  }
+}
 
 const kw = createKeyward({ prefix: 'bsk' })
 
@@ -42,5 +55,27 @@ describe('keyward/fastify types', () => {
     void Fastify().register(managementRouter(kw, { scope: 'admin' }), { prefix: '/admin' })
     // @ts-expect-error not an option
     managementRouter(kw, { scopes: 'admin' })
+  })
+
+  it('types a second landing place through declaration merging, decorated by the plugin', () => {
+    const app = Fastify()
+    void app.register(keyward, { decorate: ['session'] })
+    app.get(
+      '/both',
+      {
+        onRequest: [
+          authenticate(kw, { credentials: { header: 'x-app-key', type: 'api_key' } }),
+          authenticate(kw, { as: 'session', credentials: { header: 'authorization', type: 'jwt' } }),
+          requireScopes('admin', { from: 'session' }),
+          requireMfa({ from: 'session' }),
+        ],
+      },
+      async (request) => {
+        expectTypeOf(request.session).toEqualTypeOf<AuthContext | undefined>()
+        return { user: request.session?.subject }
+      },
+    )
+    // @ts-expect-error -- decorate is a list of names.
+    void app.register(keyward, { decorate: 'session' })
   })
 })

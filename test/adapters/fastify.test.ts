@@ -1,11 +1,25 @@
 import type { Server } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import keyward, { authenticate, managementRouter, requireMfa, requireProject, requireScopes } from '../../adapters/fastify.js'
+import keyward, {
+  authenticate,
+  managementRouter,
+  requireMfa,
+  requireProject,
+  requireScopes,
+  type AuthContext,
+} from '../../adapters/fastify.js'
 import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
 
 type WithProject = { Params: { projectId: string } }
+
+// The second landing place, typed by declaration merging as Fastify does it.
+declare module 'fastify' {
+  interface FastifyRequest {
+    session?: AuthContext
+  }
+}
 const param = (request: FastifyRequest<WithProject>) => request.params.projectId
 const answer = async (request: FastifyRequest) => ({ keyId: request.auth?.keyId ?? null })
 const reached = async (_request: FastifyRequest, reply: import('fastify').FastifyReply) =>
@@ -17,7 +31,7 @@ export async function buildFastify(
   trustProxy?: Parameters<StartApp>[1]['trustProxy'],
 ): Promise<FastifyInstance> {
   const app = Fastify()
-  await app.register(keyward)
+  await app.register(keyward, { decorate: ['session'] })
   app.setErrorHandler(async (_error, _request, reply) => reply.code(500).send({ error: 'handled' }))
   const track = authenticate(kw, {
     scopes: 'write',
@@ -60,6 +74,20 @@ export async function buildFastify(
     async (request) => ({
       subject: request.auth?.subject ?? null,
     }),
+  )
+  app.get<WithProject>(
+    '/both/:projectId',
+    {
+      onRequest: [
+        authenticate(kw, { credentials: { header: 'x-app-key', type: 'api_key' } }),
+        requireScopes('write'),
+        authenticate(kw, { as: 'session', credentials: { header: 'authorization', type: 'jwt' } }),
+        requireScopes('admin', { from: 'session' }),
+        requireProject<WithProject>(param, { from: 'session' }),
+        requireMfa({ from: 'session' }),
+      ],
+    },
+    async (request) => ({ keyId: request.auth?.keyId ?? null, subject: request.session?.subject ?? null }),
   )
   await app.ready()
   return app

@@ -61,4 +61,15 @@ describe('keyward/fetch types: the arguments after the request come from the han
     >()
     expectTypeOf(withAuth<[Env]>(kw, () => new Response(), { ip: (_request, env) => env.DB })).toEqualTypeOf<RequestHandler<[Env]>>()
   })
+
+  it('two credentials are two results: each its own value, with its own credential source', async () => {
+    const app = await authenticateRequest(kw, request, { credentials: { header: 'x-app-key', type: 'api_key' } })
+    const session = await authenticateRequest(kw, request, { credentials: { header: 'authorization', type: 'jwt' }, requireMfa: true })
+    if (app.ok && session.ok) {
+      expectTypeOf(app.auth).toEqualTypeOf<AuthContext>()
+      expectTypeOf(session.auth).toEqualTypeOf<AuthContext>()
+    }
+    // @ts-expect-error -- no landing place here: the result is the value.
+    await authenticateRequest(kw, request, { as: 'session' })
+  })
 })

@@ -33,6 +33,22 @@ function buildApp(kw: Parameters<StartApp>[0], trustProxy?: Parameters<StartApp>
   const base: WithAuthOptions<[Env]> = { ip: socketAddress }
   const param = (pattern: RegExp) => (request: Request) => pattern.exec(new URL(request.url).pathname)?.[1]
   const adminProject = param(/^\/admin\/([^/]+)$/)
+  // Two credentials on purpose: each result is a value of its own, so nothing can overwrite the other.
+  const appKeyOptions = { credentials: { header: 'x-app-key', type: 'api_key' }, scopes: 'write' } as const
+  const sessionOptions = {
+    credentials: { header: 'authorization', type: 'jwt' },
+    scopes: 'admin',
+    project: param(/^\/both\/([^/]+)$/),
+    requireMfa: true,
+  } as const
+  const both: Handler = async (request, env) => {
+    const ip = socketAddress(request, env)
+    const appKey = await authenticateRequest(kw, request, appKeyOptions, { ip })
+    if (!appKey.ok) return appKey.response
+    const session = await authenticateRequest(kw, request, sessionOptions, { ip })
+    if (!session.ok) return session.response
+    return Response.json({ keyId: appKey.auth.keyId ?? null, subject: session.auth.subject ?? null })
+  }
   const routes: Array<[string, RegExp, Handler]> = [
     ['POST', /^\/api\/track$/, withAuth(kw, answer, { ...base, scopes: 'write', project: projectFromBody, trustProxy })],
     [
@@ -66,6 +82,7 @@ function buildApp(kw: Parameters<StartApp>[0], trustProxy?: Parameters<StartApp>
         requireMfa: true,
       }),
     ],
+    ['GET', /^\/both\/[^/]+$/, both],
   ]
   return async (request, env) => {
     const { pathname } = new URL(request.url)

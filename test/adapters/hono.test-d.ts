@@ -2,7 +2,17 @@ import { Hono } from 'hono'
 import type { AuthContext, KeyInfo } from 'keyward'
 import { createKeyward } from 'keyward'
 import { describe, expectTypeOf, it } from 'vitest'
-import { authenticate, requireProject, requireScopes, type KeywardVariables, type OptionalKeywardVariables } from '../../adapters/hono.js'
+import type { MiddlewareHandler } from 'hono'
+import {
+  authenticate,
+  requireMfa,
+  requireProject,
+  requireScopes,
+  type KeywardVariables,
+  type LandedVariables,
+  type OptionalKeywardVariables,
+  type OptionalLandedVariables,
+} from '../../adapters/hono.js'
 
 const kw = createKeyward({ prefix: 'bsk' })
 
@@ -56,5 +66,32 @@ describe('keyward/hono types', () => {
       c.get('auth')
       return c.text('ok')
     })
+  })
+
+  it('types c.get() for each of two landing places, from the chain alone', () => {
+    new Hono().get(
+      '/both',
+      authenticate(kw, { credentials: { header: 'x-app-key', type: 'api_key' } }),
+      authenticate(kw, { as: 'session', credentials: { header: 'authorization', type: 'jwt' } }),
+      requireScopes('admin', { from: 'session' }),
+      requireProject((c) => c.req.param('id'), { from: 'session' }),
+      requireMfa({ from: 'session' }),
+      (c) => {
+        expectTypeOf(c.get('auth')).toEqualTypeOf<AuthContext>()
+        expectTypeOf(c.get('session')).toEqualTypeOf<AuthContext>()
+        return c.text('ok')
+      },
+    )
+    expectTypeOf(authenticate(kw, { as: 'session', optional: true })).toEqualTypeOf<
+      MiddlewareHandler<{ Variables: OptionalLandedVariables<'session'> }>
+    >()
+    const app = new Hono<{ Variables: KeywardVariables & LandedVariables<'session'> }>()
+    app.use('/api/*', authenticate(kw), authenticate(kw, { as: 'session' }))
+    app.get('/api/me', (c) => {
+      expectTypeOf(c.get('session')).toEqualTypeOf<AuthContext>()
+      return c.text('ok')
+    })
+    // @ts-expect-error -- a guard option is { from }, nothing else.
+    requireMfa({ as: 'session' })
   })
 })

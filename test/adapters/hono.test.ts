@@ -51,6 +51,17 @@ function buildApp(kw: Parameters<StartApp>[0], trustProxy?: Parameters<StartApp>
   app.get('/mfa/:projectId', authenticate(kw, { scopes: 'read', project: (c) => c.req.param('projectId') }), requireMfa(), (c) =>
     c.json({ subject: c.get('auth')?.subject ?? null }),
   )
+  app.get(
+    '/both/:projectId',
+    authenticate(kw, { credentials: { header: 'x-app-key', type: 'api_key' } }),
+    requireScopes('write'),
+    authenticate(kw, { as: 'session', credentials: { header: 'authorization', type: 'jwt' } }),
+    requireScopes('admin', { from: 'session' }),
+    requireProject((c) => c.req.param('projectId'), { from: 'session' }),
+    requireMfa({ from: 'session' }),
+    // Typed by the chain: c.get('session') is the session's AuthContext, c.get('auth') the app key's.
+    (c) => c.json({ keyId: c.get('auth').keyId ?? null, subject: c.get('session').subject ?? null }),
+  )
   app.onError((_error, c) => c.json({ error: 'handled' }, 500))
   return app
 }

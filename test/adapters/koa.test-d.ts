@@ -2,7 +2,15 @@ import Koa, { type Middleware } from 'koa'
 import type { AuthContext } from 'keyward'
 import { createKeyward } from 'keyward'
 import { describe, expectTypeOf, it } from 'vitest'
-import { authenticate, requireScopes, type KeywardState, type OptionalKeywardState } from '../../adapters/koa.js'
+import {
+  authenticate,
+  requireMfa,
+  requireScopes,
+  type KeywardState,
+  type LandedState,
+  type OptionalKeywardState,
+  type OptionalLandedState,
+} from '../../adapters/koa.js'
 
 const kw = createKeyward({ prefix: 'bsk' })
 
@@ -30,5 +38,22 @@ describe('keyward/koa types', () => {
     app.use((ctx) => {
       expectTypeOf(ctx.state.auth).toEqualTypeOf<AuthContext | undefined>()
     })
+  })
+
+  it('types ctx.state for a second landing place', () => {
+    expectTypeOf(authenticate(kw, { as: 'session', credentials: { header: 'authorization', type: 'jwt' } })).toEqualTypeOf<
+      Middleware<LandedState<'session'>>
+    >()
+    expectTypeOf(authenticate(kw, { as: 'session', optional: true })).toEqualTypeOf<Middleware<OptionalLandedState<'session'>>>()
+    expectTypeOf(requireMfa({ from: 'session' })).toEqualTypeOf<Middleware<OptionalLandedState<'session'>>>()
+    expectTypeOf(requireScopes('admin', { from: 'session' })).toEqualTypeOf<Middleware<OptionalLandedState<'session'>>>()
+    const app = new Koa<KeywardState & LandedState<'session'>>()
+    app.use(authenticate(kw, { credentials: { header: 'x-app-key' } })).use(authenticate(kw, { as: 'session' }))
+    app.use((ctx) => {
+      expectTypeOf(ctx.state.auth).toEqualTypeOf<AuthContext>()
+      expectTypeOf(ctx.state.session).toEqualTypeOf<AuthContext>()
+    })
+    // @ts-expect-error -- a credential type is 'api_key' or 'jwt'.
+    authenticate(kw, { credentials: { header: 'x-app-key', type: 'session' } })
   })
 })

@@ -1,12 +1,20 @@
 import { createServer } from 'node:http'
 import Koa, { type Middleware, type ParameterizedContext } from 'koa'
 import { describe, expect, it } from 'vitest'
-import { authenticate, requireMfa, requireProject, requireScopes, type AnyContext, type KeywardState } from '../../adapters/koa.js'
+import {
+  authenticate,
+  requireMfa,
+  requireProject,
+  requireScopes,
+  type AnyContext,
+  type KeywardState,
+  type LandedState,
+} from '../../adapters/koa.js'
 import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
 
 // Optional routes leave auth undefined at run time; their middleware type accepts this state too.
-type State = KeywardState & { params: Record<string, string>; body?: { projectId?: unknown } }
+type State = KeywardState & LandedState<'session'> & { params: Record<string, string>; body?: { projectId?: unknown } }
 type Ctx = ParameterizedContext<State>
 
 /** The smallest router: method, a path pattern with named groups, then a middleware chain. */
@@ -86,6 +94,21 @@ const start: StartApp = (kw, { trustProxy }) => {
     route('GET', /^\/mfa\/(?<projectId>[^/]+)$/, authenticate(kw, { scopes: 'read', project: param }), requireMfa(), (ctx) => {
       ctx.body = { subject: ctx.state.auth?.subject ?? null }
     }),
+  )
+  app.use(
+    route(
+      'GET',
+      /^\/both\/(?<projectId>[^/]+)$/,
+      authenticate(kw, { credentials: { header: 'x-app-key', type: 'api_key' } }),
+      requireScopes('write'),
+      authenticate(kw, { as: 'session', credentials: { header: 'authorization', type: 'jwt' } }),
+      requireScopes('admin', { from: 'session' }),
+      requireProject(param, { from: 'session' }),
+      requireMfa({ from: 'session' }),
+      (ctx) => {
+        ctx.body = { keyId: ctx.state.auth.keyId ?? null, subject: ctx.state.session.subject ?? null }
+      },
+    ),
   )
   return listen(createServer(app.callback()))
 }
