@@ -226,7 +226,9 @@ emit({
     'a valid key (cached after the first request) with the in-memory store and limiter, lockout on ' +
     'and a per-key rate limit no run reaches (so RateLimit headers are added to every response); the ' +
     '"without a rate limit" row is the same with a key that has none (no limiter call for the quota, ' +
-    'no headers); the JWT peers check an HS256 token; bearerAuth checks the key by SHA-256 + Map ' +
+    'no headers). The floors are written by hand for each framework (bench/http-server.ts): SHA-256 ' +
+    '(@noble/hashes) + Map lookup, expiry and scope checked, the call counted and the two RateLimit ' +
+    'headers set; "hash + Map only" for the key without a rate limit. The JWT peers check an HS256 token; bearerAuth checks the key by SHA-256 + Map ' +
     'lookup. Every response is checked to be a 200.',
   tables,
   targets,
