@@ -228,7 +228,8 @@ emit({
     '"without a rate limit" row is the same with a key that has none (no limiter call for the quota, ' +
     'no headers). The floors are written by hand for each framework (bench/http-server.ts): SHA-256 ' +
     '(@noble/hashes) + Map lookup, expiry and scope checked, the call counted and the two RateLimit ' +
-    'headers set; "hash + Map only" for the key without a rate limit. The JWT peers check an HS256 token; bearerAuth checks the key by SHA-256 + Map ' +
+    'headers set; "hash + Map only" for the key without a rate limit. The JWT peers check an HS256 ' +
+    'token; bearerAuth checks the key by SHA-256 + Map ' +
     'lookup. Every response is checked to be a 200.',
   tables,
   targets,
@@ -244,6 +245,7 @@ if (smoke) {
     return `${f} ${ratio('keyward', 'floor')}× (no rate limit ${ratio('keyward-unlimited', 'floor-unlimited')}×)`
   })
   console.log(
-    `\nHTTP, keyward ÷ floor per server CPU-second (smoke: best of ${RATIO_ROUNDS - 1} × 1 s per case after a warm-up round, indicative; target ≥ 0.95×): ${parts.join('; ')}`,
+    `\nHTTP, keyward ÷ floor per server CPU-second (smoke: best of ${RATIO_ROUNDS - 1} × 1 s per case after a warm-up ` +
+      `round, indicative; target ≥ 0.95×): ${parts.join('; ')}`,
   )
 }

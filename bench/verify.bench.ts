@@ -109,7 +109,9 @@ const targets: Target[] = smoke
       {
         name: 'cached verify() within 1.1× the time of one SHA-256 (@noble/hashes) + Map lookup',
         met: floor / kwCached <= 1.1,
-        detail: `${(floor / kwCached).toFixed(2)}× the floor's time per call (keyward hashes ASCII keys with its own SHA-256, src/internal/sha256.ts)`,
+        detail:
+          `${(floor / kwCached).toFixed(2)}× the floor's time per call ` +
+          '(keyward hashes ASCII keys with its own SHA-256, src/internal/sha256.ts)',
       },
     ]
 
