@@ -325,6 +325,8 @@ export function createAuthenticator<Request extends object>(
   const credentialHeaders =
     source === undefined ? undefined : Object.freeze(typeof source.header === 'string' ? [source.header] : [...source.header])
   const accept = source?.type
+  // With no proxy trusted the socket address is the client: X-Forwarded-For is not even read.
+  const trustsProxy = opts.trustProxy !== undefined && opts.trustProxy !== false && opts.trustProxy !== 0
 
   return async (request) => {
     const headers = read.headers(request)
@@ -333,7 +335,7 @@ export function createAuthenticator<Request extends object>(
     const target = project === undefined ? undefined : await project(request)
     const result = await kw.verify({
       headers,
-      ip: clientIp(read.socketAddress(request), read.forwardedFor(request)),
+      ip: trustsProxy ? clientIp(read.socketAddress(request), read.forwardedFor(request)) : read.socketAddress(request),
       // Anything but a string (no projectId, null, a number from a JSON body) names no project a
       // key holds: refused. Passing undefined on would make verify() skip the check.
       project: project === undefined ? undefined : typeof target === 'string' ? target : '',

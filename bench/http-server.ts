@@ -7,8 +7,12 @@
  * (a keyward key, a JWT, or nothing for the bare route).
  *
  * Guards: `bare`; `keyward` (authenticate(), in-memory store and limiter, lockout on, a key with a
- * rate limit no run reaches); the nearest peer: `express-jwt`, `koa-jwt`, `hono-bearer` (bearerAuth
- * with verifyToken doing a SHA-256 + Map lookup) and `hono-jwt`.
+ * rate limit no run reaches); `keyward-unlimited` (the same with a key without a rate limit); the
+ * floors, written by hand: `floor` (what a cached verify() must do for a rate-limited key: read
+ * the header, SHA-256 the key, look it up in a Map, check expiry and scope, count the call and set
+ * the two RateLimit headers) and `floor-unlimited` (header, SHA-256, Map lookup); the nearest peer:
+ * `express-jwt`, `koa-jwt`, `hono-bearer` (bearerAuth with verifyToken doing a SHA-256 + Map
+ * lookup) and `hono-jwt`.
  */
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
@@ -49,10 +53,39 @@ const token = await new SignJWT({ org: 'org_1' })
   .sign(secret)
 const hashes = new Set([bytesToHex(sha256(utf8ToBytes(key)))])
 
+// The floor's table: SHA-256 of the key to its owner, with what the floor checks and counts.
+interface Owner {
+  org: string
+  scopes: string[]
+  expiresAt: number
+  limit: number
+  used: number
+}
+const owners = new Map<string, Owner>(
+  [key, unlimitedKey].map((k) => [
+    bytesToHex(sha256(utf8ToBytes(k))),
+    { org: 'org_1', scopes: ['read'], expiresAt: Date.now() + 86_400_000, limit: 1_000_000_000, used: 0 },
+  ]),
+)
+const FLOOR_POLICY = '"default";q=1000000000;w=3600'
+/** The floor's check: the owner of a valid Bearer key, or undefined. */
+function floorOwner(authorization: string | undefined | null): Owner | undefined {
+  if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) return undefined
+  const owner = owners.get(bytesToHex(sha256(utf8ToBytes(authorization.slice(7)))))
+  return owner !== undefined && owner.expiresAt > Date.now() && owner.scopes.includes('read') ? owner : undefined
+}
+/** The floor's RateLimit header value after counting one call. */
+function floorRateLimit(owner: Owner): string {
+  owner.used++
+  return `"default";r=${owner.limit - owner.used};t=3600`
+}
+
 const credential: Record<string, string | undefined> = {
   bare: undefined,
   keyward: key,
   'keyward-unlimited': unlimitedKey,
+  floor: key,
+  'floor-unlimited': unlimitedKey,
   'express-jwt': token,
   'koa-jwt': token,
   'hono-bearer': key,
@@ -72,11 +105,27 @@ function startServer(guard: string): void {
     const middleware =
       guard === 'keyward' || guard === 'keyward-unlimited'
         ? [expressAuthenticate(kw)]
-        : guard === 'express-jwt'
-          ? [expressjwt({ secret: secretText, algorithms: ['HS256'] })]
-          : guard === 'bare'
-            ? []
-            : undefined
+        : guard === 'floor' || guard === 'floor-unlimited'
+          ? [
+              (req: express.Request, res: express.Response, next: express.NextFunction) => {
+                const owner = floorOwner(req.headers.authorization)
+                if (owner === undefined) {
+                  res.status(401).end()
+                  return
+                }
+                if (guard === 'floor') {
+                  res.setHeader('ratelimit-policy', FLOOR_POLICY)
+                  res.setHeader('ratelimit', floorRateLimit(owner))
+                }
+                ;(req as { owner?: Owner }).owner = owner
+                next()
+              },
+            ]
+          : guard === 'express-jwt'
+            ? [expressjwt({ secret: secretText, algorithms: ['HS256'] })]
+            : guard === 'bare'
+              ? []
+              : undefined
     if (middleware === undefined) throw new Error(`${guard} is not an Express guard`)
     app.get('/', ...middleware, (_req, res) => {
       res.send('hello')
@@ -85,6 +134,20 @@ function startServer(guard: string): void {
   } else if (framework === 'koa') {
     const app = new Koa()
     if (guard === 'keyward' || guard === 'keyward-unlimited') app.use(koaAuthenticate(kw))
+    else if (guard === 'floor' || guard === 'floor-unlimited')
+      app.use(async (ctx, next) => {
+        const owner = floorOwner(ctx.get('authorization'))
+        if (owner === undefined) {
+          ctx.status = 401
+          return
+        }
+        if (guard === 'floor') {
+          ctx.set('ratelimit-policy', FLOOR_POLICY)
+          ctx.set('ratelimit', floorRateLimit(owner))
+        }
+        ctx.state.owner = owner
+        await next()
+      })
     else if (guard === 'koa-jwt') app.use(koaJwt({ secret: secretText, algorithms: ['HS256'] }))
     else if (guard !== 'bare') throw new Error(`${guard} is not a Koa guard`)
     app.use((ctx) => {
@@ -94,6 +157,17 @@ function startServer(guard: string): void {
   } else if (framework === 'hono') {
     const app = new Hono()
     if (guard === 'keyward' || guard === 'keyward-unlimited') app.use('/', honoAuthenticate(kw))
+    else if (guard === 'floor' || guard === 'floor-unlimited')
+      app.use('/', async (c, next) => {
+        const owner = floorOwner(c.req.header('authorization'))
+        if (owner === undefined) return c.body(null, 401)
+        if (guard === 'floor') {
+          c.header('ratelimit-policy', FLOOR_POLICY)
+          c.header('ratelimit', floorRateLimit(owner))
+        }
+        c.set('owner' as never, owner as never)
+        await next()
+      })
     else if (guard === 'hono-bearer')
       app.use('/', bearerAuth({ verifyToken: (presented) => hashes.has(bytesToHex(sha256(utf8ToBytes(presented)))) }))
     else if (guard === 'hono-jwt') app.use('/', honoJwt({ secret: secretText, alg: 'HS256' }))

@@ -59,9 +59,14 @@ function isB64token(value: string): boolean {
 // Room for `Bearer` and the spaces after it on top of the longest credential.
 const MAX_SCHEME_PADDING = 1024
 
+const BEARER = 'bearer'
+
 /** True when `value` starts with the scheme name `bearer`, in any case. */
 function startsWithBearer(value: string): boolean {
-  return value.length >= 6 && value.slice(0, 6).toLowerCase() === 'bearer'
+  if (value.length < 6) return false
+  // ASCII letters only: OR-ing 0x20 lowercases them, and no other character lands on one.
+  for (let i = 0; i < 6; i++) if ((value.charCodeAt(i) | 0x20) !== BEARER.charCodeAt(i)) return false
+  return true
 }
 
 /**

@@ -52,5 +52,11 @@ export function formatPolicy(rules: readonly RateLimitRule[]): string {
  * ```
  */
 export function formatRateLimit(states: readonly RuleState[]): string {
-  return states.map((s, i) => `"${policyName(s.rule, i, states.length)}";r=${s.remaining};t=${Math.ceil(s.resetMs / 1000)}`).join(', ')
+  // Built on every request with a quota: a loop and one string, no intermediate array.
+  let value = ''
+  for (let i = 0; i < states.length; i++) {
+    const s = states[i]!
+    value += `${i === 0 ? '' : ', '}"${policyName(s.rule, i, states.length)}";r=${s.remaining};t=${Math.ceil(s.resetMs / 1000)}`
+  }
+  return value
 }

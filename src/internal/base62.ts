@@ -70,6 +70,26 @@ const LOOKUP = /* @__PURE__ */ (() => {
  * isBase62('abc-123') // false
  * ```
  */
+/**
+ * The value of `text[start..end)` read as base62 digits (most significant first), or -1 when a
+ * character is not one. Exact while the value stays below 2^53 (eight digits).
+ *
+ * @example
+ * ```ts
+ * decodeBase62(encodeBase62(123456, 6)) // 123456
+ * ```
+ */
+export function decodeBase62(text: string, start = 0, end = text.length): number {
+  let value = 0
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i)
+    const digit = code < 128 ? LOOKUP[code]! : -1
+    if (digit < 0) return -1
+    value = value * 62 + digit
+  }
+  return value
+}
+
 export function isBase62(text: string, start = 0, end = text.length): boolean {
   for (let i = start; i < end; i++) {
     const code = text.charCodeAt(i)

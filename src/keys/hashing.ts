@@ -1,6 +1,7 @@
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import { hmacSha256Ascii, hmacSha256Key, isAscii, sha256Ascii } from '../internal/sha256.js'
 
 /**
  * Hashes a whole key to the 32-byte digest the store keeps.
@@ -24,25 +25,16 @@ export type KeyHasher = (key: string) => Uint8Array
  * ```
  */
 export function createKeyHasher(pepper?: string | Uint8Array): KeyHasher {
-  if (pepper === undefined) return (key) => sha256(keyBytes(key))
+  // Keys are ASCII (parseKey saw to that): their code units are their UTF-8, hashed without a
+  // byte copy or a hasher object (src/internal/sha256.ts). Anything else goes through @noble/hashes.
+  if (pepper === undefined) return (key) => (isAscii(key) ? sha256Ascii(key) : sha256(utf8ToBytes(key)))
   const secret = typeof pepper === 'string' ? utf8ToBytes(pepper) : pepper
   if (secret.length < 16) throw new TypeError('keyward: pepper must be at least 16 bytes')
-  // The keyed inner and outer states are computed once; each call clones them, saving two
-  // compression rounds per verification.
-  const keyed = hmac.create(sha256, secret)
-  return (key) => keyed.clone().update(keyBytes(key)).digest()
-}
-
-// Keys are ASCII (parseKey saw to that), so a plain copy of the code units is their UTF-8,
-// without TextEncoder's cost; anything else still goes through the encoder.
-function keyBytes(key: string): Uint8Array {
-  const bytes = new Uint8Array(key.length)
-  for (let i = 0; i < key.length; i++) {
-    const code = key.charCodeAt(i)
-    if (code > 127) return utf8ToBytes(key)
-    bytes[i] = code
-  }
-  return bytes
+  // The keyed inner and outer states are computed once (a key longer than a block is hashed
+  // first, RFC 2104), saving two compressions per verification.
+  const keyed = hmacSha256Key(secret.length > 64 ? sha256(secret) : secret)
+  const noble = hmac.create(sha256, secret)
+  return (key) => (isAscii(key) ? hmacSha256Ascii(keyed, key) : noble.clone().update(utf8ToBytes(key)).digest())
 }
 
 /**

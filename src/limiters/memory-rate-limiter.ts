@@ -64,6 +64,8 @@ export class MemoryRateLimiter implements RateLimiter {
         return { allowed: false, blocked: true, retryAfterMs: window.blockedUntil - now, rules: [] }
       }
     }
+    // A key without rules of its own: only the block was asked about.
+    if (rules.length === 0) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     // One rule is the common case: no scratch arrays, one key string.
     if (rules.length === 1) {
       const rule = rules[0]!

@@ -19,7 +19,8 @@ import type { LockoutGate } from './lockout-gate.js'
  * ```
  */
 export function knownBlock(rt: Runtime, client: ClientAddress | null, now: number): Failure | null {
-  if (rt.lockout === false || client === null) return null
+  // Most of the time no address is blocked at all: no lookup then.
+  if (rt.lockout === false || client === null || rt.blocked.size === 0) return null
   const until = rt.blocked.get(client.bucket)
   return until !== undefined && until > now ? blockedFailure(until - now) : null
 }

@@ -16,11 +16,13 @@ import type { Principal } from './principal.js'
 /**
  * Decides on an accepted credential: its projects, then its origin and IP rules (an API key's),
  * then {@link grant}. `held` says whether a lockout slot is held for the attempt: it is settled
- * here, counted if the refusal counts, released if not.
+ * here, counted if the refusal counts, released if not. Answers synchronously when nothing had
+ * to wait (a synchronous limiter and no refusal to count), sparing the caller a promise.
  *
  * @example
  * ```ts
- * return await authorize(rt, input, client, now, held, principal)
+ * const decided = authorize(rt, input, client, now, held, principal)
+ * return decided instanceof Promise ? await decided : decided
  * ```
  */
 export function authorize(
@@ -30,7 +32,7 @@ export function authorize(
   now: number,
   held: boolean,
   principal: Principal,
-): Promise<Success | Failure> {
+): Success | Failure | Promise<Success | Failure> {
   if (input.project !== undefined && !principal.auth.projects.includes(input.project))
     return refuse(rt, 'project_forbidden', client, now, undefined, held)
   if (principal.place !== undefined) {
@@ -52,50 +54,83 @@ export function authorize(
 /**
  * The last steps, the same for every credential: the scopes the request needs, then the quota
  * (and the address's lockout state, in the same limiter call), then the attach: the answer with
- * the principal's shared auth, and its last use noted for an API key.
+ * the principal's shared auth, and its last use noted for an API key. Synchronous unless a
+ * refusal is counted or the limiter has no `limitSync`.
  *
  * @example
  * ```ts
- * return await grant(rt, input, client, now, principal)
+ * const decided = grant(rt, input, client, now, principal)
  * ```
  */
-export async function grant(
+export function grant(
   rt: Runtime,
   input: VerifyInput,
   client: ClientAddress | null,
   now: number,
   principal: Principal,
-): Promise<Success | Failure> {
+): Success | Failure | Promise<Success | Failure> {
   const auth = principal.auth
   const scopes = input.scopes
   if (scopes !== undefined) {
     const missing = missingScopes(auth.scopes, typeof scopes === 'string' ? [scopes] : scopes)
     // Only scope tokens go into the quoted challenge; anything else could never be granted anyway.
-    if (missing.length > 0) return await refuse(rt, 'insufficient_scope', client, now, { scope: missing.filter(isValidScope).join(' ') })
+    if (missing.length > 0) return refuse(rt, 'insufficient_scope', client, now, { scope: missing.filter(isValidScope).join(' ') })
   }
 
-  let headers = NO_HEADERS
   const quota = principal.quota
   const blockKey = rt.lockout === false || client === null ? undefined : client.bucket
   if (quota.rules.length > 0 || blockKey !== undefined) {
     const request = { key: quota.key, rules: quota.rules, blockKey, now }
-    const decision: LimitResult = rt.limiter.limitSync ? rt.limiter.limitSync(request) : await rt.limiter.limit(request)
-    if (decision.blocked) {
-      if (blockKey !== undefined) rt.blocked.set(blockKey, now + decision.retryAfterMs)
-      return blockedFailure(decision.retryAfterMs)
-    }
-    // A limiter that could not say how much is left (a fail-open policy) gets no headers rather than empty ones.
-    if (quota.policy !== null && decision.rules.length > 0)
-      headers = { 'ratelimit-policy': quota.policy, ratelimit: formatRateLimit(decision.rules) }
-    // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
-    if (!decision.allowed) {
-      const options = { retryAfter: retrySeconds(decision.retryAfterMs), headers }
-      // Counted only when the app says so (lockout.count): one more limiter call, on refusals only.
-      if (rt.lockoutCounts.has('rate_limited')) return await refuse(rt, 'rate_limited', client, now, options)
-      return { ok: false, error: new KeywardError('rate_limited', options) }
-    }
+    // An in-process limiter answers at once: no promise, no extra turn of the event loop.
+    if (rt.limiter.limitSync !== undefined) return decide(rt, input, client, now, principal, blockKey, rt.limiter.limitSync(request))
+    return decideLater(rt, input, client, now, principal, blockKey, rt.limiter.limit(request))
   }
-  // Attach: the one place a success is built.
+  return attach(rt, input, now, principal, NO_HEADERS)
+}
+
+async function decideLater(
+  rt: Runtime,
+  input: VerifyInput,
+  client: ClientAddress | null,
+  now: number,
+  principal: Principal,
+  blockKey: string | undefined,
+  pending: Promise<LimitResult>,
+): Promise<Success | Failure> {
+  return decide(rt, input, client, now, principal, blockKey, await pending)
+}
+
+// The limiter's answer applied: a block or a denial refused, else the success with its headers.
+function decide(
+  rt: Runtime,
+  input: VerifyInput,
+  client: ClientAddress | null,
+  now: number,
+  principal: Principal,
+  blockKey: string | undefined,
+  decision: LimitResult,
+): Success | Failure | Promise<Failure> {
+  if (decision.blocked) {
+    if (blockKey !== undefined) rt.blocked.set(blockKey, now + decision.retryAfterMs)
+    return blockedFailure(decision.retryAfterMs)
+  }
+  let headers = NO_HEADERS
+  const quota = principal.quota
+  // A limiter that could not say how much is left (a fail-open policy) gets no headers rather than empty ones.
+  if (quota.policy !== null && decision.rules.length > 0)
+    headers = { 'ratelimit-policy': quota.policy, ratelimit: formatRateLimit(decision.rules) }
+  // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
+  if (!decision.allowed) {
+    const options = { retryAfter: retrySeconds(decision.retryAfterMs), headers }
+    // Counted only when the app says so (lockout.count): one more limiter call, on refusals only.
+    if (rt.lockoutCounts.has('rate_limited')) return refuse(rt, 'rate_limited', client, now, options)
+    return { ok: false, error: new KeywardError('rate_limited', options) }
+  }
+  return attach(rt, input, now, principal, headers)
+}
+
+// Attach: the one place a success is built.
+function attach(rt: Runtime, input: VerifyInput, now: number, principal: Principal, headers: Readonly<Record<string, string>>): Success {
   if (principal.record !== undefined) rt.usage?.record(principal.record.id, now, input.waitUntil)
-  return { ok: true, auth, headers }
+  return { ok: true, auth: principal.auth, headers }
 }

@@ -103,7 +103,8 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
     }
     if (principal === null) return await refuse(rt, 'invalid_token', client, now, undefined, held)
     // The shared tail: lockout (the attempt settled or counted) → project → origin/IP → scopes and quota → attach.
-    return await authorize(rt, input, client, now, held, principal)
+    const decided = authorize(rt, input, client, now, held, principal)
+    return decided instanceof Promise ? await decided : decided
   } catch (cause) {
     // Fail closed: whatever broke (store, limiter, a bug), the answer is a refusal.
     return { ok: false, error: new KeywardError('store_unavailable', { cause, retryAfter: 1 }) }

@@ -366,6 +366,19 @@ describe('verify: fails closed', () => {
     expect(refused(await kw.verify({ headers: bearer((await unknownKey()).key), ip: '192.0.2.1' })).code).toBe('store_unavailable')
   })
 
+  it('answers 503 when an async limiter throws instead of rejecting, with and without rules on the key', async () => {
+    const limiter = {
+      limit: (): Promise<never> => {
+        throw new Error('down')
+      },
+      recordFailure: () => Promise.resolve({ blocked: false, retryAfterMs: 0 }),
+    }
+    const { kw, mint, bearer } = setup({ limiter })
+    expect(refused(await kw.verify({ headers: bearer((await mint()).key), ip: '192.0.2.1' })).code).toBe('store_unavailable')
+    const limited = (await mint({ rateLimit: { limit: 5, windowMs: 60_000 } })).key
+    expect(refused(await kw.verify({ headers: bearer(limited) })).code).toBe('store_unavailable')
+  })
+
   it('resolves a refusal for any request, and rejects only a wrong call with a TypeError', async () => {
     const { kw } = setup()
     expect((await kw.verify({ headers: { authorization: 42, 'x-api-key': ['a', 'b'] } } as never)).ok).toBe(false)
