@@ -25,7 +25,18 @@ export default defineConfig([
     treeshake: true,
     // Runtime deps and optional peers stay imports; the adapters import the core as 'keyward'
     // itself so that every entry shares one copy of it (one KeywardError class, one cache).
-    external: ['jose', '@noble/hashes', 'lru-cache', 'express', 'koa', 'hono', 'fastify', 'fastify-plugin', '@opentelemetry/api', 'keyward'],
+    external: [
+      'jose',
+      '@noble/hashes',
+      'lru-cache',
+      'express',
+      'koa',
+      'hono',
+      'fastify',
+      'fastify-plugin',
+      '@opentelemetry/api',
+      'keyward',
+    ],
   },
   {
     // keyward/testing: the conformance suites, for vitest (an optional peer, imported only here).
