@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache'
+import type { RateLimitRule } from '../types.js'
 import { checkOptions, integer, type OptionRules } from '../internal/options.js'
-import { gcra, gcraState, type GcraState } from './gcra.js'
+import { gcra, type GcraState } from './gcra.js'
+import { decideRule, peekRule } from './quota-algorithms.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 /**
@@ -28,7 +30,8 @@ const count = integer({ min: 1, message: 'must be a positive integer' })
 const MEMORY_LIMITER_OPTIONS: OptionRules = { maxKeys: count, maxAddresses: count }
 
 /**
- * In-process rate limiter and lockout table: GCRA per rule, one number per (key, rule), memory
+ * In-process rate limiter and lockout table: each rule counted by its algorithm (GCRA unless the
+ * rule says `fixed-window` or `sliding-window`), one small state per (key, rule), memory
  * bounded by LRU eviction, no timer per key. State is per process: use the Redis limiter when
  * several instances serve the same keys.
  *
@@ -38,7 +41,8 @@ const MEMORY_LIMITER_OPTIONS: OptionRules = { maxKeys: count, maxAddresses: coun
  * ```
  */
 export class MemoryRateLimiter implements RateLimiter {
-  readonly #states: LRUCache<string, GcraState>
+  /** GcraState per GCRA rule; the other algorithms' states (fixed-window.ts, sliding-window.ts) under keys of their own. */
+  readonly #states: LRUCache<string, object>
   readonly #failures: LRUCache<string, FailureWindow>
 
   constructor(options: MemoryRateLimiterOptions = {}) {
@@ -64,11 +68,11 @@ export class MemoryRateLimiter implements RateLimiter {
         return { allowed: false, blocked: true, retryAfterMs: window.blockedUntil - now, rules: [] }
       }
     }
-    // One rule is the common case: no scratch arrays, one key string.
-    if (rules.length === 1) {
+    // One GCRA rule is the common case: no scratch arrays, one key string, the state updated in place.
+    if (rules.length === 1 && (rules[0]!.algorithm === undefined || rules[0]!.algorithm === 'gcra')) {
       const rule = rules[0]!
-      const id = ruleKey(key, rule.limit, rule.windowMs)
-      const state = this.#states.get(id)
+      const id = ruleKey(key, rule)
+      const state = this.#states.get(id) as GcraState | undefined
       const d = gcra(rule, state, now)
       // An existing state is updated in place: get() already made it the most recent, and an LRU
       // set() would look the key up a second time.
@@ -86,8 +90,8 @@ export class MemoryRateLimiter implements RateLimiter {
         rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }],
       }
     }
-    const ids = rules.map((rule) => ruleKey(key, rule.limit, rule.windowMs))
-    const decisions = rules.map((rule, i) => gcra(rule, this.#states.get(ids[i]!), now))
+    const ids = rules.map((rule) => ruleKey(key, rule))
+    const decisions = rules.map((rule, i) => decideRule(rule, this.#states.get(ids[i]!), now))
     const states: RuleState[] = []
     let allowed = true
     let retryAfterMs = 0
@@ -100,13 +104,13 @@ export class MemoryRateLimiter implements RateLimiter {
       }
     }
     if (allowed) {
-      for (let i = 0; i < rules.length; i++) this.#states.set(ids[i]!, decisions[i]!.next)
+      for (let i = 0; i < rules.length; i++) this.#states.set(ids[i]!, decisions[i]!.next as object)
     } else {
       // A denied call counts on no rule: report the rules that would have allowed it as they stand.
       for (let i = 0; i < rules.length; i++) {
         if (!decisions[i]!.allowed) continue
         const rule = rules[i]!
-        states[i] = { rule, ...gcraState(rule, this.#states.peek(ids[i]!), now) }
+        states[i] = { rule, ...peekRule(rule, this.#states.peek(ids[i]!), now) }
       }
     }
     return { allowed, blocked: false, retryAfterMs, rules: states }
@@ -135,6 +139,10 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
-function ruleKey(key: string, limit: number, windowMs: number): string {
-  return `${key}|${limit}|${windowMs}`
+/** A GCRA rule's key is as before; another algorithm's has its name appended, so states never mix. */
+function ruleKey(key: string, rule: RateLimitRule): string {
+  const { algorithm } = rule
+  return algorithm === undefined || algorithm === 'gcra'
+    ? `${key}|${rule.limit}|${rule.windowMs}`
+    : `${key}|${rule.limit}|${rule.windowMs}|${algorithm}`
 }

@@ -3,6 +3,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { boolean, checkedElsewhere, checkOptions, numberAbove, optionError, type OptionRules } from '../internal/options.js'
 import { withTimeout } from '../internal/timers.js'
+import type { RateLimitAlgorithm } from '../types.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 /**
@@ -74,10 +75,14 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  * lives at least until its bucket is empty and never longer than one window past a write.
  *
  * KEYS: one per rule, then the address's lockout window when ARGV[1] is '1'.
- * ARGV: '0' | '1', then limit and windowMs per rule.
+ * ARGV: '0' | '1', then limit, windowMs and algorithm ('g' GCRA, 'f' fixed-window, 's'
+ * sliding-window) per rule. Each algorithm mirrors its TypeScript twin (gcra.ts,
+ * fixed-window.ts, sliding-window.ts) operation for operation.
  * Reply: { allowed, blocked, retryAfterMs, remaining1, resetMs1, remaining2, ... }.
- * Stored: rule struct 'ddd' (at, booked, expiresAt) or, written by an earlier keyward, text
- * `at:booked` (read, then replaced); lockout `start:count:blockedUntil`.
+ * Stored: a GCRA rule struct 'ddd' (at, booked, expiresAt) or, written by an earlier keyward,
+ * text `at:booked` (read, then replaced); fixed-window struct 'dd' (start, count), expiring at
+ * the window's end; sliding-window the counted calls' times, packed doubles, expiring a window
+ * after the newest; lockout `start:count:blockedUntil`.
  */
 const LIMIT_SCRIPT = `
 local t = redis.call('TIME')
@@ -117,8 +122,8 @@ local function store(key, b, e, window, reset, px)
   if e >= now + reset and e <= now + window then redis.call('SET', key, struct.pack('ddd', now, b, e), 'KEEPTTL')
   else redis.call('SET', key, struct.pack('ddd', now, b, now + window), 'PX', px) end
 end
--- One rule, the common case: no tables but the reply.
-if n == 1 then
+-- One GCRA rule, the common case: no tables but the reply.
+if n == 1 and ARGV[4] == 'g' then
   local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
   local b, e = booked_at(KEYS[1], limit, window)
   local tolerance = window * (limit - 1)
@@ -128,36 +133,80 @@ if n == 1 then
   store(KEYS[1], next, e, window, reset, ARGV[3])
   return {1, 0, 0, math.floor((tolerance - b) / window), reset}
 end
-local booked, ends = {}, {}
+-- Every rule read and decided (x, y: its state), then, only if all allow, every rule written.
+local kinds, xs, ys, counts = {}, {}, {}, {}
 local allowed, retry = 1, 0
 for i = 1, n do
-  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local b, e = booked_at(KEYS[i], limit, window)
-  booked[i], ends[i] = b, e
-  local tolerance = window * (limit - 1)
-  if b > tolerance then
+  local limit, window, kind = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), ARGV[3 * i + 1]
+  local x, y, full, wait
+  if kind == 'g' then
+    x, y = booked_at(KEYS[i], limit, window)
+    local tolerance = window * (limit - 1)
+    full, wait = x > tolerance, math.ceil((x - tolerance) / limit)
+  elseif kind == 'f' then
+    -- fixed-window.ts: x the window's start (a multiple of the window), y its count.
+    x, y = math.floor(now / window) * window, 0
+    local s = redis.call('GET', KEYS[i])
+    if s then
+      if #s ~= 16 then error('keyward: malformed rate limit state') end
+      local start, count = struct.unpack('dd', s)
+      if not (start >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
+      -- A clock that stepped back keeps the later window.
+      if start >= x then x, y = start, count end
+    end
+    full, wait = y >= limit, x + window - now
+  elseif kind == 's' then
+    -- sliding-window.ts: x the log of call times less than a window old (packed doubles, oldest first), y their number.
+    local s = redis.call('GET', KEYS[i]) or ''
+    if #s % 8 ~= 0 or #s > 8 * limit then error('keyward: malformed rate limit state') end
+    local from = 1
+    while from <= #s and struct.unpack('d', s, from) <= now - window do from = from + 8 end
+    x, y = string.sub(s, from), (#s - from + 1) / 8
+    full = y >= limit
+    if full then wait = struct.unpack('d', x) + window - now end
+  else
+    error('keyward: unknown rate limit algorithm')
+  end
+  kinds[i], xs[i], ys[i] = kind, x, y
+  if full then
     allowed = 0
-    local r = math.ceil((b - tolerance) / limit)
-    if r > retry then retry = r end
+    if wait > retry then retry = wait end
   end
 end
 local reply = {allowed, 0, retry}
 for i = 1, n do
-  local limit, window, b = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1]), booked[i]
-  local tolerance = window * (limit - 1)
-  if allowed == 1 then
-    local next = b + window
-    local reset = math.ceil(next / limit)
-    store(KEYS[i], next, ends[i], window, reset, ARGV[2 * i + 1])
-    reply[2 * i + 2] = math.floor((tolerance - b) / window)
-    reply[2 * i + 3] = reset
-  elseif b > tolerance then
-    reply[2 * i + 2] = 0
-    reply[2 * i + 3] = math.ceil(b / limit)
+  local limit, window, kind, x, y = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), kinds[i], xs[i], ys[i]
+  local remaining, reset
+  if kind == 'g' then
+    local tolerance = window * (limit - 1)
+    if allowed == 1 then
+      local next = x + window
+      reset = math.ceil(next / limit)
+      store(KEYS[i], next, y, window, reset, ARGV[3 * i])
+      remaining = math.floor((tolerance - x) / window)
+    elseif x > tolerance then remaining, reset = 0, math.ceil(x / limit)
+    else remaining, reset = math.floor((window * limit - x) / window), math.ceil(x / limit) end
+  elseif kind == 'f' then
+    local ends_in = x + window - now
+    if allowed == 1 then
+      redis.call('SET', KEYS[i], struct.pack('dd', x, y + 1), 'PX', string.format('%d', ends_in))
+      remaining, reset = limit - y - 1, ends_in
+    else
+      remaining = math.max(0, limit - y)
+      if y == 0 then reset = 0 else reset = ends_in end
+    end
   else
-    reply[2 * i + 2] = math.floor((window * limit - b) / window)
-    reply[2 * i + 3] = math.ceil(b / limit)
+    local newest = now
+    if y > 0 then newest = math.max(now, struct.unpack('d', x, #x - 7)) end
+    if allowed == 1 then
+      redis.call('SET', KEYS[i], x .. struct.pack('d', newest), 'PX', string.format('%d', newest + window - now))
+      remaining, reset = limit - y - 1, newest + window - now
+    else
+      remaining = math.max(0, limit - y)
+      if y == 0 then reset = 0 else reset = newest + window - now end
+    end
   end
+  reply[2 * i + 2], reply[2 * i + 3] = remaining, reset
 end
 return reply
 `
@@ -185,6 +234,11 @@ redis.call('SET', KEYS[1], int(start) .. ':' .. int(count) .. ':' .. int(blocked
 if blocked_until > now then return {1, blocked_until - now, count} end
 return {0, 0, count}
 `
+
+/** A GCRA rule's Redis key is as it always was; the other algorithms' states live under keys of their own. */
+const KEY_SUFFIX: Record<RateLimitAlgorithm, string> = { gcra: '', 'fixed-window': ':fw', 'sliding-window': ':sw' }
+/** How the script names each algorithm in ARGV. */
+const SCRIPT_CODE: Record<RateLimitAlgorithm, string> = { gcra: 'g', 'fixed-window': 'f', 'sliding-window': 's' }
 
 interface Script {
   source: string
@@ -261,8 +315,8 @@ export class RedisRateLimiter implements RateLimiter {
     if (rules.length === 0 && blockKey === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const { limit } = loadScripts()
     const hash = this.#digest(key)
-    const keys = rules.map((rule) => `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}`)
-    const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs)])
+    const keys = rules.map((rule) => `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[rule.algorithm ?? 'gcra']}`)
+    const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs), SCRIPT_CODE[rule.algorithm ?? 'gcra']])
     if (blockKey === undefined) return this.#withTimeout(this.#run(limit, keys, ['0', ...args]).then((reply) => toResult(reply, rules)))
     const lockoutKey = this.#lockoutKey(blockKey)
     if (!this.#cluster || rules.length === 0) {

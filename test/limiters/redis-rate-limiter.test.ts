@@ -15,7 +15,7 @@ import { gcra, type GcraState } from '../../src/limiters/gcra.js'
 import { MemoryRateLimiter } from '../../src/limiters/memory-rate-limiter.js'
 import type { LimitResult } from '../../src/limiters/rate-limiter.js'
 import { RedisRateLimiter, type RedisScriptClient } from '../../src/limiters/redis-rate-limiter.js'
-import type { RateLimitRule } from '../../src/types.js'
+import type { RateLimitAlgorithm, RateLimitRule } from '../../src/types.js'
 import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
 import { describeRateLimiterConformance } from '../../testing/index.js'
 import { CPU_BOUND } from '../support/budget.js'
@@ -228,15 +228,24 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
     })
 
     it(
-      'matches MemoryRateLimiter (the reference, itself checked against gcra) call for call, at each batch’s Redis instant (property)',
+      'matches MemoryRateLimiter (the reference, itself checked against gcra and the window algorithms) call for call, at each batch’s Redis instant, for every algorithm (property)',
       CPU_BOUND,
       async () => {
-        const ruleArb = fc.oneof(
+        const baseRuleArb = fc.oneof(
           fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.integer({ min: 1000, max: 20_000 }) }),
           // Fast rules, so the milliseconds between batches refill: 1 to 4 calls per ms.
           fc.record({ limit: fc.integer({ min: 2, max: 20 }), windowMs: fc.integer({ min: 5, max: 20 }) }),
           fc.record({ limit: fc.integer({ min: 1, max: 200_000 }), windowMs: fc.constantFrom(1000, 60_000, 3_600_000, 86_400_000) }),
         )
+        // Every algorithm, GCRA most often (a sliding window keeps at most 1000 calls).
+        const algorithmArb = fc.constantFrom<RateLimitAlgorithm | undefined>(undefined, undefined, 'gcra', 'fixed-window', 'sliding-window')
+        const ruleArb = fc
+          .tuple(baseRuleArb, algorithmArb)
+          .map(([rule, algorithm]): RateLimitRule =>
+            algorithm === undefined
+              ? rule
+              : { ...rule, algorithm, limit: algorithm === 'sliding-window' ? Math.min(rule.limit, 1000) : rule.limit },
+          )
         await fc.assert(
           fc.asyncProperty(
             fc.array(ruleArb, { minLength: 1, maxLength: 3 }),
