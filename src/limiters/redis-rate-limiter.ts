@@ -196,14 +196,16 @@ for i = 1, n do
       if y == 0 then reset = 0 else reset = ends_in end
     end
   else
-    local newest = now
-    if y > 0 then newest = math.max(now, struct.unpack('d', x, #x - 7)) end
+    local last = now
+    if y > 0 then last = struct.unpack('d', x, #x - 7) end
     if allowed == 1 then
+      -- A clock that stepped back never writes a time before the newest: the log stays in order.
+      local newest = math.max(now, last)
       redis.call('SET', KEYS[i], x .. struct.pack('d', newest), 'PX', string.format('%d', newest + window - now))
       remaining, reset = limit - y - 1, newest + window - now
     else
       remaining = math.max(0, limit - y)
-      if y == 0 then reset = 0 else reset = newest + window - now end
+      if y == 0 then reset = 0 else reset = last + window - now end
     end
   end
   reply[2 * i + 2], reply[2 * i + 3] = remaining, reset

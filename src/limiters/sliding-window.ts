@@ -37,7 +37,13 @@ export function slidingWindow(rule: RateLimitRule, state: SlidingWindowState | u
   // A clock that stepped back never writes a time before the newest: the log stays in order.
   const newest = log.length === 0 ? at : Math.max(at, log[log.length - 1]!)
   if (log.length >= rule.limit) {
-    return { allowed: false, next: log, remaining: 0, resetMs: newest + rule.windowMs - at, retryAfterMs: log[0]! + rule.windowMs - at }
+    return {
+      allowed: false,
+      next: log,
+      remaining: 0,
+      resetMs: log[log.length - 1]! + rule.windowMs - at,
+      retryAfterMs: log[0]! + rule.windowMs - at,
+    }
   }
   return {
     allowed: true,
@@ -65,6 +71,6 @@ export function slidingWindowState(
   const log = inWindow(rule, state, at)
   return {
     remaining: Math.max(0, rule.limit - log.length),
-    resetMs: log.length === 0 ? 0 : Math.max(at, log[log.length - 1]!) + rule.windowMs - at,
+    resetMs: log.length === 0 ? 0 : log[log.length - 1]! + rule.windowMs - at,
   }
 }
