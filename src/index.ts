@@ -9,7 +9,7 @@ export type { Environment } from './keys/format.js'
 export type { VerifyInput, VerifyResult } from './verify/verify.js'
 export type { HeaderSource } from './http/credentials.js'
 export type { WaitUntil } from './verify/usage-recorder.js'
-export type { AuthContext, ApiKeyAuthContext, JwtAuthContext, KeyInfo, RateLimitRule } from './types.js'
+export type { AuthContext, ApiKeyAuthContext, JwtAuthContext, KeyInfo, RateLimitAlgorithm, RateLimitRule } from './types.js'
 
 // Errors
 export {

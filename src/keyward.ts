@@ -10,6 +10,7 @@ import { createTokenManager, keepsRefreshFamilies, type TokenManager } from './j
 import { TokenVerifier } from './jwt/token-verifier.js'
 import { createKeyManager, type KeyManager } from './keys/manager.js'
 import { MemoryRateLimiter } from './limiters/memory-rate-limiter.js'
+import { RATE_LIMIT_ALGORITHMS, ruleAlgorithmIssue } from './limiters/quota-algorithms.js'
 import { LockoutGate } from './verify/lockout-gate.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
 import { isValidPolicyName } from './http/rate-limit-headers.js'
@@ -125,10 +126,13 @@ const RULE_OPTIONS: OptionRules = {
   name: (value, path) => {
     if (!isValidPolicyName(value as string)) optionError(`${path} must be 1-32 letters, digits, - or _`)
   },
+  algorithm: oneOf(RATE_LIMIT_ALGORITHMS),
 }
 
 function checkRule(rule: RateLimitRule, where: string): void {
   checkOptions(rule, RULE_OPTIONS, { path: where, notObject: `${where} must be { limit, windowMs }` })
+  const issue = ruleAlgorithmIssue(rule.algorithm, rule.limit)
+  if (issue !== undefined) optionError(`${where}.${issue.field} ${issue.message}`)
 }
 
 const headerNames: OptionRule = (names, path) => {

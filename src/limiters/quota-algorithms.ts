@@ -43,3 +43,23 @@ export function decideRule(rule: RateLimitRule, state: unknown, now: number): Qu
 export function peekRule(rule: RateLimitRule, state: unknown, now: number): { remaining: number; resetMs: number } {
   return ALGORITHMS[rule.algorithm ?? 'gcra'].peek(rule, state as never, now)
 }
+
+/**
+ * What is wrong with a rule's `algorithm` (given its `limit`), or undefined: one check for the key
+ * input, the management routes and createKeyward's `defaultRateLimit`.
+ *
+ * @example
+ * ```ts
+ * ruleAlgorithmIssue('sliding-window', 5000) // { field: 'limit', message: 'must be at most 1000 for a sliding-window rule' }
+ * ```
+ */
+export function ruleAlgorithmIssue(algorithm: unknown, limit: unknown): { field: 'algorithm' | 'limit'; message: string } | undefined {
+  if (algorithm === undefined) return undefined
+  if (!RATE_LIMIT_ALGORITHMS.includes(algorithm as RateLimitAlgorithm)) {
+    return { field: 'algorithm', message: `must be one of ${RATE_LIMIT_ALGORITHMS.map((a) => `'${a}'`).join(', ')}` }
+  }
+  if (algorithm === 'sliding-window' && typeof limit === 'number' && limit > MAX_SLIDING_WINDOW_LIMIT) {
+    return { field: 'limit', message: `must be at most ${MAX_SLIDING_WINDOW_LIMIT} for a sliding-window rule` }
+  }
+  return undefined
+}
