@@ -146,7 +146,7 @@ export function describeRateLimiterConformance(name: string, makeLimiter: () => 
       describe(`${algorithm} rules`, () => {
         const rule = (limit: number, windowMs = 24 * HOUR): RateLimitRule => ({ limit, windowMs, algorithm })
 
-        it('the 3-per-hour key of issue 18: five calls in a row, exactly three served, then a wait to the window freeing a call', async () => {
+        it('the 3-per-hour key of issue 18: five calls in a row, exactly three served, then a wait', async () => {
           const key = fresh('k')
           const threePerHour = rule(3, HOUR)
           const results = await times(5, key, [threePerHour])
