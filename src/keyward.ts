@@ -11,6 +11,7 @@ import { TokenVerifier } from './jwt/token-verifier.js'
 import { createKeyManager, type KeyManager } from './keys/manager.js'
 import { MemoryRateLimiter } from './limiters/memory-rate-limiter.js'
 import { RATE_LIMIT_ALGORITHMS, ruleAlgorithmIssue } from './limiters/quota-algorithms.js'
+import { resolveSharedQuotas, type SharedQuotaOption } from './limiters/shared-quotas.js'
 import { LockoutGate } from './verify/lockout-gate.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
 import { isValidPolicyName } from './http/rate-limit-headers.js'
@@ -62,6 +63,12 @@ export interface KeywardOptions {
   lockout?: LockoutPolicy | false
   /** The quota of keys that have none of their own. Default: none. */
   defaultRateLimit?: RateLimitRule | readonly RateLimitRule[]
+  /**
+   * Quotas a group of keys shares (every key of an org, or any group `by` names), checked and
+   * counted in the same limiter call as a key's own rules: all must allow, then all count.
+   * Needs a limiter with `sharedQuotas` (memory; Redis but not on a Cluster). Default: none.
+   */
+  sharedQuotas?: readonly SharedQuotaOption[]
   /** The verified-key cache; false disables it (every request reads the store). */
   cache?: CacheOptions | false
   /** Which scopes imply which. Default: admin > write > read. */
@@ -161,6 +168,8 @@ const KEYWARD_OPTIONS: OptionRules = {
       () => 'lockout must be false or { maxFailures: positive integer, windowMs: integer >= 1000 }',
     ),
   ),
+  // Checked in createKeyward, which also needs the limiter to count them.
+  sharedQuotas: checkedElsewhere,
   defaultRateLimit: (value, path) => {
     const list = Array.isArray(value) ? value : [value]
     list.forEach((rule, i) => checkRule(rule as RateLimitRule, Array.isArray(value) ? `${path}[${i}]` : path))
@@ -204,6 +213,11 @@ export function createKeyward(options: KeywardOptions): Keyward {
         ? options.defaultRateLimit
         : [options.defaultRateLimit as RateLimitRule]
   const defaultRateLimit = Object.freeze(defaults.map((rule) => ({ ...rule })))
+  const limiter = options.limiter ?? new MemoryRateLimiter()
+  const sharedQuotas = options.sharedQuotas === undefined ? [] : resolveSharedQuotas(options.sharedQuotas, checkRule)
+  // A group budget the limiter would ignore is no budget: refuse rather than run without it.
+  if (sharedQuotas.length > 0 && limiter.sharedQuotas !== true)
+    optionError("sharedQuotas needs a limiter that counts them with a key's rules in one call (limiter.sharedQuotas is not true)")
   const usageFlushMs = options.usageFlushMs ?? 60_000
   const cacheOptions = options.cache ?? {}
   const store = options.store ?? new MemoryTokenStore()
@@ -214,13 +228,14 @@ export function createKeyward(options: KeywardOptions): Keyward {
     prefixes,
     environment,
     store,
-    limiter: options.limiter ?? new MemoryRateLimiter(),
+    limiter,
     hash: createKeyHasher(options.pepper),
     now,
     expandScopes: createScopeExpander(options.scopes ?? DEFAULT_SCOPE_HIERARCHY),
     cache: new KeyCache(cacheOptions, now),
     lockout,
     defaultRateLimit,
+    sharedQuotas,
     usage: usageFlushMs === false ? undefined : new UsageRecorder(store, usageFlushMs, onBackgroundError),
     credentialHeaders: Object.freeze([...(options.credentialHeaders ?? DEFAULT_CREDENTIAL_HEADERS)]),
     originHeaders: Object.freeze([...(options.originHeaders ?? ['origin'])]),

@@ -6,6 +6,7 @@ import type { Environment } from './keys/format.js'
 import type { TokenVerifier } from './jwt/token-verifier.js'
 import type { LockoutGate } from './verify/lockout-gate.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
+import type { ResolvedSharedQuota } from './limiters/shared-quotas.js'
 import type { ParseMemo } from './http/restrictions.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { KeyRecord, RateLimitRule } from './types.js'
@@ -30,6 +31,8 @@ export interface Runtime {
   cache: KeyCache<CachedKey>
   lockout: LockoutPolicy | false
   defaultRateLimit: readonly RateLimitRule[]
+  /** createKeyward's `sharedQuotas`, checked; empty when none. */
+  sharedQuotas: readonly ResolvedSharedQuota[]
   usage: UsageRecorder | undefined
   credentialHeaders: readonly string[]
   originHeaders: readonly string[]

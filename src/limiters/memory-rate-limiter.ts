@@ -41,6 +41,8 @@ const MEMORY_LIMITER_OPTIONS: OptionRules = { maxKeys: count, maxAddresses: coun
  * ```
  */
 export class MemoryRateLimiter implements RateLimiter {
+  /** Shared quotas are decided with the key's rules in one synchronous step. */
+  readonly sharedQuotas = true
   /** GcraState per GCRA rule; the other algorithms' states (fixed-window.ts, sliding-window.ts) under keys of their own. */
   readonly #states: LRUCache<string, object>
   readonly #failures: LRUCache<string, FailureWindow>
@@ -61,7 +63,7 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   /** The synchronous core of {@link limit}; atomic because nothing else runs in between. */
-  limitSync({ key, rules, blockKey, now }: LimitRequest): LimitResult {
+  limitSync({ key, rules: own, shared, blockKey, now }: LimitRequest): LimitResult {
     if (blockKey !== undefined) {
       const window = this.#failures.get(blockKey)
       if (window !== undefined && window.blockedUntil > now) {
@@ -69,8 +71,8 @@ export class MemoryRateLimiter implements RateLimiter {
       }
     }
     // One GCRA rule is the common case: no scratch arrays, one key string, the state updated in place.
-    if (rules.length === 1 && (rules[0]!.algorithm === undefined || rules[0]!.algorithm === 'gcra')) {
-      const rule = rules[0]!
+    if (own.length === 1 && shared === undefined && (own[0]!.algorithm === undefined || own[0]!.algorithm === 'gcra')) {
+      const rule = own[0]!
       const id = ruleKey(key, rule)
       const state = this.#states.get(id) as GcraState | undefined
       const d = gcra(rule, state, now)
@@ -90,7 +92,15 @@ export class MemoryRateLimiter implements RateLimiter {
         rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }],
       }
     }
-    const ids = rules.map((rule) => ruleKey(key, rule))
+    // The key's rules, then each shared quota's, every one under the counters of whom it counts.
+    const rules: RateLimitRule[] = [...own]
+    const ids = own.map((rule) => ruleKey(key, rule))
+    for (const quota of shared ?? []) {
+      for (const rule of quota.rules) {
+        rules.push(rule)
+        ids.push(ruleKey(quota.key, rule))
+      }
+    }
     const decisions = rules.map((rule, i) => decideRule(rule, this.#states.get(ids[i]!), now))
     const states: RuleState[] = []
     let allowed = true

@@ -3,7 +3,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { boolean, checkedElsewhere, checkOptions, numberAbove, optionError, type OptionRules } from '../internal/options.js'
 import { withTimeout } from '../internal/timers.js'
-import type { RateLimitAlgorithm } from '../types.js'
+import type { RateLimitAlgorithm, RateLimitRule } from '../types.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 /**
@@ -242,6 +242,10 @@ const KEY_SUFFIX: Record<RateLimitAlgorithm, string> = { gcra: '', 'fixed-window
 /** How the script names each algorithm in ARGV. */
 const SCRIPT_CODE: Record<RateLimitAlgorithm, string> = { gcra: 'g', 'fixed-window': 'f', 'sliding-window': 's' }
 
+const SHARED_ON_CLUSTER =
+  "keyward: RedisRateLimiter on a Redis Cluster cannot count shared quotas with a key's own in one atomic script " +
+  '(their counters are in different slots)'
+
 interface Script {
   source: string
   sha: string
@@ -297,6 +301,15 @@ export class RedisRateLimiter implements RateLimiter {
   /** Digests of recent key ids and addresses: the same few come by again and again. Bounded. */
   readonly #digests = new Map<string, string>()
 
+  /**
+   * Shared quotas are counted in the same script as the key's rules, so not on a Cluster (a
+   * group's counters and a key's are in different slots): there `limit()` rejects a request
+   * with shared quotas, and createKeyward refuses `sharedQuotas` with this limiter.
+   */
+  get sharedQuotas(): boolean {
+    return !this.#cluster
+  }
+
   constructor(options: RedisRateLimiterOptions) {
     checkOptions(options, REDIS_LIMITER_OPTIONS, { notObject: 'RedisRateLimiter needs { client }, an ioredis client (evalsha and eval)' })
     const { client, prefix = 'kw:', timeoutMs = 250 } = options
@@ -313,11 +326,26 @@ export class RedisRateLimiter implements RateLimiter {
 
   /** Checks and counts one call; `request.now` is ignored (Redis's clock decides). */
   // async: a bad argument becomes a rejection like any other failure, never a synchronous throw.
-  async limit({ key, rules, blockKey }: LimitRequest): Promise<LimitResult> {
-    if (rules.length === 0 && blockKey === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+  async limit({ key, rules: own, shared, blockKey }: LimitRequest): Promise<LimitResult> {
+    if (own.length === 0 && shared === undefined && blockKey === undefined)
+      return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const { limit } = loadScripts()
     const hash = this.#digest(key)
-    const keys = rules.map((rule) => `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[rule.algorithm ?? 'gcra']}`)
+    let rules: readonly RateLimitRule[] = own
+    const keys = own.map((rule) => this.#ruleKey(hash, rule))
+    if (shared !== undefined && shared.length > 0) {
+      // A group's counters live under its own hash tag: another slot than the key's on a Cluster.
+      if (this.#cluster) throw new Error(SHARED_ON_CLUSTER)
+      const all = [...own]
+      for (const quota of shared) {
+        const groupHash = this.#digest(quota.key)
+        for (const rule of quota.rules) {
+          all.push(rule)
+          keys.push(this.#ruleKey(groupHash, rule))
+        }
+      }
+      rules = all
+    }
     const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs), SCRIPT_CODE[rule.algorithm ?? 'gcra']])
     if (blockKey === undefined) return this.#withTimeout(this.#run(limit, keys, ['0', ...args]).then((reply) => toResult(reply, rules)))
     const lockoutKey = this.#lockoutKey(blockKey)
@@ -345,6 +373,11 @@ export class RedisRateLimiter implements RateLimiter {
         },
       ),
     )
+  }
+
+  /** Where one rule's state lives: the key's (or group's) digest as the hash tag, then the rule. */
+  #ruleKey(hash: string, rule: RateLimitRule): string {
+    return `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[rule.algorithm ?? 'gcra']}`
   }
 
   #lockoutKey(blockKey: string): string {

@@ -7,6 +7,7 @@ import { formatRateLimit } from '../http/rate-limit-headers.js'
 import { placeRefusal, type ClientAddress } from '../http/restrictions.js'
 import { isValidScope, missingScopes } from '../keys/scopes.js'
 import type { LimitResult } from '../limiters/rate-limiter.js'
+import { sharedQuotasFor, sharedRateLimitHeaders } from '../limiters/shared-quotas.js'
 import type { Runtime } from '../runtime.js'
 import { blockedFailure, NO_HEADERS, retrySeconds, type Failure, type Success } from './failures.js'
 import type { VerifyInput } from './input.js'
@@ -77,15 +78,19 @@ export async function grant(
   let headers = NO_HEADERS
   const quota = principal.quota
   const blockKey = rt.lockout === false || client === null ? undefined : client.bucket
-  if (quota.rules.length > 0 || blockKey !== undefined) {
-    const request = { key: quota.key, rules: quota.rules, blockKey, now }
+  // Group budgets (createKeyward's sharedQuotas), counted in the same call as the key's rules.
+  const shared = rt.sharedQuotas.length === 0 ? undefined : sharedQuotasFor(rt.sharedQuotas, auth)
+  if (quota.rules.length > 0 || blockKey !== undefined || shared !== undefined) {
+    const request = { key: quota.key, rules: quota.rules, shared: shared?.shared, blockKey, now }
     const decision: LimitResult = rt.limiter.limitSync ? rt.limiter.limitSync(request) : await rt.limiter.limit(request)
     if (decision.blocked) {
       if (blockKey !== undefined) rt.blocked.set(blockKey, now + decision.retryAfterMs)
       return blockedFailure(decision.retryAfterMs)
     }
     // A limiter that could not say how much is left (a fail-open policy) gets no headers rather than empty ones.
-    if (quota.policy !== null && decision.rules.length > 0)
+    if (shared !== undefined) {
+      if (decision.rules.length > 0) headers = sharedRateLimitHeaders(quota.policy, quota.rules.length, shared.policies, decision.rules)
+    } else if (quota.policy !== null && decision.rules.length > 0)
       headers = { 'ratelimit-policy': quota.policy, ratelimit: formatRateLimit(decision.rules) }
     // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
     if (!decision.allowed)
