@@ -4,6 +4,7 @@ import { fixedWindow, fixedWindowState, type FixedWindowState } from '../../src/
 import { MemoryRateLimiter } from '../../src/limiters/memory-rate-limiter.js'
 import { slidingWindow, slidingWindowState, type SlidingWindowState } from '../../src/limiters/sliding-window.js'
 import { formatRateLimit } from '../../src/http/rate-limit-headers.js'
+import type { QuotaDecision } from '../../src/limiters/quota-decision.js'
 import type { RateLimitRule } from '../../src/types.js'
 
 const HOUR = 3_600_000
@@ -13,10 +14,10 @@ const T0 = Date.UTC(2026, 0, 1)
 
 /** Runs calls at the given instants through one rule, counting only allowed calls, as a limiter does. */
 function run<S>(
-  decide: (rule: RateLimitRule, state: S | undefined, now: number) => { allowed: boolean; next: S },
+  decide: (rule: RateLimitRule, state: S | undefined, now: number) => QuotaDecision<S>,
   rule: RateLimitRule,
   times: number[],
-) {
+): QuotaDecision<S>[] {
   let state: S | undefined
   return times.map((t) => {
     const d = decide(rule, state, t)
