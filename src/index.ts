@@ -11,7 +11,7 @@ export type { RestrictionMode } from './http/restrictions.js'
 export type { VerifyInput, VerifyResult } from './verify/verify.js'
 export type { HeaderSource } from './http/credentials.js'
 export type { WaitUntil } from './verify/usage-recorder.js'
-export type { AuthContext, ApiKeyAuthContext, JwtAuthContext, KeyInfo, RateLimitRule } from './types.js'
+export type { AuthContext, ApiKeyAuthContext, JwtAuthContext, KeyInfo, RateLimitAlgorithm, RateLimitRule } from './types.js'
 
 // Errors
 export {
@@ -97,4 +97,5 @@ export type { ManagementCapabilities, CapabilitiesHook, KeyFormField } from './m
 export type { KeyRecord } from './types.js'
 export type { TokenStore, InvalidationEvent, KeyRecordPatch, ListOptions, UpdateCondition } from './stores/token-store.js'
 export type { RefreshFamilyRecord, RefreshRotation } from './jwt/refresh-family.js'
-export type { RateLimiter, LimitRequest, LimitResult, RuleState, LockoutPolicy, BlockState } from './limiters/rate-limiter.js'
+export type { RateLimiter, LimitRequest, LimitResult, RuleState, LockoutPolicy, BlockState, SharedQuota } from './limiters/rate-limiter.js'
+export type { SharedQuotaOption } from './limiters/shared-quotas.js'

@@ -10,6 +10,8 @@ import { createTokenManager, keepsRefreshFamilies, type TokenManager } from './j
 import { TokenVerifier } from './jwt/token-verifier.js'
 import { createKeyManager, type KeyManager } from './keys/manager.js'
 import { MemoryRateLimiter } from './limiters/memory-rate-limiter.js'
+import { RATE_LIMIT_ALGORITHMS, ruleAlgorithmIssue } from './limiters/quota-algorithms.js'
+import { resolveSharedQuotas, type SharedQuotaOption } from './limiters/shared-quotas.js'
 import { LockoutGate } from './verify/lockout-gate.js'
 import type { RateLimiter } from './limiters/rate-limiter.js'
 import { LOCKOUT_OPTION, resolveLockout, type LockoutOptions } from './verify/lockout-options.js'
@@ -65,6 +67,12 @@ export interface KeywardOptions {
   lockout?: LockoutOptions | false
   /** The quota of keys that have none of their own. Default: none. */
   defaultRateLimit?: RateLimitRule | readonly RateLimitRule[]
+  /**
+   * Quotas a group of keys shares (every key of an org, or any group `by` names), checked and
+   * counted in the same limiter call as a key's own rules: all must allow, then all count.
+   * Needs a limiter with `sharedQuotas` (memory; Redis but not on a Cluster). Default: none.
+   */
+  sharedQuotas?: readonly SharedQuotaOption[]
   /** The verified-key cache; false disables it (every request reads the store). */
   cache?: CacheOptions | false
   /** Which scopes imply which. Default: admin > write > read. */
@@ -136,10 +144,13 @@ const RULE_OPTIONS: OptionRules = {
   name: (value, path) => {
     if (!isValidPolicyName(value as string)) optionError(`${path} must be 1-32 letters, digits, - or _`)
   },
+  algorithm: oneOf(RATE_LIMIT_ALGORITHMS),
 }
 
 function checkRule(rule: RateLimitRule, where: string): void {
   checkOptions(rule, RULE_OPTIONS, { path: where, notObject: `${where} must be { limit, windowMs }` })
+  const issue = ruleAlgorithmIssue(rule.algorithm, rule.limit)
+  if (issue !== undefined) optionError(`${where}.${issue.field} ${issue.message}`)
 }
 
 const headerNames: OptionRule = (names, path) => {
@@ -161,6 +172,8 @@ const KEYWARD_OPTIONS: OptionRules = {
   limiter: withMethods(['limit', 'recordFailure'], 'a RateLimiter'),
   pepper: checkedElsewhere,
   lockout: LOCKOUT_OPTION,
+  // Checked in createKeyward, which also needs the limiter to count them.
+  sharedQuotas: checkedElsewhere,
   defaultRateLimit: (value, path) => {
     const list = Array.isArray(value) ? value : [value]
     list.forEach((rule, i) => checkRule(rule as RateLimitRule, Array.isArray(value) ? `${path}[${i}]` : path))
@@ -205,6 +218,11 @@ export function createKeyward(options: KeywardOptions): Keyward {
         ? options.defaultRateLimit
         : [options.defaultRateLimit as RateLimitRule]
   const defaultRateLimit = Object.freeze(defaults.map((rule) => ({ ...rule })))
+  const limiter = options.limiter ?? new MemoryRateLimiter()
+  const sharedQuotas = options.sharedQuotas === undefined ? [] : resolveSharedQuotas(options.sharedQuotas, checkRule)
+  // A group budget the limiter would ignore is no budget: refuse rather than run without it.
+  if (sharedQuotas.length > 0 && limiter.sharedQuotas !== true)
+    optionError("sharedQuotas needs a limiter that counts them with a key's rules in one call (limiter.sharedQuotas is not true)")
   const usageFlushMs = options.usageFlushMs ?? 60_000
   const cacheOptions = options.cache ?? {}
   const store = options.store ?? new MemoryTokenStore()
@@ -215,7 +233,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
     prefixes,
     environment,
     store,
-    limiter: options.limiter ?? new MemoryRateLimiter(),
+    limiter,
     hash: createKeyHasher(options.pepper),
     now,
     expandScopes: createScopeExpander(options.scopes ?? DEFAULT_SCOPE_HIERARCHY),
@@ -223,6 +241,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
     lockout,
     lockoutCounts,
     defaultRateLimit,
+    sharedQuotas,
     usage: usageFlushMs === false ? undefined : new UsageRecorder(store, usageFlushMs, onBackgroundError),
     credentialHeaders: Object.freeze([...(options.credentialHeaders ?? DEFAULT_CREDENTIAL_HEADERS)]),
     originHeaders: Object.freeze([...(options.originHeaders ?? ['origin'])]),

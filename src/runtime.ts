@@ -6,6 +6,7 @@ import type { Environment } from './keys/format.js'
 import type { TokenVerifier } from './jwt/token-verifier.js'
 import type { LockoutGate } from './verify/lockout-gate.js'
 import type { LockoutPolicy, RateLimiter } from './limiters/rate-limiter.js'
+import type { ResolvedSharedQuota } from './limiters/shared-quotas.js'
 import type { ParseMemo, RestrictionMode } from './http/restrictions.js'
 import type { TokenStore } from './stores/token-store.js'
 import type { KeyRecord, RateLimitRule } from './types.js'
@@ -32,6 +33,8 @@ export interface Runtime {
   /** The refusal codes that count toward lockout (`lockout.count`). */
   lockoutCounts: ReadonlySet<string>
   defaultRateLimit: readonly RateLimitRule[]
+  /** createKeyward's `sharedQuotas`, checked; empty when none. */
+  sharedQuotas: readonly ResolvedSharedQuota[]
   usage: UsageRecorder | undefined
   credentialHeaders: readonly string[]
   originHeaders: readonly string[]

@@ -1,11 +1,28 @@
 import type { Environment } from './keys/format.js'
 
 /**
- * One rate-limit rule: at most `limit` successful calls per `windowMs` (GCRA, see README).
+ * How a rule counts (see docs/rate-limits-and-lockout.md for each guarantee, exactly):
+ * - `gcra` (default): a bucket of `limit` refilling continuously; a steady client gets `limit` per window.
+ * - `fixed-window`: at most `limit` per window, windows aligned to the epoch (UTC hours, days...);
+ *   resets at the window's end. Up to twice `limit` can pass across one window boundary.
+ * - `sliding-window`: at most `limit` in any interval of `windowMs` (a log of call times, exact;
+ *   `limit` at most 1000, as every counted call's time is kept for a window).
+ *
+ * @example
+ * ```ts
+ * const algorithm: RateLimitAlgorithm = 'fixed-window'
+ * ```
+ */
+export type RateLimitAlgorithm = 'gcra' | 'fixed-window' | 'sliding-window'
+
+/**
+ * One rate-limit rule: at most `limit` successful calls per `windowMs`, counted by `algorithm`
+ * (GCRA unless told).
  *
  * @example
  * ```ts
  * const hourly: RateLimitRule = { limit: 5000, windowMs: 3_600_000 }
+ * const perClockHour: RateLimitRule = { limit: 3, windowMs: 3_600_000, algorithm: 'fixed-window' }
  * ```
  */
 export interface RateLimitRule {
@@ -13,6 +30,8 @@ export interface RateLimitRule {
   windowMs: number
   /** Name used in the `RateLimit-Policy` header; defaults to `default` (or `w<seconds>` for several rules). */
   name?: string
+  /** How the rule counts; default `gcra`. */
+  algorithm?: RateLimitAlgorithm
 }
 
 /**

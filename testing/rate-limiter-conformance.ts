@@ -139,6 +139,66 @@ export function describeRateLimiterConformance(name: string, makeLimiter: () => 
       })
     })
 
+    // The window algorithms (RateLimitRule.algorithm). Fixed windows are aligned to the epoch, so
+    // a day's window ends at UTC midnight: a test crossing it (a few ms in 86.4 million) is the
+    // one way these counts could differ.
+    for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
+      describe(`${algorithm} rules`, () => {
+        const rule = (limit: number, windowMs = 24 * HOUR): RateLimitRule => ({ limit, windowMs, algorithm })
+
+        it('the 3-per-hour key of issue 18: five calls in a row, exactly three served, then a wait', async () => {
+          const key = fresh('k')
+          const threePerHour = rule(3, HOUR)
+          const results = await times(5, key, [threePerHour])
+          expect(results.map((r) => r.allowed)).toStrictEqual([true, true, true, false, false])
+          expect(results.slice(0, 3).map((r) => r.rules[0]!.remaining)).toStrictEqual([2, 1, 0])
+          for (const r of results) {
+            expect(r.rules[0]!.rule).toStrictEqual(threePerHour)
+            expect(r.rules[0]!.resetMs).toBeGreaterThan(0)
+            expect(r.rules[0]!.resetMs).toBeLessThanOrEqual(HOUR)
+          }
+          for (const refused of results.slice(3)) {
+            expect(refused).toMatchObject({ allowed: false, blocked: false, rules: [{ remaining: 0 }] })
+            expect(refused.retryAfterMs).toBeGreaterThan(0)
+            expect(refused.retryAfterMs).toBeLessThanOrEqual(HOUR)
+          }
+          if (algorithm === 'sliding-window') {
+            // The first call leaves the window an hour after it was made: the wait is an hour, less the test's few ms.
+            expect(results[3]!.retryAfterMs).toBeGreaterThan(HOUR - 60_000)
+          }
+        })
+
+        it('200 concurrent calls on a rule of 50 allow exactly 50 (through every instance the harness gives)', async () => {
+          const instances = harness.peer === undefined ? [limiter] : [limiter, await harness.peer(), await harness.peer()]
+          const key = fresh('k')
+          const results = await Promise.all(
+            Array.from({ length: 200 }, (_, i) => limit(key, [rule(50)], undefined, instances[i % instances.length])),
+          )
+          expect(results.filter((r) => r.allowed)).toHaveLength(50)
+        })
+
+        it('is one atomic decision with a GCRA rule: a call either rule refuses counts on neither', async () => {
+          const key = fresh('k')
+          const windowed = rule(2)
+          const results = await times(4, key, [TEN_PER_HOUR, windowed])
+          expect(results.map((r) => r.allowed)).toStrictEqual([true, true, false, false])
+          expect(results[3]!.rules.map((s) => s.remaining)).toStrictEqual([8, 0])
+          // The GCRA rule alone still has its 8: the refused calls counted on none.
+          expect((await times(9, key, [TEN_PER_HOUR])).map((r) => r.allowed)).toStrictEqual([...new Array<boolean>(8).fill(true), false])
+          const gcraFirst = fresh('k')
+          await times(10, gcraFirst, [TEN_PER_HOUR])
+          expect((await limit(gcraFirst, [TEN_PER_HOUR, windowed])).allowed).toBe(false)
+          expect(await limit(gcraFirst, [windowed])).toMatchObject({ allowed: true, rules: [{ remaining: 1 }] })
+        })
+
+        it('counts apart from a GCRA rule of the same limit and window', async () => {
+          const key = fresh('k')
+          await times(2, key, [{ limit: 2, windowMs: 24 * HOUR }])
+          expect(await limit(key, [rule(2)])).toMatchObject({ allowed: true, rules: [{ remaining: 1 }] })
+        })
+      })
+    }
+
     describe('concurrency', () => {
       it('200 concurrent calls on a rule of 50 allow exactly 50 (through every instance the harness gives)', async () => {
         const instances = harness.peer === undefined ? [limiter] : [limiter, await harness.peer(), await harness.peer()]

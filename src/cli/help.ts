@@ -36,7 +36,8 @@ Creates a key and prints it once: keyward keeps only its hash.
   --scope SCOPE         repeatable; default read (read < write < admin)
   --origin HOST         allowed browser origin; repeatable
   --ip ADDRESS|CIDR     allowed client address or network; repeatable
-  --rate N/UNIT         quota, e.g. 5000/h or 100/10m (s, m, h, d); repeatable; shown back as given
+  --rate N/UNIT         quota, e.g. 5000/h or 100/10m (s, m, h, d), GCRA; 3/h:fixed-window or
+                        3/h:sliding-window for the window algorithms; repeatable; shown back as given
   --expires WHEN        30d, 12h, ... from now, or an ISO date (2027-01-01)
   --description TEXT    at most 500 characters
 

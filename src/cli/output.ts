@@ -71,14 +71,16 @@ const UNITS: ReadonlyArray<[string, number]> = [
  * @example
  * ```ts
  * formatRate({ limit: 5000, windowMs: 3_600_000 }) // '5000/h'
+ * formatRate({ limit: 3, windowMs: 3_600_000, algorithm: 'fixed-window' }) // '3/h:fixed-window'
  * ```
  */
 export function formatRate(rule: RateLimitRule): string {
   const unit = UNITS.find(([, ms]) => rule.windowMs % ms === 0)
   // A window that is not whole seconds (set through the library) is printed exactly, not rounded.
-  if (unit === undefined) return `${rule.limit}/${rule.windowMs}ms`
+  const algorithm = rule.algorithm === undefined ? '' : `:${rule.algorithm}`
+  if (unit === undefined) return `${rule.limit}/${rule.windowMs}ms${algorithm}`
   const count = rule.windowMs / unit[1]
-  return `${rule.limit}/${count === 1 ? '' : count}${unit[0]}`
+  return `${rule.limit}/${count === 1 ? '' : count}${unit[0]}${algorithm}`
 }
 
 /** The library's input field -> the flag that fills it. */

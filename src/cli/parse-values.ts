@@ -2,7 +2,7 @@
  * The CLI's value syntaxes: durations (`30d`, `24h`), rates (`5000/h`, `100/10m`) and dates.
  * Pure functions, so they are tested without a process.
  */
-import type { RateLimitRule } from '../types.js'
+import type { RateLimitAlgorithm, RateLimitRule } from '../types.js'
 
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -21,20 +21,23 @@ export function parseDuration(text: string): number | null {
 }
 
 /**
- * A rate such as `5000/h` or `100/10m`: at most `limit` calls per window. Null when it is not one.
+ * A rate such as `5000/h` or `100/10m`: at most `limit` calls per window, optionally followed by
+ * the rule's algorithm (`3/h:fixed-window`, `:sliding-window`, `:gcra`). Null when it is not one.
  *
  * @example
  * ```ts
  * parseRate('5000/h') // { limit: 5000, windowMs: 3_600_000 }
+ * parseRate('3/h:fixed-window') // { limit: 3, windowMs: 3_600_000, algorithm: 'fixed-window' }
  * ```
  */
 export function parseRate(text: string): RateLimitRule | null {
-  const match = /^([0-9]{1,10})\/([0-9]{0,7})([smhd])$/.exec(text)
+  const match = /^([0-9]{1,10})\/([0-9]{0,7})([smhd])(?::(gcra|fixed-window|sliding-window))?$/.exec(text)
   if (match === null) return null
   const count = match[2] === '' ? 1 : Number(match[2])
   const limit = Number(match[1])
   if (count === 0 || limit === 0) return null
-  return { limit, windowMs: count * UNIT_MS[match[3]!]! }
+  const windowMs = count * UNIT_MS[match[3]!]!
+  return match[4] === undefined ? { limit, windowMs } : { limit, windowMs, algorithm: match[4] as RateLimitAlgorithm }
 }
 
 /**

@@ -4,7 +4,8 @@ import type { Environment } from './format.js'
 import { normalizeOriginRule } from '../http/origin.js'
 import { isValidPolicyName } from '../http/rate-limit-headers.js'
 import { isValidScope } from './scopes.js'
-import type { KeyRecord, RateLimitRule } from '../types.js'
+import { ruleAlgorithmIssue } from '../limiters/quota-algorithms.js'
+import type { KeyRecord, RateLimitAlgorithm, RateLimitRule } from '../types.js'
 
 /**
  * What `kw.keys.create()` takes.
@@ -244,7 +245,7 @@ export class Checker {
     rules.forEach((rule, i) => {
       const field = Array.isArray(value) ? `rateLimit[${i}]` : 'rateLimit'
       if (!plainObject(rule)) return this.add(field, 'must be an object { limit, windowMs }')
-      const extra = Object.keys(rule).filter((k) => k !== 'limit' && k !== 'windowMs' && k !== 'name')
+      const extra = Object.keys(rule).filter((k) => k !== 'limit' && k !== 'windowMs' && k !== 'name' && k !== 'algorithm')
       if (extra.length > 0) this.add(field, `unknown field ${extra.map((k) => JSON.stringify(k)).join(', ')}`)
       const { limit, windowMs, name } = rule
       if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > 1e9)
@@ -259,11 +260,13 @@ export class Checker {
         this.add(`${field}.windowMs`, 'must be a whole number of seconds in ms, from 1000 (one second) to one year')
       }
       if (name !== undefined && !isValidPolicyName(name)) this.add(`${field}.name`, 'must be 1-32 letters, digits, - or _')
-      out.push(
-        name === undefined
-          ? { limit: limit as number, windowMs: windowMs as number }
-          : { limit: limit as number, windowMs: windowMs as number, name: name as string },
-      )
+      const { algorithm } = rule
+      const algorithmIssue = ruleAlgorithmIssue(algorithm, limit)
+      if (algorithmIssue !== undefined) this.add(`${field}.${algorithmIssue.field}`, algorithmIssue.message)
+      const checked: RateLimitRule = { limit: limit as number, windowMs: windowMs as number }
+      if (name !== undefined) checked.name = name as string
+      if (algorithm !== undefined) checked.algorithm = algorithm as RateLimitAlgorithm
+      out.push(checked)
     })
     return out
   }

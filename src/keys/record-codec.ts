@@ -1,4 +1,5 @@
-import type { KeyRecord, RateLimitRule } from '../types.js'
+import { RATE_LIMIT_ALGORITHMS } from '../limiters/quota-algorithms.js'
+import type { KeyRecord, RateLimitAlgorithm, RateLimitRule } from '../types.js'
 import {
   KEY_RECORD_FIELDS,
   KEY_RECORD_FIELD_NAMES,
@@ -25,9 +26,14 @@ function checkRules(value: unknown): Checked<'ruleList'> {
   const rules: RateLimitRule[] = []
   for (const rule of value as unknown[]) {
     if (rule === null || typeof rule !== 'object') return MALFORMED
-    const { limit, windowMs, name } = rule as Record<string, unknown>
+    const { limit, windowMs, name, algorithm } = rule as Record<string, unknown>
     if (!isSafeInteger(limit) || !isSafeInteger(windowMs) || (name !== undefined && typeof name !== 'string')) return MALFORMED
-    rules.push(name === undefined ? { limit, windowMs } : { limit, windowMs, name })
+    // An algorithm keyward does not know would be counted as GCRA: refuse the record instead.
+    if (algorithm !== undefined && !RATE_LIMIT_ALGORITHMS.includes(algorithm as RateLimitAlgorithm)) return MALFORMED
+    const checked: RateLimitRule = { limit, windowMs }
+    if (name !== undefined) checked.name = name
+    if (algorithm !== undefined) checked.algorithm = algorithm as RateLimitAlgorithm
+    rules.push(checked)
   }
   return rules
 }

@@ -79,10 +79,11 @@ export function withFailurePolicy(limiter: RateLimiter, options: FailurePolicyOp
       if (block.blocked) return block
     }
     if (memory === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
-    return memory.limit({ key: request.key, rules: request.rules, now: request.now })
+    return memory.limit({ key: request.key, rules: request.rules, shared: request.shared, now: request.now })
   }
 
   return {
+    sharedQuotas: limiter.sharedQuotas === true,
     async limit(request: LimitRequest): Promise<LimitResult> {
       try {
         return await limiter.limit(request)

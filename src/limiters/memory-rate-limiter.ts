@@ -1,6 +1,8 @@
 import { LRUCache } from 'lru-cache'
+import type { RateLimitRule } from '../types.js'
 import { checkOptions, integer, type OptionRules } from '../internal/options.js'
-import { gcra, gcraState, type GcraState } from './gcra.js'
+import { gcra, type GcraState } from './gcra.js'
+import { decideRule, peekRule } from './quota-algorithms.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 /**
@@ -28,7 +30,8 @@ const count = integer({ min: 1, message: 'must be a positive integer' })
 const MEMORY_LIMITER_OPTIONS: OptionRules = { maxKeys: count, maxAddresses: count }
 
 /**
- * In-process rate limiter and lockout table: GCRA per rule, one number per (key, rule), memory
+ * In-process rate limiter and lockout table: each rule counted by its algorithm (GCRA unless the
+ * rule says `fixed-window` or `sliding-window`), one small state per (key, rule), memory
  * bounded by LRU eviction, no timer per key. State is per process: use the Redis limiter when
  * several instances serve the same keys.
  *
@@ -38,7 +41,10 @@ const MEMORY_LIMITER_OPTIONS: OptionRules = { maxKeys: count, maxAddresses: coun
  * ```
  */
 export class MemoryRateLimiter implements RateLimiter {
-  readonly #states: LRUCache<string, GcraState>
+  /** Shared quotas are decided with the key's rules in one synchronous step. */
+  readonly sharedQuotas = true
+  /** GcraState per GCRA rule; the other algorithms' states (fixed-window.ts, sliding-window.ts) under keys of their own. */
+  readonly #states: LRUCache<string, object>
   readonly #failures: LRUCache<string, FailureWindow>
 
   constructor(options: MemoryRateLimiterOptions = {}) {
@@ -57,20 +63,20 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   /** The synchronous core of {@link limit}; atomic because nothing else runs in between. */
-  limitSync({ key, rules, blockKey, now }: LimitRequest): LimitResult {
+  limitSync({ key, rules: own, shared, blockKey, now }: LimitRequest): LimitResult {
     if (blockKey !== undefined) {
       const window = this.#failures.get(blockKey)
       if (window !== undefined && window.blockedUntil > now) {
         return { allowed: false, blocked: true, retryAfterMs: window.blockedUntil - now, rules: [] }
       }
     }
-    // A key without rules of its own: only the block was asked about.
-    if (rules.length === 0) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
-    // One rule is the common case: no scratch arrays, one key string.
-    if (rules.length === 1) {
-      const rule = rules[0]!
-      const id = ruleKey(key, rule.limit, rule.windowMs)
-      const state = this.#states.get(id)
+    // A key without rules of its own and no shared quota: only the block was asked about.
+    if (own.length === 0 && shared === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+    // One GCRA rule is the common case: no scratch arrays, one key string, the state updated in place.
+    if (own.length === 1 && shared === undefined && (own[0]!.algorithm === undefined || own[0]!.algorithm === 'gcra')) {
+      const rule = own[0]!
+      const id = ruleKey(key, rule)
+      const state = this.#states.get(id) as GcraState | undefined
       const d = gcra(rule, state, now)
       // An existing state is updated in place: get() already made it the most recent, and an LRU
       // set() would look the key up a second time.
@@ -88,8 +94,16 @@ export class MemoryRateLimiter implements RateLimiter {
         rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }],
       }
     }
-    const ids = rules.map((rule) => ruleKey(key, rule.limit, rule.windowMs))
-    const decisions = rules.map((rule, i) => gcra(rule, this.#states.get(ids[i]!), now))
+    // The key's rules, then each shared quota's, every one under the counters of whom it counts.
+    const rules: RateLimitRule[] = [...own]
+    const ids = own.map((rule) => ruleKey(key, rule))
+    for (const quota of shared ?? []) {
+      for (const rule of quota.rules) {
+        rules.push(rule)
+        ids.push(ruleKey(quota.key, rule))
+      }
+    }
+    const decisions = rules.map((rule, i) => decideRule(rule, this.#states.get(ids[i]!), now))
     const states: RuleState[] = []
     let allowed = true
     let retryAfterMs = 0
@@ -102,13 +116,13 @@ export class MemoryRateLimiter implements RateLimiter {
       }
     }
     if (allowed) {
-      for (let i = 0; i < rules.length; i++) this.#states.set(ids[i]!, decisions[i]!.next)
+      for (let i = 0; i < rules.length; i++) this.#states.set(ids[i]!, decisions[i]!.next as object)
     } else {
       // A denied call counts on no rule: report the rules that would have allowed it as they stand.
       for (let i = 0; i < rules.length; i++) {
         if (!decisions[i]!.allowed) continue
         const rule = rules[i]!
-        states[i] = { rule, ...gcraState(rule, this.#states.peek(ids[i]!), now) }
+        states[i] = { rule, ...peekRule(rule, this.#states.peek(ids[i]!), now) }
       }
     }
     return { allowed, blocked: false, retryAfterMs, rules: states }
@@ -137,6 +151,10 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
-function ruleKey(key: string, limit: number, windowMs: number): string {
-  return `${key}|${limit}|${windowMs}`
+/** A GCRA rule's key is as before; another algorithm's has its name appended, so states never mix. */
+function ruleKey(key: string, rule: RateLimitRule): string {
+  const { algorithm } = rule
+  return algorithm === undefined || algorithm === 'gcra'
+    ? `${key}|${rule.limit}|${rule.windowMs}`
+    : `${key}|${rule.limit}|${rule.windowMs}|${algorithm}`
 }

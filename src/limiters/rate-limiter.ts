@@ -17,6 +17,20 @@ export interface RuleState {
 }
 
 /**
+ * Rules counted against a group of keys rather than one (an org, or any group the app names):
+ * `key` names the group's counters as {@link LimitRequest.key} names a key's.
+ *
+ * @example
+ * ```ts
+ * const org: SharedQuota = { key: 'shared:org:org_1', rules: [{ limit: 100_000, windowMs: 86_400_000 }] }
+ * ```
+ */
+export interface SharedQuota {
+  key: string
+  rules: readonly RateLimitRule[]
+}
+
+/**
  * One quota check for one key.
  *
  * @example
@@ -29,6 +43,12 @@ export interface LimitRequest {
   key: string
   /** Every rule must allow the call; then, and only then, each counts it. */
   rules: readonly RateLimitRule[]
+  /**
+   * Group quotas decided with `rules` as one atomic decision: every rule of the key and of each
+   * group must allow the call, then all count it. Their states follow the key's own in
+   * {@link LimitResult.rules}, in order. Only for a limiter whose `sharedQuotas` is true.
+   */
+  shared?: readonly SharedQuota[] | undefined
   /** When set, a blocked address (see {@link RateLimiter.recordFailure}) is refused first. */
   blockKey?: string | undefined
   /** The pipeline's clock, epoch ms. A shared backend may use its own clock instead. */
@@ -50,7 +70,7 @@ export interface LimitResult {
   blocked: boolean
   /** When denied: milliseconds until a retry can succeed. 0 when allowed. */
   retryAfterMs: number
-  /** One entry per rule, in the order given. Empty when blocked. */
+  /** One entry per rule, in the order given (the key's, then each shared quota's). Empty when blocked. */
   rules: RuleState[]
 }
 
@@ -101,6 +121,12 @@ export interface BlockState {
  */
 export interface RateLimiter {
   limit(request: LimitRequest): Promise<LimitResult>
+  /**
+   * True when `limit` counts {@link LimitRequest.shared} atomically with the key's rules.
+   * createKeyward refuses `sharedQuotas` with a limiter that does not say so, rather than let a
+   * group's budget go unenforced.
+   */
+  readonly sharedQuotas?: boolean
   /**
    * Optional synchronous form of {@link limit} for in-process limiters: the pipeline prefers it,
    * sparing a promise per request. Throws where `limit` would reject.

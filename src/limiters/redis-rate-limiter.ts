@@ -12,6 +12,7 @@ import {
   type RedisScript,
   type RedisScriptClient,
 } from '../stores/redis-scripts.js'
+import type { RateLimitAlgorithm, RateLimitRule } from '../types.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 export type { NodeRedisScriptClient, RedisScriptClient }
@@ -66,16 +67,26 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  * before writing needs effects replication, the default since Redis 5 (the only mode in 7):
  * replicas get the writes, never a re-run of the script at another time.
  *
+ * Written for Redis CPU (INFO commandstats, bench/redis-limiter.bench.ts): three redis.call()s
+ * for one rule (TIME, GET, SET), no closures, no string formatting. A rule's state is three
+ * doubles packed with `struct` (24 bytes, exact, no number-to-text conversion): gcra.ts's
+ * `at` and `booked`, and when the key expires. The expiry is set to a whole window only when
+ * the bucket would outlive it, else kept (SET KEEPTTL, half the cost of SET PX): the key then
+ * lives at least until its bucket is empty and never longer than one window past a write.
+ *
  * KEYS: one per rule, then the address's lockout window when ARGV[1] is '1'.
- * ARGV: '0' | '1', then limit and windowMs per rule.
+ * ARGV: '0' | '1', then limit, windowMs and algorithm ('g' GCRA, 'f' fixed-window, 's'
+ * sliding-window) per rule. Each algorithm mirrors its TypeScript twin (gcra.ts,
+ * fixed-window.ts, sliding-window.ts) operation for operation.
  * Reply: { allowed, blocked, retryAfterMs, remaining1, resetMs1, remaining2, ... }.
- * Stored: rule `at:booked` (gcra.ts's GcraState), lockout `start:count:blockedUntil`.
+ * Stored: a GCRA rule struct 'ddd' (at, booked, expiresAt) or, written by an earlier keyward,
+ * text `at:booked` (read, then replaced); fixed-window struct 'dd' (start, count), expiring at
+ * the window's end; sliding-window the counted calls' times, packed doubles, expiring a window
+ * after the newest; lockout `start:count:blockedUntil`.
  */
 const LIMIT_SCRIPT = `
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function int(x) return string.format('%.0f', x) end
-local function ceildiv(a, b) if a <= 0 then return 0 end return math.ceil(a / b) end
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local n = #KEYS
 if ARGV[1] == '1' then
   local w = redis.call('GET', KEYS[n])
@@ -85,42 +96,119 @@ if ARGV[1] == '1' then
     if blocked_until > now then return {0, 1, blocked_until - now} end
   end
 end
-local limits, windows, booked = {}, {}, {}
+-- Units still booked at now (gcra.ts bookedAt) and the key's expiry, from the stored state.
+local function booked_at(key, limit, window)
+  local s = redis.call('GET', key)
+  if not s then return 0, 0 end
+  local at, bk, e
+  if #s == 24 then at, bk, e = struct.unpack('ddd', s)
+  else
+    -- Written by an earlier keyward: replaced at this call's write.
+    at, bk, e = string.match(s, '^(%d+):(%d+)$')
+    at, bk, e = tonumber(at), tonumber(bk), 0
+  end
+  -- False for NaN too: a foreign value is an error (503), never an empty bucket.
+  if not (at >= 0 and bk >= 0 and bk <= window * limit) then error('keyward: malformed rate limit state') end
+  local elapsed = now - at
+  if elapsed >= window then return 0, e end
+  if elapsed <= 0 then return bk, e end
+  local b = bk - elapsed * limit
+  if b < 0 then return 0, e end
+  return b, e
+end
+-- Stores the state after a counted call. The expiry is kept while it outlives the bucket (SET
+-- KEEPTTL costs half a SET PX), else set to one whole window.
+local function store(key, b, e, window, reset, px)
+  if e >= now + reset and e <= now + window then redis.call('SET', key, struct.pack('ddd', now, b, e), 'KEEPTTL')
+  else redis.call('SET', key, struct.pack('ddd', now, b, now + window), 'PX', px) end
+end
+-- One GCRA rule, the common case: no tables but the reply.
+if n == 1 and ARGV[4] == 'g' then
+  local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
+  local b, e = booked_at(KEYS[1], limit, window)
+  local tolerance = window * (limit - 1)
+  if b > tolerance then return {0, 0, math.ceil((b - tolerance) / limit), 0, math.ceil(b / limit)} end
+  local next = b + window
+  local reset = math.ceil(next / limit)
+  store(KEYS[1], next, e, window, reset, ARGV[3])
+  return {1, 0, 0, math.floor((tolerance - b) / window), reset}
+end
+-- Every rule read and decided (x, y: its state), then, only if all allow, every rule written.
+local kinds, xs, ys, counts = {}, {}, {}, {}
 local allowed, retry = 1, 0
 for i = 1, n do
-  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local b = 0
-  local s = redis.call('GET', KEYS[i])
-  if s then
-    local at, bk = string.match(s, '^(%d+):(%d+)$')
-    local elapsed = now - tonumber(at)
-    if elapsed >= window then b = 0
-    elseif elapsed <= 0 then b = tonumber(bk)
-    else b = math.max(0, tonumber(bk) - elapsed * limit) end
+  local limit, window, kind = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), ARGV[3 * i + 1]
+  local x, y, full, wait
+  if kind == 'g' then
+    x, y = booked_at(KEYS[i], limit, window)
+    local tolerance = window * (limit - 1)
+    full, wait = x > tolerance, math.ceil((x - tolerance) / limit)
+  elseif kind == 'f' then
+    -- fixed-window.ts: x the window's start (a multiple of the window), y its count.
+    x, y = math.floor(now / window) * window, 0
+    local s = redis.call('GET', KEYS[i])
+    if s then
+      if #s ~= 16 then error('keyward: malformed rate limit state') end
+      local start, count = struct.unpack('dd', s)
+      if not (start >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
+      -- A clock that stepped back keeps the later window.
+      if start >= x then x, y = start, count end
+    end
+    full, wait = y >= limit, x + window - now
+  elseif kind == 's' then
+    -- sliding-window.ts: x the log of call times less than a window old (packed doubles, oldest first), y their number.
+    local s = redis.call('GET', KEYS[i]) or ''
+    if #s % 8 ~= 0 or #s > 8 * limit then error('keyward: malformed rate limit state') end
+    local from = 1
+    while from <= #s and struct.unpack('d', s, from) <= now - window do from = from + 8 end
+    x, y = string.sub(s, from), (#s - from + 1) / 8
+    full = y >= limit
+    if full then wait = struct.unpack('d', x) + window - now end
+  else
+    error('keyward: unknown rate limit algorithm')
   end
-  limits[i], windows[i], booked[i] = limit, window, b
-  local tolerance = window * (limit - 1)
-  if b > tolerance then
+  kinds[i], xs[i], ys[i] = kind, x, y
+  if full then
     allowed = 0
-    retry = math.max(retry, ceildiv(b - tolerance, limit))
+    if wait > retry then retry = wait end
   end
 end
 local reply = {allowed, 0, retry}
 for i = 1, n do
-  local limit, window, b = limits[i], windows[i], booked[i]
-  local tolerance = window * (limit - 1)
-  if allowed == 1 then
-    local reset = ceildiv(b + window, limit)
-    redis.call('SET', KEYS[i], int(now) .. ':' .. int(b + window), 'PX', int(reset))
-    reply[#reply + 1] = math.floor((tolerance - b) / window)
-    reply[#reply + 1] = reset
-  elseif b > tolerance then
-    reply[#reply + 1] = 0
-    reply[#reply + 1] = ceildiv(b, limit)
+  local limit, window, kind, x, y = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), kinds[i], xs[i], ys[i]
+  local remaining, reset
+  if kind == 'g' then
+    local tolerance = window * (limit - 1)
+    if allowed == 1 then
+      local next = x + window
+      reset = math.ceil(next / limit)
+      store(KEYS[i], next, y, window, reset, ARGV[3 * i])
+      remaining = math.floor((tolerance - x) / window)
+    elseif x > tolerance then remaining, reset = 0, math.ceil(x / limit)
+    else remaining, reset = math.floor((window * limit - x) / window), math.ceil(x / limit) end
+  elseif kind == 'f' then
+    local ends_in = x + window - now
+    if allowed == 1 then
+      redis.call('SET', KEYS[i], struct.pack('dd', x, y + 1), 'PX', string.format('%d', ends_in))
+      remaining, reset = limit - y - 1, ends_in
+    else
+      remaining = math.max(0, limit - y)
+      if y == 0 then reset = 0 else reset = ends_in end
+    end
   else
-    reply[#reply + 1] = math.floor((window * limit - b) / window)
-    reply[#reply + 1] = ceildiv(b, limit)
+    local last = now
+    if y > 0 then last = struct.unpack('d', x, #x - 7) end
+    if allowed == 1 then
+      -- A clock that stepped back never writes a time before the newest: the log stays in order.
+      local newest = math.max(now, last)
+      redis.call('SET', KEYS[i], x .. struct.pack('d', newest), 'PX', string.format('%d', newest + window - now))
+      remaining, reset = limit - y - 1, newest + window - now
+    else
+      remaining = math.max(0, limit - y)
+      if y == 0 then reset = 0 else reset = last + window - now end
+    end
   end
+  reply[2 * i + 2], reply[2 * i + 3] = remaining, reset
 end
 return reply
 `
@@ -148,6 +236,15 @@ redis.call('SET', KEYS[1], int(start) .. ':' .. int(count) .. ':' .. int(blocked
 if blocked_until > now then return {1, blocked_until - now, count} end
 return {0, 0, count}
 `
+
+/** A GCRA rule's Redis key is as it always was; the other algorithms' states live under keys of their own. */
+const KEY_SUFFIX: Record<RateLimitAlgorithm, string> = { gcra: '', 'fixed-window': ':fw', 'sliding-window': ':sw' }
+/** How the script names each algorithm in ARGV. */
+const SCRIPT_CODE: Record<RateLimitAlgorithm, string> = { gcra: 'g', 'fixed-window': 'f', 'sliding-window': 's' }
+
+const SHARED_ON_CLUSTER =
+  "keyward: RedisRateLimiter on a Redis Cluster cannot count shared quotas with a key's own in one atomic script " +
+  '(their counters are in different slots)'
 
 let scripts: { limit: RedisScript; failure: RedisScript } | undefined
 function loadScripts() {
@@ -199,6 +296,15 @@ export class RedisRateLimiter implements RateLimiter {
   /** Digests of recent key ids and addresses: the same few come by again and again. Bounded. */
   readonly #digests = new Map<string, string>()
 
+  /**
+   * Shared quotas are counted in the same script as the key's rules, so not on a Cluster (a
+   * group's counters and a key's are in different slots): there `limit()` rejects a request
+   * with shared quotas, and createKeyward refuses `sharedQuotas` with this limiter.
+   */
+  get sharedQuotas(): boolean {
+    return !this.#cluster
+  }
+
   constructor(options: RedisRateLimiterOptions) {
     checkOptions(options, REDIS_LIMITER_OPTIONS, { notObject: NOT_A_CLIENT })
     const { client, prefix = 'kw:', timeoutMs = 250 } = options
@@ -213,12 +319,27 @@ export class RedisRateLimiter implements RateLimiter {
 
   /** Checks and counts one call; `request.now` is ignored (Redis's clock decides). */
   // async: a bad argument becomes a rejection like any other failure, never a synchronous throw.
-  async limit({ key, rules, blockKey }: LimitRequest): Promise<LimitResult> {
-    if (rules.length === 0 && blockKey === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+  async limit({ key, rules: own, shared, blockKey }: LimitRequest): Promise<LimitResult> {
+    if (own.length === 0 && shared === undefined && blockKey === undefined)
+      return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const { limit } = loadScripts()
     const hash = this.#digest(key)
-    const keys = rules.map((rule) => `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}`)
-    const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs)])
+    let rules: readonly RateLimitRule[] = own
+    const keys = own.map((rule) => this.#ruleKey(hash, rule))
+    if (shared !== undefined && shared.length > 0) {
+      // A group's counters live under its own hash tag: another slot than the key's on a Cluster.
+      if (this.#cluster) throw new Error(SHARED_ON_CLUSTER)
+      const all = [...own]
+      for (const quota of shared) {
+        const groupHash = this.#digest(quota.key)
+        for (const rule of quota.rules) {
+          all.push(rule)
+          keys.push(this.#ruleKey(groupHash, rule))
+        }
+      }
+      rules = all
+    }
+    const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs), SCRIPT_CODE[rule.algorithm ?? 'gcra']])
     if (blockKey === undefined) return this.#withTimeout(this.#run(limit, keys, ['0', ...args]).then((reply) => toResult(reply, rules)))
     const lockoutKey = this.#lockoutKey(blockKey)
     if (!this.#cluster || rules.length === 0) {
@@ -246,6 +367,11 @@ export class RedisRateLimiter implements RateLimiter {
         },
       ),
     )
+  }
+
+  /** Where one rule's state lives: the key's (or group's) digest as the hash tag, then the rule. */
+  #ruleKey(hash: string, rule: RateLimitRule): string {
+    return `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[rule.algorithm ?? 'gcra']}`
   }
 
   #lockoutKey(blockKey: string): string {

@@ -16,6 +16,11 @@ const rule: Json = {
     limit: { type: 'integer', minimum: 1, maximum: 1e9 },
     windowMs: { type: 'integer', minimum: 1000, multipleOf: 1000, description: 'Whole seconds, in ms, up to one year' },
     name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' },
+    algorithm: {
+      type: 'string',
+      enum: ['gcra', 'fixed-window', 'sliding-window'],
+      description: 'Default gcra; a sliding-window rule has a limit of at most 1000',
+    },
   },
 }
 

@@ -7,6 +7,7 @@ import { formatRateLimit } from '../http/rate-limit-headers.js'
 import { placeRefusal, type ClientAddress } from '../http/restrictions.js'
 import { isValidScope, missingScopes } from '../keys/scopes.js'
 import type { LimitResult } from '../limiters/rate-limiter.js'
+import { sharedQuotasFor, sharedRateLimitHeaders, type ResolvedSharedRequest } from '../limiters/shared-quotas.js'
 import type { Runtime } from '../runtime.js'
 import { blockedFailure, NO_HEADERS, retrySeconds, type Failure, type Success } from './failures.js'
 import type { VerifyInput } from './input.js'
@@ -79,11 +80,14 @@ export function grant(
 
   const quota = principal.quota
   const blockKey = rt.lockout === false || client === null ? undefined : client.bucket
-  if (quota.rules.length > 0 || blockKey !== undefined) {
-    const request = { key: quota.key, rules: quota.rules, blockKey, now }
+  // Group budgets (createKeyward's sharedQuotas), counted in the same call as the key's rules.
+  const shared = rt.sharedQuotas.length === 0 ? undefined : sharedQuotasFor(rt.sharedQuotas, auth)
+  if (quota.rules.length > 0 || blockKey !== undefined || shared !== undefined) {
+    const request = { key: quota.key, rules: quota.rules, shared: shared?.shared, blockKey, now }
     // An in-process limiter answers at once: no promise, no extra turn of the event loop.
-    if (rt.limiter.limitSync !== undefined) return decide(rt, input, client, now, principal, blockKey, rt.limiter.limitSync(request))
-    return decideLater(rt, input, client, now, principal, blockKey, rt.limiter.limit(request))
+    if (rt.limiter.limitSync !== undefined)
+      return decide(rt, input, client, now, principal, blockKey, shared, rt.limiter.limitSync(request))
+    return decideLater(rt, input, client, now, principal, blockKey, shared, rt.limiter.limit(request))
   }
   return attach(rt, input, now, principal, NO_HEADERS)
 }
@@ -95,9 +99,10 @@ async function decideLater(
   now: number,
   principal: Principal,
   blockKey: string | undefined,
+  shared: ResolvedSharedRequest | undefined,
   pending: Promise<LimitResult>,
 ): Promise<Success | Failure> {
-  return decide(rt, input, client, now, principal, blockKey, await pending)
+  return decide(rt, input, client, now, principal, blockKey, shared, await pending)
 }
 
 // The limiter's answer applied: a block or a denial refused, else the success with its headers.
@@ -108,6 +113,7 @@ function decide(
   now: number,
   principal: Principal,
   blockKey: string | undefined,
+  shared: ResolvedSharedRequest | undefined,
   decision: LimitResult,
 ): Success | Failure | Promise<Failure> {
   if (decision.blocked) {
@@ -117,7 +123,9 @@ function decide(
   let headers = NO_HEADERS
   const quota = principal.quota
   // A limiter that could not say how much is left (a fail-open policy) gets no headers rather than empty ones.
-  if (quota.policy !== null && decision.rules.length > 0)
+  if (shared !== undefined) {
+    if (decision.rules.length > 0) headers = sharedRateLimitHeaders(quota.policy, quota.rules.length, shared.policies, decision.rules)
+  } else if (quota.policy !== null && decision.rules.length > 0)
     headers = { 'ratelimit-policy': quota.policy, ratelimit: formatRateLimit(decision.rules) }
   // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
   if (!decision.allowed) {

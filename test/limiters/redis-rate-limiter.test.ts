@@ -15,7 +15,7 @@ import { gcra, type GcraState } from '../../src/limiters/gcra.js'
 import { MemoryRateLimiter } from '../../src/limiters/memory-rate-limiter.js'
 import type { LimitResult } from '../../src/limiters/rate-limiter.js'
 import { RedisRateLimiter, type RedisScriptClient } from '../../src/limiters/redis-rate-limiter.js'
-import type { RateLimitRule } from '../../src/types.js'
+import type { RateLimitAlgorithm, RateLimitRule } from '../../src/types.js'
 import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
 import { describeRateLimiterConformance } from '../../testing/index.js'
 import { CPU_BOUND } from '../support/budget.js'
@@ -251,15 +251,24 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
     })
 
     it(
-      'matches MemoryRateLimiter (the reference, itself checked against gcra) call for call, at each batch’s Redis instant (property)',
+      'matches MemoryRateLimiter (the reference) call for call, at each batch’s Redis instant, for every algorithm (property)',
       CPU_BOUND,
       async () => {
-        const ruleArb = fc.oneof(
+        const baseRuleArb = fc.oneof(
           fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.integer({ min: 1000, max: 20_000 }) }),
           // Fast rules, so the milliseconds between batches refill: 1 to 4 calls per ms.
           fc.record({ limit: fc.integer({ min: 2, max: 20 }), windowMs: fc.integer({ min: 5, max: 20 }) }),
           fc.record({ limit: fc.integer({ min: 1, max: 200_000 }), windowMs: fc.constantFrom(1000, 60_000, 3_600_000, 86_400_000) }),
         )
+        // Every algorithm, GCRA most often (a sliding window keeps at most 1000 calls).
+        const algorithmArb = fc.constantFrom<RateLimitAlgorithm | undefined>(undefined, undefined, 'gcra', 'fixed-window', 'sliding-window')
+        const ruleArb = fc
+          .tuple(baseRuleArb, algorithmArb)
+          .map(([rule, algorithm]): RateLimitRule =>
+            algorithm === undefined
+              ? rule
+              : { ...rule, algorithm, limit: algorithm === 'sliding-window' ? Math.min(rule.limit, 1000) : rule.limit },
+          )
         await fc.assert(
           fc.asyncProperty(
             fc.array(ruleArb, { minLength: 1, maxLength: 3 }),
@@ -473,6 +482,90 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       // One key's rules share a hash tag, so a cluster keeps them in one slot.
       const tags = new Set(keys.filter((k) => k.includes(':rl:')).map((k) => /\{([0-9a-f]{32})\}/.exec(k)![1]))
       expect(tags.size).toBe(1)
+    })
+
+    describe('the stored state', () => {
+      const rule = { limit: 3, windowMs: 3_600_000 }
+      const ruleKey = (key: string) =>
+        `${prefix}rl:{${createHash('sha256').update(key).digest('hex').slice(0, 32)}}:${rule.limit}:${rule.windowMs}`
+      /** The script's struct 'ddd' (native order: little-endian on every Redis host keyward targets). */
+      const pack = (at: number, booked: number, expiresAt: number) => {
+        const buffer = Buffer.alloc(24)
+        buffer.writeDoubleLE(at, 0)
+        buffer.writeDoubleLE(booked, 8)
+        buffer.writeDoubleLE(expiresAt, 16)
+        return buffer
+      }
+      const unpack = async (k: string) => {
+        const buffer = (await admin.getBuffer(k))!
+        expect(buffer).toHaveLength(24)
+        return { at: buffer.readDoubleLE(0), booked: buffer.readDoubleLE(8), expiresAt: buffer.readDoubleLE(16) }
+      }
+      /**
+       * The key's expiry, as the script wrote it: SET PX counts from Redis's clock at the SET,
+       * which may be a millisecond past the TIME the script read (the stored expiry).
+       */
+      const expiresAsStored = async (k: string, stored: number) => {
+        const actual = Number(await admin.call('PEXPIRETIME', k))
+        expect(actual - stored).toBeGreaterThanOrEqual(0)
+        expect(actual - stored).toBeLessThanOrEqual(1)
+        return actual
+      }
+
+      it('is at, booked and the expiry, packed; the expiry is set to one window when the bucket would outlive it, else kept', async () => {
+        const key = freshKey()
+        const k = ruleKey(key)
+        const first = await limitNow(key, [rule])
+        const written = await unpack(k)
+        // A new key: one call booked, expiring one window after it.
+        expect(written).toEqual({ at: written.at, booked: rule.windowMs, expiresAt: written.at + rule.windowMs })
+        const expiry = await expiresAsStored(k, written.expiresAt)
+        expect(first.rules[0]!.resetMs).toBeLessThanOrEqual(written.expiresAt - written.at)
+        // The expiry outlives the bucket after a second call too: kept (KEEPTTL), not moved.
+        await limitNow(key, [rule])
+        const kept = await unpack(k)
+        expect(kept.expiresAt).toBe(written.expiresAt)
+        expect(await admin.call('PEXPIRETIME', k)).toBe(expiry)
+        // An expiry too close for the bucket (as if set long ago) is moved to one window after the call.
+        await admin.set(k, pack(kept.at, kept.booked, kept.at + 5), 'PX', rule.windowMs)
+        const third = await limitNow(key, [rule])
+        const moved = await unpack(k)
+        expect(third).toMatchObject({ allowed: true, rules: [{ remaining: 0 }] })
+        expect(moved.expiresAt).toBe(moved.at + rule.windowMs)
+        await expiresAsStored(k, moved.expiresAt)
+      })
+
+      it('reads a state an earlier keyward wrote as text (at:booked), then replaces it with the packed form', async () => {
+        const key = freshKey()
+        const k = ruleKey(key)
+        const now = ms(await admin.time())
+        // Two calls of three booked, a second ago.
+        await admin.set(k, `${now - 1000}:${2 * rule.windowMs}`, 'PX', rule.windowMs)
+        expect(await limitNow(key, [rule])).toMatchObject({ allowed: true, rules: [{ remaining: 0 }] })
+        const replaced = await unpack(k)
+        expect(replaced.expiresAt).toBe(replaced.at + rule.windowMs)
+        expect(await limitNow(key, [rule])).toMatchObject({ allowed: false })
+      })
+
+      it('rejects a foreign or malformed state, leaving it as it was (the call is a 503, never a pass)', async () => {
+        const now = ms(await admin.time())
+        const foreign: Array<string | Buffer> = [
+          'not a state',
+          `${now}:x`,
+          // Packed, but not a state: NaN, a booking beyond the bucket, a negative one.
+          Buffer.alloc(24, 0xff),
+          pack(now, 10 * rule.windowMs, now + rule.windowMs),
+          pack(now, -1, now + rule.windowMs),
+        ]
+        for (const value of foreign) {
+          const key = freshKey()
+          const k = ruleKey(key)
+          await admin.set(k, value, 'PX', rule.windowMs)
+          await expect(limitNow(key, [rule]), String(value)).rejects.toThrow()
+          await expect(limitNow(key, [rule, { limit: 5, windowMs: 1000 }]), String(value)).rejects.toThrow()
+          expect(await admin.getBuffer(k)).toEqual(Buffer.from(value))
+        }
+      })
     })
   })
 })
