@@ -3,6 +3,9 @@ import type { RefreshFamilyRecord, RefreshRotation } from '../src/jwt/refresh-fa
 import type { TokenStore } from '../src/stores/token-store.js'
 import { familyRecord } from './records.js'
 
+/** Races of hundreds of calls against a real server: bounded by CPU, so a loaded machine needs room. */
+const CONCURRENCY_TIMEOUT_MS = 60_000
+
 type FamilyStore = Required<Pick<TokenStore, 'insertRefreshFamily' | 'rotateRefreshFamily' | 'revokeRefreshFamily' | 'findRefreshFamily'>> &
   TokenStore
 
@@ -145,38 +148,46 @@ export function describeRefreshFamilyConformance(current: () => { store: TokenSt
       expect(await store().findRefreshFamily(record.id)).toStrictEqual({ ...record, revokedAt: now })
     })
 
-    it('lets exactly one of 200 concurrent rotations of one jti succeed; the race revokes the family', async () => {
-      const record = familyRecord()
-      await store().insertRefreshFamily(record)
-      const now = Date.now()
-      const outcomes = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => store().rotateRefreshFamily(record.id, record.current, `next_${i}`, now + DAY, now)),
-      )
-      // Linearizable: one wins, the first loser presents a retired jti (reuse), the rest find it revoked.
-      expect(count(outcomes)).toStrictEqual({ rotated: 1, reused: 1, revoked: 198, unknown: 0 })
-      const winner = outcomes.indexOf('rotated')
-      expect(await store().findRefreshFamily(record.id)).toStrictEqual({
-        ...record,
-        current: `next_${winner}`,
-        expiresAt: now + DAY,
-        revokedAt: now,
-      })
-    })
+    it(
+      'lets exactly one of 200 concurrent rotations of one jti succeed; the race revokes the family',
+      async () => {
+        const record = familyRecord()
+        await store().insertRefreshFamily(record)
+        const now = Date.now()
+        const outcomes = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => store().rotateRefreshFamily(record.id, record.current, `next_${i}`, now + DAY, now)),
+        )
+        // Linearizable: one wins, the first loser presents a retired jti (reuse), the rest find it revoked.
+        expect(count(outcomes)).toStrictEqual({ rotated: 1, reused: 1, revoked: 198, unknown: 0 })
+        const winner = outcomes.indexOf('rotated')
+        expect(await store().findRefreshFamily(record.id)).toStrictEqual({
+          ...record,
+          current: `next_${winner}`,
+          expiresAt: now + DAY,
+          revokedAt: now,
+        })
+      },
+      CONCURRENCY_TIMEOUT_MS,
+    )
 
-    it('lets exactly one rotation win when two store instances race on the same jti', async () => {
-      const peer = current().peer
-      const record = familyRecord()
-      await store().insertRefreshFamily(record)
-      const other = families(peer === undefined ? current().store : await peer())
-      const now = Date.now()
-      const outcomes = await Promise.all(
-        Array.from({ length: 50 }, (_, i) =>
-          (i % 2 === 0 ? store() : other).rotateRefreshFamily(record.id, record.current, `next_${i}`, now + DAY, now),
-        ),
-      )
-      expect(count(outcomes)).toStrictEqual({ rotated: 1, reused: 1, revoked: 48, unknown: 0 })
-      expect((await other.findRefreshFamily(record.id))?.current).toBe(`next_${outcomes.indexOf('rotated')}`)
-    })
+    it(
+      'lets exactly one rotation win when two store instances race on the same jti',
+      async () => {
+        const peer = current().peer
+        const record = familyRecord()
+        await store().insertRefreshFamily(record)
+        const other = families(peer === undefined ? current().store : await peer())
+        const now = Date.now()
+        const outcomes = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            (i % 2 === 0 ? store() : other).rotateRefreshFamily(record.id, record.current, `next_${i}`, now + DAY, now),
+          ),
+        )
+        expect(count(outcomes)).toStrictEqual({ rotated: 1, reused: 1, revoked: 48, unknown: 0 })
+        expect((await other.findRefreshFamily(record.id))?.current).toBe(`next_${outcomes.indexOf('rotated')}`)
+      },
+      CONCURRENCY_TIMEOUT_MS,
+    )
 
     describe('refuses bad input with a TypeError and stores nothing', () => {
       const bad: Array<[string, Partial<Record<keyof RefreshFamilyRecord, unknown>>]> = [
