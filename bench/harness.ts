@@ -59,6 +59,8 @@ export interface Suite {
   order: number
   /** Shown under the title. */
   note?: string
+  /** Set by `npm run bench -- --merge`: when this suite was measured, if not in the header's run. */
+  run?: string
   tables: Table[]
   targets?: Target[]
 }
@@ -179,6 +181,7 @@ export function markdownTable(t: Table): string {
 export function markdownSuite(s: Suite, level = 2): string {
   const h = '#'.repeat(level)
   const parts = [`${h} ${s.title}`]
+  if (s.run) parts.push(`*Measured separately from the run named at the top: ${s.run}.*`)
   if (s.note) parts.push(s.note)
   for (const t of s.tables) {
     parts.push(`${h}# ${t.title}`)

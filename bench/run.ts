@@ -11,6 +11,11 @@
  * `npm run bench -- --render` rewrites BENCHMARKS.md from the committed bench/results.json without
  * running anything (after an edit of bench/NOTES.md, the commentary it includes).
  *
+ * `npm run bench -- --merge revocation redis-cluster` runs only the named bench files and merges their
+ * suites into the committed results (replacing suites of the same id, adding new ones), then rewrites
+ * BENCHMARKS.md; each merged suite says when and under what load it was measured, since it was not
+ * measured in the run the header names.
+ *
  * A bench file that exits 0 without emitting a suite is still reported: its output goes into
  * BENCHMARKS.md verbatim. A bench file that fails makes the run exit 1, after the others ran.
  */
@@ -34,7 +39,12 @@ const root = join(benchDir, '..')
 const committedJson = join(benchDir, 'results.json')
 // --render: rewrite BENCHMARKS.md from bench/results.json (after editing bench/NOTES.md), no runs.
 const renderOnly = process.argv.includes('--render')
-const filters = process.argv.slice(2).filter((a) => a !== '--render')
+const merge = process.argv.includes('--merge')
+const filters = process.argv.slice(2).filter((a) => a !== '--render' && a !== '--merge')
+if (merge && (renderOnly || smoke || filters.length === 0)) {
+  console.error('--merge takes the names of the bench files to run, and no --render or BENCH_SMOKE')
+  process.exit(2)
+}
 const files = readdirSync(benchDir)
   .filter((f) => f.endsWith('.bench.ts') && !renderOnly)
   .filter((f) => filters.length === 0 || filters.some((want) => f.includes(want)))
@@ -75,13 +85,27 @@ for (const file of files) {
   outcomes.push(outcome)
 }
 
-const previous = renderOnly
-  ? (JSON.parse(readFileSync(committedJson, 'utf8')) as { machine: string; date: string; load: string; suites: Suite[]; failed: string[] })
-  : undefined
-const load = previous?.load ?? `${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`
-const date = previous?.date ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+const previous =
+  renderOnly || merge
+    ? (JSON.parse(readFileSync(committedJson, 'utf8')) as {
+        machine: string
+        date: string
+        load: string
+        suites: Suite[]
+        failed: string[]
+      })
+    : undefined
+const thisLoad = `${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`
+const thisDate = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+const load = previous?.load ?? thisLoad
+const date = previous?.date ?? thisDate
 const machine = previous?.machine ?? machineLine()
-const suites = (previous?.suites ?? outcomes.flatMap((o) => (o.suite ? [o.suite] : []))).sort((a, b) => a.order - b.order)
+const ran = outcomes.flatMap((o) => (o.suite ? [o.suite] : []))
+// A merged suite carries its own run line: it was not measured in the run the header names.
+const stamped = merge ? ran.map((s) => ({ ...s, run: `${thisDate}, load average ${thisLoad}` })) : ran
+const suites = (
+  merge ? [...previous!.suites.filter((s) => !stamped.some((n) => n.id === s.id)), ...stamped] : (previous?.suites ?? ran)
+).sort((a, b) => a.order - b.order)
 const targets = suites.flatMap((s) => (s.targets ?? []).map((t) => ({ suite: s.title, ...t })))
 const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured (smoke)' : met ? '**met**' : '**missed**')
 const notesFile = join(benchDir, 'NOTES.md')
@@ -111,7 +135,7 @@ for (const o of outcomes) {
 const failed = outcomes.filter((o) => o.code !== 0)
 if (failed.length > 0) md.push('## Failed', failed.map((o) => `- bench/${o.file}: exit ${o.code}`).join('\n'))
 
-const partial = filters.length > 0
+const partial = filters.length > 0 && !merge
 const outDir = smoke || partial ? scratch : root
 const mdPath = join(outDir, 'BENCHMARKS.md')
 const jsonPath = smoke || partial ? join(outDir, 'results.json') : committedJson

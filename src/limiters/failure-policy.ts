@@ -83,7 +83,9 @@ export function withFailurePolicy(limiter: RateLimiter, options: FailurePolicyOp
   }
 
   return {
-    sharedQuotas: limiter.sharedQuotas === true,
+    // A fallback that cannot count group budgets would drop them unannounced during an outage: then
+    // the wrapper says it cannot either, and createKeyward refuses sharedQuotas up front.
+    sharedQuotas: limiter.sharedQuotas === true && (memory === undefined || memory.sharedQuotas === true),
     async limit(request: LimitRequest): Promise<LimitResult> {
       try {
         return await limiter.limit(request)

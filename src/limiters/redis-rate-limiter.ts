@@ -101,12 +101,12 @@ local function booked_at(key, limit, window)
   local s = redis.call('GET', key)
   if not s then return 0, 0 end
   local at, bk, e
-  if #s == 24 then at, bk, e = struct.unpack('ddd', s)
-  else
-    -- Written by an earlier keyward: replaced at this call's write.
-    at, bk, e = string.match(s, '^(%d+):(%d+)$')
-    at, bk, e = tonumber(at), tonumber(bk), 0
-  end
+  -- Text first: an earlier keyward's at:booked can be 24 characters long too (a day's window, ten
+  -- digits booked), and a packed state never matches (its last byte, the exponent's, is no digit).
+  local ta, tb = string.match(s, '^(%d+):(%d+)$')
+  if ta then at, bk, e = tonumber(ta), tonumber(tb), 0
+  elseif #s == 24 then at, bk, e = struct.unpack('ddd', s)
+  else error('keyward: malformed rate limit state') end
   -- False for NaN too: a foreign value is an error (503), never an empty bucket.
   if not (at >= 0 and bk >= 0 and bk <= window * limit) then error('keyward: malformed rate limit state') end
   local elapsed = now - at

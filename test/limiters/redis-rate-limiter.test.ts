@@ -486,8 +486,8 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
 
     describe('the stored state', () => {
       const rule = { limit: 3, windowMs: 3_600_000 }
-      const ruleKey = (key: string) =>
-        `${prefix}rl:{${createHash('sha256').update(key).digest('hex').slice(0, 32)}}:${rule.limit}:${rule.windowMs}`
+      const ruleKey = (key: string, of: { limit: number; windowMs: number } = rule) =>
+        `${prefix}rl:{${createHash('sha256').update(key).digest('hex').slice(0, 32)}}:${of.limit}:${of.windowMs}`
       /** The script's struct 'ddd' (native order: little-endian on every Redis host keyward targets). */
       const pack = (at: number, booked: number, expiresAt: number) => {
         const buffer = Buffer.alloc(24)
@@ -545,6 +545,19 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
         const replaced = await unpack(k)
         expect(replaced.expiresAt).toBe(replaced.at + rule.windowMs)
         expect(await limitNow(key, [rule])).toMatchObject({ allowed: false })
+      })
+
+      it('reads an earlier text state of exactly 24 characters as text, not as a packed state (a full day bucket stays full)', async () => {
+        const day = { limit: 20, windowMs: 86_400_000 }
+        const key = freshKey()
+        const k = ruleKey(key, day)
+        const now = ms(await admin.time())
+        // A full bucket as the old script wrote it: 13 digits, ':', 10 digits booked.
+        const text = `${now}:${day.limit * day.windowMs}`
+        expect(text).toHaveLength(24)
+        await admin.set(k, text, 'PX', day.windowMs)
+        expect(await limitNow(key, [day])).toMatchObject({ allowed: false })
+        expect(await admin.get(k)).toBe(text)
       })
 
       it('rejects a foreign or malformed state, leaving it as it was (the call is a 503, never a pass)', async () => {

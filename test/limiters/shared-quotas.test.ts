@@ -128,6 +128,12 @@ describe('sharedQuotas: refused where they cannot hold, checked eagerly', () => 
     expect(() => createKeyward({ prefix: 'bsk', limiter: cluster, sharedQuotas: [{ name: 'org', by: 'org', rules }] })).toThrow(TypeError)
     expect(withFailurePolicy(new MemoryRateLimiter(), { quota: 'memory' }).sharedQuotas).toBe(true)
     expect(withFailurePolicy(cluster).sharedQuotas).toBe(false)
+    // A fallback that cannot count them would drop group budgets during an outage, unannounced.
+    const withCustomFallback = withFailurePolicy(new MemoryRateLimiter(), { quota: 'memory', fallback: custom })
+    expect(withCustomFallback.sharedQuotas).toBe(false)
+    expect(() => createKeyward({ prefix: 'bsk', limiter: withCustomFallback, sharedQuotas: [{ name: 'org', by: 'org', rules }] })).toThrow(
+      /sharedQuotas needs a limiter/,
+    )
   })
 
   it('a Cluster limiter rejects a call with shared quotas (a 503), never counting the key alone', async () => {
