@@ -103,7 +103,8 @@ export async function reportLeakedKey(
     action = 'already_revoked'
     // A revoked head says nothing of its successors: a key rotated with no grace period is revoked
     // at once, and the holder of the leaked key may hold the successor too. Walk the chain anyway.
-    info = options.successors === true && options.revoke !== false ? await revoke(record.id, { successors: true }, context) : toKeyInfo(record)
+    info =
+      options.successors === true && options.revoke !== false ? await revoke(record.id, { successors: true }, context) : toKeyInfo(record)
   } else if (options.revoke === false) {
     action = 'flagged'
     info = toKeyInfo(record)
