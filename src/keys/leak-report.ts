@@ -21,7 +21,10 @@ import type { KeyInfo } from '../types.js'
 export interface ReportLeakedOptions {
   /** Revoke the key (default true). False only flags it: the `key.leaked` event, nothing stored. */
   revoke?: boolean
-  /** Also revoke every key rotated from it (as `kw.keys.revoke(id, { successors: true })`), even when it was already revoked. Default false. */
+  /**
+   * Also revoke every key rotated from it (as `kw.keys.revoke(id, { successors: true })`), even
+   * when it was already revoked. Default false.
+   */
   successors?: boolean
   /** Where the key was found, for the event (a public URL: never the key). */
   url?: string

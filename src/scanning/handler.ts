@@ -32,7 +32,10 @@ export const GITHUB_SECRET_SCANNING_KEYS_URL = 'https://api.github.com/meta/publ
  * ```
  */
 export interface SecretScanningOptions {
-  /** Where the host publishes `{ public_keys: [{ key_identifier, key }] }`. Default GitHub's. Must be `https:` (plain `http:` only for 127.0.0.1, ::1 and localhost, or with `allowInsecureKeysUrl`). */
+  /**
+   * Where the host publishes `{ public_keys: [{ key_identifier, key }] }`. Default GitHub's. Must be
+   * `https:` (plain `http:` only for 127.0.0.1, ::1 and localhost, or with `allowInsecureKeysUrl`).
+   */
   keysUrl?: string
   /** Accept a plain `http:` `keysUrl` on any host. Default false: anyone on the path could swap the keys and forge deliveries. */
   allowInsecureKeysUrl?: boolean
@@ -117,7 +120,7 @@ function checkKeysUrlScheme(options: SecretScanningOptions): void {
   const url = new URL(options.keysUrl)
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname))
     optionError(
-      'secret scanning option keysUrl must be https: (plain http: only for 127.0.0.1, ::1 or localhost, or with allowInsecureKeysUrl: true)',
+      'secret scanning option keysUrl must be https: (http: only for 127.0.0.1, ::1, localhost, or with allowInsecureKeysUrl: true)',
     )
 }
 

@@ -11,7 +11,9 @@ import { importP256PublicKey } from './signature.js'
  *
  * @example
  * ```ts
- * const keys = new PublicKeySet({ url, ttlMs: 3_600_000, minRefetchMs: 60_000, timeoutMs: 5_000, maxStaleMs: 86_400_000, fetch, headers: {}, now: Date.now, onError })
+ * const keys = new PublicKeySet({
+ *   url, ttlMs: 3_600_000, minRefetchMs: 60_000, timeoutMs: 5_000, maxStaleMs: 86_400_000, fetch, headers: {}, now: Date.now, onError,
+ * })
  * ```
  */
 export interface PublicKeySetOptions {
