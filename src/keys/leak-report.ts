@@ -21,7 +21,10 @@ import type { KeyInfo } from '../types.js'
 export interface ReportLeakedOptions {
   /** Revoke the key (default true). False only flags it: the `key.leaked` event, nothing stored. */
   revoke?: boolean
-  /** Also revoke every key rotated from it (as `kw.keys.revoke(id, { successors: true })`). Default false. */
+  /**
+   * Also revoke every key rotated from it (as `kw.keys.revoke(id, { successors: true })`), even
+   * when it was already revoked. Default false.
+   */
   successors?: boolean
   /** Where the key was found, for the event (a public URL: never the key). */
   url?: string
@@ -101,7 +104,10 @@ export async function reportLeakedKey(
   let info: KeyInfo
   if (record.revokedAt !== null) {
     action = 'already_revoked'
-    info = toKeyInfo(record)
+    // A revoked head says nothing of its successors: a key rotated with no grace period is revoked
+    // at once, and the holder of the leaked key may hold the successor too. Walk the chain anyway.
+    info =
+      options.successors === true && options.revoke !== false ? await revoke(record.id, { successors: true }, context) : toKeyInfo(record)
   } else if (options.revoke === false) {
     action = 'flagged'
     info = toKeyInfo(record)

@@ -32,14 +32,23 @@ export const GITHUB_SECRET_SCANNING_KEYS_URL = 'https://api.github.com/meta/publ
  * ```
  */
 export interface SecretScanningOptions {
-  /** Where the host publishes `{ public_keys: [{ key_identifier, key }] }`. Default GitHub's. */
+  /**
+   * Where the host publishes `{ public_keys: [{ key_identifier, key }] }`. Default GitHub's. Must be
+   * `https:` (plain `http:` only for 127.0.0.1, ::1 and localhost, or with `allowInsecureKeysUrl`).
+   */
   keysUrl?: string
+  /** Accept a plain `http:` `keysUrl` on any host. Default false: anyone on the path could swap the keys and forge deliveries. */
+  allowInsecureKeysUrl?: boolean
   /** Extra headers for the key list fetch (a GitHub token lifts its rate limit). Default none. */
   keysHeaders?: Record<string, string>
   /** How long the key list is trusted before it is fetched again, ms. Default 3,600,000. */
   keysTtlMs?: number
   /** The least time between two fetches, also for a payload naming an unknown key id, ms. Default 60,000. */
   keysRefetchMs?: number
+  /** How long one key list fetch may take before it fails (503 unless a cached key serves), ms. Default 5,000. */
+  keysTimeoutMs?: number
+  /** How long past `keysTtlMs` a cached list still serves while every refresh fails, ms. Default 86,400,000 (24 h); then 503. */
+  keysMaxStaleMs?: number
   /** The fetch used for the key list. Default the global `fetch`. */
   fetch?: typeof fetch
   /** Revoke the keys found (default true); false only flags them with the `key.leaked` event. */
@@ -78,12 +87,15 @@ const SCANNING_OPTIONS: OptionRules = {
     if (typeof value !== 'string' || !URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol))
       optionError(`${path} must be an http(s) URL`)
   },
+  allowInsecureKeysUrl: boolean,
   keysHeaders: (value, path) => {
     if (value === null || typeof value !== 'object' || Object.values(value).some((v) => typeof v !== 'string'))
       optionError(`${path} must be an object of header strings`)
   },
   keysTtlMs: integer({ min: 1000 }),
   keysRefetchMs: integer({ min: 0 }),
+  keysTimeoutMs: integer({ min: 1, max: 120_000 }),
+  keysMaxStaleMs: integer({ min: 0 }),
   fetch: func('the fetch function'),
   revoke: boolean,
   successors: boolean,
@@ -98,6 +110,18 @@ const SCANNING_OPTIONS: OptionRules = {
   answerWith: oneOf(['token_hash', 'token_raw']),
   onError: func('(error) => void'),
   now: func('returning epoch milliseconds'),
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
+
+/** The key list decides which deliveries are genuine: fetched over plain http, anyone on the path could forge them. */
+function checkKeysUrlScheme(options: SecretScanningOptions): void {
+  if (options.keysUrl === undefined || options.allowInsecureKeysUrl === true) return
+  const url = new URL(options.keysUrl)
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname))
+    optionError(
+      'secret scanning option keysUrl must be https: (http: only for 127.0.0.1, ::1, localhost, or with allowInsecureKeysUrl: true)',
+    )
 }
 
 interface ReportedToken {
@@ -135,11 +159,12 @@ function parseDelivery(bytes: Uint8Array): ReportedToken[] | null {
  * The secret-scanning partner endpoint as `(request) => Promise<Response>`. Mount it at the URL
  * registered with the code host (docs/leaked-keys.md shows each framework). In order:
  *
- * - not POST: 405; body over `maxBodyBytes`: 413;
+ * - not POST: 405; a declared body over `maxBodyBytes`: 413;
  * - the `Github-Public-Key-Identifier` key from the host's list (cached; fetched again for an
- *   unknown id, at most once per `keysRefetchMs`): a list that cannot be fetched is 503, an id it
- *   does not hold is 401; the `Github-Public-Key-Signature` (base64 DER ECDSA P-256 / SHA-256 of
- *   the raw body) not verifying is 401;
+ *   unknown id, at most once per `keysRefetchMs`; each fetch bounded by `keysTimeoutMs`): a list
+ *   that cannot be fetched is 503, an id it does not hold is 401, both before the body is read;
+ * - a body streamed past `maxBodyBytes`: 413; the `Github-Public-Key-Signature` (base64 DER
+ *   ECDSA P-256 / SHA-256 of the raw body) not verifying is 401;
  * - a body that is not the protocol's JSON array is 400, more than `maxTokens` tokens 413;
  * - the same body within `replayWindowMs`: 409, nothing done again;
  * - each token, through `kw.keys.reportLeaked()`: ours is revoked (or flagged) and `key.leaked`
@@ -160,6 +185,7 @@ export function createSecretScanningHandler(kw: Keyward, options: SecretScanning
   if (kw === null || typeof kw !== 'object' || typeof kw.keys?.reportLeaked !== 'function')
     optionError('createSecretScanningHandler(kw, options) needs the instance createKeyward() returned')
   checkOptions(options, SCANNING_OPTIONS, { label: 'secret scanning option', notObject: 'secret scanning options must be an object' })
+  checkKeysUrlScheme(options)
   const now = options.now ?? Date.now
   const onError = options.onError ?? (() => {})
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576
@@ -172,6 +198,8 @@ export function createSecretScanningHandler(kw: Keyward, options: SecretScanning
     url: options.keysUrl ?? GITHUB_SECRET_SCANNING_KEYS_URL,
     ttlMs: options.keysTtlMs ?? 3_600_000,
     minRefetchMs: options.keysRefetchMs ?? 60_000,
+    timeoutMs: options.keysTimeoutMs ?? 5_000,
+    maxStaleMs: options.keysMaxStaleMs ?? 86_400_000,
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     headers: { ...options.keysHeaders },
     now,
@@ -185,12 +213,20 @@ export function createSecretScanningHandler(kw: Keyward, options: SecretScanning
     const signature = request.headers.get('github-public-key-signature')
     if (keyId === null || signature === null || keyId.length === 0 || keyId.length > 256)
       return scanningProblem(401, 'invalid_signature', 'The delivery must be signed (Github-Public-Key-Identifier and -Signature)')
-    const body = await readBoundedBody(request, maxBodyBytes)
-    if (body === null) return scanningProblem(413, 'payload_too_large', `The body must be at most ${maxBodyBytes} bytes`)
+    if (Number(request.headers.get('content-length')) > maxBodyBytes) {
+      await request.body?.cancel().catch(() => {})
+      return scanningProblem(413, 'payload_too_large', `The body must be at most ${maxBodyBytes} bytes`)
+    }
+    // The key first: a delivery that cannot be checked (no list, an id it lacks) is refused before
+    // its body is read, so deliveries waiting on the list do not each hold up to maxBodyBytes.
     const key = await keys.get(keyId)
+    if (key === 'unavailable' || key === 'unknown') await request.body?.cancel().catch(() => {})
     if (key === 'unavailable')
       return scanningProblem(503, 'keys_unavailable', 'The signing keys cannot be fetched; retry later', { 'retry-after': '60' })
-    if (key === 'unknown' || !(await verifyEcdsaSignature(key, signature, body)))
+    if (key === 'unknown') return scanningProblem(401, 'invalid_signature', 'The signature does not verify')
+    const body = await readBoundedBody(request, maxBodyBytes)
+    if (body === null) return scanningProblem(413, 'payload_too_large', `The body must be at most ${maxBodyBytes} bytes`)
+    if (!(await verifyEcdsaSignature(key, signature, body)))
       return scanningProblem(401, 'invalid_signature', 'The signature does not verify')
     const tokens = parseDelivery(body)
     if (tokens === null) return scanningProblem(400, 'invalid_payload', 'The body must be a JSON array of { token, type, url, source }')

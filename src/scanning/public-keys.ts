@@ -3,6 +3,7 @@
  * payload names a key not seen yet (the host rotated), but never more often than a floor allows,
  * so a flood of made-up key ids cannot make this server hammer the host.
  */
+import { readBoundedBody } from './responses.js'
 import { importP256PublicKey } from './signature.js'
 
 /**
@@ -10,13 +11,19 @@ import { importP256PublicKey } from './signature.js'
  *
  * @example
  * ```ts
- * const keys = new PublicKeySet({ url, ttlMs: 3_600_000, minRefetchMs: 60_000, fetch, headers: {}, now: Date.now, onError })
+ * const keys = new PublicKeySet({
+ *   url, ttlMs: 3_600_000, minRefetchMs: 60_000, timeoutMs: 5_000, maxStaleMs: 86_400_000, fetch, headers: {}, now: Date.now, onError,
+ * })
  * ```
  */
 export interface PublicKeySetOptions {
   url: string
   ttlMs: number
   minRefetchMs: number
+  /** How long one fetch (answer and body) may take before it counts as failed. */
+  timeoutMs: number
+  /** How long past `ttlMs` a list still serves while every refresh fails; after that, 503s. */
+  maxStaleMs: number
   fetch: typeof fetch
   headers: Record<string, string>
   now: () => number
@@ -47,23 +54,37 @@ const MAX_KEYS_BYTES = 262_144
  */
 export class PublicKeySet {
   private keys: Map<string, CryptoKey> | undefined
+  /** When the last fetch was attempted (the TTL and the floor count from it). */
   private fetchedAt = -Infinity
+  /** When the list in hand was fetched (its staleness counts from it). */
+  private loadedAt = -Infinity
   private pending: Promise<Map<string, CryptoKey>> | undefined
 
   constructor(private readonly options: PublicKeySetOptions) {}
 
-  /** The key named `id`, fetching the list when it is stale or (at most once per floor) when it lacks the id. */
+  /**
+   * The key named `id`. An id the list in hand holds is answered at once, a due refresh running
+   * meanwhile, so a slow host never holds deliveries up; an id it lacks waits for a fetch (at most
+   * once per floor, at most `timeoutMs`).
+   */
   async get(id: string): Promise<CryptoKey | KeyLookupFailure> {
     const now = this.options.now()
-    const age = now - this.fetchedAt
+    const { ttlMs, minRefetchMs, maxStaleMs } = this.options
+    // A list no refresh could renew for this long is dropped: the host may have withdrawn a key since.
+    if (this.keys !== undefined && now - this.loadedAt >= ttlMs + maxStaleMs) this.keys = undefined
     let keys = this.keys
-    try {
-      if (keys === undefined || age >= this.options.ttlMs || (!keys.has(id) && age >= this.options.minRefetchMs))
+    const age = now - this.fetchedAt
+    const cached = keys?.get(id)
+    if (cached !== undefined) {
+      if (age >= ttlMs) this.refresh().catch(() => {}) // onError is told inside refresh()
+      return cached
+    }
+    if (keys === undefined || age >= ttlMs || age >= minRefetchMs) {
+      try {
         keys = await this.refresh()
-    } catch (error) {
-      this.options.onError(error)
-      // A stale list still serves the ids it holds: the host's keys outlive a fetch failure.
-      if (keys === undefined || !keys.has(id)) return 'unavailable'
+      } catch {
+        return 'unavailable'
+      }
     }
     return keys.get(id) ?? 'unknown'
   }
@@ -74,6 +95,7 @@ export class PublicKeySet {
       .catch((error: unknown) => {
         // A failed fetch is retried after the floor, not after a whole TTL.
         this.fetchedAt = this.options.now() - this.options.ttlMs + this.options.minRefetchMs
+        this.options.onError(error)
         throw error
       })
       .finally(() => {
@@ -85,11 +107,40 @@ export class PublicKeySet {
   private async load(): Promise<Map<string, CryptoKey>> {
     // Counted from the attempt: a failing host is not retried by every request either.
     this.fetchedAt = this.options.now()
-    const response = await this.options.fetch(this.options.url, { headers: { accept: 'application/json', ...this.options.headers } })
-    if (!response.ok) throw new Error(`keyward: the public key list answered ${response.status}`)
-    const text = await response.text()
-    if (text.length > MAX_KEYS_BYTES) throw new Error('keyward: the public key list is too large')
-    const list = (JSON.parse(text) as { public_keys?: unknown }).public_keys
+    const { timeoutMs } = this.options
+    // A timer rather than AbortSignal.timeout(): it also ends a fetch that ignores its signal, and
+    // it works the same on Node, Bun, Deno and workerd.
+    const controller = new AbortController()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`keyward: the public key list did not arrive within ${timeoutMs} ms`)
+        controller.abort(error)
+        reject(error)
+      }, timeoutMs)
+    })
+    try {
+      const keys = await Promise.race([this.fetchList(controller.signal), timeout])
+      this.keys = keys
+      this.loadedAt = this.options.now()
+      return keys
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async fetchList(signal: AbortSignal): Promise<Map<string, CryptoKey>> {
+    const response = await this.options.fetch(this.options.url, {
+      headers: { accept: 'application/json', ...this.options.headers },
+      signal,
+    })
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {})
+      throw new Error(`keyward: the public key list answered ${response.status}`)
+    }
+    const bytes = await readBoundedBody(response, MAX_KEYS_BYTES)
+    if (bytes === null) throw new Error(`keyward: the public key list is larger than ${MAX_KEYS_BYTES} bytes`)
+    const list = (JSON.parse(new TextDecoder().decode(bytes)) as { public_keys?: unknown }).public_keys
     if (!Array.isArray(list)) throw new Error('keyward: the public key list has no public_keys array')
     const keys = new Map<string, CryptoKey>()
     for (const entry of list as { key_identifier?: unknown; key?: unknown }[]) {
@@ -102,7 +153,6 @@ export class PublicKeySet {
       }
     }
     if (keys.size === 0) throw new Error('keyward: the public key list holds no usable P-256 key')
-    this.keys = keys
     return keys
   }
 }

@@ -34,7 +34,7 @@ export function scanningProblem(status: number, code: ScanningProblemCode, detai
 }
 
 /**
- * The raw body, or null when it is (declared or actually) longer than `limit`: reading stops at
+ * The raw body of a request or a response, or null when it is (declared or actually) longer than `limit`: reading stops at
  * the first byte too many, so an endless body costs at most `limit` bytes of memory.
  *
  * @example
@@ -42,7 +42,10 @@ export function scanningProblem(status: number, code: ScanningProblemCode, detai
  * const body = await readBoundedBody(request, 1_048_576)
  * ```
  */
-export async function readBoundedBody(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
+export async function readBoundedBody(
+  request: Pick<Request | Response, 'headers' | 'body'>,
+  limit: number,
+): Promise<Uint8Array<ArrayBuffer> | null> {
   const declared = Number(request.headers.get('content-length'))
   if (Number.isFinite(declared) && declared > limit) {
     await request.body?.cancel().catch(() => {})

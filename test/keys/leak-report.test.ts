@@ -26,6 +26,32 @@ describe('kw.keys.reportLeaked()', () => {
     expect((await other.kw.keys.get(b.info.id))?.revokedAt).not.toBeNull()
   })
 
+  it('with successors, walks the chain of an already-revoked key (grace 0 rotation, revoke then report)', async () => {
+    const { kw, events } = setup()
+    const leaked = await kw.keys.create(input)
+    // Rotated with no grace period: the leaked key is revoked at once, its successor is live.
+    const successor = await kw.keys.rotate(leaked.info.id, { gracePeriodMs: 0 })
+    const report = await kw.keys.reportLeaked(leaked.key, { successors: true })
+    expect(report).toMatchObject({ ours: true, action: 'already_revoked', info: { id: leaked.info.id } })
+    expect((await kw.keys.get(successor.info.id))?.revokedAt).not.toBeNull()
+    expect((await kw.verify({ headers: { authorization: `Bearer ${successor.key}` } })).ok).toBe(false)
+    expect(events.filter((e) => e.type === 'key.revoked').map((e) => e.keyId)).toContain(successor.info.id)
+
+    const other = setup()
+    const a = await other.kw.keys.create(input)
+    const b = await other.kw.keys.rotate(a.info.id, { gracePeriodMs: 60_000 })
+    await other.kw.keys.revoke(a.info.id)
+    expect(await other.kw.keys.reportLeaked(a.key, { successors: true })).toMatchObject({ ours: true, action: 'already_revoked' })
+    expect((await other.kw.keys.get(b.info.id))?.revokedAt).not.toBeNull()
+    // Without successors, or with revoke: false, nothing is written.
+    const third = setup()
+    const c = await third.kw.keys.create(input)
+    const d = await third.kw.keys.rotate(c.info.id, { gracePeriodMs: 0 })
+    await third.kw.keys.reportLeaked(c.key)
+    await third.kw.keys.reportLeaked(c.key, { successors: true, revoke: false })
+    expect((await third.kw.keys.get(d.info.id))?.revokedAt).toBeNull()
+  })
+
   it('is not ours for anything but one of our keys, without a store read when it does not parse', async () => {
     const { kw, store } = setup()
     const { info } = await kw.keys.create(input)
