@@ -158,9 +158,9 @@ export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions):
 }
 
 // A synchronous guard as middleware: next() when it passes, else its refusal.
-function guard(check: (request: Request, auth: AuthContext | undefined) => KeywardError | undefined, from: string): RequestHandler {
+function guard(check: (request: Request, found: unknown) => KeywardError | undefined, from: string): RequestHandler {
   return (req, res, next) => {
-    const error = check(req, (req as unknown as Record<string, AuthContext | undefined>)[from])
+    const error = check(req, (req as unknown as Record<string, unknown>)[from])
     if (error === undefined) return next()
     guardResponse(error, req)
       .then((response) => send(res, response))
@@ -216,7 +216,7 @@ export function requireProject(getProjectId: ProjectResolver<Request>, options?:
   const check = createProjectGuard(getProjectId, read)
   const from = guardFrom(options, 'requireProject()')
   return (req, res, next) => {
-    check(req, (req as unknown as Record<string, AuthContext | undefined>)[from])
+    check(req, (req as unknown as Record<string, unknown>)[from])
       .then((error) => (error === undefined ? next() : guardResponse(error, req).then((response) => send(res, response))))
       .catch(next as (error: unknown) => void)
   }

@@ -196,7 +196,7 @@ export function authenticate<RouteGeneric extends RouteGenericInterface = RouteG
 }
 
 // A synchronous guard as a hook: nothing when it passes, else its refusal.
-function guard(check: (request: FastifyRequest, auth: AuthContext | undefined) => KeywardError | undefined, from: string): KeywardHook {
+function guard(check: (request: FastifyRequest, found: unknown) => KeywardError | undefined, from: string): KeywardHook {
   return async (request, reply) => {
     const error = check(request, landedAuth(request, from))
     if (error !== undefined) send(reply, await guardResponse(error, request))
@@ -220,9 +220,9 @@ export function requireScopes(...args: Array<string | GuardOptions>): KeywardHoo
   return guard(createScopeGuard(scopes, read), from)
 }
 
-/** What a guard reads: `request.auth`, or the property `authenticate({ as })` named. */
-function landedAuth(request: FastifyRequest, from: string): AuthContext | undefined {
-  return (request as unknown as Record<string, AuthContext | undefined>)[from]
+/** What a guard reads: `request.auth`, or the property `authenticate({ as })` named; the guard checks keyward put it there. */
+function landedAuth(request: FastifyRequest, from: string): unknown {
+  return (request as unknown as Record<string, unknown>)[from]
 }
 
 /**

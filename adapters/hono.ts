@@ -225,14 +225,14 @@ function landVariable(c: Context<{ Variables: LandedVariables<string> }>, name: 
   c.set(name, auth)
 }
 
-/** The auth a guard reads: `c.get(from)`. */
-function landedAuth(c: Context, from: string): AuthContext | undefined {
+/** What a guard reads: `c.get(from)`; the guard checks keyward put it there. */
+function landedAuth(c: Context, from: string): unknown {
   return (c as Context<{ Variables: OptionalLandedVariables<string> }>).get(from)
 }
 
 // A synchronous guard as middleware: next() when it passes, else its refusal.
 function guard<From extends string>(
-  check: (c: Context, auth: AuthContext | undefined) => KeywardError | undefined,
+  check: (c: Context, found: unknown) => KeywardError | undefined,
   from: From,
 ): MiddlewareHandler<{ Variables: OptionalLandedVariables<From> }> {
   return async (c, next) => {

@@ -169,11 +169,11 @@ export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Mid
 
 // A synchronous guard as middleware: next() when it passes, else its refusal.
 function guard<From extends string>(
-  check: (ctx: AnyContext, auth: AuthContext | undefined) => KeywardError | undefined,
+  check: (ctx: AnyContext, found: unknown) => KeywardError | undefined,
   from: From,
 ): Middleware<OptionalLandedState<From>> {
   return async (ctx, next) => {
-    const error = check(ctx, (ctx.state as Record<string, AuthContext | undefined>)[from])
+    const error = check(ctx, (ctx.state as Record<string, unknown>)[from])
     if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
     await next()
   }
@@ -233,7 +233,7 @@ export function requireProject(getProjectId: ProjectResolver<AnyContext>, option
   const check = createProjectGuard(getProjectId, read)
   const from = guardFrom(options, 'requireProject()')
   return async (ctx, next) => {
-    const error = await check(ctx, (ctx.state as Record<string, AuthContext | undefined>)[from])
+    const error = await check(ctx, (ctx.state as Record<string, unknown>)[from])
     if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
     await next()
   }

@@ -175,13 +175,28 @@ export function scopeGuardArgs(args: ReadonlyArray<string | GuardOptions>): { sc
   return { scopes: (hasOptions ? args.slice(0, -1) : args) as string[], from }
 }
 
-// The auths keyward put in a landing place: another value found there is someone else's.
+// Every auth authenticate() handed out. A guard reads a landing place any middleware can write
+// (passport's req.user, express-jwt's req.auth, a body parser): a value not in here is someone
+// else's and counts as no auth, never as a credential keyward checked.
 const landed = new WeakSet<object>()
 
 /**
- * Puts `auth` on `target[name]` for an `as` other than `'auth'`, refusing to overwrite what keyward
- * did not put there (express-session's `req.session`, a framework's own field): that is an
- * application bug, thrown so the framework's error handling answers 500, never a silent clobber.
+ * What a guard found at its landing place, if keyward put it there; anything else is no auth.
+ *
+ * @example
+ * ```ts
+ * keywardAuth(req.user) // undefined for passport's user, the auth for authenticate({ as: 'user' })'s
+ * ```
+ */
+export function keywardAuth(found: unknown): AuthContext | undefined {
+  return typeof found === 'object' && found !== null && landed.has(found) ? (found as AuthContext) : undefined
+}
+
+/**
+ * Puts `auth` (from `createAuthenticator`, so already recorded) on `target[name]` for an `as`
+ * other than `'auth'`, refusing to overwrite what keyward did not put there (express-session's
+ * `req.session`, a framework's own field): that is an application bug, thrown so the framework's
+ * error handling answers 500, never a silent clobber.
  *
  * @example
  * ```ts
@@ -190,11 +205,10 @@ const landed = new WeakSet<object>()
  */
 export function land(target: Record<string, unknown>, name: string, auth: AuthContext, where: string): void {
   const current = target[name]
-  if (current !== undefined && !(typeof current === 'object' && current !== null && landed.has(current)))
+  if (current !== undefined && keywardAuth(current) === undefined)
     throw new Error(
       `keyward: authenticate({ as: '${name}' }) cannot set ${where}.${name}: it already holds a value keyward did not put there`,
     )
-  landed.add(auth)
   target[name] = auth
 }
 
@@ -345,7 +359,10 @@ export function createAuthenticator<Request extends object>(
       credentialHeaders,
       accept,
     })
-    if (result.ok) return result
+    if (result.ok) {
+      landed.add(result.auth)
+      return result
+    }
     if (optional && result.error.code === 'missing_credentials') return PASS
     return { ok: false, response: await errorResponse(result.error, request, onError) }
   }
@@ -364,6 +381,8 @@ export type PreflightReader<Request> = Pick<RequestReader<Request>, 'method' | '
 /**
  * The check behind `requireScopes(...)`: the refusal, or undefined when the auth holds every scope
  * or the request is a CORS preflight. `auth.scopes` are already expanded through the hierarchy.
+ * `found` is whatever sits at the landing place: it counts only if `authenticate()` put it there
+ * (see {@link keywardAuth}), so the same holds for the MFA and project guards.
  *
  * @example
  * ```ts
@@ -373,12 +392,13 @@ export type PreflightReader<Request> = Pick<RequestReader<Request>, 'method' | '
 export function createScopeGuard<Request>(
   scopes: readonly string[],
   read: PreflightReader<Request>,
-): (request: Request, auth: AuthContext | undefined) => KeywardError | undefined {
+): (request: Request, found: unknown) => KeywardError | undefined {
   const required = checkScopes(scopes, 'requireScopes()')
   if (required.length === 0) optionError('requireScopes() needs at least one scope')
-  return (request, auth) => {
+  return (request, found) => {
     // authenticate() let the preflight through with no auth; refusing it here would undo that.
     if (isPreflight(read.method(request), read.headers(request))) return undefined
+    const auth = keywardAuth(found)
     if (auth === undefined) return new KeywardError('missing_credentials')
     const missing = missingScopes(auth.scopes, required)
     return missing.length === 0 ? undefined : new KeywardError('insufficient_scope', { scope: missing.join(' ') })
@@ -395,11 +415,10 @@ export function createScopeGuard<Request>(
  * createMfaGuard(read)(req, req.auth)?.code // 'mfa_required' for a password-only login
  * ```
  */
-export function createMfaGuard<Request>(
-  read: PreflightReader<Request>,
-): (request: Request, auth: AuthContext | undefined) => KeywardError | undefined {
-  return (request, auth) => {
+export function createMfaGuard<Request>(read: PreflightReader<Request>): (request: Request, found: unknown) => KeywardError | undefined {
+  return (request, found) => {
     if (isPreflight(read.method(request), read.headers(request))) return undefined
+    const auth = keywardAuth(found)
     if (auth === undefined) return new KeywardError('missing_credentials')
     return auth.mfa === true ? undefined : new KeywardError('mfa_required')
   }
@@ -417,10 +436,11 @@ export function createMfaGuard<Request>(
 export function createProjectGuard<Request>(
   getProjectId: ProjectResolver<Request>,
   read: PreflightReader<Request>,
-): (request: Request, auth: AuthContext | undefined) => Promise<KeywardError | undefined> {
+): (request: Request, found: unknown) => Promise<KeywardError | undefined> {
   if (typeof getProjectId !== 'function') optionError('requireProject() needs a function of the request returning the project id')
-  return async (request, auth) => {
+  return async (request, found) => {
     if (isPreflight(read.method(request), read.headers(request))) return undefined
+    const auth = keywardAuth(found)
     if (auth === undefined) return new KeywardError('missing_credentials')
     const id = await getProjectId(request)
     return typeof id === 'string' && auth.projects.includes(id) ? undefined : new KeywardError('project_forbidden')
