@@ -38,6 +38,7 @@ import {
 } from './internal/options.js'
 import { UsageRecorder } from './verify/usage-recorder.js'
 import { buildCachedKey } from './verify/cached-key.js'
+import { Interner } from './verify/interner.js'
 import { verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
 
 /**
@@ -229,6 +230,8 @@ export function createKeyward(options: KeywardOptions): Keyward {
   const onBackgroundError = options.onBackgroundError ?? (() => {})
   const emit = createEmitter(options.onEvent, onBackgroundError, now)
 
+  // Bounded like the cache whose entries share its values (with the cache off, entries live one request).
+  const interner = new Interner(cacheOptions === false ? 0 : (cacheOptions.max ?? 10_000))
   const rt: Runtime = {
     prefixes,
     environment,
@@ -250,7 +253,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
     gate: lockout === false ? undefined : new LockoutGate(lockout),
     memo: new ParseMemo(),
     loadKey: (id) => store.findById(id),
-    buildKey: (record) => buildCachedKey(rt, record),
+    buildKey: (record) => buildCachedKey(rt, record, interner),
     tokens: undefined,
   }
   let tokens: TokenManager = NO_TOKENS

@@ -9,6 +9,7 @@ import { toKeyInfo } from '../keys/info.js'
 import type { AuthContext, KeyInfo, KeyRecord, RateLimitRule } from '../types.js'
 import type { Principal, Quota } from './principal.js'
 import { checkRecordShape } from '../keys/record-codec.js'
+import { Interner } from './interner.js'
 
 /**
  * A store record prepared once for fast verification while it sits in the cache.
@@ -49,16 +50,70 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
+// Shared by every key without origin or IP rules, or without metadata: most keys.
+const NO_PLACE: PlaceRules = Object.freeze({ allowedOrigins: Object.freeze([]), networks: Object.freeze([]), hasIpRules: false })
+const NO_RULES: readonly RateLimitRule[] = Object.freeze([])
+const NO_METADATA: Record<string, unknown> = Object.freeze({})
+
+// Built once per rule list: keys without their own rules all share the server default's.
+const policies = new WeakMap<readonly RateLimitRule[], string | null>()
+function policyOf(rules: readonly RateLimitRule[]): string | null {
+  let policy = policies.get(rules)
+  if (policy === undefined) policies.set(rules, (policy = rules.length > 0 ? formatPolicy(rules) : null))
+  return policy
+}
+
+let readKey: (this: ApiKeyAuth) => KeyInfo
+
 /**
- * Prepares a store record for the cache: a compact copy, parsed networks, the quota, the frozen
- * auth context (its `key` built on first read).
+ * The frozen auth context of a cached key. `key` is an own enumerable accessor as on a literal,
+ * but its getter is one function for every key (a getter per object costs a closure, a context
+ * and a hidden class each), and it reaches the record through a private field.
+ */
+class ApiKeyAuth {
+  // Assigned in the literal's order (type first), so keys and JSON read as before.
+  readonly type: 'api_key'
+  readonly keyId: string
+  readonly org: string
+  readonly scopes: readonly string[]
+  readonly projects: readonly string[]
+  readonly environment: string
+  declare readonly key: KeyInfo
+  readonly #record: KeyRecord
+  #info: KeyInfo | undefined
+
+  constructor(record: KeyRecord, scopes: readonly string[]) {
+    this.type = 'api_key'
+    this.keyId = record.id
+    this.org = record.orgId
+    this.scopes = scopes
+    this.projects = record.projects
+    this.environment = record.environment
+    this.#record = record
+    Object.defineProperty(this, 'key', { get: readKey, enumerable: true })
+    Object.freeze(this)
+  }
+
+  static {
+    // Built on first read: most requests never look. Shared by every request with this key while
+    // cached, so deeply frozen. (A private field stays writable on a frozen object.)
+    readKey = function (this: ApiKeyAuth) {
+      return (this.#info ??= deepFreeze(toKeyInfo(this.#record)))
+    }
+  }
+}
+
+/**
+ * Prepares a store record for the cache: a compact copy (identical lists and strings shared
+ * through `interner`), parsed networks, the quota, the frozen auth context (its `key` built on
+ * first read).
  *
  * @example
  * ```ts
- * const entry = buildCachedKey(runtime, record) // entry.auth is frozen and shared
+ * const entry = buildCachedKey(runtime, record, new Interner(10_000)) // entry.auth is frozen and shared
  * ```
  */
-export function buildCachedKey(settings: KeySettings, record: KeyRecord): CachedKey {
+export function buildCachedKey(settings: KeySettings, record: KeyRecord, interner: Interner = new Interner(0)): CachedKey {
   // A malformed record is a broken store (503): ISO strings for times or a TEXT column for a list
   // would otherwise fail open (`NaN <= now` is false: never expired). Checked field by field
   // from the one field table (src/keys/record-fields.ts).
@@ -69,49 +124,39 @@ export function buildCachedKey(settings: KeySettings, record: KeyRecord): Cached
     // Rules were validated when written; one that no longer parses allows nothing.
     if (network !== null) networks.push(network)
   }
-  const kept = compactRecord(record)
+  const kept = compactRecord(record, interner)
   const rules = kept.rateLimit.length > 0 ? kept.rateLimit : settings.defaultRateLimit
-  let info: KeyInfo | undefined
-  const auth: AuthContext = Object.freeze({
-    type: 'api_key' as const,
-    keyId: kept.id,
-    org: kept.orgId,
-    scopes: Object.freeze(settings.expandScopes(kept.scopes)),
-    projects: kept.projects,
-    environment: kept.environment,
-    // Built on first read: most requests never look, and a cached key costs half the memory without
-    // it. Shared by every request with this key while cached, so deeply frozen.
-    get key(): KeyInfo {
-      return (info ??= deepFreeze(toKeyInfo(kept)))
-    },
-  })
+  const auth = new ApiKeyAuth(kept, interner.list(settings.expandScopes(kept.scopes))) as unknown as AuthContext
+  const hasIpRules = kept.allowedIps.length > 0
   return {
     record: kept,
-    place: { allowedOrigins: kept.allowedOrigins, networks, hasIpRules: kept.allowedIps.length > 0 },
+    place: kept.allowedOrigins.length === 0 && !hasIpRules ? NO_PLACE : { allowedOrigins: kept.allowedOrigins, networks, hasIpRules },
     // Counted under the rotation chain's first key: a successor shares its predecessor's quota.
     // A store that predates rootId answers none: the key's own id, as before.
-    quota: { key: typeof kept.rootId === 'string' ? kept.rootId : kept.id, rules, policy: rules.length > 0 ? formatPolicy(rules) : null },
+    quota: { key: typeof kept.rootId === 'string' ? kept.rootId : kept.id, rules, policy: policyOf(rules) },
     auth,
   }
 }
 
 // The store's copy as a plain object of one fixed shape: structuredClone'd records are kept in
-// V8's dictionary mode, nearly three times the size. The nested values are already our own copies.
-function compactRecord(r: KeyRecord): KeyRecord {
+// V8's dictionary mode, nearly three times the size. Lists and the few-valued strings are shared
+// with other entries; the nested values are already our own copies.
+function compactRecord(r: KeyRecord, interner: Interner): KeyRecord {
+  const rateLimit = r.rateLimit.length === 0 ? (NO_RULES as RateLimitRule[]) : r.rateLimit
   return {
     id: r.id,
-    prefix: r.prefix,
-    environment: r.environment,
+    prefix: interner.string(r.prefix),
+    environment: interner.string(r.environment),
     hash: r.hash,
-    orgId: r.orgId,
+    orgId: interner.string(r.orgId),
     name: r.name,
     description: r.description,
-    projects: Object.freeze(r.projects) as string[],
-    scopes: r.scopes,
-    allowedOrigins: r.allowedOrigins,
-    allowedIps: r.allowedIps,
-    rateLimit: r.rateLimit,
-    metadata: r.metadata,
+    projects: interner.list(r.projects) as string[],
+    scopes: interner.list(r.scopes) as string[],
+    allowedOrigins: interner.list(r.allowedOrigins) as string[],
+    allowedIps: interner.list(r.allowedIps) as string[],
+    rateLimit,
+    metadata: Object.keys(r.metadata).length === 0 ? NO_METADATA : r.metadata,
     expiresAt: r.expiresAt,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
