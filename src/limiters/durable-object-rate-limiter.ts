@@ -1,7 +1,15 @@
 import { crc32Ascii } from '../internal/crc32.js'
 import { checkOptions, integer, required, withMethods, type OptionRules } from '../internal/options.js'
 import { withTimeout } from '../internal/timers.js'
-import { checkBlockState, checkLimitAnswer, checkName, checkPolicy, checkRules, checkShared, type LimiterMessage } from './limiter-messages.js'
+import {
+  checkBlockState,
+  checkLimitAnswer,
+  checkName,
+  checkPolicy,
+  checkRules,
+  checkShared,
+  type LimiterMessage,
+} from './limiter-messages.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter } from './rate-limiter.js'
 
 /**
@@ -59,7 +67,8 @@ export interface DurableObjectRateLimiterOptions {
 }
 
 const SHARED_ON_SHARDS =
-  'keyward: DurableObjectRateLimiter with shards > 1 cannot count shared quotas (a group and a key live in different objects): use shards: 1'
+  'keyward: DurableObjectRateLimiter with shards > 1 cannot count shared quotas (a group and a key live in different objects); ' +
+  'use shards: 1'
 
 const DO_OPTIONS: OptionRules = {
   namespace: required(withMethods(['idFromName', 'get'], 'a Durable Object namespace binding')),

@@ -71,7 +71,9 @@ export function checkRules(rules: unknown): RateLimitRule[] {
     const issue = ruleAlgorithmIssue(algorithm, limit)
     if (issue !== undefined) fail(`a rule's ${issue.field} ${issue.message}`)
     // GCRA, the default, is sent as no algorithm: one state id whatever the caller wrote.
-    return algorithm === undefined || algorithm === 'gcra' ? { limit, windowMs } : { limit, windowMs, algorithm: algorithm as RateLimitRule['algorithm'] }
+    return algorithm === undefined || algorithm === 'gcra'
+      ? { limit, windowMs }
+      : { limit, windowMs, algorithm: algorithm as RateLimitRule['algorithm'] }
   })
 }
 
