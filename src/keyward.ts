@@ -71,7 +71,7 @@ export interface KeywardOptions {
   /**
    * Quotas a group of keys shares (every key of an org, or any group `by` names), checked and
    * counted in the same limiter call as a key's own rules: all must allow, then all count.
-   * Needs a limiter with `sharedQuotas` (memory; Redis but not on a Cluster). Default: none.
+   * Needs a limiter with `sharedQuotas` (memory; Redis but not on a Cluster; Durable Object with `shards: 1`). Default: none.
    */
   sharedQuotas?: readonly SharedQuotaOption[]
   /** The verified-key cache; false disables it (every request reads the store). */

@@ -1,7 +1,15 @@
 import { crc32Ascii } from '../internal/crc32.js'
 import { checkOptions, integer, required, withMethods, type OptionRules } from '../internal/options.js'
 import { withTimeout } from '../internal/timers.js'
-import { checkBlockState, checkLimitAnswer, checkName, checkNow, checkPolicy, checkRules, type LimiterMessage } from './limiter-messages.js'
+import {
+  checkBlockState,
+  checkLimitAnswer,
+  checkName,
+  checkPolicy,
+  checkRules,
+  checkShared,
+  type LimiterMessage,
+} from './limiter-messages.js'
 import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter } from './rate-limiter.js'
 
 /**
@@ -48,7 +56,8 @@ export interface DurableObjectRateLimiterOptions {
    * How many objects share the counters, each key and address living in exactly one (by a hash of
    * it). Default 1: one round trip per check, quota and lockout decided together. More objects
    * carry more load (one object serves on the order of a thousand checks a second), at the price
-   * of a second round trip when the address lives in another object than the key.
+   * of a second round trip when the address lives in another object than the key, and without
+   * shared quotas (a group's counters and a key's would live apart).
    */
   shards?: number
   /** Names the objects (`<name>:<shard>`), so that several limiters can share one binding. Default `keyward`. */
@@ -56,6 +65,10 @@ export interface DurableObjectRateLimiterOptions {
   /** A call taking longer rejects (keyward answers 503). Default 2,000 ms. */
   timeoutMs?: number
 }
+
+const SHARED_ON_SHARDS =
+  'keyward: DurableObjectRateLimiter with shards > 1 cannot count shared quotas (a group and a key live in different objects); ' +
+  'use shards: 1'
 
 const DO_OPTIONS: OptionRules = {
   namespace: required(withMethods(['idFromName', 'get'], 'a Durable Object namespace binding')),
@@ -70,9 +83,10 @@ const DO_OPTIONS: OptionRules = {
 /**
  * A {@link RateLimiter} for Cloudflare Workers: quotas and lockout counted in a Durable Object
  * ({@link KeywardRateLimiterObject}), so that every isolate and location shares them. Decisions
- * are exactly `MemoryRateLimiter`'s (GCRA, all rules or none, lockout checked in the same call):
- * a Durable Object runs one message at a time, so N concurrent calls on a limit of L allow
- * exactly L. Any failure (no answer, a timeout, a broken object) rejects: keyward answers 503.
+ * are exactly `MemoryRateLimiter`'s (each rule by its algorithm, shared quotas with `shards: 1`,
+ * all rules or none, lockout checked in the same call), on the object's clock: a Durable Object
+ * runs one message at a time, so N concurrent calls on a limit of L allow exactly L. Any failure
+ * (no answer, a timeout, a broken object) rejects: keyward answers 503.
  *
  * @example
  * ```ts
@@ -100,33 +114,50 @@ export class DurableObjectRateLimiter implements RateLimiter {
     this.#timeoutMs = options.timeoutMs ?? 2_000
   }
 
+  /**
+   * True with one object (`shards: 1`, the default): a group's counters and a key's are then in
+   * the same object and counted in one message. With more, `limit()` rejects a request with
+   * shared quotas, and createKeyward refuses `sharedQuotas` with this limiter.
+   */
+  get sharedQuotas(): boolean {
+    return this.#shards === 1
+  }
+
+  /** Checks and counts one call; `request.now` is ignored (the object's clock decides). */
   async limit(request: LimitRequest): Promise<LimitResult> {
-    const { key: rawKey, rules, blockKey: rawBlockKey, now: rawNow } = request
+    const { key: rawKey, rules: own, shared: rawShared, blockKey: rawBlockKey } = request
     const key = checkName(rawKey, 'key')
-    const plain = checkRules(rules)
+    const plain = checkRules(own)
+    const shared = rawShared === undefined ? [] : checkShared(rawShared)
     const blockKey = rawBlockKey === undefined ? undefined : checkName(rawBlockKey, 'blockKey')
-    const now = checkNow(rawNow)
-    if (plain.length === 0 && blockKey === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+    // A group's counters live in the object its name hashes to, another than the key's: one message could not count both.
+    if (shared.length > 0 && this.#shards !== 1) throw new Error(SHARED_ON_SHARDS)
+    const ruleCount = plain.length + shared.reduce((n, group) => n + group.rules.length, 0)
+    if (ruleCount === 0 && blockKey === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const shard = this.#shard(key)
     let together = blockKey
-    if (blockKey !== undefined && (plain.length === 0 || this.#shard(blockKey) !== shard)) {
+    if (blockKey !== undefined && (ruleCount === 0 || this.#shard(blockKey) !== shard)) {
       // The address lives in another object: its block is checked first, on its own.
-      const block = checkLimitAnswer(await this.#send(this.#shard(blockKey), { op: 'blocked', blockKey, now }), 0)
-      if (block.blocked || plain.length === 0) return { ...block, rules: [] }
+      const block = checkLimitAnswer(await this.#send(this.#shard(blockKey), { op: 'blocked', blockKey }), 0)
+      if (block.blocked || ruleCount === 0) return { ...block, rules: [] }
       together = undefined
     }
-    const message: LimiterMessage = { op: 'limit', key, rules: plain, now, ...(together === undefined ? {} : { blockKey: together }) }
-    const answer = checkLimitAnswer(await this.#send(shard, message), plain.length)
+    const message: LimiterMessage = {
+      op: 'limit',
+      key,
+      rules: plain,
+      ...(shared.length === 0 ? {} : { shared }),
+      ...(together === undefined ? {} : { blockKey: together }),
+    }
+    const answer = checkLimitAnswer(await this.#send(shard, message), ruleCount)
+    // The states come back in the order sent: the key's rules, then each group's.
+    const rules = [...own, ...(rawShared ?? []).flatMap((group) => group.rules)]
     return { ...answer, rules: answer.rules.map((state, i) => ({ rule: rules[i]!, remaining: state.remaining, resetMs: state.resetMs })) }
   }
 
-  async recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState> {
-    const message: LimiterMessage = {
-      op: 'fail',
-      blockKey: checkName(blockKey, 'blockKey'),
-      policy: checkPolicy(policy),
-      now: checkNow(now),
-    }
+  /** Counts one failure in the address's object; `now` is ignored (the object's clock decides). */
+  async recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
+    const message: LimiterMessage = { op: 'fail', blockKey: checkName(blockKey, 'blockKey'), policy: checkPolicy(policy) }
     return checkBlockState(await this.#send(this.#shard(message.blockKey), message))
   }
 

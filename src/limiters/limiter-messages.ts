@@ -1,22 +1,38 @@
 // What DurableObjectRateLimiter sends its Durable Object and what comes back, and the checks both
 // ends apply: a bad argument is a TypeError on the Worker's side, before any round trip; the
-// object checks again, since anything with the namespace binding can call it.
+// object checks again, since anything with the namespace binding can call it. No message carries
+// a time: the object decides on its own clock, so a Worker whose clock runs ahead cannot refill
+// a quota or end a block early.
 
 import type { RateLimitRule } from '../types.js'
+import { ruleAlgorithmIssue } from './quota-algorithms.js'
 import type { BlockState, LockoutPolicy } from './rate-limiter.js'
+
+/**
+ * A group's rules, counted with the key's in one decision (`LimitRequest.shared`).
+ *
+ * @example
+ * ```ts
+ * const group: SharedRules = { key: 'shared:org:org_1', rules: [{ limit: 100_000, windowMs: 86_400_000 }] }
+ * ```
+ */
+export interface SharedRules {
+  key: string
+  rules: RateLimitRule[]
+}
 
 /**
  * One message to the limiter object. `limit` may carry the block check; `blocked` is it alone.
  *
  * @example
  * ```ts
- * const message: LimiterMessage = { op: 'blocked', blockKey: '203.0.113.7', now: Date.now() }
+ * const message: LimiterMessage = { op: 'blocked', blockKey: '203.0.113.7' }
  * ```
  */
 export type LimiterMessage =
-  | { op: 'limit'; key: string; rules: RateLimitRule[]; blockKey?: string; now: number }
-  | { op: 'blocked'; blockKey: string; now: number }
-  | { op: 'fail'; blockKey: string; policy: LockoutPolicy; now: number }
+  | { op: 'limit'; key: string; rules: RateLimitRule[]; shared?: SharedRules[]; blockKey?: string }
+  | { op: 'blocked'; blockKey: string }
+  | { op: 'fail'; blockKey: string; policy: LockoutPolicy }
 
 /**
  * The object's answer to `limit` (and to `blocked`, with no rules): rule states in the order sent.
@@ -40,7 +56,7 @@ function fail(what: string): never {
 }
 
 /**
- * The rules as plain `{ limit, windowMs }` (the object needs no names), or a TypeError.
+ * The rules as plain `{ limit, windowMs, algorithm? }` (the object needs no names), or a TypeError.
  *
  * @example
  * ```ts
@@ -50,9 +66,30 @@ function fail(what: string): never {
 export function checkRules(rules: unknown): RateLimitRule[] {
   if (!Array.isArray(rules)) fail('rules must be an array of { limit, windowMs }')
   return rules.map((rule: unknown) => {
-    const { limit, windowMs } = (rule ?? {}) as Record<string, unknown>
+    const { limit, windowMs, algorithm } = (rule ?? {}) as Record<string, unknown>
     if (!isPositiveInteger(limit) || !isPositiveInteger(windowMs)) fail('each rule needs a positive integer limit and windowMs')
-    return { limit, windowMs }
+    const issue = ruleAlgorithmIssue(algorithm, limit)
+    if (issue !== undefined) fail(`a rule's ${issue.field} ${issue.message}`)
+    // GCRA, the default, is sent as no algorithm: one state id whatever the caller wrote.
+    return algorithm === undefined || algorithm === 'gcra'
+      ? { limit, windowMs }
+      : { limit, windowMs, algorithm: algorithm as RateLimitRule['algorithm'] }
+  })
+}
+
+/**
+ * `LimitRequest.shared` as plain groups of checked rules, or a TypeError.
+ *
+ * @example
+ * ```ts
+ * checkShared([{ key: 'shared:org:o', rules: [{ limit: 5, windowMs: 3_600_000 }] }])
+ * ```
+ */
+export function checkShared(shared: unknown): SharedRules[] {
+  if (!Array.isArray(shared)) fail('shared must be an array of { key, rules }')
+  return shared.map((group: unknown) => {
+    const { key, rules } = (group ?? {}) as Record<string, unknown>
+    return { key: checkName(key, 'shared key'), rules: checkRules(rules) }
   })
 }
 
@@ -66,19 +103,6 @@ export function checkRules(rules: unknown): RateLimitRule[] {
  */
 export function checkName(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 512) fail(`${what} must be a non-empty string`)
-  return value
-}
-
-/**
- * The pipeline's clock: a finite number of epoch ms, or a TypeError.
- *
- * @example
- * ```ts
- * checkNow(Date.now())
- * ```
- */
-export function checkNow(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) fail('now must be a finite number (epoch ms)')
   return value
 }
 
@@ -112,13 +136,13 @@ export function checkMessage(value: unknown): LimiterMessage {
         op: 'limit',
         key: checkName(m.key, 'key'),
         rules: checkRules(m.rules),
+        ...(m.shared === undefined || m.shared === null ? {} : { shared: checkShared(m.shared) }),
         ...(m.blockKey === undefined || m.blockKey === null ? {} : { blockKey: checkName(m.blockKey, 'blockKey') }),
-        now: checkNow(m.now),
       }
     case 'blocked':
-      return { op: 'blocked', blockKey: checkName(m.blockKey, 'blockKey'), now: checkNow(m.now) }
+      return { op: 'blocked', blockKey: checkName(m.blockKey, 'blockKey') }
     case 'fail':
-      return { op: 'fail', blockKey: checkName(m.blockKey, 'blockKey'), policy: checkPolicy(m.policy), now: checkNow(m.now) }
+      return { op: 'fail', blockKey: checkName(m.blockKey, 'blockKey'), policy: checkPolicy(m.policy) }
     default:
       return fail('unknown operation')
   }

@@ -1,8 +1,8 @@
 import type { RateLimitAlgorithm, RateLimitRule } from '../types.js'
-import { fixedWindow, fixedWindowState } from './fixed-window.js'
-import { gcra, gcraState } from './gcra.js'
+import { fixedWindow, fixedWindowState, type FixedWindowState } from './fixed-window.js'
+import { gcra, gcraState, type GcraState } from './gcra.js'
 import type { QuotaDecision } from './quota-decision.js'
-import { slidingWindow, slidingWindowState } from './sliding-window.js'
+import { slidingWindow, slidingWindowState, type SlidingWindowState } from './sliding-window.js'
 
 /** Every {@link RateLimitAlgorithm}, in the order the docs give them. */
 export const RATE_LIMIT_ALGORITHMS: readonly RateLimitAlgorithm[] = ['gcra', 'fixed-window', 'sliding-window']
@@ -12,11 +12,18 @@ export const MAX_SLIDING_WINDOW_LIMIT = 1000
 
 type Decide = (rule: RateLimitRule, state: never, now: number) => QuotaDecision<unknown>
 type Peek = (rule: RateLimitRule, state: never, now: number) => { remaining: number; resetMs: number }
+type Until = (rule: RateLimitRule, state: never) => number
 
-const ALGORITHMS: Record<RateLimitAlgorithm, { decide: Decide; peek: Peek }> = {
-  gcra: { decide: gcra, peek: gcraState },
-  'fixed-window': { decide: fixedWindow, peek: fixedWindowState },
-  'sliding-window': { decide: slidingWindow, peek: slidingWindowState },
+const ALGORITHMS: Record<RateLimitAlgorithm, { decide: Decide; peek: Peek; until: Until }> = {
+  // A bucket left alone a whole window after its last call is full again (booked never exceeds W * L).
+  gcra: { decide: gcra, peek: gcraState, until: (rule, state: GcraState) => state.at + rule.windowMs },
+  'fixed-window': { decide: fixedWindow, peek: fixedWindowState, until: (rule, state: FixedWindowState) => state.start + rule.windowMs },
+  // The newest counted call is the last to leave the window.
+  'sliding-window': {
+    decide: slidingWindow,
+    peek: slidingWindowState,
+    until: (rule, state: SlidingWindowState) => (state.length === 0 ? 0 : state[state.length - 1]! + rule.windowMs),
+  },
 }
 
 /**
@@ -42,6 +49,19 @@ export function decideRule(rule: RateLimitRule, state: unknown, now: number): Qu
  */
 export function peekRule(rule: RateLimitRule, state: unknown, now: number): { remaining: number; resetMs: number } {
   return ALGORITHMS[rule.algorithm ?? 'gcra'].peek(rule, state as never, now)
+}
+
+/**
+ * When a state `decideRule` returned as `next` stops mattering: from then on, no state at all
+ * decides the same. For a backend that sweeps what it stores (the Durable Object limiter).
+ *
+ * @example
+ * ```ts
+ * ruleStateUntil({ limit: 3, windowMs: 60_000, algorithm: 'fixed-window' }, { start: 0, count: 1 }) // 60_000
+ * ```
+ */
+export function ruleStateUntil(rule: RateLimitRule, state: unknown): number {
+  return ALGORITHMS[rule.algorithm ?? 'gcra'].until(rule, state as never)
 }
 
 /**

@@ -1,5 +1,6 @@
-import { gcra, gcraState, type GcraState } from './gcra.js'
+import type { RateLimitRule } from '../types.js'
 import { checkMessage, type LimitAnswer, type LimiterMessage } from './limiter-messages.js'
+import { decideRule, peekRule, ruleStateUntil } from './quota-algorithms.js'
 import type { BlockState, LockoutPolicy } from './rate-limiter.js'
 
 // The parts of a Durable Object's state keyward uses, as structural types (no Cloudflare import).
@@ -33,8 +34,9 @@ export interface DurableObjectStateLike {
   storage: DurableObjectStorageLike
 }
 
-/** A stored quota state, with when it stops mattering (a bucket left alone a whole window is full). */
-interface QuotaEntry extends GcraState {
+/** A stored quota state, as the rule's algorithm left it, with when it stops mattering. */
+interface QuotaEntry {
+  state: unknown
   until: number
 }
 
@@ -46,19 +48,23 @@ interface FailureEntry {
   until: number
 }
 
-// Entries a whole window old are the same as none: swept hourly, a minute late for clock skew
-// between the Workers that send `now` and this object's clock.
+// Entries past their `until` are the same as none: swept hourly. Every time here is the object's
+// own clock, so no margin for skew between Workers is needed.
 const SWEEP_EVERY_MS = 3_600_000
-const SKEW_MS = 60_000
 const SWEEP_PAGE = 1_000
 
-const quotaId = (key: string, limit: number, windowMs: number) => `q|${key}|${limit}|${windowMs}`
+/** A GCRA rule's id has no algorithm; another's has its name appended, so states never mix. */
+const quotaId = (key: string, rule: RateLimitRule) =>
+  rule.algorithm === undefined || rule.algorithm === 'gcra'
+    ? `q|${key}|${rule.limit}|${rule.windowMs}`
+    : `q|${key}|${rule.limit}|${rule.windowMs}|${rule.algorithm}`
 const failureId = (blockKey: string) => `f|${blockKey}`
 
 /**
- * The Durable Object behind {@link DurableObjectRateLimiter}: GCRA quotas and lockout windows,
- * decided exactly as `MemoryRateLimiter` decides them, one message at a time, each state kept in
- * the object's transactional storage (it survives eviction and restarts). Export it from your
+ * The Durable Object behind {@link DurableObjectRateLimiter}: quotas (each rule by its algorithm,
+ * shared quotas with the key's rules) and lockout windows, decided by `MemoryRateLimiter`'s code
+ * on the object's own clock, one message at a time, each state kept in the object's
+ * transactional storage (it survives eviction and restarts). Export it from your
  * Worker and bind it (see docs/runtimes.md); keyward never calls it but through the limiter.
  *
  * @example
@@ -108,23 +114,35 @@ export class KeywardRateLimiterObject {
   }
 
   async #handle(m: LimiterMessage): Promise<LimitAnswer | BlockState> {
-    if (m.op === 'fail') return this.#recordFailure(m.blockKey, m.policy, m.now)
-    const ids = m.op === 'limit' ? m.rules.map((r) => quotaId(m.key, r.limit, r.windowMs)) : []
-    const blockId = m.blockKey === undefined ? undefined : failureId(m.blockKey)
-    const stored = await this.#storage.get(blockId === undefined ? ids : [blockId, ...ids])
-    if (blockId !== undefined) {
-      const window = stored.get(blockId) as FailureEntry | undefined
-      if (window !== undefined && window.blockedUntil > m.now) {
-        return { allowed: false, blocked: true, retryAfterMs: window.blockedUntil - m.now, rules: [] }
+    if (m.op === 'fail') return this.#recordFailure(m.blockKey, m.policy)
+    // The key's rules, then each group's, every one under the counters of whom it counts.
+    const rules: RateLimitRule[] = []
+    const ids: string[] = []
+    if (m.op === 'limit') {
+      for (const group of [{ key: m.key, rules: m.rules }, ...(m.shared ?? [])]) {
+        for (const rule of group.rules) {
+          rules.push(rule)
+          ids.push(quotaId(group.key, rule))
+        }
       }
     }
-    if (m.op === 'blocked') return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
-    const states = ids.map((id) => stored.get(id) as QuotaEntry | undefined)
-    const decisions = m.rules.map((rule, i) => gcra(rule, states[i], m.now))
+    const blockId = m.blockKey === undefined ? undefined : failureId(m.blockKey)
+    const stored = await this.#storage.get(blockId === undefined ? ids : [blockId, ...ids])
+    // Read once the message has its turn and its state: the object's clock, never the caller's.
+    const now = Date.now()
+    if (blockId !== undefined) {
+      const window = stored.get(blockId) as FailureEntry | undefined
+      if (window !== undefined && window.blockedUntil > now) {
+        return { allowed: false, blocked: true, retryAfterMs: window.blockedUntil - now, rules: [] }
+      }
+    }
+    if (rules.length === 0) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+    const states = ids.map((id) => (stored.get(id) as QuotaEntry | undefined)?.state)
+    const decisions = rules.map((rule, i) => decideRule(rule, states[i], now))
     const allowed = decisions.every((d) => d.allowed)
     if (allowed) {
       const writes: Record<string, QuotaEntry> = {}
-      decisions.forEach((d, i) => (writes[ids[i]!] = { ...d.next, until: d.next.at + m.rules[i]!.windowMs }))
+      decisions.forEach((d, i) => (writes[ids[i]!] = { state: d.next, until: ruleStateUntil(rules[i]!, d.next) }))
       await this.#write(writes)
     }
     return {
@@ -133,14 +151,15 @@ export class KeywardRateLimiterObject {
       retryAfterMs: allowed ? 0 : Math.max(...decisions.map((d) => d.retryAfterMs)),
       // A denied call counts on no rule: the rules that would have allowed it are reported as they stand.
       rules: decisions.map((d, i) =>
-        allowed || !d.allowed ? { remaining: d.remaining, resetMs: d.resetMs } : gcraState(m.rules[i]!, states[i], m.now),
+        allowed || !d.allowed ? { remaining: d.remaining, resetMs: d.resetMs } : peekRule(rules[i]!, states[i], now),
       ),
     }
   }
 
-  async #recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState> {
+  async #recordFailure(blockKey: string, policy: LockoutPolicy): Promise<BlockState> {
     const id = failureId(blockKey)
     let window = (await this.#storage.get([id])).get(id) as FailureEntry | undefined
+    const now = Date.now()
     if (window === undefined || now >= window.start + policy.windowMs) window = { count: 0, start: now, blockedUntil: 0, until: 0 }
     window = { ...window, count: window.count + 1 }
     if (window.count >= policy.maxFailures) window.blockedUntil = window.start + policy.windowMs
@@ -167,7 +186,7 @@ export class KeywardRateLimiterObject {
       const page = await this.#storage.list(startAfter === undefined ? { limit: SWEEP_PAGE } : { limit: SWEEP_PAGE, startAfter })
       const stale: string[] = []
       for (const [id, entry] of page) {
-        if ((entry as { until?: unknown }).until === undefined || (entry as { until: number }).until + SKEW_MS <= now) stale.push(id)
+        if ((entry as { until?: unknown }).until === undefined || (entry as { until: number }).until <= now) stale.push(id)
         else left = true
         startAfter = id
       }
