@@ -105,6 +105,11 @@ export interface PostgresTokenStoreOptions {
   onError?: (error: unknown) => void
 }
 
+const CANNOT_LISTEN =
+  "keyward: PostgresTokenStore cannot LISTEN through this client (a single pg Client has no connection to spare), so other instances' revocations would not reach this " +
+  'one: cached keys live for cache.degradedTtlMs only. Pass a pg Pool or a `listener` connection, or { listen: false } ' +
+  'when this is the only instance'
+
 /** unique_violation, duplicate_table, duplicate_object, duplicate_schema, duplicate_column. */
 const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06', '42701'])
 
@@ -195,8 +200,11 @@ export class PostgresTokenStore implements TokenStore {
     }
     this.#channel = channel
     this.#timeoutMs = options.queryTimeoutMs ?? 500
-    const transport = (options.listen ?? true) ? this.#transport(sql ?? queryable, options.listener) : undefined
+    const listen = options.listen ?? true
+    const transport = listen ? this.#transport(sql ?? queryable, options.listener) : undefined
     this.#changes = new InvalidationChannel(transport, {
+      // Asked to listen (by default) but cannot: degraded and said so, never a silent full TTL.
+      ...(listen && transport === undefined ? { cannotListen: CANNOT_LISTEN } : {}),
       timeoutMs: this.#timeoutMs,
       heartbeatName: 'Postgres heartbeat',
       reconnectDelayMs: options.reconnectDelayMs ?? 250,
