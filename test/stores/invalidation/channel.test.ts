@@ -287,6 +287,22 @@ describe('keyward and a degraded store', () => {
     await channel.close()
   })
 
+  it('keeps keys for 800 ms by default while degraded, so a revocation elsewhere lands within 1 s', async () => {
+    const { store, send } = announcingStore()
+    let clock = 1_000_000
+    const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, now: () => clock, cache: { ttlMs: 60_000 } })
+    const { key, info } = await kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'] })
+    const request = { headers: { authorization: `Bearer ${key}` }, project: 'p' }
+    send({ type: 'degraded', error: new Error('deaf') })
+    expect((await kw.verify(request)).ok).toBe(true)
+    await store.update(info.id, { revokedAt: clock })
+    clock += 799
+    expect((await kw.verify(request)).ok).toBe(true)
+    clock += 2
+    expect((await kw.verify(request)).ok).toBe(false)
+    await kw.close()
+  })
+
   it('validates cache.degradedTtlMs', () => {
     expect(() => createKeyward({ prefix: 'bsk', cache: { degradedTtlMs: 0 } })).toThrow(/degradedTtlMs/)
   })
