@@ -73,8 +73,10 @@ export interface PostgresTokenStoreOptions {
   queryTimeoutMs?: number
   /**
    * LISTEN for other instances' changes when the client can: a pg Pool (a dedicated connection
-   * from `connect()`) or PGlite (`listen()`). A single pg Client cannot; its changes are then
-   * announced to this store's subscribers only. Default true.
+   * from `connect()`), postgres.js or PGlite (`listen()`). A single pg Client cannot: the store is
+   * then degraded (`onError` once, `listening()` rejects, keys cached for `cache.degradedTtlMs`).
+   * false: no LISTEN and no report, for a single instance; its changes reach this store's
+   * subscribers only. Default true.
    */
   listen?: boolean
   /**
@@ -90,7 +92,9 @@ export interface PostgresTokenStoreOptions {
   reconnectDelayMs?: number
   /**
    * How often the LISTEN connection is checked with `SELECT 1` (a silent network loss emits no
-   * error), followed by the self-test. Default 10,000; false never.
+   * error), followed by the self-test. postgres.js and PGlite keep that connection to themselves:
+   * there the self-test is the whole check, so with `selfTestMs: false` nothing is checked.
+   * Default 10,000; false never.
    */
   heartbeatMs?: number | false
   /**

@@ -89,7 +89,11 @@ export interface RedisTokenStoreOptions {
   channel?: string
   /** Every call rejects after this many ms (keyward answers 503). Default 500. */
   timeoutMs?: number
-  /** Subscribe for other instances' changes on a dedicated connection (`client.duplicate()`). Default true. */
+  /**
+   * Subscribe for other instances' changes on a dedicated connection (`client.duplicate()`). A
+   * client without `duplicate()` cannot: the store is then degraded (`onError` once, `listening()`
+   * rejects). false: no subscription and no report, for a single instance. Default true.
+   */
   listen?: boolean
   /**
    * How often the subscriber connection is checked with PING (a silent network loss emits no
