@@ -110,9 +110,9 @@ export interface PostgresTokenStoreOptions {
 }
 
 const CANNOT_LISTEN =
-  "keyward: PostgresTokenStore cannot LISTEN through this client (a single pg Client has no connection to spare), so other instances' revocations would not reach this " +
-  'one: cached keys live for cache.degradedTtlMs only. Pass a pg Pool or a `listener` connection, or { listen: false } ' +
-  'when this is the only instance'
+  'keyward: PostgresTokenStore cannot LISTEN through this client (a single pg Client has no connection to spare), ' +
+  "so other instances' revocations would not reach this one: cached keys live for cache.degradedTtlMs only. " +
+  'Pass a pg Pool or a `listener` connection, or { listen: false } when this is the only instance'
 
 /** unique_violation, duplicate_table, duplicate_object, duplicate_schema, duplicate_column. */
 const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06', '42701'])

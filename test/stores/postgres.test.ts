@@ -598,7 +598,7 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: the server goes awa
     }
   })
 
-  it('a single pg Client cannot LISTEN: degraded and reported once by default; with listen: false, its own subscribers only and silent', async () => {
+  it('a single pg Client cannot LISTEN: degraded, reported once; with listen: false, own subscribers only, silent', async () => {
     const harness = await postgresHarness()
     const client = new pg.Client(SERVER)
     await client.connect()

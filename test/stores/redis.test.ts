@@ -512,7 +512,7 @@ describe('RedisTokenStore without a server', () => {
     if (!result.ok) expect(result.error.code).toBe('store_unavailable')
   })
 
-  it('a Cluster that knows no master yet: createKeyward does not throw, onError hears it, a retry in a timer subscribes once one is known', async () => {
+  it('a Cluster with no known master: createKeyward does not throw, onError hears it, a timer retry subscribes later', async () => {
     vi.useFakeTimers()
     const master = new FakeClient()
     let masters: FakeClient[] = []

@@ -179,7 +179,7 @@ describe('InvalidationChannel', () => {
     await channel.close()
   })
 
-  it('without a transport: degraded from the first subscriber when the store cannot listen (onError once), silent when told not to', async () => {
+  it('no transport: degraded from the first subscriber when the store cannot listen (onError once), silent if told', async () => {
     const errors: unknown[] = []
     const cannot = new InvalidationChannel(undefined, settings({ onError: (e) => errors.push(e), cannotListen: 'keyward: cannot listen' }))
     const events: InvalidationEvent[] = []
