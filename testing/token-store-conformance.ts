@@ -433,8 +433,13 @@ export function describeTokenStoreConformance(
         const degraded = waitForEvent(store, (e) => e.type === 'degraded')
         await expect(harness.subscribed!(store)).rejects.toThrow()
         const event = await degraded.event
-        degraded.unsubscribe()
         expect(event.type === 'degraded' && event.error instanceof Error).toBe(true)
+        // A listener that joins now (a second keyward on this store) must be told at once, not keep the full TTL.
+        const late: InvalidationEvent[] = []
+        const leave = store.subscribe((e) => late.push(e))
+        expect(late.map((e) => e.type)).toStrictEqual(['degraded'])
+        leave()
+        degraded.unsubscribe()
       })
     })
 

@@ -73,8 +73,10 @@ export interface PostgresTokenStoreOptions {
   queryTimeoutMs?: number
   /**
    * LISTEN for other instances' changes when the client can: a pg Pool (a dedicated connection
-   * from `connect()`) or PGlite (`listen()`). A single pg Client cannot; its changes are then
-   * announced to this store's subscribers only. Default true.
+   * from `connect()`), postgres.js or PGlite (`listen()`). A single pg Client cannot: the store is
+   * then degraded (`onError` once, `listening()` rejects, keys cached for `cache.degradedTtlMs`).
+   * false: no LISTEN and no report, for a single instance; its changes reach this store's
+   * subscribers only. Default true.
    */
   listen?: boolean
   /**
@@ -90,7 +92,9 @@ export interface PostgresTokenStoreOptions {
   reconnectDelayMs?: number
   /**
    * How often the LISTEN connection is checked with `SELECT 1` (a silent network loss emits no
-   * error), followed by the self-test. Default 10,000; false never.
+   * error), followed by the self-test. postgres.js and PGlite keep that connection to themselves:
+   * there the self-test is the whole check, so with `selfTestMs: false` nothing is checked.
+   * Default 10,000; false never.
    */
   heartbeatMs?: number | false
   /**
@@ -104,6 +108,11 @@ export interface PostgresTokenStoreOptions {
   /** Receives errors of the background LISTEN connection (it is re-established on its own). Default: ignore. */
   onError?: (error: unknown) => void
 }
+
+const CANNOT_LISTEN =
+  'keyward: PostgresTokenStore cannot LISTEN through this client (a single pg Client has no connection to spare), ' +
+  "so other instances' revocations would not reach this one: cached keys live for cache.degradedTtlMs only. " +
+  'Pass a pg Pool or a `listener` connection, or { listen: false } when this is the only instance'
 
 /** unique_violation, duplicate_table, duplicate_object, duplicate_schema, duplicate_column. */
 const RACED_CREATE: ReadonlySet<string> = new Set(['23505', '42P07', '42710', '42P06', '42701'])
@@ -195,8 +204,11 @@ export class PostgresTokenStore implements TokenStore {
     }
     this.#channel = channel
     this.#timeoutMs = options.queryTimeoutMs ?? 500
-    const transport = (options.listen ?? true) ? this.#transport(sql ?? queryable, options.listener) : undefined
+    const listen = options.listen ?? true
+    const transport = listen ? this.#transport(sql ?? queryable, options.listener) : undefined
     this.#changes = new InvalidationChannel(transport, {
+      // Asked to listen (by default) but cannot: degraded and said so, never a silent full TTL.
+      ...(listen && transport === undefined ? { cannotListen: CANNOT_LISTEN } : {}),
       timeoutMs: this.#timeoutMs,
       heartbeatName: 'Postgres heartbeat',
       reconnectDelayMs: options.reconnectDelayMs ?? 250,

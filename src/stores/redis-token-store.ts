@@ -89,7 +89,11 @@ export interface RedisTokenStoreOptions {
   channel?: string
   /** Every call rejects after this many ms (keyward answers 503). Default 500. */
   timeoutMs?: number
-  /** Subscribe for other instances' changes on a dedicated connection (`client.duplicate()`). Default true. */
+  /**
+   * Subscribe for other instances' changes on a dedicated connection (`client.duplicate()`). A
+   * client without `duplicate()` cannot: the store is then degraded (`onError` once, `listening()`
+   * rejects). false: no subscription and no report, for a single instance. Default true.
+   */
   listen?: boolean
   /**
    * How often the subscriber connection is checked with PING (a silent network loss emits no
@@ -240,6 +244,11 @@ function digest(value: string): string {
 /** Records read per round trip while listing. */
 const LIST_PAGE = 100
 
+const CANNOT_LISTEN =
+  "keyward: RedisTokenStore cannot subscribe through a client without duplicate(), so other instances' revocations would " +
+  'not reach this one: cached keys live for cache.degradedTtlMs only. Pass an ioredis or node-redis client, or ' +
+  '{ listen: false } when this is the only instance'
+
 const positiveMs = integer({ min: 1, message: 'must be a positive integer (ms)' })
 const REDIS_STORE_OPTIONS: OptionRules = {
   prefix: (value, path) => {
@@ -326,7 +335,8 @@ export class RedisTokenStore implements TokenStore {
     this.#channel = channel
     this.#timeoutMs = options.timeoutMs ?? 500
     loadScripts()
-    const listen = (options.listen ?? true) && typeof client.duplicate === 'function'
+    const wanted = options.listen ?? true
+    const listen = wanted && typeof client.duplicate === 'function'
     const transport = redisTransport(
       () => this.#duplicate(),
       channel,
@@ -334,6 +344,8 @@ export class RedisTokenStore implements TokenStore {
       (payload) => this.#run(loadScripts().publish, [], [channel, payload]),
     )
     const settings = {
+      // Asked to listen (by default) but cannot: degraded and said so, never a silent full TTL.
+      ...(wanted && !listen ? { cannotListen: CANNOT_LISTEN } : {}),
       timeoutMs: this.#timeoutMs,
       heartbeatName: 'Redis PING',
       reconnectDelayMs: options.reconnectDelayMs ?? 250,

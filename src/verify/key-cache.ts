@@ -21,7 +21,8 @@ export interface CacheOptions {
   /**
    * While the store reports that other instances' announcements do not reach this one (an
    * InvalidationEvent `degraded`), keys are trusted this long at most, so a revocation elsewhere
-   * still lands within it. Default 1,000 ms.
+   * still lands within it. Default 800 ms, so that with the read and announcement delays a
+   * revocation lands within 1 s of its commit.
    */
   degradedTtlMs?: number
 }

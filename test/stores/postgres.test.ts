@@ -598,7 +598,7 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: the server goes awa
     }
   })
 
-  it('announces changes made through a single pg Client to its own subscribers only, without trying to LISTEN', async () => {
+  it('a single pg Client cannot LISTEN: degraded, reported once; with listen: false, own subscribers only, silent', async () => {
     const harness = await postgresHarness()
     const client = new pg.Client(SERVER)
     await client.connect()
@@ -607,14 +607,24 @@ describe.runIf(available)('PostgresTokenStore on PostgreSQL: the server goes awa
       const store = new PostgresTokenStore(client, { schema: harness.schema, onError: (e) => errors.push(e) })
       const events: InvalidationEvent[] = []
       const unsubscribe = store.subscribe((e) => events.push(e))
-      await store.listening()
+      await expect(store.listening()).rejects.toThrow(/cannot LISTEN through this client/)
       const record = bareRecord()
       await store.insert(record)
       await store.update(record.id, { name: 'x' })
-      expect(events).toStrictEqual([{ type: 'key', id: record.id }])
-      expect(errors).toStrictEqual([])
+      expect(events.map((e) => (e.type === 'key' ? e.id : e.type))).toStrictEqual(['degraded', record.id])
+      expect(errors).toHaveLength(1)
       unsubscribe()
       await store.close()
+
+      const single = new PostgresTokenStore(client, { schema: harness.schema, listen: false, onError: (e) => errors.push(e) })
+      const own: InvalidationEvent[] = []
+      const leave = single.subscribe((e) => own.push(e))
+      await single.listening()
+      await single.update(record.id, { name: 'y' })
+      expect(own).toStrictEqual([{ type: 'key', id: record.id }])
+      expect(errors).toHaveLength(1)
+      leave()
+      await single.close()
     } finally {
       await client.end()
       await harness.close()

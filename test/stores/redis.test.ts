@@ -512,6 +512,53 @@ describe('RedisTokenStore without a server', () => {
     if (!result.ok) expect(result.error.code).toBe('store_unavailable')
   })
 
+  it('a Cluster with no known master: createKeyward does not throw, onError hears it, a timer retry subscribes later', async () => {
+    vi.useFakeTimers()
+    const master = new FakeClient()
+    let masters: FakeClient[] = []
+    const cluster = Object.assign(new FakeClient(), { isCluster: true, nodes: () => masters })
+    const errors: unknown[] = []
+    const store = new RedisTokenStore(cluster, { reconnectDelayMs: 20, onError: (e) => errors.push(e) })
+    const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false })
+    const events: InvalidationEvent[] = []
+    store.subscribe((e) => events.push(e))
+    // Retries run in timers: a throw there would escape advanceTimersByTimeAsync (in production, an uncaughtException).
+    await vi.advanceTimersByTimeAsync(20 + 40 + 1)
+    expect(errors.map(String)).toStrictEqual(Array(3).fill('Error: keyward: the Redis Cluster has no known master to subscribe on yet'))
+    await expect(store.listening()).rejects.toThrow(/no known master/)
+    expect(events.map((e) => e.type)).toStrictEqual(['degraded'])
+    masters = [master]
+    await vi.advanceTimersByTimeAsync(80)
+    expect(master.subscribers).toHaveLength(1)
+    master.subscribers[0]!.emit('ready')
+    await vi.advanceTimersByTimeAsync(0)
+    await expect(store.listening()).resolves.toBeUndefined()
+    expect(events.map((e) => e.type)).toStrictEqual(['degraded', 'healthy', 'flush'])
+    await kw.close()
+    await store.close()
+  })
+
+  it('a client without duplicate(): degraded and reported once unless listen: false says this is the only instance', async () => {
+    const { duplicate: _, ...rest } = Object.getOwnPropertyDescriptors(FakeClient.prototype)
+    const bare = () => Object.defineProperties(new FakeClient(), { ...rest, duplicate: { value: undefined } }) as FakeClient
+    const errors: unknown[] = []
+    const store = new RedisTokenStore(bare(), { onError: (e) => errors.push(e) })
+    const events: InvalidationEvent[] = []
+    store.subscribe((e) => events.push(e))
+    expect(events.map((e) => e.type)).toStrictEqual(['degraded'])
+    await expect(store.listening()).rejects.toThrow(/cannot subscribe through a client without duplicate\(\)/)
+    expect(errors).toHaveLength(1)
+    await store.close()
+
+    const single = new RedisTokenStore(bare(), { listen: false, onError: (e) => errors.push(e) })
+    const quiet: InvalidationEvent[] = []
+    single.subscribe((e) => quiet.push(e))
+    await expect(single.listening()).resolves.toBeUndefined()
+    expect(quiet).toStrictEqual([])
+    expect(errors).toHaveLength(1)
+    await single.close()
+  })
+
   it('refuses malformed records (times as text, lists as text, missing fields) instead of handing them to keyward', async () => {
     const client = new FakeClient()
     const store = new RedisTokenStore(client)
@@ -643,7 +690,8 @@ describe('RedisTokenStore without a server', () => {
     const errors: unknown[] = []
     const store = new RedisTokenStore(client, { reconnectDelayMs: 1, onError: (e) => errors.push(e) })
     const seen = recorder(store)
-    expect(client.subscribers).toHaveLength(1)
+    // The subscriber is opened on the next microtask (a throwing duplicate() is then a failed attempt).
+    await vi.waitFor(() => expect(client.subscribers).toHaveLength(1))
     const first = client.subscribers[0]!
     first.status = 'ready'
     first.emit('ready')
@@ -677,6 +725,7 @@ describe('RedisTokenStore without a server', () => {
     const errors: unknown[] = []
     const store = new RedisTokenStore(client, { heartbeatMs: 1000, timeoutMs: 100, onError: (e) => errors.push(e) })
     const seen = recorder(store)
+    await vi.advanceTimersByTimeAsync(0)
     const subscriber = client.subscribers[0]!
     subscriber.status = 'ready'
     subscriber.emit('ready')

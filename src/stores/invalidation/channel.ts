@@ -29,6 +29,12 @@ export interface ChannelSettings {
   /** How long the self-test waits to hear its own message; false skips the self-test. */
   selfTestMs: number | false
   onError: (error: unknown) => void
+  /**
+   * Why the store cannot listen although the app did not say `listen: false` (a single pg Client,
+   * a Redis client without `duplicate()`). With no transport and this set, the channel is degraded
+   * from its first subscriber on: reported through `onError` once, `listening()` rejects with it.
+   */
+  cannotListen?: string
 }
 
 /** Where a channel stands; `deaf` is the degraded state (subscribers were told `{ type: 'degraded' }`). */
@@ -69,8 +75,13 @@ export class InvalidationChannel {
   #retryTimer: Timer | undefined
   #heartbeat: ReturnType<typeof setInterval> | undefined
   #waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
+  /** `cannotListen` goes to onError once, not on every first subscriber. */
+  #reportedCannotListen = false
 
-  /** Without a transport, the channel only tells this process's listeners (the store cannot listen). */
+  /**
+   * Without a transport, the channel only tells this process's listeners; it is degraded then
+   * unless the app chose not to listen (no `cannotListen`).
+   */
   constructor(transport: InvalidationTransport | undefined, settings: ChannelSettings) {
     this.#transport = transport
     this.#settings = { ...settings, selfTestMs: transport?.publish === undefined ? false : settings.selfTestMs }
@@ -85,6 +96,8 @@ export class InvalidationChannel {
   subscribe(listener: (event: InvalidationEvent) => void): () => void {
     this.#listeners.add(listener)
     if (this.#listeners.size === 1) this.#start()
+    // A late subscriber (a second keyward on this store) must cap its cache too.
+    else if (this.#state === 'deaf') this.#tell(listener, { type: 'degraded', error: this.#degradedError() })
     let subscribed = true
     return () => {
       if (!subscribed) return
@@ -100,19 +113,25 @@ export class InvalidationChannel {
    */
   listening(): Promise<void> {
     if (this.#state === 'idle' || this.#state === 'hearing') return Promise.resolve()
-    if (this.#state === 'deaf') return Promise.reject(this.#problem ?? new Error('keyward: the invalidation channel is degraded'))
+    if (this.#state === 'deaf') return Promise.reject(this.#degradedError())
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
   }
 
   /** Tells this process's listeners; a store calls it for its own change while it cannot hear it come back. */
   emit(event: InvalidationEvent): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event)
-      } catch (error) {
-        this.#settings.onError(error)
-      }
+    for (const listener of [...this.#listeners]) this.#tell(listener, event)
+  }
+
+  #tell(listener: (event: InvalidationEvent) => void, event: InvalidationEvent): void {
+    try {
+      listener(event)
+    } catch (error) {
+      this.#settings.onError(error)
     }
+  }
+
+  #degradedError(): Error {
+    return this.#problem ?? new Error('keyward: the invalidation channel is degraded')
   }
 
   /** Drops every listener and ends the subscription; resolves once its connection is closed. */
@@ -123,10 +142,22 @@ export class InvalidationChannel {
   }
 
   #start(): void {
-    if (this.#transport === undefined) return
+    if (this.#transport === undefined) return this.#startWithout()
     const generation = ++this.#generation
     this.#state = 'connecting'
     this.#attempt(generation, 0)
+  }
+
+  /** No transport: nothing to open. Degraded at once, unless the app chose not to listen. */
+  #startWithout(): void {
+    const reason = this.#settings.cannotListen
+    if (reason === undefined) return
+    this.#generation += 1
+    this.#problem = new Error(reason)
+    this.#state = 'deaf'
+    if (!this.#reportedCannotListen) this.#settings.onError(this.#problem)
+    this.#reportedCannotListen = true
+    this.emit({ type: 'degraded', error: this.#problem })
   }
 
   #stop(): void {
@@ -153,7 +184,7 @@ export class InvalidationChannel {
     const waiters = this.#waiters
     this.#waiters = []
     for (const waiter of waiters) {
-      if (this.#state === 'deaf') waiter.reject(this.#problem ?? new Error('keyward: the invalidation channel is degraded'))
+      if (this.#state === 'deaf') waiter.reject(this.#degradedError())
       else waiter.resolve()
     }
   }
@@ -174,23 +205,27 @@ export class InvalidationChannel {
         if (current()) this.emit({ type: 'flush' })
       },
     }
-    this.#transport!.open(hooks).then(
-      async (opened) => {
-        if (generation !== this.#generation) {
-          opened.close().catch((error: unknown) => this.#settings.onError(error))
-          return
-        }
-        session = opened
-        this.#session = opened
-        this.#startHeartbeat(generation, opened)
-        await this.#check(generation, opened)
-      },
-      (error: unknown) => {
-        if (generation !== this.#generation) return
-        this.#degrade(error)
-        this.#schedule(generation, failures)
-      },
-    )
+    // A transport that throws instead of rejecting (an ioredis Cluster that knows no master yet)
+    // is a failed attempt like any other, never an exception out of subscribe() or a timer.
+    Promise.resolve()
+      .then(() => this.#transport!.open(hooks))
+      .then(
+        async (opened) => {
+          if (generation !== this.#generation) {
+            opened.close().catch((error: unknown) => this.#settings.onError(error))
+            return
+          }
+          session = opened
+          this.#session = opened
+          this.#startHeartbeat(generation, opened)
+          await this.#check(generation, opened)
+        },
+        (error: unknown) => {
+          if (generation !== this.#generation) return
+          this.#degrade(error)
+          this.#schedule(generation, failures)
+        },
+      )
   }
 
   /** The self-test on `session`: hearing → established (flush); deaf → degraded. */

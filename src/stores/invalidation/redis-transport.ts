@@ -38,7 +38,8 @@ export function redisTransport(
   timeoutMs: number,
   publish: (payload: string) => Promise<unknown>,
 ): InvalidationTransport {
-  return { open: (hooks) => openSubscriber(duplicate(), channel, timeoutMs, hooks), publish }
+  // async: duplicate() throws when a Cluster knows no master yet; that is a rejected attempt.
+  return { open: async (hooks) => openSubscriber(duplicate(), channel, timeoutMs, hooks), publish }
 }
 
 function openSubscriber(subscriber: RedisSubscriberConnection, channel: string, timeoutMs: number, hooks: TransportHooks) {

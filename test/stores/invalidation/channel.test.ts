@@ -137,6 +137,78 @@ describe('InvalidationChannel', () => {
     await channel.close()
   })
 
+  it('an open() that throws instead of rejecting is a failed attempt: onError, degraded, retried with backoff', async () => {
+    vi.useFakeTimers({ now: 0 })
+    const transport = new FakeTransport()
+    let throws = true
+    const open = transport.open.bind(transport)
+    transport.open = (hooks: TransportHooks) => {
+      if (!throws) return open(hooks)
+      transport.opens.push(Date.now())
+      throw new Error('no known master')
+    }
+    const errors: unknown[] = []
+    const channel = new InvalidationChannel(transport, settings({ heartbeatMs: false, onError: (e) => errors.push(e) }))
+    const events: InvalidationEvent[] = []
+    expect(() => channel.subscribe((e) => events.push(e))).not.toThrow()
+    await expect(channel.listening()).rejects.toThrow(/no known master/)
+    // The retries run in timers: a throw there would escape advanceTimersByTimeAsync.
+    await vi.advanceTimersByTimeAsync(250 + 500 + 1)
+    expect(transport.opens).toStrictEqual([0, 250, 750])
+    expect(errors.map(String)).toStrictEqual(Array(3).fill('Error: no known master'))
+    expect(events.map((e) => e.type)).toStrictEqual(['degraded'])
+    throws = false
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(events.map((e) => e.type)).toStrictEqual(['degraded', 'healthy', 'flush'])
+    await channel.close()
+  })
+
+  it('a listener that subscribes while the channel is degraded is told degraded at once', async () => {
+    vi.useFakeTimers()
+    const transport = new FakeTransport()
+    transport.deliver = false
+    const channel = new InvalidationChannel(transport, settings())
+    channel.subscribe(() => {})
+    const caught = channel.listening().catch((e: unknown) => e)
+    await vi.advanceTimersByTimeAsync(200)
+    expect(String(await caught)).toMatch(/did not hear/)
+    const late: InvalidationEvent[] = []
+    channel.subscribe((e) => late.push(e))
+    expect(late).toHaveLength(1)
+    expect(late[0]!.type === 'degraded' && /did not hear/.test(String(late[0]!.error))).toBe(true)
+    await channel.close()
+  })
+
+  it('no transport: degraded from the first subscriber when the store cannot listen (onError once), silent if told', async () => {
+    const errors: unknown[] = []
+    const cannot = new InvalidationChannel(undefined, settings({ onError: (e) => errors.push(e), cannotListen: 'keyward: cannot listen' }))
+    const events: InvalidationEvent[] = []
+    const unsubscribe = cannot.subscribe((e) => events.push(e))
+    expect(events.map((e) => e.type)).toStrictEqual(['degraded'])
+    await expect(cannot.listening()).rejects.toThrow('keyward: cannot listen')
+    const late: InvalidationEvent[] = []
+    cannot.subscribe((e) => late.push(e))
+    expect(late.map((e) => e.type)).toStrictEqual(['degraded'])
+    expect(cannot.hearing).toBe(false)
+    cannot.emit({ type: 'key', id: 'AbCd1234' }) // the store's own changes still reach this process
+    expect(events.at(-1)).toStrictEqual({ type: 'key', id: 'AbCd1234' })
+    await cannot.close()
+    unsubscribe()
+    const again: InvalidationEvent[] = []
+    cannot.subscribe((e) => again.push(e))
+    expect(again.map((e) => e.type)).toStrictEqual(['degraded'])
+    expect(errors.map(String)).toStrictEqual(['Error: keyward: cannot listen']) // reported once, not per subscriber
+    await cannot.close()
+
+    const chosen = new InvalidationChannel(undefined, settings({ onError: (e) => errors.push(e) }))
+    const quiet: InvalidationEvent[] = []
+    chosen.subscribe((e) => quiet.push(e))
+    await expect(chosen.listening()).resolves.toBeUndefined()
+    expect(quiet).toStrictEqual([])
+    expect(errors).toHaveLength(1)
+    await chosen.close()
+  })
+
   it('ignores a session it dropped', async () => {
     const transport = new FakeTransport()
     const channel = new InvalidationChannel(transport, settings({ heartbeatMs: false }))
@@ -189,6 +261,45 @@ describe('keyward and a degraded store', () => {
     await revokeBehindItsBack()
     clock += 10_000
     expect((await kw.verify(request)).ok).toBe(true) // the normal TTL again: still cached
+    await kw.close()
+  })
+
+  it('a keyward created after the store went degraded caps its cache too', async () => {
+    const channel = new InvalidationChannel(undefined, settings({ cannotListen: 'keyward: cannot listen' }))
+    class ChannelStore extends MemoryTokenStore {
+      override subscribe(listener: (event: InvalidationEvent) => void) {
+        return channel.subscribe(listener)
+      }
+    }
+    const store = new ChannelStore()
+    let clock = 1_000_000
+    const options = { prefix: 'bsk', store, usageFlushMs: false as const, now: () => clock, cache: { ttlMs: 60_000, degradedTtlMs: 500 } }
+    const first = createKeyward(options)
+    const late = createKeyward(options)
+    const { key, info } = await late.keys.create({ name: 'k', orgId: 'o', projects: ['p'] })
+    const request = { headers: { authorization: `Bearer ${key}` }, project: 'p' }
+    expect((await late.verify(request)).ok).toBe(true)
+    await store.update(info.id, { revokedAt: clock }) // another instance; unheard
+    clock += 501
+    expect((await late.verify(request)).ok).toBe(false)
+    await first.close()
+    await late.close()
+    await channel.close()
+  })
+
+  it('keeps keys for 800 ms by default while degraded, so a revocation elsewhere lands within 1 s', async () => {
+    const { store, send } = announcingStore()
+    let clock = 1_000_000
+    const kw = createKeyward({ prefix: 'bsk', store, usageFlushMs: false, now: () => clock, cache: { ttlMs: 60_000 } })
+    const { key, info } = await kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'] })
+    const request = { headers: { authorization: `Bearer ${key}` }, project: 'p' }
+    send({ type: 'degraded', error: new Error('deaf') })
+    expect((await kw.verify(request)).ok).toBe(true)
+    await store.update(info.id, { revokedAt: clock })
+    clock += 799
+    expect((await kw.verify(request)).ok).toBe(true)
+    clock += 2
+    expect((await kw.verify(request)).ok).toBe(false)
     await kw.close()
   })
 
