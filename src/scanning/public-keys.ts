@@ -54,9 +54,9 @@ const MAX_KEYS_BYTES = 262_144
  */
 export class PublicKeySet {
   private keys: Map<string, CryptoKey> | undefined
-  /** When the last fetch was attempted (the TTL and the floor count from it). */
-  private fetchedAt = -Infinity
-  /** When the list in hand was fetched (its staleness counts from it). */
+  /** When the last fetch was attempted, whether it worked or not: the floor counts from it. */
+  private attemptedAt = -Infinity
+  /** When the list in hand was fetched: its TTL and its staleness count from it. */
   private loadedAt = -Infinity
   private pending: Promise<Map<string, CryptoKey>> | undefined
 
@@ -64,8 +64,9 @@ export class PublicKeySet {
 
   /**
    * The key named `id`. An id the list in hand holds is answered at once, a due refresh running
-   * meanwhile, so a slow host never holds deliveries up; an id it lacks waits for a fetch (at most
-   * once per floor, at most `timeoutMs`).
+   * meanwhile, so a slow host never holds deliveries up; an id it lacks waits for a fetch. Fetches,
+   * failed ones included, start at most once per floor (`minRefetchMs`) whatever ids requests name,
+   * so made-up ids cannot make the server hammer the host, and each takes at most `timeoutMs`.
    */
   async get(id: string): Promise<CryptoKey | KeyLookupFailure> {
     const now = this.options.now()
@@ -73,19 +74,21 @@ export class PublicKeySet {
     // A list no refresh could renew for this long is dropped: the host may have withdrawn a key since.
     if (this.keys !== undefined && now - this.loadedAt >= ttlMs + maxStaleMs) this.keys = undefined
     let keys = this.keys
-    const age = now - this.fetchedAt
+    const mayFetch = now - this.attemptedAt >= minRefetchMs
     const cached = keys?.get(id)
     if (cached !== undefined) {
-      if (age >= ttlMs) this.refresh().catch(() => {}) // onError is told inside refresh()
+      if (now - this.loadedAt >= ttlMs && mayFetch) this.refresh().catch(() => {}) // onError is told inside refresh()
       return cached
     }
-    if (keys === undefined || age >= ttlMs || age >= minRefetchMs) {
+    // An id the list lacks (or no list): wait for a fetch running already, or start one if the floor allows.
+    if (this.pending !== undefined || mayFetch) {
       try {
         keys = await this.refresh()
       } catch {
         return 'unavailable'
       }
     }
+    if (keys === undefined) return 'unavailable'
     return keys.get(id) ?? 'unknown'
   }
 
@@ -93,8 +96,6 @@ export class PublicKeySet {
     // Concurrent requests share one fetch.
     this.pending ??= this.load()
       .catch((error: unknown) => {
-        // A failed fetch is retried after the floor, not after a whole TTL.
-        this.fetchedAt = this.options.now() - this.options.ttlMs + this.options.minRefetchMs
         this.options.onError(error)
         throw error
       })
@@ -106,7 +107,7 @@ export class PublicKeySet {
 
   private async load(): Promise<Map<string, CryptoKey>> {
     // Counted from the attempt: a failing host is not retried by every request either.
-    this.fetchedAt = this.options.now()
+    this.attemptedAt = this.options.now()
     const { timeoutMs } = this.options
     // A timer rather than AbortSignal.timeout(): it also ends a fetch that ignores its signal, and
     // it works the same on Node, Bun, Deno and workerd.

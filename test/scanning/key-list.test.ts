@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createKeyward, createSecretScanningHandler, MemoryTokenStore, type SecretScanningOptions } from '../../src/index.js'
+import { PublicKeySet } from '../../src/scanning/public-keys.js'
 import { makeSigningKey, sign } from './key-server.js'
 
 // The key list fetch under a host that hangs, floods or stays down (security review r1, F2–F5).
@@ -39,9 +40,13 @@ function endless(chunkBytes: number, stopAfter = Infinity) {
 describe('secret scanning key list', () => {
   it('a fetch that never answers fails after keysTimeoutMs: 503, onError told, the delivery body never read', async () => {
     let signal: AbortSignal | undefined
+    let clock = 1_000_000
+    let calls = 0
     const { handle, errors } = setup({
+      now: () => clock,
       keysTimeoutMs: 50,
       fetch: (_url, init) => {
+        calls++
         signal = init?.signal ?? undefined
         return never()
       },
@@ -58,9 +63,59 @@ describe('secret scanning key list', () => {
     expect(String(errors[0])).toMatch(/did not arrive within 50 ms/)
     expect(signal?.aborted).toBe(true)
     expect(body.pulled).toBeLessThanOrEqual(1024) // at most what the stream pre-fills, never the body
-    // The shared fetch was cleared: the next delivery tries again instead of waiting on the dead one.
+    // Within the floor a failed fetch is not retried: 503 at once, no new fetch (made-up ids or not).
     expect((await handle(delivery())).status).toBe(503)
+    expect(calls).toBe(1)
+    // Past the floor the shared fetch, cleared, is tried again instead of waiting on the dead one.
+    clock += 60_000
+    expect((await handle(delivery())).status).toBe(503)
+    expect(calls).toBe(2)
     expect(errors).toHaveLength(2)
+  })
+
+  it('made-up key ids against a failing host start at most one fetch per floor (security review r4)', async () => {
+    let clock = 1_000_000
+    let calls = 0
+    const keys = new PublicKeySet({
+      url: 'https://keys.example/',
+      ttlMs: 3_600_000,
+      minRefetchMs: 60_000,
+      timeoutMs: 1000,
+      maxStaleMs: 86_400_000,
+      headers: {},
+      now: () => clock,
+      onError: () => {},
+      fetch: async () => (calls++ === 0 ? published() : new Response('rate limited', { status: 403 })),
+    })
+    expect(await keys.get('k1')).not.toBe('unknown')
+    // The list is due, its refresh fails; then a stream of made-up ids.
+    clock += 3_600_000
+    for (let i = 0; i < 20; i++) {
+      clock += 1
+      expect(await keys.get(`made-up-${i}`)).toMatch(/^(unknown|unavailable)$/)
+    }
+    expect(calls).toBe(2)
+    clock += 60_000
+    await keys.get('made-up-again')
+    expect(calls).toBe(3)
+    // No list at all and the host down from the start: still one fetch per floor.
+    let downCalls = 0
+    const down = new PublicKeySet({
+      url: 'https://keys.example/',
+      ttlMs: 3_600_000,
+      minRefetchMs: 60_000,
+      timeoutMs: 1000,
+      maxStaleMs: 86_400_000,
+      headers: {},
+      now: () => clock,
+      onError: () => {},
+      fetch: async () => (downCalls++, new Response('rate limited', { status: 403 })),
+    })
+    for (let i = 0; i < 10; i++) {
+      clock += 1
+      expect(await down.get(`k${i}`)).toBe('unavailable')
+    }
+    expect(downCalls).toBe(1)
   })
 
   it('a known key is served from the cached list while a due refresh hangs', async () => {
@@ -113,6 +168,9 @@ describe('secret scanning key list', () => {
     clock += 1
     expect((await handle(delivery())).status).toBe(503)
     down = false
+    // The failed attempt just now holds the next one back for the floor (keysRefetchMs, 60 s).
+    expect((await handle(delivery())).status).toBe(503)
+    clock += 60_000
     expect((await handle(delivery())).status).toBe(200)
   })
 
