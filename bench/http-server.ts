@@ -6,13 +6,14 @@
  * one JSON line: { [guard]: { port, authorization } }, with the header value a client must send
  * (a keyward key, a JWT, or nothing for the bare route).
  *
- * Guards: `bare`; `keyward` (authenticate(), in-memory store and limiter, lockout on, a key with a
- * rate limit no run reaches); `keyward-unlimited` (the same with a key without a rate limit); the
- * floors, written by hand: `floor` (what a cached verify() must do for a rate-limited key: read
- * the header, SHA-256 the key, look it up in a Map, check expiry and scope, count the call and set
- * the two RateLimit headers) and `floor-unlimited` (header, SHA-256, Map lookup); the nearest peer:
- * `express-jwt`, `koa-jwt`, `hono-bearer` (bearerAuth with verifyToken doing a SHA-256 + Map
- * lookup) and `hono-jwt`.
+ * Frameworks: `express`, `koa`, `hono` (node-server), `fastify`. Guards: `bare`; `keyward`
+ * (authenticate(), in-memory store and limiter, lockout on, a key with a rate limit no run
+ * reaches); `keyward-unlimited` (the same with a key without a rate limit); the floors, written by
+ * hand: `floor` (what a cached verify() must do for a rate-limited key: read the header, SHA-256
+ * the key, look it up in a Map, check expiry and scope, count the call and set the two RateLimit
+ * headers) and `floor-unlimited` (header, SHA-256, Map lookup); the nearest peer: `express-jwt`,
+ * `koa-jwt`, `hono-bearer` (bearerAuth with verifyToken doing a SHA-256 + Map lookup) and `hono-
+ * jwt`. Fastify has no JWT peer: @fastify/jwt is not a dev dependency.
  */
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
@@ -20,6 +21,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import express from 'express'
 import { expressjwt } from 'express-jwt'
+import Fastify, { type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify'
 import { Hono } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { jwt as honoJwt } from 'hono/jwt'
@@ -27,6 +29,7 @@ import { SignJWT } from 'jose'
 import Koa from 'koa'
 import koaJwt from 'koa-jwt'
 import { authenticate as expressAuthenticate } from '../adapters/express.js'
+import fastifyKeyward, { authenticate as fastifyAuthenticate } from '../adapters/fastify.js'
 import { authenticate as honoAuthenticate } from '../adapters/hono.js'
 import { authenticate as koaAuthenticate } from '../adapters/koa.js'
 import { createKeyward } from '../src/index.js'
@@ -174,9 +177,53 @@ function startServer(guard: string): void {
     else if (guard !== 'bare') throw new Error(`${guard} is not a Hono guard`)
     app.get('/', (c) => c.text('hello'))
     serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => listening(guard, info.port))
+  } else if (framework === 'fastify') {
+    void startFastify(guard)
   } else {
     throw new Error(`unknown framework ${framework}`)
   }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    owner?: Owner
+  }
+}
+
+/** Fastify: every guard in the route's `onRequest`, as the adapter's docs put `authenticate()`. */
+async function startFastify(guard: string): Promise<void> {
+  const app = Fastify()
+  // Both decorate the request up front, as Fastify advises (one object shape for every request).
+  await app.register(fastifyKeyward)
+  app.decorateRequest('owner', undefined)
+  // The floor's hook in Fastify's callback style: synchronous work, no promise to settle.
+  const floor = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const owner = floorOwner(request.headers.authorization)
+    if (owner === undefined) {
+      void reply.code(401).send()
+      return
+    }
+    if (guard === 'floor') {
+      void reply.header('ratelimit-policy', FLOOR_POLICY)
+      void reply.header('ratelimit', floorRateLimit(owner))
+    }
+    request.owner = owner
+    done()
+  }
+  const onRequest =
+    guard === 'keyward' || guard === 'keyward-unlimited'
+      ? [fastifyAuthenticate(kw)]
+      : guard === 'floor' || guard === 'floor-unlimited'
+        ? [floor]
+        : guard === 'bare'
+          ? []
+          : undefined
+  if (onRequest === undefined) throw new Error(`${guard} is not a Fastify guard`)
+  app.get('/', { onRequest }, (_request, reply) => {
+    void reply.send('hello')
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  listening(guard, (app.server.address() as AddressInfo).port)
 }
 
 for (const guard of guards) {

@@ -1,11 +1,12 @@
 /**
  * HTTP overhead: autocannon against hello-world servers on 127.0.0.1, in processes of their own
  * (bench/http-server.ts, one per framework): bare, behind keyward, behind the nearest peer, for
- * Express, Koa and Hono (node-server). All servers start first; then rounds run every case once,
+ * Express, Koa, Hono (node-server) and Fastify. All servers start first; then rounds run every case once,
  * in an order that rotates each round, and the best round per case is reported: a noisy moment
  * lands on one round of one case, not on all of one case, and other load only takes away.
  * Run alone: `npx tsx bench/http.bench.ts` (BENCH_SMOKE=1: 300 requests per case, then one short
  * pass of keyward and the floors per framework whose ratios are printed, never judged).
+ * BENCH_HTTP_FRAMEWORKS=fastify (a comma list) runs only those frameworks, for a quick look at one.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -19,12 +20,13 @@ const CONNECTIONS = 50
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 3)
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 4)
 
+const allFrameworks = ['express', 'koa', 'hono', 'fastify'] as const
 interface Case {
-  framework: 'express' | 'koa' | 'hono'
+  framework: (typeof allFrameworks)[number]
   guard: string
   label: string
 }
-const cases: Case[] = [
+const allCases: Case[] = [
   { framework: 'express', guard: 'bare', label: 'Express: bare route' },
   { framework: 'express', guard: 'keyward', label: 'Express: keyward authenticate()' },
   { framework: 'express', guard: 'keyward-unlimited', label: 'Express: keyward authenticate(), key without a rate limit' },
@@ -44,7 +46,17 @@ const cases: Case[] = [
   { framework: 'hono', guard: 'floor-unlimited', label: 'Hono: floor by hand, hash + Map only' },
   { framework: 'hono', guard: 'hono-bearer', label: 'Hono: bearerAuth({ verifyToken }), SHA-256 + Map' },
   { framework: 'hono', guard: 'hono-jwt', label: 'Hono: hono/jwt (HS256)' },
+  // No JWT peer for Fastify: @fastify/jwt is not a dev dependency.
+  { framework: 'fastify', guard: 'bare', label: 'Fastify: bare route' },
+  { framework: 'fastify', guard: 'keyward', label: 'Fastify: keyward authenticate()' },
+  { framework: 'fastify', guard: 'keyward-unlimited', label: 'Fastify: keyward authenticate(), key without a rate limit' },
+  { framework: 'fastify', guard: 'floor', label: 'Fastify: floor by hand (SHA-256 + Map, expiry, scope, RateLimit headers)' },
+  { framework: 'fastify', guard: 'floor-unlimited', label: 'Fastify: floor by hand, hash + Map only' },
 ]
+// Overridable for a quick look at one framework: BENCH_HTTP_FRAMEWORKS=fastify npx tsx bench/http.bench.ts
+const frameworks = (process.env.BENCH_HTTP_FRAMEWORKS?.split(',') ?? allFrameworks) as ReadonlyArray<Case['framework']>
+for (const f of frameworks) if (!allFrameworks.includes(f)) throw new Error(`BENCH_HTTP_FRAMEWORKS: unknown framework ${f}`)
+const cases = allCases.filter((c) => frameworks.includes(c.framework))
 
 interface Server {
   pid: number
@@ -108,7 +120,6 @@ async function load(
   return { reqPerSec: result.requests.average, cpuUsPerRequest: (cpu * 1e6) / result.requests.total }
 }
 
-const frameworks = ['express', 'koa', 'hono'] as const
 const processes = await Promise.all(frameworks.map(startFramework))
 const servers = cases.map((c) => processes[frameworks.indexOf(c.framework)]!.servers.get(c.guard)!)
 const perCase = cases.map(() => [] as Measured[])
