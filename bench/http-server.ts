@@ -12,8 +12,8 @@
  * hand: `floor` (what a cached verify() must do for a rate-limited key: read the header, SHA-256
  * the key, look it up in a Map, check expiry and scope, count the call and set the two RateLimit
  * headers) and `floor-unlimited` (header, SHA-256, Map lookup); the nearest peer: `express-jwt`,
- * `koa-jwt`, `hono-bearer` (bearerAuth with verifyToken doing a SHA-256 + Map lookup) and `hono-
- * jwt`. Fastify has no JWT peer: @fastify/jwt is not a dev dependency.
+ * `koa-jwt`, `hono-bearer` (bearerAuth with verifyToken doing a SHA-256 + Map lookup) and
+ * `hono-jwt`. Fastify has no JWT peer: @fastify/jwt is not a dev dependency.
  */
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
