@@ -239,8 +239,10 @@ emit({
     '"without a rate limit" row is the same with a key that has none (no limiter call for the quota, ' +
     'no headers). The floors are written by hand for each framework (bench/http-server.ts): SHA-256 ' +
     '(@noble/hashes) + Map lookup, expiry and scope checked, the call counted and the two RateLimit ' +
-    'headers set; "hash + Map only" for the key without a rate limit. The JWT peers check an HS256 ' +
-    'token; bearerAuth checks the key by SHA-256 + Map ' +
+    'headers set; "hash + Map only" for the key without a rate limit. Fastify runs every guard as a ' +
+    "route onRequest hook, keyward's from keyward/fastify with its plugin registered, the floor a " +
+    'callback-style hook (no promise). The JWT peers check an HS256 token (Fastify has none: @fastify/jwt ' +
+    'is not a dev dependency); bearerAuth checks the key by SHA-256 + Map ' +
     'lookup. Every response is checked to be a 200.',
   tables,
   targets,
