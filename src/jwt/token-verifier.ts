@@ -25,9 +25,16 @@ export interface VerifiedToken extends Principal {
   expiresAtMs: number
 }
 
+/**
+ * The jose options a verifier holds: exactly what {@link joseOptions} copies. A member added here
+ * must be copied there too, and typing the literals with this (not JWTVerifyOptions) makes an
+ * option outside it a compile error instead of a check silently dropped.
+ */
+type BaseOptions = Pick<JWTVerifyOptions, 'issuer' | 'audience' | 'algorithms' | 'requiredClaims' | 'clockTolerance' | 'typ'>
+
 interface Verifier {
   getKey: JWTVerifyGetKey
-  options: JWTVerifyOptions
+  options: BaseOptions
   trusted: TrustedIssuer | undefined
   /** jose's options with each `typ` asked for, built once: see {@link joseOptions}. */
   byTyp: Map<string | undefined, JWTVerifyOptions>
@@ -40,7 +47,7 @@ interface Verifier {
  * uncached verification, by callgrind). `typ` and `currentDate` left undefined are not checked /
  * default to the system clock, as if absent.
  */
-function joseOptions(base: JWTVerifyOptions, typ: string | undefined, currentDate: Date | undefined): JWTVerifyOptions {
+function joseOptions(base: BaseOptions, typ: string | undefined, currentDate: Date | undefined): JWTVerifyOptions {
   return {
     issuer: base.issuer,
     audience: base.audience,
@@ -137,7 +144,7 @@ export class TokenVerifier {
         refuseEmbeddedKeys(header)
         return remote(header, token)
       }
-      const options: JWTVerifyOptions = {
+      const options: BaseOptions = {
         issuer: entry.issuer,
         audience: [...entry.audience],
         algorithms: [...entry.algorithms!],
