@@ -3,10 +3,11 @@
  * span), so a slow backend shows up beside the verifications it slowed. The wrapper forwards to
  * the backend itself (private fields work, optional methods stay optional).
  */
-import { metrics, SpanKind, SpanStatusCode, type Histogram, type Meter, type Tracer } from '@opentelemetry/api'
+import { SpanKind, SpanStatusCode, type Histogram, type Meter, type SpanOptions, type Tracer } from '@opentelemetry/api'
 import type { RateLimiter, TokenStore } from 'keyward'
 import { checkOptions, optionError, type OptionRules } from '../internal/options.js'
 import { ATTR, DURATION_BUCKETS, METRIC_LIMITER_DURATION, METRIC_STORE_DURATION } from './attributes.js'
+import { instrumentSource } from './instruments.js'
 
 /**
  * Options of {@link instrumentStore} and {@link instrumentLimiter}.
@@ -17,7 +18,10 @@ import { ATTR, DURATION_BUCKETS, METRIC_LIMITER_DURATION, METRIC_STORE_DURATION 
  * ```
  */
 export interface BackendTelemetryOptions {
-  /** Default `metrics.getMeter('keyward')`. */
+  /**
+   * Default the global MeterProvider's `keyward` meter, followed as it changes: an SDK started
+   * after this call still gets the durations (a no-op until then).
+   */
   meter?: Meter
   /** With a tracer, each call is also a child span (`keyward.store findById`...). Default none: histograms only. */
   tracer?: Tracer
@@ -34,26 +38,38 @@ const OPTIONS: OptionRules = {
   },
 }
 
+const CLIENT_SPAN: SpanOptions = { kind: SpanKind.CLIENT }
+
 function instrument<T extends object>(target: T, kind: 'store' | 'limiter', metric: string, options: BackendTelemetryOptions): T {
   if (target === null || typeof target !== 'object') optionError(`instrument${kind === 'store' ? 'Store' : 'Limiter'}() needs a ${kind}`)
   checkOptions(options, OPTIONS, { label: 'telemetry option', notObject: 'telemetry options must be an object' })
-  const meter = options.meter ?? metrics.getMeter('keyward')
-  const histogram: Histogram = meter.createHistogram(metric, {
-    unit: 's',
-    description: `Time each ${kind} call took`,
-    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
-  })
+  const histograms = instrumentSource<Histogram>(options.meter, (meter) =>
+    meter.createHistogram(metric, {
+      unit: 's',
+      description: `Time each ${kind} call took`,
+      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+    }),
+  )
   const { tracer } = options
 
   const backend = target as Record<string, (...args: unknown[]) => unknown>
   const timed = (name: string) => {
     const okAttributes = { [ATTR.operation]: name, [ATTR.result]: 'ok' }
     const errorAttributes = { [ATTR.operation]: name, [ATTR.result]: 'error' }
+    const spanName = `keyward.${kind} ${name}`
     return function (...args: unknown[]): unknown {
-      const span = tracer?.startSpan(`keyward.${kind} ${name}`, { kind: SpanKind.CLIENT })
-      const started = performance.now()
+      const span = tracer?.startSpan(spanName, CLIENT_SPAN)
+      const histogram = histograms()
+      // Nothing would be recorded (no SDK): the backend's own call, with no clock read and no
+      // closure, and a synchronous answer (limitSync) left synchronous.
+      if (histogram === null && (span === undefined || !span.isRecording())) {
+        span?.end()
+        // The backend itself as `this`: a class with private fields rejects a proxy.
+        return backend[name]!(...args)
+      }
+      const started = histogram === null ? 0 : performance.now()
       const done = (ok: boolean) => {
-        histogram.record((performance.now() - started) / 1000, ok ? okAttributes : errorAttributes)
+        histogram?.record((performance.now() - started) / 1000, ok ? okAttributes : errorAttributes)
         if (span !== undefined) {
           if (!ok) span.setStatus({ code: SpanStatusCode.ERROR })
           span.end()
@@ -61,7 +77,6 @@ function instrument<T extends object>(target: T, kind: 'store' | 'limiter', metr
       }
       let result: unknown
       try {
-        // The backend itself as `this`: a class with private fields rejects a proxy.
         result = backend[name]!(...args)
       } catch (error) {
         done(false)

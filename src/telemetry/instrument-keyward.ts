@@ -4,11 +4,12 @@
  * that is not wrapped runs exactly the code it ran before.
  */
 import {
-  metrics,
   SpanKind,
   SpanStatusCode,
   trace,
   type Attributes,
+  type Counter,
+  type Histogram,
   type Meter,
   type Span,
   type SpanOptions,
@@ -18,6 +19,7 @@ import {
 import type { Keyward, VerifyResult } from 'keyward'
 import { checkOptions, boolean, optionError, type OptionRules } from '../internal/options.js'
 import { ATTR, DURATION_BUCKETS, METRIC_VERIFY_COUNT, METRIC_VERIFY_DURATION, SPAN_VERIFY } from './attributes.js'
+import { instrumentSource } from './instruments.js'
 
 /**
  * Options of {@link instrumentKeyward}.
@@ -30,7 +32,10 @@ import { ATTR, DURATION_BUCKETS, METRIC_VERIFY_COUNT, METRIC_VERIFY_DURATION, SP
 export interface KeywardTelemetryOptions {
   /** Default `trace.getTracer('keyward')` (a no-op until an SDK is registered). */
   tracer?: Tracer
-  /** Default `metrics.getMeter('keyward')`. */
+  /**
+   * Default the global MeterProvider's `keyward` meter, followed as it changes: an SDK started
+   * after this call still gets the metrics (a no-op until then).
+   */
   meter?: Meter
   /** Put the authenticated key's id on a successful span. Default true; never on a refusal. */
   keyId?: boolean
@@ -52,12 +57,22 @@ const SPAN_OPTIONS: SpanOptions = { kind: SpanKind.INTERNAL }
 const SUCCESS: Attributes = Object.freeze({ [ATTR.outcome]: 'success' })
 const REFUSALS = new Map<string, Attributes>()
 
-// One frozen attribute set per refusal code (a dozen at most), not an object per request.
-function refusalAttributes(span: Attributes): Attributes {
-  const code = span[ATTR.code] as string
+// A metric's attributes: one frozen set per refusal code (a dozen at most), not an object per request.
+function metricAttributes(result: VerifyResult): Attributes {
+  if (result.ok) return SUCCESS
+  const code = result.error.code
   let attributes = REFUSALS.get(code)
-  if (attributes === undefined) REFUSALS.set(code, (attributes = Object.freeze({ [ATTR.outcome]: span[ATTR.outcome], [ATTR.code]: code })))
+  if (attributes === undefined)
+    REFUSALS.set(
+      code,
+      (attributes = Object.freeze({ [ATTR.outcome]: code === 'store_unavailable' ? 'error' : 'refused', [ATTR.code]: code })),
+    )
   return attributes
+}
+
+interface VerifyInstruments {
+  count: Counter
+  duration: Histogram
 }
 
 /**
@@ -99,26 +114,31 @@ export function instrumentKeyward(kw: Keyward, options: KeywardTelemetryOptions 
     optionError('instrumentKeyward(kw) needs the instance createKeyward() returned')
   checkOptions(options, OPTIONS, { label: 'telemetry option', notObject: 'telemetry options must be an object' })
   const tracer = options.tracer ?? trace.getTracer('keyward')
-  const meter = options.meter ?? metrics.getMeter('keyward')
   const withKeyId = options.keyId ?? true
-  const count = meter.createCounter(METRIC_VERIFY_COUNT, { description: 'Verifications by outcome and refusal code' })
-  const duration = meter.createHistogram(METRIC_VERIFY_DURATION, {
-    unit: 's',
-    description: 'Time kw.verify() took',
-    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
-  })
+  const instruments = instrumentSource<VerifyInstruments>(options.meter, (meter) => ({
+    count: meter.createCounter(METRIC_VERIFY_COUNT, { description: 'Verifications by outcome and refusal code' }),
+    duration: meter.createHistogram(METRIC_VERIFY_DURATION, {
+      unit: 's',
+      description: 'Time kw.verify() took',
+      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+    }),
+  }))
   const verify = kw.verify.bind(kw)
 
-  const finish = (span: Span, started: number, result: VerifyResult): VerifyResult => {
-    const attributes = outcomeAttributes(result, withKeyId)
-    span.setAttributes(attributes)
-    if (!result.ok && result.error.code === 'store_unavailable')
-      span.setStatus({ code: SpanStatusCode.ERROR, message: 'store_unavailable' })
+  const finish = (span: Span, meters: VerifyInstruments | null, started: number, result: VerifyResult): VerifyResult => {
+    // A span nobody records (sampled out) would drop its attributes: they are not even built.
+    if (span.isRecording()) {
+      span.setAttributes(outcomeAttributes(result, withKeyId))
+      if (!result.ok && result.error.code === 'store_unavailable')
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'store_unavailable' })
+    }
     span.end()
-    // Metrics never carry the key id or org: one series per key would grow without bound.
-    const metricAttributes = result.ok ? SUCCESS : refusalAttributes(attributes)
-    count.add(1, metricAttributes)
-    duration.record((performance.now() - started) / 1000, metricAttributes)
+    if (meters !== null) {
+      // Metrics never carry the key id or org: one series per key would grow without bound.
+      const attributes = metricAttributes(result)
+      meters.count.add(1, attributes)
+      meters.duration.record((performance.now() - started) / 1000, attributes)
+    }
     return result
   }
 
@@ -126,9 +146,17 @@ export function instrumentKeyward(kw: Keyward, options: KeywardTelemetryOptions 
   // and a closure per request). Store and limiter spans are then siblings under the caller's span.
   const instrumented: Keyward['verify'] = (input) => {
     const span = tracer.startSpan(SPAN_VERIFY, SPAN_OPTIONS)
-    const started = performance.now()
+    const meters = instruments()
+    // Nothing would be recorded (no SDK, or a sampled-out span and no metrics): verify() as it
+    // is, with no clock read, no closure and no extra promise. Ending a span that does not
+    // record is a no-op; it is ended all the same, as the API asks of every span started.
+    if (meters === null && !span.isRecording()) {
+      span.end()
+      return verify(input)
+    }
+    const started = meters === null ? 0 : performance.now()
     return verify(input).then(
-      (result) => finish(span, started, result),
+      (result) => finish(span, meters, started, result),
       (error: unknown) => {
         // verify() never rejects; should it, the span must still end and say so.
         span.setStatus({ code: SpanStatusCode.ERROR })
