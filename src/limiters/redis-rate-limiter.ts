@@ -4,6 +4,8 @@ import { boolean, checkedElsewhere, checkOptions, numberAbove, optionError, type
 import { withTimeout } from '../internal/timers.js'
 import {
   isClusterClient,
+  isNodeRedis,
+  isNoScript,
   isScriptClient,
   redisScript,
   runScript,
@@ -86,7 +88,68 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  */
 const LIMIT_SCRIPT = `
 local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+-- x - x % 1 is math.floor(x), exactly, without a function call (x % 1 is x - floor(x), exact for a double).
+local us = t[2] / 1000
+local now = t[1] * 1000 + us - us % 1
+-- One GCRA rule and no lockout, the common case (ARGV: limit, windowMs): inline, no closures or
+-- tables, two arguments (the general path below never has two: a flag, then three per rule), and
+-- an integer reply, remaining * (windowMs + 1) + resetMs, when the call is allowed.
+if #ARGV == 2 then
+  local limit, window = ARGV[1] + 0, ARGV[2] + 0
+  local b, e = 0, 0
+  local s = redis.call('GET', KEYS[1])
+  if s then
+    local at, bk = -1, 0
+    -- Packed first: an earlier keyward's text at:booked may be 24 characters long too, but its
+    -- digits read as doubles are below 1e-27, never a time in ms (see booked_at).
+    if #s == 24 then at, bk, e = struct.unpack('ddd', s) end
+    if not (at >= 1) then
+      local ta, tb = string.match(s, '^(%d+):(%d+)$')
+      if not ta then error('keyward: malformed rate limit state') end
+      at, bk, e = ta + 0, tb + 0, 0
+    end
+    if not (at >= 0 and bk >= 0 and bk <= window * limit) then error('keyward: malformed rate limit state') end
+    local elapsed = now - at
+    if elapsed <= 0 then b = bk
+    elseif elapsed < window then
+      b = bk - elapsed * limit
+      if b < 0 then b = 0 end
+    end
+  end
+  local tolerance = window * (limit - 1)
+  if b > tolerance then return {0, 0, math.ceil((b - tolerance) / limit), 0, math.ceil(b / limit)} end
+  local next = b + window
+  -- math.ceil(next / limit), as x + (-x % 1).
+  local reset = next / limit
+  reset = reset + (-reset) % 1
+  if e >= now + reset and e <= now + window then redis.call('SET', KEYS[1], struct.pack('ddd', now, next, e), 'KEEPTTL')
+  else redis.call('SET', KEYS[1], struct.pack('ddd', now, next, now + window), 'PX', ARGV[2]) end
+  local remaining = (tolerance - b) / window
+  remaining = remaining - remaining % 1
+  if limit * (window + 1) <= 9007199254740992 then return remaining * (window + 1) + reset end
+  return {1, 0, 0, remaining, reset}
+end
+-- One fixed-window rule and no lockout (ARGV: limit, windowMs, 'f'), as the general path decides
+-- it; the count is rewritten with its expiry kept, set when its window's first call was counted.
+if #ARGV == 3 then
+  local limit, window = ARGV[1] + 0, ARGV[2] + 0
+  local x = now / window
+  x = (x - x % 1) * window
+  local y = 0
+  local s = redis.call('GET', KEYS[1])
+  if s then
+    if #s ~= 16 then error('keyward: malformed rate limit state') end
+    local start, count = struct.unpack('dd', s)
+    if not (start >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
+    if start >= x then x, y = start, count end
+  end
+  local ends_in = x + window - now
+  if y >= limit then return {0, 0, ends_in, 0, ends_in} end
+  if y > 0 then redis.call('SET', KEYS[1], struct.pack('dd', x, y + 1), 'KEEPTTL')
+  else redis.call('SET', KEYS[1], struct.pack('dd', x, 1), 'PX', string.format('%d', ends_in)) end
+  if limit * (window + 1) <= 9007199254740992 then return (limit - y - 1) * (window + 1) + ends_in end
+  return {1, 0, 0, limit - y - 1, ends_in}
+end
 local n = #KEYS
 if ARGV[1] == '1' then
   local w = redis.call('GET', KEYS[n])
@@ -121,17 +184,6 @@ end
 local function store(key, b, e, window, reset, px)
   if e >= now + reset and e <= now + window then redis.call('SET', key, struct.pack('ddd', now, b, e), 'KEEPTTL')
   else redis.call('SET', key, struct.pack('ddd', now, b, now + window), 'PX', px) end
-end
--- One GCRA rule, the common case: no tables but the reply.
-if n == 1 and ARGV[4] == 'g' then
-  local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
-  local b, e = booked_at(KEYS[1], limit, window)
-  local tolerance = window * (limit - 1)
-  if b > tolerance then return {0, 0, math.ceil((b - tolerance) / limit), 0, math.ceil(b / limit)} end
-  local next = b + window
-  local reset = math.ceil(next / limit)
-  store(KEYS[1], next, e, window, reset, ARGV[3])
-  return {1, 0, 0, math.floor((tolerance - b) / window), reset}
 end
 -- Every rule read and decided (x, y: its state), then, only if all allow, every rule written.
 local kinds, xs, ys, counts = {}, {}, {}, {}
@@ -253,6 +305,12 @@ function loadScripts() {
 
 const DIGEST_CACHE_SIZE = 4096
 
+/** A rule's arguments on the script's short path, and its Redis key after the hash tag's digest. */
+interface OneRule extends RateLimitRule {
+  readonly args: readonly string[]
+  readonly keyTail: string
+}
+
 /**
  * GCRA quotas and lockout windows in Redis, shared by every instance of your server.
  *
@@ -295,6 +353,8 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #cluster: boolean
   /** Digests of recent key ids and addresses: the same few come by again and again. Bounded. */
   readonly #digests = new Map<string, string>()
+  readonly #oneRules = new WeakMap<RateLimitRule, OneRule>()
+  readonly #nodeRedis: boolean
 
   /**
    * Shared quotas are counted in the same script as the key's rules, so not on a Cluster (a
@@ -314,6 +374,7 @@ export class RedisRateLimiter implements RateLimiter {
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs
     this.#cluster = cluster
+    this.#nodeRedis = isNodeRedis(client)
     loadScripts()
   }
 
@@ -324,6 +385,15 @@ export class RedisRateLimiter implements RateLimiter {
       return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const { limit } = loadScripts()
     const hash = this.#digest(key)
+    // One GCRA or fixed-window rule and no lockout, what verify() sends with lockout off: the
+    // script's short path, its arguments built once per rule.
+    if (own.length === 1 && blockKey === undefined && (shared === undefined || shared.length === 0)) {
+      const one = this.#oneRule(own[0]!)
+      if (one !== undefined) {
+        const ruleKey = this.#prefix + 'rl:{' + hash + one.keyTail
+        return this.#withTimeout(this.#runOne(limit, ruleKey, one.args).then((reply) => toResult(reply, own)))
+      }
+    }
     let rules: readonly RateLimitRule[] = own
     const keys = own.map((rule) => this.#ruleKey(hash, rule))
     if (shared !== undefined && shared.length > 0) {
@@ -369,6 +439,45 @@ export class RedisRateLimiter implements RateLimiter {
     )
   }
 
+  /**
+   * A rule's short-path arguments and key tail, or undefined for a sliding window (general path
+   * only). Cached by rule object: a key record's rules are the same objects call after call.
+   */
+  #oneRule(rule: RateLimitRule): OneRule | undefined {
+    let one = this.#oneRules.get(rule)
+    // A rule changed in place since it was cached is built afresh.
+    if (one === undefined || one.limit !== rule.limit || one.windowMs !== rule.windowMs || one.algorithm !== rule.algorithm) {
+      const algorithm = rule.algorithm ?? 'gcra'
+      if (algorithm === 'sliding-window') return undefined
+      const args = [String(rule.limit), String(rule.windowMs)]
+      // The script tells the paths apart by the number of arguments: two for GCRA, three for a fixed window.
+      if (algorithm === 'fixed-window') args.push('f')
+      one = {
+        limit: rule.limit,
+        windowMs: rule.windowMs,
+        algorithm: rule.algorithm,
+        args,
+        keyTail: `}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[algorithm]}`,
+      }
+      this.#oneRules.set(rule, one)
+    }
+    return one
+  }
+
+  /** The short path's EVALSHA: one key, no array spreads. */
+  async #runOne(script: RedisScript, ruleKey: string, args: readonly string[]): Promise<unknown> {
+    if (this.#nodeRedis) return runScript(this.#client, script, [ruleKey], [...args])
+    const client = this.#client as RedisScriptClient
+    try {
+      return await (args.length === 2
+        ? client.evalsha(script.sha, 1, ruleKey, args[0]!, args[1]!)
+        : client.evalsha(script.sha, 1, ruleKey, args[0]!, args[1]!, args[2]!))
+    } catch (error) {
+      if (isNoScript(error)) return client.eval(script.source, 1, ruleKey, ...args)
+      throw error
+    }
+  }
+
   /** Where one rule's state lives: the key's (or group's) digest as the hash tag, then the rule. */
   #ruleKey(hash: string, rule: RateLimitRule): string {
     return `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[rule.algorithm ?? 'gcra']}`
@@ -404,15 +513,24 @@ function digest(value: string): string {
   return bytesToHex(sha256(utf8ToBytes(value)).subarray(0, 16))
 }
 
+const UNEXPECTED_REPLY = 'keyward: unexpected reply from the Redis rate limiter script'
+
 /** The script's reply as integers; anything else is a broken backend (the call rejects). */
 function integers(reply: unknown, length: number): number[] {
   if (!Array.isArray(reply) || reply.length !== length || !reply.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) {
-    throw new Error('keyward: unexpected reply from the Redis rate limiter script')
+    throw new Error(UNEXPECTED_REPLY)
   }
   return reply as number[]
 }
 
 function toResult(reply: unknown, rules: LimitRequest['rules']): LimitResult {
+  if (typeof reply === 'number') {
+    // The short path's allowed call: remaining * (windowMs + 1) + resetMs, resetMs <= windowMs.
+    if (rules.length !== 1 || !Number.isSafeInteger(reply) || reply < 0) throw new Error(UNEXPECTED_REPLY)
+    const rule = rules[0]!
+    const m = rule.windowMs + 1
+    return { allowed: true, blocked: false, retryAfterMs: 0, rules: [{ rule, remaining: Math.floor(reply / m), resetMs: reply % m }] }
+  }
   if (Array.isArray(reply) && reply[1] === 1) {
     const [, , retryAfterMs] = integers(reply, 3)
     return { allowed: false, blocked: true, retryAfterMs: retryAfterMs!, rules: [] }
