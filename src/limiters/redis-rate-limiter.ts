@@ -4,8 +4,6 @@ import { boolean, checkedElsewhere, checkOptions, numberAbove, optionError, type
 import { withTimeout } from '../internal/timers.js'
 import {
   isClusterClient,
-  isNodeRedis,
-  isNoScript,
   isScriptClient,
   redisScript,
   runScript,
@@ -91,10 +89,21 @@ local t = redis.call('TIME')
 -- x - x % 1 is math.floor(x), exactly, without a function call (x % 1 is x - floor(x), exact for a double).
 local us = t[2] / 1000
 local now = t[1] * 1000 + us - us % 1
--- One GCRA rule and no lockout, the common case (ARGV: limit, windowMs): inline, no closures or
--- tables, two arguments (the general path below never has two: a flag, then three per rule), and
--- an integer reply, remaining * (windowMs + 1) + resetMs, when the call is allowed.
-if #ARGV == 2 then
+-- The short path: one GCRA rule (ARGV: limit, windowMs) or one fixed-window rule (limit,
+-- windowMs, 'f'), and the lockout window as KEYS[2] when the call carries an address. Inline, no
+-- closures or tables, and an integer reply, remaining * (windowMs + 1) + resetMs, when the call is
+-- allowed. The general path below never has two or three arguments (a flag, then three per rule).
+local argc = #ARGV
+if argc == 2 or argc == 3 then
+  if KEYS[2] then
+    local w = redis.call('GET', KEYS[2])
+    if w then
+      local blocked_until = tonumber(string.match(w, '^%d+:%d+:(%d+)$'))
+      if blocked_until > now then return {0, 1, blocked_until - now} end
+    end
+  end
+end
+if argc == 2 then
   local limit, window = ARGV[1] + 0, ARGV[2] + 0
   local b, e = 0, 0
   local s = redis.call('GET', KEYS[1])
@@ -129,9 +138,9 @@ if #ARGV == 2 then
   if limit * (window + 1) <= 9007199254740992 then return remaining * (window + 1) + reset end
   return {1, 0, 0, remaining, reset}
 end
--- One fixed-window rule and no lockout (ARGV: limit, windowMs, 'f'), as the general path decides
--- it; the count is rewritten with its expiry kept, set when its window's first call was counted.
-if #ARGV == 3 then
+-- One fixed-window rule, as the general path decides it; the count is rewritten with its expiry
+-- kept, set when its window's first call was counted.
+if argc == 3 then
   local limit, window = ARGV[1] + 0, ARGV[2] + 0
   local x = now / window
   x = (x - x % 1) * window
@@ -307,7 +316,8 @@ const DIGEST_CACHE_SIZE = 4096
 
 /** A rule's arguments on the script's short path, and its Redis key after the hash tag's digest. */
 interface OneRule extends RateLimitRule {
-  readonly args: readonly string[]
+  /** Not to be changed: passed to the client call after call. */
+  readonly args: string[]
   readonly keyTail: string
 }
 
@@ -354,7 +364,6 @@ export class RedisRateLimiter implements RateLimiter {
   /** Digests of recent key ids and addresses: the same few come by again and again. Bounded. */
   readonly #digests = new Map<string, string>()
   readonly #oneRules = new WeakMap<RateLimitRule, OneRule>()
-  readonly #nodeRedis: boolean
 
   /**
    * Shared quotas are counted in the same script as the key's rules, so not on a Cluster (a
@@ -374,7 +383,6 @@ export class RedisRateLimiter implements RateLimiter {
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs
     this.#cluster = cluster
-    this.#nodeRedis = isNodeRedis(client)
     loadScripts()
   }
 
@@ -385,13 +393,23 @@ export class RedisRateLimiter implements RateLimiter {
       return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const { limit } = loadScripts()
     const hash = this.#digest(key)
-    // One GCRA or fixed-window rule and no lockout, what verify() sends with lockout off: the
-    // script's short path, its arguments built once per rule.
-    if (own.length === 1 && blockKey === undefined && (shared === undefined || shared.length === 0)) {
+    // One GCRA or fixed-window rule, what verify() sends for most keys: the script's short path,
+    // its arguments built once per rule, the lockout checked in it (or first, on a Cluster).
+    if (own.length === 1 && (shared === undefined || shared.length === 0)) {
       const one = this.#oneRule(own[0]!)
       if (one !== undefined) {
         const ruleKey = this.#prefix + 'rl:{' + hash + one.keyTail
-        return this.#withTimeout(this.#runOne(limit, ruleKey, one.args).then((reply) => toResult(reply, own)))
+        if (blockKey === undefined) return this.#withTimeout(this.#run(limit, [ruleKey], one.args).then((reply) => toResult(reply, own)))
+        const lockoutKey = this.#lockoutKey(blockKey)
+        if (!this.#cluster) {
+          return this.#withTimeout(this.#run(limit, [ruleKey, lockoutKey], one.args).then((reply) => toResult(reply, own)))
+        }
+        return this.#withTimeout(
+          this.#run(limit, [lockoutKey], ['1']).then(async (block) => {
+            const blocked = toResult(block, [])
+            return blocked.blocked ? blocked : toResult(await this.#run(limit, [ruleKey], one.args), own)
+          }),
+        )
       }
     }
     let rules: readonly RateLimitRule[] = own
@@ -462,20 +480,6 @@ export class RedisRateLimiter implements RateLimiter {
       this.#oneRules.set(rule, one)
     }
     return one
-  }
-
-  /** The short path's EVALSHA: one key, no array spreads. */
-  async #runOne(script: RedisScript, ruleKey: string, args: readonly string[]): Promise<unknown> {
-    if (this.#nodeRedis) return runScript(this.#client, script, [ruleKey], [...args])
-    const client = this.#client as RedisScriptClient
-    try {
-      return await (args.length === 2
-        ? client.evalsha(script.sha, 1, ruleKey, args[0]!, args[1]!)
-        : client.evalsha(script.sha, 1, ruleKey, args[0]!, args[1]!, args[2]!))
-    } catch (error) {
-      if (isNoScript(error)) return client.eval(script.source, 1, ruleKey, ...args)
-      throw error
-    }
   }
 
   /** Where one rule's state lives: the key's (or group's) digest as the hash tag, then the rule. */
