@@ -29,7 +29,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     callgrind: { type: 'boolean', default: false },
     // Client only: run the checks against REDIS_URL and exit (for callgrind on the Node process; a
-  // timeout of 10 minutes, as valgrind slows Node down fifty times).
+    // timeout of 10 minutes, as valgrind slows Node down fifty times).
     client: { type: 'boolean', default: false },
     warmup: { type: 'string', default: '2000' },
   },

@@ -239,7 +239,7 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       expect(hourOnly).toEqual([true, true, true, true, true, true, true, false])
     })
 
-    it('one rule whose remaining and reset cannot share one exact integer (limit × (windowMs + 1) > 2^53) is answered exactly too', async () => {
+    it('one rule too large for an exact integer reply (limit × (windowMs + 1) > 2^53) is answered exactly too', async () => {
       // The short path packs an allowed call's reply as remaining * (windowMs + 1) + resetMs: past 2^53
       // that integer would round, so the script answers with the array instead.
       const huge = { limit: 10_000_000_000, windowMs: 1_000_000 }
