@@ -67,8 +67,10 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  * before writing needs effects replication, the default since Redis 5 (the only mode in 7):
  * replicas get the writes, never a re-run of the script at another time.
  *
- * Written for Redis CPU (INFO commandstats, bench/redis-limiter.bench.ts): three redis.call()s
- * for one rule (TIME, GET, SET), no closures, no string formatting. A rule's state is three
+ * Written for Redis CPU (INFO commandstats, bench/redis-limiter.bench.ts,
+ * bench/redis-limiter-cost.ts): three redis.call()s for one rule (TIME, GET, SET), and on the
+ * short path (one GCRA or fixed-window rule, the common case) no closures, tables or function
+ * calls beyond them. A rule's state is three
  * doubles packed with `struct` (24 bytes, exact, no number-to-text conversion): gcra.ts's
  * `at` and `booked`, and when the key expires. The expiry is set to a whole window only when
  * the bucket would outlive it, else kept (SET KEEPTTL, half the cost of SET PX): the key then
@@ -79,6 +81,9 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  * sliding-window) per rule. Each algorithm mirrors its TypeScript twin (gcra.ts,
  * fixed-window.ts, sliding-window.ts) operation for operation.
  * Reply: { allowed, blocked, retryAfterMs, remaining1, resetMs1, remaining2, ... }.
+ * Short path: KEYS the rule's key, then the lockout window if any; ARGV limit, windowMs (GCRA) or
+ * limit, windowMs, 'f' (fixed window). Reply: an allowed call's remaining * (windowMs + 1) +
+ * resetMs as one integer (when limit * (windowMs + 1) <= 2^53, so it is exact), else as above.
  * Stored: a GCRA rule struct 'ddd' (at, booked, expiresAt) or, written by an earlier keyward,
  * text `at:booked` (read, then replaced); fixed-window struct 'dd' (start, count), expiring at
  * the window's end; sliding-window the counted calls' times, packed doubles, expiring a window
@@ -529,11 +534,15 @@ function integers(reply: unknown, length: number): number[] {
 
 function toResult(reply: unknown, rules: LimitRequest['rules']): LimitResult {
   if (typeof reply === 'number') {
-    // The short path's allowed call: remaining * (windowMs + 1) + resetMs, resetMs <= windowMs.
-    if (rules.length !== 1 || !Number.isSafeInteger(reply) || reply < 0) throw new Error(UNEXPECTED_REPLY)
-    const rule = rules[0]!
+    // The short path's allowed call: remaining * (windowMs + 1) + resetMs, where an allowed call
+    // leaves remaining below the limit and a reset of 1..windowMs ms. Anything else is refused.
+    const rule = rules.length === 1 ? rules[0]! : undefined
+    if (rule === undefined || !Number.isSafeInteger(reply)) throw new Error(UNEXPECTED_REPLY)
     const m = rule.windowMs + 1
-    return { allowed: true, blocked: false, retryAfterMs: 0, rules: [{ rule, remaining: Math.floor(reply / m), resetMs: reply % m }] }
+    const remaining = Math.floor(reply / m)
+    const resetMs = reply % m
+    if (!(remaining >= 0 && remaining < rule.limit && resetMs >= 1)) throw new Error(UNEXPECTED_REPLY)
+    return { allowed: true, blocked: false, retryAfterMs: 0, rules: [{ rule, remaining, resetMs }] }
   }
   if (Array.isArray(reply) && reply[1] === 1) {
     const [, , retryAfterMs] = integers(reply, 3)

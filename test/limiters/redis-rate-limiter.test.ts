@@ -242,15 +242,19 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
     it('one rule too large for an exact integer reply (limit × (windowMs + 1) > 2^53) is answered exactly too', async () => {
       // The short path packs an allowed call's reply as remaining * (windowMs + 1) + resetMs: past 2^53
       // that integer would round, so the script answers with the array instead.
-      const huge = { limit: 10_000_000_000, windowMs: 1_000_000 }
+      // One call back every 10 s: nothing refills while the test runs.
+      const huge = { limit: 1_000_000, windowMs: 10_000_000_000 }
       const fixed = { ...huge, algorithm: 'fixed-window' as const }
       const key = freshKey()
       const first = await limitNow(key, [huge])
       const second = await limitNow(key, [huge])
-      expect(first.rules).toEqual([{ rule: huge, remaining: 9_999_999_999, resetMs: 1 }])
-      expect(second.rules[0]!.remaining).toBe(9_999_999_998)
+      expect(first.rules).toEqual([{ rule: huge, remaining: 999_999, resetMs: 10_000 }])
+      // Two calls booked, less the milliseconds between them.
+      expect(second.rules).toEqual([{ rule: huge, remaining: 999_998, resetMs: second.rules[0]!.resetMs }])
+      expect(second.rules[0]!.resetMs).toBeGreaterThan(19_000)
+      expect(second.rules[0]!.resetMs).toBeLessThanOrEqual(20_000)
       const windowed = await limitNow(key, [fixed])
-      expect(windowed.rules[0]!.remaining).toBe(9_999_999_999)
+      expect(windowed.rules[0]!.remaining).toBe(999_999)
       expect(windowed.rules[0]!.resetMs).toBeGreaterThan(0)
       expect(windowed.rules[0]!.resetMs).toBeLessThanOrEqual(huge.windowMs)
     })
@@ -1008,6 +1012,10 @@ describe('RedisRateLimiter without Redis', () => {
       -1,
       1.5,
       2 ** 53,
+      // No reset (an allowed call always has one), a remaining at the limit (10).
+      0,
+      9 * 1001,
+      10 * 1001 + 5,
     ]) {
       await expect(odd(bad).limit({ key: 'k', rules: [rule], now: 0 }), JSON.stringify(bad)).rejects.toThrow(/unexpected reply/)
     }
