@@ -5,10 +5,11 @@
  * EVAL and EXEC; a MULTI block is one round trip, and commands a script runs inside Redis are none).
  * Run alone: `npx tsx bench/redis-limiter.bench.ts` (BENCH_SMOKE=1 for a quick run).
  *
- * The algorithms differ: keyward is GCRA (a bucket refilling continuously), RateLimiterRedis a
- * fixed-window counter. The "2 rules + lockout" case is what each offers for it: one atomic
- * script in keyward; with rate-limiter-flexible, two limiters and a lockout `get` sent in
- * parallel (three round trips, and a call one rule refuses still counts on the other).
+ * The algorithms differ: keyward is GCRA by default (a bucket refilling continuously),
+ * RateLimiterRedis a fixed-window counter; the "1 fixed-window rule" rows compare like with like.
+ * The "2 rules + lockout" case is what each offers for it: one atomic script in keyward; with
+ * rate-limiter-flexible, two limiters and a lockout `get` sent in parallel (three round trips,
+ * and a call one rule refuses still counts on the other).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -152,6 +153,20 @@ cases.push([
   () => many((i) => limiter.limit({ key: `key${i}`, rules: oneRule, now: 0 })),
 ])
 cases.push([`rate-limiter-flexible consume(): 1 rule, ${inFlight} in flight`, inFlight, () => many((i) => perHour.consume(`key${i}`))])
+// The peer's own algorithm: a counter per fixed window (keyward's windows are aligned to the clock).
+const oneFixed = [{ ...oneRule[0]!, algorithm: 'fixed-window' as const }]
+cases.push(['keyward limit(): 1 fixed-window rule, 1 in flight', 1, () => limiter.limit({ key: 'AbCd1234', rules: oneFixed, now: 0 })])
+cases.push(['rate-limiter-flexible consume(): 1 fixed-window rule, 1 in flight', 1, () => perHour.consume('AbCd1234')])
+cases.push([
+  `keyward limit(): 1 fixed-window rule, ${inFlight} in flight`,
+  inFlight,
+  () => many((i) => limiter.limit({ key: `key${i}`, rules: oneFixed, now: 0 })),
+])
+cases.push([
+  `rate-limiter-flexible consume(): 1 fixed-window rule, ${inFlight} in flight`,
+  inFlight,
+  () => many((i) => perHour.consume(`key${i}`)),
+])
 // What verify() sends by default (lockout on, the client's address known): one rule and the address.
 cases.push([
   `keyward limit(): 1 rule + lockout check, ${inFlight} in flight`,

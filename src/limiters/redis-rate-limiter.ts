@@ -67,8 +67,10 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  * before writing needs effects replication, the default since Redis 5 (the only mode in 7):
  * replicas get the writes, never a re-run of the script at another time.
  *
- * Written for Redis CPU (INFO commandstats, bench/redis-limiter.bench.ts): three redis.call()s
- * for one rule (TIME, GET, SET), no closures, no string formatting. A rule's state is three
+ * Written for Redis CPU (INFO commandstats, bench/redis-limiter.bench.ts,
+ * bench/redis-limiter-cost.ts): three redis.call()s for one rule (TIME, GET, SET), and on the
+ * short path (one GCRA or fixed-window rule, the common case) no closures, tables or function
+ * calls beyond them. A rule's state is three
  * doubles packed with `struct` (24 bytes, exact, no number-to-text conversion): gcra.ts's
  * `at` and `booked`, and when the key expires. The expiry is set to a whole window only when
  * the bucket would outlive it, else kept (SET KEEPTTL, half the cost of SET PX): the key then
@@ -79,6 +81,9 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  * sliding-window) per rule. Each algorithm mirrors its TypeScript twin (gcra.ts,
  * fixed-window.ts, sliding-window.ts) operation for operation.
  * Reply: { allowed, blocked, retryAfterMs, remaining1, resetMs1, remaining2, ... }.
+ * Short path: KEYS the rule's key, then the lockout window if any; ARGV limit, windowMs (GCRA) or
+ * limit, windowMs, 'f' (fixed window). Reply: an allowed call's remaining * (windowMs + 1) +
+ * resetMs as one integer (when limit * (windowMs + 1) <= 2^53, so it is exact), else as above.
  * Stored: a GCRA rule struct 'ddd' (at, booked, expiresAt) or, written by an earlier keyward,
  * text `at:booked` (read, then replaced); fixed-window struct 'dd' (start, count), expiring at
  * the window's end; sliding-window the counted calls' times, packed doubles, expiring a window
@@ -86,7 +91,79 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  */
 const LIMIT_SCRIPT = `
 local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+-- x - x % 1 is math.floor(x), exactly, without a function call (x % 1 is x - floor(x), exact for a double).
+local us = t[2] / 1000
+local now = t[1] * 1000 + us - us % 1
+-- The short path: one GCRA rule (ARGV: limit, windowMs) or one fixed-window rule (limit,
+-- windowMs, 'f'), and the lockout window as KEYS[2] when the call carries an address. Inline, no
+-- closures or tables, and an integer reply, remaining * (windowMs + 1) + resetMs, when the call is
+-- allowed. The general path below never has two or three arguments (a flag, then three per rule).
+local argc = #ARGV
+if argc == 2 or argc == 3 then
+  if KEYS[2] then
+    local w = redis.call('GET', KEYS[2])
+    if w then
+      local blocked_until = tonumber(string.match(w, '^%d+:%d+:(%d+)$'))
+      if blocked_until > now then return {0, 1, blocked_until - now} end
+    end
+  end
+end
+if argc == 2 then
+  local limit, window = ARGV[1] + 0, ARGV[2] + 0
+  local b, e = 0, 0
+  local s = redis.call('GET', KEYS[1])
+  if s then
+    local at, bk = -1, 0
+    -- Packed first: an earlier keyward's text at:booked may be 24 characters long too, but its
+    -- digits read as doubles are below 1e-27, never a time in ms (see booked_at).
+    if #s == 24 then at, bk, e = struct.unpack('ddd', s) end
+    if not (at >= 1) then
+      local ta, tb = string.match(s, '^(%d+):(%d+)$')
+      if not ta then error('keyward: malformed rate limit state') end
+      at, bk, e = ta + 0, tb + 0, 0
+    end
+    if not (at >= 0 and bk >= 0 and bk <= window * limit) then error('keyward: malformed rate limit state') end
+    local elapsed = now - at
+    if elapsed <= 0 then b = bk
+    elseif elapsed < window then
+      b = bk - elapsed * limit
+      if b < 0 then b = 0 end
+    end
+  end
+  local tolerance = window * (limit - 1)
+  if b > tolerance then return {0, 0, math.ceil((b - tolerance) / limit), 0, math.ceil(b / limit)} end
+  local next = b + window
+  -- math.ceil(next / limit), as x + (-x % 1).
+  local reset = next / limit
+  reset = reset + (-reset) % 1
+  if e >= now + reset and e <= now + window then redis.call('SET', KEYS[1], struct.pack('ddd', now, next, e), 'KEEPTTL')
+  else redis.call('SET', KEYS[1], struct.pack('ddd', now, next, now + window), 'PX', ARGV[2]) end
+  local remaining = (tolerance - b) / window
+  remaining = remaining - remaining % 1
+  if limit * (window + 1) <= 9007199254740992 then return remaining * (window + 1) + reset end
+  return {1, 0, 0, remaining, reset}
+end
+-- One fixed-window rule, as the general path decides it; the count is rewritten with its expiry
+-- kept, set when its window's first call was counted.
+if argc == 3 then
+  local limit, window = ARGV[1] + 0, ARGV[2] + 0
+  local x = now / window
+  x = (x - x % 1) * window
+  local y = 0
+  local s = redis.call('GET', KEYS[1])
+  if s then
+    if #s ~= 16 then error('keyward: malformed rate limit state') end
+    local start, count = struct.unpack('dd', s)
+    if not (start >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
+    if start >= x then x, y = start, count end
+  end
+  local ends_in = x + window - now
+  if y >= limit then return {0, 0, ends_in, 0, ends_in} end
+  if y > 0 then redis.call('SET', KEYS[1], struct.pack('dd', x, y + 1), 'KEEPTTL')
+  else redis.call('SET', KEYS[1], struct.pack('dd', x, 1), 'PX', string.format('%d', ends_in)) end
+  if limit * (window + 1) <= 9007199254740992 then return (limit - y - 1) * (window + 1) + ends_in end
+  return {1, 0, 0, limit - y - 1, ends_in}
+end
 local n = #KEYS
 if ARGV[1] == '1' then
   local w = redis.call('GET', KEYS[n])
@@ -121,17 +198,6 @@ end
 local function store(key, b, e, window, reset, px)
   if e >= now + reset and e <= now + window then redis.call('SET', key, struct.pack('ddd', now, b, e), 'KEEPTTL')
   else redis.call('SET', key, struct.pack('ddd', now, b, now + window), 'PX', px) end
-end
--- One GCRA rule, the common case: no tables but the reply.
-if n == 1 and ARGV[4] == 'g' then
-  local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
-  local b, e = booked_at(KEYS[1], limit, window)
-  local tolerance = window * (limit - 1)
-  if b > tolerance then return {0, 0, math.ceil((b - tolerance) / limit), 0, math.ceil(b / limit)} end
-  local next = b + window
-  local reset = math.ceil(next / limit)
-  store(KEYS[1], next, e, window, reset, ARGV[3])
-  return {1, 0, 0, math.floor((tolerance - b) / window), reset}
 end
 -- Every rule read and decided (x, y: its state), then, only if all allow, every rule written.
 local kinds, xs, ys, counts = {}, {}, {}, {}
@@ -253,6 +319,13 @@ function loadScripts() {
 
 const DIGEST_CACHE_SIZE = 4096
 
+/** A rule's arguments on the script's short path, and its Redis key after the hash tag's digest. */
+interface OneRule extends RateLimitRule {
+  /** Not to be changed: passed to the client call after call. */
+  readonly args: string[]
+  readonly keyTail: string
+}
+
 /**
  * GCRA quotas and lockout windows in Redis, shared by every instance of your server.
  *
@@ -295,6 +368,7 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #cluster: boolean
   /** Digests of recent key ids and addresses: the same few come by again and again. Bounded. */
   readonly #digests = new Map<string, string>()
+  readonly #oneRules = new WeakMap<RateLimitRule, OneRule>()
 
   /**
    * Shared quotas are counted in the same script as the key's rules, so not on a Cluster (a
@@ -324,6 +398,25 @@ export class RedisRateLimiter implements RateLimiter {
       return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const { limit } = loadScripts()
     const hash = this.#digest(key)
+    // One GCRA or fixed-window rule, what verify() sends for most keys: the script's short path,
+    // its arguments built once per rule, the lockout checked in it (or first, on a Cluster).
+    if (own.length === 1 && (shared === undefined || shared.length === 0)) {
+      const one = this.#oneRule(own[0]!)
+      if (one !== undefined) {
+        const ruleKey = this.#prefix + 'rl:{' + hash + one.keyTail
+        if (blockKey === undefined) return this.#withTimeout(this.#run(limit, [ruleKey], one.args).then((reply) => toResult(reply, own)))
+        const lockoutKey = this.#lockoutKey(blockKey)
+        if (!this.#cluster) {
+          return this.#withTimeout(this.#run(limit, [ruleKey, lockoutKey], one.args).then((reply) => toResult(reply, own)))
+        }
+        return this.#withTimeout(
+          this.#run(limit, [lockoutKey], ['1']).then(async (block) => {
+            const blocked = toResult(block, [])
+            return blocked.blocked ? blocked : toResult(await this.#run(limit, [ruleKey], one.args), own)
+          }),
+        )
+      }
+    }
     let rules: readonly RateLimitRule[] = own
     const keys = own.map((rule) => this.#ruleKey(hash, rule))
     if (shared !== undefined && shared.length > 0) {
@@ -369,6 +462,31 @@ export class RedisRateLimiter implements RateLimiter {
     )
   }
 
+  /**
+   * A rule's short-path arguments and key tail, or undefined for a sliding window (general path
+   * only). Cached by rule object: a key record's rules are the same objects call after call.
+   */
+  #oneRule(rule: RateLimitRule): OneRule | undefined {
+    let one = this.#oneRules.get(rule)
+    // A rule changed in place since it was cached is built afresh.
+    if (one === undefined || one.limit !== rule.limit || one.windowMs !== rule.windowMs || one.algorithm !== rule.algorithm) {
+      const algorithm = rule.algorithm ?? 'gcra'
+      if (algorithm === 'sliding-window') return undefined
+      const args = [String(rule.limit), String(rule.windowMs)]
+      // The script tells the paths apart by the number of arguments: two for GCRA, three for a fixed window.
+      if (algorithm === 'fixed-window') args.push('f')
+      one = {
+        limit: rule.limit,
+        windowMs: rule.windowMs,
+        algorithm: rule.algorithm,
+        args,
+        keyTail: `}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[algorithm]}`,
+      }
+      this.#oneRules.set(rule, one)
+    }
+    return one
+  }
+
   /** Where one rule's state lives: the key's (or group's) digest as the hash tag, then the rule. */
   #ruleKey(hash: string, rule: RateLimitRule): string {
     return `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[rule.algorithm ?? 'gcra']}`
@@ -404,15 +522,28 @@ function digest(value: string): string {
   return bytesToHex(sha256(utf8ToBytes(value)).subarray(0, 16))
 }
 
+const UNEXPECTED_REPLY = 'keyward: unexpected reply from the Redis rate limiter script'
+
 /** The script's reply as integers; anything else is a broken backend (the call rejects). */
 function integers(reply: unknown, length: number): number[] {
   if (!Array.isArray(reply) || reply.length !== length || !reply.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) {
-    throw new Error('keyward: unexpected reply from the Redis rate limiter script')
+    throw new Error(UNEXPECTED_REPLY)
   }
   return reply as number[]
 }
 
 function toResult(reply: unknown, rules: LimitRequest['rules']): LimitResult {
+  if (typeof reply === 'number') {
+    // The short path's allowed call: remaining * (windowMs + 1) + resetMs, where an allowed call
+    // leaves remaining below the limit and a reset of 1..windowMs ms. Anything else is refused.
+    const rule = rules.length === 1 ? rules[0]! : undefined
+    if (rule === undefined || !Number.isSafeInteger(reply)) throw new Error(UNEXPECTED_REPLY)
+    const m = rule.windowMs + 1
+    const remaining = Math.floor(reply / m)
+    const resetMs = reply % m
+    if (!(remaining >= 0 && remaining < rule.limit && resetMs >= 1)) throw new Error(UNEXPECTED_REPLY)
+    return { allowed: true, blocked: false, retryAfterMs: 0, rules: [{ rule, remaining, resetMs }] }
+  }
   if (Array.isArray(reply) && reply[1] === 1) {
     const [, , retryAfterMs] = integers(reply, 3)
     return { allowed: false, blocked: true, retryAfterMs: retryAfterMs!, rules: [] }

@@ -239,6 +239,26 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       expect(hourOnly).toEqual([true, true, true, true, true, true, true, false])
     })
 
+    it('one rule too large for an exact integer reply (limit × (windowMs + 1) > 2^53) is answered exactly too', async () => {
+      // The short path packs an allowed call's reply as remaining * (windowMs + 1) + resetMs: past 2^53
+      // that integer would round, so the script answers with the array instead.
+      // One call back every 10 s: nothing refills while the test runs.
+      const huge = { limit: 1_000_000, windowMs: 10_000_000_000 }
+      const fixed = { ...huge, algorithm: 'fixed-window' as const }
+      const key = freshKey()
+      const first = await limitNow(key, [huge])
+      const second = await limitNow(key, [huge])
+      expect(first.rules).toEqual([{ rule: huge, remaining: 999_999, resetMs: 10_000 }])
+      // Two calls booked, less the milliseconds between them.
+      expect(second.rules).toEqual([{ rule: huge, remaining: 999_998, resetMs: second.rules[0]!.resetMs }])
+      expect(second.rules[0]!.resetMs).toBeGreaterThan(19_000)
+      expect(second.rules[0]!.resetMs).toBeLessThanOrEqual(20_000)
+      const windowed = await limitNow(key, [fixed])
+      expect(windowed.rules[0]!.remaining).toBe(999_999)
+      expect(windowed.rules[0]!.resetMs).toBeGreaterThan(0)
+      expect(windowed.rules[0]!.resetMs).toBeLessThanOrEqual(huge.windowMs)
+    })
+
     it('counts keys apart, and rules of different size apart', async () => {
       const rule = { limit: 2, windowMs: 3_600_000 }
       const key = freshKey()
@@ -533,6 +553,31 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
         expect(third).toMatchObject({ allowed: true, rules: [{ remaining: 0 }] })
         expect(moved.expiresAt).toBe(moved.at + rule.windowMs)
         await expiresAsStored(k, moved.expiresAt)
+      })
+
+      it('fixed window: start and count packed, expiring at the window’s end, the expiry set by its first call and kept', async () => {
+        const windowed = { limit: 5, windowMs: 3_600_000, algorithm: 'fixed-window' as const }
+        const key = freshKey()
+        const k = `${ruleKey(key, windowed)}:fw`
+        const first = await limitNow(key, [windowed])
+        const state = async () => {
+          const buffer = (await admin.getBuffer(k))!
+          expect(buffer).toHaveLength(16)
+          return { start: buffer.readDoubleLE(0), count: buffer.readDoubleLE(8) }
+        }
+        const written = await state()
+        expect(written.start % windowed.windowMs).toBe(0)
+        expect(written.count).toBe(1)
+        const expiry = Number(await admin.call('PEXPIRETIME', k))
+        // Set from Redis's clock at the SET, a millisecond at most past the script's TIME.
+        expect(expiry - (written.start + windowed.windowMs)).toBeGreaterThanOrEqual(0)
+        expect(expiry - (written.start + windowed.windowMs)).toBeLessThanOrEqual(1)
+        expect(first.rules[0]).toMatchObject({ remaining: 4 })
+        expect(first.rules[0]!.resetMs).toBeLessThanOrEqual(windowed.windowMs)
+        const second = await limitNow(key, [windowed])
+        expect(second.rules[0]).toMatchObject({ remaining: 3 })
+        expect(await state()).toEqual({ start: written.start, count: 2 })
+        expect(Number(await admin.call('PEXPIRETIME', k))).toBe(expiry)
       })
 
       it('reads a state an earlier keyward wrote as text (at:booked), then replaces it with the packed form', async () => {
@@ -927,6 +972,27 @@ describe('RedisRateLimiter without Redis', () => {
     expect(sent).toEqual(['evalsha 40', 'eval true', 'evalsha 40'])
   })
 
+  it('reads the short path’s integer reply as remaining * (windowMs + 1) + resetMs, and sends a rule’s arguments alone', async () => {
+    const sent: unknown[][] = []
+    const client: RedisScriptClient = {
+      evalsha: async (_sha, ...rest) => (sent.push(rest), 9 * (rule.windowMs + 1) + 100),
+      eval: async () => Promise.reject(new Error('no')),
+    }
+    const limiter = new RedisRateLimiter({ client, prefix: 'p:' })
+    const expected = { allowed: true, blocked: false, retryAfterMs: 0, rules: [{ rule, remaining: 9, resetMs: 100 }] }
+    expect(await limiter.limit({ key: 'k', rules: [rule], now: 0 })).toEqual(expected)
+    const windowed = { ...rule, algorithm: 'fixed-window' as const }
+    expect((await limiter.limit({ key: 'k', rules: [windowed], blockKey: 'a', now: 0 })).rules).toEqual([
+      { rule: windowed, remaining: 9, resetMs: 100 },
+    ])
+    const tag = createHash('sha256').update('k').digest('hex').slice(0, 32)
+    const address = createHash('sha256').update('a').digest('hex').slice(0, 32)
+    expect(sent).toEqual([
+      [1, `p:rl:{${tag}}:10:1000`, '10', '1000'],
+      [2, `p:rl:{${tag}}:10:1000:fw`, `p:lo:{${address}}`, '10', '1000', 'f'],
+    ])
+  })
+
   it('passes other errors through, and rejects a reply of the wrong shape', async () => {
     const failing = new RedisRateLimiter({
       client: { evalsha: () => Promise.reject(new Error('READONLY')), eval: () => Promise.reject(new Error('no')) },
@@ -934,9 +1000,29 @@ describe('RedisRateLimiter without Redis', () => {
     await expect(failing.limit({ key: 'k', rules: [rule], now: 0 })).rejects.toThrow('READONLY')
     const odd = (bad: unknown) =>
       new RedisRateLimiter({ client: { evalsha: () => Promise.resolve(bad), eval: () => Promise.resolve(bad) } })
-    for (const bad of [null, 'OK', [1, 0], [1, 0, 0, 9], [1, 0, 0, 9, '100'], [1, 0, 0, 9, -1], [1, 0, 0, 9, 1.5], [0, 1]]) {
+    for (const bad of [
+      null,
+      'OK',
+      [1, 0],
+      [1, 0, 0, 9],
+      [1, 0, 0, 9, '100'],
+      [1, 0, 0, 9, -1],
+      [1, 0, 0, 9, 1.5],
+      [0, 1],
+      -1,
+      1.5,
+      2 ** 53,
+      // No reset (an allowed call always has one), a remaining at the limit (10).
+      0,
+      9 * 1001,
+      10 * 1001 + 5,
+    ]) {
       await expect(odd(bad).limit({ key: 'k', rules: [rule], now: 0 }), JSON.stringify(bad)).rejects.toThrow(/unexpected reply/)
     }
+    // An integer answers one rule only (the short path's allowed call), never two.
+    await expect(odd(9 * 1001 + 100).limit({ key: 'k', rules: [rule, { limit: 5, windowMs: 60_000 }], now: 0 })).rejects.toThrow(
+      /unexpected reply/,
+    )
     for (const bad of [null, 'OK', [1], [1, 0], [1, 0, 0, 0], [1, '5', 1], [1, -1, 1], [1, 1.5, 1], [1, 5, -1]]) {
       await expect(odd(bad).recordFailure('a', { maxFailures: 1, windowMs: 1000 }, 0), JSON.stringify(bad)).rejects.toThrow(
         /unexpected reply/,
