@@ -1,3 +1,4 @@
+import { isKeyCredits } from '../limiters/credits.js'
 import { RATE_LIMIT_ALGORITHMS } from '../limiters/quota-algorithms.js'
 import type { KeyRecord, RateLimitAlgorithm, RateLimitRule } from '../types.js'
 import {
@@ -49,6 +50,13 @@ const CHECKS: { readonly [K in RecordFieldKind]: (value: unknown) => Checked<K> 
   epochMs: (v) => (isSafeInteger(v) ? v : MALFORMED),
   nullableEpochMs: (v) => (v === null || isSafeInteger(v) ? v : MALFORMED),
   integer: (v) => (isSafeInteger(v) ? v : MALFORMED),
+  // Copied to exactly its three fields: a stray one from a store never reaches the limiter.
+  credits: (v) =>
+    v === null
+      ? null
+      : isKeyCredits(v)
+        ? { remaining: v.remaining, refill: v.refill === null ? null : { amount: v.refill.amount, intervalMs: v.refill.intervalMs }, epoch: v.epoch }
+        : MALFORMED,
 }
 
 /**
@@ -84,6 +92,8 @@ function copyFieldValue(kind: RecordFieldKind, value: unknown): unknown {
       return (value as RateLimitRule[]).map((rule) => ({ ...rule }))
     case 'jsonObject':
       return structuredClone(value)
+    case 'credits':
+      return value === null ? null : structuredClone(value)
     default:
       return value
   }
@@ -168,6 +178,7 @@ function emptyOf(kind: RecordFieldKind): unknown {
   switch (kind) {
     case 'nullableString':
     case 'nullableEpochMs':
+    case 'credits':
       return null
     case 'stringList':
     case 'ruleList':

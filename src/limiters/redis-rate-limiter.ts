@@ -12,8 +12,9 @@ import {
   type RedisScript,
   type RedisScriptClient,
 } from '../stores/redis-scripts.js'
-import type { RateLimitAlgorithm, RateLimitRule } from '../types.js'
-import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
+import type { KeyCredits, RateLimitAlgorithm, RateLimitRule } from '../types.js'
+import { checkCreditAdjustment, checkCreditSpend } from './credit-checks.js'
+import type { BlockState, CreditAdjustment, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 export type { NodeRedisScriptClient, RedisScriptClient }
 
@@ -84,7 +85,9 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  * the window's end; sliding-window the counted calls' times, packed doubles, expiring a window
  * after the newest; lockout `start:count:blockedUntil`.
  */
-const LIMIT_SCRIPT = `
+// The script in parts: the credit script is the same decision with the key's balance read
+// before the rules, refused after them, and written after them.
+const SCRIPT_HEAD = `
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local n = #KEYS
@@ -96,7 +99,8 @@ if ARGV[1] == '1' then
     if blocked_until > now then return {0, 1, blocked_until - now} end
   end
 end
--- Units still booked at now (gcra.ts bookedAt) and the key's expiry, from the stored state.
+`
+const SCRIPT_FUNCTIONS = `-- Units still booked at now (gcra.ts bookedAt) and the key's expiry, from the stored state.
 local function booked_at(key, limit, window)
   local s = redis.call('GET', key)
   if not s then return 0, 0 end
@@ -122,7 +126,8 @@ local function store(key, b, e, window, reset, px)
   if e >= now + reset and e <= now + window then redis.call('SET', key, struct.pack('ddd', now, b, e), 'KEEPTTL')
   else redis.call('SET', key, struct.pack('ddd', now, b, now + window), 'PX', px) end
 end
--- One GCRA rule, the common case: no tables but the reply.
+`
+const SCRIPT_ONE_GCRA_RULE = `-- One GCRA rule, the common case: no tables but the reply.
 if n == 1 and ARGV[4] == 'g' then
   local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
   local b, e = booked_at(KEYS[1], limit, window)
@@ -133,7 +138,8 @@ if n == 1 and ARGV[4] == 'g' then
   store(KEYS[1], next, e, window, reset, ARGV[3])
   return {1, 0, 0, math.floor((tolerance - b) / window), reset}
 end
--- Every rule read and decided (x, y: its state), then, only if all allow, every rule written.
+`
+const SCRIPT_DECIDE = `-- Every rule read and decided (x, y: its state), then, only if all allow, every rule written.
 local kinds, xs, ys, counts = {}, {}, {}, {}
 local allowed, retry = 1, 0
 for i = 1, n do
@@ -173,7 +179,8 @@ for i = 1, n do
     if wait > retry then retry = wait end
   end
 end
-local reply = {allowed, 0, retry}
+`
+const SCRIPT_WRITE = `local reply = {allowed, 0, retry}
 for i = 1, n do
   local limit, window, kind, x, y = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), kinds[i], xs[i], ys[i]
   local remaining, reset
@@ -210,7 +217,77 @@ for i = 1, n do
   end
   reply[2 * i + 2], reply[2 * i + 3] = remaining, reset
 end
-return reply
+`
+const LIMIT_SCRIPT = `${SCRIPT_HEAD}${SCRIPT_FUNCTIONS}${SCRIPT_ONE_GCRA_RULE}${SCRIPT_DECIDE}${SCRIPT_WRITE}return reply
+`
+
+/**
+ * Reads a key's credit state (credits.ts currentCredits, operation for operation): KEYS[n] after
+ * the rules, five ARGV after theirs (cost, epoch, remaining, refill amount, refill interval, 0
+ * without refill). Stored: struct 'ddd' (epoch, remaining, refilledAt), with no expiry: a balance
+ * that expired would come back full from the record.
+ */
+const CREDIT_READ = `-- Credits: the key's balance, after its rules in KEYS and in ARGV.
+local function credit_state(key, epoch, initial, amount, interval)
+  local start = 0
+  if interval > 0 then start = math.floor(now / interval) * interval end
+  local s = redis.call('GET', key)
+  if s then
+    if #s ~= 24 then error('keyward: malformed credit state') end
+    local e, r, a = struct.unpack('ddd', s)
+    if not (e >= 0 and r >= 0 and a >= 0) then error('keyward: malformed credit state') end
+    -- An older epoch (a stale cached record) never replaces the balance held.
+    if e >= epoch then
+      if interval > 0 and start > a then return e, amount, start end
+      return e, r, a
+    end
+  end
+  return epoch, initial, start
+end
+`
+const CREDIT_SPEND_READ = `local ck = KEYS[n]
+n = n - 1
+local c = 3 * n + 2
+local cost, amount, interval = tonumber(ARGV[c]), tonumber(ARGV[c + 3]), tonumber(ARGV[c + 4])
+local ce, cr, ca = credit_state(ck, tonumber(ARGV[c + 1]), tonumber(ARGV[c + 2]), amount, interval)
+`
+// The balance must cover the cost whatever the rules said; a refusal for credits waits for the
+// next refill, or says none will cover it (0).
+const CREDIT_DECIDE = `local exhausted = 0
+if cost > cr then
+  exhausted, allowed, retry = 1, 0, 0
+  if interval > 0 and amount >= cost then retry = math.max(1, ca + interval - now) end
+end
+`
+const CREDIT_WRITE = `if allowed == 1 then
+  cr = cr - cost
+  redis.call('SET', ck, struct.pack('ddd', ce, cr, ca))
+end
+reply[#reply + 1] = cr
+reply[#reply + 1] = exhausted
+`
+/**
+ * The limit script with credits: as LIMIT_SCRIPT (without its one-rule shortcut), the credit
+ * state read with the rules, the spend decided with them, written only when all allow.
+ * Reply: LIMIT_SCRIPT's, then the balance and 1 when the credits refused.
+ */
+const CREDIT_LIMIT_SCRIPT = `${SCRIPT_HEAD}${SCRIPT_FUNCTIONS}${CREDIT_READ}${CREDIT_SPEND_READ}${SCRIPT_DECIDE}${CREDIT_DECIDE}${SCRIPT_WRITE}${CREDIT_WRITE}return reply
+`
+
+/**
+ * Adds to a key's balance (0 reads it, writing nothing). KEYS: the credit state. ARGV: add,
+ * epoch, remaining, refill amount, refill interval. Reply: the balance after.
+ */
+const CREDIT_ADJUST_SCRIPT = `local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+${CREDIT_READ}local add = tonumber(ARGV[1])
+local ce, cr, ca = credit_state(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+if add > 0 then
+  cr = cr + add
+  if cr > 9007199254740991 then error('keyward: a credit balance must stay a safe integer') end
+  redis.call('SET', KEYS[1], struct.pack('ddd', ce, cr, ca))
+end
+return cr
 `
 
 /**
@@ -246,9 +323,20 @@ const SHARED_ON_CLUSTER =
   "keyward: RedisRateLimiter on a Redis Cluster cannot count shared quotas with a key's own in one atomic script " +
   '(their counters are in different slots)'
 
-let scripts: { limit: RedisScript; failure: RedisScript } | undefined
+let scripts: { limit: RedisScript; failure: RedisScript; credit: RedisScript; creditAdjust: RedisScript } | undefined
 function loadScripts() {
-  return (scripts ??= { limit: redisScript(LIMIT_SCRIPT), failure: redisScript(FAILURE_SCRIPT) })
+  return (scripts ??= {
+    limit: redisScript(LIMIT_SCRIPT),
+    failure: redisScript(FAILURE_SCRIPT),
+    credit: redisScript(CREDIT_LIMIT_SCRIPT),
+    creditAdjust: redisScript(CREDIT_ADJUST_SCRIPT),
+  })
+}
+
+/** A spend's ARGV after the rules': cost, epoch, remaining, refill amount and interval (0 0 without). */
+function creditArgs(credits: KeyCredits, cost: number): string[] {
+  const refill = credits.refill
+  return [String(cost), String(credits.epoch), String(credits.remaining), String(refill?.amount ?? 0), String(refill?.intervalMs ?? 0)]
 }
 
 const DIGEST_CACHE_SIZE = 4096
@@ -305,6 +393,13 @@ export class RedisRateLimiter implements RateLimiter {
     return !this.#cluster
   }
 
+  /**
+   * Credits are spent in the same script as the key's rules, on a Cluster too: the balance lives
+   * under the key's own hash tag (`kw:cr:{<hash>}`), in the slot of its rules. It is kept with no
+   * expiry (an expired balance would come back full): run Redis with persistence.
+   */
+  readonly credits = true
+
   constructor(options: RedisRateLimiterOptions) {
     checkOptions(options, REDIS_LIMITER_OPTIONS, { notObject: NOT_A_CLIENT })
     const { client, prefix = 'kw:', timeoutMs = 250 } = options
@@ -317,12 +412,12 @@ export class RedisRateLimiter implements RateLimiter {
     loadScripts()
   }
 
-  /** Checks and counts one call; `request.now` is ignored (Redis's clock decides). */
+  /** Checks and counts one call (and spends its credits); `request.now` is ignored (Redis's clock decides). */
   // async: a bad argument becomes a rejection like any other failure, never a synchronous throw.
-  async limit({ key, rules: own, shared, blockKey }: LimitRequest): Promise<LimitResult> {
-    if (own.length === 0 && shared === undefined && blockKey === undefined)
+  async limit({ key, rules: own, shared, blockKey, credits, cost }: LimitRequest): Promise<LimitResult> {
+    if (own.length === 0 && shared === undefined && blockKey === undefined && credits === undefined)
       return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
-    const { limit } = loadScripts()
+    const loaded = loadScripts()
     const hash = this.#digest(key)
     let rules: readonly RateLimitRule[] = own
     const keys = own.map((rule) => this.#ruleKey(hash, rule))
@@ -340,18 +435,37 @@ export class RedisRateLimiter implements RateLimiter {
       rules = all
     }
     const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs), SCRIPT_CODE[rule.algorithm ?? 'gcra']])
-    if (blockKey === undefined) return this.#withTimeout(this.#run(limit, keys, ['0', ...args]).then((reply) => toResult(reply, rules)))
+    let script = loaded.limit
+    if (credits !== undefined) {
+      // The balance sits under the key's hash tag, in the slot of its own rules.
+      const spend = checkCreditSpend(credits, cost)
+      script = loaded.credit
+      keys.push(this.#creditKey(hash))
+      args.push(...creditArgs(spend.credits, spend.cost))
+    }
+    const spends = credits !== undefined
+    const read = (reply: unknown) => toResult(reply, rules, spends)
+    if (blockKey === undefined) return this.#withTimeout(this.#run(script, keys, ['0', ...args]).then(read))
     const lockoutKey = this.#lockoutKey(blockKey)
-    if (!this.#cluster || rules.length === 0) {
-      return this.#withTimeout(this.#run(limit, [...keys, lockoutKey], ['1', ...args]).then((reply) => toResult(reply, rules)))
+    if (!this.#cluster || keys.length === 0) {
+      return this.#withTimeout(this.#run(script, [...keys, lockoutKey], ['1', ...args]).then(read))
     }
     // Cluster: the address's slot, then the key's. One after the other, so that a call the
     // lockout refuses counts on no quota (the same decision as the one script on one server).
     return this.#withTimeout(
-      this.#run(limit, [lockoutKey], ['1']).then(async (block) => {
-        const blocked = toResult(block, [])
-        return blocked.blocked ? blocked : toResult(await this.#run(limit, keys, ['0', ...args]), rules)
+      this.#run(loaded.limit, [lockoutKey], ['1']).then(async (block) => {
+        const blocked = toResult(block, [], false)
+        return blocked.blocked ? blocked : read(await this.#run(script, keys, ['0', ...args]))
       }),
+    )
+  }
+
+  /** Adds to (or, with 0, reads) a key's running balance in Redis; `now` is ignored (Redis's clock decides). */
+  async adjustCredits(adjustment: CreditAdjustment): Promise<number> {
+    const { key, credits, add } = checkCreditAdjustment(adjustment)
+    const args = [String(add), ...creditArgs(credits, 0).slice(1)]
+    return this.#withTimeout(
+      this.#run(loadScripts().creditAdjust, [this.#creditKey(this.#digest(key))], args).then((reply) => integers([reply], 1)[0]!),
     )
   }
 
@@ -372,6 +486,11 @@ export class RedisRateLimiter implements RateLimiter {
   /** Where one rule's state lives: the key's (or group's) digest as the hash tag, then the rule. */
   #ruleKey(hash: string, rule: RateLimitRule): string {
     return `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[rule.algorithm ?? 'gcra']}`
+  }
+
+  /** A key's running credit balance: its digest as the hash tag, the slot of its rules. */
+  #creditKey(hash: string): string {
+    return `${this.#prefix}cr:{${hash}}`
   }
 
   #lockoutKey(blockKey: string): string {
@@ -412,12 +531,17 @@ function integers(reply: unknown, length: number): number[] {
   return reply as number[]
 }
 
-function toResult(reply: unknown, rules: LimitRequest['rules']): LimitResult {
+function toResult(reply: unknown, rules: LimitRequest['rules'], spends: boolean): LimitResult {
   if (Array.isArray(reply) && reply[1] === 1) {
     const [, , retryAfterMs] = integers(reply, 3)
     return { allowed: false, blocked: true, retryAfterMs: retryAfterMs!, rules: [] }
   }
-  const [allowed, , retryAfterMs, ...states] = integers(reply, 3 + 2 * rules.length)
+  const [allowed, , retryAfterMs, ...states] = integers(reply, 3 + 2 * rules.length + (spends ? 2 : 0))
   const ruleStates: RuleState[] = rules.map((rule, i) => ({ rule, remaining: states[2 * i]!, resetMs: states[2 * i + 1]! }))
-  return { allowed: allowed === 1, blocked: false, retryAfterMs: retryAfterMs!, rules: ruleStates }
+  const result: LimitResult = { allowed: allowed === 1, blocked: false, retryAfterMs: retryAfterMs!, rules: ruleStates }
+  if (spends) {
+    result.credits = states[2 * rules.length]!
+    result.creditsExhausted = states[2 * rules.length + 1] === 1
+  }
+  return result
 }

@@ -6,6 +6,7 @@ import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import {
+  KEYWARD_POSTGRES_CREDITS_SCHEMA,
   KEYWARD_POSTGRES_LIFECYCLE_SCHEMA,
   KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA,
   KEYWARD_POSTGRES_SCHEMA,
@@ -148,6 +149,10 @@ describe('Postgres schema', () => {
     expect(file).toBe(KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA)
     expect(postgresRefreshFamilySql({ table: 'keyward_refresh_families' })).toBe(file)
     expect(postgresRefreshFamilySql({ schema: 'auth' })).toContain('CREATE TABLE IF NOT EXISTS auth.keyward_refresh_families (')
+  })
+
+  it('ships sql/keyward-004.sql identical to the exported credits migration', () => {
+    expect(readFileSync(new URL('../../sql/keyward-004.sql', import.meta.url), 'utf8')).toBe(KEYWARD_POSTGRES_CREDITS_SCHEMA)
   })
 
   it('ships sql/keyward-003.sql identical to the exported lifecycle migration', () => {
