@@ -50,18 +50,25 @@ export interface CreditRefill {
 
 /**
  * A key's usage credits as its record holds them: the balance set by the last create or update
- * (the running balance lives in the limiter), the refill, and `epoch`, which grows on every set
- * so that the limiter takes a new balance once and never goes back to an older one.
+ * (the running balance lives in the limiter), the refill, and `epoch`, a counter that grows by
+ * one on every set or removal, so that the limiter takes a new balance once and never goes back
+ * to an older one (no clock is involved).
  *
  * @example
  * ```ts
- * const credits: KeyCredits = { remaining: 500, refill: null, epoch: 1_767_225_600_000 }
+ * const credits: KeyCredits = { remaining: 500, refill: null, epoch: 3 }
  * ```
  */
 export interface KeyCredits {
   remaining: number
   refill: CreditRefill | null
   epoch: number
+  /**
+   * True once the credits were removed (`kw.keys.update(id, { credits: null })`): the key spends
+   * none, and the record keeps the epoch so that credits set again later are newer than any the
+   * limiter holds. Shown as `credits: null` in `KeyInfo`.
+   */
+  removed?: true
 }
 
 /**
@@ -236,4 +243,5 @@ export interface JwtAuthContext extends AuthContextBase {
   claims: Readonly<Record<string, unknown>>
   keyId?: never
   key?: never
+  credits?: never
 }

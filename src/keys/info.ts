@@ -13,7 +13,7 @@ const date = (ms: number | null): Date | null => (ms === null ? null : new Date(
  * ```
  */
 export function creditsInfo(credits: KeyCredits | null, live?: number): CreditsInfo | null {
-  if (credits === null || credits === undefined) return null
+  if (credits === null || credits === undefined || credits.removed === true) return null
   const refill = credits.refill === null ? null : { amount: credits.refill.amount, intervalMs: credits.refill.intervalMs }
   return { remaining: live ?? credits.remaining, refill }
 }

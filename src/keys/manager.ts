@@ -4,6 +4,7 @@ import { enforceCreateCeiling, enforceRecordCeiling } from './grant-ceiling.js'
 import { digestToHex } from './hashing.js'
 import { validateKeyInput, type CreateKeyInput, type UpdateKeyInput } from './input.js'
 import { creditsInfo, toKeyInfo } from './info.js'
+import { activeCredits } from '../limiters/credits.js'
 import { keySettings } from './record-codec.js'
 import type { SettingField } from './record-fields.js'
 import { generateKey } from './format.js'
@@ -201,16 +202,22 @@ function requireCreditLimiter(rt: Runtime): void {
 }
 
 /**
- * The epoch of a balance set now: above the key's last one, so the limiter takes it once and no
- * stale record can go back to an older one; a time, so a key whose credits were removed and set
- * again still moves forward.
+ * The epoch of a balance set (or removed) now: one above the record's last, removals included,
+ * so the limiter takes it once and no stale record can go back to an older one. A counter, not a
+ * time: instances whose clocks disagree cannot make a set look older than the last.
  */
-function nextEpoch(previous: KeyCredits | null, now: number): number {
-  return Math.max(previous === null ? 0 : previous.epoch + 1, now)
+function nextEpoch(previous: KeyCredits | null): number {
+  return previous === null ? 1 : previous.epoch + 1
 }
 
 function withEpoch(credits: CreditsInfo, epoch: number): KeyCredits {
   return { remaining: credits.remaining, refill: credits.refill, epoch }
+}
+
+/** Removed credits keep their epoch (see {@link KeyCredits.removed}); a key that never had any stays null. */
+function removedCredits(previous: KeyCredits | null): KeyCredits | null {
+  if (previous === null || previous.removed === true) return previous
+  return { remaining: previous.remaining, refill: previous.refill, epoch: previous.epoch + 1, removed: true }
 }
 
 /** Where the limiter keeps a key's balance: under its rotation chain's first id, as its quota. */
@@ -363,7 +370,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       enforceCreateCeiling(rt, input, context)
       const { credits, creditsAdd: _, ...fields } = validateKeyInput(input, 'create', ctx())
       if (credits !== undefined && credits !== null) requireCreditLimiter(rt)
-      const withCredits = { ...fields, credits: credits === undefined || credits === null ? null : withEpoch(credits, nextEpoch(null, rt.now())) }
+      const withCredits = { ...fields, credits: credits === undefined || credits === null ? null : withEpoch(credits, nextEpoch(null)) }
       // Omitted optional settings start empty (no origins, no IPs, no expiry, no credits...).
       const created = await insertNew({ ...keySettings(withCredits), rotatedFrom: null, rootId: null })
       audit('key.created', created.info, context)
@@ -406,7 +413,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       const record = await storeCall(() => rt.store.findById(id))
       if (record === null) return null
       const info = toKeyInfo(record)
-      const credits = record.credits ?? null
+      const credits = activeCredits(record.credits)
       // Without a limiter that holds credits there is no live balance: the one set is all there is.
       if (credits !== null && mode === 'live' && rt.limiterSpendsCredits) info.credits = creditsInfo(credits, await balance(record, credits, 0))
       return info
@@ -422,7 +429,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
         const { credits, creditsAdd, ...rest } = fields
         if ((credits !== undefined && credits !== null) || creditsAdd !== undefined) requireCreditLimiter(rt)
         const held = current.credits ?? null
-        if (creditsAdd !== undefined && held === null) {
+        if (creditsAdd !== undefined && activeCredits(held) === null) {
           throw new KeywardError('validation_failed', {
             message: 'Invalid key input: credits.add',
             errors: [{ field: 'credits.add', message: 'the key has no credits to top up: set { remaining } first' }],
@@ -431,14 +438,14 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
         enforceRecordCeiling(rt, context, current, rest)
         const now = rt.now()
         const changes: KeyRecordPatch = { ...rest, updatedAt: now }
-        if (credits !== undefined) changes.credits = credits === null ? null : withEpoch(credits, nextEpoch(held, now))
+        if (credits !== undefined) changes.credits = credits === null ? removedCredits(held) : withEpoch(credits, nextEpoch(held))
         // A top-up changes no record field: the write still goes through the version, so a key
         // revoked or rotated meanwhile gets no credits.
         const updated = await change(id, changes, current.version)
         if (updated !== null) {
           const info = toKeyInfo(updated)
-          if (creditsAdd !== undefined && updated.credits !== null)
-            info.credits = creditsInfo(updated.credits, await balance(updated, updated.credits, creditsAdd))
+          const topUp = creditsAdd === undefined ? null : activeCredits(updated.credits)
+          if (topUp !== null) info.credits = creditsInfo(topUp, await balance(updated, topUp, creditsAdd!))
           audit('key.updated', info, context)
           return info
         }

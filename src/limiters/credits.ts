@@ -126,6 +126,18 @@ export function isCreditState(value: unknown): value is CreditState {
 const isCount = (n: unknown, max: number): n is number => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max
 
 /**
+ * The credits a key spends: its record's, unless there are none or they were removed.
+ *
+ * @example
+ * ```ts
+ * const credits = activeCredits(record.credits) // KeyCredits | null
+ * ```
+ */
+export function activeCredits(credits: KeyCredits | null | undefined): KeyCredits | null {
+  return credits === null || credits === undefined || credits.removed === true ? null : credits
+}
+
+/**
  * Whether `value` is a key's credits as a record holds them, every field in range: what a store
  * read back and what a limiter is asked to spend from are checked with it.
  *
@@ -136,8 +148,9 @@ const isCount = (n: unknown, max: number): n is number => Number.isSafeInteger(n
  */
 export function isKeyCredits(value: unknown): value is KeyCredits {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
-  const { remaining, refill, epoch } = value as Record<string, unknown>
+  const { remaining, refill, epoch, removed } = value as Record<string, unknown>
   if (!isCount(remaining, MAX_CREDITS) || !isCount(epoch, Number.MAX_SAFE_INTEGER)) return false
+  if (removed !== undefined && removed !== true) return false
   if (refill === null) return true
   if (refill === undefined || typeof refill !== 'object' || Array.isArray(refill)) return false
   const { amount, intervalMs } = refill as Record<string, unknown>

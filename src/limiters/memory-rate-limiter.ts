@@ -121,9 +121,9 @@ export class MemoryRateLimiter implements RateLimiter {
     const decision = spendCredits(spend.credits, spend.cost, this.#credits.get(key), now)
     const result = this.#decideRules(key, own, shared, now, decision.allowed)
     if (!decision.allowed) return { ...result, allowed: false, retryAfterMs: decision.retryAfterMs, credits: decision.remaining, creditsExhausted: true }
-    if (!result.allowed) return { ...result, credits: decision.remaining + spend.cost }
+    if (!result.allowed) return { ...result, credits: decision.remaining + spend.cost, creditsExhausted: false }
     this.#credits.set(key, decision.next)
-    return { ...result, credits: decision.remaining }
+    return { ...result, credits: decision.remaining, creditsExhausted: false }
   }
 
   /**

@@ -64,6 +64,7 @@ describe('isKeyRecord / checkRecordShape', () => {
     ['a negative credit balance', { credits: { remaining: -1, refill: null, epoch: 1 } }],
     ['a fractional credit balance', { credits: { remaining: 1.5, refill: null, epoch: 1 } }],
     ['credits without an epoch', { credits: { remaining: 5, refill: null } }],
+    ['a removal marker that is not true', { credits: { remaining: 5, refill: null, epoch: 2, removed: 'yes' } }],
     ['a refill of a zero interval', { credits: { remaining: 5, refill: { amount: 5, intervalMs: 0 }, epoch: 1 } }],
     ['a refill with a text amount', { credits: { remaining: 5, refill: { amount: '5', intervalMs: 60_000 }, epoch: 1 } }],
   ]
