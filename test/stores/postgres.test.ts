@@ -285,11 +285,13 @@ describe('PostgresTokenStore faults', () => {
       rotated_to: null,
       version: '3',
       root_id: null,
+      credits: { remaining: 5, refill: null, epoch: 2 },
     }
     client.answer = () => Promise.resolve({ rows: [good] })
     const record = await store.findById('AbCd1234')
     expect(record?.createdAt).toBe(1700000000000)
     expect(record?.updatedAt).toBe(1700000000000)
+    expect(record?.credits).toStrictEqual({ remaining: 5, refill: null, epoch: 2 })
     for (const bad of [
       { revoked_at: new Date() },
       { projects: '{p}' },
@@ -301,6 +303,11 @@ describe('PostgresTokenStore faults', () => {
       { version: null },
       { version: '1.5' },
       { root_id: 7 },
+      // A balance of text or without an epoch would never run out: refused (503), never endless.
+      { credits: '{"remaining":5}' },
+      { credits: { remaining: '5', refill: null, epoch: 2 } },
+      { credits: { remaining: 5, refill: null } },
+      { credits: undefined },
     ]) {
       client.answer = () => Promise.resolve({ rows: [{ ...good, ...bad }] })
       await expect(store.findById('AbCd1234')).rejects.toThrow(TypeError)
