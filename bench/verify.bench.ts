@@ -31,7 +31,8 @@ let n = 0
 const nextIp = () => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n++ & 255}`
 const malformed = { authorization: 'Bearer bsk_live_not-a-real-key' }
 const unknownHeaders = { authorization: `Bearer ${unknown}` }
-for (const r of [await cached.verify(valid), await uncached.verify(valid), await cached.verify(metered)]) if (!r.ok) throw new Error(`bench setup: ${r.error.code}`)
+for (const r of [await cached.verify(valid), await uncached.verify(valid), await cached.verify(metered)])
+  if (!r.ok) throw new Error(`bench setup: ${r.error.code}`)
 
 // The peers' lookup: what a hand-rolled design does, a Map from the key's SHA-256 to its owner.
 interface Owner {

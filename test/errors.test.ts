@@ -92,12 +92,15 @@ describe('KeywardError: WWW-Authenticate (RFC 6750 §3)', () => {
 })
 
 describe('KeywardError: Retry-After', () => {
-  it.each(['rate_limited', 'credits_exhausted', 'ip_blocked', 'store_unavailable'] as const)('%s carries Retry-After in seconds when given', (code) => {
-    const error = new KeywardError(code, { retryAfter: 30 })
-    expect(error.headers['retry-after']).toBe('30')
-    expect(error.retryAfter).toBe(30)
-    expect(new KeywardError(code).headers['retry-after']).toBeUndefined()
-  })
+  it.each(['rate_limited', 'credits_exhausted', 'ip_blocked', 'store_unavailable'] as const)(
+    '%s carries Retry-After in seconds when given',
+    (code) => {
+      const error = new KeywardError(code, { retryAfter: 30 })
+      expect(error.headers['retry-after']).toBe('30')
+      expect(error.retryAfter).toBe(30)
+      expect(new KeywardError(code).headers['retry-after']).toBeUndefined()
+    },
+  )
 
   it('always writes delay-seconds (RFC 9110 §10.2.3: digits only), rounding a fraction up', () => {
     expect(new KeywardError('rate_limited', { retryAfter: 0.2 }).headers['retry-after']).toBe('1')

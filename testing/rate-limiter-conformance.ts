@@ -355,7 +355,9 @@ export function describeRateLimiterConformance(name: string, makeLimiter: () => 
         expect(await spend(key, credits(10), 4)).toMatchObject({ allowed: true, credits: 6 })
         const instances = [limiter, ...(harness.peer ? [await harness.peer()] : [])]
         const calls = Array.from({ length: 40 }, (_, i) =>
-          i % 2 === 0 ? adjust(key, credits(10), 1, instances[i % instances.length]) : spend(key, credits(10), 1, [], instances[(i >> 1) % instances.length]),
+          i % 2 === 0
+            ? adjust(key, credits(10), 1, instances[i % instances.length])
+            : spend(key, credits(10), 1, [], instances[(i >> 1) % instances.length]),
         )
         await Promise.all(calls)
         // 6 + 20 added - 20 spent (never short: the balance covers every spend that needs one).
@@ -390,7 +392,11 @@ export function describeRateLimiterConformance(name: string, makeLimiter: () => 
         if (limiter.credits !== true) return skip()
         const key = fresh('c')
         for (const cost of [-1, 1.5, Number.NaN, 2 ** 60]) await expect(spend(key, credits(5), cost)).rejects.toBeInstanceOf(TypeError)
-        for (const bad of [{ remaining: -1, refill: null, epoch: 1 }, { remaining: 5, epoch: 1 }, { remaining: 5, refill: { amount: 1, intervalMs: 10 }, epoch: 1 }])
+        for (const bad of [
+          { remaining: -1, refill: null, epoch: 1 },
+          { remaining: 5, epoch: 1 },
+          { remaining: 5, refill: { amount: 1, intervalMs: 10 }, epoch: 1 },
+        ])
           await expect(spend(key, bad as never)).rejects.toBeInstanceOf(TypeError)
         await expect(adjust(key, credits(5), -3)).rejects.toBeInstanceOf(TypeError)
         expect(await adjust(key, credits(5), 0)).toBe(5)

@@ -34,7 +34,8 @@ export function describeKey(info: KeyInfo): string {
   if (info.rotatedTo !== null) rows.push(['rotated to', info.rotatedTo])
   if (info.credits !== null && info.credits !== undefined) {
     const refill = info.credits.refill
-    rows.push(['credits', `${info.credits.remaining}${refill === null ? '' : `, refilled to ${formatRate({ limit: refill.amount, windowMs: refill.intervalMs })}`}`])
+    const every = refill === null ? '' : `, refilled to ${formatRate({ limit: refill.amount, windowMs: refill.intervalMs })}`
+    rows.push(['credits', `${info.credits.remaining}${every}`])
   }
   return rows.map(([label, value]) => `${`${label}:`.padEnd(16)}${value}\n`).join('')
 }

@@ -337,7 +337,13 @@ export class Checker {
   credits(value: unknown, mode: 'create' | 'update'): { set: CreditsInfo | null } | { add: number } | undefined {
     if (value === null) return { set: null }
     if (!plainObject(value))
-      return (this.add('credits', mode === 'update' ? 'must be { remaining, refill? }, { add } or null' : 'must be { remaining, refill? } or null'), undefined)
+      return (
+        this.add(
+          'credits',
+          mode === 'update' ? 'must be { remaining, refill? }, { add } or null' : 'must be { remaining, refill? } or null',
+        ),
+        undefined
+      )
     const count = (field: string, n: unknown, min: number) => {
       if (Number.isSafeInteger(n) && (n as number) >= min && (n as number) <= MAX_CREDITS) return true
       this.add(field, `must be an integer from ${min} to ${MAX_CREDITS}`)
@@ -346,21 +352,25 @@ export class Checker {
     if (Object.hasOwn(value, 'add')) {
       if (mode === 'create') return (this.add('credits.add', 'is only for an update: create a key with { remaining }'), undefined)
       const extra = Object.keys(value).filter((k) => k !== 'add')
-      if (extra.length > 0) return (this.add('credits', `a top-up takes only add, not ${extra.map((k) => JSON.stringify(k)).join(', ')}`), undefined)
+      if (extra.length > 0)
+        return (this.add('credits', `a top-up takes only add, not ${extra.map((k) => JSON.stringify(k)).join(', ')}`), undefined)
       return count('credits.add', value.add, 1) ? { add: value.add as number } : undefined
     }
     const extra = Object.keys(value).filter((k) => k !== 'remaining' && k !== 'refill')
     if (extra.length > 0) this.add('credits', `unknown field ${extra.map((k) => JSON.stringify(k)).join(', ')}`)
     const ok = count('credits.remaining', value.remaining, 0)
     const refill = value.refill
-    if (refill === undefined || refill === null) return ok && extra.length === 0 ? { set: { remaining: value.remaining as number, refill: null } } : undefined
+    if (refill === undefined || refill === null)
+      return ok && extra.length === 0 ? { set: { remaining: value.remaining as number, refill: null } } : undefined
     if (!plainObject(refill)) return (this.add('credits.refill', 'must be { amount, intervalMs } or null'), undefined)
     const refillExtra = Object.keys(refill).filter((k) => k !== 'amount' && k !== 'intervalMs')
     if (refillExtra.length > 0) this.add('credits.refill', `unknown field ${refillExtra.map((k) => JSON.stringify(k)).join(', ')}`)
     const amountOk = count('credits.refill.amount', refill.amount, 0)
     const { intervalMs } = refill
     const intervalOk =
-      Number.isSafeInteger(intervalMs) && (intervalMs as number) >= MIN_REFILL_INTERVAL_MS && (intervalMs as number) <= MAX_REFILL_INTERVAL_MS
+      Number.isSafeInteger(intervalMs) &&
+      (intervalMs as number) >= MIN_REFILL_INTERVAL_MS &&
+      (intervalMs as number) <= MAX_REFILL_INTERVAL_MS
     if (!intervalOk) this.add('credits.refill.intervalMs', 'must be an integer number of ms from 1000 (one second) to one year')
     if (!ok || !amountOk || !intervalOk || extra.length > 0 || refillExtra.length > 0) return undefined
     return { set: { remaining: value.remaining as number, refill: { amount: refill.amount as number, intervalMs: intervalMs as number } } }

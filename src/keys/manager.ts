@@ -195,7 +195,8 @@ function requireCreditLimiter(rt: Runtime): void {
       {
         field: 'credits',
         message:
-          "this server's limiter cannot spend credits (limiter.credits is not true): use MemoryRateLimiter, RedisRateLimiter or DurableObjectRateLimiter",
+          "this server's limiter cannot spend credits (limiter.credits is not true): " +
+          'use MemoryRateLimiter, RedisRateLimiter or DurableObjectRateLimiter',
       },
     ],
   })
@@ -415,7 +416,8 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       const info = toKeyInfo(record)
       const credits = activeCredits(record.credits)
       // Without a limiter that holds credits there is no live balance: the one set is all there is.
-      if (credits !== null && mode === 'live' && rt.limiterSpendsCredits) info.credits = creditsInfo(credits, await balance(record, credits, 0))
+      if (credits !== null && mode === 'live' && rt.limiterSpendsCredits)
+        info.credits = creditsInfo(credits, await balance(record, credits, 0))
       return info
     },
 

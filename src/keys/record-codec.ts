@@ -41,7 +41,9 @@ function checkRules(value: unknown): Checked<'ruleList'> {
 
 function copyCredits(v: KeyCredits): KeyCredits {
   const refill = v.refill === null ? null : { amount: v.refill.amount, intervalMs: v.refill.intervalMs }
-  return v.removed === true ? { remaining: v.remaining, refill, epoch: v.epoch, removed: true } : { remaining: v.remaining, refill, epoch: v.epoch }
+  return v.removed === true
+    ? { remaining: v.remaining, refill, epoch: v.epoch, removed: true }
+    : { remaining: v.remaining, refill, epoch: v.epoch }
 }
 
 /** One check per kind: the value as keyward keeps it (lists and rules copied), or MALFORMED. */

@@ -101,7 +101,12 @@ export function spendCredits(credits: KeyCredits, cost: number, held: CreditStat
  * const { next, remaining } = addCredits(credits, 500, held, Date.now())
  * ```
  */
-export function addCredits(credits: KeyCredits, add: number, held: CreditState | undefined, now: number): { next: CreditState; remaining: number } {
+export function addCredits(
+  credits: KeyCredits,
+  add: number,
+  held: CreditState | undefined,
+  now: number,
+): { next: CreditState; remaining: number } {
   const state = currentCredits(credits, held, now)
   const remaining = state.remaining + add
   if (!Number.isSafeInteger(remaining)) throw new RangeError('keyward: a credit balance must stay a safe integer')

@@ -142,7 +142,8 @@ export class DurableObjectRateLimiter implements RateLimiter {
     // A group's counters live in the object its name hashes to, another than the key's: one message could not count both.
     if (shared.length > 0 && this.#shards !== 1) throw new Error(SHARED_ON_SHARDS)
     const ruleCount = plain.length + shared.reduce((n, group) => n + group.rules.length, 0)
-    if (ruleCount === 0 && blockKey === undefined && spend === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+    if (ruleCount === 0 && blockKey === undefined && spend === undefined)
+      return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const shard = this.#shard(key)
     const alone = ruleCount === 0 && spend === undefined
     let together = blockKey
@@ -167,7 +168,9 @@ export class DurableObjectRateLimiter implements RateLimiter {
       allowed: answer.allowed,
       blocked: answer.blocked,
       retryAfterMs: answer.retryAfterMs,
-      rules: answer.blocked ? [] : answer.rules.map((state, i) => ({ rule: rules[i]!, remaining: state.remaining, resetMs: state.resetMs })),
+      rules: answer.blocked
+        ? []
+        : answer.rules.map((state, i) => ({ rule: rules[i]!, remaining: state.remaining, resetMs: state.resetMs })),
     }
     if (spend !== undefined && !answer.blocked) {
       result.credits = answer.credits!

@@ -148,7 +148,8 @@ export function checkMessage(value: unknown): LimiterMessage {
       }
     case 'credits':
       if (!isKeyCredits(m.credits)) fail('credits must be { remaining, refill, epoch }')
-      if (!Number.isSafeInteger(m.add) || (m.add as number) < 0 || (m.add as number) > MAX_CREDITS) fail(`add must be an integer from 0 to ${MAX_CREDITS}`)
+      if (!Number.isSafeInteger(m.add) || (m.add as number) < 0 || (m.add as number) > MAX_CREDITS)
+        fail(`add must be an integer from 0 to ${MAX_CREDITS}`)
       return { op: 'credits', key: checkName(m.key, 'key'), credits: m.credits, add: m.add as number }
     case 'blocked':
       return { op: 'blocked', blockKey: checkName(m.blockKey, 'blockKey') }

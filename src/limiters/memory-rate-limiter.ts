@@ -120,7 +120,8 @@ export class MemoryRateLimiter implements RateLimiter {
     const spend = checkCreditSpend(credits, cost)
     const decision = spendCredits(spend.credits, spend.cost, this.#credits.get(key), now)
     const result = this.#decideRules(key, own, shared, now, decision.allowed)
-    if (!decision.allowed) return { ...result, allowed: false, retryAfterMs: decision.retryAfterMs, credits: decision.remaining, creditsExhausted: true }
+    if (!decision.allowed)
+      return { ...result, allowed: false, retryAfterMs: decision.retryAfterMs, credits: decision.remaining, creditsExhausted: true }
     if (!result.allowed) return { ...result, credits: decision.remaining + spend.cost, creditsExhausted: false }
     this.#credits.set(key, decision.next)
     return { ...result, credits: decision.remaining, creditsExhausted: false }
@@ -130,7 +131,13 @@ export class MemoryRateLimiter implements RateLimiter {
    * The rules decided, counted when they all allow and `mayCount` is not false (the credits
    * refused: nothing counts, the rules are reported as they stand).
    */
-  #decideRules(key: string, own: LimitRequest['rules'], shared: LimitRequest['shared'], now: number, mayCount: boolean | undefined): LimitResult {
+  #decideRules(
+    key: string,
+    own: LimitRequest['rules'],
+    shared: LimitRequest['shared'],
+    now: number,
+    mayCount: boolean | undefined,
+  ): LimitResult {
     // The key's rules, then each shared quota's, every one under the counters of whom it counts.
     const rules: RateLimitRule[] = [...own]
     const ids = own.map((rule) => ruleKey(key, rule))

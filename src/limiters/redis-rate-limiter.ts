@@ -271,8 +271,17 @@ reply[#reply + 1] = exhausted
  * state read with the rules, the spend decided with them, written only when all allow.
  * Reply: LIMIT_SCRIPT's, then the balance and 1 when the credits refused.
  */
-const CREDIT_LIMIT_SCRIPT = `${SCRIPT_HEAD}${SCRIPT_FUNCTIONS}${CREDIT_READ}${CREDIT_SPEND_READ}${SCRIPT_DECIDE}${CREDIT_DECIDE}${SCRIPT_WRITE}${CREDIT_WRITE}return reply
-`
+const CREDIT_LIMIT_SCRIPT = [
+  SCRIPT_HEAD,
+  SCRIPT_FUNCTIONS,
+  CREDIT_READ,
+  CREDIT_SPEND_READ,
+  SCRIPT_DECIDE,
+  CREDIT_DECIDE,
+  SCRIPT_WRITE,
+  CREDIT_WRITE,
+  'return reply\n',
+].join('')
 
 /**
  * Adds to a key's balance (0 reads it, writing nothing). KEYS: the credit state. ARGV: add,

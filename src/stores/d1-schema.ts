@@ -129,7 +129,7 @@ export function d1CreditsStatements(names: D1TableNames = {}): string[] {
  */
 export function d1CreditsSql(names: D1TableNames = {}): string {
   const header = [
-    '-- keyward D1 0002: usage credits. Apply once, after 0001. credits holds a key\'s configured credits',
+    "-- keyward D1 0002: usage credits. Apply once, after 0001. credits holds a key's configured credits",
     '-- as JSON { remaining, refill, epoch }, or NULL; the running balance lives in the rate limiter.',
   ].join('\n')
   return `${header}\n\n${d1CreditsStatements(names).join('\n\n')}\n`

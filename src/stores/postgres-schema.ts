@@ -227,9 +227,7 @@ export const KEYWARD_POSTGRES_LIFECYCLE_SCHEMA: string = postgresLifecycleSql()
  */
 export function postgresCreditsStatements(names: PostgresTableName = {}): string[] {
   const { qualified } = resolveTableName(names)
-  return [
-    `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS credits jsonb CHECK (credits IS NULL OR jsonb_typeof(credits) = 'object');`,
-  ]
+  return [`ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS credits jsonb CHECK (credits IS NULL OR jsonb_typeof(credits) = 'object');`]
 }
 
 /**

@@ -231,8 +231,8 @@ export class PostgresTokenStore implements TokenStore {
 
   /**
    * Creates the tables and their indexes when missing (`sql/keyward-001.sql`, then
-   * `sql/keyward-002.sql`), and adds the lifecycle columns (`sql/keyward-003.sql`) and the credits column (`sql/keyward-004.sql`). Idempotent, and
-   * safe when several instances start at once.
+   * `sql/keyward-002.sql`), and adds the lifecycle columns (`sql/keyward-003.sql`) and the
+   * credits column (`sql/keyward-004.sql`). Idempotent, and safe when several instances start at once.
    */
   async migrate(): Promise<void> {
     const timeout = Math.max(this.#timeoutMs, 30_000)

@@ -87,7 +87,8 @@ export function grant(
   const shared = rt.sharedQuotas.length === 0 ? undefined : sharedQuotasFor(rt.sharedQuotas, auth)
   // A key with credits spends them in the same call: a path of its own, so no other key pays for it.
   const credits = principal.record?.credits
-  if (credits !== null && credits !== undefined && credits.removed !== true) return spend(rt, input, client, now, principal, blockKey, shared, credits)
+  if (credits !== null && credits !== undefined && credits.removed !== true)
+    return spend(rt, input, client, now, principal, blockKey, shared, credits)
   if (quota.rules.length > 0 || blockKey !== undefined || shared !== undefined) {
     const request = { key: quota.key, rules: quota.rules, shared: shared?.shared, blockKey, now }
     // An in-process limiter answers at once: no promise, no extra turn of the event loop.
@@ -124,7 +125,8 @@ function spend(
   }
   const quota = principal.quota
   const request: LimitRequest = { key: quota.key, rules: quota.rules, shared: shared?.shared, blockKey, credits, cost: input.cost, now }
-  if (rt.limiter.limitSync !== undefined) return decide(rt, input, client, now, principal, blockKey, shared, spent(rt.limiter.limitSync(request)))
+  if (rt.limiter.limitSync !== undefined)
+    return decide(rt, input, client, now, principal, blockKey, shared, spent(rt.limiter.limitSync(request)))
   return decideLater(rt, input, client, now, principal, blockKey, shared, rt.limiter.limit(request).then(spent))
 }
 

@@ -76,7 +76,10 @@ describe('CLI command line (no store needed)', () => {
       [['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--expires', 'soon', ...store], /--expires "soon"/],
       [['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--credits', 'lots', ...store], /--credits "lots"/],
       [['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--refill', '5/d', ...store], /--refill needs --credits/],
-      [['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--credits', '5', '--refill', '5/week', ...store], /--refill "5\/week"/],
+      [
+        ['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--credits', '5', '--refill', '5/week', ...store],
+        /--refill "5\/week"/,
+      ],
       [['keys', 'update', 'AbCd1234', ...store], /give --credits N/],
       [['keys', 'update', 'AbCd1234', '--no-credits', '--credits', '5', ...store], /--no-credits cannot go with/],
       [['keys', 'update', '--credits', '5', ...store], /takes one key id/],

@@ -100,7 +100,8 @@ export function limiterProxy(workers: Workers, worker: WorkerName, options: { na
   return {
     // As the limiter in the Worker says: credits spent in the key's object, with any number of shards.
     credits: true,
-    adjustCredits: (adjustment: CreditAdjustment) => workers.call(worker, '/limiter/adjustCredits', { options, args: [adjustment] }) as never,
+    adjustCredits: (adjustment: CreditAdjustment) =>
+      workers.call(worker, '/limiter/adjustCredits', { options, args: [adjustment] }) as never,
     limit: (request: LimitRequest) => workers.call(worker, '/limiter/limit', { options, args: [request] }) as never,
     recordFailure: (blockKey: string, policy: LockoutPolicy, now: number) =>
       workers.call(worker, '/limiter/recordFailure', { options, args: [blockKey, policy, now] }) as never,

@@ -11,7 +11,8 @@ import { bareRecord, fullRecord } from '../../testing/records.js'
 function schemaColumns(): string[] {
   const [create] = postgresSchemaStatements()
   const columns = [...create!.matchAll(/^ {2}([a-z_]+)\s/gm)].map((m) => m[1]!)
-  for (const statement of [...postgresLifecycleStatements(), ...postgresCreditsStatements()]) columns.push(/ADD COLUMN IF NOT EXISTS ([a-z_]+)/.exec(statement)![1]!)
+  for (const statement of [...postgresLifecycleStatements(), ...postgresCreditsStatements()])
+    columns.push(/ADD COLUMN IF NOT EXISTS ([a-z_]+)/.exec(statement)![1]!)
   return columns
 }
 

@@ -50,7 +50,12 @@ describe.each(backends)('usage credits on the %s limiter', (_name, makeLimiter, 
     const seen: Array<[string, unknown, unknown, string | undefined]> = []
     for (let i = 0; i < 4; i++) {
       const r = await call(key)
-      seen.push([code(r), r.ok ? r.auth.credits : undefined, r.ok ? r.auth.key?.credits?.remaining : undefined, headersOf(r)['credits-remaining']])
+      seen.push([
+        code(r),
+        r.ok ? r.auth.credits : undefined,
+        r.ok ? r.auth.key?.credits?.remaining : undefined,
+        headersOf(r)['credits-remaining'],
+      ])
     }
     expect(seen).toStrictEqual([
       ['ok', 2, 2, '2'],

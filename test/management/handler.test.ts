@@ -127,7 +127,9 @@ describe('createManagementHandler (no framework)', () => {
       const { kw, request } = await admin()
       const handle = createManagementHandler(kw, { credits: true })
       const create = await handle(
-        request({ body: JSON.stringify({ name: 'n', projects: ['p'], credits: { remaining: 5, refill: { amount: 5, intervalMs: 86_400_000 } } }) }),
+        request({
+          body: JSON.stringify({ name: 'n', projects: ['p'], credits: { remaining: 5, refill: { amount: 5, intervalMs: 86_400_000 } } }),
+        }),
       )
       expect(create.status).toBe(201)
       const { key, info } = JSON.parse(create.body) as { key: string; info: { id: string } }

@@ -69,7 +69,9 @@ describe('managementOpenApi()', () => {
   it('describes credits: a balance to set on create, a set or a top-up on update, the balance in KeyInfo', () => {
     const create = { $ref: '#/components/schemas/CreateKeyInput' }
     const update = { $ref: '#/components/schemas/UpdateKeyInput' }
-    expect(check({ name: 'n', projects: ['p'], credits: { remaining: 5, refill: { amount: 5, intervalMs: 86_400_000 } } }, create)).toEqual([])
+    expect(check({ name: 'n', projects: ['p'], credits: { remaining: 5, refill: { amount: 5, intervalMs: 86_400_000 } } }, create)).toEqual(
+      [],
+    )
     expect(check({ name: 'n', projects: ['p'], credits: { add: 5 } }, create)).not.toEqual([])
     expect(check({ name: 'n', projects: ['p'], credits: { remaining: -1 } }, create)).not.toEqual([])
     expect(check({ credits: { add: 5 } }, update)).toEqual([])
