@@ -44,6 +44,7 @@ export async function fillStore(store: MemoryTokenStore, count: number, keepEver
       rotatedTo: null,
       version: 0,
       rootId: null,
+      credits: null,
     }
     if (!(await store.insert(record))) throw new Error(`fixtures: id ${keyId} taken`)
     if (i % keepEvery === 0) kept.push(key)

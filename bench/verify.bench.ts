@@ -21,12 +21,18 @@ const { key } = await cached.keys.create({ name: 'bench', orgId: 'org_1', projec
 const unknown = (await createKeyward({ prefix: 'bsk' }).keys.create({ name: 'x', orgId: 'o', projects: ['p'] })).key
 const bearer = `Bearer ${key}`
 const valid = { headers: { authorization: bearer }, ip: '203.0.113.10' }
+// A key with usage credits (enough never to run out here): the spend rides on the limiter call.
+const meteredKey = (
+  await cached.keys.create({ name: 'metered', orgId: 'org_1', projects: ['prod-site'], credits: { remaining: 1_000_000_000_000_000 } })
+).key
+const metered = { headers: { authorization: `Bearer ${meteredKey}` }, ip: '203.0.113.10' }
 // Distinct addresses per failing call, so lockout never kicks in and the failure path itself is timed.
 let n = 0
 const nextIp = () => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n++ & 255}`
 const malformed = { authorization: 'Bearer bsk_live_not-a-real-key' }
 const unknownHeaders = { authorization: `Bearer ${unknown}` }
-for (const r of [await cached.verify(valid), await uncached.verify(valid)]) if (!r.ok) throw new Error(`bench setup: ${r.error.code}`)
+for (const r of [await cached.verify(valid), await uncached.verify(valid), await cached.verify(metered)])
+  if (!r.ok) throw new Error(`bench setup: ${r.error.code}`)
 
 // The peers' lookup: what a hand-rolled design does, a Map from the key's SHA-256 to its owner.
 interface Owner {
@@ -70,6 +76,7 @@ core.push(await measure('floor: SHA-256 (@noble/hashes) + Map lookup', () => loo
 core.push(await measure('floor: SHA-256 (node:crypto) + Map lookup', () => lookupNode(key)))
 core.push(await measure('keyward verify(): valid key, cached', () => cached.verify(valid)))
 core.push(await measure('keyward verify(): valid key, uncached (memory store)', () => uncached.verify(valid)))
+core.push(await measure('keyward verify(): valid key with credits, cached (memory limiter)', () => cached.verify(metered)))
 core.push(await measure('passport-headerapikey strategy, same lookup', passportVerify))
 const failures: Result[] = []
 failures.push(await measure('keyward verify(): malformed key', () => cached.verify({ headers: malformed, ip: nextIp() })))

@@ -25,7 +25,7 @@
  * @packageDocumentation
  */
 export { D1TokenStore, type D1TokenStoreOptions } from './stores/d1-token-store.js'
-export { d1SchemaSql, d1SchemaStatements, type D1TableNames } from './stores/d1-schema.js'
+export { d1CreditsSql, d1CreditsStatements, d1SchemaSql, d1SchemaStatements, type D1TableNames } from './stores/d1-schema.js'
 export type { D1DatabaseLike, D1PreparedStatementLike } from './stores/d1-types.js'
 export {
   DurableObjectRateLimiter,

@@ -22,6 +22,7 @@ export type KeywardErrorCode =
   | 'ip_forbidden'
   | 'insufficient_scope'
   | 'rate_limited'
+  | 'credits_exhausted'
   | 'ip_blocked'
   | 'mfa_required'
   | 'store_unavailable'
@@ -72,6 +73,9 @@ const STATUS: Record<KeywardErrorCode, number> = {
   ip_forbidden: 403,
   insufficient_scope: 403,
   rate_limited: 429,
+  // 402, not 429: waiting does not help unless a refill is due (then Retry-After says when), and
+  // clients that retry every 429 on their own would only spin.
+  credits_exhausted: 402,
   ip_blocked: 429,
   mfa_required: 401,
   store_unavailable: 503,
@@ -88,6 +92,7 @@ const TITLE: Record<KeywardErrorCode, string> = {
   ip_forbidden: 'Forbidden',
   insufficient_scope: 'Forbidden',
   rate_limited: 'Too Many Requests',
+  credits_exhausted: 'Payment Required',
   ip_blocked: 'Too Many Requests',
   mfa_required: 'Unauthorized',
   store_unavailable: 'Service Unavailable',
@@ -112,6 +117,7 @@ export const ERROR_MESSAGES: Readonly<Record<KeywardErrorCode, string>> = {
   ip_forbidden: 'IP address not allowed for this token',
   insufficient_scope: 'Token does not have the required scope',
   rate_limited: 'Rate limit exceeded',
+  credits_exhausted: 'Usage credits exhausted for this token',
   ip_blocked: 'Too many failed attempts from this address',
   mfa_required: 'Two-factor authentication is required',
   store_unavailable: 'Authentication is temporarily unavailable',
@@ -133,7 +139,7 @@ export interface KeywardErrorOptions {
   errors?: FieldIssue[]
   /** For `insufficient_scope`: the scopes the request needed, space-separated in the challenge. */
   scope?: string
-  /** Seconds until a retry may succeed (429 and 503). */
+  /** Seconds until a retry may succeed (429, 503, and 402 `credits_exhausted` when a refill is due). */
   retryAfter?: number
   cause?: unknown
 }
@@ -228,6 +234,7 @@ function defaultHeaders(code: KeywardErrorCode, scope: string | undefined, retry
         'www-authenticate': scope ? `${REALM}, error="insufficient_scope", scope="${scope}"` : `${REALM}, error="insufficient_scope"`,
       }
     case 'rate_limited':
+    case 'credits_exhausted':
     case 'ip_blocked':
     case 'store_unavailable':
       return retry

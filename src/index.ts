@@ -11,7 +11,17 @@ export type { RestrictionMode } from './http/restrictions.js'
 export type { VerifyInput, VerifyResult } from './verify/verify.js'
 export type { HeaderSource } from './http/credentials.js'
 export type { WaitUntil } from './verify/usage-recorder.js'
-export type { AuthContext, ApiKeyAuthContext, JwtAuthContext, KeyInfo, RateLimitAlgorithm, RateLimitRule } from './types.js'
+export type {
+  AuthContext,
+  ApiKeyAuthContext,
+  CreditRefill,
+  CreditsInfo,
+  JwtAuthContext,
+  KeyCredits,
+  KeyInfo,
+  RateLimitAlgorithm,
+  RateLimitRule,
+} from './types.js'
 
 // Errors
 export {
@@ -25,9 +35,9 @@ export {
 export { MfaRequiredError } from './jwt/mfa-required-error.js'
 
 // Managing keys, delegation and audit events
-export type { KeyManager, CreatedKey, ListKeysOptions, RotateOptions } from './keys/manager.js'
+export type { KeyManager, CreatedKey, GetKeyOptions, ListKeysOptions, RotateOptions } from './keys/manager.js'
 export type { LeakReport, ReportLeakedOptions } from './keys/leak-report.js'
-export type { CreateKeyInput, UpdateKeyInput } from './keys/input.js'
+export type { CreateKeyInput, CreditsInput, CreditsTopUp, UpdateKeyInput } from './keys/input.js'
 export { checkGrantCeiling, grantCeilingIssues, type GrantCeilingOptions, type GrantTarget } from './keys/grant-ceiling.js'
 export { createScopeExpander } from './keys/scopes.js'
 export {
@@ -97,5 +107,14 @@ export type { ManagementCapabilities, CapabilitiesHook, KeyFormField } from './m
 export type { KeyRecord } from './types.js'
 export type { TokenStore, InvalidationEvent, KeyRecordPatch, ListOptions, UpdateCondition } from './stores/token-store.js'
 export type { RefreshFamilyRecord, RefreshRotation } from './jwt/refresh-family.js'
-export type { RateLimiter, LimitRequest, LimitResult, RuleState, LockoutPolicy, BlockState, SharedQuota } from './limiters/rate-limiter.js'
+export type {
+  RateLimiter,
+  LimitRequest,
+  LimitResult,
+  RuleState,
+  LockoutPolicy,
+  BlockState,
+  SharedQuota,
+  CreditAdjustment,
+} from './limiters/rate-limiter.js'
 export type { SharedQuotaOption } from './limiters/shared-quotas.js'

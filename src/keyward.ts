@@ -93,7 +93,10 @@ export interface KeywardOptions {
   usageFlushMs?: number | false
   /** The clock, epoch ms. Default `Date.now`. Tests pass their own. */
   now?: () => number
-  /** Called with errors of background work (last-used writes, a failing `onEvent`). Never receives a secret. */
+  /**
+   * Called with errors of background work (last-used writes, a failing `onEvent`), and once when a
+   * key with credits is verified on a limiter that cannot spend them. Never receives a secret.
+   */
   onBackgroundError?: (error: unknown) => void
   /** Audit hook: key created / updated / rotated / revoked, and every refused `verify()`. Never receives a secret. Default: none. */
   onEvent?: EventHook
@@ -249,6 +252,8 @@ export function createKeyward(options: KeywardOptions): Keyward {
     lockout,
     lockoutCounts,
     defaultRateLimit,
+    limiterSpendsCredits: limiter.credits === true && typeof limiter.adjustCredits === 'function',
+    reportError: onBackgroundError,
     sharedQuotas,
     usage: usageFlushMs === false ? undefined : new UsageRecorder(store, usageFlushMs, onBackgroundError),
     // Private copies, not frozen: a frozen array leaves V8's fast for-of path, and these are read on

@@ -23,6 +23,9 @@ export type { PostgresJsClient } from './stores/postgres-js.js'
 export {
   KEYWARD_POSTGRES_SCHEMA,
   KEYWARD_POSTGRES_LIFECYCLE_SCHEMA,
+  KEYWARD_POSTGRES_CREDITS_SCHEMA,
+  postgresCreditsSql,
+  postgresCreditsStatements,
   postgresLifecycleSql,
   postgresLifecycleStatements,
   postgresSchemaSql,

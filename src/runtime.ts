@@ -33,6 +33,10 @@ export interface Runtime {
   /** The refusal codes that count toward lockout (`lockout.count`). */
   lockoutCounts: ReadonlySet<string>
   defaultRateLimit: readonly RateLimitRule[]
+  /** Whether the limiter spends credits (`limiter.credits` and `adjustCredits`), read once. */
+  limiterSpendsCredits: boolean
+  /** createKeyward's `onBackgroundError`: told once when a key with credits meets a limiter without them. */
+  reportError: (error: unknown) => void
   /** createKeyward's `sharedQuotas`, checked; empty when none. */
   sharedQuotas: readonly ResolvedSharedQuota[]
   usage: UsageRecorder | undefined

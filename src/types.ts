@@ -35,6 +35,58 @@ export interface RateLimitRule {
 }
 
 /**
+ * A key's credit refill: at the start of every `intervalMs` (intervals aligned to the epoch, so a
+ * day is a UTC day), the balance is set to `amount`, whatever was left.
+ *
+ * @example
+ * ```ts
+ * const daily: CreditRefill = { amount: 1000, intervalMs: 86_400_000 }
+ * ```
+ */
+export interface CreditRefill {
+  amount: number
+  intervalMs: number
+}
+
+/**
+ * A key's usage credits as its record holds them: the balance set by the last create or update
+ * (the running balance lives in the limiter), the refill, and `epoch`, a counter that grows by
+ * one on every set or removal, so that the limiter takes a new balance once and never goes back
+ * to an older one (no clock is involved).
+ *
+ * @example
+ * ```ts
+ * const credits: KeyCredits = { remaining: 500, refill: null, epoch: 3 }
+ * ```
+ */
+export interface KeyCredits {
+  remaining: number
+  refill: CreditRefill | null
+  epoch: number
+  /**
+   * True once the credits were removed (`kw.keys.update(id, { credits: null })`): the key spends
+   * none, and the record keeps the epoch so that credits set again later are newer than any the
+   * limiter holds. Shown as `credits: null` in `KeyInfo`.
+   */
+  removed?: true
+}
+
+/**
+ * A key's credits as {@link KeyInfo} shows them: `remaining` is the live balance where keyward
+ * read it from the limiter (`kw.keys.get`, `auth.key` in a request), else the balance last set.
+ *
+ * @example
+ * ```ts
+ * const info = await kw.keys.get(id)
+ * if (info?.credits) console.log(info.credits.remaining)
+ * ```
+ */
+export interface CreditsInfo {
+  remaining: number
+  refill: CreditRefill | null
+}
+
+/**
  * A key as a {@link TokenStore} keeps it. Holds the hash of the key, never the key.
  * Times are epoch milliseconds so every backend can store them as they are.
  *
@@ -78,6 +130,8 @@ export interface KeyRecord {
    * its predecessor's quota and rotating never refills one.
    */
   rootId: string | null
+  /** Usage credits, or null for a key that spends none (see docs/credits.md). Absent in records from before credits: null. */
+  credits: KeyCredits | null
 }
 
 /**
@@ -111,6 +165,8 @@ export interface KeyInfo {
   revokedAt: Date | null
   rotatedFrom: string | null
   rotatedTo: string | null
+  /** Usage credits, or null: a key without credits spends none. */
+  credits: CreditsInfo | null
 }
 
 /**
@@ -152,6 +208,8 @@ export interface ApiKeyAuthContext extends AuthContextBase {
   keyId: string
   /** The key's stored information (never its secret or hash). */
   key: KeyInfo
+  /** For a key with credits: its balance after this request. Absent for a key without credits. */
+  credits?: number
   // The JWT fields, declared absent: reading them on the union needs no narrowing, and an object
   // mixing both kinds does not type-check.
   subject?: never
@@ -185,4 +243,5 @@ export interface JwtAuthContext extends AuthContextBase {
   claims: Readonly<Record<string, unknown>>
   keyId?: never
   key?: never
+  credits?: never
 }

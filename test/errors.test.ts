@@ -11,6 +11,7 @@ const TABLE: Array<[KeywardErrorCode, number, string | null]> = [
   ['ip_forbidden', 403, 'IP address not allowed for this token'],
   ['insufficient_scope', 403, null],
   ['rate_limited', 429, null],
+  ['credits_exhausted', 402, 'Usage credits exhausted for this token'],
   ['ip_blocked', 429, null],
   ['mfa_required', 401, null],
   ['store_unavailable', 503, null],
@@ -80,6 +81,7 @@ describe('KeywardError: WWW-Authenticate (RFC 6750 §3)', () => {
     'origin_forbidden',
     'ip_forbidden',
     'rate_limited',
+    'credits_exhausted',
     'ip_blocked',
     'store_unavailable',
     'validation_failed',
@@ -90,12 +92,15 @@ describe('KeywardError: WWW-Authenticate (RFC 6750 §3)', () => {
 })
 
 describe('KeywardError: Retry-After', () => {
-  it.each(['rate_limited', 'ip_blocked', 'store_unavailable'] as const)('%s carries Retry-After in seconds when given', (code) => {
-    const error = new KeywardError(code, { retryAfter: 30 })
-    expect(error.headers['retry-after']).toBe('30')
-    expect(error.retryAfter).toBe(30)
-    expect(new KeywardError(code).headers['retry-after']).toBeUndefined()
-  })
+  it.each(['rate_limited', 'credits_exhausted', 'ip_blocked', 'store_unavailable'] as const)(
+    '%s carries Retry-After in seconds when given',
+    (code) => {
+      const error = new KeywardError(code, { retryAfter: 30 })
+      expect(error.headers['retry-after']).toBe('30')
+      expect(error.retryAfter).toBe(30)
+      expect(new KeywardError(code).headers['retry-after']).toBeUndefined()
+    },
+  )
 
   it('always writes delay-seconds (RFC 9110 §10.2.3: digits only), rounding a fraction up', () => {
     expect(new KeywardError('rate_limited', { retryAfter: 0.2 }).headers['retry-after']).toBe('1')
@@ -131,6 +136,7 @@ describe('KeywardError: toJSON is an RFC 9457 problem document', () => {
     const reasons: Record<number, string> = {
       400: 'Bad Request',
       401: 'Unauthorized',
+      402: 'Payment Required',
       403: 'Forbidden',
       404: 'Not Found',
       429: 'Too Many Requests',

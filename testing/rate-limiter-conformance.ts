@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { LimitResult, LockoutPolicy, RateLimiter } from '../src/limiters/rate-limiter.js'
-import type { RateLimitRule } from '../src/types.js'
+import type { KeyCredits, RateLimitRule } from '../src/types.js'
 
 /**
  * What a limiter's test file hands the suite: a limiter, how to tear it down, and for a shared
@@ -37,7 +37,8 @@ const fresh = (what: string) => `${what}${RUN}x${(counter += 1)}`
  * Defines, with vitest, the behaviour every {@link RateLimiter} must have: a burst of exactly the
  * limit then a refusal with the wait, keys and rules counted apart, several rules as one atomic
  * decision, exact counts under concurrency (across instances when `peer` is given), lockout by
- * address, and bad arguments as rejections. `makeLimiter` is called once per test.
+ * address, bad arguments as rejections, and, for a limiter whose `credits` is true, usage
+ * credits spent with the rules as one decision. `makeLimiter` is called once per test.
  *
  * @example
  * ```ts
@@ -271,6 +272,134 @@ export function describeRateLimiterConformance(name: string, makeLimiter: () => 
         for (let i = 0; i < LOCKOUT.maxFailures; i++) await (i % 2 === 0 ? limiter : other).recordFailure(address, LOCKOUT, Date.now())
         expect(await limit(fresh('k'), [TEN_PER_HOUR], address, other)).toMatchObject({ allowed: false, blocked: true })
         expect(await limit(fresh('k'), [TEN_PER_HOUR], address)).toMatchObject({ allowed: false, blocked: true })
+      })
+    })
+
+    describe('credits (limiter.credits)', () => {
+      const credits = (remaining: number, epoch = 1, refill: KeyCredits['refill'] = null): KeyCredits => ({ remaining, refill, epoch })
+      const spend = (key: string, given: KeyCredits, cost?: number, rules: readonly RateLimitRule[] = [], on: RateLimiter = limiter) =>
+        on.limit({ key, rules, credits: given, cost, now: Date.now() })
+      const adjust = (key: string, given: KeyCredits, add: number, on: RateLimiter = limiter) =>
+        on.adjustCredits!({ key, credits: given, add, now: Date.now() })
+
+      it('spends exactly the balance, then refuses as exhausted with no wait when no refill will come', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        const results: LimitResult[] = []
+        for (let i = 0; i < 4; i++) results.push(await spend(key, credits(3)))
+        expect(results.map((r) => [r.allowed, r.credits, r.creditsExhausted])).toStrictEqual([
+          [true, 2, false],
+          [true, 1, false],
+          [true, 0, false],
+          [false, 0, true],
+        ])
+        expect(results[3]).toMatchObject({ blocked: false, retryAfterMs: 0 })
+      })
+
+      it('spends the cost given: more than one, or none (which still reports the balance)', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        expect(await spend(key, credits(10), 4)).toMatchObject({ allowed: true, credits: 6 })
+        expect(await spend(key, credits(10), 0)).toMatchObject({ allowed: true, credits: 6 })
+        expect(await spend(key, credits(10), 7)).toMatchObject({ allowed: false, credits: 6, creditsExhausted: true })
+        expect(await spend(key, credits(10), 6)).toMatchObject({ allowed: true, credits: 0 })
+        expect(await spend(key, credits(10), 0)).toMatchObject({ allowed: true, credits: 0, creditsExhausted: false })
+      })
+
+      it('is one decision with the rules: a quota refusal spends nothing, a credit refusal counts on no rule', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        const rule: RateLimitRule = { limit: 2, windowMs: HOUR }
+        expect(await spend(key, credits(3), 1, [rule])).toMatchObject({ allowed: true, credits: 2, rules: [{ remaining: 1 }] })
+        expect(await spend(key, credits(3), 1, [rule])).toMatchObject({ allowed: true, credits: 1, rules: [{ remaining: 0 }] })
+        const refused = await spend(key, credits(3), 1, [rule])
+        expect(refused).toMatchObject({ allowed: false, creditsExhausted: false, credits: 1 })
+        expect(refused.retryAfterMs).toBeGreaterThan(0)
+        // The quota refused: the balance is untouched.
+        expect(await adjust(key, credits(3), 0)).toBe(1)
+        const other = fresh('c')
+        expect(await spend(other, credits(1), 2, [rule])).toMatchObject({ allowed: false, creditsExhausted: true, credits: 1 })
+        // The credits refused: the rule counted nothing.
+        expect(await limit(other, [rule])).toMatchObject({ allowed: true, rules: [{ remaining: 1 }] })
+      })
+
+      it('a newer epoch sets a new balance once; an older one never restores a spent balance', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        expect(await spend(key, credits(1, 5))).toMatchObject({ allowed: true, credits: 0 })
+        // An instance with a stale record (epoch 4, a full balance) spends from the balance held.
+        expect(await spend(key, credits(100, 4))).toMatchObject({ allowed: false, creditsExhausted: true, credits: 0 })
+        expect(await spend(key, credits(1, 5))).toMatchObject({ allowed: false, creditsExhausted: true })
+        // Set anew (epoch 6): taken once, then spent down like any balance.
+        expect(await spend(key, credits(2, 6))).toMatchObject({ allowed: true, credits: 1 })
+        expect(await spend(key, credits(2, 6))).toMatchObject({ allowed: true, credits: 0 })
+        expect(await spend(key, credits(100, 5))).toMatchObject({ allowed: false, credits: 0 })
+      })
+
+      it('N concurrent spends at K < N credits allow exactly K (through every instance the harness gives)', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        const instances = [limiter, ...(harness.peer ? [await harness.peer()] : [])]
+        const results = await Promise.all(
+          Array.from({ length: 120 }, (_, i) => spend(key, credits(37), 1, [], instances[i % instances.length])),
+        )
+        expect(results.filter((r) => r.allowed)).toHaveLength(37)
+        expect(results.filter((r) => r.creditsExhausted)).toHaveLength(83)
+        expect(await adjust(key, credits(37), 0)).toBe(0)
+      })
+
+      it('adjustCredits adds to the running balance atomically, never losing a concurrent spend; 0 only reads', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        expect(await adjust(key, credits(10), 0)).toBe(10)
+        expect(await spend(key, credits(10), 4)).toMatchObject({ allowed: true, credits: 6 })
+        const instances = [limiter, ...(harness.peer ? [await harness.peer()] : [])]
+        const calls = Array.from({ length: 40 }, (_, i) =>
+          i % 2 === 0
+            ? adjust(key, credits(10), 1, instances[i % instances.length])
+            : spend(key, credits(10), 1, [], instances[(i >> 1) % instances.length]),
+        )
+        await Promise.all(calls)
+        // 6 + 20 added - 20 spent (never short: the balance covers every spend that needs one).
+        expect(await adjust(key, credits(10), 0)).toBe(6)
+        // A read of a key never spent from stores nothing: a later set with the same epoch still applies.
+        const fresher = fresh('c')
+        expect(await adjust(fresher, credits(5), 0)).toBe(5)
+        expect(await spend(fresher, credits(5), 5)).toMatchObject({ allowed: true, credits: 0 })
+      })
+
+      it('refills to the amount at the next interval, and says when when exhausted', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        const refilling = credits(1, 1, { amount: 3, intervalMs: 1000 })
+        expect(await spend(key, refilling)).toMatchObject({ allowed: true, credits: 0 })
+        const second = await spend(key, refilling)
+        if (second.allowed) {
+          // A new interval began in between: refilled to 3, and this call spent one.
+          expect(second.credits).toBe(2)
+        } else {
+          expect(second).toMatchObject({ creditsExhausted: true, credits: 0 })
+          expect(second.retryAfterMs).toBeGreaterThan(0)
+          expect(second.retryAfterMs).toBeLessThanOrEqual(1000)
+          await new Promise((resolve) => setTimeout(resolve, second.retryAfterMs + 50))
+          expect(await spend(key, refilling)).toMatchObject({ allowed: true, credits: 2 })
+        }
+        // A refill smaller than the cost will never cover it: no wait is promised.
+        expect(await spend(key, refilling, 4)).toMatchObject({ allowed: false, creditsExhausted: true, retryAfterMs: 0 })
+      })
+
+      it('rejects a bad cost or malformed credits, never spending', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        for (const cost of [-1, 1.5, Number.NaN, 2 ** 60]) await expect(spend(key, credits(5), cost)).rejects.toBeInstanceOf(TypeError)
+        for (const bad of [
+          { remaining: -1, refill: null, epoch: 1 },
+          { remaining: 5, epoch: 1 },
+          { remaining: 5, refill: { amount: 1, intervalMs: 10 }, epoch: 1 },
+        ])
+          await expect(spend(key, bad as never)).rejects.toBeInstanceOf(TypeError)
+        await expect(adjust(key, credits(5), -3)).rejects.toBeInstanceOf(TypeError)
+        expect(await adjust(key, credits(5), 0)).toBe(5)
       })
     })
 

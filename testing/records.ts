@@ -63,6 +63,7 @@ export function fullRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
     rotatedTo: 'Zz000002',
     version: 7,
     rootId: 'Zz000000',
+    credits: { remaining: 9_007_199_254, refill: { amount: 1000, intervalMs: 86_400_000 }, epoch: T0 + 4 },
     ...overrides,
   }
 }
@@ -99,6 +100,7 @@ export function bareRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
     rotatedTo: null,
     version: 0,
     rootId: null,
+    credits: null,
     ...overrides,
   }
 }

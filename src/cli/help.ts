@@ -40,6 +40,8 @@ Creates a key and prints it once: keyward keeps only its hash.
                         3/h:sliding-window for the window algorithms; repeatable; shown back as given
   --expires WHEN        30d, 12h, ... from now, or an ISO date (2027-01-01)
   --description TEXT    at most 500 characters
+  --credits N           usage credits the key starts with (each request spends its cost, default 1)
+  --refill N/UNIT       with --credits: every period (s, m, h, d; aligned to UTC) the balance is set to N
 
 ${STORE}
 
@@ -58,10 +60,26 @@ ${STORE}
 
 ${EXITS}
 `
+    case 'update':
+      return `Usage: keyward keys update ID (--credits N [--refill N/UNIT | --no-refill] | --no-credits)
+
+Sets a key's usage credits. The new balance replaces the running one at the next request.
+  --credits N           the balance to set
+  --refill N/UNIT       every period (s, m, h, d; aligned to UTC) the balance is set to N
+  --no-refill           no refill
+  --no-credits          remove the key's credits: it spends none
+A top-up that adds to the running balance (never losing a concurrent spend) goes through the
+app's limiter: kw.keys.update(id, { credits: { add } }) or PATCH /keys/ID, not this command.
+
+${STORE}
+
+${EXITS}
+`
     case 'show':
       return `Usage: keyward keys show ID
 
-Shows one key (never its secret).
+Shows one key (never its secret). Credits show the balance last set: the running balance
+lives in the app's limiter.
 
 ${STORE}
 
@@ -96,6 +114,7 @@ Commands:
   create    create a key (printed once)
   list      list an organization's keys
   show      show one key
+  update    set or remove a key's usage credits
   rotate    replace a key, with an optional grace period
   revoke    revoke a key
 

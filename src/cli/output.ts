@@ -32,6 +32,11 @@ export function describeKey(info: KeyInfo): string {
   if (info.description !== null) rows.splice(3, 0, ['description', info.description])
   if (info.rotatedFrom !== null) rows.push(['rotated from', info.rotatedFrom])
   if (info.rotatedTo !== null) rows.push(['rotated to', info.rotatedTo])
+  if (info.credits !== null && info.credits !== undefined) {
+    const refill = info.credits.refill
+    const every = refill === null ? '' : `, refilled to ${formatRate({ limit: refill.amount, windowMs: refill.intervalMs })}`
+    rows.push(['credits', `${info.credits.remaining}${every}`])
+  }
   return rows.map(([label, value]) => `${`${label}:`.padEnd(16)}${value}\n`).join('')
 }
 
@@ -95,13 +100,14 @@ const FLAGS: Readonly<Record<string, string>> = {
   rateLimit: '--rate',
   expiresAt: '--expires',
   gracePeriodMs: '--grace',
+  credits: '--credits',
   limit: '--limit',
   after: '--after',
   id: 'key id',
 }
 
 /** Parts of a rate the library names on their own (`rateLimit[0].limit`), as the user knows them. */
-const RATE_PARTS: Readonly<Record<string, string>> = { limit: 'limit', windowMs: 'window' }
+const RATE_PARTS: Readonly<Record<string, string>> = { limit: 'limit', windowMs: 'window', remaining: 'balance', refill: 'refill' }
 
 /**
  * The bad fields of a refused input, one per line, for stderr, named as the user typed them: the

@@ -54,3 +54,32 @@ export function parseExpiry(text: string, now: number): number | string | null {
   if (duration !== null) return now + duration
   return /^\d{4}-\d{2}-\d{2}/.test(text) ? text : null
 }
+
+/**
+ * `--credits`: a whole number of credits (at most 10^15, checked by the library), or null.
+ *
+ * @example
+ * ```ts
+ * parseCredits('1000') // 1000
+ * ```
+ */
+export function parseCredits(text: string): number | null {
+  return /^[0-9]{1,16}$/.test(text) ? Number(text) : null
+}
+
+/**
+ * `--refill`: credits per period, as a rate is written (`1000/d`, `50/12h`): every period,
+ * aligned to the epoch, the balance is set to the amount. Null when it is not one.
+ *
+ * @example
+ * ```ts
+ * parseRefill('1000/d') // { amount: 1000, intervalMs: 86_400_000 }
+ * ```
+ */
+export function parseRefill(text: string): { amount: number; intervalMs: number } | null {
+  const match = /^([0-9]{1,16})\/([0-9]{0,7})([smhd])$/.exec(text)
+  if (match === null) return null
+  const count = match[2] === '' ? 1 : Number(match[2])
+  if (count === 0) return null
+  return { amount: Number(match[1]), intervalMs: count * UNIT_MS[match[3]!]! }
+}

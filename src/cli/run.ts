@@ -7,7 +7,7 @@ import { helpText } from './help.js'
 import { MissingDriverError, openStore, type StoreTarget } from './open-store.js'
 import { describeKey, flagIssues, keyTable } from './output.js'
 import { redactUrlCredentials } from './redact.js'
-import { parseDuration, parseExpiry, parseRate } from './parse-values.js'
+import { parseCredits, parseDuration, parseExpiry, parseRate, parseRefill } from './parse-values.js'
 import { packageVersion } from './version.js'
 import { resolveTableName } from '../stores/postgres-schema.js'
 
@@ -50,7 +50,11 @@ const COMMANDS = {
     rate: { type: 'string', multiple: true },
     expires: { type: 'string' },
     description: { type: 'string' },
+    credits: { type: 'string' },
+    refill: { type: 'string' },
   },
+  // Only credits for now: the balance set (the CLI cannot reach the app's limiter to top one up).
+  update: { credits: { type: 'string' }, refill: { type: 'string' }, 'no-refill': { type: 'boolean' }, 'no-credits': { type: 'boolean' } },
   list: { org: { type: 'string' }, limit: { type: 'string' }, after: { type: 'string' }, 'include-revoked': { type: 'boolean' } },
   show: {},
   rotate: { grace: { type: 'string' } },
@@ -134,7 +138,29 @@ function createInput(values: Values, now: number): Record<string, unknown> {
     const text = values.expires as string
     input.expiresAt = parseExpiry(text, now) ?? fail(`--expires ${JSON.stringify(text)} is not a duration (30d, 12h) or an ISO date`)
   }
+  if (values.credits !== undefined) input.credits = creditsInput(values)
+  else if (values.refill !== undefined) fail('--refill needs --credits (the balance to start from)')
   return input
+}
+
+/** `--credits N [--refill A/PERIOD | --no-refill]` as the library's `credits`. */
+function creditsInput(values: Values): Record<string, unknown> {
+  const text = values.credits as string
+  const remaining = parseCredits(text) ?? fail(`--credits ${JSON.stringify(text)} is not a whole number of credits`)
+  if (values.refill === undefined) return { remaining, refill: null }
+  const refillText = values.refill as string
+  const refill = parseRefill(refillText) ?? fail(`--refill ${JSON.stringify(refillText)} is not a refill such as 1000/d or 50/h`)
+  return { remaining, refill }
+}
+
+function updateInput(values: Values): Record<string, unknown> {
+  if (values['no-credits'] === true) {
+    if (values.credits !== undefined || values.refill !== undefined) fail('--no-credits cannot go with --credits or --refill')
+    return { credits: null }
+  }
+  if (values.credits === undefined) fail('give --credits N (with --refill A/PERIOD or --no-refill), or --no-credits')
+  if (values.refill !== undefined && values['no-refill'] === true) fail('give --refill or --no-refill, not both')
+  return { credits: creditsInput(values) }
 }
 
 function fail(message: string): never {
@@ -166,8 +192,14 @@ async function execute(command: Command, kw: Keyward, values: Values, id: string
       out(infos, keyTable(infos))
       return
     }
+    case 'update': {
+      const info = await kw.keys.update(id!, updateInput(values) as never, { actor: { type: 'cli' } })
+      out(info, `Updated ${info.id} (${info.name}).\n${describeKey(info)}`)
+      return
+    }
     case 'show': {
-      const info = await kw.keys.get(id!)
+      // The live balance is in the app's limiter, which the CLI does not reach: the one last set.
+      const info = await kw.keys.get(id!, { credits: 'configured' })
       if (info === null) throw notFound(id!)
       out(info, describeKey(info))
       return
@@ -268,7 +300,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     io.stdout(helpText(command))
     return EXIT.ok
   }
-  const wantsId = command === 'show' || command === 'rotate' || command === 'revoke'
+  const wantsId = command === 'show' || command === 'rotate' || command === 'revoke' || command === 'update'
   if (positionals.length !== (wantsId ? 1 : 0)) {
     return report(
       new UsageError(wantsId ? `keys ${command} takes one key id` : `unexpected argument ${JSON.stringify(positionals[0])}`),
@@ -279,7 +311,9 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   try {
     const target = storeTarget(values, io.env)
     const keys = keyOptions(values, io.env)
-    if (command === 'create') createInput(values, io.now()) // flag mistakes before any connection
+    // Flag mistakes before any connection.
+    if (command === 'create') createInput(values, io.now())
+    if (command === 'update') updateInput(values)
     opened = await openStore(target)
     const kw = createKeyward({ ...keys, store: opened.store, usageFlushMs: false, cache: false, lockout: false, now: io.now })
     await execute(command, kw, values, positionals[0], io)

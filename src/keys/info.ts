@@ -1,7 +1,22 @@
 import { displayPrefix } from './format.js'
-import type { KeyInfo, KeyRecord } from '../types.js'
+import type { CreditsInfo, KeyCredits, KeyInfo, KeyRecord } from '../types.js'
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms))
+
+/**
+ * A record's credits as {@link KeyInfo} shows them (no epoch), with `remaining` replaced by the
+ * live balance when one was read from the limiter.
+ *
+ * @example
+ * ```ts
+ * creditsInfo(record.credits, 41) // { remaining: 41, refill: null }
+ * ```
+ */
+export function creditsInfo(credits: KeyCredits | null, live?: number): CreditsInfo | null {
+  if (credits === null || credits === undefined || credits.removed === true) return null
+  const refill = credits.refill === null ? null : { amount: credits.refill.amount, intervalMs: credits.refill.intervalMs }
+  return { remaining: live ?? credits.remaining, refill }
+}
 
 // Written out by hand: a literal of one fixed shape is about twice as fast as a loop over
 // KEY_RECORD_FIELDS. Still tied to the table: `src/keys/record-fields.ts` asserts at compile time
@@ -37,5 +52,6 @@ export function toKeyInfo(record: KeyRecord): KeyInfo {
     revokedAt: date(record.revokedAt),
     rotatedFrom: record.rotatedFrom,
     rotatedTo: record.rotatedTo,
+    credits: creditsInfo(record.credits),
   }
 }

@@ -5,7 +5,8 @@ import { normalizeOriginRule } from '../http/origin.js'
 import { isValidPolicyName } from '../http/rate-limit-headers.js'
 import { isValidScope } from './scopes.js'
 import { ruleAlgorithmIssue } from '../limiters/quota-algorithms.js'
-import type { KeyRecord, RateLimitAlgorithm, RateLimitRule } from '../types.js'
+import { MAX_CREDITS, MAX_REFILL_INTERVAL_MS, MIN_REFILL_INTERVAL_MS } from '../limiters/credits.js'
+import type { CreditsInfo, KeyRecord, RateLimitAlgorithm, RateLimitRule } from '../types.js'
 
 /**
  * What `kw.keys.create()` takes.
@@ -42,6 +43,40 @@ export interface CreateKeyInput {
   prefix?: string
   /** Free-form JSON, at most 4 KiB serialized. */
   metadata?: Record<string, unknown>
+  /**
+   * Usage credits: `remaining` to start with, and an optional refill (every `intervalMs`, aligned
+   * to the epoch, the balance is set to `amount`). Omitted or null: the key spends none. See docs/credits.md.
+   */
+  credits?: CreditsInput | null
+}
+
+/**
+ * A key's credits as create and update take them.
+ *
+ * @example
+ * ```ts
+ * const credits: CreditsInput = { remaining: 1000, refill: { amount: 1000, intervalMs: 86_400_000 } }
+ * ```
+ */
+export interface CreditsInput {
+  /** An integer from 0 to 10^15. */
+  remaining: number
+  /** `amount` an integer from 0 to 10^15, `intervalMs` from 1,000 ms to one year. Omitted or null: no refill. */
+  refill?: { amount: number; intervalMs: number } | null
+}
+
+/**
+ * A top-up for `kw.keys.update(id, { credits: { add } })`: `add` credits added to the running
+ * balance atomically in the limiter, never losing a concurrent spend.
+ *
+ * @example
+ * ```ts
+ * await kw.keys.update(id, { credits: { add: 500 } })
+ * ```
+ */
+export interface CreditsTopUp {
+  /** An integer from 1 to 10^15. */
+  add: number
 }
 
 /**
@@ -58,7 +93,13 @@ export type UpdateKeyInput = Partial<
     CreateKeyInput,
     'name' | 'description' | 'projects' | 'scopes' | 'allowedOrigins' | 'domain' | 'allowedIps' | 'rateLimit' | 'expiresAt' | 'metadata'
   >
->
+> & {
+  /**
+   * `{ remaining, refill? }` sets a new balance (it replaces the running one, spends in flight
+   * included); `{ add }` tops the running balance up atomically; null removes the key's credits.
+   */
+  credits?: CreditsInput | CreditsTopUp | null
+}
 
 const CREATE_FIELDS = new Set([
   'name',
@@ -74,6 +115,7 @@ const CREATE_FIELDS = new Set([
   'environment',
   'prefix',
   'metadata',
+  'credits',
 ])
 const UPDATE_FIELDS = new Set([
   'name',
@@ -86,6 +128,7 @@ const UPDATE_FIELDS = new Set([
   'rateLimit',
   'expiresAt',
   'metadata',
+  'credits',
 ])
 
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point
@@ -123,7 +166,12 @@ type Fields = Partial<
     | 'prefix'
     | 'metadata'
   >
->
+> & {
+  /** A balance to set (create, update), or null for none. The manager adds the epoch. */
+  credits?: CreditsInfo | null
+  /** An update's top-up. */
+  creditsAdd?: number
+}
 
 function textLength(value: string): number {
   let n = 0
@@ -285,6 +333,49 @@ export class Checker {
     return time
   }
 
+  /** A key's credits: a balance to set, a top-up (`{ add }`, update only), or null for none. */
+  credits(value: unknown, mode: 'create' | 'update'): { set: CreditsInfo | null } | { add: number } | undefined {
+    if (value === null) return { set: null }
+    if (!plainObject(value))
+      return (
+        this.add(
+          'credits',
+          mode === 'update' ? 'must be { remaining, refill? }, { add } or null' : 'must be { remaining, refill? } or null',
+        ),
+        undefined
+      )
+    const count = (field: string, n: unknown, min: number) => {
+      if (Number.isSafeInteger(n) && (n as number) >= min && (n as number) <= MAX_CREDITS) return true
+      this.add(field, `must be an integer from ${min} to ${MAX_CREDITS}`)
+      return false
+    }
+    if (Object.hasOwn(value, 'add')) {
+      if (mode === 'create') return (this.add('credits.add', 'is only for an update: create a key with { remaining }'), undefined)
+      const extra = Object.keys(value).filter((k) => k !== 'add')
+      if (extra.length > 0)
+        return (this.add('credits', `a top-up takes only add, not ${extra.map((k) => JSON.stringify(k)).join(', ')}`), undefined)
+      return count('credits.add', value.add, 1) ? { add: value.add as number } : undefined
+    }
+    const extra = Object.keys(value).filter((k) => k !== 'remaining' && k !== 'refill')
+    if (extra.length > 0) this.add('credits', `unknown field ${extra.map((k) => JSON.stringify(k)).join(', ')}`)
+    const ok = count('credits.remaining', value.remaining, 0)
+    const refill = value.refill
+    if (refill === undefined || refill === null)
+      return ok && extra.length === 0 ? { set: { remaining: value.remaining as number, refill: null } } : undefined
+    if (!plainObject(refill)) return (this.add('credits.refill', 'must be { amount, intervalMs } or null'), undefined)
+    const refillExtra = Object.keys(refill).filter((k) => k !== 'amount' && k !== 'intervalMs')
+    if (refillExtra.length > 0) this.add('credits.refill', `unknown field ${refillExtra.map((k) => JSON.stringify(k)).join(', ')}`)
+    const amountOk = count('credits.refill.amount', refill.amount, 0)
+    const { intervalMs } = refill
+    const intervalOk =
+      Number.isSafeInteger(intervalMs) &&
+      (intervalMs as number) >= MIN_REFILL_INTERVAL_MS &&
+      (intervalMs as number) <= MAX_REFILL_INTERVAL_MS
+    if (!intervalOk) this.add('credits.refill.intervalMs', 'must be an integer number of ms from 1000 (one second) to one year')
+    if (!ok || !amountOk || !intervalOk || extra.length > 0 || refillExtra.length > 0) return undefined
+    return { set: { remaining: value.remaining as number, refill: { amount: refill.amount as number, intervalMs: intervalMs as number } } }
+  }
+
   metadata(value: unknown): Record<string, unknown> | undefined {
     if (!plainObject(value)) return (this.add('metadata', 'must be a plain object'), undefined)
     let json: string
@@ -333,6 +424,13 @@ export function validateKeyInput(input: unknown, mode: 'create' | 'update', ctx:
   if (has('rateLimit') || input.rateLimit === null) out.rateLimit = c.rateLimit(input.rateLimit)
   if (has('expiresAt') || input.expiresAt === null) out.expiresAt = c.expiresAt(input.expiresAt, ctx.now)
   if (has('metadata')) out.metadata = c.metadata(input.metadata)
+  if (has('credits') || input.credits === null) {
+    const credits = c.credits(input.credits, mode)
+    if (credits !== undefined) {
+      if ('add' in credits) out.creditsAdd = credits.add
+      else out.credits = credits.set
+    }
+  }
   if (mode === 'create') {
     const environment = has('environment') ? input.environment : ctx.environment
     if (environment !== 'live' && environment !== 'test') c.add('environment', "must be 'live' or 'test'")

@@ -3,14 +3,15 @@ import { actorOf, type ActionContext, type Emit, type KeywardEventType } from '.
 import { enforceCreateCeiling, enforceRecordCeiling } from './grant-ceiling.js'
 import { digestToHex } from './hashing.js'
 import { validateKeyInput, type CreateKeyInput, type UpdateKeyInput } from './input.js'
-import { toKeyInfo } from './info.js'
+import { creditsInfo, toKeyInfo } from './info.js'
+import { activeCredits } from '../limiters/credits.js'
 import { keySettings } from './record-codec.js'
 import type { SettingField } from './record-fields.js'
 import { generateKey } from './format.js'
 import { reportLeakedKey, type LeakReport, type ReportLeakedOptions } from './leak-report.js'
 import type { Runtime } from '../runtime.js'
 import type { KeyRecordPatch } from '../stores/token-store.js'
-import type { KeyInfo, KeyRecord } from '../types.js'
+import type { CreditsInfo, KeyCredits, KeyInfo, KeyRecord } from '../types.js'
 
 /**
  * What `kw.keys.create()` and `kw.keys.rotate()` return: the key, this once, and its info.
@@ -42,6 +43,19 @@ export interface ListKeysOptions {
   limit?: number
   /** Keyset pagination: ids after this one. */
   after?: string
+}
+
+/**
+ * Options of `kw.keys.get()`.
+ *
+ * @example
+ * ```ts
+ * await kw.keys.get(id, { credits: 'configured' }) // no limiter call
+ * ```
+ */
+export interface GetKeyOptions {
+  /** `live` (default): a key's credit balance read from the limiter. `configured`: the balance last set, from the store alone. */
+  credits?: 'live' | 'configured'
 }
 
 /**
@@ -91,8 +105,19 @@ export interface KeyManager {
    * ceiling: 403 `insufficient_scope` for a key beyond what the caller holds, nothing stored.
    */
   create(input: CreateKeyInput, context?: ActionContext): Promise<CreatedKey>
+  /** `credits.remaining` is the balance last set (reading each live balance would cost a limiter call per key). */
   list(options: ListKeysOptions): Promise<KeyInfo[]>
-  get(id: string): Promise<KeyInfo | null>
+  /**
+   * For a key with credits, `credits.remaining` is the live balance, read from the limiter (a
+   * limiter failure rejects with 503); `{ credits: 'configured' }` reads the store alone and shows
+   * the balance last set.
+   */
+  get(id: string, options?: GetKeyOptions): Promise<KeyInfo | null>
+  /**
+   * `{ credits: { remaining, refill? } }` sets a new balance; `{ credits: { add } }` tops it up
+   * atomically in the limiter (a 503 may or may not have added: read the balance before retrying);
+   * `{ credits: null }` removes them. The info answered shows the live balance when credits changed.
+   */
   update(id: string, patch: UpdateKeyInput, context?: ActionContext): Promise<KeyInfo>
   /** Resolves with this key's info, revoked. With `{ successors: true }`, its successors are revoked too (each audited). */
   revoke(id: string, options?: RevokeOptions, context?: ActionContext): Promise<KeyInfo>
@@ -159,6 +184,46 @@ function revokeArguments(second: unknown, third: ActionContext | undefined): [Re
   const { successors } = second as RevokeOptions
   if (successors !== undefined && typeof successors !== 'boolean') throw invalid('successors', 'must be a boolean')
   return [{ successors: successors === true }, third]
+}
+
+/** Credits on a limiter that cannot spend them would let the key pass free, or never: refused up front. */
+function requireCreditLimiter(rt: Runtime): void {
+  if (rt.limiterSpendsCredits) return
+  throw new KeywardError('validation_failed', {
+    message: 'Invalid key input: credits',
+    errors: [
+      {
+        field: 'credits',
+        message:
+          "this server's limiter cannot spend credits (limiter.credits is not true): " +
+          'use MemoryRateLimiter, RedisRateLimiter or DurableObjectRateLimiter',
+      },
+    ],
+  })
+}
+
+/**
+ * The epoch of a balance set (or removed) now: one above the record's last, removals included,
+ * so the limiter takes it once and no stale record can go back to an older one. A counter, not a
+ * time: instances whose clocks disagree cannot make a set look older than the last.
+ */
+function nextEpoch(previous: KeyCredits | null): number {
+  return previous === null ? 1 : previous.epoch + 1
+}
+
+function withEpoch(credits: CreditsInfo, epoch: number): KeyCredits {
+  return { remaining: credits.remaining, refill: credits.refill, epoch }
+}
+
+/** Removed credits keep their epoch (see {@link KeyCredits.removed}); a key that never had any stays null. */
+function removedCredits(previous: KeyCredits | null): KeyCredits | null {
+  if (previous === null || previous.removed === true) return previous
+  return { remaining: previous.remaining, refill: previous.refill, epoch: previous.epoch + 1, removed: true }
+}
+
+/** Where the limiter keeps a key's balance: under its rotation chain's first id, as its quota. */
+function limiterKey(record: KeyRecord): string {
+  return typeof record.rootId === 'string' ? record.rootId : record.id
 }
 
 function checkId(id: unknown): asserts id is string {
@@ -295,15 +360,20 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
   }
 
   const ctx = () => ({ now: rt.now(), prefixes: rt.prefixes, environment: rt.environment })
+  // The running balance in the limiter, `add` added (0 reads). A failure is a 503: no made-up balance.
+  const balance = (record: KeyRecord, credits: KeyCredits, add: number) =>
+    storeCall(() => rt.limiter.adjustCredits!({ key: limiterKey(record), credits, add, now: rt.now() }))
   const revokeFor = async (id: string, options: { successors: boolean }, context: ActionContext | undefined) =>
     toKeyInfo(options.successors ? await revokeChain(id, context) : await revokeOne(id, context))
 
   return {
     async create(input, context) {
       enforceCreateCeiling(rt, input, context)
-      const fields = validateKeyInput(input, 'create', ctx())
-      // Omitted optional settings start empty (no origins, no IPs, no expiry...).
-      const created = await insertNew({ ...keySettings(fields), rotatedFrom: null, rootId: null })
+      const { credits, creditsAdd: _, ...fields } = validateKeyInput(input, 'create', ctx())
+      if (credits !== undefined && credits !== null) requireCreditLimiter(rt)
+      const withCredits = { ...fields, credits: credits === undefined || credits === null ? null : withEpoch(credits, nextEpoch(null)) }
+      // Omitted optional settings start empty (no origins, no IPs, no expiry, no credits...).
+      const created = await insertNew({ ...keySettings(withCredits), rotatedFrom: null, rootId: null })
       audit('key.created', created.info, context)
       return created
     },
@@ -332,10 +402,23 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       return records.map(toKeyInfo)
     },
 
-    async get(id) {
+    async get(id, options) {
+      const mode = options?.credits ?? 'live'
+      if (mode !== 'live' && mode !== 'configured') {
+        throw new KeywardError('validation_failed', {
+          message: 'Invalid get options',
+          errors: [{ field: 'credits', message: "must be 'live' or 'configured'" }],
+        })
+      }
       if (typeof id !== 'string' || !/^[0-9A-Za-z]{8}$/.test(id)) return null
       const record = await storeCall(() => rt.store.findById(id))
-      return record === null ? null : toKeyInfo(record)
+      if (record === null) return null
+      const info = toKeyInfo(record)
+      const credits = activeCredits(record.credits)
+      // Without a limiter that holds credits there is no live balance: the one set is all there is.
+      if (credits !== null && mode === 'live' && rt.limiterSpendsCredits)
+        info.credits = creditsInfo(credits, await balance(record, credits, 0))
+      return info
     },
 
     async update(id, patch, context) {
@@ -345,10 +428,26 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
         const current = await live(id)
         fields ??= validateKeyInput(patch, 'update', ctx())
-        enforceRecordCeiling(rt, context, current, fields)
-        const updated = await change(id, { ...fields, updatedAt: rt.now() }, current.version)
+        const { credits, creditsAdd, ...rest } = fields
+        if ((credits !== undefined && credits !== null) || creditsAdd !== undefined) requireCreditLimiter(rt)
+        const held = current.credits ?? null
+        if (creditsAdd !== undefined && activeCredits(held) === null) {
+          throw new KeywardError('validation_failed', {
+            message: 'Invalid key input: credits.add',
+            errors: [{ field: 'credits.add', message: 'the key has no credits to top up: set { remaining } first' }],
+          })
+        }
+        enforceRecordCeiling(rt, context, current, rest)
+        const now = rt.now()
+        const changes: KeyRecordPatch = { ...rest, updatedAt: now }
+        if (credits !== undefined) changes.credits = credits === null ? removedCredits(held) : withEpoch(credits, nextEpoch(held))
+        // A top-up changes no record field: the write still goes through the version, so a key
+        // revoked or rotated meanwhile gets no credits.
+        const updated = await change(id, changes, current.version)
         if (updated !== null) {
           const info = toKeyInfo(updated)
+          const topUp = creditsAdd === undefined ? null : activeCredits(updated.credits)
+          if (topUp !== null) info.credits = creditsInfo(topUp, await balance(updated, topUp, creditsAdd!))
           audit('key.updated', info, context)
           return info
         }

@@ -1,5 +1,6 @@
+import { isKeyCredits } from '../limiters/credits.js'
 import { RATE_LIMIT_ALGORITHMS } from '../limiters/quota-algorithms.js'
-import type { KeyRecord, RateLimitAlgorithm, RateLimitRule } from '../types.js'
+import type { KeyCredits, KeyRecord, RateLimitAlgorithm, RateLimitRule } from '../types.js'
 import {
   KEY_RECORD_FIELDS,
   KEY_RECORD_FIELD_NAMES,
@@ -38,6 +39,13 @@ function checkRules(value: unknown): Checked<'ruleList'> {
   return rules
 }
 
+function copyCredits(v: KeyCredits): KeyCredits {
+  const refill = v.refill === null ? null : { amount: v.refill.amount, intervalMs: v.refill.intervalMs }
+  return v.removed === true
+    ? { remaining: v.remaining, refill, epoch: v.epoch, removed: true }
+    : { remaining: v.remaining, refill, epoch: v.epoch }
+}
+
 /** One check per kind: the value as keyward keeps it (lists and rules copied), or MALFORMED. */
 const CHECKS: { readonly [K in RecordFieldKind]: (value: unknown) => Checked<K> } = {
   string: (v) => (typeof v === 'string' ? v : MALFORMED),
@@ -49,6 +57,8 @@ const CHECKS: { readonly [K in RecordFieldKind]: (value: unknown) => Checked<K> 
   epochMs: (v) => (isSafeInteger(v) ? v : MALFORMED),
   nullableEpochMs: (v) => (v === null || isSafeInteger(v) ? v : MALFORMED),
   integer: (v) => (isSafeInteger(v) ? v : MALFORMED),
+  // Copied to exactly its three fields: a stray one from a store never reaches the limiter.
+  credits: (v) => (v === null ? null : isKeyCredits(v) ? copyCredits(v) : MALFORMED),
 }
 
 /**
@@ -84,6 +94,8 @@ function copyFieldValue(kind: RecordFieldKind, value: unknown): unknown {
       return (value as RateLimitRule[]).map((rule) => ({ ...rule }))
     case 'jsonObject':
       return structuredClone(value)
+    case 'credits':
+      return value === null ? null : structuredClone(value)
     default:
       return value
   }
@@ -168,6 +180,7 @@ function emptyOf(kind: RecordFieldKind): unknown {
   switch (kind) {
     case 'nullableString':
     case 'nullableEpochMs':
+    case 'credits':
       return null
     case 'stringList':
     case 'ruleList':

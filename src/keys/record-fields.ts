@@ -1,4 +1,4 @@
-import type { KeyInfo, KeyRecord, RateLimitRule } from '../types.js'
+import type { CreditsInfo, KeyCredits, KeyInfo, KeyRecord, RateLimitRule } from '../types.js'
 import type { Environment } from './format.js'
 
 /**
@@ -22,6 +22,8 @@ export interface RecordKindValue {
   epochMs: number
   nullableEpochMs: number | null
   integer: number
+  /** A key's credits (`{ remaining, refill, epoch }`) or null. */
+  credits: KeyCredits | null
 }
 
 /**
@@ -98,6 +100,9 @@ export const KEY_RECORD_FIELDS = {
   // Added by sql/keyward-003.sql: records from before read as version 0 with no root.
   version: { kind: 'integer', column: 'version', patch: false, info: false, legacy: 0, setting: false },
   rootId: { kind: 'nullableString', column: 'root_id', patch: false, info: false, legacy: null, setting: false },
+  // Added by sql/keyward-004.sql. A setting: a rotated key keeps its credits, and with the same
+  // epoch it keeps spending the chain's running balance (counted under rootId like the quota).
+  credits: { kind: 'credits', column: 'credits', patch: true, info: true, legacy: null, setting: true },
 } as const satisfies { readonly [F in keyof KeyRecord]: RecordFieldSpec }
 
 type Fields = typeof KEY_RECORD_FIELDS
@@ -175,7 +180,7 @@ export const SETTING_FIELDS: readonly SettingField[] = KEY_RECORD_FIELD_NAMES.fi
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
 type Assert<T extends true> = T
 type Decoded = { -readonly [F in KeyRecordField]: RecordKindValue[Fields[F]['kind']] }
-type AsInfo<V> = V extends number ? Date : V
+type AsInfo<V> = V extends number ? Date : V extends KeyCredits ? CreditsInfo : V
 type InfoOf = { displayPrefix: string } & { [F in InfoField]: AsInfo<KeyRecord[F]> }
 type Flat<T> = { [K in keyof T]: T[K] }
 export type _RecordMatchesTable = Assert<Same<Decoded, Flat<KeyRecord>>>

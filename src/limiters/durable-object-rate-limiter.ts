@@ -1,8 +1,10 @@
 import { crc32Ascii } from '../internal/crc32.js'
 import { checkOptions, integer, required, withMethods, type OptionRules } from '../internal/options.js'
 import { withTimeout } from '../internal/timers.js'
+import { checkCreditAdjustment, checkCreditSpend } from './credit-checks.js'
 import {
   checkBlockState,
+  checkCreditsAnswer,
   checkLimitAnswer,
   checkName,
   checkPolicy,
@@ -10,7 +12,7 @@ import {
   checkShared,
   type LimiterMessage,
 } from './limiter-messages.js'
-import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter } from './rate-limiter.js'
+import type { BlockState, CreditAdjustment, LimitRequest, LimitResult, LockoutPolicy, RateLimiter } from './rate-limiter.js'
 
 /**
  * A Durable Object stub, the part the limiter uses (`namespace.get(id)`).
@@ -123,23 +125,32 @@ export class DurableObjectRateLimiter implements RateLimiter {
     return this.#shards === 1
   }
 
+  /**
+   * Credits are spent in the key's own object, with its rules, in one message (any number of
+   * shards). A balance is kept until you delete it: the hourly sweep never drops one.
+   */
+  readonly credits = true
+
   /** Checks and counts one call; `request.now` is ignored (the object's clock decides). */
   async limit(request: LimitRequest): Promise<LimitResult> {
     const { key: rawKey, rules: own, shared: rawShared, blockKey: rawBlockKey } = request
     const key = checkName(rawKey, 'key')
+    const spend = request.credits === undefined ? undefined : checkCreditSpend(request.credits, request.cost)
     const plain = checkRules(own)
     const shared = rawShared === undefined ? [] : checkShared(rawShared)
     const blockKey = rawBlockKey === undefined ? undefined : checkName(rawBlockKey, 'blockKey')
     // A group's counters live in the object its name hashes to, another than the key's: one message could not count both.
     if (shared.length > 0 && this.#shards !== 1) throw new Error(SHARED_ON_SHARDS)
     const ruleCount = plain.length + shared.reduce((n, group) => n + group.rules.length, 0)
-    if (ruleCount === 0 && blockKey === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+    if (ruleCount === 0 && blockKey === undefined && spend === undefined)
+      return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const shard = this.#shard(key)
+    const alone = ruleCount === 0 && spend === undefined
     let together = blockKey
-    if (blockKey !== undefined && (ruleCount === 0 || this.#shard(blockKey) !== shard)) {
+    if (blockKey !== undefined && (alone || this.#shard(blockKey) !== shard)) {
       // The address lives in another object: its block is checked first, on its own.
       const block = checkLimitAnswer(await this.#send(this.#shard(blockKey), { op: 'blocked', blockKey }), 0)
-      if (block.blocked || ruleCount === 0) return { ...block, rules: [] }
+      if (block.blocked || alone) return { allowed: block.allowed, blocked: block.blocked, retryAfterMs: block.retryAfterMs, rules: [] }
       together = undefined
     }
     const message: LimiterMessage = {
@@ -148,11 +159,31 @@ export class DurableObjectRateLimiter implements RateLimiter {
       rules: plain,
       ...(shared.length === 0 ? {} : { shared }),
       ...(together === undefined ? {} : { blockKey: together }),
+      ...(spend === undefined ? {} : spend),
     }
-    const answer = checkLimitAnswer(await this.#send(shard, message), ruleCount)
+    const answer = checkLimitAnswer(await this.#send(shard, message), ruleCount, spend !== undefined)
     // The states come back in the order sent: the key's rules, then each group's.
     const rules = [...own, ...(rawShared ?? []).flatMap((group) => group.rules)]
-    return { ...answer, rules: answer.rules.map((state, i) => ({ rule: rules[i]!, remaining: state.remaining, resetMs: state.resetMs })) }
+    const result: LimitResult = {
+      allowed: answer.allowed,
+      blocked: answer.blocked,
+      retryAfterMs: answer.retryAfterMs,
+      rules: answer.blocked
+        ? []
+        : answer.rules.map((state, i) => ({ rule: rules[i]!, remaining: state.remaining, resetMs: state.resetMs })),
+    }
+    if (spend !== undefined && !answer.blocked) {
+      result.credits = answer.credits!
+      result.creditsExhausted = answer.creditsExhausted!
+    }
+    return result
+  }
+
+  /** Adds to (or, with 0, reads) a key's balance in its object; `now` is ignored (the object's clock decides). */
+  async adjustCredits(adjustment: CreditAdjustment): Promise<number> {
+    const { key, credits, add } = checkCreditAdjustment(adjustment)
+    const name = checkName(key, 'key')
+    return checkCreditsAnswer(await this.#send(this.#shard(name), { op: 'credits', key: name, credits, add }))
   }
 
   /** Counts one failure in the address's object; `now` is ignored (the object's clock decides). */

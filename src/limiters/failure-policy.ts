@@ -1,6 +1,6 @@
 import { checkOptions, oneOf, optionError, withMethods, type OptionRules } from '../internal/options.js'
 import { MemoryRateLimiter } from './memory-rate-limiter.js'
-import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter } from './rate-limiter.js'
+import type { BlockState, CreditAdjustment, LimitRequest, LimitResult, LockoutPolicy, RateLimiter } from './rate-limiter.js'
 
 /**
  * What a quota check does when the limiter fails (rejects or times out).
@@ -41,6 +41,7 @@ const FAILURE_POLICY_OPTIONS: OptionRules = {
  * | `recordFailure` (counting a failed attempt) | 503 | 503 | 503 |
  * | `limit` with a `blockKey`, and the block cannot be checked | 503 | 503 | 503 |
  * | `limit`: the quota (block, if any, checked and not set) | 503 | allowed, no RateLimit states | decided by `fallback`, per instance |
+ * | `limit` for a key with credits | 503 | 503 | 503 |
  *
  * "503" means the call rejects, and keyward answers `store_unavailable`. When `limit` fails
  * and the request has a `blockKey`, the wrapper asks the limiter once more for the block alone
@@ -72,7 +73,9 @@ export function withFailurePolicy(limiter: RateLimiter, options: FailurePolicyOp
   const memory = quota === 'memory' ? (fallback ?? new MemoryRateLimiter()) : undefined
 
   async function onFailure(request: LimitRequest, error: unknown): Promise<LimitResult> {
-    if (quota === 'closed') throw error
+    // A balance cannot be kept by "allow" nor by a per-instance fallback (each would spend the
+    // whole balance again): a key with credits fails closed whatever the policy.
+    if (quota === 'closed' || request.credits !== undefined) throw error
     if (request.blockKey !== undefined) {
       // Lockout fails closed: the block alone must be known (this rejects if it cannot be).
       const block = await limiter.limit({ key: request.key, rules: [], blockKey: request.blockKey, now: request.now })
@@ -86,6 +89,12 @@ export function withFailurePolicy(limiter: RateLimiter, options: FailurePolicyOp
     // A fallback that cannot count group budgets would drop them unannounced during an outage: then
     // the wrapper says it cannot either, and createKeyward refuses sharedQuotas up front.
     sharedQuotas: limiter.sharedQuotas === true && (memory === undefined || memory.sharedQuotas === true),
+    // Credits never reach the fallback (see onFailure): the wrapper spends them as the limiter does.
+    credits: limiter.credits === true && typeof limiter.adjustCredits === 'function',
+    adjustCredits(adjustment: CreditAdjustment): Promise<number> {
+      if (typeof limiter.adjustCredits !== 'function') return Promise.reject(new Error('keyward: this limiter keeps no credits'))
+      return limiter.adjustCredits(adjustment)
+    },
     async limit(request: LimitRequest): Promise<LimitResult> {
       try {
         return await limiter.limit(request)

@@ -4,7 +4,9 @@
 // a time: the object decides on its own clock, so a Worker whose clock runs ahead cannot refill
 // a quota or end a block early.
 
-import type { RateLimitRule } from '../types.js'
+import type { KeyCredits, RateLimitRule } from '../types.js'
+import { checkCreditSpend } from './credit-checks.js'
+import { isKeyCredits, MAX_CREDITS } from './credits.js'
 import { ruleAlgorithmIssue } from './quota-algorithms.js'
 import type { BlockState, LockoutPolicy } from './rate-limiter.js'
 
@@ -30,8 +32,9 @@ export interface SharedRules {
  * ```
  */
 export type LimiterMessage =
-  | { op: 'limit'; key: string; rules: RateLimitRule[]; shared?: SharedRules[]; blockKey?: string }
+  | { op: 'limit'; key: string; rules: RateLimitRule[]; shared?: SharedRules[]; blockKey?: string; credits?: KeyCredits; cost?: number }
   | { op: 'blocked'; blockKey: string }
+  | { op: 'credits'; key: string; credits: KeyCredits; add: number }
   | { op: 'fail'; blockKey: string; policy: LockoutPolicy }
 
 /**
@@ -47,6 +50,9 @@ export interface LimitAnswer {
   blocked: boolean
   retryAfterMs: number
   rules: Array<{ remaining: number; resetMs: number }>
+  /** With credits in the message (and not blocked): the balance, and whether the credits refused. */
+  credits?: number
+  creditsExhausted?: boolean
 }
 
 const isPositiveInteger = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0
@@ -138,7 +144,13 @@ export function checkMessage(value: unknown): LimiterMessage {
         rules: checkRules(m.rules),
         ...(m.shared === undefined || m.shared === null ? {} : { shared: checkShared(m.shared) }),
         ...(m.blockKey === undefined || m.blockKey === null ? {} : { blockKey: checkName(m.blockKey, 'blockKey') }),
+        ...(m.credits === undefined || m.credits === null ? {} : checkCreditSpend(m.credits, m.cost ?? undefined)),
       }
+    case 'credits':
+      if (!isKeyCredits(m.credits)) fail('credits must be { remaining, refill, epoch }')
+      if (!Number.isSafeInteger(m.add) || (m.add as number) < 0 || (m.add as number) > MAX_CREDITS)
+        fail(`add must be an integer from 0 to ${MAX_CREDITS}`)
+      return { op: 'credits', key: checkName(m.key, 'key'), credits: m.credits, add: m.add as number }
     case 'blocked':
       return { op: 'blocked', blockKey: checkName(m.blockKey, 'blockKey') }
     case 'fail':
@@ -158,10 +170,12 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
  * const answer = checkLimitAnswer(await response.json(), rules.length)
  * ```
  */
-export function checkLimitAnswer(value: unknown, ruleCount: number): LimitAnswer {
+export function checkLimitAnswer(value: unknown, ruleCount: number, spends = false): LimitAnswer {
   const a = (value ?? {}) as Record<string, unknown>
   const rules = a.rules
   const ok =
+    // A spend must come back with its balance (unless the address was blocked first).
+    (!spends || a.blocked === true || (isCount(a.credits) && typeof a.creditsExhausted === 'boolean')) &&
     typeof a.allowed === 'boolean' &&
     typeof a.blocked === 'boolean' &&
     isCount(a.retryAfterMs) &&
@@ -172,6 +186,20 @@ export function checkLimitAnswer(value: unknown, ruleCount: number): LimitAnswer
     )
   if (!ok) throw new Error('keyward: the rate limiter object answered something that is not a limit result')
   return a as unknown as LimitAnswer
+}
+
+/**
+ * The object's answer to a credits message: the balance, checked (anything else is a 503).
+ *
+ * @example
+ * ```ts
+ * const balance = checkCreditsAnswer(await response.json())
+ * ```
+ */
+export function checkCreditsAnswer(value: unknown): number {
+  const balance = (value as { credits?: unknown } | null)?.credits
+  if (!isCount(balance)) throw new Error('keyward: the rate limiter object answered something that is not a credit balance')
+  return balance
 }
 
 /**

@@ -1,9 +1,11 @@
 import { LRUCache } from 'lru-cache'
 import type { RateLimitRule } from '../types.js'
 import { checkOptions, integer, type OptionRules } from '../internal/options.js'
+import { addCredits, spendCredits, type CreditState } from './credits.js'
+import { checkCreditAdjustment, checkCreditSpend } from './credit-checks.js'
 import { gcra, type GcraState } from './gcra.js'
 import { decideRule, peekRule } from './quota-algorithms.js'
-import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
+import type { BlockState, CreditAdjustment, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 /**
  * Options of {@link MemoryRateLimiter}.
@@ -43,8 +45,15 @@ const MEMORY_LIMITER_OPTIONS: OptionRules = { maxKeys: count, maxAddresses: coun
 export class MemoryRateLimiter implements RateLimiter {
   /** Shared quotas are decided with the key's rules in one synchronous step. */
   readonly sharedQuotas = true
+  /** Credits are spent with the key's rules in the same synchronous step. */
+  readonly credits = true
   /** GcraState per GCRA rule; the other algorithms' states (fixed-window.ts, sliding-window.ts) under keys of their own. */
   readonly #states: LRUCache<string, object>
+  /**
+   * Running credit balances, by limiter key. Never evicted (an evicted balance would come back
+   * full from the record): one entry per key with credits, which only key management creates.
+   */
+  readonly #credits = new Map<string, CreditState>()
   readonly #failures: LRUCache<string, FailureWindow>
 
   constructor(options: MemoryRateLimiterOptions = {}) {
@@ -63,13 +72,15 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   /** The synchronous core of {@link limit}; atomic because nothing else runs in between. */
-  limitSync({ key, rules: own, shared, blockKey, now }: LimitRequest): LimitResult {
+  limitSync({ key, rules: own, shared, blockKey, credits, cost, now }: LimitRequest): LimitResult {
     if (blockKey !== undefined) {
       const window = this.#failures.get(blockKey)
       if (window !== undefined && window.blockedUntil > now) {
         return { allowed: false, blocked: true, retryAfterMs: window.blockedUntil - now, rules: [] }
       }
     }
+    // Credits take the general path below; keys without them never look further than this.
+    if (credits !== undefined) return this.#limitWithCredits(key, own, shared, credits, cost, now)
     // A key without rules of its own and no shared quota: only the block was asked about.
     if (own.length === 0 && shared === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     // One GCRA rule is the common case: no scratch arrays, one key string, the state updated in place.
@@ -94,6 +105,39 @@ export class MemoryRateLimiter implements RateLimiter {
         rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }],
       }
     }
+    return this.#decideRules(key, own, shared, now, undefined)
+  }
+
+  /** Rules and credits decided together: the balance must cover the cost and every rule allow, then both count. */
+  #limitWithCredits(
+    key: string,
+    own: LimitRequest['rules'],
+    shared: LimitRequest['shared'],
+    credits: NonNullable<LimitRequest['credits']>,
+    cost: number | undefined,
+    now: number,
+  ): LimitResult {
+    const spend = checkCreditSpend(credits, cost)
+    const decision = spendCredits(spend.credits, spend.cost, this.#credits.get(key), now)
+    const result = this.#decideRules(key, own, shared, now, decision.allowed)
+    if (!decision.allowed)
+      return { ...result, allowed: false, retryAfterMs: decision.retryAfterMs, credits: decision.remaining, creditsExhausted: true }
+    if (!result.allowed) return { ...result, credits: decision.remaining + spend.cost, creditsExhausted: false }
+    this.#credits.set(key, decision.next)
+    return { ...result, credits: decision.remaining, creditsExhausted: false }
+  }
+
+  /**
+   * The rules decided, counted when they all allow and `mayCount` is not false (the credits
+   * refused: nothing counts, the rules are reported as they stand).
+   */
+  #decideRules(
+    key: string,
+    own: LimitRequest['rules'],
+    shared: LimitRequest['shared'],
+    now: number,
+    mayCount: boolean | undefined,
+  ): LimitResult {
     // The key's rules, then each shared quota's, every one under the counters of whom it counts.
     const rules: RateLimitRule[] = [...own]
     const ids = own.map((rule) => ruleKey(key, rule))
@@ -115,17 +159,30 @@ export class MemoryRateLimiter implements RateLimiter {
         retryAfterMs = Math.max(retryAfterMs, decision.retryAfterMs)
       }
     }
-    if (allowed) {
+    if (allowed && mayCount !== false) {
       for (let i = 0; i < rules.length; i++) this.#states.set(ids[i]!, decisions[i]!.next as object)
     } else {
       // A denied call counts on no rule: report the rules that would have allowed it as they stand.
       for (let i = 0; i < rules.length; i++) {
-        if (!decisions[i]!.allowed) continue
+        if (!allowed && !decisions[i]!.allowed) continue
         const rule = rules[i]!
         states[i] = { rule, ...peekRule(rule, this.#states.peek(ids[i]!), now) }
       }
     }
     return { allowed, blocked: false, retryAfterMs, rules: states }
+  }
+
+  /** Adds credits to a key's running balance (0 reads it); see {@link RateLimiter.adjustCredits}. */
+  adjustCredits(adjustment: CreditAdjustment): Promise<number> {
+    try {
+      const { key, credits, add, now } = checkCreditAdjustment(adjustment)
+      const { next, remaining } = addCredits(credits, add, this.#credits.get(key), now)
+      // A read leaves nothing behind: the balance stays the record's until a spend or a top-up.
+      if (add > 0) this.#credits.set(key, next)
+      return Promise.resolve(remaining)
+    } catch (error) {
+      return Promise.reject(error as Error)
+    }
   }
 
   recordFailure(blockKey: string, policy: LockoutPolicy, now: number): Promise<BlockState> {

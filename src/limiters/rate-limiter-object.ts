@@ -1,4 +1,5 @@
 import type { RateLimitRule } from '../types.js'
+import { addCredits, isCreditState, spendCredits, type CreditDecision, type CreditState } from './credits.js'
 import { checkMessage, type LimitAnswer, type LimiterMessage } from './limiter-messages.js'
 import { decideRule, peekRule, ruleStateUntil } from './quota-algorithms.js'
 import type { BlockState, LockoutPolicy } from './rate-limiter.js'
@@ -59,6 +60,17 @@ const quotaId = (key: string, rule: RateLimitRule) =>
     ? `q|${key}|${rule.limit}|${rule.windowMs}`
     : `q|${key}|${rule.limit}|${rule.windowMs}|${rule.algorithm}`
 const failureId = (blockKey: string) => `f|${blockKey}`
+const creditId = (key: string) => `c|${key}`
+/** A credit balance never stops mattering: an entry swept away would come back full from the record. */
+const FOREVER = Number.MAX_SAFE_INTEGER
+
+/** A stored credit entry's state, checked: a broken one is an error (503), never a full balance. */
+function heldCredits(entry: unknown): CreditState | undefined {
+  if (entry === undefined) return undefined
+  const state = (entry as { state?: unknown } | null)?.state
+  if (!isCreditState(state)) throw new Error('keyward: malformed credit state')
+  return state
+}
 
 /**
  * The Durable Object behind {@link DurableObjectRateLimiter}: quotas (each rule by its algorithm,
@@ -113,8 +125,9 @@ export class KeywardRateLimiterObject {
     return run
   }
 
-  async #handle(m: LimiterMessage): Promise<LimitAnswer | BlockState> {
+  async #handle(m: LimiterMessage): Promise<LimitAnswer | BlockState | { credits: number }> {
     if (m.op === 'fail') return this.#recordFailure(m.blockKey, m.policy)
+    if (m.op === 'credits') return this.#adjustCredits(m.key, m.credits, m.add)
     // The key's rules, then each group's, every one under the counters of whom it counts.
     const rules: RateLimitRule[] = []
     const ids: string[] = []
@@ -127,7 +140,10 @@ export class KeywardRateLimiterObject {
       }
     }
     const blockId = m.blockKey === undefined ? undefined : failureId(m.blockKey)
-    const stored = await this.#storage.get(blockId === undefined ? ids : [blockId, ...ids])
+    const spend = m.op === 'limit' && m.credits !== undefined ? { credits: m.credits, cost: m.cost ?? 1, id: creditId(m.key) } : undefined
+    const read = blockId === undefined ? [...ids] : [blockId, ...ids]
+    if (spend !== undefined) read.push(spend.id)
+    const stored = await this.#storage.get(read)
     // Read once the message has its turn and its state: the object's clock, never the caller's.
     const now = Date.now()
     if (blockId !== undefined) {
@@ -136,24 +152,44 @@ export class KeywardRateLimiterObject {
         return { allowed: false, blocked: true, retryAfterMs: window.blockedUntil - now, rules: [] }
       }
     }
-    if (rules.length === 0) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+    let credit: CreditDecision | undefined
+    if (spend !== undefined) credit = spendCredits(spend.credits, spend.cost, heldCredits(stored.get(spend.id)), now)
+    if (rules.length === 0 && credit === undefined) return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
     const states = ids.map((id) => (stored.get(id) as QuotaEntry | undefined)?.state)
     const decisions = rules.map((rule, i) => decideRule(rule, states[i], now))
-    const allowed = decisions.every((d) => d.allowed)
+    const rulesAllow = decisions.every((d) => d.allowed)
+    // The credits and the rules: all allow, then all count; else nothing does.
+    const allowed = rulesAllow && (credit === undefined || credit.allowed)
     if (allowed) {
       const writes: Record<string, QuotaEntry> = {}
       decisions.forEach((d, i) => (writes[ids[i]!] = { state: d.next, until: ruleStateUntil(rules[i]!, d.next) }))
+      if (credit !== undefined) writes[spend!.id] = { state: credit.next, until: FOREVER }
       await this.#write(writes)
     }
-    return {
+    const answer: LimitAnswer = {
       allowed,
       blocked: false,
-      retryAfterMs: allowed ? 0 : Math.max(...decisions.map((d) => d.retryAfterMs)),
+      retryAfterMs: allowed ? 0 : Math.max(0, ...decisions.map((d) => d.retryAfterMs)),
       // A denied call counts on no rule: the rules that would have allowed it are reported as they stand.
       rules: decisions.map((d, i) =>
-        allowed || !d.allowed ? { remaining: d.remaining, resetMs: d.resetMs } : peekRule(rules[i]!, states[i], now),
+        allowed || (!rulesAllow && !d.allowed) ? { remaining: d.remaining, resetMs: d.resetMs } : peekRule(rules[i]!, states[i], now),
       ),
     }
+    if (credit !== undefined) {
+      // The balance as it stands when the rules refused (nothing spent), after the spend otherwise.
+      answer.credits = credit.allowed && !rulesAllow ? credit.remaining + spend!.cost : credit.remaining
+      answer.creditsExhausted = !credit.allowed
+      if (!credit.allowed) answer.retryAfterMs = credit.retryAfterMs
+    }
+    return answer
+  }
+
+  async #adjustCredits(key: string, credits: Parameters<typeof addCredits>[0], add: number): Promise<{ credits: number }> {
+    const id = creditId(key)
+    const held = heldCredits((await this.#storage.get([id])).get(id))
+    const { next, remaining } = addCredits(credits, add, held, Date.now())
+    if (add > 0) await this.#write({ [id]: { state: next, until: FOREVER } })
+    return { credits: remaining }
   }
 
   async #recordFailure(blockKey: string, policy: LockoutPolicy): Promise<BlockState> {

@@ -1,4 +1,4 @@
-import type { RateLimitRule } from '../types.js'
+import type { KeyCredits, RateLimitRule } from '../types.js'
 
 /**
  * The state of one rule after a {@link RateLimiter.limit} call, for the RateLimit headers.
@@ -51,7 +51,33 @@ export interface LimitRequest {
   shared?: readonly SharedQuota[] | undefined
   /** When set, a blocked address (see {@link RateLimiter.recordFailure}) is refused first. */
   blockKey?: string | undefined
+  /**
+   * The key's credits as its record holds them: `cost` of them are spent under `key`, in the
+   * same atomic decision as the rules (the rules allow and the balance covers the cost, then
+   * both count; else neither). Only for a limiter whose `credits` is true.
+   */
+  credits?: KeyCredits | undefined
+  /** The credits this call spends; default 1. Only looked at with `credits`. */
+  cost?: number | undefined
   /** The pipeline's clock, epoch ms. A shared backend may use its own clock instead. */
+  now: number
+}
+
+/**
+ * A credit top-up or read, for {@link RateLimiter.adjustCredits}.
+ *
+ * @example
+ * ```ts
+ * const balance = await limiter.adjustCredits!({ key: 'AbCd1234', credits: record.credits!, add: 500, now: Date.now() })
+ * ```
+ */
+export interface CreditAdjustment {
+  /** The key's limiter key (its rotation chain's first id), as {@link LimitRequest.key}. */
+  key: string
+  /** The key's credits as its record holds them: the balance to start from when none is held or its epoch is newer. */
+  credits: KeyCredits
+  /** Credits to add atomically to the running balance; 0 only reads it. */
+  add: number
   now: number
 }
 
@@ -72,6 +98,13 @@ export interface LimitResult {
   retryAfterMs: number
   /** One entry per rule, in the order given (the key's, then each shared quota's). Empty when blocked. */
   rules: RuleState[]
+  /** With {@link LimitRequest.credits} (and not blocked): the balance after this call, or as it stands when refused. */
+  credits?: number
+  /**
+   * True when the refusal is the key's credits (the balance does not cover the cost), whatever the
+   * rules said; `retryAfterMs` is then the time to the next refill, 0 when none will cover it.
+   */
+  creditsExhausted?: boolean
 }
 
 /**
@@ -127,6 +160,17 @@ export interface RateLimiter {
    * group's budget go unenforced.
    */
   readonly sharedQuotas?: boolean
+  /**
+   * True when `limit` spends {@link LimitRequest.credits} atomically with the rules and
+   * `adjustCredits` is there. A key with credits fails closed (503, with a warning) on a limiter
+   * that does not say so, and `kw.keys.create`/`update` refuse to give a key credits.
+   */
+  readonly credits?: boolean
+  /**
+   * Adds `add` credits to a key's running balance atomically (0 reads it) and resolves with the
+   * balance after. Never loses a concurrent spend. Required when `credits` is true.
+   */
+  adjustCredits?(adjustment: CreditAdjustment): Promise<number>
   /**
    * Optional synchronous form of {@link limit} for in-process limiters: the pipeline prefers it,
    * sparing a promise per request. Throws where `limit` would reject.

@@ -12,8 +12,9 @@ import {
   type RedisScript,
   type RedisScriptClient,
 } from '../stores/redis-scripts.js'
-import type { RateLimitAlgorithm, RateLimitRule } from '../types.js'
-import type { BlockState, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
+import type { KeyCredits, RateLimitAlgorithm, RateLimitRule } from '../types.js'
+import { checkCreditAdjustment, checkCreditSpend } from './credit-checks.js'
+import type { BlockState, CreditAdjustment, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 export type { NodeRedisScriptClient, RedisScriptClient }
 
@@ -89,12 +90,16 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  * the window's end; sliding-window the counted calls' times, packed doubles, expiring a window
  * after the newest; lockout `start:count:blockedUntil`.
  */
-const LIMIT_SCRIPT = `
+// The script in parts: the credit script is the same decision with the key's balance read
+// before the rules, refused after them, and written after them.
+const SCRIPT_CLOCK = `
 local t = redis.call('TIME')
 -- x - x % 1 is math.floor(x), exactly, without a function call (x % 1 is x - floor(x), exact for a double).
 local us = t[2] / 1000
 local now = t[1] * 1000 + us - us % 1
--- The short path: one GCRA rule (ARGV: limit, windowMs) or one fixed-window rule (limit,
+`
+// Never taken by the credit script: its calls always carry a flag, rules and five credit arguments.
+const SCRIPT_SHORT_PATH = `-- The short path: one GCRA rule (ARGV: limit, windowMs) or one fixed-window rule (limit,
 -- windowMs, 'f'), and the lockout window as KEYS[2] when the call carries an address. Inline, no
 -- closures or tables, and an integer reply, remaining * (windowMs + 1) + resetMs, when the call is
 -- allowed. The general path below never has two or three arguments (a flag, then three per rule).
@@ -164,7 +169,8 @@ if argc == 3 then
   if limit * (window + 1) <= 9007199254740992 then return (limit - y - 1) * (window + 1) + ends_in end
   return {1, 0, 0, limit - y - 1, ends_in}
 end
-local n = #KEYS
+`
+const SCRIPT_LOCKOUT = `local n = #KEYS
 if ARGV[1] == '1' then
   local w = redis.call('GET', KEYS[n])
   n = n - 1
@@ -173,7 +179,8 @@ if ARGV[1] == '1' then
     if blocked_until > now then return {0, 1, blocked_until - now} end
   end
 end
--- Units still booked at now (gcra.ts bookedAt) and the key's expiry, from the stored state.
+`
+const SCRIPT_FUNCTIONS = `-- Units still booked at now (gcra.ts bookedAt) and the key's expiry, from the stored state.
 local function booked_at(key, limit, window)
   local s = redis.call('GET', key)
   if not s then return 0, 0 end
@@ -199,7 +206,8 @@ local function store(key, b, e, window, reset, px)
   if e >= now + reset and e <= now + window then redis.call('SET', key, struct.pack('ddd', now, b, e), 'KEEPTTL')
   else redis.call('SET', key, struct.pack('ddd', now, b, now + window), 'PX', px) end
 end
--- Every rule read and decided (x, y: its state), then, only if all allow, every rule written.
+`
+const SCRIPT_DECIDE = `-- Every rule read and decided (x, y: its state), then, only if all allow, every rule written.
 local kinds, xs, ys, counts = {}, {}, {}, {}
 local allowed, retry = 1, 0
 for i = 1, n do
@@ -239,7 +247,8 @@ for i = 1, n do
     if wait > retry then retry = wait end
   end
 end
-local reply = {allowed, 0, retry}
+`
+const SCRIPT_WRITE = `local reply = {allowed, 0, retry}
 for i = 1, n do
   local limit, window, kind, x, y = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), kinds[i], xs[i], ys[i]
   local remaining, reset
@@ -276,7 +285,87 @@ for i = 1, n do
   end
   reply[2 * i + 2], reply[2 * i + 3] = remaining, reset
 end
-return reply
+`
+const LIMIT_SCRIPT = `${SCRIPT_CLOCK}${SCRIPT_SHORT_PATH}${SCRIPT_LOCKOUT}${SCRIPT_FUNCTIONS}${SCRIPT_DECIDE}${SCRIPT_WRITE}return reply
+`
+
+/**
+ * Reads a key's credit state (credits.ts currentCredits, operation for operation): KEYS[n] after
+ * the rules, five ARGV after theirs (cost, epoch, remaining, refill amount, refill interval, 0
+ * without refill). Stored: struct 'ddd' (epoch, remaining, refilledAt), with no expiry: a balance
+ * that expired would come back full from the record.
+ */
+const CREDIT_READ = `-- Credits: the key's balance, after its rules in KEYS and in ARGV.
+local function credit_state(key, epoch, initial, amount, interval)
+  local start = 0
+  if interval > 0 then start = math.floor(now / interval) * interval end
+  local s = redis.call('GET', key)
+  if s then
+    if #s ~= 24 then error('keyward: malformed credit state') end
+    local e, r, a = struct.unpack('ddd', s)
+    if not (e >= 0 and r >= 0 and a >= 0) then error('keyward: malformed credit state') end
+    -- An older epoch (a stale cached record) never replaces the balance held.
+    if e >= epoch then
+      if interval > 0 and start > a then return e, amount, start end
+      return e, r, a
+    end
+  end
+  return epoch, initial, start
+end
+`
+const CREDIT_SPEND_READ = `local ck = KEYS[n]
+n = n - 1
+local c = 3 * n + 2
+local cost, amount, interval = tonumber(ARGV[c]), tonumber(ARGV[c + 3]), tonumber(ARGV[c + 4])
+local ce, cr, ca = credit_state(ck, tonumber(ARGV[c + 1]), tonumber(ARGV[c + 2]), amount, interval)
+`
+// The balance must cover the cost whatever the rules said; a refusal for credits waits for the
+// next refill, or says none will cover it (0).
+const CREDIT_DECIDE = `local exhausted = 0
+if cost > cr then
+  exhausted, allowed, retry = 1, 0, 0
+  if interval > 0 and amount >= cost then retry = math.max(1, ca + interval - now) end
+end
+`
+const CREDIT_WRITE = `if allowed == 1 then
+  cr = cr - cost
+  redis.call('SET', ck, struct.pack('ddd', ce, cr, ca))
+end
+reply[#reply + 1] = cr
+reply[#reply + 1] = exhausted
+`
+/**
+ * The limit script with credits: as LIMIT_SCRIPT (without its short path), the credit
+ * state read with the rules, the spend decided with them, written only when all allow.
+ * Reply: LIMIT_SCRIPT's, then the balance and 1 when the credits refused.
+ */
+const CREDIT_LIMIT_SCRIPT = [
+  SCRIPT_CLOCK,
+  SCRIPT_LOCKOUT,
+  SCRIPT_FUNCTIONS,
+  CREDIT_READ,
+  CREDIT_SPEND_READ,
+  SCRIPT_DECIDE,
+  CREDIT_DECIDE,
+  SCRIPT_WRITE,
+  CREDIT_WRITE,
+  'return reply\n',
+].join('')
+
+/**
+ * Adds to a key's balance (0 reads it, writing nothing). KEYS: the credit state. ARGV: add,
+ * epoch, remaining, refill amount, refill interval. Reply: the balance after.
+ */
+const CREDIT_ADJUST_SCRIPT = `local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+${CREDIT_READ}local add = tonumber(ARGV[1])
+local ce, cr, ca = credit_state(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+if add > 0 then
+  cr = cr + add
+  if cr > 9007199254740991 then error('keyward: a credit balance must stay a safe integer') end
+  redis.call('SET', KEYS[1], struct.pack('ddd', ce, cr, ca))
+end
+return cr
 `
 
 /**
@@ -312,9 +401,20 @@ const SHARED_ON_CLUSTER =
   "keyward: RedisRateLimiter on a Redis Cluster cannot count shared quotas with a key's own in one atomic script " +
   '(their counters are in different slots)'
 
-let scripts: { limit: RedisScript; failure: RedisScript } | undefined
+let scripts: { limit: RedisScript; failure: RedisScript; credit: RedisScript; creditAdjust: RedisScript } | undefined
 function loadScripts() {
-  return (scripts ??= { limit: redisScript(LIMIT_SCRIPT), failure: redisScript(FAILURE_SCRIPT) })
+  return (scripts ??= {
+    limit: redisScript(LIMIT_SCRIPT),
+    failure: redisScript(FAILURE_SCRIPT),
+    credit: redisScript(CREDIT_LIMIT_SCRIPT),
+    creditAdjust: redisScript(CREDIT_ADJUST_SCRIPT),
+  })
+}
+
+/** A spend's ARGV after the rules': cost, epoch, remaining, refill amount and interval (0 0 without). */
+function creditArgs(credits: KeyCredits, cost: number): string[] {
+  const refill = credits.refill
+  return [String(cost), String(credits.epoch), String(credits.remaining), String(refill?.amount ?? 0), String(refill?.intervalMs ?? 0)]
 }
 
 const DIGEST_CACHE_SIZE = 4096
@@ -379,6 +479,13 @@ export class RedisRateLimiter implements RateLimiter {
     return !this.#cluster
   }
 
+  /**
+   * Credits are spent in the same script as the key's rules, on a Cluster too: the balance lives
+   * under the key's own hash tag (`kw:cr:{<hash>}`), in the slot of its rules. It is kept with no
+   * expiry (an expired balance would come back full): run Redis with persistence.
+   */
+  readonly credits = true
+
   constructor(options: RedisRateLimiterOptions) {
     checkOptions(options, REDIS_LIMITER_OPTIONS, { notObject: NOT_A_CLIENT })
     const { client, prefix = 'kw:', timeoutMs = 250 } = options
@@ -391,28 +498,30 @@ export class RedisRateLimiter implements RateLimiter {
     loadScripts()
   }
 
-  /** Checks and counts one call; `request.now` is ignored (Redis's clock decides). */
+  /** Checks and counts one call (and spends its credits); `request.now` is ignored (Redis's clock decides). */
   // async: a bad argument becomes a rejection like any other failure, never a synchronous throw.
-  async limit({ key, rules: own, shared, blockKey }: LimitRequest): Promise<LimitResult> {
-    if (own.length === 0 && shared === undefined && blockKey === undefined)
+  async limit({ key, rules: own, shared, blockKey, credits, cost }: LimitRequest): Promise<LimitResult> {
+    if (own.length === 0 && shared === undefined && blockKey === undefined && credits === undefined)
       return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
-    const { limit } = loadScripts()
+    const loaded = loadScripts()
     const hash = this.#digest(key)
     // One GCRA or fixed-window rule, what verify() sends for most keys: the script's short path,
     // its arguments built once per rule, the lockout checked in it (or first, on a Cluster).
-    if (own.length === 1 && (shared === undefined || shared.length === 0)) {
+    // A key with credits never: its balance is spent by the credit script, with its rules.
+    if (own.length === 1 && (shared === undefined || shared.length === 0) && credits === undefined) {
       const one = this.#oneRule(own[0]!)
       if (one !== undefined) {
         const ruleKey = this.#prefix + 'rl:{' + hash + one.keyTail
-        if (blockKey === undefined) return this.#withTimeout(this.#run(limit, [ruleKey], one.args).then((reply) => toResult(reply, own)))
+        if (blockKey === undefined)
+          return this.#withTimeout(this.#run(loaded.limit, [ruleKey], one.args).then((reply) => toResult(reply, own, false)))
         const lockoutKey = this.#lockoutKey(blockKey)
         if (!this.#cluster) {
-          return this.#withTimeout(this.#run(limit, [ruleKey, lockoutKey], one.args).then((reply) => toResult(reply, own)))
+          return this.#withTimeout(this.#run(loaded.limit, [ruleKey, lockoutKey], one.args).then((reply) => toResult(reply, own, false)))
         }
         return this.#withTimeout(
-          this.#run(limit, [lockoutKey], ['1']).then(async (block) => {
-            const blocked = toResult(block, [])
-            return blocked.blocked ? blocked : toResult(await this.#run(limit, [ruleKey], one.args), own)
+          this.#run(loaded.limit, [lockoutKey], ['1']).then(async (block) => {
+            const blocked = toResult(block, [], false)
+            return blocked.blocked ? blocked : toResult(await this.#run(loaded.limit, [ruleKey], one.args), own, false)
           }),
         )
       }
@@ -433,18 +542,37 @@ export class RedisRateLimiter implements RateLimiter {
       rules = all
     }
     const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs), SCRIPT_CODE[rule.algorithm ?? 'gcra']])
-    if (blockKey === undefined) return this.#withTimeout(this.#run(limit, keys, ['0', ...args]).then((reply) => toResult(reply, rules)))
+    let script = loaded.limit
+    if (credits !== undefined) {
+      // The balance sits under the key's hash tag, in the slot of its own rules.
+      const spend = checkCreditSpend(credits, cost)
+      script = loaded.credit
+      keys.push(this.#creditKey(hash))
+      args.push(...creditArgs(spend.credits, spend.cost))
+    }
+    const spends = credits !== undefined
+    const read = (reply: unknown) => toResult(reply, rules, spends)
+    if (blockKey === undefined) return this.#withTimeout(this.#run(script, keys, ['0', ...args]).then(read))
     const lockoutKey = this.#lockoutKey(blockKey)
-    if (!this.#cluster || rules.length === 0) {
-      return this.#withTimeout(this.#run(limit, [...keys, lockoutKey], ['1', ...args]).then((reply) => toResult(reply, rules)))
+    if (!this.#cluster || keys.length === 0) {
+      return this.#withTimeout(this.#run(script, [...keys, lockoutKey], ['1', ...args]).then(read))
     }
     // Cluster: the address's slot, then the key's. One after the other, so that a call the
     // lockout refuses counts on no quota (the same decision as the one script on one server).
     return this.#withTimeout(
-      this.#run(limit, [lockoutKey], ['1']).then(async (block) => {
-        const blocked = toResult(block, [])
-        return blocked.blocked ? blocked : toResult(await this.#run(limit, keys, ['0', ...args]), rules)
+      this.#run(loaded.limit, [lockoutKey], ['1']).then(async (block) => {
+        const blocked = toResult(block, [], false)
+        return blocked.blocked ? blocked : read(await this.#run(script, keys, ['0', ...args]))
       }),
+    )
+  }
+
+  /** Adds to (or, with 0, reads) a key's running balance in Redis; `now` is ignored (Redis's clock decides). */
+  async adjustCredits(adjustment: CreditAdjustment): Promise<number> {
+    const { key, credits, add } = checkCreditAdjustment(adjustment)
+    const args = [String(add), ...creditArgs(credits, 0).slice(1)]
+    return this.#withTimeout(
+      this.#run(loadScripts().creditAdjust, [this.#creditKey(this.#digest(key))], args).then((reply) => integers([reply], 1)[0]!),
     )
   }
 
@@ -492,6 +620,11 @@ export class RedisRateLimiter implements RateLimiter {
     return `${this.#prefix}rl:{${hash}}:${rule.limit}:${rule.windowMs}${KEY_SUFFIX[rule.algorithm ?? 'gcra']}`
   }
 
+  /** A key's running credit balance: its digest as the hash tag, the slot of its rules. */
+  #creditKey(hash: string): string {
+    return `${this.#prefix}cr:{${hash}}`
+  }
+
   #lockoutKey(blockKey: string): string {
     return `${this.#prefix}lo:{${this.#digest(blockKey)}}`
   }
@@ -532,11 +665,12 @@ function integers(reply: unknown, length: number): number[] {
   return reply as number[]
 }
 
-function toResult(reply: unknown, rules: LimitRequest['rules']): LimitResult {
+function toResult(reply: unknown, rules: LimitRequest['rules'], spends: boolean): LimitResult {
   if (typeof reply === 'number') {
     // The short path's allowed call: remaining * (windowMs + 1) + resetMs, where an allowed call
     // leaves remaining below the limit and a reset of 1..windowMs ms. Anything else is refused.
-    const rule = rules.length === 1 ? rules[0]! : undefined
+    // Never an answer to a call that spends credits: that script has no short path.
+    const rule = !spends && rules.length === 1 ? rules[0]! : undefined
     if (rule === undefined || !Number.isSafeInteger(reply)) throw new Error(UNEXPECTED_REPLY)
     const m = rule.windowMs + 1
     const remaining = Math.floor(reply / m)
@@ -548,7 +682,12 @@ function toResult(reply: unknown, rules: LimitRequest['rules']): LimitResult {
     const [, , retryAfterMs] = integers(reply, 3)
     return { allowed: false, blocked: true, retryAfterMs: retryAfterMs!, rules: [] }
   }
-  const [allowed, , retryAfterMs, ...states] = integers(reply, 3 + 2 * rules.length)
+  const [allowed, , retryAfterMs, ...states] = integers(reply, 3 + 2 * rules.length + (spends ? 2 : 0))
   const ruleStates: RuleState[] = rules.map((rule, i) => ({ rule, remaining: states[2 * i]!, resetMs: states[2 * i + 1]! }))
-  return { allowed: allowed === 1, blocked: false, retryAfterMs: retryAfterMs!, rules: ruleStates }
+  const result: LimitResult = { allowed: allowed === 1, blocked: false, retryAfterMs: retryAfterMs!, rules: ruleStates }
+  if (spends) {
+    result.credits = states[2 * rules.length]!
+    result.creditsExhausted = states[2 * rules.length + 1] === 1
+  }
+  return result
 }

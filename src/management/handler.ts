@@ -34,6 +34,7 @@ const MANAGEMENT_OPTIONS: OptionRules = {
       optionError(`${path} must be a custom header, not ${value}`)
   },
   ui: boolean,
+  credits: boolean,
 }
 
 /**
@@ -93,7 +94,7 @@ export function createManagementHandler(
   extraOptions: readonly string[] = [],
 ): ManagementHandler {
   const { scope, maxBodyBytes } = checkManagementOptions(kw, options, extraOptions)
-  const { authorize, policy, callerProjects, onError, csrfHeader, ui = true } = options
+  const { authorize, policy, callerProjects, onError, csrfHeader, ui = true, credits: creditsWritable = false } = options
 
   async function run(
     route: ManagementRoute,
@@ -106,7 +107,8 @@ export function createManagementHandler(
     // Another org's key and a key that does not exist answer alike: ids cannot be probed across orgs.
     let current: KeyInfo | undefined
     if (id !== undefined) {
-      const found = await kw.keys.get(id)
+      // The live credit balance only where it is shown: a limiter outage must not stop a revocation.
+      const found = await kw.keys.get(id, route.action === 'keys.read' ? undefined : { credits: 'configured' })
       if (found !== null && found.orgId === auth.org) current = found
     }
     let input: Record<string, unknown> | undefined
@@ -130,6 +132,13 @@ export function createManagementHandler(
         throw new KeywardError('insufficient_scope', { message: 'Not allowed to manage keys' })
     }
     if (id !== undefined && current === undefined) throw new KeywardError('not_found')
+    // Checked on what the caller sent, before the write policy: the app's policy may still add credits.
+    if (input !== undefined && !creditsWritable && Object.hasOwn(input, 'credits')) {
+      throw new KeywardError('insufficient_scope', {
+        message: 'Credits cannot be changed through these routes',
+        errors: [{ field: 'credits', message: 'is set by the application (the management option credits is off)' }],
+      })
+    }
     if (input !== undefined) {
       const write = { action: route.action, auth, input, ...(current === undefined ? {} : { current }) } as ManagementWrite
       input = await applyWritePolicy(policy, write)

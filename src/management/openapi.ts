@@ -24,6 +24,33 @@ const rule: Json = {
   },
 }
 
+const MAX_CREDITS = 1e15
+const refill: Json = {
+  type: 'object',
+  required: ['amount', 'intervalMs'],
+  additionalProperties: false,
+  description: 'Every intervalMs (intervals aligned to the epoch: a day is a UTC day) the balance is set to amount',
+  properties: {
+    amount: { type: 'integer', minimum: 0, maximum: MAX_CREDITS },
+    intervalMs: { type: 'integer', minimum: 1000, maximum: 366 * 24 * 3_600_000 },
+  },
+}
+const creditsSet: Json = {
+  type: 'object',
+  required: ['remaining'],
+  additionalProperties: false,
+  description: 'Usage credits: the balance to set (replacing the running one), and an optional refill',
+  properties: { remaining: { type: 'integer', minimum: 0, maximum: MAX_CREDITS }, refill: nullable(refill) },
+}
+const creditsTopUp: Json = {
+  type: 'object',
+  required: ['add'],
+  additionalProperties: false,
+  description: 'A top-up, added to the running balance atomically',
+  properties: { add: { type: 'integer', minimum: 1, maximum: MAX_CREDITS } },
+}
+const creditsNote = 'Refused 403 unless the management option credits is on'
+
 const inputProperties: Json = {
   name: { type: 'string', minLength: 1, maxLength: 100 },
   description: nullable({ type: 'string', maxLength: 500 }),
@@ -35,6 +62,11 @@ const inputProperties: Json = {
   rateLimit: { oneOf: [rule, { type: 'array', items: rule, maxItems: 5 }, { type: 'null' }] },
   expiresAt: { oneOf: [dateTime, { type: 'integer', description: 'epoch ms' }, { type: 'null' }] },
   metadata: { type: 'object', description: 'Plain JSON, at most 4 KiB serialized' },
+}
+const createProperties: Json = { ...inputProperties, credits: { oneOf: [creditsSet, { type: 'null' }], description: creditsNote } }
+const updateProperties: Json = {
+  ...inputProperties,
+  credits: { oneOf: [creditsSet, creditsTopUp, { type: 'null' }], description: `${creditsNote}. null removes the key's credits` },
 }
 
 const keyInfo: Json = {
@@ -59,6 +91,7 @@ const keyInfo: Json = {
     'revokedAt',
     'rotatedFrom',
     'rotatedTo',
+    'credits',
   ],
   additionalProperties: false,
   description: 'A key without its secret or hash.',
@@ -82,6 +115,13 @@ const keyInfo: Json = {
     revokedAt: nullable(dateTime),
     rotatedFrom: nullable({ type: 'string' }),
     rotatedTo: nullable({ type: 'string' }),
+    credits: nullable({
+      type: 'object',
+      required: ['remaining', 'refill'],
+      additionalProperties: false,
+      description: 'Usage credits: remaining is the live balance on GET /keys/{id}, else the balance last set',
+      properties: { remaining: { type: 'integer', minimum: 0 }, refill: nullable(refill) },
+    }),
   },
 }
 
@@ -114,6 +154,7 @@ const jsonBody = (schema: Json, required: boolean): Json => ({ required, content
 const COMMON: Json = {
   '401': problemResponse('Missing or invalid credential'),
   '403': problemResponse('The credential lacks the management scope, or is used from an origin or address it is not allowed'),
+  '402': problemResponse("The credential's usage credits are exhausted (credits_exhausted)"),
   '429': problemResponse('Rate limited, or too many failed attempts from this address'),
   '503': problemResponse('The store is unavailable'),
 }
@@ -266,13 +307,13 @@ export function managementOpenApi(): Json {
           required: ['name', 'projects'],
           additionalProperties: false,
           properties: {
-            ...inputProperties,
+            ...createProperties,
             orgId: { type: 'string', description: "Omit it, or give the caller's own" },
             environment: { enum: ['live', 'test'] },
             prefix: { type: 'string' },
           },
         },
-        UpdateKeyInput: { type: 'object', additionalProperties: false, properties: inputProperties },
+        UpdateKeyInput: { type: 'object', additionalProperties: false, properties: updateProperties },
         RotateInput: {
           type: 'object',
           additionalProperties: false,

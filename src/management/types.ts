@@ -180,6 +180,13 @@ export interface ManagementOptions {
   csrfHeader?: string
   /** Serve the `<keyward-keys>` component at `GET /ui/keyward-keys.js`. Default true. */
   ui?: boolean
+  /**
+   * Let callers set, top up and remove key credits through POST and PATCH bodies (`credits`).
+   * Default false: credits are billing, so a body with `credits` is refused 403 and only the
+   * application sets them (`kw.keys.update`, or the write policy, which may add them). Turn it on
+   * for an operators' console, never for customers managing their own keys.
+   */
+  credits?: boolean
 }
 
 /**

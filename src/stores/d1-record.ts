@@ -6,7 +6,7 @@ import { KEY_RECORD_FIELDS, KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS, type Recor
 import type { KeyRecord } from '../types.js'
 import type { KeyRecordPatch } from './token-store.js'
 
-const JSON_KINDS: ReadonlySet<RecordFieldKind> = new Set(['stringList', 'ruleList', 'jsonObject'])
+const JSON_KINDS: ReadonlySet<RecordFieldKind> = new Set(['stringList', 'ruleList', 'jsonObject', 'credits'])
 
 /**
  * The key table's columns, in field order.
@@ -19,6 +19,8 @@ const JSON_KINDS: ReadonlySet<RecordFieldKind> = new Set(['stringList', 'ruleLis
 export const D1_KEY_COLUMNS: string = KEY_RECORD_FIELD_NAMES.map((field) => KEY_RECORD_FIELDS[field].column).join(', ')
 
 function toParam(kind: RecordFieldKind, value: unknown): unknown {
+  // A key without credits is SQL NULL (also an absent legacy field), never the text 'null'.
+  if (kind === 'credits' && (value === null || value === undefined)) return null
   if (JSON_KINDS.has(kind)) return JSON.stringify(value)
   // D1 binds undefined as an error: a legacy field absent from the record is stored as its legacy value.
   return value === undefined ? null : value
@@ -83,6 +85,7 @@ export function d1RowToKeyRecord(row: unknown): KeyRecord {
     (_, { column, kind }) => {
       const value = r[column]
       if (!JSON_KINDS.has(kind)) return value
+      if (kind === 'credits' && value === null) return null
       if (typeof value !== 'string') malformed(column)
       try {
         return JSON.parse(value) as unknown

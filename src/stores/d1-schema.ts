@@ -102,3 +102,35 @@ export function d1SchemaSql(names: D1TableNames = {}): string {
   ].join('\n')
   return `${header}\n\n${d1SchemaStatements(names).join('\n\n')}\n`
 }
+
+/**
+ * The credits migration (`sql/d1/0002_keyward_credits.sql`): the key table's nullable `credits`
+ * column, a key's configured usage credits as JSON. Not idempotent on its own (SQLite has no
+ * `ADD COLUMN IF NOT EXISTS`): wrangler applies it once, and `D1TokenStore.migrate()` only when
+ * the column is missing.
+ *
+ * @example
+ * ```ts
+ * await db.prepare(d1CreditsStatements()[0]!).run()
+ * ```
+ */
+export function d1CreditsStatements(names: D1TableNames = {}): string[] {
+  const { table } = resolveD1TableNames(names)
+  return [`ALTER TABLE ${table} ADD COLUMN credits TEXT CHECK (credits IS NULL OR json_type(credits) = 'object');`]
+}
+
+/**
+ * The credits migration as one SQL file's text (the content of `sql/d1/0002_keyward_credits.sql`).
+ *
+ * @example
+ * ```ts
+ * writeFileSync('migrations/0002_keyward_credits.sql', d1CreditsSql())
+ * ```
+ */
+export function d1CreditsSql(names: D1TableNames = {}): string {
+  const header = [
+    "-- keyward D1 0002: usage credits. Apply once, after 0001. credits holds a key's configured credits",
+    '-- as JSON { remaining, refill, epoch }, or NULL; the running balance lives in the rate limiter.',
+  ].join('\n')
+  return `${header}\n\n${d1CreditsStatements(names).join('\n\n')}\n`
+}

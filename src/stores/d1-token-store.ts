@@ -11,7 +11,7 @@ import {
 } from '../jwt/refresh-family.js'
 import type { KeyRecord } from '../types.js'
 import { D1_KEY_COLUMNS, d1InsertKeyRecord, d1PatchAssignments, d1RowToKeyRecord } from './d1-record.js'
-import { d1SchemaStatements, resolveD1TableNames } from './d1-schema.js'
+import { d1CreditsStatements, d1SchemaStatements, resolveD1TableNames } from './d1-schema.js'
 import type { D1DatabaseLike, D1PreparedStatementLike } from './d1-types.js'
 import type { KeyRecordPatch, ListOptions, TokenStore, UpdateCondition } from './token-store.js'
 
@@ -83,7 +83,8 @@ export class D1TokenStore implements TokenStore {
   }
 
   /**
-   * Creates the tables and indexes when missing (idempotent). Or apply `sql/d1/0001_keyward.sql` with wrangler.
+   * Creates the tables and indexes when missing, and adds the credits column when missing
+   * (idempotent). Or apply `sql/d1/0001_keyward.sql` and `0002_keyward_credits.sql` with wrangler.
    *
    * @example
    * ```ts
@@ -93,6 +94,14 @@ export class D1TokenStore implements TokenStore {
   async migrate(): Promise<void> {
     const statements = d1SchemaStatements({ table: this.#table, refreshFamilyTable: this.#families })
     await this.#timed(this.#db.batch(statements.map((sql) => this.#db.prepare(sql))))
+    const columns = await this.#all(`PRAGMA table_info(${this.#table})`, [])
+    if (columns.some((column) => (column as { name?: unknown } | null)?.name === 'credits')) return
+    try {
+      await this.#all(d1CreditsStatements({ table: this.#table })[0]!, [])
+    } catch (error) {
+      // Another instance added it between the look and the ALTER.
+      if (!/duplicate column/i.test(String((error as Error | null)?.message))) throw error
+    }
   }
 
   async findById(id: string): Promise<KeyRecord | null> {

@@ -19,6 +19,7 @@ const CASTS: { readonly [K in RecordFieldKind]: Cast } = {
   epochMs: 'bigint',
   nullableEpochMs: 'bigint',
   integer: 'bigint',
+  credits: 'jsonb',
 }
 
 /**
@@ -38,7 +39,8 @@ function placeholder(n: number, cast: Cast): string {
 }
 
 function param(value: unknown, cast: Cast): unknown {
-  if (cast === 'jsonb') return JSON.stringify(value)
+  // A key without credits is SQL NULL, not JSON null: the column's CHECK wants an object or nothing.
+  if (cast === 'jsonb') return value === null || value === undefined ? null : JSON.stringify(value)
   return value
 }
 

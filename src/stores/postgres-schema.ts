@@ -1,7 +1,8 @@
 /**
  * The schema of {@link PostgresTokenStore}: the keys table, keyed by key id, with an index on org
  * (`sql/keyward-001.sql`), the refresh-family table (`sql/keyward-002.sql`), and the keys
- * table's `version` and `root_id` columns (`sql/keyward-003.sql`). The files hold
+ * table's `version` and `root_id` columns (`sql/keyward-003.sql`), and its `credits` column
+ * (`sql/keyward-004.sql`). The files hold
  * the same text for users who run migrations with their own tool; `store.migrate()` runs these
  * statements. Both are idempotent.
  *
@@ -213,3 +214,46 @@ export function postgresLifecycleSql(names: PostgresTableName = {}): string {
  * ```
  */
 export const KEYWARD_POSTGRES_LIFECYCLE_SCHEMA: string = postgresLifecycleSql()
+
+/**
+ * The credits migration's statements (`sql/keyward-004.sql`) for the keys table: a nullable
+ * `credits` jsonb column, a key's configured usage credits (`{ remaining, refill, epoch }`; the
+ * running balance lives in the limiter). Rows from before it have no credits. Safe to run again.
+ *
+ * @example
+ * ```ts
+ * for (const statement of postgresCreditsStatements({ schema: 'auth' })) await pool.query(statement)
+ * ```
+ */
+export function postgresCreditsStatements(names: PostgresTableName = {}): string[] {
+  const { qualified } = resolveTableName(names)
+  return [`ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS credits jsonb CHECK (credits IS NULL OR jsonb_typeof(credits) = 'object');`]
+}
+
+/**
+ * The credits migration as one SQL text with a header comment: what `sql/keyward-004.sql` holds
+ * for the default names.
+ *
+ * @example
+ * ```ts
+ * const sql = postgresCreditsSql({ schema: 'auth' }) // for your own migration tool
+ * ```
+ */
+export function postgresCreditsSql(names: PostgresTableName = {}): string {
+  const header = [
+    '-- keyward 004: usage credits. Run after 003. Idempotent: safe to run again. credits holds a',
+    "-- key's configured credits as JSON { remaining, refill, epoch }, or NULL for a key without;",
+    '-- the running balance lives in the rate limiter. Existing rows get NULL and keep working.',
+  ].join('\n')
+  return `${header}\n\n${postgresCreditsStatements(names).join('\n\n')}\n`
+}
+
+/**
+ * `sql/keyward-004.sql`: the credits migration for the default table `keyward_keys`.
+ *
+ * @example
+ * ```ts
+ * await pool.query(KEYWARD_POSTGRES_CREDITS_SCHEMA)
+ * ```
+ */
+export const KEYWARD_POSTGRES_CREDITS_SCHEMA: string = postgresCreditsSql()

@@ -11,6 +11,7 @@ import {
   type RefreshRotation,
 } from '../jwt/refresh-family.js'
 import {
+  postgresCreditsStatements,
   postgresLifecycleStatements,
   postgresRefreshFamilyStatements,
   postgresSchemaStatements,
@@ -230,8 +231,8 @@ export class PostgresTokenStore implements TokenStore {
 
   /**
    * Creates the tables and their indexes when missing (`sql/keyward-001.sql`, then
-   * `sql/keyward-002.sql`), and adds the lifecycle columns (`sql/keyward-003.sql`). Idempotent, and
-   * safe when several instances start at once.
+   * `sql/keyward-002.sql`), and adds the lifecycle columns (`sql/keyward-003.sql`) and the
+   * credits column (`sql/keyward-004.sql`). Idempotent, and safe when several instances start at once.
    */
   async migrate(): Promise<void> {
     const timeout = Math.max(this.#timeoutMs, 30_000)
@@ -244,13 +245,14 @@ export class PostgresTokenStore implements TokenStore {
     const present = await withTimeout(
       this.#client.query(
         'SELECT count(*)::int AS n FROM pg_attribute ' +
-          "WHERE attrelid = to_regclass($1) AND attname IN ('version', 'root_id') AND NOT attisdropped",
+          "WHERE attrelid = to_regclass($1) AND attname IN ('version', 'root_id', 'credits') AND NOT attisdropped",
         [this.#table],
       ),
       timeout,
       'Postgres migration',
     )
-    if ((present.rows[0] as { n?: unknown } | undefined)?.n !== 2) statements.push(...postgresLifecycleStatements(this.#names(this.#table)))
+    if ((present.rows[0] as { n?: unknown } | undefined)?.n !== 3)
+      statements.push(...postgresLifecycleStatements(this.#names(this.#table)), ...postgresCreditsStatements(this.#names(this.#table)))
     for (const statement of statements) {
       try {
         await withTimeout(this.#client.query(statement), timeout, 'Postgres migration')

@@ -5,7 +5,7 @@
 import { formatPolicy } from '../http/rate-limit-headers.js'
 import { parseCidr, type IpNetwork } from '../http/ip.js'
 import type { PlaceRules } from '../http/restrictions.js'
-import { toKeyInfo } from '../keys/info.js'
+import { creditsInfo, toKeyInfo } from '../keys/info.js'
 import type { AuthContext, KeyInfo, KeyRecord, RateLimitRule } from '../types.js'
 import type { Principal, Quota } from './principal.js'
 import { checkRecordShape } from '../keys/record-codec.js'
@@ -79,10 +79,12 @@ class ApiKeyAuth {
   readonly projects: readonly string[]
   readonly environment: string
   declare readonly key: KeyInfo
+  declare readonly credits?: number
   readonly #record: KeyRecord
   #info: KeyInfo | undefined
 
-  constructor(record: KeyRecord, scopes: readonly string[]) {
+  /** `credits`: the balance after this request, for the auth of one request with a key with credits. */
+  constructor(record: KeyRecord, scopes: readonly string[], credits?: number) {
     this.type = 'api_key'
     this.keyId = record.id
     this.org = record.orgId
@@ -91,16 +93,35 @@ class ApiKeyAuth {
     this.environment = record.environment
     this.#record = record
     Object.defineProperty(this, 'key', { get: readKey, enumerable: true })
+    // Only on a key with credits: every other auth keeps the one shape, and no `credits: undefined`.
+    if (credits !== undefined) Object.defineProperty(this, 'credits', { value: credits, enumerable: true })
     Object.freeze(this)
   }
 
   static {
     // Built on first read: most requests never look. Shared by every request with this key while
-    // cached, so deeply frozen. (A private field stays writable on a frozen object.)
+    // cached, so deeply frozen. (A private field stays writable on a frozen object.) With credits,
+    // the balance shown is this request's.
     readKey = function (this: ApiKeyAuth) {
-      return (this.#info ??= deepFreeze(toKeyInfo(this.#record)))
+      if (this.#info !== undefined) return this.#info
+      const info = toKeyInfo(this.#record)
+      if (this.credits !== undefined) info.credits = creditsInfo(this.#record.credits, this.credits)
+      return (this.#info = deepFreeze(info))
     }
   }
+}
+
+/**
+ * The auth of one request made with a key with credits: the cached key's, with the balance
+ * after this request as `credits` and in `key.credits.remaining`. Only keys with credits pay for it.
+ *
+ * @example
+ * ```ts
+ * const auth = authWithCredits(principal.record, principal.auth.scopes, decision.credits)
+ * ```
+ */
+export function authWithCredits(record: KeyRecord, scopes: readonly string[], remaining: number): AuthContext {
+  return new ApiKeyAuth(record, scopes, remaining) as unknown as AuthContext
 }
 
 /**
@@ -166,5 +187,7 @@ function compactRecord(r: KeyRecord, interner: Interner): KeyRecord {
     rotatedTo: r.rotatedTo,
     version: r.version,
     rootId: r.rootId,
+    // Null when absent (a custom store's record from before credits): read by the tail on every request.
+    credits: r.credits ?? null,
   }
 }

@@ -28,6 +28,11 @@ export interface VerifyInput {
   credentialHeaders?: readonly string[] | undefined
   /** Accept only this kind of credential: a JWT where a user session is expected, an API key where an app key is. Default: both. */
   accept?: 'api_key' | 'jwt' | undefined
+  /**
+   * The credits this request spends, for a key with credits (see docs/credits.md): a non-negative
+   * safe integer, default 1; 0 spends nothing and reports the balance. Keys without credits ignore it.
+   */
+  cost?: number | undefined
   /** The request URL (path and query). Only looked at to refuse credentials sent in it. */
   url?: string | undefined
   /**

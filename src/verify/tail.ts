@@ -1,12 +1,15 @@
 /**
  * The shared tail of the pipeline, the same for every principal whatever strategy produced it:
- * project → origin/IP → scopes and quota → attach. Internal.
+ * project → origin/IP → scopes and quota (and credits) → attach. Internal.
  */
 import { KeywardError } from '../errors.js'
 import { formatRateLimit } from '../http/rate-limit-headers.js'
 import { placeRefusal, type ClientAddress } from '../http/restrictions.js'
 import { isValidScope, missingScopes } from '../keys/scopes.js'
-import type { LimitResult } from '../limiters/rate-limiter.js'
+import { CREDITS_HEADER } from '../http/credits-header.js'
+import type { LimitRequest, LimitResult } from '../limiters/rate-limiter.js'
+import type { KeyCredits } from '../types.js'
+import { authWithCredits } from './cached-key.js'
 import { sharedQuotasFor, sharedRateLimitHeaders, type ResolvedSharedRequest } from '../limiters/shared-quotas.js'
 import type { Runtime } from '../runtime.js'
 import { blockedFailure, NO_HEADERS, retrySeconds, type Failure, type Success } from './failures.js'
@@ -82,6 +85,10 @@ export function grant(
   const blockKey = rt.lockout === false || client === null ? undefined : client.bucket
   // Group budgets (createKeyward's sharedQuotas), counted in the same call as the key's rules.
   const shared = rt.sharedQuotas.length === 0 ? undefined : sharedQuotasFor(rt.sharedQuotas, auth)
+  // A key with credits spends them in the same call: a path of its own, so no other key pays for it.
+  const credits = principal.record?.credits
+  if (credits !== null && credits !== undefined && credits.removed !== true)
+    return spend(rt, input, client, now, principal, blockKey, shared, credits)
   if (quota.rules.length > 0 || blockKey !== undefined || shared !== undefined) {
     const request = { key: quota.key, rules: quota.rules, shared: shared?.shared, blockKey, now }
     // An in-process limiter answers at once: no promise, no extra turn of the event loop.
@@ -90,6 +97,47 @@ export function grant(
     return decideLater(rt, input, client, now, principal, blockKey, shared, rt.limiter.limit(request))
   }
   return attach(rt, input, now, principal, NO_HEADERS)
+}
+
+/** The one message of a key with credits on a limiter that cannot spend them. */
+const NO_CREDITS =
+  'keyward: a key with credits was verified, but the limiter cannot spend credits (limiter.credits is not true): ' +
+  'refused with 503 rather than let it pass free; use MemoryRateLimiter, RedisRateLimiter or DurableObjectRateLimiter'
+
+// The quota call of a key with credits: the cost spent with the rules, all or nothing.
+function spend(
+  rt: Runtime,
+  input: VerifyInput,
+  client: ClientAddress | null,
+  now: number,
+  principal: Principal,
+  blockKey: string | undefined,
+  shared: ResolvedSharedRequest | undefined,
+  credits: KeyCredits,
+): Success | Failure | Promise<Success | Failure> {
+  if (!rt.limiterSpendsCredits) {
+    // Fail closed, and say so once where the app looks for background trouble.
+    if (!warnedNoCredits.has(rt)) {
+      warnedNoCredits.add(rt)
+      rt.reportError(new Error(NO_CREDITS))
+    }
+    throw new Error(NO_CREDITS)
+  }
+  const quota = principal.quota
+  const request: LimitRequest = { key: quota.key, rules: quota.rules, shared: shared?.shared, blockKey, credits, cost: input.cost, now }
+  if (rt.limiter.limitSync !== undefined)
+    return decide(rt, input, client, now, principal, blockKey, shared, spent(rt.limiter.limitSync(request)))
+  return decideLater(rt, input, client, now, principal, blockKey, shared, rt.limiter.limit(request).then(spent))
+}
+
+const warnedNoCredits = new WeakSet<Runtime>()
+
+// A limiter that said it spends credits must say what is left: without a balance, nothing passes.
+function spent(decision: LimitResult): LimitResult {
+  const remaining = decision.credits
+  if (!decision.blocked && !(Number.isSafeInteger(remaining) && (remaining as number) >= 0))
+    throw new Error('keyward: the limiter answered a spend of credits without the balance')
+  return decision
 }
 
 async function decideLater(
@@ -127,6 +175,16 @@ function decide(
     if (decision.rules.length > 0) headers = sharedRateLimitHeaders(quota.policy, quota.rules.length, shared.policies, decision.rules)
   } else if (quota.policy !== null && decision.rules.length > 0)
     headers = { 'ratelimit-policy': quota.policy, ratelimit: formatRateLimit(decision.rules) }
+  // Only a spend of credits answers a balance: the header, and the refusal when it falls short.
+  const remaining = decision.credits
+  if (remaining !== undefined) {
+    headers = { ...headers, [CREDITS_HEADER]: String(remaining) }
+    if (decision.creditsExhausted === true) {
+      // Retry-After only when a refill will cover the cost; else waiting will not help.
+      const retryAfter = decision.retryAfterMs > 0 ? retrySeconds(decision.retryAfterMs) : undefined
+      return { ok: false, error: new KeywardError('credits_exhausted', retryAfter === undefined ? { headers } : { retryAfter, headers }) }
+    }
+  }
   // Whatever the limiter says no to is refused, rules or not: a denial is never a pass.
   if (!decision.allowed) {
     const options = { retryAfter: retrySeconds(decision.retryAfterMs), headers }
@@ -134,6 +192,7 @@ function decide(
     if (rt.lockoutCounts.has('rate_limited')) return refuse(rt, 'rate_limited', client, now, options)
     return { ok: false, error: new KeywardError('rate_limited', options) }
   }
+  if (remaining !== undefined) return attachWithCredits(rt, input, now, principal, headers, remaining)
   return attach(rt, input, now, principal, headers)
 }
 
@@ -141,4 +200,18 @@ function decide(
 function attach(rt: Runtime, input: VerifyInput, now: number, principal: Principal, headers: Readonly<Record<string, string>>): Success {
   if (principal.record !== undefined) rt.usage?.record(principal.record.id, now, input.waitUntil)
   return { ok: true, auth: principal.auth, headers }
+}
+
+// A key with credits: its auth for this request carries the balance after it.
+function attachWithCredits(
+  rt: Runtime,
+  input: VerifyInput,
+  now: number,
+  principal: Principal,
+  headers: Readonly<Record<string, string>>,
+  remaining: number,
+): Success {
+  const record = principal.record!
+  rt.usage?.record(record.id, now, input.waitUntil)
+  return { ok: true, auth: authWithCredits(record, principal.auth.scopes, remaining), headers }
 }

@@ -50,6 +50,8 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
   if (input.scopes !== undefined && typeof input.scopes !== 'string' && !Array.isArray(input.scopes)) {
     throw new TypeError('keyward: verify() scopes must be a string or a list of strings')
   }
+  if (input.cost !== undefined && !(Number.isSafeInteger(input.cost) && input.cost >= 0))
+    throw new TypeError('keyward: verify() cost must be a non-negative safe integer (the credits this request spends)')
   if (input.waitUntil !== undefined && typeof input.waitUntil !== 'function')
     throw new TypeError('keyward: verify() waitUntil must be a function, e.g. (p) => ctx.waitUntil(p)')
   if (input.credentialHeaders !== undefined || input.accept !== undefined) checkCredentialSource(input)

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { EXIT } from '../../src/cli/exit-codes.js'
 import { describeKey, flagIssues, formatRate } from '../../src/cli/output.js'
-import { parseDuration, parseExpiry, parseRate } from '../../src/cli/parse-values.js'
+import { parseCredits, parseDuration, parseExpiry, parseRate, parseRefill } from '../../src/cli/parse-values.js'
 import { runCli, type CliIo } from '../../src/cli/run.js'
 
 /** Runs the CLI in this process; only command lines refused before any store is opened. */
@@ -31,6 +31,14 @@ describe('CLI value syntax', () => {
     for (const bad of ['5000', '5000/', '/h', '0/h', '10/0m', '5000/hour', '1e3/h', '5000/H']) expect(parseRate(bad), bad).toBeNull()
   })
 
+  it('credits and refills', () => {
+    expect(parseCredits('1000')).toBe(1000)
+    for (const bad of ['', '-1', '1.5', '1e3', 'ten', '12345678901234567']) expect(parseCredits(bad), bad).toBeNull()
+    expect(parseRefill('1000/d')).toEqual({ amount: 1000, intervalMs: 86_400_000 })
+    expect(parseRefill('50/12h')).toEqual({ amount: 50, intervalMs: 43_200_000 })
+    for (const bad of ['1000', '1000/', '/d', '10/0d', '5/week', '5/d:gcra']) expect(parseRefill(bad), bad).toBeNull()
+  })
+
   it('expiry: a duration from now or an ISO date', () => {
     const now = Date.UTC(2026, 10, 22)
     expect(parseExpiry('30d', now)).toBe(now + 30 * 86_400_000)
@@ -43,7 +51,7 @@ describe('CLI command line (no store needed)', () => {
   it('help: general and per command, exit 0; no command at all is a usage error', async () => {
     expect(await run(['--help'])).toMatchObject({ code: EXIT.ok, stdout: expect.stringContaining('Usage: keyward keys <command>') })
     expect((await run([])).code).toBe(EXIT.usage)
-    for (const command of ['create', 'list', 'show', 'rotate', 'revoke']) {
+    for (const command of ['create', 'list', 'show', 'rotate', 'revoke', 'update']) {
       const reply = await run(['keys', command, '--help'])
       expect(reply.code).toBe(EXIT.ok)
       expect(reply.stdout).toContain(`keyward keys ${command}`)
@@ -66,6 +74,15 @@ describe('CLI command line (no store needed)', () => {
       [['keys', 'create', '--name', 'n', '--org', 'o', ...store], /--project is required/],
       [['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--rate', '5000/hour', ...store], /--rate "5000\/hour"/],
       [['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--expires', 'soon', ...store], /--expires "soon"/],
+      [['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--credits', 'lots', ...store], /--credits "lots"/],
+      [['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--refill', '5/d', ...store], /--refill needs --credits/],
+      [
+        ['keys', 'create', '--name', 'n', '--org', 'o', '--project', 'p', '--credits', '5', '--refill', '5/week', ...store],
+        /--refill "5\/week"/,
+      ],
+      [['keys', 'update', 'AbCd1234', ...store], /give --credits N/],
+      [['keys', 'update', 'AbCd1234', '--no-credits', '--credits', '5', ...store], /--no-credits cannot go with/],
+      [['keys', 'update', '--credits', '5', ...store], /takes one key id/],
     ]
     for (const [args, message] of cases) {
       const reply = await run(args)

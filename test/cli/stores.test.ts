@@ -225,6 +225,54 @@ for (const backend of [postgres, redis]) {
       }
     })
 
+    it(
+      'create --credits --refill, update --credits / --no-credits: the server spends what the CLI set',
+      { timeout: 60_000 },
+      async ({ skip }) => {
+        if (!guard(skip)) return
+        const app = await server()
+        try {
+          const created = await keyward([
+            'keys',
+            'create',
+            '--name',
+            'Metered',
+            '--org',
+            org,
+            '--project',
+            'prod-site',
+            '--credits',
+            '2',
+            '--refill',
+            '1000/d',
+            '--json',
+            ...flags,
+          ])
+          expect(created.code, created.stderr).toBe(EXIT.ok)
+          const { key, info } = JSON.parse(created.stdout) as { key: string; info: KeyInfo }
+          expect(info.credits).toEqual({ remaining: 2, refill: { amount: 1000, intervalMs: 86_400_000 } })
+          expect(await app.works(key)).toBe(true)
+          expect(await app.works(key)).toBe(true)
+          expect(await app.works(key)).toBe(false)
+          const shown = await keyward(['keys', 'show', info.id, ...flags])
+          expect(shown.stdout).toMatch(/credits: +2, refilled to 1000\/d/)
+          const set = await keyward(['keys', 'update', info.id, '--credits', '1', '--no-refill', ...flags])
+          expect(set.code, set.stderr).toBe(EXIT.ok)
+          expect(await app.works(key)).toBe(true)
+          expect(await app.works(key)).toBe(false)
+          expect((await keyward(['keys', 'update', info.id, '--no-credits', ...flags])).code).toBe(EXIT.ok)
+          expect(await app.works(key)).toBe(true)
+          const bad = await keyward(['keys', 'update', info.id, '--credits', '-5', ...flags])
+          expect(bad.code).toBe(EXIT.usage)
+          const huge = await keyward(['keys', 'update', info.id, '--credits', '9999999999999999', ...flags])
+          expect(huge.code).toBe(EXIT.rejected)
+          expect(huge.stderr).toContain('--credits')
+        } finally {
+          await app.close()
+        }
+      },
+    )
+
     it('invalid input and unknown ids: exit 2, every bad field named, nothing stored', { timeout: 60_000 }, async ({ skip }) => {
       if (!guard(skip)) return
       const otherOrg = `org_${randomUUID()}`

@@ -7,7 +7,7 @@
  */
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
-import type { LimitRequest, LockoutPolicy, RateLimiter } from '../../src/limiters/rate-limiter.js'
+import type { CreditAdjustment, LimitRequest, LockoutPolicy, RateLimiter } from '../../src/limiters/rate-limiter.js'
 import type { TokenStore } from '../../src/stores/token-store.js'
 import { decode, encode, rethrow, type WireError } from './wire.js'
 
@@ -98,6 +98,10 @@ export function storeProxy(
 /** A RateLimiter in Node whose every call runs DurableObjectRateLimiter on `worker`. */
 export function limiterProxy(workers: Workers, worker: WorkerName, options: { name: string; shards?: number }): RateLimiter {
   return {
+    // As the limiter in the Worker says: credits spent in the key's object, with any number of shards.
+    credits: true,
+    adjustCredits: (adjustment: CreditAdjustment) =>
+      workers.call(worker, '/limiter/adjustCredits', { options, args: [adjustment] }) as never,
     limit: (request: LimitRequest) => workers.call(worker, '/limiter/limit', { options, args: [request] }) as never,
     recordFailure: (blockKey: string, policy: LockoutPolicy, now: number) =>
       workers.call(worker, '/limiter/recordFailure', { options, args: [blockKey, policy, now] }) as never,

@@ -4,14 +4,15 @@ import { toKeyInfo } from '../../src/keys/info.js'
 import { checkRecordShape, copyKeyRecord, decodeKeyRecord, isKeyRecord, keySettings } from '../../src/keys/record-codec.js'
 import { KEY_RECORD_FIELDS, KEY_RECORD_FIELD_NAMES, PATCHABLE_FIELDS, SETTING_FIELDS } from '../../src/keys/record-fields.js'
 import { KEY_COLUMNS } from '../../src/stores/postgres-record.js'
-import { postgresLifecycleStatements, postgresSchemaStatements } from '../../src/stores/postgres-schema.js'
+import { postgresCreditsStatements, postgresLifecycleStatements, postgresSchemaStatements } from '../../src/stores/postgres-schema.js'
 import { bareRecord, fullRecord } from '../../testing/records.js'
 
 /** The columns the migrations create, read from their SQL (the table is declared by hand there). */
 function schemaColumns(): string[] {
   const [create] = postgresSchemaStatements()
   const columns = [...create!.matchAll(/^ {2}([a-z_]+)\s/gm)].map((m) => m[1]!)
-  for (const statement of postgresLifecycleStatements()) columns.push(/ADD COLUMN IF NOT EXISTS ([a-z_]+)/.exec(statement)![1]!)
+  for (const statement of [...postgresLifecycleStatements(), ...postgresCreditsStatements()])
+    columns.push(/ADD COLUMN IF NOT EXISTS ([a-z_]+)/.exec(statement)![1]!)
   return columns
 }
 
@@ -39,6 +40,8 @@ describe('isKeyRecord / checkRecordShape', () => {
     expect(isKeyRecord(bareRecord())).toBe(true)
     const { version: _v, rootId: _r, ...legacy } = fullRecord()
     expect(isKeyRecord(legacy)).toBe(true)
+    const { credits: _c, ...beforeCredits } = fullRecord()
+    expect(isKeyRecord(beforeCredits)).toBe(true)
   })
 
   // Each would fail open if decided on: a time as text never expires, a list as text matches substrings.
@@ -57,6 +60,14 @@ describe('isKeyRecord / checkRecordShape', () => {
     ['no hash', { hash: undefined }],
     ['a version that is not an integer', { version: '3' }],
     ['a root id that is not a string', { rootId: 7 }],
+    // A balance made of text or NaN would never run out: the record is refused (503) instead.
+    ['credits as text', { credits: '100' }],
+    ['a negative credit balance', { credits: { remaining: -1, refill: null, epoch: 1 } }],
+    ['a fractional credit balance', { credits: { remaining: 1.5, refill: null, epoch: 1 } }],
+    ['credits without an epoch', { credits: { remaining: 5, refill: null } }],
+    ['a removal marker that is not true', { credits: { remaining: 5, refill: null, epoch: 2, removed: 'yes' } }],
+    ['a refill of a zero interval', { credits: { remaining: 5, refill: { amount: 5, intervalMs: 0 }, epoch: 1 } }],
+    ['a refill with a text amount', { credits: { remaining: 5, refill: { amount: '5', intervalMs: 60_000 }, epoch: 1 } }],
   ]
   for (const [what, change] of malformed) {
     it(`refuses ${what}`, () => {

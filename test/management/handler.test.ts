@@ -97,4 +97,63 @@ describe('createManagementHandler (no framework)', () => {
     expect(reply.status).toBe(400)
     expect(reply.body).not.toContain(key)
   })
+
+  describe('credits', () => {
+    it('are refused in a body by default (billing is the app’s), before the write policy runs', async () => {
+      const { kw, request } = await admin()
+      let policyRan = false
+      const handle = createManagementHandler(kw, { policy: ({ input }) => ((policyRan = true), input) })
+      const create = await handle(request({ body: JSON.stringify({ name: 'n', projects: ['p'], credits: { remaining: 5 } }) }))
+      expect(create.status).toBe(403)
+      expect(JSON.parse(create.body)).toMatchObject({ code: 'insufficient_scope', errors: [{ field: 'credits' }] })
+      expect(policyRan).toBe(false)
+      const { info } = await kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'], credits: { remaining: 5 } })
+      const patch = await handle(request({ method: 'PATCH', path: `/keys/${info.id}`, body: JSON.stringify({ credits: { add: 1000 } }) }))
+      expect(patch.status).toBe(403)
+      expect((await kw.keys.get(info.id))?.credits?.remaining).toBe(5)
+    })
+
+    it('the write policy may add them', async () => {
+      const { kw, request } = await admin()
+      const handle = createManagementHandler(kw, {
+        policy: ({ action, input }) => (action === 'keys.create' ? { ...input, credits: { remaining: 100 } } : input),
+      })
+      const create = await handle(request({ body: JSON.stringify({ name: 'n', projects: ['p'] }) }))
+      expect(create.status).toBe(201)
+      expect(JSON.parse(create.body).info.credits).toEqual({ remaining: 100, refill: null })
+    })
+
+    it('with the credits option: set on create, topped up by PATCH, the live balance on GET', async () => {
+      const { kw, request } = await admin()
+      const handle = createManagementHandler(kw, { credits: true })
+      const create = await handle(
+        request({
+          body: JSON.stringify({ name: 'n', projects: ['p'], credits: { remaining: 5, refill: { amount: 5, intervalMs: 86_400_000 } } }),
+        }),
+      )
+      expect(create.status).toBe(201)
+      const { key, info } = JSON.parse(create.body) as { key: string; info: { id: string } }
+      expect((await kw.verify({ headers: { authorization: `Bearer ${key}` }, cost: 2 })).ok).toBe(true)
+      const patch = await handle(request({ method: 'PATCH', path: `/keys/${info.id}`, body: JSON.stringify({ credits: { add: 10 } }) }))
+      expect(patch.status).toBe(200)
+      expect(JSON.parse(patch.body).credits).toEqual({ remaining: 13, refill: { amount: 5, intervalMs: 86_400_000 } })
+      const read = await handle(request({ method: 'GET', path: `/keys/${info.id}`, body: undefined }))
+      expect(JSON.parse(read.body).credits.remaining).toBe(13)
+      const bad = await handle(request({ method: 'PATCH', path: `/keys/${info.id}`, body: JSON.stringify({ credits: { add: -1 } }) }))
+      expect(bad.status).toBe(400)
+      expect(JSON.parse(bad.body).errors).toEqual([{ field: 'credits.add', message: 'must be an integer from 1 to 1000000000000000' }])
+    })
+
+    it('the lookup before a write reads the store alone, so a limiter outage cannot stop a revocation', async () => {
+      const { kw, request } = await admin()
+      const { info } = await kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'], credits: { remaining: 5 } })
+      const handle = createManagementHandler(kw)
+      // The lookup before a write reads the store alone (credits: 'configured').
+      const get = kw.keys.get.bind(kw.keys)
+      const seen: unknown[] = []
+      kw.keys.get = (id, options) => (seen.push(options), get(id, options))
+      expect((await handle(request({ method: 'DELETE', path: `/keys/${info.id}`, body: undefined }))).status).toBe(200)
+      expect(seen).toEqual([{ credits: 'configured' }])
+    })
+  })
 })

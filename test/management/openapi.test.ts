@@ -66,6 +66,20 @@ describe('managementOpenApi()', () => {
     )
   })
 
+  it('describes credits: a balance to set on create, a set or a top-up on update, the balance in KeyInfo', () => {
+    const create = { $ref: '#/components/schemas/CreateKeyInput' }
+    const update = { $ref: '#/components/schemas/UpdateKeyInput' }
+    expect(check({ name: 'n', projects: ['p'], credits: { remaining: 5, refill: { amount: 5, intervalMs: 86_400_000 } } }, create)).toEqual(
+      [],
+    )
+    expect(check({ name: 'n', projects: ['p'], credits: { add: 5 } }, create)).not.toEqual([])
+    expect(check({ name: 'n', projects: ['p'], credits: { remaining: -1 } }, create)).not.toEqual([])
+    expect(check({ credits: { add: 5 } }, update)).toEqual([])
+    expect(check({ credits: null }, update)).toEqual([])
+    expect(check({ credits: { add: 5, remaining: 1 } }, update)).not.toEqual([])
+    expect(check({ credits: { remaining: 5, refill: { amount: 5, intervalMs: 10 } } }, update)).not.toEqual([])
+  })
+
   it('refuses a windowMs that is not a whole number of seconds (multipleOf: 1000)', () => {
     const input = { $ref: '#/components/schemas/CreateKeyInput' }
     expect(check({ name: 'n', projects: ['p'], rateLimit: { limit: 1, windowMs: 2000 } }, input)).toEqual([])

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { describeTokenStoreConformance } from '../../testing/index.js'
-import { d1SchemaSql } from '../../src/cloudflare.js'
+import { d1CreditsSql, d1SchemaSql } from '../../src/cloudflare.js'
 import { startWorkers, storeProxy, type Workers } from '../cloudflare/harness.js'
 
 // Every store call is an HTTP round trip into workerd and a D1 query: the racing tests make
@@ -37,6 +37,7 @@ describeTokenStoreConformance('D1 on workerd', async () => {
 describe('D1 schema', () => {
   it('ships sql/d1/0001_keyward.sql identical to d1SchemaSql()', () => {
     expect(readFileSync(new URL('../../sql/d1/0001_keyward.sql', import.meta.url), 'utf8')).toBe(d1SchemaSql())
+    expect(readFileSync(new URL('../../sql/d1/0002_keyward_credits.sql', import.meta.url), 'utf8')).toBe(d1CreditsSql())
   })
 
   it('refuses a table name that is not an identifier, naming the option', () => {

@@ -6,6 +6,7 @@ import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createKeyward, MemoryTokenStore, type InvalidationEvent, type TokenStore } from '../../src/index.js'
 import {
+  KEYWARD_POSTGRES_CREDITS_SCHEMA,
   KEYWARD_POSTGRES_LIFECYCLE_SCHEMA,
   KEYWARD_POSTGRES_REFRESH_FAMILY_SCHEMA,
   KEYWARD_POSTGRES_SCHEMA,
@@ -150,6 +151,10 @@ describe('Postgres schema', () => {
     expect(postgresRefreshFamilySql({ schema: 'auth' })).toContain('CREATE TABLE IF NOT EXISTS auth.keyward_refresh_families (')
   })
 
+  it('ships sql/keyward-004.sql identical to the exported credits migration', () => {
+    expect(readFileSync(new URL('../../sql/keyward-004.sql', import.meta.url), 'utf8')).toBe(KEYWARD_POSTGRES_CREDITS_SCHEMA)
+  })
+
   it('ships sql/keyward-003.sql identical to the exported lifecycle migration', () => {
     const file = readFileSync(new URL('../../sql/keyward-003.sql', import.meta.url), 'utf8')
     expect(file).toBe(KEYWARD_POSTGRES_LIFECYCLE_SCHEMA)
@@ -280,11 +285,13 @@ describe('PostgresTokenStore faults', () => {
       rotated_to: null,
       version: '3',
       root_id: null,
+      credits: { remaining: 5, refill: null, epoch: 2 },
     }
     client.answer = () => Promise.resolve({ rows: [good] })
     const record = await store.findById('AbCd1234')
     expect(record?.createdAt).toBe(1700000000000)
     expect(record?.updatedAt).toBe(1700000000000)
+    expect(record?.credits).toStrictEqual({ remaining: 5, refill: null, epoch: 2 })
     for (const bad of [
       { revoked_at: new Date() },
       { projects: '{p}' },
@@ -296,6 +303,11 @@ describe('PostgresTokenStore faults', () => {
       { version: null },
       { version: '1.5' },
       { root_id: 7 },
+      // A balance of text or without an epoch would never run out: refused (503), never endless.
+      { credits: '{"remaining":5}' },
+      { credits: { remaining: '5', refill: null, epoch: 2 } },
+      { credits: { remaining: 5, refill: null } },
+      { credits: undefined },
     ]) {
       client.answer = () => Promise.resolve({ rows: [{ ...good, ...bad }] })
       await expect(store.findById('AbCd1234')).rejects.toThrow(TypeError)

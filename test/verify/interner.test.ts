@@ -28,6 +28,7 @@ const record = (over: Partial<KeyRecord> = {}): KeyRecord => ({
   rotatedTo: null,
   version: 0,
   rootId: null,
+  credits: null,
   ...over,
 })
 const settings = { expandScopes: (s: readonly string[]) => [...s], defaultRateLimit: [] }
