@@ -96,7 +96,7 @@ const SCRIPT_CLOCK = `
 local t = redis.call('TIME')
 -- x - x % 1 is math.floor(x), exactly, without a function call (x % 1 is x - floor(x), exact for a double).
 local us = t[2] / 1000
-local now = t[1] * 1000 + us - us % 1
+local now = t[1] * 1000 + (us - us % 1)
 `
 // Never taken by the credit script: its calls always carry a flag, rules and five credit arguments.
 const SCRIPT_SHORT_PATH = `-- The short path: one GCRA rule (ARGV: limit, windowMs) or one fixed-window rule (limit,
@@ -166,7 +166,9 @@ if argc == 3 then
   if y >= limit then return {0, 0, ends_in, 0, ends_in} end
   if y > 0 then redis.call('SET', KEYS[1], struct.pack('dd', x, y + 1), 'KEEPTTL')
   else redis.call('SET', KEYS[1], struct.pack('dd', x, 1), 'PX', string.format('%d', ends_in)) end
-  if limit * (window + 1) <= 9007199254740992 then return (limit - y - 1) * (window + 1) + ends_in end
+  -- A clock that stepped back keeps a later window, whose end is more than a window away: the
+  -- integer would not decode, so the array answers.
+  if ends_in <= window and limit * (window + 1) <= 9007199254740992 then return (limit - y - 1) * (window + 1) + ends_in end
   return {1, 0, 0, limit - y - 1, ends_in}
 end
 `
@@ -599,7 +601,8 @@ export class RedisRateLimiter implements RateLimiter {
     // A rule changed in place since it was cached is built afresh.
     if (one === undefined || one.limit !== rule.limit || one.windowMs !== rule.windowMs || one.algorithm !== rule.algorithm) {
       const algorithm = rule.algorithm ?? 'gcra'
-      if (algorithm === 'sliding-window') return undefined
+      // Anything but the two short-path algorithms goes the general way, where an unknown one is an error.
+      if (algorithm !== 'gcra' && algorithm !== 'fixed-window') return undefined
       const args = [String(rule.limit), String(rule.windowMs)]
       // The script tells the paths apart by the number of arguments: two for GCRA, three for a fixed window.
       if (algorithm === 'fixed-window') args.push('f')

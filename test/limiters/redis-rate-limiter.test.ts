@@ -580,6 +580,23 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
         expect(Number(await admin.call('PEXPIRETIME', k))).toBe(expiry)
       })
 
+      // Review r-b: the later window kept, its end more than a window away.
+      it('fixed window after Redis’s clock stepped back is answered exactly (review r-b)', async () => {
+        const windowed = { limit: 10, windowMs: 1000, algorithm: 'fixed-window' as const }
+        const key = freshKey()
+        const k = `${ruleKey(key, windowed)}:fw`
+        // A window a minute ahead, one call counted in it: as if written before the clock went back.
+        const start = Math.floor(ms(await admin.time()) / 1000) * 1000 + 60_000
+        const packed = Buffer.alloc(16)
+        packed.writeDoubleLE(start, 0)
+        packed.writeDoubleLE(1, 8)
+        await admin.set(k, packed, 'PX', 120_000)
+        const answer = await limitNow(key, [windowed])
+        expect(answer.allowed).toBe(true)
+        expect(answer.rules[0]!.remaining).toBe(8)
+        expect(answer.rules[0]!.resetMs).toBeGreaterThan(windowed.windowMs)
+      })
+
       it('reads a state an earlier keyward wrote as text (at:booked), then replaces it with the packed form', async () => {
         const key = freshKey()
         const k = ruleKey(key)
@@ -991,6 +1008,28 @@ describe('RedisRateLimiter without Redis', () => {
       [1, `p:rl:{${tag}}:10:1000`, '10', '1000'],
       [2, `p:rl:{${tag}}:10:1000:fw`, `p:lo:{${address}}`, '10', '1000', 'f'],
     ])
+  })
+
+  it('rebuilds a rule’s arguments after it changed in place; an unknown algorithm goes the general way (review r-b)', async () => {
+    const sent: unknown[][] = []
+    const client: RedisScriptClient = {
+      evalsha: async (_sha, ...rest) => (sent.push(rest), 1 * (rest.length > 3 ? 0 : 1) + 1),
+      eval: async () => Promise.reject(new Error('no')),
+    }
+    const limiter = new RedisRateLimiter({ client, prefix: 'p:' })
+    const mutable: RateLimitRule = { limit: 2, windowMs: 1000 }
+    await limiter.limit({ key: 'k', rules: [mutable], now: 0 }).catch(() => undefined)
+    mutable.limit = 5
+    await limiter.limit({ key: 'k', rules: [mutable], now: 0 }).catch(() => undefined)
+    expect(sent.map((args) => args.slice(-2))).toEqual([
+      ['2', '1000'],
+      ['5', '1000'],
+    ])
+    sent.length = 0
+    const unknown = { limit: 2, windowMs: 1000, algorithm: 'token-bucket' } as unknown as RateLimitRule
+    await limiter.limit({ key: 'k', rules: [unknown], now: 0 }).catch(() => undefined)
+    // The general layout (a flag first), where the script refuses an algorithm it does not know.
+    expect(sent[0]!.slice(2, 3)).toEqual(['0'])
   })
 
   it('passes other errors through, and rejects a reply of the wrong shape', async () => {
