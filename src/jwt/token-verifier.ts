@@ -44,8 +44,9 @@ interface Verifier {
  * jose's options for one check, as one object literal of one shape. Not a spread of the base: on
  * V8 (Node 20), `{ ...base }` plus a member, in optimized code, gives each object a map of its
  * own, so every option jose reads missed its inline cache on every call (about a fifth of an
- * uncached verification, by callgrind). `typ` and `currentDate` left undefined are not checked /
- * default to the system clock, as if absent.
+ * uncached verification, by callgrind). `typ` is the one asked for, else the base's own (a trusted
+ * issuer's required `typ`), so no call site can drop the issuer's; with neither it is not checked.
+ * `currentDate` left undefined defaults to the system clock, as if absent.
  */
 function joseOptions(base: BaseOptions, typ: string | undefined, currentDate: Date | undefined): JWTVerifyOptions {
   return {
@@ -54,7 +55,7 @@ function joseOptions(base: BaseOptions, typ: string | undefined, currentDate: Da
     algorithms: base.algorithms,
     requiredClaims: base.requiredClaims,
     clockTolerance: base.clockTolerance,
-    typ,
+    typ: typ ?? base.typ,
     currentDate,
   }
 }
@@ -200,7 +201,8 @@ export class TokenVerifier {
   async checkAccess(token: string, now: number): Promise<VerifiedToken | null> {
     const verifier = this.#route(token)
     if (verifier === undefined) return null
-    const payload = await this.#check(token, verifier, verifier.trusted === undefined ? TOKEN_TYPES.access : verifier.options.typ, now)
+    // keyward's own access type; a trusted issuer's required typ, if any, is in its own options.
+    const payload = await this.#check(token, verifier, verifier.trusted === undefined ? TOKEN_TYPES.access : undefined, now)
     if (payload === null) return null
     let identity: TokenIdentity | null
     try {

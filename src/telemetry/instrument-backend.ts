@@ -58,8 +58,8 @@ function instrument<T extends object>(target: T, kind: 'store' | 'limiter', metr
     const errorAttributes = { [ATTR.operation]: name, [ATTR.result]: 'error' }
     const spanName = `keyward.${kind} ${name}`
     return function (...args: unknown[]): unknown {
-      const span = tracer?.startSpan(spanName, CLIENT_SPAN)
       const histogram = histograms()
+      const span = tracer?.startSpan(spanName, CLIENT_SPAN)
       // Nothing would be recorded (no SDK): the backend's own call, with no clock read and no
       // closure, and a synchronous answer (limitSync) left synchronous.
       if (histogram === null && (span === undefined || !span.isRecording())) {

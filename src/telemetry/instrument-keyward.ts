@@ -145,8 +145,9 @@ export function instrumentKeyward(kw: Keyward, options: KeywardTelemetryOptions 
   // startSpan, not startActiveSpan: no context is made active around the pipeline (a context copy
   // and a closure per request). Store and limiter spans are then siblings under the caller's span.
   const instrumented: Keyward['verify'] = (input) => {
-    const span = tracer.startSpan(SPAN_VERIFY, SPAN_OPTIONS)
+    // Instruments first: the span is started only once nothing before it can fail to end it.
     const meters = instruments()
+    const span = tracer.startSpan(SPAN_VERIFY, SPAN_OPTIONS)
     // Nothing would be recorded (no SDK, or a sampled-out span and no metrics): verify() as it
     // is, with no clock read, no closure and no extra promise. Ending a span that does not
     // record is a no-op; it is ended all the same, as the API asks of every span started.

@@ -46,10 +46,27 @@ export function instrumentSource<T>(meter: Meter | undefined, create: (meter: Me
     // One property read on the global object while nothing is registered: the API's own getter.
     const now = metrics.getMeterProvider()
     if (now !== provider) {
+      const next = instrumentsOf(now, create)
+      // Both at once, only now: a provider that threw leaves neither its predecessor's
+      // instruments in use nor a half-made set.
       provider = now
-      const global = now.getMeter('keyward')
-      current = global === NOOP_METER ? null : create(global)
+      current = next
     }
     return current
+  }
+}
+
+/**
+ * The instruments of the provider's `keyward` meter, or null for the no-op meter and for a
+ * provider that throws making them. Telemetry watches verification and must never break it: such
+ * a provider measures nothing, rather than making every verify() and store call throw. The
+ * error is dropped: no hook of the instance reaches this far, and the provider is the app's own.
+ */
+function instrumentsOf<T>(provider: MeterProvider, create: (meter: Meter) => T): T | null {
+  try {
+    const meter = provider.getMeter('keyward')
+    return meter === NOOP_METER ? null : create(meter)
+  } catch {
+    return null
   }
 }

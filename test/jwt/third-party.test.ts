@@ -154,6 +154,27 @@ describe('jwt.jwks: third-party issuers', () => {
     expect([error.status, error.code]).toEqual([503, 'store_unavailable'])
   })
 
+  it("an issuer's required typ is checked, and a second issuer without one is not held to it", async () => {
+    answer = 'keys'
+    const OTHER = 'https://other-idp.example/'
+    const { kw, clock } = setup({
+      jwt: {
+        issuer: 'https://keyward.local',
+        audience: 'own-api',
+        jwks: [
+          { issuer: IDP, jwksUrl: url, audience: API, typ: 'at+jwt' },
+          { issuer: OTHER, jwksUrl: url, audience: API },
+        ],
+      },
+    })
+    const token = (iss: string, typ?: string) => idpSign(idpClaims(clock.now(), { iss }), typ === undefined ? {} : { typ })
+    expect(refused(await kw.verify({ headers: bearer(await token(IDP)) })).code).toBe('invalid_token')
+    expect(refused(await kw.verify({ headers: bearer(await token(IDP, 'JWT')) })).code).toBe('invalid_token')
+    ok(await kw.verify({ headers: bearer(await token(IDP, 'at+jwt')) }))
+    ok(await kw.verify({ headers: bearer(await token(OTHER)) }))
+    ok(await kw.verify({ headers: bearer(await token(OTHER, 'JWT')) }))
+  })
+
   it('refuses unsafe configurations at start-up', () => {
     const base = { issuer: 'https://keyward.local', audience: 'own-api' }
     const bad: Array<Partial<TrustedIssuer>> = [
