@@ -55,13 +55,32 @@ export function admit(rt: Runtime, client: ClientAddress | null, now: number): A
   return rt.gate.hasRoom(client.bucket, now) ? false : waitForRoom(rt, rt.gate, client)
 }
 
+// While waiting, a timer of the request's own ticks. On workerd a request that only awaits a
+// promise another request resolves has nothing pending of its own, and the runtime cancels it as
+// hung (seen with 30 concurrent first requests from one address in one isolate); its own timer is
+// something pending. The same promise is awaited throughout: no second place in the queue.
+const TICK_MS = 20
+
+async function awaitWithTicks(waiting: Promise<void>): Promise<void> {
+  let woken = false
+  const wake = waiting.then(() => {
+    woken = true
+  })
+  while (!woken) {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const tick = new Promise<void>((resolve) => (timer = setTimeout(resolve, TICK_MS)))
+    await Promise.race([wake, tick])
+    clearTimeout(timer)
+  }
+}
+
 async function waitForRoom(rt: Runtime, gate: LockoutGate, client: ClientAddress): Promise<Admission> {
   for (;;) {
     const waiting = gate.wait(client.bucket)
     // Thousands of attempts queued from one address: turned away without waiting, whatever they
     // carry. Not ip_blocked: the address may have no failure at all (a busy NAT, a cold cache).
     if (waiting === null) return BUSY
-    await waiting
+    await awaitWithTicks(waiting)
     const now = rt.now()
     const blocked = knownBlock(rt, client, now)
     if (blocked !== null) return blocked
