@@ -1,6 +1,6 @@
 import { KeywardError } from '../errors.js'
 import { actorOf, type ActionContext, type Emit, type KeywardEventType } from '../events.js'
-import { enforceCreateCeiling, enforceRecordCeiling } from './grant-ceiling.js'
+import { enforceCreateCeiling, enforceCreditCeiling, enforceRecordCeiling } from './grant-ceiling.js'
 import { digestToHex } from './hashing.js'
 import { validateKeyInput, type CreateKeyInput, type UpdateKeyInput } from './input.js'
 import { creditsInfo, toKeyInfo } from './info.js'
@@ -438,6 +438,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
           })
         }
         enforceRecordCeiling(rt, context, current, rest)
+        if (credits !== undefined || creditsAdd !== undefined) enforceCreditCeiling(context, current, 'change')
         const now = rt.now()
         const changes: KeyRecordPatch = { ...rest, updatedAt: now }
         if (credits !== undefined) changes.credits = credits === null ? removedCredits(held) : withEpoch(credits, nextEpoch(held))
@@ -478,6 +479,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
         const old = await live(id)
         enforceRecordCeiling(rt, context, old)
+        enforceCreditCeiling(context, old, 'rotate')
         const now = rt.now()
         // The new key first: if this process dies in between, the old key still works and the
         // new one, never shown to anyone, is harmless.
