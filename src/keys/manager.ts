@@ -10,6 +10,7 @@ import type { SettingField } from './record-fields.js'
 import { generateKey } from './format.js'
 import { reportLeakedKey, type LeakReport, type ReportLeakedOptions } from './leak-report.js'
 import type { Runtime } from '../runtime.js'
+import { warnCreditsPerProcess } from '../verify/credits-per-process.js'
 import type { KeyRecordPatch } from '../stores/token-store.js'
 import type { CreditsInfo, KeyCredits, KeyInfo, KeyRecord } from '../types.js'
 
@@ -370,7 +371,10 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
     async create(input, context) {
       enforceCreateCeiling(rt, input, context)
       const { credits, creditsAdd: _, ...fields } = validateKeyInput(input, 'create', ctx())
-      if (credits !== undefined && credits !== null) requireCreditLimiter(rt)
+      if (credits !== undefined && credits !== null) {
+        requireCreditLimiter(rt)
+        warnCreditsPerProcess(rt)
+      }
       const withCredits = { ...fields, credits: credits === undefined || credits === null ? null : withEpoch(credits, nextEpoch(null)) }
       // Omitted optional settings start empty (no origins, no IPs, no expiry, no credits...).
       const created = await insertNew({ ...keySettings(withCredits), rotatedFrom: null, rootId: null })
@@ -429,7 +433,10 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
         const current = await live(id)
         fields ??= validateKeyInput(patch, 'update', ctx())
         const { credits, creditsAdd, ...rest } = fields
-        if ((credits !== undefined && credits !== null) || creditsAdd !== undefined) requireCreditLimiter(rt)
+        if ((credits !== undefined && credits !== null) || creditsAdd !== undefined) {
+          requireCreditLimiter(rt)
+          warnCreditsPerProcess(rt)
+        }
         const held = current.credits ?? null
         if (creditsAdd !== undefined && activeCredits(held) === null) {
           throw new KeywardError('validation_failed', {

@@ -1,6 +1,6 @@
 import Redis from 'ioredis'
 import { randomUUID } from 'node:crypto'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import {
   createKeyward,
   type KeywardError,
@@ -339,5 +339,50 @@ describe('usage credits: limiters that cannot hold them fail closed', () => {
     const { kw, call } = setup(liar)
     const { key } = await kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 5 } })
     expect(code(await call(key))).toBe('store_unavailable')
+  })
+})
+
+describe('usage credits: a per-process limiter over a shared store says so', () => {
+  const shared = () => bindStore(new MemoryTokenStore()) // any store but MemoryTokenStore counts as shared
+  it('warns once per instance, through onBackgroundError, on create, update or verify of a key with credits', async () => {
+    const store = shared()
+    const told: string[][] = [[], []]
+    const [a, b] = told.map((list) =>
+      createKeyward({ prefix: 'bsk', store, usageFlushMs: false, onBackgroundError: (e) => list.push((e as Error).message) }),
+    )
+    const free = await a!.keys.create({ name: 'free', orgId: 'o', projects: ['p'] })
+    expect((await a!.verify({ headers: { authorization: `Bearer ${free.key}` } })).ok).toBe(true)
+    expect(told[0]).toStrictEqual([]) // keys without credits: nothing to say
+    const { key, info } = await a!.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+    await a!.keys.update(info.id, { credits: { add: 1 } })
+    for (let i = 0; i < 3; i++) await a!.verify({ headers: { authorization: `Bearer ${key}` } })
+    expect(told[0]).toHaveLength(1)
+    expect(told[0]![0]).toMatch(/MemoryRateLimiter with a shared store.*each instance and each restart spends the whole balance/)
+    expect(told[1]).toStrictEqual([])
+    for (let i = 0; i < 2; i++) await b!.verify({ headers: { authorization: `Bearer ${key}` } })
+    expect(told[1]).toHaveLength(1)
+  })
+
+  it('without onBackgroundError, warns on the console; never with a MemoryTokenStore or a shared limiter', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      const loud = createKeyward({ prefix: 'bsk', store: shared(), usageFlushMs: false })
+      await loud.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+      await loud.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+      expect(warn).toHaveBeenCalledTimes(1)
+      expect(String(warn.mock.calls[0]![0])).toMatch(/MemoryRateLimiter with a shared store/)
+      warn.mockClear()
+      const local = createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), usageFlushMs: false })
+      const { key } = await local.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+      await local.verify({ headers: { authorization: `Bearer ${key}` } })
+      if (up) {
+        const other = createKeyward({ prefix: 'bsk', store: shared(), limiter: redisLimiter(), usageFlushMs: false })
+        const created = await other.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+        await other.verify({ headers: { authorization: `Bearer ${created.key}` } })
+      }
+      expect(warn).not.toHaveBeenCalled()
+    } finally {
+      warn.mockRestore()
+    }
   })
 })
