@@ -298,6 +298,10 @@ const LIMIT_SCRIPT = `${SCRIPT_CLOCK}${SCRIPT_SHORT_PATH}${SCRIPT_LOCKOUT}${SCRI
  * that expired would come back full from the record.
  */
 const CREDIT_READ = `-- Credits: the key's balance, after its rules in KEYS and in ARGV.
+-- A stored number keyward could have written: a non-negative safe integer (NaN, Infinity, 0.5 are not).
+local function credit_count(x)
+  return x >= 0 and x <= 9007199254740991 and x == math.floor(x)
+end
 local function credit_state(key, epoch, initial, amount, interval)
   local start = 0
   if interval > 0 then start = math.floor(now / interval) * interval end
@@ -305,7 +309,7 @@ local function credit_state(key, epoch, initial, amount, interval)
   if s then
     if #s ~= 24 then error('keyward: malformed credit state') end
     local e, r, a = struct.unpack('ddd', s)
-    if not (e >= 0 and r >= 0 and a >= 0) then error('keyward: malformed credit state') end
+    if not (credit_count(e) and credit_count(r) and credit_count(a)) then error('keyward: malformed credit state') end
     -- An older epoch (a stale cached record, a rotated predecessor) never replaces the balance
     -- held, nor refills it with its own (old) refill.
     if e >= epoch then
