@@ -254,6 +254,9 @@ export function createKeyward(options: KeywardOptions): Keyward {
     defaultRateLimit,
     limiterSpendsCredits: limiter.credits === true && typeof limiter.adjustCredits === 'function',
     reportError: onBackgroundError,
+    warn: options.onBackgroundError === undefined ? (message) => console.warn(message) : (message) => onBackgroundError(new Error(message)),
+    // Only a MemoryTokenStore is as per-process as the limiter; any other store is read by other instances and restarts.
+    creditsPerProcess: limiter instanceof MemoryRateLimiter && !(store instanceof MemoryTokenStore),
     sharedQuotas,
     usage: usageFlushMs === false ? undefined : new UsageRecorder(store, usageFlushMs, onBackgroundError),
     // Private copies, not frozen: a frozen array leaves V8's fast for-of path, and these are read on

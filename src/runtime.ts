@@ -37,6 +37,13 @@ export interface Runtime {
   limiterSpendsCredits: boolean
   /** createKeyward's `onBackgroundError`: told once when a key with credits meets a limiter without them. */
   reportError: (error: unknown) => void
+  /**
+   * Says a guarantee does not hold in this deployment: to `onBackgroundError` when the app gave
+   * one, else `console.warn` (a no-op default would make the warning silent).
+   */
+  warn: (message: string) => void
+  /** Whether credits are kept per process (MemoryRateLimiter) while the store is shared: they multiply. */
+  creditsPerProcess: boolean
   /** createKeyward's `sharedQuotas`, checked; empty when none. */
   sharedQuotas: readonly ResolvedSharedQuota[]
   usage: UsageRecorder | undefined

@@ -336,6 +336,33 @@ export function describeRateLimiterConformance(name: string, makeLimiter: () => 
         expect(await spend(key, credits(100, 5))).toMatchObject({ allowed: false, credits: 0 })
       })
 
+      it('an older record never refills a newer balance with its own refill', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        // The newer record (epoch 5): 1 credit, no refill; spent.
+        expect(await spend(key, credits(1, 5))).toMatchObject({ allowed: true, credits: 0 })
+        // A rotated predecessor or a stale instance still holds epoch 4 with an hourly refill.
+        const older = credits(100, 4, { amount: 50, intervalMs: 3_600_000 })
+        expect(await spend(key, older, 0)).toMatchObject({ allowed: true, credits: 0 })
+        expect(await spend(key, older)).toMatchObject({ allowed: false, creditsExhausted: true, credits: 0 })
+        expect(await spend(key, credits(1, 5))).toMatchObject({ allowed: false, creditsExhausted: true, credits: 0 })
+      })
+
+      it('a refused spend still records a newer epoch: a stale record cannot spend the old balance after a cut-off', async ({ skip }) => {
+        if (limiter.credits !== true) return skip()
+        const key = fresh('c')
+        expect(await spend(key, credits(10, 1))).toMatchObject({ allowed: true, credits: 9 })
+        // Cut off (epoch 2, 0 credits): refused, and the new balance is held from then on.
+        expect(await spend(key, credits(0, 2))).toMatchObject({ allowed: false, creditsExhausted: true, credits: 0 })
+        expect(await spend(key, credits(10, 1))).toMatchObject({ allowed: false, creditsExhausted: true, credits: 0 })
+        // So is a newer epoch a rule refuses: the balance set is held, nothing spent.
+        const rule = { limit: 1, windowMs: 3_600_000 }
+        const other = fresh('c')
+        expect(await spend(other, credits(10, 1), 1, [rule])).toMatchObject({ allowed: true, credits: 9 })
+        expect(await spend(other, credits(3, 2), 1, [rule])).toMatchObject({ allowed: false, creditsExhausted: false, credits: 3 })
+        expect(await spend(other, credits(10, 1), 0)).toMatchObject({ allowed: true, credits: 3 })
+      })
+
       it('N concurrent spends at K < N credits allow exactly K (through every instance the harness gives)', async ({ skip }) => {
         if (limiter.credits !== true) return skip()
         const key = fresh('c')

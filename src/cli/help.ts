@@ -66,6 +66,7 @@ ${EXITS}
 Sets a key's usage credits. The new balance replaces the running one at the next request.
   --credits N           the balance to set
   --refill N/UNIT       every period (s, m, h, d; aligned to UTC) the balance is set to N
+                        (without --refill or --no-refill, the key's refill stays as it is)
   --no-refill           no refill
   --no-credits          remove the key's credits: it spends none
 A top-up that adds to the running balance (never losing a concurrent spend) goes through the

@@ -193,7 +193,14 @@ async function execute(command: Command, kw: Keyward, values: Values, id: string
       return
     }
     case 'update': {
-      const info = await kw.keys.update(id!, updateInput(values) as never, { actor: { type: 'cli' } })
+      const input = updateInput(values)
+      // `--credits N` alone changes the balance, not the plan: the refill set stays (`--no-refill` removes it).
+      if (values.credits !== undefined && values.refill === undefined && values['no-refill'] !== true) {
+        const current = await kw.keys.get(id!, { credits: 'configured' })
+        const credits = input.credits as { refill: unknown }
+        credits.refill = current?.credits?.refill ?? null
+      }
+      const info = await kw.keys.update(id!, input as never, { actor: { type: 'cli' } })
       out(info, `Updated ${info.id} (${info.name}).\n${describeKey(info)}`)
       return
     }
@@ -315,7 +322,17 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     if (command === 'create') createInput(values, io.now())
     if (command === 'update') updateInput(values)
     opened = await openStore(target)
-    const kw = createKeyward({ ...keys, store: opened.store, usageFlushMs: false, cache: false, lockout: false, now: io.now })
+    // Quiet in the background: the CLI spends no credits (the warning about a per-process limiter is
+    // the app's), and with usage off nothing else runs there.
+    const kw = createKeyward({
+      ...keys,
+      store: opened.store,
+      usageFlushMs: false,
+      cache: false,
+      lockout: false,
+      now: io.now,
+      onBackgroundError: () => {},
+    })
     await execute(command, kw, values, positionals[0], io)
     return EXIT.ok
   } catch (error) {

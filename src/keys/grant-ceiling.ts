@@ -4,6 +4,7 @@ import type { Environment } from './format.js'
 import { validateKeyInput } from './input.js'
 import type { Runtime } from '../runtime.js'
 import type { AuthContext, KeyRecord } from '../types.js'
+import { activeCredits } from '../limiters/credits.js'
 
 /**
  * What a key would hold after a create, update or rotate: the fields that carry power.
@@ -135,7 +136,8 @@ function refuse(missingScopes: readonly string[], issues: FieldIssue[]): void {
 
 /**
  * The ceiling on a create, before anything is written. Nothing to do when the context names no
- * verified caller. Input errors are thrown as the key manager would throw them.
+ * verified caller. A caller that spends credits cannot create a key that spends none (a caller
+ * never grants more than it holds). Input errors are thrown as the key manager would throw them.
  *
  * @example
  * ```ts
@@ -146,7 +148,9 @@ export function enforceCreateCeiling(rt: Runtime, input: unknown, context: Actio
   const caller = callerOf(context)
   if (caller === undefined) return
   const fields = validateKeyInput(input, 'create', { now: rt.now(), prefixes: rt.prefixes, environment: rt.environment })
-  checkGrantCeiling(
+  // Checked with the rest of the ceiling so a refusal names every field at once.
+  const creditIssues = fields.credits === undefined || fields.credits === null ? creditCeilingIssues(caller, 'credits', 'unmetered') : []
+  const { missingScopes, issues } = grantCeilingIssues(
     caller,
     {
       orgId: fields.orgId!,
@@ -158,6 +162,40 @@ export function enforceCreateCeiling(rt: Runtime, input: unknown, context: Actio
     rt.expandScopes,
     { callerProjects: context?.callerProjects },
   )
+  refuse(missingScopes, [...issues, ...creditIssues])
+}
+
+/** Whether the caller is a key that spends credits: metered itself, it may not meter others. */
+function callerSpendsCredits(caller: AuthContext): boolean {
+  return caller.type === 'api_key' && (caller.credits !== undefined || (caller.key?.credits ?? null) !== null)
+}
+
+function creditCeilingIssues(caller: AuthContext, field: string, what: 'unmetered' | 'change'): FieldIssue[] {
+  if (!callerSpendsCredits(caller)) return []
+  const message =
+    what === 'unmetered'
+      ? 'the caller spends credits: it cannot make a key that spends none'
+      : "the caller spends credits: it cannot set, top up or remove any key's credits"
+  return [{ field, message }]
+}
+
+/**
+ * The credit ceiling on an update that changes credits (a set, top-up or removal: `'change'`) or
+ * a rotate (`'rotate'`), after {@link enforceRecordCeiling}: a caller that spends credits cannot
+ * change any key's credits, nor rotate a key that spends none into a fresh unmetered key.
+ * 403 `insufficient_scope`. Nothing to do when the context names no verified caller or the
+ * caller spends none.
+ *
+ * @example
+ * ```ts
+ * if (fields.credits !== undefined || fields.creditsAdd !== undefined) enforceCreditCeiling(context, current, 'change')
+ * ```
+ */
+export function enforceCreditCeiling(context: ActionContext | undefined, record: KeyRecord, action: 'change' | 'rotate'): void {
+  const caller = callerOf(context)
+  if (caller === undefined) return
+  if (action === 'change') refuse([], creditCeilingIssues(caller, 'credits', 'change'))
+  else if (activeCredits(record.credits) === null) refuse([], creditCeilingIssues(caller, 'credits', 'unmetered'))
 }
 
 /**

@@ -1,6 +1,6 @@
 import { KeywardError } from '../errors.js'
 import { actorOf, type ActionContext, type Emit, type KeywardEventType } from '../events.js'
-import { enforceCreateCeiling, enforceRecordCeiling } from './grant-ceiling.js'
+import { enforceCreateCeiling, enforceCreditCeiling, enforceRecordCeiling } from './grant-ceiling.js'
 import { digestToHex } from './hashing.js'
 import { validateKeyInput, type CreateKeyInput, type UpdateKeyInput } from './input.js'
 import { creditsInfo, toKeyInfo } from './info.js'
@@ -10,6 +10,7 @@ import type { SettingField } from './record-fields.js'
 import { generateKey } from './format.js'
 import { reportLeakedKey, type LeakReport, type ReportLeakedOptions } from './leak-report.js'
 import type { Runtime } from '../runtime.js'
+import { warnCreditsPerProcess } from '../verify/credits-per-process.js'
 import type { KeyRecordPatch } from '../stores/token-store.js'
 import type { CreditsInfo, KeyCredits, KeyInfo, KeyRecord } from '../types.js'
 
@@ -370,7 +371,10 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
     async create(input, context) {
       enforceCreateCeiling(rt, input, context)
       const { credits, creditsAdd: _, ...fields } = validateKeyInput(input, 'create', ctx())
-      if (credits !== undefined && credits !== null) requireCreditLimiter(rt)
+      if (credits !== undefined && credits !== null) {
+        requireCreditLimiter(rt)
+        warnCreditsPerProcess(rt)
+      }
       const withCredits = { ...fields, credits: credits === undefined || credits === null ? null : withEpoch(credits, nextEpoch(null)) }
       // Omitted optional settings start empty (no origins, no IPs, no expiry, no credits...).
       const created = await insertNew({ ...keySettings(withCredits), rotatedFrom: null, rootId: null })
@@ -429,7 +433,10 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
         const current = await live(id)
         fields ??= validateKeyInput(patch, 'update', ctx())
         const { credits, creditsAdd, ...rest } = fields
-        if ((credits !== undefined && credits !== null) || creditsAdd !== undefined) requireCreditLimiter(rt)
+        if ((credits !== undefined && credits !== null) || creditsAdd !== undefined) {
+          requireCreditLimiter(rt)
+          warnCreditsPerProcess(rt)
+        }
         const held = current.credits ?? null
         if (creditsAdd !== undefined && activeCredits(held) === null) {
           throw new KeywardError('validation_failed', {
@@ -438,6 +445,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
           })
         }
         enforceRecordCeiling(rt, context, current, rest)
+        if (credits !== undefined || creditsAdd !== undefined) enforceCreditCeiling(context, current, 'change')
         const now = rt.now()
         const changes: KeyRecordPatch = { ...rest, updatedAt: now }
         if (credits !== undefined) changes.credits = credits === null ? removedCredits(held) : withEpoch(credits, nextEpoch(held))
@@ -478,6 +486,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
       for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
         const old = await live(id)
         enforceRecordCeiling(rt, context, old)
+        enforceCreditCeiling(context, old, 'rotate')
         const now = rt.now()
         // The new key first: if this process dies in between, the old key still works and the
         // new one, never shown to anyone, is harmless.

@@ -33,7 +33,10 @@ export interface CreditState {
 /**
  * One spend decided: whether it passes, the state to keep if every quota rule also allows it,
  * the balance after it (as it stands when refused), and when refused, the ms until a refill
- * could let it pass (0 when none will: no refill, or a refill smaller than the cost).
+ * could let it pass (0 when none will: no refill, or a refill smaller than the cost). When
+ * `advanced` (nothing held yet, a newer epoch taken or a refill applied), `current` (the balance
+ * in force, nothing spent) must be kept even when the spend is refused: else a stale record on
+ * another instance would still spend the balance a cut-off replaced.
  *
  * @example
  * ```ts
@@ -45,6 +48,8 @@ export interface CreditDecision {
   next: CreditState
   remaining: number
   retryAfterMs: number
+  current: CreditState
+  advanced: boolean
 }
 
 /** The start of the refill interval `now` falls in; 0 without refill. */
@@ -56,8 +61,9 @@ function intervalStart(credits: KeyCredits, now: number): number {
 /**
  * The balance in force at `now`: the held one, refilled if a new interval has begun; or, when
  * nothing is held or the record's epoch is newer than the held one (a set through
- * `kw.keys.update`), the record's. An older epoch (an instance with a stale cached record)
- * never replaces a newer balance.
+ * `kw.keys.update`), the record's. An older epoch (an instance with a stale cached record, a
+ * rotated predecessor in its grace period) never replaces a newer balance, nor refills it: its
+ * refill is the old one. The same object as `held` when nothing changed.
  *
  * @example
  * ```ts
@@ -69,7 +75,8 @@ export function currentCredits(credits: KeyCredits, held: CreditState | undefine
   const start = intervalStart(credits, now)
   if (held === undefined || credits.epoch > held.epoch) return { epoch: credits.epoch, remaining: credits.remaining, refilledAt: start }
   // A clock that stepped back keeps the later interval, as a fixed-window rule does.
-  if (credits.refill !== null && start > held.refilledAt) return { epoch: held.epoch, remaining: credits.refill.amount, refilledAt: start }
+  if (credits.refill !== null && credits.epoch === held.epoch && start > held.refilledAt)
+    return { epoch: held.epoch, remaining: credits.refill.amount, refilledAt: start }
   return held
 }
 
@@ -84,13 +91,15 @@ export function currentCredits(credits: KeyCredits, held: CreditState | undefine
  */
 export function spendCredits(credits: KeyCredits, cost: number, held: CreditState | undefined, now: number): CreditDecision {
   const state = currentCredits(credits, held, now)
+  const advanced = state !== held
   if (cost <= state.remaining) {
     const remaining = state.remaining - cost
-    return { allowed: true, next: { epoch: state.epoch, remaining, refilledAt: state.refilledAt }, remaining, retryAfterMs: 0 }
+    const next = { epoch: state.epoch, remaining, refilledAt: state.refilledAt }
+    return { allowed: true, next, remaining, retryAfterMs: 0, current: state, advanced }
   }
   const refill = credits.refill
   const retryAfterMs = refill === null || refill.amount < cost ? 0 : Math.max(1, state.refilledAt + refill.intervalMs - now)
-  return { allowed: false, next: state, remaining: state.remaining, retryAfterMs }
+  return { allowed: false, next: state, remaining: state.remaining, retryAfterMs, current: state, advanced }
 }
 
 /**

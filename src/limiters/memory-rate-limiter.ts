@@ -120,6 +120,8 @@ export class MemoryRateLimiter implements RateLimiter {
     const spend = checkCreditSpend(credits, cost)
     const decision = spendCredits(spend.credits, spend.cost, this.#credits.get(key), now)
     const result = this.#decideRules(key, own, shared, now, decision.allowed)
+    // A refusal still keeps a newer epoch (or a refill): a stale record must not spend the balance it replaced.
+    if (decision.advanced && !(decision.allowed && result.allowed)) this.#credits.set(key, decision.current)
     if (!decision.allowed)
       return { ...result, allowed: false, retryAfterMs: decision.retryAfterMs, credits: decision.remaining, creditsExhausted: true }
     if (!result.allowed) return { ...result, credits: decision.remaining + spend.cost, creditsExhausted: false }

@@ -165,6 +165,9 @@ export class KeywardRateLimiterObject {
       decisions.forEach((d, i) => (writes[ids[i]!] = { state: d.next, until: ruleStateUntil(rules[i]!, d.next) }))
       if (credit !== undefined) writes[spend!.id] = { state: credit.next, until: FOREVER }
       await this.#write(writes)
+    } else if (credit?.advanced === true) {
+      // A refusal still keeps a newer epoch (or a refill): a stale record must not spend the balance it replaced.
+      await this.#write({ [spend!.id]: { state: credit.current, until: FOREVER } })
     }
     const answer: LimitAnswer = {
       allowed,

@@ -74,7 +74,11 @@ export interface LimitRequest {
 export interface CreditAdjustment {
   /** The key's limiter key (its rotation chain's first id), as {@link LimitRequest.key}. */
   key: string
-  /** The key's credits as its record holds them: the balance to start from when none is held or its epoch is newer. */
+  /**
+   * The key's credits as its record holds them: the balance to start from when none is held or its
+   * epoch is newer; its refill applies only when its epoch is the one held. A newer epoch is kept
+   * even when the call is refused.
+   */
   credits: KeyCredits
   /** Credits to add atomically to the running balance; 0 only reads it. */
   add: number

@@ -298,6 +298,10 @@ const LIMIT_SCRIPT = `${SCRIPT_CLOCK}${SCRIPT_SHORT_PATH}${SCRIPT_LOCKOUT}${SCRI
  * that expired would come back full from the record.
  */
 const CREDIT_READ = `-- Credits: the key's balance, after its rules in KEYS and in ARGV.
+-- A stored number keyward could have written: a non-negative safe integer (NaN, Infinity, 0.5 are not).
+local function credit_count(x)
+  return x >= 0 and x <= 9007199254740991 and x == math.floor(x)
+end
 local function credit_state(key, epoch, initial, amount, interval)
   local start = 0
   if interval > 0 then start = math.floor(now / interval) * interval end
@@ -305,21 +309,22 @@ local function credit_state(key, epoch, initial, amount, interval)
   if s then
     if #s ~= 24 then error('keyward: malformed credit state') end
     local e, r, a = struct.unpack('ddd', s)
-    if not (e >= 0 and r >= 0 and a >= 0) then error('keyward: malformed credit state') end
-    -- An older epoch (a stale cached record) never replaces the balance held.
+    if not (credit_count(e) and credit_count(r) and credit_count(a)) then error('keyward: malformed credit state') end
+    -- An older epoch (a stale cached record, a rotated predecessor) never replaces the balance
+    -- held, nor refills it with its own (old) refill.
     if e >= epoch then
-      if interval > 0 and start > a then return e, amount, start end
-      return e, r, a
+      if e == epoch and interval > 0 and start > a then return e, amount, start, 1 end
+      return e, r, a, 0
     end
   end
-  return epoch, initial, start
+  return epoch, initial, start, 1
 end
 `
 const CREDIT_SPEND_READ = `local ck = KEYS[n]
 n = n - 1
 local c = 3 * n + 2
 local cost, amount, interval = tonumber(ARGV[c]), tonumber(ARGV[c + 3]), tonumber(ARGV[c + 4])
-local ce, cr, ca = credit_state(ck, tonumber(ARGV[c + 1]), tonumber(ARGV[c + 2]), amount, interval)
+local ce, cr, ca, cadvanced = credit_state(ck, tonumber(ARGV[c + 1]), tonumber(ARGV[c + 2]), amount, interval)
 `
 // The balance must cover the cost whatever the rules said; a refusal for credits waits for the
 // next refill, or says none will cover it (0).
@@ -332,13 +337,17 @@ end
 const CREDIT_WRITE = `if allowed == 1 then
   cr = cr - cost
   redis.call('SET', ck, struct.pack('ddd', ce, cr, ca))
+elseif cadvanced == 1 then
+  -- Refused, but a newer epoch (or a refill) is kept: a stale record must not spend the balance it replaced.
+  redis.call('SET', ck, struct.pack('ddd', ce, cr, ca))
 end
 reply[#reply + 1] = cr
 reply[#reply + 1] = exhausted
 `
 /**
  * The limit script with credits: as LIMIT_SCRIPT (without its short path), the credit
- * state read with the rules, the spend decided with them, written only when all allow.
+ * state read with the rules, the spend decided with them, written when all allow (and, refused,
+ * when a newer epoch or a refill was taken).
  * Reply: LIMIT_SCRIPT's, then the balance and 1 when the credits refused.
  */
 const CREDIT_LIMIT_SCRIPT = [

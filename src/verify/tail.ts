@@ -10,6 +10,7 @@ import { CREDITS_HEADER } from '../http/credits-header.js'
 import type { LimitRequest, LimitResult } from '../limiters/rate-limiter.js'
 import type { KeyCredits } from '../types.js'
 import { authWithCredits } from './cached-key.js'
+import { warnCreditsPerProcess } from './credits-per-process.js'
 import { sharedQuotasFor, sharedRateLimitHeaders, type ResolvedSharedRequest } from '../limiters/shared-quotas.js'
 import type { Runtime } from '../runtime.js'
 import { blockedFailure, NO_HEADERS, retrySeconds, type Failure, type Success } from './failures.js'
@@ -123,6 +124,7 @@ function spend(
     }
     throw new Error(NO_CREDITS)
   }
+  if (rt.creditsPerProcess) warnCreditsPerProcess(rt)
   const quota = principal.quota
   const request: LimitRequest = { key: quota.key, rules: quota.rules, shared: shared?.shared, blockKey, credits, cost: input.cost, now }
   if (rt.limiter.limitSync !== undefined)

@@ -256,3 +256,39 @@ describe('grant ceiling under concurrency', () => {
     expect(live.map((k) => k.id)).toEqual([target.info.id])
   })
 })
+
+describe('grant ceiling: a caller that spends credits', () => {
+  it('cannot create or rotate a key that spends none, nor set, top up or remove any key’s credits; nothing changes', async () => {
+    const { kw, auth, ids, mint } = await withCaller({ scopes: ['admin'], credits: { remaining: 5 } })
+    expect(auth.credits).toBe(4)
+    const before = await ids()
+    const create = await rejection(kw.keys.create({ name: 'free', orgId: 'org_1', projects: ['prod-site'] }, { auth }))
+    expect([create.code, create.status, fields(create)]).toStrictEqual(['insufficient_scope', 403, ['credits']])
+    const nulled = await rejection(kw.keys.create({ name: 'free', orgId: 'org_1', projects: ['prod-site'], credits: null }, { auth }))
+    expect(fields(nulled)).toStrictEqual(['credits'])
+    // Every issue at once: the scope beyond the caller and the credits.
+    const both = await rejection(kw.keys.create({ name: 'free', orgId: 'org_1', projects: ['other'] }, { auth }))
+    expect(fields(both)).toStrictEqual(['credits', 'projects'])
+    const { info: free } = await mint({ name: 'free' })
+    expect(fields(await rejection(kw.keys.rotate(free.id, {}, { auth })))).toStrictEqual(['credits'])
+    const own = auth.keyId!
+    for (const credits of [{ add: 1_000_000 }, { remaining: 1_000_000 }, null]) {
+      const error = await rejection(kw.keys.update(own, { credits }, { auth }))
+      expect([error.code, fields(error)]).toStrictEqual(['insufficient_scope', ['credits']])
+    }
+    expect(fields(await rejection(kw.keys.update(free.id, { credits: { remaining: 1 } }, { auth })))).toStrictEqual(['credits'])
+    expect((await kw.keys.get(own, { credits: 'configured' }))?.credits?.remaining).toBe(5)
+    expect((await kw.keys.get(free.id))?.credits).toBe(null)
+    expect((await ids()).length).toBe(before.length + 1) // the uncredited key minted without a caller
+    // What stays allowed: a key with credits, a rotation of a credited key, other fields.
+    const metered = await kw.keys.create({ name: 'm', orgId: 'org_1', projects: ['prod-site'], credits: { remaining: 1 } }, { auth })
+    expect((await kw.keys.rotate(metered.info.id, {}, { auth })).info.credits).toMatchObject({ remaining: 1 })
+    expect((await kw.keys.update(free.id, { name: 'renamed' }, { auth })).name).toBe('renamed')
+  })
+
+  it('a caller without credits keeps today’s behaviour', async () => {
+    const { kw, auth } = await withCaller({ scopes: ['admin'] })
+    const { info } = await kw.keys.create({ name: 'free', orgId: 'org_1', projects: ['prod-site'] }, { auth })
+    expect((await kw.keys.update(info.id, { credits: { remaining: 3 } }, { auth })).credits).toMatchObject({ remaining: 3 })
+  })
+})

@@ -1,11 +1,19 @@
 import Redis from 'ioredis'
 import { randomUUID } from 'node:crypto'
-import { afterAll, describe, expect, it } from 'vitest'
-import { createKeyward, type KeywardError, MemoryRateLimiter, MemoryTokenStore, type VerifyResult } from '../../src/index.js'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import {
+  createKeyward,
+  type KeywardError,
+  MemoryRateLimiter,
+  MemoryTokenStore,
+  type TokenStore,
+  type VerifyResult,
+} from '../../src/index.js'
 import { withFailurePolicy } from '../../src/limiters/failure-policy.js'
 import type { RateLimiter } from '../../src/limiters/rate-limiter.js'
 import { RedisRateLimiter } from '../../src/limiters/redis-rate-limiter.js'
 import { manualClock } from '../support/clock.js'
+import { bindStore } from '../support/setup.js'
 import { CI, REDIS, redisAnswers, warnSkipped } from '../support/servers.js'
 
 const DAY = 86_400_000
@@ -40,6 +48,13 @@ function setup(limiter: RateLimiter, options: { lockout?: false } = {}) {
   const call = (key: string, cost?: number, ip = '203.0.113.7') =>
     kw.verify({ headers: { authorization: `Bearer ${key}` }, ip, ...(cost === undefined ? {} : { cost }) })
   return { kw, clock, call }
+}
+
+function setupOn(limiter: RateLimiter, store: TokenStore, cache: { ttlMs: number } | false) {
+  const kw = createKeyward({ prefix: 'bsk', store, limiter, usageFlushMs: false, cache })
+  const call = (key: string, cost?: number) =>
+    kw.verify({ headers: { authorization: `Bearer ${key}` }, ip: '203.0.113.7', ...(cost === undefined ? {} : { cost }) })
+  return { kw, call }
 }
 
 describe.each(backends)('usage credits on the %s limiter', (_name, makeLimiter, ownClock) => {
@@ -153,6 +168,44 @@ describe.each(backends)('usage credits on the %s limiter', (_name, makeLimiter, 
     expect(headersOf(await call(rotated.key))['credits-remaining']).toBe('1')
     expect(headersOf(await call(key))['credits-remaining']).toBe('0')
     expect(code(await call(rotated.key))).toBe('credits_exhausted')
+  })
+
+  it('a rotated predecessor in its grace period never refills the successor’s downgraded balance with its old refill', async () => {
+    const { kw, call } = setup(makeLimiter())
+    const plan = { remaining: 1000, refill: { amount: 1000, intervalMs: 1000 } }
+    const { key, info } = await kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: plan })
+    const rotated = await kw.keys.rotate(info.id, { gracePeriodMs: DAY })
+    await kw.keys.update(rotated.info.id, { credits: { remaining: 1, refill: null } })
+    expect(code(await call(rotated.key))).toBe('ok')
+    // The predecessor's record keeps the old plan's refill: it spends from the successor's balance, never refills it.
+    const viaOld = await call(key, 0)
+    expect([code(viaOld), viaOld.ok ? viaOld.auth.credits : undefined]).toStrictEqual(['ok', 0])
+    expect(code(await call(key))).toBe('credits_exhausted')
+    expect(code(await call(rotated.key))).toBe('credits_exhausted')
+    expect((await kw.keys.get(rotated.info.id))?.credits?.remaining).toBe(0)
+  })
+
+  it('an instance with a stale cached record neither refills a cut-off key nor spends the balance it replaced', async () => {
+    const limiter = makeLimiter()
+    const store = new MemoryTokenStore()
+    // Instance a reads through a store without an invalidation feed: its cached record stays stale.
+    const a = setupOn(limiter, bindStore(store), { ttlMs: 60_000 })
+    const b = setupOn(limiter, store, false)
+    const withRefill = await b.kw.keys.create({
+      name: 'k',
+      orgId: 'o',
+      projects: ['p'],
+      credits: { remaining: 1000, refill: { amount: 1000, intervalMs: 1000 } },
+    })
+    const noRefill = await b.kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 1000 } })
+    for (const { key } of [withRefill, noRefill]) expect(code(await a.call(key))).toBe('ok') // cached on a at epoch 1
+    // Cut off to 0 without refill, refused at once through b: the cut-off is held from then on.
+    for (const { info } of [withRefill, noRefill]) await b.kw.keys.update(info.id, { credits: { remaining: 0, refill: null } })
+    for (const { key } of [withRefill, noRefill]) {
+      expect(code(await b.call(key))).toBe('credits_exhausted')
+      expect(code(await a.call(key))).toBe('credits_exhausted')
+      expect(code(await b.call(key))).toBe('credits_exhausted')
+    }
   })
 
   it.skipIf(!ownClock)('refills to the amount at each interval (UTC-aligned), with Retry-After until then', async () => {
@@ -286,5 +339,50 @@ describe('usage credits: limiters that cannot hold them fail closed', () => {
     const { kw, call } = setup(liar)
     const { key } = await kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 5 } })
     expect(code(await call(key))).toBe('store_unavailable')
+  })
+})
+
+describe('usage credits: a per-process limiter over a shared store says so', () => {
+  const shared = () => bindStore(new MemoryTokenStore()) // any store but MemoryTokenStore counts as shared
+  it('warns once per instance, through onBackgroundError, on create, update or verify of a key with credits', async () => {
+    const store = shared()
+    const told: string[][] = [[], []]
+    const [a, b] = told.map((list) =>
+      createKeyward({ prefix: 'bsk', store, usageFlushMs: false, onBackgroundError: (e) => list.push((e as Error).message) }),
+    )
+    const free = await a!.keys.create({ name: 'free', orgId: 'o', projects: ['p'] })
+    expect((await a!.verify({ headers: { authorization: `Bearer ${free.key}` } })).ok).toBe(true)
+    expect(told[0]).toStrictEqual([]) // keys without credits: nothing to say
+    const { key, info } = await a!.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+    await a!.keys.update(info.id, { credits: { add: 1 } })
+    for (let i = 0; i < 3; i++) await a!.verify({ headers: { authorization: `Bearer ${key}` } })
+    expect(told[0]).toHaveLength(1)
+    expect(told[0]![0]).toMatch(/MemoryRateLimiter with a shared store.*each instance and each restart spends the whole balance/)
+    expect(told[1]).toStrictEqual([])
+    for (let i = 0; i < 2; i++) await b!.verify({ headers: { authorization: `Bearer ${key}` } })
+    expect(told[1]).toHaveLength(1)
+  })
+
+  it('without onBackgroundError, warns on the console; never with a MemoryTokenStore or a shared limiter', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      const loud = createKeyward({ prefix: 'bsk', store: shared(), usageFlushMs: false })
+      await loud.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+      await loud.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+      expect(warn).toHaveBeenCalledTimes(1)
+      expect(String(warn.mock.calls[0]![0])).toMatch(/MemoryRateLimiter with a shared store/)
+      warn.mockClear()
+      const local = createKeyward({ prefix: 'bsk', store: new MemoryTokenStore(), usageFlushMs: false })
+      const { key } = await local.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+      await local.verify({ headers: { authorization: `Bearer ${key}` } })
+      if (up) {
+        const other = createKeyward({ prefix: 'bsk', store: shared(), limiter: redisLimiter(), usageFlushMs: false })
+        const created = await other.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
+        await other.verify({ headers: { authorization: `Bearer ${created.key}` } })
+      }
+      expect(warn).not.toHaveBeenCalled()
+    } finally {
+      warn.mockRestore()
+    }
   })
 })

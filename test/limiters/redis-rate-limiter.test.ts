@@ -641,6 +641,19 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
           expect(await admin.getBuffer(k)).toEqual(Buffer.from(value))
         }
       })
+
+      it('rejects a credit state that is not three non-negative safe integers, on a spend and a read, leaving it as it was', async () => {
+        const credits = { remaining: 5, refill: null, epoch: 1 }
+        const foreign = [pack(1, Infinity, 0), pack(1, 0.5, 0), pack(Infinity, 5, 0), pack(1, 2 ** 53, 0), pack(1, 5, -1), pack(1, NaN, 0)]
+        for (const value of foreign) {
+          const key = freshKey()
+          const k = `${prefix}cr:{${createHash('sha256').update(key).digest('hex').slice(0, 32)}}`
+          await admin.set(k, value)
+          await expect(limiter.limit({ key, rules: [], credits, now: Date.now() }), value.toString('hex')).rejects.toThrow()
+          await expect(limiter.adjustCredits({ key, credits, add: 0, now: Date.now() }), value.toString('hex')).rejects.toThrow()
+          expect(await admin.getBuffer(k)).toEqual(value)
+        }
+      })
     })
   })
 })

@@ -144,6 +144,29 @@ describe('createManagementHandler (no framework)', () => {
       expect(JSON.parse(bad.body).errors).toEqual([{ field: 'credits.add', message: 'must be an integer from 1 to 1000000000000000' }])
     })
 
+    it('a caller key that spends credits cannot mint an unmetered key nor change credits, even with the credits option', async () => {
+      const s = setup()
+      const { key, info } = await s.mint({ scopes: ['admin'], projects: ['p'], credits: { remaining: 10 } })
+      const request = (extra: Partial<ManagementRequest>): ManagementRequest => ({
+        method: 'POST',
+        path: '/keys',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        ...extra,
+      })
+      for (const handle of [createManagementHandler(s.kw), createManagementHandler(s.kw, { credits: true })]) {
+        const create = await handle(request({ body: JSON.stringify({ name: 'free', projects: ['p'] }) }))
+        expect(create.status).toBe(403)
+        expect(JSON.parse(create.body)).toMatchObject({ code: 'insufficient_scope', errors: [{ field: 'credits' }] })
+      }
+      const handle = createManagementHandler(s.kw, { credits: true })
+      const topUp = await handle(request({ method: 'PATCH', path: `/keys/${info.id}`, body: JSON.stringify({ credits: { add: 1000 } }) }))
+      expect([topUp.status, JSON.parse(topUp.body).code]).toStrictEqual([403, 'insufficient_scope'])
+      const metered = await handle(request({ body: JSON.stringify({ name: 'm', projects: ['p'], credits: { remaining: 1 } }) }))
+      expect(metered.status).toBe(201)
+      expect((await s.kw.keys.list({ orgId: 'org_1' })).map((k) => k.name).sort()).toStrictEqual(['Test key', 'm'])
+      expect((await s.kw.keys.get(info.id, { credits: 'configured' }))?.credits?.remaining).toBe(10)
+    })
+
     it('the lookup before a write reads the store alone, so a limiter outage cannot stop a revocation', async () => {
       const { kw, request } = await admin()
       const { info } = await kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['p'], credits: { remaining: 5 } })
