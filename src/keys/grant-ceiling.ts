@@ -136,8 +136,9 @@ function refuse(missingScopes: readonly string[], issues: FieldIssue[]): void {
 
 /**
  * The ceiling on a create, before anything is written. Nothing to do when the context names no
- * verified caller. A caller that spends credits cannot create a key that spends none (a caller
- * never grants more than it holds). Input errors are thrown as the key manager would throw them.
+ * verified caller. A caller that spends credits cannot create keys at all: a key without credits
+ * would spend none, one with credits a balance of its own (a caller never grants more than it
+ * holds). Input errors are thrown as the key manager would throw them.
  *
  * @example
  * ```ts
@@ -149,7 +150,9 @@ export function enforceCreateCeiling(rt: Runtime, input: unknown, context: Actio
   if (caller === undefined) return
   const fields = validateKeyInput(input, 'create', { now: rt.now(), prefixes: rt.prefixes, environment: rt.environment })
   // Checked with the rest of the ceiling so a refusal names every field at once.
-  const creditIssues = fields.credits === undefined || fields.credits === null ? creditCeilingIssues(caller, 'credits', 'unmetered') : []
+  // Any new key, with credits or without: its balance would be one of its own, beside the
+  // caller's, so a metered caller could multiply what it holds by creating keys.
+  const creditIssues = creditCeilingIssues(caller, 'credits', 'create')
   const { missingScopes, issues } = grantCeilingIssues(
     caller,
     {
@@ -170,12 +173,14 @@ function callerSpendsCredits(caller: AuthContext): boolean {
   return caller.type === 'api_key' && (caller.credits !== undefined || (caller.key?.credits ?? null) !== null)
 }
 
-function creditCeilingIssues(caller: AuthContext, field: string, what: 'unmetered' | 'change'): FieldIssue[] {
+function creditCeilingIssues(caller: AuthContext, field: string, what: 'create' | 'unmetered' | 'change'): FieldIssue[] {
   if (!callerSpendsCredits(caller)) return []
   const message =
-    what === 'unmetered'
-      ? 'the caller spends credits: it cannot make a key that spends none'
-      : "the caller spends credits: it cannot set, top up or remove any key's credits"
+    what === 'create'
+      ? 'the caller spends credits: it cannot create keys (each would hold a balance of its own); an operator key can'
+      : what === 'unmetered'
+        ? 'the caller spends credits: it cannot make a key that spends none'
+        : "the caller spends credits: it cannot set, top up or remove any key's credits"
   return [{ field, message }]
 }
 

@@ -258,7 +258,7 @@ describe('grant ceiling under concurrency', () => {
 })
 
 describe('grant ceiling: a caller that spends credits', () => {
-  it('cannot create or rotate a key that spends none, nor set, top up or remove any key’s credits; nothing changes', async () => {
+  it('cannot create keys, rotate a key that spends none, nor set, top up or remove any key’s credits; nothing changes', async () => {
     const { kw, auth, ids, mint } = await withCaller({ scopes: ['admin'], credits: { remaining: 5 } })
     expect(auth.credits).toBe(4)
     const before = await ids()
@@ -280,9 +280,14 @@ describe('grant ceiling: a caller that spends credits', () => {
     expect((await kw.keys.get(own, { credits: 'configured' }))?.credits?.remaining).toBe(5)
     expect((await kw.keys.get(free.id))?.credits).toBe(null)
     expect((await ids()).length).toBe(before.length + 1) // the uncredited key minted without a caller
-    // What stays allowed: a key with credits, a rotation of a credited key, other fields.
-    const metered = await kw.keys.create({ name: 'm', orgId: 'org_1', projects: ['prod-site'], credits: { remaining: 1 } }, { auth })
-    expect((await kw.keys.rotate(metered.info.id, {}, { auth })).info.credits).toMatchObject({ remaining: 1 })
+    // A key with credits is refused too: its balance would be one of its own, beside the caller's.
+    const withOwn = await rejection(
+      kw.keys.create({ name: 'm', orgId: 'org_1', projects: ['prod-site'], credits: { remaining: 1_000_000 } }, { auth }),
+    )
+    expect(fields(withOwn)).toStrictEqual(['credits'])
+    // What stays allowed: a rotation of a credited key (the successor spends the same balance), other fields.
+    const { info: metered } = await mint({ name: 'm', credits: { remaining: 1 } })
+    expect((await kw.keys.rotate(metered.id, {}, { auth })).info.credits).toMatchObject({ remaining: 1 })
     expect((await kw.keys.update(free.id, { name: 'renamed' }, { auth })).name).toBe('renamed')
   })
 

@@ -144,7 +144,7 @@ describe('createManagementHandler (no framework)', () => {
       expect(JSON.parse(bad.body).errors).toEqual([{ field: 'credits.add', message: 'must be an integer from 1 to 1000000000000000' }])
     })
 
-    it('a caller key that spends credits cannot mint an unmetered key nor change credits, even with the credits option', async () => {
+    it('a caller key that spends credits cannot create keys nor change credits, even with the credits option', async () => {
       const s = setup()
       const { key, info } = await s.mint({ scopes: ['admin'], projects: ['p'], credits: { remaining: 10 } })
       const request = (extra: Partial<ManagementRequest>): ManagementRequest => ({
@@ -161,9 +161,10 @@ describe('createManagementHandler (no framework)', () => {
       const handle = createManagementHandler(s.kw, { credits: true })
       const topUp = await handle(request({ method: 'PATCH', path: `/keys/${info.id}`, body: JSON.stringify({ credits: { add: 1000 } }) }))
       expect([topUp.status, JSON.parse(topUp.body).code]).toStrictEqual([403, 'insufficient_scope'])
-      const metered = await handle(request({ body: JSON.stringify({ name: 'm', projects: ['p'], credits: { remaining: 1 } }) }))
-      expect(metered.status).toBe(201)
-      expect((await s.kw.keys.list({ orgId: 'org_1' })).map((k) => k.name).sort()).toStrictEqual(['Test key', 'm'])
+      // With credits of its own too: a second balance beside the caller's.
+      const metered = await handle(request({ body: JSON.stringify({ name: 'm', projects: ['p'], credits: { remaining: 1_000_000 } }) }))
+      expect(metered.status).toBe(403)
+      expect((await s.kw.keys.list({ orgId: 'org_1' })).map((k) => k.name).sort()).toStrictEqual(['Test key'])
       expect((await s.kw.keys.get(info.id, { credits: 'configured' }))?.credits?.remaining).toBe(10)
     })
 
