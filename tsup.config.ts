@@ -18,8 +18,10 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    // The CLI (below) builds at the same time into the same folder: leave its files alone.
-    clean: ['!cli.js', '!cli.js.map', '!testing.js', '!testing.js.map', '!testing.d.ts', '!ui/**'],
+    // Not here: `npm run build` empties dist/ first. The three configs build at once into one
+    // folder, and tsup's declaration build of a cleaning config deletes every *.d.ts it finds
+    // (whatever the exclusions), so testing.d.ts went missing whenever it was written first.
+    clean: false,
     target: 'es2022',
     platform: 'neutral',
     treeshake: true,
