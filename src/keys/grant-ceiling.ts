@@ -186,8 +186,9 @@ function creditCeilingIssues(caller: AuthContext, field: string, what: 'create' 
 
 /**
  * The credit ceiling on an update that changes credits (a set, top-up or removal: `'change'`) or
- * a rotate (`'rotate'`), after {@link enforceRecordCeiling}: a caller that spends credits cannot
- * change any key's credits, nor rotate a key that spends none into a fresh unmetered key.
+ * a rotate (`'rotate'`) or an update of fields that carry power (`'empower'`), after
+ * {@link enforceRecordCeiling}: a caller that spends credits cannot change any key's credits, nor
+ * rotate a key that spends none into a fresh unmetered key, nor widen or change what such a key may do.
  * 403 `insufficient_scope`. Nothing to do when the context names no verified caller or the
  * caller spends none.
  *
@@ -196,7 +197,7 @@ function creditCeilingIssues(caller: AuthContext, field: string, what: 'create' 
  * if (fields.credits !== undefined || fields.creditsAdd !== undefined) enforceCreditCeiling(context, current, 'change')
  * ```
  */
-export function enforceCreditCeiling(context: ActionContext | undefined, record: KeyRecord, action: 'change' | 'rotate'): void {
+export function enforceCreditCeiling(context: ActionContext | undefined, record: KeyRecord, action: 'change' | 'rotate' | 'empower'): void {
   const caller = callerOf(context)
   if (caller === undefined) return
   if (action === 'change') refuse([], creditCeilingIssues(caller, 'credits', 'change'))

@@ -245,6 +245,9 @@ function checkId(id: unknown): asserts id is string {
  * await keys.revoke('4fTq9ZkA')
  * ```
  */
+// What a caller that spends credits may still change on a key that spends none: nothing that carries power.
+const DESCRIPTIVE_FIELDS = new Set(['name', 'description', 'metadata'])
+
 export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
   // Audit after the change is stored: an event never reports what did not happen.
   function audit(type: KeywardEventType, info: KeyInfo, context: ActionContext | undefined, rotatedTo?: string): void {
@@ -438,14 +441,16 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
           warnCreditsPerProcess(rt)
         }
         const held = current.credits ?? null
+        // The ceiling first: an answer about the key (has it credits?) only for a caller who may act on it.
+        enforceRecordCeiling(rt, context, current, rest)
+        if (credits !== undefined || creditsAdd !== undefined) enforceCreditCeiling(context, current, 'change')
+        else if (Object.keys(rest).some((field) => !DESCRIPTIVE_FIELDS.has(field))) enforceCreditCeiling(context, current, 'empower')
         if (creditsAdd !== undefined && activeCredits(held) === null) {
           throw new KeywardError('validation_failed', {
             message: 'Invalid key input: credits.add',
             errors: [{ field: 'credits.add', message: 'the key has no credits to top up: set { remaining } first' }],
           })
         }
-        enforceRecordCeiling(rt, context, current, rest)
-        if (credits !== undefined || creditsAdd !== undefined) enforceCreditCeiling(context, current, 'change')
         const now = rt.now()
         const changes: KeyRecordPatch = { ...rest, updatedAt: now }
         if (credits !== undefined) changes.credits = credits === null ? removedCredits(held) : withEpoch(credits, nextEpoch(held))

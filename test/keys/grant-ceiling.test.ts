@@ -289,6 +289,12 @@ describe('grant ceiling: a caller that spends credits', () => {
     const { info: metered } = await mint({ name: 'm', credits: { remaining: 1 } })
     expect((await kw.keys.rotate(metered.id, {}, { auth })).info.credits).toMatchObject({ remaining: 1 })
     expect((await kw.keys.update(free.id, { name: 'renamed' }, { auth })).name).toBe('renamed')
+    // Nothing that carries power on a key that spends none (review r-d): its holder would use it unmetered.
+    for (const patch of [{ scopes: ['read'] }, { projects: ['prod-site'] }, { expiresAt: null }]) {
+      expect(fields(await rejection(kw.keys.update(free.id, patch, { auth }))), JSON.stringify(patch)).toStrictEqual(['credits'])
+    }
+    // A question about the key is answered only to a caller that may act on it: 403, not a 400 on its credits.
+    expect((await rejection(kw.keys.update(free.id, { credits: { add: 5 } }, { auth }))).status).toBe(403)
   })
 
   it('a caller without credits keeps today’s behaviour', async () => {
