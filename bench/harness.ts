@@ -18,6 +18,8 @@ export interface Result {
   name: string
   opsPerSec: number
   nsPerOp: number
+  /** Ops per second of each measured round, in the order run (none in smoke runs). */
+  perRound?: number[]
 }
 
 /** One line of a table: `value` in the table's unit (NaN in smoke runs). */
@@ -81,6 +83,47 @@ function cpuSeconds(): number {
   return (user + system) / 1e6
 }
 
+/** How one case runs: async or not, and how many calls between two clock reads. */
+interface Warmed {
+  isAsync: boolean
+  batch: number
+}
+
+// A warm-up round, which also sizes the batch: calls run in batches between clock reads, each
+// about a millisecond long, so that a slow case (100 Redis calls per fn) still ends its round on time.
+async function warmUp(fn: () => unknown, roundMs: number): Promise<Warmed> {
+  const first = fn()
+  const isAsync = first instanceof Promise
+  if (isAsync) await first
+  let batch = 1
+  const warmEnd = performance.now() + roundMs
+  while (performance.now() < warmEnd) {
+    const t0 = performance.now()
+    for (let i = 0; i < batch; i++) {
+      if (isAsync) await fn()
+      else fn()
+    }
+    if (performance.now() - t0 < 1 && batch < 256) batch *= 2
+  }
+  return { isAsync, batch }
+}
+
+// One round: calls for `roundMs` of wall clock, counted per second of the chosen clock.
+async function round(fn: () => unknown, { isAsync, batch }: Warmed, roundMs: number, clock: 'cpu' | 'wall'): Promise<number> {
+  let ops = 0
+  const start = performance.now()
+  const cpuStart = cpuSeconds()
+  const end = start + roundMs
+  let now = start
+  while (now < end) {
+    if (isAsync) for (let i = 0; i < batch; i++) await fn()
+    else for (let i = 0; i < batch; i++) fn()
+    ops += batch
+    now = performance.now()
+  }
+  return ops / (clock === 'cpu' ? cpuSeconds() - cpuStart : (now - start) / 1000)
+}
+
 /**
  * Calls `fn` in rounds of `roundMs` (wall clock) after a warm-up round and returns the median
  * round, which shrugs off a GC pause or a noisy neighbour in one round. See
@@ -95,38 +138,79 @@ export async function measure(
     for (let i = 0; i < 300; i++) await fn()
     return { name, opsPerSec: NaN, nsPerOp: NaN }
   }
-  const first = fn()
-  const isAsync = first instanceof Promise
-  if (isAsync) await first
-  // Calls run in batches between clock reads; a batch is sized during the warm-up to take about a
-  // millisecond, so a slow case (100 Redis calls per fn) still ends its round on time.
-  let batch = 1
-  const warmEnd = performance.now() + roundMs
-  while (performance.now() < warmEnd) {
-    const t0 = performance.now()
-    for (let i = 0; i < batch; i++) {
-      if (isAsync) await fn()
-      else fn()
-    }
-    if (performance.now() - t0 < 1 && batch < 256) batch *= 2
-  }
+  const warmed = await warmUp(fn, roundMs)
   const perRound: number[] = []
-  for (let r = 0; r < rounds; r++) {
-    let ops = 0
-    const start = performance.now()
-    const cpuStart = cpuSeconds()
-    const end = start + roundMs
-    let now = start
-    while (now < end) {
-      if (isAsync) for (let i = 0; i < batch; i++) await fn()
-      else for (let i = 0; i < batch; i++) fn()
-      ops += batch
-      now = performance.now()
-    }
-    perRound.push(ops / (clock === 'cpu' ? cpuSeconds() - cpuStart : (now - start) / 1000))
-  }
+  for (let r = 0; r < rounds; r++) perRound.push(await round(fn, warmed, roundMs, clock))
   const opsPerSec = median(perRound)
-  return { name, opsPerSec, nsPerOp: 1e9 / opsPerSec }
+  return { name, opsPerSec, nsPerOp: 1e9 / opsPerSec, perRound }
+}
+
+/** One case of {@link measureInterleaved}. */
+export interface Case {
+  name: string
+  fn: () => unknown
+  /** Run before each measured round of this case, outside its timing (e.g. reading a server's counters). */
+  before?: () => unknown
+  /** Run after each measured round of this case, outside its timing. */
+  after?: () => unknown
+}
+
+/**
+ * Measures several cases round by round, interleaved: every case runs one round, in an order that
+ * rotates, before any runs its next. A slow stretch of the machine (another process, a frequency
+ * change) then lands on every case alike instead of on whichever ran then, and the rounds of two
+ * cases taken side by side can be compared pairwise ({@link pairedRatio}). Each case: a warm-up
+ * round first, then `rounds` rounds; its median round is its figure.
+ *
+ * @example
+ * ```ts
+ * const [ours, theirs] = await measureInterleaved([
+ *   { name: 'keyward', fn: () => kw.verify(input) },
+ *   { name: 'jose', fn: () => jwtVerify(token, key, options) },
+ * ])
+ * console.log(pairedRatio(ours, theirs))
+ * ```
+ */
+export async function measureInterleaved(
+  cases: readonly Case[],
+  { roundMs = 300, rounds = 9, clock = 'cpu' }: MeasureOptions = {},
+): Promise<Result[]> {
+  if (smoke) {
+    const results: Result[] = []
+    for (const c of cases) results.push(await measure(c.name, c.fn))
+    return results
+  }
+  const warmed: Warmed[] = []
+  for (const c of cases) warmed.push(await warmUp(c.fn, roundMs))
+  const perRound = cases.map(() => [] as number[])
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < cases.length; k++) {
+      const i = (k + r) % cases.length
+      const c = cases[i]!
+      await c.before?.()
+      perRound[i]![r] = await round(c.fn, warmed[i]!, roundMs, clock)
+      await c.after?.()
+    }
+  }
+  return cases.map((c, i) => {
+    const opsPerSec = median(perRound[i]!)
+    return { name: c.name, opsPerSec, nsPerOp: 1e9 / opsPerSec, perRound: perRound[i] }
+  })
+}
+
+/**
+ * `a` ÷ `b`, the median of their round-by-round ratios: for two cases measured by one
+ * {@link measureInterleaved} call, each round of `a` is set against the round of `b` run beside it.
+ * NaN in smoke runs.
+ *
+ * @example
+ * ```ts
+ * const speedup = pairedRatio(keywardRow, joseRow) // 0.87: keyward does 87% of jose's verifications per CPU-second
+ * ```
+ */
+export function pairedRatio(a: Result, b: Result): number {
+  if (a.perRound === undefined || b.perRound === undefined || a.perRound.length !== b.perRound.length) return NaN
+  return median(a.perRound.map((value, i) => value / b.perRound![i]!))
 }
 
 export function median(values: readonly number[]): number {
