@@ -103,25 +103,33 @@ function instrument<T extends object>(target: T, kind: 'store' | 'limiter', metr
   // each method is an own property (a fast read on every call, unlike a Proxy's trap). The method
   // is looked up on the backend at each call, so one replaced later is timed as it now is.
   const wrapper = Object.create(target) as T
-  for (const name of methodNames(target)) {
+  const { methods, accessors } = memberNames(target)
+  for (const name of methods) {
     const call = name === 'subscribe' ? (...args: unknown[]) => backend[name]!(...args) : timed(name)
     Object.defineProperty(wrapper, name, { value: call, enumerable: false, writable: true, configurable: true })
   }
+  // A getter reached through the prototype would run with the wrapper as `this`, where a class's
+  // private fields are not (RedisRateLimiter's `sharedQuotas` threw): read on the backend itself.
+  for (const name of accessors)
+    Object.defineProperty(wrapper, name, { get: () => (target as Record<string, unknown>)[name], enumerable: false, configurable: true })
   return wrapper
 }
 
-// Every method of the backend and its classes. subscribe() is forwarded untimed: its result is an
-// unsubscribe function, not a call worth timing.
-function methodNames(target: object): string[] {
-  const names = new Set<string>()
+// Every method and getter of the backend and its classes. subscribe() is forwarded untimed: its
+// result is an unsubscribe function, not a call worth timing.
+function memberNames(target: object): { methods: string[]; accessors: string[] } {
+  const methods = new Set<string>()
+  const accessors = new Set<string>()
   for (let o: object | null = target; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
     for (const name of Object.getOwnPropertyNames(o)) {
-      if (name === 'constructor') continue
+      if (name === 'constructor' || methods.has(name) || accessors.has(name)) continue
       const descriptor = Object.getOwnPropertyDescriptor(o, name)
-      if (descriptor !== undefined && typeof descriptor.value === 'function') names.add(name)
+      if (descriptor === undefined) continue
+      if (typeof descriptor.value === 'function') methods.add(name)
+      else if (descriptor.get !== undefined) accessors.add(name)
     }
   }
-  return [...names]
+  return { methods: [...methods], accessors: [...accessors] }
 }
 
 /**

@@ -5,7 +5,9 @@ import { SpanStatusCode } from '@opentelemetry/api'
 import { MeterProvider, MetricReader, type HistogramMetricData, type SumMetricData } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { describe, expect, it } from 'vitest'
-import { createKeyward, MemoryRateLimiter, MemoryTokenStore, type TokenStore } from '../../src/index.js'
+import Redis from 'ioredis'
+import { createKeyward, MemoryRateLimiter, MemoryTokenStore, withFailurePolicy, type TokenStore } from '../../src/index.js'
+import { RedisRateLimiter } from '../../src/redis.js'
 import { generateKey } from '../../src/keys/format.js'
 import { ATTR, instrumentKeyward, instrumentLimiter, instrumentStore } from '../../src/otel.js'
 
@@ -136,6 +138,26 @@ describe('keyward/otel', () => {
     const store = instrumentStore(bare)
     expect('subscribe' in store && typeof (store as { subscribe?: unknown }).subscribe).toBe(false)
     expect(await store.findById('x')).toBeNull()
+  })
+
+  it('getters of the backend read its own private fields (RedisRateLimiter.sharedQuotas), wrapped or wrapped again', () => {
+    // The wrapper's prototype is the backend: a getter reached through it ran with the wrapper as
+    // `this`, and a getter reading a private field threw ("Cannot read private member").
+    const client = new Redis({ lazyConnect: true })
+    const redis = new RedisRateLimiter({ client })
+    const single = instrumentLimiter(redis)
+    expect(single.sharedQuotas).toBe(true)
+    expect(single.credits).toBe(true)
+    const onCluster = instrumentLimiter(new RedisRateLimiter({ client, cluster: true }))
+    expect(onCluster.sharedQuotas).toBe(false)
+    // withFailurePolicy reads them when it is built; createKeyward when sharedQuotas are configured.
+    const policy = withFailurePolicy(single, { quota: 'open' })
+    expect(policy.sharedQuotas).toBe(true)
+    expect(() =>
+      createKeyward({ prefix: 'bsk', limiter: single, sharedQuotas: [{ name: 'org', by: 'org', rules: { limit: 10, windowMs: 1000 } }] }),
+    ).not.toThrow()
+    expect(instrumentLimiter(instrumentLimiter(redis)).sharedQuotas).toBe(true)
+    client.disconnect()
   })
 
   it('nothing outside keyward/otel imports @opentelemetry: the core runs without it installed', () => {
