@@ -117,14 +117,16 @@ export interface ActionContext {
 }
 
 /**
- * Sends an event to the hook, if any. Never throws.
+ * Sends an event to the hook, if any. Never throws. When the hook is async, returns a promise that
+ * settles (never rejects) once the hook has, for a platform's `waitUntil` to keep alive.
  *
  * @example
  * ```ts
- * emit({ type: 'key.revoked', keyId: id, org })
+ * const pending = emit({ type: 'key.revoked', keyId: id, org })
+ * if (pending !== undefined) waitUntil?.(pending)
  * ```
  */
-export type Emit = (event: Omit<KeywardEvent, 'at'>) => void
+export type Emit = (event: Omit<KeywardEvent, 'at'>) => Promise<void> | undefined
 
 /**
  * Builds the emitter `kw.keys.*` and `verify()` call, or undefined without a hook, so that
@@ -143,10 +145,21 @@ export function createEmitter(hook: EventHook | undefined, onError: (error: unkn
     const event: KeywardEvent = { ...partial, at: new Date(now()) }
     try {
       const result = hook(event)
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, onError)
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function')
+        return Promise.resolve(result).then(undefined, (error: unknown) => report(onError, error))
     } catch (error) {
-      onError(error)
+      report(onError, error)
     }
+    return undefined
+  }
+}
+
+// An error handler that throws itself must not turn into an unhandled rejection or a throw.
+function report(onError: (error: unknown) => void, error: unknown): void {
+  try {
+    onError(error)
+  } catch {
+    // Nowhere left to report it.
   }
 }
 

@@ -306,8 +306,13 @@ export function createKeyward(options: KeywardOptions): Keyward {
         ? (input) => verifyRequest(rt, input)
         : async (input) => {
             const result = await verifyRequest(rt, input)
-            if (!result.ok)
-              emit(verifyFailedEvent(input.headers, input.ip, result.error.code, input.credentialHeaders ?? rt.credentialHeaders, prefixes))
+            if (!result.ok) {
+              const pending = emit(
+                verifyFailedEvent(input.headers, input.ip, result.error.code, input.credentialHeaders ?? rt.credentialHeaders, prefixes),
+              )
+              // On Workers an async hook would be cut off with the response: the platform keeps it alive.
+              if (pending !== undefined) input.waitUntil?.(pending)
+            }
             return result
           },
     keys: createKeyManager(rt, emit),

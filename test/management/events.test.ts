@@ -83,6 +83,50 @@ describe('onEvent audit hook', () => {
     expect(await kw.keys.get(info.id)).toMatchObject({ revokedAt: expect.any(Date) })
   })
 
+  it("an async hook's work on a refused verify() is handed to the request's waitUntil (Workers), settled even when it rejects", async () => {
+    const handed: Promise<unknown>[] = []
+    let finish!: () => void
+    const logged: string[] = []
+    const errors: unknown[] = []
+    const { kw, bearer } = setup({
+      onEvent: async (event) => {
+        await new Promise<void>((resolve) => (finish = resolve))
+        logged.push(event.type)
+        if (event.code === 'invalid_token') throw new Error('sink down')
+      },
+      onBackgroundError: (e) => void errors.push(e),
+    })
+    const waitUntil = (promise: Promise<unknown>) => void handed.push(promise)
+    expect((await kw.verify({ headers: {}, waitUntil })).ok).toBe(false)
+    expect(handed).toHaveLength(1)
+    // Kept alive until the hook is done, not just started.
+    let settled = false
+    void handed[0]!.then(() => (settled = true))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(settled).toBe(false)
+    finish()
+    await handed[0]
+    expect(logged).toEqual(['verify.failed'])
+    // A rejecting hook: the promise handed over still resolves; the error goes to onBackgroundError.
+    expect((await kw.verify({ headers: bearer('bsk_live_not-a-key'), waitUntil })).ok).toBe(false)
+    expect(handed).toHaveLength(2)
+    finish()
+    await expect(handed[1]).resolves.toBeUndefined()
+    expect(errors).toHaveLength(1)
+  })
+
+  it('an onBackgroundError that throws is contained: no throw from verify(), no unhandled rejection', async () => {
+    const { kw } = setup({
+      onEvent: () => Promise.reject(new Error('sink down')),
+      onBackgroundError: () => {
+        throw new Error('logger down too')
+      },
+    })
+    const handed: Promise<unknown>[] = []
+    expect((await kw.verify({ headers: {}, waitUntil: (p) => void handed.push(p) })).ok).toBe(false)
+    await expect(handed[0]).resolves.toBeUndefined()
+  })
+
   it('refuses a hook that is not a function at start-up', () => {
     expect(() => setup({ onEvent: 'log' as never })).toThrow(/onEvent must be a function/)
   })
