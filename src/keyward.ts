@@ -69,6 +69,13 @@ export interface KeywardOptions {
   /** The quota of keys that have none of their own. Default: none. */
   defaultRateLimit?: RateLimitRule | readonly RateLimitRule[]
   /**
+   * The grant ceiling on `allowedIps` and `allowedOrigins` (docs/delegation.md): `'within'`, an
+   * API-key caller held to addresses or origins grants only keys held within them; `'any'`, such a
+   * caller may give a key other restrictions or none (a CI key minting a website's key). Default `'within'`.
+   */
+  grantRestrictions?: 'within' | 'any'
+
+  /**
    * Quotas a group of keys shares (every key of an org, or any group `by` names), checked and
    * counted in the same limiter call as a key's own rules: all must allow, then all count.
    * Needs a limiter with `sharedQuotas` (memory; Redis but not on a Cluster; Durable Object with `shards: 1`). Default: none.
@@ -192,6 +199,7 @@ const KEYWARD_OPTIONS: OptionRules = {
   credentialHeaders: headerNames,
   originHeaders: headerNames,
   restrictionMode: oneOf(['strict', 'origin-or-ip']),
+  grantRestrictions: oneOf(['within', 'any']),
   usageFlushMs: orFalse(integer({ min: 100, message: 'must be false or an integer of at least 100' })),
   now: func('returning epoch milliseconds'),
   onBackgroundError: func('(error) => void'),
@@ -252,6 +260,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
     lockout,
     lockoutCounts,
     defaultRateLimit,
+    grantRestrictions: options.grantRestrictions !== 'any',
     limiterSpendsCredits: limiter.credits === true && typeof limiter.adjustCredits === 'function',
     reportError: onBackgroundError,
     warn: options.onBackgroundError === undefined ? (message) => console.warn(message) : (message) => onBackgroundError(new Error(message)),

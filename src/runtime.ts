@@ -33,6 +33,8 @@ export interface Runtime {
   /** The refusal codes that count toward lockout (`lockout.count`). */
   lockoutCounts: ReadonlySet<string>
   defaultRateLimit: readonly RateLimitRule[]
+  /** Whether the grant ceiling covers `allowedIps` and `allowedOrigins` (createKeyward's `grantRestrictions`). */
+  grantRestrictions: boolean
   /** Whether the limiter spends credits (`limiter.credits` and `adjustCredits`), read once. */
   limiterSpendsCredits: boolean
   /** createKeyward's `onBackgroundError`: told once when a key with credits meets a limiter without them. */

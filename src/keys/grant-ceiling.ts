@@ -5,6 +5,7 @@ import { validateKeyInput } from './input.js'
 import type { Runtime } from '../runtime.js'
 import type { AuthContext, KeyRecord } from '../types.js'
 import { activeCredits } from '../limiters/credits.js'
+import { ipInNetwork, parseCidr } from '../http/ip.js'
 
 /**
  * What a key would hold after a create, update or rotate: the fields that carry power.
@@ -21,6 +22,10 @@ export interface GrantTarget {
   projects: readonly string[]
   /** Epoch ms, or null for a key that never expires. */
   expiresAt: number | null
+  /** The key's IP allow-list (CIDRs); none given or empty: usable from any address. */
+  allowedIps?: readonly string[]
+  /** The key's allowed origins (hostnames); none given or empty: any origin. */
+  allowedOrigins?: readonly string[]
 }
 
 /**
@@ -38,6 +43,11 @@ export interface GrantCeilingOptions {
    * caller's `projects` (a JWT without a valid claim holds none).
    */
   callerProjects?: readonly string[] | '*' | undefined
+  /**
+   * Whether an API-key caller held to addresses or origins grants only keys held within them
+   * (createKeyward's `grantRestrictions: 'within'`). Default true.
+   */
+  restrictions?: boolean
 }
 
 /**
@@ -65,7 +75,9 @@ export function grantableProjects(caller: AuthContext, callerProjects?: readonly
  * effective scopes (hierarchy applied on both sides) within the caller's; projects within the
  * caller's (a JWT without a valid `projects` claim holds none, as in verify(), unless
  * `options.callerProjects` answers for it); an API-key caller that expires cannot grant a longer
- * life; same org and environment.
+ * life; an API-key caller held to addresses or origins grants only keys held within them (an
+ * empty list is no restriction, so it cannot be granted); same org and environment. Rate limits
+ * are not a grant: a key's quota bounds its own traffic, not what it may do.
  *
  * @example
  * ```ts
@@ -100,10 +112,43 @@ export function grantCeilingIssues(
       })
     }
   }
+  // A key held to an office network or a site's origin must not mint one usable from anywhere:
+  // that would undo the restriction as a bound on where a leaked admin key can act from.
+  const callerKey = caller.type === 'api_key' && options.restrictions !== false ? caller.key : undefined
+  if (callerKey !== undefined) {
+    const ips = placeIssue('allowedIps', target.allowedIps ?? [], callerKey.allowedIps, networkWithin)
+    if (ips !== undefined) issues.push(ips)
+    const origins = placeIssue('allowedOrigins', target.allowedOrigins ?? [], callerKey.allowedOrigins, (o, held) => held.includes(o))
+    if (origins !== undefined) issues.push(origins)
+  }
   if (target.orgId !== caller.org) issues.push({ field: 'orgId', message: "must be the caller's own organization" })
   if (target.environment !== caller.environment)
     issues.push({ field: 'environment', message: `must be the caller's own environment (${caller.environment})` })
   return { missingScopes, issues }
+}
+
+/** The issue when `granted` reaches places `held` does not; none when the caller is not held to any. */
+function placeIssue(
+  field: 'allowedIps' | 'allowedOrigins',
+  granted: readonly string[],
+  held: readonly string[],
+  within: (entry: string, held: readonly string[]) => boolean,
+): FieldIssue | undefined {
+  if (held.length === 0) return undefined
+  const what = field === 'allowedIps' ? 'addresses' : 'origins'
+  if (granted.length === 0) return { field, message: `must be set: the caller is held to certain ${what}, and may grant only those` }
+  const outside = granted.filter((entry) => !within(entry, held))
+  return outside.length === 0 ? undefined : { field, message: `outside the ${what} the caller is held to: ${outside.join(', ')}` }
+}
+
+/** True when every address of the network `text` lies in one of the networks `held`. */
+function networkWithin(text: string, held: readonly string[]): boolean {
+  const network = parseCidr(text)
+  if (network === null) return false
+  return held.some((entry) => {
+    const outer = parseCidr(entry)
+    return outer !== null && outer.version === network.version && network.prefixLength >= outer.prefixLength && ipInNetwork(network, outer)
+  })
 }
 
 /**
@@ -161,9 +206,11 @@ export function enforceCreateCeiling(rt: Runtime, input: unknown, context: Actio
       scopes: fields.scopes!,
       projects: fields.projects!,
       expiresAt: fields.expiresAt ?? null,
+      allowedIps: fields.allowedIps ?? [],
+      allowedOrigins: fields.allowedOrigins ?? [],
     },
     rt.expandScopes,
-    { callerProjects: context?.callerProjects },
+    { callerProjects: context?.callerProjects, restrictions: rt.grantRestrictions },
   )
   refuse(missingScopes, [...issues, ...creditIssues])
 }
@@ -204,6 +251,9 @@ export function enforceCreditCeiling(context: ActionContext | undefined, record:
   else if (activeCredits(record.credits) === null) refuse([], creditCeilingIssues(caller, 'credits', 'unmetered'))
 }
 
+/** The fields of a key record that carry power and an update may change. */
+type GrantField = 'scopes' | 'projects' | 'expiresAt' | 'allowedIps' | 'allowedOrigins'
+
 /**
  * The ceiling on an update or rotate of `record`, judged on the very record (and version) the
  * write will be conditional on: a concurrent change that makes the key stronger after this check
@@ -224,18 +274,20 @@ export function enforceRecordCeiling(
   rt: Runtime,
   context: ActionContext | undefined,
   record: KeyRecord,
-  patch?: Partial<Pick<KeyRecord, 'scopes' | 'projects' | 'expiresAt'>>,
+  patch?: Partial<Pick<KeyRecord, GrantField>>,
 ): void {
   const caller = callerOf(context)
   if (caller === undefined) return
   if (record.orgId !== caller.org) throw new KeywardError('not_found')
-  const options: GrantCeilingOptions = { callerProjects: context?.callerProjects }
-  const target = (fields: Partial<Pick<KeyRecord, 'scopes' | 'projects' | 'expiresAt'>>): GrantTarget => ({
+  const options: GrantCeilingOptions = { callerProjects: context?.callerProjects, restrictions: rt.grantRestrictions }
+  const target = (fields: Partial<Pick<KeyRecord, GrantField>>): GrantTarget => ({
     orgId: record.orgId,
     environment: record.environment,
     scopes: fields.scopes ?? record.scopes,
     projects: fields.projects ?? record.projects,
     expiresAt: fields.expiresAt !== undefined ? fields.expiresAt : record.expiresAt,
+    allowedIps: fields.allowedIps ?? record.allowedIps,
+    allowedOrigins: fields.allowedOrigins ?? record.allowedOrigins,
   })
   // The key as it is: narrowing a stronger key is still acting on it with power the caller lacks.
   const held = grantCeilingIssues(caller, target({}), rt.expandScopes, options)

@@ -138,6 +138,69 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
     expect((await kw.keys.create({ name: 'ok', orgId: 'org_1', projects: ['site-b'] }, { auth })).info.projects).toEqual(['site-b'])
   })
 
+  it('addresses and origins: a key held to networks or origins grants only keys held within them; nothing stored or changed', async () => {
+    const s = setup()
+    const { key } = await s.mint({
+      name: 'Office admin',
+      scopes: ['admin'],
+      allowedIps: ['10.0.0.0/8', '2001:db8::/32'],
+      allowedOrigins: ['app.example.com', 'admin.example.com'],
+    })
+    const result = await s.kw.verify({ headers: { ...s.bearer(key), origin: 'https://app.example.com' }, ip: '10.1.2.3' })
+    if (!result.ok) throw new Error(result.error.code)
+    const auth = result.auth
+    const ids = async () => (await s.kw.keys.list({ orgId: 'org_1', includeRevoked: true })).map((k) => k.id).sort()
+    const before = await ids()
+    const base = { name: 'x', orgId: 'org_1', projects: ['prod-site'] }
+    // Unrestricted: usable from anywhere, which the caller is not.
+    const anywhere = await rejection(s.kw.keys.create(base, { auth }))
+    expect(anywhere.status).toBe(403)
+    expect(fields(anywhere)).toEqual(['allowedIps', 'allowedOrigins'])
+    // Wider networks, another family's network outside, an origin the caller lacks.
+    const wider = await rejection(
+      s.kw.keys.create(
+        { ...base, allowedIps: ['10.0.0.0/7', '10.2.0.0/16', '2001:db9::/48', '192.0.2.1'], allowedOrigins: ['evil.example'] },
+        { auth },
+      ),
+    )
+    expect(wider.errors).toEqual([
+      { field: 'allowedIps', message: 'outside the addresses the caller is held to: 10.0.0.0/7, 2001:db9::/48, 192.0.2.1' },
+      { field: 'allowedOrigins', message: 'outside the origins the caller is held to: evil.example' },
+    ])
+    expect(await ids()).toEqual(before)
+    // Within: narrower networks (an address, a /16, an IPv6 /48) and a subset of the origins.
+    const { info } = await s.kw.keys.create(
+      { ...base, allowedIps: ['10.2.0.0/16', '10.9.9.9', '2001:db8:1::/48'], allowedOrigins: ['app.example.com'] },
+      { auth },
+    )
+    expect(info.allowedIps).toEqual(['10.2.0.0/16', '10.9.9.9', '2001:db8:1::/48'])
+    // Update: clearing a list or widening it is refused and changes nothing; narrowing works.
+    for (const patch of [{ allowedIps: [] }, { allowedOrigins: [] }, { allowedIps: ['0.0.0.0/0'] }]) {
+      expect((await rejection(s.kw.keys.update(info.id, patch, { auth }))).code).toBe('insufficient_scope')
+    }
+    expect(await s.kw.keys.get(info.id)).toMatchObject({ allowedIps: info.allowedIps, allowedOrigins: ['app.example.com'] })
+    expect((await s.kw.keys.update(info.id, { allowedIps: ['10.2.3.0/24'] }, { auth })).allowedIps).toEqual(['10.2.3.0/24'])
+    // A key usable from anywhere holds more than the caller: it cannot be rotated or changed by it.
+    const open = await s.mint({ name: 'open', scopes: ['read'] })
+    expect(fields(await rejection(s.kw.keys.rotate(open.info.id, {}, { auth })))).toEqual(['allowedIps', 'allowedOrigins'])
+    expect((await rejection(s.kw.keys.update(open.info.id, { name: 'renamed' }, { auth }))).code).toBe('insufficient_scope')
+    // A caller held to nothing keeps granting anything.
+    const free = await withCaller({ scopes: ['admin'] })
+    expect((await free.kw.keys.create(base, { auth: free.auth })).info.allowedIps).toEqual([])
+  })
+
+  it("grantRestrictions: 'any' lets a caller held to addresses or origins give a key others or none; scopes still bound", async () => {
+    const s = setup({ grantRestrictions: 'any' })
+    const { key } = await s.mint({ name: 'CI', scopes: ['write'], allowedIps: ['10.0.0.0/8'] })
+    const result = await s.kw.verify({ headers: s.bearer(key), ip: '10.1.2.3' })
+    if (!result.ok) throw new Error(result.error.code)
+    const base = { name: 'site', orgId: 'org_1', projects: ['prod-site'] }
+    const { info } = await s.kw.keys.create({ ...base, allowedOrigins: ['www.example.com'] }, { auth: result.auth })
+    expect(info.allowedIps).toEqual([])
+    expect(fields(await rejection(s.kw.keys.create({ ...base, scopes: ['admin'] }, { auth: result.auth })))).toEqual(['scopes'])
+    expect(() => setup({ grantRestrictions: 'none' as never })).toThrow(/grantRestrictions/)
+  })
+
   it('expiry: a key that expires cannot mint or extend a key past its own expiry', async () => {
     const s = setup()
     const expires = s.clock.now() + 86_400_000
