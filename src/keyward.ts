@@ -320,7 +320,14 @@ export function createKeyward(options: KeywardOptions): Keyward {
                 verifyFailedEvent(input.headers, input.ip, result.error.code, input.credentialHeaders ?? rt.credentialHeaders, prefixes),
               )
               // On Workers an async hook would be cut off with the response: the platform keeps it alive.
-              if (pending !== undefined) input.waitUntil?.(pending)
+              if (pending !== undefined && input.waitUntil !== undefined) {
+                try {
+                  input.waitUntil(pending)
+                } catch (error) {
+                  // A waitUntil that throws (an unbound ctx.waitUntil) must not turn the refusal into a 500.
+                  onBackgroundError(error)
+                }
+              }
             }
             return result
           },

@@ -5,7 +5,8 @@ import { validateKeyInput } from './input.js'
 import type { Runtime } from '../runtime.js'
 import type { AuthContext, KeyRecord } from '../types.js'
 import { activeCredits } from '../limiters/credits.js'
-import { ipInNetwork, parseCidr } from '../http/ip.js'
+import type { RestrictionMode } from '../http/restrictions.js'
+import { placeIssues } from './place-ceiling.js'
 
 /**
  * What a key would hold after a create, update or rotate: the fields that carry power.
@@ -48,6 +49,11 @@ export interface GrantCeilingOptions {
    * (createKeyward's `grantRestrictions: 'within'`). Default true.
    */
   restrictions?: boolean
+  /**
+   * How verify() combines a key's two lists (createKeyward's `restrictionMode`): the ceiling judges
+   * them the same way. Default `'strict'`.
+   */
+  restrictionMode?: RestrictionMode
 }
 
 /**
@@ -116,39 +122,13 @@ export function grantCeilingIssues(
   // that would undo the restriction as a bound on where a leaked admin key can act from.
   const callerKey = caller.type === 'api_key' && options.restrictions !== false ? caller.key : undefined
   if (callerKey !== undefined) {
-    const ips = placeIssue('allowedIps', target.allowedIps ?? [], callerKey.allowedIps, networkWithin)
-    if (ips !== undefined) issues.push(ips)
-    const origins = placeIssue('allowedOrigins', target.allowedOrigins ?? [], callerKey.allowedOrigins, (o, held) => held.includes(o))
-    if (origins !== undefined) issues.push(origins)
+    const granted = { allowedIps: target.allowedIps ?? [], allowedOrigins: target.allowedOrigins ?? [] }
+    issues.push(...placeIssues(granted, callerKey, options.restrictionMode ?? 'strict'))
   }
   if (target.orgId !== caller.org) issues.push({ field: 'orgId', message: "must be the caller's own organization" })
   if (target.environment !== caller.environment)
     issues.push({ field: 'environment', message: `must be the caller's own environment (${caller.environment})` })
   return { missingScopes, issues }
-}
-
-/** The issue when `granted` reaches places `held` does not; none when the caller is not held to any. */
-function placeIssue(
-  field: 'allowedIps' | 'allowedOrigins',
-  granted: readonly string[],
-  held: readonly string[],
-  within: (entry: string, held: readonly string[]) => boolean,
-): FieldIssue | undefined {
-  if (held.length === 0) return undefined
-  const what = field === 'allowedIps' ? 'addresses' : 'origins'
-  if (granted.length === 0) return { field, message: `must be set: the caller is held to certain ${what}, and may grant only those` }
-  const outside = granted.filter((entry) => !within(entry, held))
-  return outside.length === 0 ? undefined : { field, message: `outside the ${what} the caller is held to: ${outside.join(', ')}` }
-}
-
-/** True when every address of the network `text` lies in one of the networks `held`. */
-function networkWithin(text: string, held: readonly string[]): boolean {
-  const network = parseCidr(text)
-  if (network === null) return false
-  return held.some((entry) => {
-    const outer = parseCidr(entry)
-    return outer !== null && outer.version === network.version && network.prefixLength >= outer.prefixLength && ipInNetwork(network, outer)
-  })
 }
 
 /**
@@ -210,7 +190,7 @@ export function enforceCreateCeiling(rt: Runtime, input: unknown, context: Actio
       allowedOrigins: fields.allowedOrigins ?? [],
     },
     rt.expandScopes,
-    { callerProjects: context?.callerProjects, restrictions: rt.grantRestrictions },
+    { callerProjects: context?.callerProjects, restrictions: rt.grantRestrictions, restrictionMode: rt.restrictionMode },
   )
   refuse(missingScopes, [...issues, ...creditIssues])
 }
@@ -279,7 +259,11 @@ export function enforceRecordCeiling(
   const caller = callerOf(context)
   if (caller === undefined) return
   if (record.orgId !== caller.org) throw new KeywardError('not_found')
-  const options: GrantCeilingOptions = { callerProjects: context?.callerProjects, restrictions: rt.grantRestrictions }
+  const options: GrantCeilingOptions = {
+    callerProjects: context?.callerProjects,
+    restrictions: rt.grantRestrictions,
+    restrictionMode: rt.restrictionMode,
+  }
   const target = (fields: Partial<Pick<KeyRecord, GrantField>>): GrantTarget => ({
     orgId: record.orgId,
     environment: record.environment,

@@ -103,33 +103,54 @@ function instrument<T extends object>(target: T, kind: 'store' | 'limiter', metr
   // each method is an own property (a fast read on every call, unlike a Proxy's trap). The method
   // is looked up on the backend at each call, so one replaced later is timed as it now is.
   const wrapper = Object.create(target) as T
-  const { methods, accessors } = memberNames(target)
+  const { methods, symbols, accessors } = members(target)
+  const own = target as Record<PropertyKey, unknown>
   for (const name of methods) {
     const call = name === 'subscribe' ? (...args: unknown[]) => backend[name]!(...args) : timed(name)
     Object.defineProperty(wrapper, name, { value: call, enumerable: false, writable: true, configurable: true })
   }
-  // A getter reached through the prototype would run with the wrapper as `this`, where a class's
-  // private fields are not (RedisRateLimiter's `sharedQuotas` threw): read on the backend itself.
-  for (const name of accessors)
-    Object.defineProperty(wrapper, name, { get: () => (target as Record<string, unknown>)[name], enumerable: false, configurable: true })
+  // Reached through the prototype, a symbol-keyed method (Symbol.asyncDispose) or an accessor would
+  // run with the wrapper as `this`, where a class's private fields are not (RedisRateLimiter's
+  // `sharedQuotas` threw): they run on the backend itself.
+  for (const symbol of symbols)
+    Object.defineProperty(wrapper, symbol, {
+      value: (...args: unknown[]) => (own[symbol] as (...a: unknown[]) => unknown)(...args),
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    })
+  for (const [name, settable] of accessors)
+    Object.defineProperty(wrapper, name, {
+      get: () => own[name],
+      ...(settable ? { set: (value: unknown) => void (own[name] = value) } : {}),
+      enumerable: false,
+      configurable: true,
+    })
   return wrapper
 }
 
-// Every method and getter of the backend and its classes. subscribe() is forwarded untimed: its
+// Every method, symbol-keyed method and accessor (with whether it has a setter) of the backend
+// and its classes, the nearest definition of a name winning. subscribe() is forwarded untimed: its
 // result is an unsubscribe function, not a call worth timing.
-function memberNames(target: object): { methods: string[]; accessors: string[] } {
-  const methods = new Set<string>()
-  const accessors = new Set<string>()
+function members(target: object): { methods: string[]; symbols: symbol[]; accessors: Map<PropertyKey, boolean> } {
+  const methods: string[] = []
+  const symbols: symbol[] = []
+  const accessors = new Map<PropertyKey, boolean>()
+  const seen = new Set<PropertyKey>(['constructor'])
   for (let o: object | null = target; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    for (const name of Object.getOwnPropertyNames(o)) {
-      if (name === 'constructor' || methods.has(name) || accessors.has(name)) continue
-      const descriptor = Object.getOwnPropertyDescriptor(o, name)
-      if (descriptor === undefined) continue
-      if (typeof descriptor.value === 'function') methods.add(name)
-      else if (descriptor.get !== undefined) accessors.add(name)
+    for (const key of Reflect.ownKeys(o)) {
+      if (seen.has(key)) continue
+      seen.add(key)
+      const descriptor = Object.getOwnPropertyDescriptor(o, key)!
+      if (typeof descriptor.value === 'function') {
+        if (typeof key === 'string') methods.push(key)
+        else symbols.push(key)
+      } else if (descriptor.get !== undefined || descriptor.set !== undefined) {
+        accessors.set(key, descriptor.set !== undefined)
+      }
     }
   }
-  return { methods: [...methods], accessors: [...accessors] }
+  return { methods, symbols, accessors }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { actorOf, KeywardError, MemoryTokenStore, type AuthContext, type CreateKeyInput } from '../../src/index.js'
-import { jwtSetup } from '../jwt/support.js'
+import { jwtSetup, refused } from '../jwt/support.js'
 import { GatedStore } from '../support/gated-store.js'
 import { setup } from '../support/setup.js'
 
@@ -152,10 +152,11 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
     const ids = async () => (await s.kw.keys.list({ orgId: 'org_1', includeRevoked: true })).map((k) => k.id).sort()
     const before = await ids()
     const base = { name: 'x', orgId: 'org_1', projects: ['prod-site'] }
-    // Unrestricted: usable from anywhere, which the caller is not.
+    // Unrestricted: usable from anywhere, which the caller is not. (Held to both lists, the caller
+    // requires an origin list; an IP list is optional, as requests without an Origin meet its own.)
     const anywhere = await rejection(s.kw.keys.create(base, { auth }))
     expect(anywhere.status).toBe(403)
-    expect(fields(anywhere)).toEqual(['allowedIps', 'allowedOrigins'])
+    expect(fields(anywhere)).toEqual(['allowedOrigins'])
     // Wider networks, another family's network outside, an origin the caller lacks.
     const wider = await rejection(
       s.kw.keys.create(
@@ -174,19 +175,73 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
       { auth },
     )
     expect(info.allowedIps).toEqual(['10.2.0.0/16', '10.9.9.9', '2001:db8:1::/48'])
-    // Update: clearing a list or widening it is refused and changes nothing; narrowing works.
-    for (const patch of [{ allowedIps: [] }, { allowedOrigins: [] }, { allowedIps: ['0.0.0.0/0'] }]) {
+    // Update: clearing the origins or widening a list is refused and changes nothing; narrowing works.
+    for (const patch of [{ allowedOrigins: [] }, { domain: 'evil.example' }, { allowedIps: ['0.0.0.0/0'] }]) {
       expect((await rejection(s.kw.keys.update(info.id, patch, { auth }))).code).toBe('insufficient_scope')
     }
     expect(await s.kw.keys.get(info.id)).toMatchObject({ allowedIps: info.allowedIps, allowedOrigins: ['app.example.com'] })
     expect((await s.kw.keys.update(info.id, { allowedIps: ['10.2.3.0/24'] }, { auth })).allowedIps).toEqual(['10.2.3.0/24'])
     // A key usable from anywhere holds more than the caller: it cannot be rotated or changed by it.
     const open = await s.mint({ name: 'open', scopes: ['read'] })
-    expect(fields(await rejection(s.kw.keys.rotate(open.info.id, {}, { auth })))).toEqual(['allowedIps', 'allowedOrigins'])
+    expect(fields(await rejection(s.kw.keys.rotate(open.info.id, {}, { auth })))).toEqual(['allowedOrigins'])
     expect((await rejection(s.kw.keys.update(open.info.id, { name: 'renamed' }, { auth }))).code).toBe('insufficient_scope')
     // A caller held to nothing keeps granting anything.
     const free = await withCaller({ scopes: ['admin'] })
     expect((await free.kw.keys.create(base, { auth: free.auth })).info.allowedIps).toEqual([])
+  })
+
+  it('held to addresses only (strict mode): no key it grants admits a request from outside them, whatever Origin is claimed', async () => {
+    const s = setup()
+    const { key } = await s.mint({ name: 'Office admin', scopes: ['admin'], allowedIps: ['10.0.0.0/8'] })
+    const caller = await s.kw.verify({ headers: s.bearer(key), ip: '10.1.2.3' })
+    if (!caller.ok) throw new Error(caller.error.code)
+    const auth = caller.auth
+    const outside = (k: string) => s.kw.verify({ headers: { ...s.bearer(k), origin: 'https://evil.example' }, ip: '198.51.100.7' })
+    expect(refused(await outside(key)).code).toBe('ip_forbidden')
+    const base = { name: 'x', orgId: 'org_1', projects: ['prod-site'] }
+    // An origin list would admit that Origin from any address: refused, on create, update (domain too) and so on rotate.
+    const withOrigin = await rejection(
+      s.kw.keys.create({ ...base, allowedIps: ['10.0.0.0/8'], allowedOrigins: ['evil.example'] }, { auth }),
+    )
+    expect(fields(withOrigin)).toEqual(['allowedOrigins'])
+    const { key: inner, info } = await s.kw.keys.create({ ...base, allowedIps: ['10.2.0.0/16'] }, { auth })
+    for (const patch of [{ allowedOrigins: ['evil.example'] }, { domain: 'evil.example' }, { allowedIps: [] }])
+      expect((await rejection(s.kw.keys.update(info.id, patch, { auth }))).code).toBe('insufficient_scope')
+    expect(refused(await outside(inner)).code).toBe('ip_forbidden')
+    // A key with an origin list made by someone else holds more than the caller: not rotated by it.
+    const site = await s.mint({ name: 'site', scopes: ['read'], allowedIps: ['10.2.0.0/16'], allowedOrigins: ['evil.example'] })
+    expect(fields(await rejection(s.kw.keys.rotate(site.info.id, {}, { auth })))).toEqual(['allowedOrigins'])
+  })
+
+  it('held to origins only (strict mode): no key it grants admits a request without an Origin', async () => {
+    const s = setup()
+    const { key } = await s.mint({ name: 'Site admin', scopes: ['admin'], allowedOrigins: ['app.example.com'] })
+    const caller = await s.kw.verify({ headers: { ...s.bearer(key), origin: 'https://app.example.com' } })
+    if (!caller.ok) throw new Error(caller.error.code)
+    const auth = caller.auth
+    expect(refused(await s.kw.verify({ headers: s.bearer(key), ip: '198.51.100.7' })).code).toBe('origin_forbidden')
+    const base = { name: 'x', orgId: 'org_1', projects: ['prod-site'] }
+    const withIps = await rejection(
+      s.kw.keys.create({ ...base, allowedOrigins: ['app.example.com'], allowedIps: ['0.0.0.0/0', '::/0'] }, { auth }),
+    )
+    expect(fields(withIps)).toEqual(['allowedIps'])
+    const { key: granted } = await s.kw.keys.create({ ...base, allowedOrigins: ['app.example.com'] }, { auth })
+    expect(refused(await s.kw.verify({ headers: s.bearer(granted), ip: '198.51.100.7' })).code).toBe('origin_forbidden')
+  })
+
+  it("restrictionMode 'origin-or-ip': the lists are independent, so each one the caller has, the key needs within it", async () => {
+    const s = setup({ restrictionMode: 'origin-or-ip' })
+    const { key } = await s.mint({ name: 'Office admin', scopes: ['admin'], allowedIps: ['10.0.0.0/8'] })
+    const caller = await s.kw.verify({ headers: s.bearer(key), ip: '10.1.2.3' })
+    if (!caller.ok) throw new Error(caller.error.code)
+    const base = { name: 'x', orgId: 'org_1', projects: ['prod-site'] }
+    // The caller itself admits any Origin here, so an origin list grants nothing more.
+    const { info } = await s.kw.keys.create(
+      { ...base, allowedIps: ['10.2.0.0/16'], allowedOrigins: ['www.example.com'] },
+      { auth: caller.auth },
+    )
+    expect(info.allowedOrigins).toEqual(['www.example.com'])
+    expect(fields(await rejection(s.kw.keys.create(base, { auth: caller.auth })))).toEqual(['allowedIps'])
   })
 
   it("grantRestrictions: 'any' lets a caller held to addresses or origins give a key others or none; scopes still bound", async () => {

@@ -83,7 +83,7 @@ describe('onEvent audit hook', () => {
     expect(await kw.keys.get(info.id)).toMatchObject({ revokedAt: expect.any(Date) })
   })
 
-  it("an async hook's work on a refused verify() is handed to the request's waitUntil (Workers), settled even when it rejects", async () => {
+  it("an async hook's work on a refused verify() goes to the request's waitUntil (Workers), settled even if it rejects", async () => {
     const handed: Promise<unknown>[] = []
     let finish!: () => void
     const logged: string[] = []
@@ -125,6 +125,21 @@ describe('onEvent audit hook', () => {
     const handed: Promise<unknown>[] = []
     expect((await kw.verify({ headers: {}, waitUntil: (p) => void handed.push(p) })).ok).toBe(false)
     await expect(handed[0]).resolves.toBeUndefined()
+  })
+
+  it('a waitUntil that throws leaves the refusal as it is; the error goes to onBackgroundError', async () => {
+    const errors: unknown[] = []
+    const { kw } = setup({ onEvent: async () => {}, onBackgroundError: (e) => void errors.push(e) })
+    const unbound = new Error('Illegal invocation')
+    const result = await kw.verify({
+      headers: {},
+      waitUntil: () => {
+        throw unbound
+      },
+    })
+    expect(result.ok).toBe(false)
+    expect(!result.ok && result.error.code).toBe('missing_credentials')
+    expect(errors).toEqual([unbound])
   })
 
   it('refuses a hook that is not a function at start-up', () => {

@@ -160,6 +160,32 @@ describe('keyward/otel', () => {
     client.disconnect()
   })
 
+  it('setters and symbol-keyed methods of the backend run on the backend too', async () => {
+    class Backend extends MemoryRateLimiter {
+      #handler: string | undefined
+      #disposed = false
+      get handler(): string | undefined {
+        return this.#handler
+      }
+      set handler(value: string | undefined) {
+        this.#handler = value
+      }
+      async [Symbol.asyncDispose](): Promise<void> {
+        this.#disposed = true
+      }
+      get disposed(): boolean {
+        return this.#disposed
+      }
+    }
+    const backend = new Backend()
+    const wrapped = instrumentLimiter(backend)
+    wrapped.handler = 'set through the wrapper'
+    expect(backend.handler).toBe('set through the wrapper')
+    expect(wrapped.handler).toBe('set through the wrapper')
+    await wrapped[Symbol.asyncDispose]()
+    expect(backend.disposed).toBe(true)
+  })
+
   it('nothing outside keyward/otel imports @opentelemetry: the core runs without it installed', () => {
     const src = fileURLToPath(new URL('../../src/', import.meta.url))
     const offenders = readdirSync(src, { recursive: true, encoding: 'utf8' })
