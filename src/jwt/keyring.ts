@@ -1,7 +1,10 @@
-import { errors, exportJWK, importJWK, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose'
+import { decodeProtectedHeader, errors, exportJWK, importJWK, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey } from 'jose'
 import type { JwtConfig, SigningKey, VerificationKey } from './jwt-options.js'
 
 type Material = CryptoKey | Uint8Array
+
+// Headers remembered by keyForHeader: keyward's own tokens use one per key.
+const HEADER_MEMO_SIZE = 32
 
 interface Entry {
   alg: string
@@ -102,6 +105,8 @@ function entryOf(key: SigningKey | VerificationKey, signing: boolean): Entry {
  */
 export class Keyring {
   readonly #byKid = new Map<string, Entry>()
+  /** Protected headers seen, as sent, to the key they name: see {@link keyForHeader}. */
+  readonly #byHeader = new Map<string, Material>()
   readonly #signing: Entry | undefined
   /** The algorithms of the configured keys: the allow-list for keyward's own tokens. */
   readonly algorithms: string[]
@@ -137,6 +142,38 @@ export class Keyring {
     const entry = typeof header.kid === 'string' ? this.#byKid.get(header.kid) : undefined
     if (entry === undefined || entry.alg !== header.alg) throw new errors.JWKSNoMatchingKey()
     return entry.loaded ?? entry.load().then((key) => (entry.loaded = key))
+  }
+
+  /**
+   * The loaded key for a token whose protected header (`encoded`, the part before the first dot)
+   * names one of these keys as {@link getKey} would accept it, or undefined: then hand jose
+   * `getKey`, which loads the key or says why not. Handing jose the key itself spares it an await
+   * and a copy of its result per verification. Memoized by the header as sent: keyward's own
+   * tokens share a few headers, so this is one map lookup, not a parse. Bounded: a header jose
+   * would accept but this has not seen (extra members, another order) only costs a parse.
+   *
+   * @example
+   * ```ts
+   * const key = keyring.keyForHeader(token.slice(0, token.indexOf('.'))) ?? keyring.getKey
+   * await jwtVerify(token, key, options)
+   * ```
+   */
+  readonly keyForHeader = (encoded: string): Material | undefined => {
+    const known = this.#byHeader.get(encoded)
+    if (known !== undefined) return known
+    let entry: Entry | undefined
+    try {
+      const header = decodeProtectedHeader({ protected: encoded, payload: '', signature: '' }) as JWTHeaderParameters
+      refuseEmbeddedKeys(header)
+      entry = typeof header.kid === 'string' ? this.#byKid.get(header.kid) : undefined
+      if (entry === undefined || entry.alg !== header.alg) return undefined
+    } catch {
+      return undefined
+    }
+    if (entry.loaded === undefined) return undefined
+    if (this.#byHeader.size >= HEADER_MEMO_SIZE) this.#byHeader.clear()
+    this.#byHeader.set(encoded, entry.loaded)
+    return entry.loaded
   }
 
   /** The public keys, as a JWKS document for other services. HMAC secrets are never published. */

@@ -34,6 +34,8 @@ type BaseOptions = Pick<JWTVerifyOptions, 'issuer' | 'audience' | 'algorithms' |
 
 interface Verifier {
   getKey: JWTVerifyGetKey
+  /** keyward's own keys only: the key itself for a header `getKey` would accept (see Keyring.keyForHeader). */
+  keyForHeader?: (encoded: string) => CryptoKey | Uint8Array | undefined
   options: BaseOptions
   trusted: TrustedIssuer | undefined
   /** jose's options with each `typ` asked for, built once: see {@link joseOptions}. */
@@ -122,6 +124,7 @@ export class TokenVerifier {
     if (keyring.algorithms.length > 0) {
       this.#own = {
         getKey: keyring.getKey,
+        keyForHeader: keyring.keyForHeader,
         options: {
           issuer: config.issuer,
           audience: config.audience,
@@ -260,7 +263,8 @@ export class TokenVerifier {
       if (!this.#systemClock) options = joseOptions(verifier.options, typ, new Date(now))
       else if ((options = verifier.byTyp.get(typ)) === undefined)
         verifier.byTyp.set(typ, (options = joseOptions(verifier.options, typ, undefined)))
-      const { payload } = await jwtVerify(token, verifier.getKey, options)
+      const key = verifier.keyForHeader?.(token.slice(0, token.indexOf('.'))) ?? verifier.getKey
+      const { payload } = await jwtVerify(token, key, options)
       return payload
     } catch (error) {
       if (error instanceof errors.JOSEError && !OUTAGE_CODES.has(error.code)) return null

@@ -213,12 +213,15 @@ describe('the verified-token cache', () => {
   function counted(cache?: { max: number }) {
     const config = resolveJwtOptions({ issuer: ISSUER, audience: AUDIENCE, verificationKeys: [HS], ...(cache ? { cache } : {}) })
     const keyring = new Keyring(config)
+    // One key lookup per signature check: keyForHeader is asked first on every check (getKey only
+    // when it has no answer yet), so its calls count the checks.
     let lookups = 0
     const spy = Object.assign(Object.create(keyring) as Keyring, {
       algorithms: keyring.algorithms,
-      getKey: (...args: Parameters<Keyring['getKey']>) => {
+      getKey: keyring.getKey,
+      keyForHeader: (encoded: string) => {
         lookups++
-        return keyring.getKey(...args)
+        return keyring.keyForHeader(encoded)
       },
     })
     const verifier = new TokenVerifier(config, spy, {
@@ -282,5 +285,45 @@ describe('the verified-token cache', () => {
     expect(lookups()).toBe(3)
     await verifier.verifyAccess(tokens[0]!, now)
     expect(lookups()).toBe(4)
+  })
+})
+
+describe('Keyring.keyForHeader: the key itself for a header getKey would accept', () => {
+  const encode = (header: object) => base64url.encode(JSON.stringify(header))
+
+  it('answers only once the key is loaded, and only for its own kid and alg without an embedded key', async () => {
+    const keyring = new Keyring(resolveJwtOptions({ issuer: ISSUER, audience: AUDIENCE, verificationKeys: [HS] }))
+    const own = encode(AT)
+    expect(keyring.keyForHeader(own)).toBeUndefined()
+    const loaded = await keyring.getKey({ alg: 'HS256', kid: 'default' }, { payload: '', signature: '' })
+    expect(keyring.keyForHeader(own)).toBe(loaded)
+    expect(keyring.keyForHeader(own)).toBe(loaded)
+    // What getKey refuses gets no key here either (jose then asks getKey, which says why).
+    for (const header of [
+      { alg: 'EdDSA', kid: 'default', typ: 'at+jwt' },
+      { alg: 'HS256', kid: 'other', typ: 'at+jwt' },
+      { alg: 'HS256', typ: 'at+jwt' },
+      { alg: 'HS256', kid: 'default', jwk: { kty: 'oct', k: 'AAAA' } },
+      { alg: 'HS256', kid: 'default', jku: 'https://evil.example/jwks.json' },
+    ])
+      expect(keyring.keyForHeader(encode(header))).toBeUndefined()
+    expect(keyring.keyForHeader('not base64 json!')).toBeUndefined()
+    expect(keyring.keyForHeader(base64url.encode('[1,2]'))).toBeUndefined()
+    // Many headers of the same key, each with an extra member: every one still answered right.
+    for (let i = 0; i < 100; i++) expect(keyring.keyForHeader(encode({ ...AT, n: i }))).toBe(loaded)
+    expect(keyring.keyForHeader(encode({ alg: 'HS256', kid: 'other', n: 1 }))).toBeUndefined()
+  })
+
+  it('a remembered header never vouches for a signature: a forged token under it is refused', async () => {
+    const { kw, clock } = verifierSetup()
+    const good = await sign(accessClaims(clock.now()), AT, hsKey)
+    ok(await kw.verify({ headers: bearer(good) }))
+    const forged = await sign(
+      accessClaims(clock.now(), { sub: 'admin' }),
+      AT,
+      new TextEncoder().encode('another-secret-of-at-least-32-bytes!!'),
+    )
+    expect(forged.slice(0, forged.indexOf('.'))).toBe(good.slice(0, good.indexOf('.')))
+    expect(refused(await kw.verify({ headers: bearer(forged) })).code).toBe('invalid_token')
   })
 })
