@@ -1,12 +1,15 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { boolean, checkedElsewhere, checkOptions, numberAbove, optionError, type OptionRules } from '../internal/options.js'
-import { withTimeout } from '../internal/timers.js'
+import { DeadlineQueue } from '../internal/deadline-queue.js'
 import {
   isClusterClient,
+  isNodeRedis,
+  isNoScript,
   isScriptClient,
   redisScript,
   runScript,
+  sendScript,
   type AnyRedisScriptClient,
   type NodeRedisScriptClient,
   type RedisScript,
@@ -475,8 +478,10 @@ interface OneRule extends RateLimitRule {
 export class RedisRateLimiter implements RateLimiter {
   readonly #client: AnyRedisScriptClient
   readonly #prefix: string
-  readonly #timeoutMs: number
   readonly #cluster: boolean
+  readonly #nodeRedis: boolean
+  /** Every call's timeout: one timer for all of this limiter's calls (they share timeoutMs). */
+  readonly #deadlines: DeadlineQueue
   /** Digests of recent key ids and addresses: the same few come by again and again. Bounded. */
   readonly #digests = new Map<string, string>()
   readonly #oneRules = new WeakMap<RateLimitRule, OneRule>()
@@ -504,16 +509,26 @@ export class RedisRateLimiter implements RateLimiter {
     const cluster = options.cluster ?? isClusterClient(client)
     this.#client = client
     this.#prefix = prefix
-    this.#timeoutMs = timeoutMs
     this.#cluster = cluster
+    this.#nodeRedis = isNodeRedis(client)
+    this.#deadlines = new DeadlineQueue(timeoutMs, 'Redis rate limiter')
     loadScripts()
   }
 
   /** Checks and counts one call (and spends its credits); `request.now` is ignored (Redis's clock decides). */
-  // async: a bad argument becomes a rejection like any other failure, never a synchronous throw.
-  async limit({ key, rules: own, shared, blockKey, credits, cost }: LimitRequest): Promise<LimitResult> {
+  limit(request: LimitRequest): Promise<LimitResult> {
+    // Not async (a promise and two microtask turns fewer per check), yet a bad argument is still
+    // a rejection like any other failure, never a synchronous throw.
+    try {
+      return this.#limit(request)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #limit({ key, rules: own, shared, blockKey, credits, cost }: LimitRequest): Promise<LimitResult> {
     if (own.length === 0 && shared === undefined && blockKey === undefined && credits === undefined)
-      return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+      return Promise.resolve({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
     const loaded = loadScripts()
     const hash = this.#digest(key)
     // One GCRA or fixed-window rule, what verify() sends for most keys: the script's short path,
@@ -523,13 +538,11 @@ export class RedisRateLimiter implements RateLimiter {
       const one = this.#oneRule(own[0]!)
       if (one !== undefined) {
         const ruleKey = this.#prefix + 'rl:{' + hash + one.keyTail
-        if (blockKey === undefined)
-          return this.#withTimeout(this.#run(loaded.limit, [ruleKey], one.args).then((reply) => toResult(reply, own, false)))
+        const decode = (reply: unknown) => toResult(reply, own, false)
+        if (blockKey === undefined) return this.#call(loaded.limit, 1, withKeys(ruleKey, undefined, one.args), decode)
         const lockoutKey = this.#lockoutKey(blockKey)
-        if (!this.#cluster) {
-          return this.#withTimeout(this.#run(loaded.limit, [ruleKey, lockoutKey], one.args).then((reply) => toResult(reply, own, false)))
-        }
-        return this.#withTimeout(
+        if (!this.#cluster) return this.#call(loaded.limit, 2, withKeys(ruleKey, lockoutKey, one.args), decode)
+        return this.#deadlines.track(
           this.#run(loaded.limit, [lockoutKey], ['1']).then(async (block) => {
             const blocked = toResult(block, [], false)
             return blocked.blocked ? blocked : toResult(await this.#run(loaded.limit, [ruleKey], one.args), own, false)
@@ -552,7 +565,9 @@ export class RedisRateLimiter implements RateLimiter {
       }
       rules = all
     }
-    const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs), SCRIPT_CODE[rule.algorithm ?? 'gcra']])
+    // ARGV[1], the lockout flag, is set below.
+    const args = ['0']
+    for (const rule of rules) args.push(String(rule.limit), String(rule.windowMs), SCRIPT_CODE[rule.algorithm ?? 'gcra'])
     let script = loaded.limit
     if (credits !== undefined) {
       // The balance sits under the key's hash tag, in the slot of its own rules.
@@ -563,17 +578,19 @@ export class RedisRateLimiter implements RateLimiter {
     }
     const spends = credits !== undefined
     const read = (reply: unknown) => toResult(reply, rules, spends)
-    if (blockKey === undefined) return this.#withTimeout(this.#run(script, keys, ['0', ...args]).then(read))
+    if (blockKey === undefined) return this.#call(script, keys.length, keys.concat(args), read)
     const lockoutKey = this.#lockoutKey(blockKey)
     if (!this.#cluster || keys.length === 0) {
-      return this.#withTimeout(this.#run(script, [...keys, lockoutKey], ['1', ...args]).then(read))
+      keys.push(lockoutKey)
+      args[0] = '1'
+      return this.#call(script, keys.length, keys.concat(args), read)
     }
     // Cluster: the address's slot, then the key's. One after the other, so that a call the
     // lockout refuses counts on no quota (the same decision as the one script on one server).
-    return this.#withTimeout(
+    return this.#deadlines.track(
       this.#run(loaded.limit, [lockoutKey], ['1']).then(async (block) => {
         const blocked = toResult(block, [], false)
-        return blocked.blocked ? blocked : read(await this.#run(script, keys, ['0', ...args]))
+        return blocked.blocked ? blocked : read(await this.#run(script, keys, args))
       }),
     )
   }
@@ -581,24 +598,19 @@ export class RedisRateLimiter implements RateLimiter {
   /** Adds to (or, with 0, reads) a key's running balance in Redis; `now` is ignored (Redis's clock decides). */
   async adjustCredits(adjustment: CreditAdjustment): Promise<number> {
     const { key, credits, add } = checkCreditAdjustment(adjustment)
-    const args = [String(add), ...creditArgs(credits, 0).slice(1)]
-    return this.#withTimeout(
-      this.#run(loadScripts().creditAdjust, [this.#creditKey(this.#digest(key))], args).then((reply) => integers([reply], 1)[0]!),
-    )
+    const keysAndArgs = [this.#creditKey(this.#digest(key)), String(add), ...creditArgs(credits, 0).slice(1)]
+    return this.#call(loadScripts().creditAdjust, 1, keysAndArgs, (reply) => integers([reply], 1)[0]!)
   }
 
   /** Counts one failure in Redis; `now` is ignored (Redis's clock decides). */
-  async recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
-    return this.#withTimeout(
-      this.#run(loadScripts().failure, [this.#lockoutKey(blockKey)], [String(policy.maxFailures), String(policy.windowMs)]).then(
-        (reply) => {
-          const [blocked, retryAfterMs, failures] = integers(reply, 3)
-          return blocked === 1
-            ? { blocked: true, retryAfterMs: retryAfterMs!, failures: failures! }
-            : { blocked: false, retryAfterMs: 0, failures: failures! }
-        },
-      ),
-    )
+  recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
+    // Not async, as limit(): a bad argument still rejects.
+    try {
+      const keysAndArgs = [this.#lockoutKey(blockKey), String(policy.maxFailures), String(policy.windowMs)]
+      return this.#call(loadScripts().failure, 1, keysAndArgs, toBlockState)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /**
@@ -657,9 +669,57 @@ export class RedisRateLimiter implements RateLimiter {
     return runScript(this.#client, script, keys, args)
   }
 
-  #withTimeout<T>(promise: Promise<T>): Promise<T> {
-    return withTimeout(promise, this.#timeoutMs, 'Redis rate limiter')
+  /**
+   * One script call under the limiter's deadline, with as few promises and closures as it takes:
+   * the client's promise, one handler pair on it, and the promise returned. EVALSHA, then EVAL
+   * once when Redis forgot the script (restart, failover, SCRIPT FLUSH). `decode` turns the reply
+   * into the answer; a reply that comes after the deadline is dropped undecoded.
+   */
+  #call<T>(script: RedisScript, numKeys: number, keysAndArgs: string[], decode: (reply: unknown) => T): Promise<T> {
+    const client = this.#client
+    const nodeRedis = this.#nodeRedis
+    const call = this.#deadlines.open<T>()
+    const onReply = (reply: unknown): void => {
+      if (call.done) return
+      let value: T
+      try {
+        value = decode(reply)
+      } catch (error) {
+        call.reject(error)
+        return
+      }
+      call.resolve(value)
+    }
+    const onError = (error: unknown): void => call.reject(error)
+    // Never throws: a client that throws instead of rejecting fails the call all the same.
+    const send = (whole: boolean, onFailure: (error: unknown) => void): void => {
+      try {
+        sendScript(client, nodeRedis, script, numKeys, keysAndArgs, whole).then(onReply, onFailure)
+      } catch (error) {
+        call.reject(error)
+      }
+    }
+    send(false, (error) => {
+      if (!call.done && isNoScript(error)) send(true, onError)
+      else call.reject(error)
+    })
+    return call.promise
   }
+}
+
+/** A short-path call's KEYS then ARGV, in the one array the client is given. */
+function withKeys(ruleKey: string, lockoutKey: string | undefined, args: readonly string[]): string[] {
+  const all = lockoutKey === undefined ? [ruleKey] : [ruleKey, lockoutKey]
+  for (const arg of args) all.push(arg)
+  return all
+}
+
+/** The failure script's reply. */
+function toBlockState(reply: unknown): BlockState {
+  const [blocked, retryAfterMs, failures] = integers(reply, 3)
+  return blocked === 1
+    ? { blocked: true, retryAfterMs: retryAfterMs!, failures: failures! }
+    : { blocked: false, retryAfterMs: 0, failures: failures! }
 }
 
 /** 128 bits of SHA-256, hex: the key id or address never reaches Redis as it is. */
