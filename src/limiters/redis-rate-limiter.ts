@@ -1,7 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { boolean, checkedElsewhere, checkOptions, numberAbove, optionError, type OptionRules } from '../internal/options.js'
-import { DeadlineQueue } from '../internal/deadline-queue.js'
+import { DeadlineQueue, type PendingCall } from '../internal/deadline-queue.js'
 import {
   isClusterClient,
   isNodeRedis,
@@ -555,10 +555,9 @@ export class RedisRateLimiter implements RateLimiter {
       const one = this.#oneRule(own[0]!)
       if (one !== undefined) {
         const ruleKey = this.#prefix + 'rl:{' + hash + one.keyTail
-        const decode = (reply: unknown) => toResult(reply, own, false)
-        if (blockKey === undefined) return this.#call(loaded.limit, 1, withKeys(ruleKey, undefined, one.args), decode)
+        if (blockKey === undefined) return this.#call(loaded.limit, 1, withKeys(ruleKey, undefined, one.args), toResult, own, false)
         const lockoutKey = this.#lockoutKey(blockKey)
-        if (!this.#cluster) return this.#call(loaded.limit, 2, withKeys(ruleKey, lockoutKey, one.args), decode)
+        if (!this.#cluster) return this.#call(loaded.limit, 2, withKeys(ruleKey, lockoutKey, one.args), toResult, own, false)
         return this.#deadlines.track(
           this.#run(loaded.limit, [lockoutKey], ['1']).then(async (block) => {
             const blocked = toResult(block, [], false)
@@ -594,20 +593,19 @@ export class RedisRateLimiter implements RateLimiter {
       args.push(...creditArgs(spend.credits, spend.cost))
     }
     const spends = credits !== undefined
-    const read = (reply: unknown) => toResult(reply, rules, spends)
-    if (blockKey === undefined) return this.#call(script, keys.length, keys.concat(args), read)
+    if (blockKey === undefined) return this.#call(script, keys.length, keys.concat(args), toResult, rules, spends)
     const lockoutKey = this.#lockoutKey(blockKey)
     if (!this.#cluster || keys.length === 0) {
       keys.push(lockoutKey)
       args[0] = '1'
-      return this.#call(script, keys.length, keys.concat(args), read)
+      return this.#call(script, keys.length, keys.concat(args), toResult, rules, spends)
     }
     // Cluster: the address's slot, then the key's. One after the other, so that a call the
     // lockout refuses counts on no quota (the same decision as the one script on one server).
     return this.#deadlines.track(
       this.#run(loaded.limit, [lockoutKey], ['1']).then(async (block) => {
         const blocked = toResult(block, [], false)
-        return blocked.blocked ? blocked : read(await this.#run(script, keys, args))
+        return blocked.blocked ? blocked : toResult(await this.#run(script, keys, args), rules, spends)
       }),
     )
   }
@@ -616,7 +614,7 @@ export class RedisRateLimiter implements RateLimiter {
   async adjustCredits(adjustment: CreditAdjustment): Promise<number> {
     const { key, credits, add } = checkCreditAdjustment(adjustment)
     const keysAndArgs = [this.#creditKey(this.#digest(key)), String(add), ...creditArgs(credits, 0).slice(1)]
-    return this.#call(loadScripts().creditAdjust, 1, keysAndArgs, (reply) => integers([reply], 1)[0]!)
+    return this.#call(loadScripts().creditAdjust, 1, keysAndArgs, toBalance, [], false)
   }
 
   /** Counts one failure in Redis; `now` is ignored (Redis's clock decides). */
@@ -626,7 +624,7 @@ export class RedisRateLimiter implements RateLimiter {
       // Whole numbers only: the script stores them as integers, and windowMs is a PX argument as it is.
       const { maxFailures, windowMs } = checkPolicy(policy)
       const keysAndArgs = [this.#lockoutKey(blockKey), String(maxFailures), String(windowMs)]
-      return this.#call(loadScripts().failure, 1, keysAndArgs, toBlockState)
+      return this.#call(loadScripts().failure, 1, keysAndArgs, toBlockState, [], false)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -690,40 +688,70 @@ export class RedisRateLimiter implements RateLimiter {
 
   /**
    * One script call under the limiter's deadline, with as few promises and closures as it takes:
-   * the client's promise, one handler pair on it, and the promise returned. EVALSHA, then EVAL
-   * once when Redis forgot the script (restart, failover, SCRIPT FLUSH). `decode` turns the reply
-   * into the answer; a reply that comes after the deadline is dropped undecoded.
+   * the client's promise, one handler pair on it, and the promise returned. `decode(reply, rules,
+   * spends)` turns the reply into the answer (a module function, not a closure per call); a reply
+   * that comes after the deadline is dropped undecoded.
    */
-  #call<T>(script: RedisScript, numKeys: number, keysAndArgs: string[], decode: (reply: unknown) => T): Promise<T> {
-    const client = this.#client
-    const nodeRedis = this.#nodeRedis
+  #call<T>(
+    script: RedisScript,
+    numKeys: number,
+    keysAndArgs: string[],
+    decode: Decoder<T>,
+    rules: readonly RateLimitRule[],
+    spends: boolean,
+  ): Promise<T> {
     const call = this.#deadlines.open<T>()
-    const onReply = (reply: unknown): void => {
-      if (call.done) return
-      let value: T
-      try {
-        value = decode(reply)
-      } catch (error) {
-        call.reject(error)
-        return
-      }
-      call.resolve(value)
-    }
-    const onError = (error: unknown): void => call.reject(error)
-    // Never throws: a client that throws instead of rejecting fails the call all the same.
-    const send = (whole: boolean, onFailure: (error: unknown) => void): void => {
-      try {
-        sendScript(client, nodeRedis, script, numKeys, keysAndArgs, whole).then(onReply, onFailure)
-      } catch (error) {
-        call.reject(error)
-      }
-    }
-    send(false, (error) => {
-      if (!call.done && isNoScript(error)) send(true, onError)
-      else call.reject(error)
-    })
+    this.#send(call, script, numKeys, keysAndArgs, false, decode, rules, spends)
     return call.promise
   }
+
+  /** EVALSHA, or EVAL (`whole`) once Redis answered NOSCRIPT (restart, failover, SCRIPT FLUSH). Never throws. */
+  #send<T>(
+    call: PendingCall<T>,
+    script: RedisScript,
+    numKeys: number,
+    keysAndArgs: string[],
+    whole: boolean,
+    decode: Decoder<T>,
+    rules: readonly RateLimitRule[],
+    spends: boolean,
+  ): void {
+    // The handlers are written inline: a closure assigned to a name costs a defineProperty per
+    // call where the code runs through esbuild with keepNames (tsx, which the benches use).
+    try {
+      sendScript(this.#client, this.#nodeRedis, script, numKeys, keysAndArgs, whole).then(
+        (reply) => answer(call, decode, reply, rules, spends),
+        (error: unknown) => {
+          if (!whole && !call.done && isNoScript(error)) this.#send(call, script, numKeys, keysAndArgs, true, decode, rules, spends)
+          else call.reject(error)
+        },
+      )
+    } catch (error) {
+      // A client that throws instead of rejecting fails the call all the same.
+      call.reject(error)
+    }
+  }
+}
+
+/** Turns a script's reply into a call's answer; throws on a reply the script cannot have sent. */
+type Decoder<T> = (reply: unknown, rules: readonly RateLimitRule[], spends: boolean) => T
+
+/** Settles `call` with the decoded reply, or with the decoder's error; nothing once it timed out. */
+function answer<T>(call: PendingCall<T>, decode: Decoder<T>, reply: unknown, rules: readonly RateLimitRule[], spends: boolean): void {
+  if (call.done) return
+  let value: T
+  try {
+    value = decode(reply, rules, spends)
+  } catch (error) {
+    call.reject(error)
+    return
+  }
+  call.resolve(value)
+}
+
+/** The credit adjustment script's reply: the balance. */
+function toBalance(reply: unknown): number {
+  return integers([reply], 1)[0]!
 }
 
 /** A short-path call's KEYS then ARGV, in the one array the client is given. */
