@@ -11,7 +11,8 @@
  * usec per call of every command (the script's and those it ran), and with --callgrind the
  * redis-server instructions per check (callgrind_control -d, the dump's total). The Node side is
  * measured by running this file itself under callgrind twice with different --checks and --client
- * (no server of its own: REDIS_URL) and dividing the difference; see bench/NOTES.md.
+ * (no server of its own: REDIS_URL) and dividing the difference, with --zero-after-warmup so that
+ * only the checks are counted (the dump after them, callgrind.out.<pid>.1); see bench/NOTES.md.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
@@ -32,6 +33,10 @@ const { values: flags } = parseArgs({
     // timeout of 10 minutes, as valgrind slows Node down fifty times).
     client: { type: 'boolean', default: false },
     warmup: { type: 'string', default: '2000' },
+    // Client only, under callgrind: zero the counters after the warm-up and dump them after the
+    // checks (callgrind_control on this very process), so Node's start-up, which varies by
+    // hundreds of millions of instructions from run to run, is left out.
+    'zero-after-warmup': { type: 'boolean', default: false },
   },
 })
 const checks = Number(flags.checks)
@@ -67,13 +72,27 @@ function cases(client: Redis, peerClient: Redis): Record<string, Check> {
   const limiter = new RedisRateLimiter({ client, prefix: 'kwcost:', timeoutMs: 600_000 })
   const gcra = [{ limit: 1_000_000_000, windowMs: 3_600_000 }]
   const fixed = [{ limit: 1_000_000_000, windowMs: 3_600_000, algorithm: 'fixed-window' as const }]
+  const lockout = { maxFailures: 1_000_000_000, windowMs: 3_600_000 }
   const peer = new RateLimiterRedis({ storeClient: peerClient, keyPrefix: 'rlfcost', points: 1_000_000_000, duration: 3600 })
   return {
     'keyward gcra': () => limiter.limit({ key: 'AbCd1234', rules: gcra, now: 0 }),
     'keyward fixed-window': () => limiter.limit({ key: 'AbCd1234', rules: fixed, now: 0 }),
     'keyward gcra + lockout': () => limiter.limit({ key: 'AbCd1234', rules: gcra, blockKey: '203.0.113.7', now: 0 }),
     'rate-limiter-flexible': () => peer.consume('AbCd1234'),
+    // A failure recorded for lockout, never reaching the limit (the peer counts it as a consume).
+    'keyward recordFailure': () => limiter.recordFailure('203.0.113.9', lockout, 0),
   }
+}
+
+/**
+ * callgrind_control on this process (valgrind runs it): asynchronously, with the event loop kept
+ * busy meanwhile, as callgrind only reads its commands while the program runs.
+ */
+async function callgrindControl(command: '-z' | '-d'): Promise<void> {
+  const child = spawn('callgrind_control', [command, String(process.pid)], { stdio: 'ignore' })
+  let exited = false
+  child.on('exit', () => (exited = true))
+  while (!exited) await new Promise((resolve) => setImmediate(resolve))
 }
 
 async function run(check: Check, n: number): Promise<void> {
@@ -86,7 +105,14 @@ if (flags.client) {
   const peerClient = new Redis(url)
   const check = cases(client, peerClient)[flags.only ?? 'keyward gcra']
   if (check === undefined) throw new Error(`no case ${flags.only}`)
-  await run(check, warmup + checks)
+  if (flags['zero-after-warmup']) {
+    await run(check, warmup)
+    await callgrindControl('-z')
+    await run(check, checks)
+    await callgrindControl('-d')
+  } else {
+    await run(check, warmup + checks)
+  }
   client.disconnect()
   peerClient.disconnect()
 } else {

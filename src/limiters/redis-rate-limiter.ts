@@ -1,12 +1,15 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { boolean, checkedElsewhere, checkOptions, numberAbove, optionError, type OptionRules } from '../internal/options.js'
-import { withTimeout } from '../internal/timers.js'
+import { DeadlineQueue, type PendingCall } from '../internal/deadline-queue.js'
 import {
   isClusterClient,
+  isNodeRedis,
+  isNoScript,
   isScriptClient,
   redisScript,
   runScript,
+  sendScript,
   type AnyRedisScriptClient,
   type NodeRedisScriptClient,
   type RedisScript,
@@ -14,6 +17,7 @@ import {
 } from '../stores/redis-scripts.js'
 import type { KeyCredits, RateLimitAlgorithm, RateLimitRule } from '../types.js'
 import { checkCreditAdjustment, checkCreditSpend } from './credit-checks.js'
+import { checkPolicy } from './limiter-messages.js'
 import type { BlockState, CreditAdjustment, LimitRequest, LimitResult, LockoutPolicy, RateLimiter, RuleState } from './rate-limiter.js'
 
 export type { NodeRedisScriptClient, RedisScriptClient }
@@ -382,25 +386,41 @@ return cr
 /**
  * Counts one failure in the address's fixed window (from its first failure), as
  * MemoryRateLimiter does. KEYS: the lockout window. ARGV: maxFailures, windowMs.
- * Reply: { blocked, retryAfterMs, failures in the window with this one }.
+ * Reply: when the address is not blocked, minus the failures in the window with this one (a
+ * negative integer: an integer costs Redis a sixth of the script less than a table, and its sign
+ * tells it from any count or array a broken backend could answer); else { 1, retryAfterMs, failures }.
+ * Stored: text `start:count:blockedUntil` (as every keyward wrote it, and the limit script reads
+ * it), expiring at the window's end: set by the window's first failure, kept (KEEPTTL) by the
+ * others.
+ *
+ * Written for Redis CPU as the limit script's short path: no closures or function calls beyond
+ * the two it needs, integers formatted with '%d' (not '%.0f': glibc's float printing cost more
+ * than the rest of the script), the expiry written once per window.
  */
-const FAILURE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function int(x) return string.format('%.0f', x) end
-local max, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-local start, count, blocked_until = now, 0, 0
+const FAILURE_SCRIPT = `${SCRIPT_CLOCK}local max, window = ARGV[1] + 0, ARGV[2] + 0
 local w = redis.call('GET', KEYS[1])
 if w then
   local s, c, u = string.match(w, '^(%d+):(%d+):(%d+)$')
-  s = tonumber(s)
-  if now < s + window then start, count, blocked_until = s, tonumber(c), tonumber(u) end
+  if not s then error('keyward: malformed lockout state') end
+  s = s + 0
+  if now < s + window then
+    local count, blocked_until = c + 1, u + 0
+    if count >= max then blocked_until = s + window end
+    local v = string.format('%d:%d:%d', s, count, blocked_until)
+    -- The window goes on: its expiry, start + windowMs, set by its first failure, stays. After
+    -- Redis's clock stepped back, never more than a window from now.
+    if s <= now then redis.call('SET', KEYS[1], v, 'KEEPTTL') else redis.call('SET', KEYS[1], v, 'PX', ARGV[2]) end
+    if blocked_until > now then return {1, blocked_until - now, count} end
+    return -count
+  end
 end
-count = count + 1
-if count >= max then blocked_until = start + window end
-redis.call('SET', KEYS[1], int(start) .. ':' .. int(count) .. ':' .. int(blocked_until), 'PX', int(math.min(window, start + window - now)))
-if blocked_until > now then return {1, blocked_until - now, count} end
-return {0, 0, count}
+-- A new window from this failure, the first.
+if max <= 1 then
+  redis.call('SET', KEYS[1], string.format('%d:1:%d', now, now + window), 'PX', ARGV[2])
+  return {1, window, 1}
+end
+redis.call('SET', KEYS[1], string.format('%d:1:0', now), 'PX', ARGV[2])
+return -1
 `
 
 /** A GCRA rule's Redis key is as it always was; the other algorithms' states live under keys of their own. */
@@ -475,8 +495,10 @@ interface OneRule extends RateLimitRule {
 export class RedisRateLimiter implements RateLimiter {
   readonly #client: AnyRedisScriptClient
   readonly #prefix: string
-  readonly #timeoutMs: number
   readonly #cluster: boolean
+  readonly #nodeRedis: boolean
+  /** Every call's timeout: one timer for all of this limiter's calls (they share timeoutMs). */
+  readonly #deadlines: DeadlineQueue
   /** Digests of recent key ids and addresses: the same few come by again and again. Bounded. */
   readonly #digests = new Map<string, string>()
   readonly #oneRules = new WeakMap<RateLimitRule, OneRule>()
@@ -504,16 +526,26 @@ export class RedisRateLimiter implements RateLimiter {
     const cluster = options.cluster ?? isClusterClient(client)
     this.#client = client
     this.#prefix = prefix
-    this.#timeoutMs = timeoutMs
     this.#cluster = cluster
+    this.#nodeRedis = isNodeRedis(client)
+    this.#deadlines = new DeadlineQueue(timeoutMs, 'Redis rate limiter')
     loadScripts()
   }
 
   /** Checks and counts one call (and spends its credits); `request.now` is ignored (Redis's clock decides). */
-  // async: a bad argument becomes a rejection like any other failure, never a synchronous throw.
-  async limit({ key, rules: own, shared, blockKey, credits, cost }: LimitRequest): Promise<LimitResult> {
+  limit(request: LimitRequest): Promise<LimitResult> {
+    // Not async (a promise and two microtask turns fewer per check), yet a bad argument is still
+    // a rejection like any other failure, never a synchronous throw.
+    try {
+      return this.#limit(request)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #limit({ key, rules: own, shared, blockKey, credits, cost }: LimitRequest): Promise<LimitResult> {
     if (own.length === 0 && shared === undefined && blockKey === undefined && credits === undefined)
-      return { allowed: true, blocked: false, retryAfterMs: 0, rules: [] }
+      return Promise.resolve({ allowed: true, blocked: false, retryAfterMs: 0, rules: [] })
     const loaded = loadScripts()
     const hash = this.#digest(key)
     // One GCRA or fixed-window rule, what verify() sends for most keys: the script's short path,
@@ -523,13 +555,10 @@ export class RedisRateLimiter implements RateLimiter {
       const one = this.#oneRule(own[0]!)
       if (one !== undefined) {
         const ruleKey = this.#prefix + 'rl:{' + hash + one.keyTail
-        if (blockKey === undefined)
-          return this.#withTimeout(this.#run(loaded.limit, [ruleKey], one.args).then((reply) => toResult(reply, own, false)))
+        if (blockKey === undefined) return this.#call(loaded.limit, 1, withKeys(ruleKey, undefined, one.args), toResult, own, false)
         const lockoutKey = this.#lockoutKey(blockKey)
-        if (!this.#cluster) {
-          return this.#withTimeout(this.#run(loaded.limit, [ruleKey, lockoutKey], one.args).then((reply) => toResult(reply, own, false)))
-        }
-        return this.#withTimeout(
+        if (!this.#cluster) return this.#call(loaded.limit, 2, withKeys(ruleKey, lockoutKey, one.args), toResult, own, false)
+        return this.#deadlines.track(
           this.#run(loaded.limit, [lockoutKey], ['1']).then(async (block) => {
             const blocked = toResult(block, [], false)
             return blocked.blocked ? blocked : toResult(await this.#run(loaded.limit, [ruleKey], one.args), own, false)
@@ -552,7 +581,9 @@ export class RedisRateLimiter implements RateLimiter {
       }
       rules = all
     }
-    const args = rules.flatMap((rule) => [String(rule.limit), String(rule.windowMs), SCRIPT_CODE[rule.algorithm ?? 'gcra']])
+    // ARGV[1], the lockout flag, is set below.
+    const args = ['0']
+    for (const rule of rules) args.push(String(rule.limit), String(rule.windowMs), SCRIPT_CODE[rule.algorithm ?? 'gcra'])
     let script = loaded.limit
     if (credits !== undefined) {
       // The balance sits under the key's hash tag, in the slot of its own rules.
@@ -562,18 +593,19 @@ export class RedisRateLimiter implements RateLimiter {
       args.push(...creditArgs(spend.credits, spend.cost))
     }
     const spends = credits !== undefined
-    const read = (reply: unknown) => toResult(reply, rules, spends)
-    if (blockKey === undefined) return this.#withTimeout(this.#run(script, keys, ['0', ...args]).then(read))
+    if (blockKey === undefined) return this.#call(script, keys.length, keys.concat(args), toResult, rules, spends)
     const lockoutKey = this.#lockoutKey(blockKey)
     if (!this.#cluster || keys.length === 0) {
-      return this.#withTimeout(this.#run(script, [...keys, lockoutKey], ['1', ...args]).then(read))
+      keys.push(lockoutKey)
+      args[0] = '1'
+      return this.#call(script, keys.length, keys.concat(args), toResult, rules, spends)
     }
     // Cluster: the address's slot, then the key's. One after the other, so that a call the
     // lockout refuses counts on no quota (the same decision as the one script on one server).
-    return this.#withTimeout(
+    return this.#deadlines.track(
       this.#run(loaded.limit, [lockoutKey], ['1']).then(async (block) => {
         const blocked = toResult(block, [], false)
-        return blocked.blocked ? blocked : read(await this.#run(script, keys, ['0', ...args]))
+        return blocked.blocked ? blocked : toResult(await this.#run(script, keys, args), rules, spends)
       }),
     )
   }
@@ -581,24 +613,21 @@ export class RedisRateLimiter implements RateLimiter {
   /** Adds to (or, with 0, reads) a key's running balance in Redis; `now` is ignored (Redis's clock decides). */
   async adjustCredits(adjustment: CreditAdjustment): Promise<number> {
     const { key, credits, add } = checkCreditAdjustment(adjustment)
-    const args = [String(add), ...creditArgs(credits, 0).slice(1)]
-    return this.#withTimeout(
-      this.#run(loadScripts().creditAdjust, [this.#creditKey(this.#digest(key))], args).then((reply) => integers([reply], 1)[0]!),
-    )
+    const keysAndArgs = [this.#creditKey(this.#digest(key)), String(add), ...creditArgs(credits, 0).slice(1)]
+    return this.#call(loadScripts().creditAdjust, 1, keysAndArgs, toBalance, [], false)
   }
 
   /** Counts one failure in Redis; `now` is ignored (Redis's clock decides). */
-  async recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
-    return this.#withTimeout(
-      this.#run(loadScripts().failure, [this.#lockoutKey(blockKey)], [String(policy.maxFailures), String(policy.windowMs)]).then(
-        (reply) => {
-          const [blocked, retryAfterMs, failures] = integers(reply, 3)
-          return blocked === 1
-            ? { blocked: true, retryAfterMs: retryAfterMs!, failures: failures! }
-            : { blocked: false, retryAfterMs: 0, failures: failures! }
-        },
-      ),
-    )
+  recordFailure(blockKey: string, policy: LockoutPolicy, _now?: number): Promise<BlockState> {
+    // Not async, as limit(): a bad argument still rejects.
+    try {
+      // Whole numbers only: the script stores them as integers, and windowMs is a PX argument as it is.
+      const { maxFailures, windowMs } = checkPolicy(policy)
+      const keysAndArgs = [this.#lockoutKey(blockKey), String(maxFailures), String(windowMs)]
+      return this.#call(loadScripts().failure, 1, keysAndArgs, toBlockState, [], false)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /**
@@ -657,9 +686,92 @@ export class RedisRateLimiter implements RateLimiter {
     return runScript(this.#client, script, keys, args)
   }
 
-  #withTimeout<T>(promise: Promise<T>): Promise<T> {
-    return withTimeout(promise, this.#timeoutMs, 'Redis rate limiter')
+  /**
+   * One script call under the limiter's deadline, with as few promises and closures as it takes:
+   * the client's promise, one handler pair on it, and the promise returned. `decode(reply, rules,
+   * spends)` turns the reply into the answer (a module function, not a closure per call); a reply
+   * that comes after the deadline is dropped undecoded.
+   */
+  #call<T>(
+    script: RedisScript,
+    numKeys: number,
+    keysAndArgs: string[],
+    decode: Decoder<T>,
+    rules: readonly RateLimitRule[],
+    spends: boolean,
+  ): Promise<T> {
+    const call = this.#deadlines.open<T>()
+    this.#send(call, script, numKeys, keysAndArgs, false, decode, rules, spends)
+    return call.promise
   }
+
+  /** EVALSHA, or EVAL (`whole`) once Redis answered NOSCRIPT (restart, failover, SCRIPT FLUSH). Never throws. */
+  #send<T>(
+    call: PendingCall<T>,
+    script: RedisScript,
+    numKeys: number,
+    keysAndArgs: string[],
+    whole: boolean,
+    decode: Decoder<T>,
+    rules: readonly RateLimitRule[],
+    spends: boolean,
+  ): void {
+    // The handlers are written inline: a closure assigned to a name costs a defineProperty per
+    // call where the code runs through esbuild with keepNames (tsx, which the benches use).
+    try {
+      sendScript(this.#client, this.#nodeRedis, script, numKeys, keysAndArgs, whole).then(
+        (reply) => answer(call, decode, reply, rules, spends),
+        (error: unknown) => {
+          if (!whole && !call.done && isNoScript(error)) this.#send(call, script, numKeys, keysAndArgs, true, decode, rules, spends)
+          else call.reject(error)
+        },
+      )
+    } catch (error) {
+      // A client that throws instead of rejecting fails the call all the same.
+      call.reject(error)
+    }
+  }
+}
+
+/** Turns a script's reply into a call's answer; throws on a reply the script cannot have sent. */
+type Decoder<T> = (reply: unknown, rules: readonly RateLimitRule[], spends: boolean) => T
+
+/** Settles `call` with the decoded reply, or with the decoder's error; nothing once it timed out. */
+function answer<T>(call: PendingCall<T>, decode: Decoder<T>, reply: unknown, rules: readonly RateLimitRule[], spends: boolean): void {
+  if (call.done) return
+  let value: T
+  try {
+    value = decode(reply, rules, spends)
+  } catch (error) {
+    call.reject(error)
+    return
+  }
+  call.resolve(value)
+}
+
+/** The credit adjustment script's reply: the balance. */
+function toBalance(reply: unknown): number {
+  return integers([reply], 1)[0]!
+}
+
+/** A short-path call's KEYS then ARGV, in the one array the client is given. */
+function withKeys(ruleKey: string, lockoutKey: string | undefined, args: readonly string[]): string[] {
+  const all = lockoutKey === undefined ? [ruleKey] : [ruleKey, lockoutKey]
+  for (const arg of args) all.push(arg)
+  return all
+}
+
+/** The failure script's reply. */
+function toBlockState(reply: unknown): BlockState {
+  // Not blocked: minus the failures counted in the window, this one included.
+  if (typeof reply === 'number') {
+    if (!(Number.isSafeInteger(reply) && reply <= -1)) throw new Error(UNEXPECTED_REPLY)
+    return { blocked: false, retryAfterMs: 0, failures: -reply }
+  }
+  const [blocked, retryAfterMs, failures] = integers(reply, 3)
+  return blocked === 1
+    ? { blocked: true, retryAfterMs: retryAfterMs!, failures: failures! }
+    : { blocked: false, retryAfterMs: 0, failures: failures! }
 }
 
 /** 128 bits of SHA-256, hex: the key id or address never reaches Redis as it is. */

@@ -101,6 +101,33 @@ export function isNoScript(error: unknown): boolean {
 }
 
 /**
+ * One EVALSHA (or, with `whole`, EVAL) as the client's own promise, nothing wrapped around it:
+ * for callers that handle NOSCRIPT themselves (see {@link runScript}) on a hot path. Keys, then
+ * arguments, in one array (what ioredis takes, spread once); split for node-redis.
+ *
+ * @example
+ * ```ts
+ * const reply = await sendScript(client, false, script, 1, ['kw:k', '10'], false)
+ * ```
+ */
+export function sendScript(
+  client: AnyRedisScriptClient,
+  nodeRedis: boolean,
+  script: RedisScript,
+  numKeys: number,
+  keysAndArgs: string[],
+  whole: boolean,
+): Promise<unknown> {
+  if (nodeRedis) {
+    const c = client as NodeRedisScriptClient
+    const options = { keys: keysAndArgs.slice(0, numKeys), arguments: keysAndArgs.slice(numKeys) }
+    return whole ? c.eval(script.source, options) : c.evalSha(script.sha, options)
+  }
+  const c = client as RedisScriptClient
+  return whole ? c.eval(script.source, numKeys, ...keysAndArgs) : c.evalsha(script.sha, numKeys, ...keysAndArgs)
+}
+
+/**
  * Runs a script by its SHA-1, and sends it whole once when Redis answers NOSCRIPT.
  *
  * @example

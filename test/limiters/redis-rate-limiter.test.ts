@@ -1118,6 +1118,91 @@ describe('RedisRateLimiter without Redis', () => {
     }
   })
 
+  it('times out each call in flight at its own deadline, drops late replies, and answers the ones in time', async () => {
+    vi.useFakeTimers()
+    try {
+      // Redis answers when told: each call's reply is held until released.
+      const held: ((reply: unknown) => void)[] = []
+      const client: RedisScriptClient = {
+        evalsha: () => new Promise((resolve) => held.push(resolve)),
+        eval: () => new Promise(() => {}),
+      }
+      const limiter = new RedisRateLimiter({ client, timeoutMs: 100 })
+      const outcomes: string[] = []
+      const track = (p: Promise<unknown>, i: number) =>
+        p.then(
+          (r) => outcomes.push(`${i} ${JSON.stringify(r)}`),
+          (e: Error) => outcomes.push(`${i} ${e.message}`),
+        )
+      // Three calls opened at 0, 40 and 80 ms: deadlines at 100, 140 and 180 ms.
+      void track(limiter.limit({ key: 'k', rules: [rule], now: 0 }), 0)
+      await vi.advanceTimersByTimeAsync(40)
+      void track(limiter.recordFailure('a', { maxFailures: 5, windowMs: 1000 }, 0), 1)
+      await vi.advanceTimersByTimeAsync(40)
+      void track(limiter.limit({ key: 'k', rules: [rule], blockKey: 'a', now: 0 }), 2)
+      // The second is answered in time, at 90 ms.
+      await vi.advanceTimersByTimeAsync(10)
+      held[1]!(-2)
+      await vi.advanceTimersByTimeAsync(9)
+      expect(outcomes).toEqual(['1 {"blocked":false,"retryAfterMs":0,"failures":2}'])
+      await vi.advanceTimersByTimeAsync(1)
+      expect(outcomes.at(-1)).toBe('0 keyward: Redis rate limiter timed out after 100 ms')
+      // The first's reply comes late, at 120 ms: dropped.
+      await vi.advanceTimersByTimeAsync(20)
+      held[0]!(9 * 1001 + 100)
+      await vi.advanceTimersByTimeAsync(59)
+      expect(outcomes).toHaveLength(2)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(outcomes).toEqual([
+        '1 {"blocked":false,"retryAfterMs":0,"failures":2}',
+        '0 keyward: Redis rate limiter timed out after 100 ms',
+        '2 keyward: Redis rate limiter timed out after 100 ms',
+      ])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('rejects, never throws, when the client throws instead of rejecting', async () => {
+    const client: RedisScriptClient = {
+      evalsha: () => {
+        throw new Error('client broke')
+      },
+      eval: () => {
+        throw new Error('client broke')
+      },
+    }
+    const limiter = new RedisRateLimiter({ client, timeoutMs: 10_000 })
+    await expect(limiter.limit({ key: 'k', rules: [rule], now: 0 })).rejects.toThrow('client broke')
+    await expect(limiter.recordFailure('a', { maxFailures: 5, windowMs: 1000 }, 0)).rejects.toThrow('client broke')
+  })
+
+  it('recordFailure: minus the count when not blocked, any other integer is an unexpected reply', async () => {
+    const answering = (reply: unknown) =>
+      new RedisRateLimiter({ client: { evalsha: () => Promise.resolve(reply), eval: () => Promise.resolve(reply) } })
+    const policy = { maxFailures: 5, windowMs: 1000 }
+    expect(await answering(-3).recordFailure('a', policy, 0)).toEqual({ blocked: false, retryAfterMs: 0, failures: 3 })
+    expect(await answering([1, 700, 5]).recordFailure('a', policy, 0)).toEqual({ blocked: true, retryAfterMs: 700, failures: 5 })
+    for (const bad of [0, 1, 3, -1.5, -(2 ** 53)]) {
+      await expect(answering(bad).recordFailure('a', policy, 0), String(bad)).rejects.toThrow(/unexpected reply/)
+    }
+  })
+
+  it('recordFailure refuses a policy that is not whole numbers, and sends nothing', async () => {
+    let sent = 0
+    const client: RedisScriptClient = { evalsha: async () => (sent++, -1), eval: async () => (sent++, -1) }
+    const limiter = new RedisRateLimiter({ client })
+    for (const policy of [
+      { maxFailures: 5, windowMs: 1000.5 },
+      { maxFailures: 2.5, windowMs: 1000 },
+      { maxFailures: 0, windowMs: 1000 },
+      { maxFailures: 5, windowMs: -1 },
+    ]) {
+      await expect(limiter.recordFailure('a', policy, 0), JSON.stringify(policy)).rejects.toThrow(TypeError)
+    }
+    expect(sent).toBe(0)
+  })
+
   it('checks the lockout in its own script, alongside, for a cluster client (detected, or told)', async () => {
     const keyCounts: number[] = []
     const cluster = (isCluster?: boolean): RedisScriptClient => ({
