@@ -103,11 +103,18 @@ export class DeadlineQueue {
 
   /** A new pending call, rejected `ms` from now unless settled before. */
   open<T>(): PendingCall<T> {
-    const call = new PendingCall<T>(this, performance.now() + this.#ms)
+    const now = performance.now()
+    const call = new PendingCall<T>(this, now + this.#ms)
     if (this.#tail === undefined) this.#head = call
     else this.#tail.next = call
     this.#tail = call
     if (this.#timer === undefined) this.#arm(call.deadline, this.#ms)
+    // A timer a whole timeout overdue is gone (fake timers uninstalled, a runtime that cancelled
+    // it): without a new one, no call would ever time out again. Armed afresh for the oldest call.
+    else if (now > this.#timerFor + this.#ms) {
+      clearTimeout(this.#timer)
+      this.#arm(this.#head!.deadline, Math.max(0, this.#head!.deadline - now))
+    }
     return call
   }
 

@@ -57,8 +57,8 @@ export interface LimitAnswer {
 
 const isPositiveInteger = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0
 
-function fail(what: string): never {
-  throw new TypeError(`keyward: DurableObjectRateLimiter: ${what}`)
+function fail(what: string, limiter = 'DurableObjectRateLimiter'): never {
+  throw new TypeError(`keyward: ${limiter}: ${what}`)
 }
 
 /**
@@ -113,16 +113,17 @@ export function checkName(value: unknown, what: string): string {
 }
 
 /**
- * A lockout policy with positive integer fields, or a TypeError.
+ * A lockout policy with positive integer fields, or a TypeError naming `limiter`.
  *
  * @example
  * ```ts
- * checkPolicy({ maxFailures: 10, windowMs: 300_000 })
+ * checkPolicy({ maxFailures: 10, windowMs: 300_000 }, 'RedisRateLimiter')
  * ```
  */
-export function checkPolicy(value: unknown): LockoutPolicy {
+export function checkPolicy(value: unknown, limiter?: string): LockoutPolicy {
   const { maxFailures, windowMs } = (value ?? {}) as Record<string, unknown>
-  if (!isPositiveInteger(maxFailures) || !isPositiveInteger(windowMs)) fail('policy needs a positive integer maxFailures and windowMs')
+  if (!isPositiveInteger(maxFailures) || !isPositiveInteger(windowMs))
+    fail('policy needs a positive integer maxFailures and windowMs', limiter)
   return { maxFailures, windowMs }
 }
 

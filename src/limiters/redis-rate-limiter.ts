@@ -394,32 +394,44 @@ return cr
  * others.
  *
  * Written for Redis CPU as the limit script's short path: no closures or function calls beyond
- * the two it needs, integers formatted with '%d' (not '%.0f': glibc's float printing cost more
- * than the rest of the script), the expiry written once per window.
+ * the two it needs, integers formatted with '%d' where Redis's Lua has 64-bit integers (not
+ * '%.0f': glibc's float printing cost more than the rest of the script), the expiry written once
+ * per window and once when a block starts.
  */
 const FAILURE_SCRIPT = `${SCRIPT_CLOCK}local max, window = ARGV[1] + 0, ARGV[2] + 0
+-- Lua's '%d' casts to a C long: 32 bits on some builds (i386, ARM32), where a time in ms would
+-- wrap or saturate (a lockout never blocking). There, the exact, slower float format.
+local F = '%d:%d:%d'
+if string.format('%d', 4294967296) ~= '4294967296' then F = '%.0f:%d:%.0f' end
 local w = redis.call('GET', KEYS[1])
 if w then
   local s, c, u = string.match(w, '^(%d+):(%d+):(%d+)$')
   if not s then error('keyward: malformed lockout state') end
   s = s + 0
   if now < s + window then
-    local count, blocked_until = c + 1, u + 0
-    if count >= max then blocked_until = s + window end
-    local v = string.format('%d:%d:%d', s, count, blocked_until)
-    -- The window goes on: its expiry, start + windowMs, set by its first failure, stays. After
-    -- Redis's clock stepped back, never more than a window from now.
-    if s <= now then redis.call('SET', KEYS[1], v, 'KEEPTTL') else redis.call('SET', KEYS[1], v, 'PX', ARGV[2]) end
+    local count, blocked_until, starts = c + 1, u + 0, false
+    if count >= max then
+      starts = blocked_until ~= s + window
+      blocked_until = s + window
+    end
+    local v = string.format(F, s, count, blocked_until)
+    -- The window goes on: its expiry, start + windowMs, set by its first failure, stays, but for
+    -- the failure that starts a block, which writes the block's own end (a first failure under a
+    -- shorter windowMs must not end the block early). After Redis's clock stepped back, never
+    -- more than a window from now.
+    if s > now then redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
+    elseif starts then redis.call('SET', KEYS[1], v, 'PX', blocked_until - now)
+    else redis.call('SET', KEYS[1], v, 'KEEPTTL') end
     if blocked_until > now then return {1, blocked_until - now, count} end
     return -count
   end
 end
 -- A new window from this failure, the first.
 if max <= 1 then
-  redis.call('SET', KEYS[1], string.format('%d:1:%d', now, now + window), 'PX', ARGV[2])
+  redis.call('SET', KEYS[1], string.format(F, now, 1, now + window), 'PX', ARGV[2])
   return {1, window, 1}
 end
-redis.call('SET', KEYS[1], string.format('%d:1:0', now), 'PX', ARGV[2])
+redis.call('SET', KEYS[1], string.format(F, now, 1, 0), 'PX', ARGV[2])
 return -1
 `
 
@@ -622,7 +634,7 @@ export class RedisRateLimiter implements RateLimiter {
     // Not async, as limit(): a bad argument still rejects.
     try {
       // Whole numbers only: the script stores them as integers, and windowMs is a PX argument as it is.
-      const { maxFailures, windowMs } = checkPolicy(policy)
+      const { maxFailures, windowMs } = checkPolicy(policy, 'RedisRateLimiter')
       const keysAndArgs = [this.#lockoutKey(blockKey), String(maxFailures), String(windowMs)]
       return this.#call(loadScripts().failure, 1, keysAndArgs, toBlockState, [], false)
     } catch (error) {
@@ -768,10 +780,10 @@ function toBlockState(reply: unknown): BlockState {
     if (!(Number.isSafeInteger(reply) && reply <= -1)) throw new Error(UNEXPECTED_REPLY)
     return { blocked: false, retryAfterMs: 0, failures: -reply }
   }
+  // Blocked: the script's only array answer. Any other array is a broken backend.
   const [blocked, retryAfterMs, failures] = integers(reply, 3)
-  return blocked === 1
-    ? { blocked: true, retryAfterMs: retryAfterMs!, failures: failures! }
-    : { blocked: false, retryAfterMs: 0, failures: failures! }
+  if (blocked !== 1) throw new Error(UNEXPECTED_REPLY)
+  return { blocked: true, retryAfterMs: retryAfterMs!, failures: failures! }
 }
 
 /** 128 bits of SHA-256, hex: the key id or address never reaches Redis as it is. */

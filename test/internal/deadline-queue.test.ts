@@ -81,6 +81,19 @@ describe('DeadlineQueue', () => {
     expect(second()).toBe('error: keyward: Test backend timed out after 100 ms')
   })
 
+  it('a timer lost while armed (fake timers cleared, a runtime that cancelled it) is replaced: calls still time out', async () => {
+    const queue = new DeadlineQueue(100, 'Test backend')
+    queue.open<number>().resolve(1)
+    // The armed timer never fires.
+    vi.clearAllTimers()
+    await vi.advanceTimersByTimeAsync(250)
+    const call = watch(queue.open<number>().promise)
+    await vi.advanceTimersByTimeAsync(99)
+    expect(call()).toBe('pending')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(call()).toBe('error: keyward: Test backend timed out after 100 ms')
+  })
+
   it('settles once: the first answer wins, and a rejection that is not an Error is wrapped', async () => {
     const queue = new DeadlineQueue(100, 'Test backend')
     const answered = queue.open<number>()

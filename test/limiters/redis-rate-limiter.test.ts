@@ -376,6 +376,34 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       expect(results.results.map((r) => r.failures)).toEqual([1, 2, 3, 4, 5])
     })
 
+    it('a block lasts its own window: the key is not left to expire with a shorter first window', async () => {
+      // A prefix of its own (outside the suite's, whose keys other tests count), so that its one
+      // lockout key is found by SCAN.
+      const own = `kwtest:ttl:${randomUUID()}:`
+      const scoped = new RedisRateLimiter({ client: redis, prefix: own, timeoutMs })
+      expect((await scoped.recordFailure('198.51.100.9', { maxFailures: 5, windowMs: 1500 }, 0)).blocked).toBe(false)
+      const block = await scoped.recordFailure('198.51.100.9', { maxFailures: 2, windowMs: 60_000 }, 0)
+      expect(block.blocked).toBe(true)
+      const [, keys] = await admin.scan('0', 'MATCH', `${own}lo:*`, 'COUNT', 1000)
+      expect(keys).toHaveLength(1)
+      // The block ends a minute after the first failure; the state must live as long.
+      expect(await admin.pttl(keys[0]!)).toBeGreaterThan(50_000)
+      expect(await admin.pttl(keys[0]!)).toBeLessThanOrEqual(60_000)
+      await admin.del(keys[0]!)
+    })
+
+    it("the failure script's 32-bit fallback format writes the very text '%d' writes on 64-bit Redis", async () => {
+      // Redis's Lua casts '%d' to a C long; where that is 32 bits the script writes '%.0f' instead.
+      // Both must give the stored format every keyward reads: start:count:blockedUntil.
+      const script =
+        "return { string.format('%d:%d:%d', ARGV[1] + 0, 3, ARGV[1] + 0), string.format('%.0f:%d:%.0f', ARGV[1] + 0, 3, ARGV[1] + 0) }"
+      for (const value of ['0', '1', String(2 ** 31), String(2 ** 32), '1764480000123', String(2 ** 53 - 1)]) {
+        const [wide, fallback] = (await admin.eval(script, 0, value)) as [string, string]
+        expect(fallback, value).toBe(wide)
+        expect(fallback).toBe(`${value}:3:${value}`)
+      }
+    })
+
     it('honours maxFailures 1', async () => {
       const r = await limiter.recordFailure(freshKey(), { maxFailures: 1, windowMs: 1000 }, 0)
       expect(r.blocked).toBe(true)
@@ -1183,7 +1211,7 @@ describe('RedisRateLimiter without Redis', () => {
     const policy = { maxFailures: 5, windowMs: 1000 }
     expect(await answering(-3).recordFailure('a', policy, 0)).toEqual({ blocked: false, retryAfterMs: 0, failures: 3 })
     expect(await answering([1, 700, 5]).recordFailure('a', policy, 0)).toEqual({ blocked: true, retryAfterMs: 700, failures: 5 })
-    for (const bad of [0, 1, 3, -1.5, -(2 ** 53)]) {
+    for (const bad of [0, 1, 3, -1.5, -(2 ** 53), [0, 0, 3], [2, 5, 3]]) {
       await expect(answering(bad).recordFailure('a', policy, 0), String(bad)).rejects.toThrow(/unexpected reply/)
     }
   })
@@ -1241,7 +1269,7 @@ describe('RedisRateLimiter without Redis', () => {
     const client: RedisScriptClient = {
       evalsha: async (_sha, numKeys, ...keysAndArgs) => {
         sent.push(keysAndArgs.slice(0, numKeys))
-        return numKeys === 1 ? [0, 0, 1] : [1, 0, 0, 9, 100]
+        return numKeys === 1 ? -1 : [1, 0, 0, 9, 100]
       },
       eval: () => Promise.reject(new Error('unused')),
     }
