@@ -211,12 +211,16 @@ describe('Fastify specifics', () => {
     }
     app.get('/authenticate', { onRequest: authenticate(kw, { project: () => Promise.reject(undefined) }) }, handler)
     app.get('/guard', { onRequest: [authenticate(kw), requireProject(() => Promise.reject(null))] }, handler)
-    for (const url of ['/authenticate', '/guard']) {
+    const throwsUndefined = (): string => {
+      throw undefined // the case under test
+    }
+    app.get('/sync', { onRequest: authenticate(kw, { project: throwsUndefined }) }, handler)
+    for (const url of ['/authenticate', '/guard', '/sync']) {
       const res = await app.inject({ url, headers: { 'x-api-key': key } })
       expect([url, res.statusCode, res.json()]).toEqual([url, 500, { error: 'handled' }])
     }
     expect(ran).toBe(false)
-    expect(handled).toHaveLength(2)
+    expect(handled).toHaveLength(3)
     for (const error of handled) expect(error).toBeInstanceOf(Error)
   })
 
