@@ -248,6 +248,35 @@ describe('Fastify specifics', () => {
     expect([handled, ran]).toEqual([1, false])
   })
 
+  it('a reply sent while keyward decided (a timeout) stands: no headers added, no refusal written, no handler', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 5, windowMs: 60_000 } })
+    const app = Fastify()
+    await app.register(keyward)
+    const replies = new WeakMap<FastifyRequest, import('fastify').FastifyReply>()
+    app.addHook('onRequest', (request, reply, done) => {
+      replies.set(request, reply)
+      done()
+    })
+    // The timer of a timeout plugin fires while the project is being read.
+    const timedOut = (project: string) => (request: FastifyRequest) => {
+      void replies.get(request)!.code(503).send({ error: 'timeout' })
+      return project
+    }
+    let ran = false
+    const handler = async () => {
+      ran = true
+      return 'reached'
+    }
+    app.get('/allowed', { onRequest: authenticate(kw, { project: timedOut('prod-site') }) }, handler)
+    app.get('/refused', { onRequest: authenticate(kw, { project: timedOut('other') }) }, handler)
+    for (const url of ['/allowed', '/refused']) {
+      const res = await app.inject({ url, headers: { 'x-api-key': key } })
+      expect([url, res.statusCode, res.json(), res.headers.ratelimit]).toEqual([url, 503, { error: 'timeout' }, undefined])
+    }
+    expect(ran).toBe(false)
+  })
+
   it('refuses bad options when the hook is built', () => {
     const { kw } = setup()
     expect(() => authenticate(kw, { scope: 'read' } as never)).toThrow(/unknown option "scope"/)
