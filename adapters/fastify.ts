@@ -198,17 +198,21 @@ export function authenticate<RouteGeneric extends RouteGenericInterface = RouteG
   const as = options?.as ?? 'auth'
   // A callback hook, not an async one: Fastify then chains no promise of its own after ours.
   return (request, reply, done) => {
-    decide(request as FastifyRequest).then((decision) => {
-      let proceed: boolean
-      try {
-        proceed = settle(request as FastifyRequest, reply as FastifyReply, decision, as)
-      } catch (error) {
-        done(error as Error)
-        return
-      }
-      // Outside the try: done() runs the rest of the chain, whose throws are not this hook's.
-      if (proceed) done()
-    }, failed(done))
+    decide.into(
+      request as FastifyRequest,
+      (decision) => {
+        let proceed: boolean
+        try {
+          proceed = settle(request as FastifyRequest, reply as FastifyReply, decision, as)
+        } catch (error) {
+          done(error as Error)
+          return
+        }
+        // Outside the try: done() runs the rest of the chain, whose throws are not this hook's.
+        if (proceed) done()
+      },
+      failed(done),
+    )
   }
 }
 
