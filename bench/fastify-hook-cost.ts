@@ -16,6 +16,11 @@
  *
  * per request = (total(N) − total(0)) / N, read from the "Collected" line; the same for `floor`,
  * and keyward − floor is the hook's overhead (inject's own cost is in both and cancels).
+ * Mind the noise: a request costs about 400–500k instructions here (inject and GC dominate), and on
+ * a loaded 2-core machine totals varied by hundreds of millions between runs of the same code
+ * (V8's GC and JIT heuristics follow time), i.e. ±50k per request at N = 8,000–20,000, even with
+ * `node --single-threaded` or `--predictable --predictable-gc-schedule`. Repeat each run, or
+ * make N far larger, before trusting a difference of a few thousand.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
