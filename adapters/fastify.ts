@@ -19,7 +19,14 @@
  * )
  * ```
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteGenericInterface } from 'fastify'
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteGenericInterface,
+} from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
 import {
   createClientIpResolver,
@@ -46,6 +53,7 @@ import {
   nodeHeaders,
   scopeGuardArgs,
   type AuthenticateOptions,
+  type Decision,
   type GuardOptions,
   type Landing,
   type ProjectResolver,
@@ -66,8 +74,11 @@ declare module 'fastify' {
 }
 
 /**
- * A hook keyward builds: fits a route's `onRequest`, `preValidation` or `preHandler` (or
- * `app.addHook()` for all routes of a scope). It answers the refusal itself through the reply.
+ * A hook keyward builds, in Fastify's callback style: fits a route's `onRequest`, `preValidation`
+ * or `preHandler` (or `app.addHook()` for all routes of a scope). It calls `done()` when the
+ * request may go on, `done(error)` when something threw (Fastify's error handler answers), and
+ * neither on a refusal, which it sends itself through the reply. To run one outside Fastify's
+ * hook chain (a unit test), pass a `done` callback, or send the request through `app.inject()`.
  *
  * @example
  * ```ts
@@ -78,7 +89,8 @@ declare module 'fastify' {
 export type KeywardHook<RouteGeneric extends RouteGenericInterface = RouteGenericInterface> = (
   request: FastifyRequest<RouteGeneric>,
   reply: FastifyReply<RouteGeneric>,
-) => Promise<void>
+  done: HookHandlerDoneFunction,
+) => void
 
 /**
  * Options of {@link authenticate}: `project(request)`, `scopes`, `optional`, `onError(error, request)`,
@@ -184,22 +196,65 @@ export function authenticate<RouteGeneric extends RouteGenericInterface = RouteG
 ): KeywardHook<RouteGeneric> {
   const decide = createAuthenticator(kw, options as FastifyAuthenticateOptions, read, LANDING_OPTIONS)
   const as = options?.as ?? 'auth'
-  return async (request, reply) => {
-    const decision = await decide(request as FastifyRequest)
-    if (!decision.ok) return send(reply as FastifyReply, decision.response)
-    if (decision.auth !== undefined) {
-      if (as === 'auth') request.auth = decision.auth
-      else land(request as unknown as Record<string, unknown>, as, decision.auth, 'request')
-    }
-    if (!reply.sent) reply.headers(decision.headers)
+  // A callback hook, not an async one: Fastify then chains no promise of its own after ours.
+  return (request, reply, done) => {
+    decide.into(
+      request as FastifyRequest,
+      (decision) => {
+        let proceed: boolean
+        try {
+          proceed = settle(request as FastifyRequest, reply as FastifyReply, decision, as)
+        } catch (error) {
+          done(error as Error)
+          return
+        }
+        // Outside the try: done() runs the rest of the chain, whose throws are not this hook's.
+        if (proceed) done()
+      },
+      failed(done),
+    )
   }
 }
 
-// A synchronous guard as a hook: nothing when it passes, else its refusal.
+/** Lands the auth and adds its headers (true: go on), or sends the refusal (false: stop here). */
+function settle(request: FastifyRequest, reply: FastifyReply, decision: Decision, as: string): boolean {
+  if (!decision.ok) {
+    send(reply, decision.response)
+    return false
+  }
+  if (decision.auth !== undefined) {
+    if (as === 'auth') request.auth = decision.auth
+    else land(request as unknown as Record<string, unknown>, as, decision.auth, 'request')
+  }
+  if (!reply.sent) reply.headers(decision.headers)
+  return true
+}
+
+/**
+ * Hands a rejection to Fastify's error handling. A falsy reason (`throw undefined` in `project`)
+ * becomes an error: `done(undefined)` would let the request through.
+ */
+function failed(done: HookHandlerDoneFunction): (reason: unknown) => void {
+  return (reason) => done((reason || new Error('keyward: a hook failed with no error (a falsy value was thrown)')) as Error)
+}
+
+/** Sends a guard's refusal, shaped by the onError of the authenticate() before it; done only on a throw. */
+function refuse(request: FastifyRequest, reply: FastifyReply, error: KeywardError, done: HookHandlerDoneFunction): void {
+  guardResponse(error, request).then((response) => {
+    try {
+      send(reply, response)
+    } catch (thrown) {
+      done(thrown as Error)
+    }
+  }, failed(done))
+}
+
+// A synchronous guard as a hook: done() at once when it passes, else its refusal.
 function guard(check: (request: FastifyRequest, found: unknown) => KeywardError | undefined, from: string): KeywardHook {
-  return async (request, reply) => {
+  return (request, reply, done) => {
     const error = check(request, landedAuth(request, from))
-    if (error !== undefined) send(reply, await guardResponse(error, request))
+    if (error === undefined) done()
+    else refuse(request, reply, error, done)
   }
 }
 
@@ -258,9 +313,11 @@ export function requireProject<RouteGeneric extends RouteGenericInterface = Rout
 ): KeywardHook<RouteGeneric> {
   const check = createProjectGuard(getProjectId as ProjectResolver<FastifyRequest>, read)
   const from = guardFrom(options, 'requireProject()')
-  return async (request, reply) => {
-    const error = await check(request as FastifyRequest, landedAuth(request as FastifyRequest, from))
-    if (error !== undefined) send(reply as FastifyReply, await guardResponse(error, request))
+  return (request, reply, done) => {
+    check(request as FastifyRequest, landedAuth(request as FastifyRequest, from)).then((error) => {
+      if (error === undefined) done()
+      else refuse(request as FastifyRequest, reply as FastifyReply, error, done)
+    }, failed(done))
   }
 }
 

@@ -1,4 +1,4 @@
-import Fastify from 'fastify'
+import Fastify, { type HookHandlerDoneFunction } from 'fastify'
 import type { AuthContext } from 'keyward'
 import { createKeyward } from 'keyward'
 import { describe, expectTypeOf, it } from 'vitest'
@@ -44,6 +44,16 @@ describe('keyward/fastify types', () => {
     )
     app.addHook('onRequest', authenticate(kw))
     app.addHook('preHandler', requireScopes('admin'))
+  })
+
+  it('is a callback-style hook: takes done, returns nothing', () => {
+    const hook = authenticate(kw)
+    expectTypeOf(hook).parameter(2).toEqualTypeOf<HookHandlerDoneFunction>()
+    expectTypeOf(hook).returns.toEqualTypeOf<void>()
+    expectTypeOf(requireScopes('read')).toEqualTypeOf<KeywardHook>()
+    const app = Fastify()
+    app.addHook('preValidation', [authenticate(kw), requireMfa()][0]!)
+    app.get('/list', { preValidation: [authenticate(kw), requireMfa()], preHandler: [requireScopes('read')] }, async () => 'ok')
   })
 
   it("the project function gets the route's typed request", () => {

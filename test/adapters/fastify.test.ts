@@ -138,6 +138,145 @@ describe('Fastify specifics', () => {
     expect(ran).toBe(false)
   })
 
+  it('a refusal ends the hook chain: with an async onSend hook still running, neither a later hook nor the handler runs', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ scopes: ['read'] })
+    const app = Fastify()
+    await app.register(keyward)
+    // Until the onSend hook settles the reply is not "sent" for Fastify, so a hook that merely
+    // returned after sending the refusal let the chain go on, into the handler.
+    app.addHook('onSend', async (_request, _reply, payload) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      return payload
+    })
+    const ran: string[] = []
+    const after = async (request: FastifyRequest) => void ran.push(`hook ${request.url}`)
+    const handler = async (request: FastifyRequest) => {
+      ran.push(`handler ${request.url}`)
+      return 'reached'
+    }
+    app.get('/auth', { onRequest: [authenticate(kw), after] }, handler)
+    app.get('/scopes', { onRequest: [authenticate(kw), requireScopes('admin'), after] }, handler)
+    app.get('/project', { onRequest: [authenticate(kw), requireProject(() => 'other'), after] }, handler)
+    app.get('/mfa', { preHandler: [authenticate(kw), requireMfa(), after] }, handler)
+    const headers = { 'x-api-key': key }
+    expect((await app.inject({ url: '/auth' })).statusCode).toBe(401)
+    expect((await app.inject({ url: '/scopes', headers })).statusCode).toBe(403)
+    expect((await app.inject({ url: '/project', headers })).statusCode).toBe(403)
+    expect((await app.inject({ url: '/mfa', headers })).statusCode).toBe(401)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(ran).toEqual([])
+    const ok = await app.inject({ url: '/auth', headers })
+    expect([ok.statusCode, ok.body]).toEqual([200, 'reached'])
+    expect(ran).toEqual(['hook /auth', 'handler /auth'])
+  })
+
+  it('fits onRequest, preValidation and preHandler, alone, in a list, or app-wide; a guard passes on to the next hook', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 5, windowMs: 60_000 } })
+    const app = Fastify()
+    await app.register(keyward)
+    const me = async (request: FastifyRequest) => ({ org: request.auth?.org ?? null })
+    app.get('/on-request', { onRequest: authenticate(kw) }, me)
+    app.get('/pre-validation', { preValidation: authenticate(kw) }, me)
+    app.get('/pre-handler', { preHandler: [authenticate(kw), requireScopes('write'), requireProject(() => 'prod-site')] }, me)
+    await app.register(async (scope) => {
+      scope.addHook('preHandler', authenticate(kw))
+      scope.addHook('preHandler', requireScopes('write'))
+      scope.get('/scoped', me)
+    })
+    for (const url of ['/on-request', '/pre-validation', '/pre-handler', '/scoped']) {
+      const ok = await app.inject({ url, headers: { 'x-api-key': key } })
+      expect([url, ok.statusCode, ok.json()]).toEqual([url, 200, { org: 'org_1' }])
+      expect(ok.headers['ratelimit-policy']).toBe('"default";q=5;w=60')
+      const refused = await app.inject({ url })
+      expect([url, refused.statusCode, refused.headers['www-authenticate']]).toEqual([url, 401, 'Bearer realm="api"'])
+    }
+  })
+
+  it('a falsy value thrown by project or by requireProject is an error (500 through the error handler), never a pass', async () => {
+    const { kw, mint } = setup()
+    const key = await mint()
+    const app = Fastify()
+    await app.register(keyward)
+    const handled: unknown[] = []
+    app.setErrorHandler(async (error, _request, reply) => {
+      handled.push(error)
+      return reply.code(500).send({ error: 'handled' })
+    })
+    let ran = false
+    const handler = async () => {
+      ran = true
+      return 'reached'
+    }
+    app.get('/authenticate', { onRequest: authenticate(kw, { project: () => Promise.reject(undefined) }) }, handler)
+    app.get('/guard', { onRequest: [authenticate(kw), requireProject(() => Promise.reject(null))] }, handler)
+    const throwsUndefined = (): string => {
+      throw undefined // the case under test
+    }
+    app.get('/sync', { onRequest: authenticate(kw, { project: throwsUndefined }) }, handler)
+    for (const url of ['/authenticate', '/guard', '/sync']) {
+      const res = await app.inject({ url, headers: { 'x-api-key': key } })
+      expect([url, res.statusCode, res.json()]).toEqual([url, 500, { error: 'handled' }])
+    }
+    expect(ran).toBe(false)
+    expect(handled).toHaveLength(3)
+    for (const error of handled) expect(error).toBeInstanceOf(Error)
+  })
+
+  it('a throw while landing the auth reaches the error handler once, and the handler does not run', async () => {
+    const { kw, mint } = setup()
+    const key = await mint()
+    const app = Fastify()
+    await app.register(keyward, { decorate: ['session'] })
+    let handled = 0
+    app.setErrorHandler(async (_error, _request, reply) => {
+      handled++
+      return reply.code(500).send({ error: 'handled' })
+    })
+    let ran = false
+    const plant = async (request: FastifyRequest) => {
+      request.session = { org: 'not keyward' } as AuthContext
+    }
+    app.get('/x', { onRequest: [plant, authenticate(kw, { as: 'session' })] }, async () => {
+      ran = true
+      return 'reached'
+    })
+    const res = await app.inject({ url: '/x', headers: { 'x-api-key': key } })
+    expect([res.statusCode, res.json()]).toEqual([500, { error: 'handled' }])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect([handled, ran]).toEqual([1, false])
+  })
+
+  it('a reply sent while keyward decided (a timeout) stands: no headers added, no refusal written, no handler', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 5, windowMs: 60_000 } })
+    const app = Fastify()
+    await app.register(keyward)
+    const replies = new WeakMap<FastifyRequest, import('fastify').FastifyReply>()
+    app.addHook('onRequest', (request, reply, done) => {
+      replies.set(request, reply)
+      done()
+    })
+    // The timer of a timeout plugin fires while the project is being read.
+    const timedOut = (project: string) => (request: FastifyRequest) => {
+      void replies.get(request)!.code(503).send({ error: 'timeout' })
+      return project
+    }
+    let ran = false
+    const handler = async () => {
+      ran = true
+      return 'reached'
+    }
+    app.get('/allowed', { onRequest: authenticate(kw, { project: timedOut('prod-site') }) }, handler)
+    app.get('/refused', { onRequest: authenticate(kw, { project: timedOut('other') }) }, handler)
+    for (const url of ['/allowed', '/refused']) {
+      const res = await app.inject({ url, headers: { 'x-api-key': key } })
+      expect([url, res.statusCode, res.json(), res.headers.ratelimit]).toEqual([url, 503, { error: 'timeout' }, undefined])
+    }
+    expect(ran).toBe(false)
+  })
+
   it('refuses bad options when the hook is built', () => {
     const { kw } = setup()
     expect(() => authenticate(kw, { scope: 'read' } as never)).toThrow(/unknown option "scope"/)
