@@ -27,6 +27,7 @@ import {
   type TrustProxy,
 } from 'keyward'
 import {
+  asError,
   createAuthenticator,
   createMfaGuard,
   createProjectGuard,
@@ -153,7 +154,7 @@ export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions):
         if (!res.headersSent) for (const name in decision.headers) res.setHeader(name, decision.headers[name]!)
         next()
       })
-      .catch(next as (error: unknown) => void)
+      .catch((reason: unknown) => next(asError(reason)))
   }
 }
 
@@ -164,7 +165,7 @@ function guard(check: (request: Request, found: unknown) => KeywardError | undef
     if (error === undefined) return next()
     guardResponse(error, req)
       .then((response) => send(res, response))
-      .catch(next as (error: unknown) => void)
+      .catch((reason: unknown) => next(asError(reason)))
   }
 }
 
@@ -218,7 +219,7 @@ export function requireProject(getProjectId: ProjectResolver<Request>, options?:
   return (req, res, next) => {
     check(req, (req as unknown as Record<string, unknown>)[from])
       .then((error) => (error === undefined ? next() : guardResponse(error, req).then((response) => send(res, response))))
-      .catch(next as (error: unknown) => void)
+      .catch((reason: unknown) => next(asError(reason)))
   }
 }
 
@@ -279,6 +280,6 @@ export function managementRouter(kw: Keyward, options: ExpressManagementOptions 
       ...bodyOf(req),
     })
       .then((response) => send(res, response))
-      .catch(next as (error: unknown) => void)
+      .catch((reason: unknown) => next(asError(reason)))
   }
 }

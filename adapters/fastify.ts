@@ -42,6 +42,7 @@ import {
 } from 'keyward'
 import { assertHeaderValues } from './header-values.js'
 import {
+  asError,
   createAuthenticator,
   createMfaGuard,
   createProjectGuard,
@@ -198,6 +199,7 @@ export function authenticate<RouteGeneric extends RouteGenericInterface = RouteG
   const as = options?.as ?? 'auth'
   // A callback hook, not an async one: Fastify then chains no promise of its own after ours.
   return (request, reply, done) => {
+    needsDone(done)
     decide.into(
       request as FastifyRequest,
       (decision) => {
@@ -205,7 +207,7 @@ export function authenticate<RouteGeneric extends RouteGenericInterface = RouteG
         try {
           proceed = settle(request as FastifyRequest, reply as FastifyReply, decision, as)
         } catch (error) {
-          done(error as Error)
+          failed(done)(error)
           return
         }
         // Outside the try: done() runs the rest of the chain, whose throws are not this hook's.
@@ -231,11 +233,23 @@ function settle(request: FastifyRequest, reply: FastifyReply, decision: Decision
 }
 
 /**
+ * Refuses a call without Fastify's `done`: a hook awaited the old way (`await authenticate(kw)(req,
+ * reply)` inside an async hook) would return at once and let the handler run before keyward
+ * decided. Thrown, it is a rejection of the caller's hook, so Fastify answers 500.
+ */
+function needsDone(done: unknown): void {
+  if (typeof done !== 'function')
+    throw new TypeError(
+      'keyward/fastify: hooks are callback-style, (request, reply, done): register them as hooks, or call them with a done callback',
+    )
+}
+
+/**
  * Hands a rejection to Fastify's error handling. A falsy reason (`throw undefined` in `project`)
  * becomes an error: `done(undefined)` would let the request through.
  */
 function failed(done: HookHandlerDoneFunction): (reason: unknown) => void {
-  return (reason) => done((reason || new Error('keyward: a hook failed with no error (a falsy value was thrown)')) as Error)
+  return (reason) => done(asError(reason) as Error)
 }
 
 /** Sends a guard's refusal, shaped by the onError of the authenticate() before it; done only on a throw. */
@@ -244,7 +258,7 @@ function refuse(request: FastifyRequest, reply: FastifyReply, error: KeywardErro
     try {
       send(reply, response)
     } catch (thrown) {
-      done(thrown as Error)
+      failed(done)(thrown)
     }
   }, failed(done))
 }
@@ -252,6 +266,7 @@ function refuse(request: FastifyRequest, reply: FastifyReply, error: KeywardErro
 // A synchronous guard as a hook: done() at once when it passes, else its refusal.
 function guard(check: (request: FastifyRequest, found: unknown) => KeywardError | undefined, from: string): KeywardHook {
   return (request, reply, done) => {
+    needsDone(done)
     const error = check(request, landedAuth(request, from))
     if (error === undefined) done()
     else refuse(request, reply, error, done)
@@ -314,6 +329,7 @@ export function requireProject<RouteGeneric extends RouteGenericInterface = Rout
   const check = createProjectGuard(getProjectId as ProjectResolver<FastifyRequest>, read)
   const from = guardFrom(options, 'requireProject()')
   return (request, reply, done) => {
+    needsDone(done)
     check(request as FastifyRequest, landedAuth(request as FastifyRequest, from)).then((error) => {
       if (error === undefined) done()
       else refuse(request as FastifyRequest, reply as FastifyReply, error, done)

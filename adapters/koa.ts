@@ -30,6 +30,7 @@ import {
 } from 'keyward'
 import { checkBasePath } from '../src/internal/base-path.js'
 import {
+  asError,
   createAuthenticator,
   createMfaGuard,
   createProjectGuard,
@@ -41,10 +42,16 @@ import {
   nodeHeaders,
   scopeGuardArgs,
   type AuthenticateOptions,
+  type Decision,
   type GuardOptions,
   type Landing,
   type ProjectResolver,
 } from './shared.js'
+
+// A falsy rejection reason made an Error: Koa answers nothing at all for `throw undefined`.
+const rethrow = (reason: unknown): never => {
+  throw asError(reason)
+}
 
 export type { ErrorHook, ErrorResponseOverride, TrustProxy, AuthContext } from 'keyward'
 export type { CredentialSource, GuardOptions } from './shared.js'
@@ -156,7 +163,13 @@ export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Mid
   const decide = createAuthenticator(kw, options, read, LANDING_OPTIONS)
   const as = options?.as ?? 'auth'
   return async (ctx, next) => {
-    const decision = await decide(ctx)
+    let decision: Decision
+    try {
+      decision = await decide(ctx)
+    } catch (reason) {
+      // A falsy reason would make Koa answer nothing at all.
+      throw asError(reason)
+    }
     if (!decision.ok) return send(ctx, decision.response)
     if (decision.auth !== undefined) {
       if (as === 'auth') (ctx.state as KeywardState).auth = decision.auth
@@ -174,7 +187,7 @@ function guard<From extends string>(
 ): Middleware<OptionalLandedState<From>> {
   return async (ctx, next) => {
     const error = check(ctx, (ctx.state as Record<string, unknown>)[from])
-    if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
+    if (error !== undefined) return send(ctx, await guardResponse(error, ctx).catch(rethrow))
     await next()
   }
 }
@@ -233,8 +246,8 @@ export function requireProject(getProjectId: ProjectResolver<AnyContext>, option
   const check = createProjectGuard(getProjectId, read)
   const from = guardFrom(options, 'requireProject()')
   return async (ctx, next) => {
-    const error = await check(ctx, (ctx.state as Record<string, unknown>)[from])
-    if (error !== undefined) return send(ctx, await guardResponse(error, ctx))
+    const error = await check(ctx, (ctx.state as Record<string, unknown>)[from]).catch(rethrow)
+    if (error !== undefined) return send(ctx, await guardResponse(error, ctx).catch(rethrow))
     await next()
   }
 }

@@ -360,19 +360,23 @@ export function createAuthenticator<Request extends object>(
   // With no proxy trusted the socket address is the client: X-Forwarded-For is not even read.
   const trustsProxy = opts.trustProxy !== undefined && opts.trustProxy !== false && opts.trustProxy !== 0
 
+  // Promise.resolve: a wrapped kw whose verify() answers a plain value or a thenable still gives
+  // one native promise, settled once (into() relies on it: never two callbacks).
   const verify = (request: Request, headers: HeaderSource, target: unknown): Promise<VerifyResult> =>
-    kw.verify({
-      headers,
-      ip: trustsProxy ? clientIp(read.socketAddress(request), read.forwardedFor(request)) : read.socketAddress(request),
-      // Anything but a string (no projectId, null, a number from a JSON body) names no project a
-      // key holds: refused. Passing undefined on would make verify() skip the check.
-      project: project === undefined ? undefined : typeof target === 'string' ? target : '',
-      scopes,
-      url: read.url(request),
-      waitUntil: read.waitUntil?.(request),
-      credentialHeaders,
-      accept,
-    })
+    Promise.resolve(
+      kw.verify({
+        headers,
+        ip: trustsProxy ? clientIp(read.socketAddress(request), read.forwardedFor(request)) : read.socketAddress(request),
+        // Anything but a string (no projectId, null, a number from a JSON body) names no project a
+        // key holds: refused. Passing undefined on would make verify() skip the check.
+        project: project === undefined ? undefined : typeof target === 'string' ? target : '',
+        scopes,
+        url: read.url(request),
+        waitUntil: read.waitUntil?.(request),
+        credentialHeaders,
+        accept,
+      }),
+    )
 
   // PASS at once for a CORS preflight, else verify()'s answer to come. May throw (a reader, project()).
   const begin = (request: Request): Promise<VerifyResult> | Decision => {
@@ -428,6 +432,20 @@ export function createAuthenticator<Request extends object>(
     }, fail)
   }
   return Object.assign(decide, { into })
+}
+
+/**
+ * A rejection reason a framework will treat as an error. `throw undefined` (or null, 0, '') in
+ * `project` or `onError` would otherwise read as no error at all: Express's `next(undefined)`
+ * goes on to the handler, Fastify's `done(undefined)` too, and Koa answers nothing.
+ *
+ * @example
+ * ```ts
+ * decide(req).then(onDecision).catch((reason) => next(asError(reason)))
+ * ```
+ */
+export function asError(reason: unknown): unknown {
+  return reason || new Error('keyward: a check failed with no error (a falsy value was thrown)')
 }
 
 /**

@@ -141,6 +141,53 @@ describe('Express specifics', () => {
     }
   })
 
+  it('a falsy throw or rejection (project, onError, a project getter) is an error (500), never next() into the handler', async () => {
+    const { kw, mint } = setup()
+    const readOnly = await mint({ scopes: ['read'] })
+    const app = express()
+    const handled: string[] = []
+    const handler = (req: express.Request, res: express.Response) => {
+      handled.push(req.path)
+      res.json({ reached: true })
+    }
+    const throwsUndefined = (): string => {
+      throw undefined // the case under test
+    }
+    app.get('/sync', authenticate(kw, { project: throwsUndefined }), handler)
+    app.get('/rejects', authenticate(kw, { project: () => Promise.reject(undefined) }), handler)
+    app.get(
+      '/hook',
+      authenticate(kw, {
+        onError: () => {
+          throw null // the case under test
+        },
+      }),
+      requireScopes('admin'),
+      handler,
+    )
+    app.get(
+      '/getter',
+      authenticate(kw),
+      requireProject(() => Promise.reject(null)),
+      handler,
+    )
+    const errorHandler: ErrorRequestHandler = (error: Error, _req, res, _next) => {
+      res.status(500).json({ handled: error.message })
+    }
+    app.use(errorHandler)
+    const server = await listen(createServer(app))
+    try {
+      for (const path of ['/sync', '/rejects', '/hook', '/getter']) {
+        const res = await fetch(`${server.url}${path}`, { headers: { 'x-api-key': readOnly } })
+        expect(res.status, path).toBe(500)
+        expect(await res.json(), path).toEqual({ handled: expect.stringContaining('falsy value') })
+      }
+      expect(handled).toEqual([])
+    } finally {
+      await server.close()
+    }
+  })
+
   it('does not write after another middleware already answered (a timeout): no crash, the refusal is dropped', async () => {
     const { kw, mint } = setup()
     const key = await mint({ rateLimit: { limit: 10, windowMs: 60_000 } })

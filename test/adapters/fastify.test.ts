@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import keyward, {
   authenticate,
@@ -8,6 +8,7 @@ import keyward, {
   requireProject,
   requireScopes,
   type AuthContext,
+  type KeywardHook,
 } from '../../adapters/fastify.js'
 import { adapterContract, BAD_HEADER_HOOK, type StartApp } from './contract.js'
 import { listen, setup } from './support.js'
@@ -275,6 +276,36 @@ describe('Fastify specifics', () => {
       expect([url, res.statusCode, res.json(), res.headers.ratelimit]).toEqual([url, 503, { error: 'timeout' }, undefined])
     }
     expect(ran).toBe(false)
+  })
+
+  it('a hook awaited the old way (no done) inside an async hook throws: a 500, never the handler before keyward decided', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ scopes: ['read'] })
+    const app = Fastify()
+    await app.register(keyward)
+    const handled: string[] = []
+    const wrapped = (hook: KeywardHook) => async (request: FastifyRequest, reply: FastifyReply) => {
+      await (hook as unknown as (request: FastifyRequest, reply: FastifyReply) => Promise<void>)(request, reply)
+    }
+    app.get('/auth', { onRequest: wrapped(authenticate(kw)) }, async (request) => void handled.push(request.url))
+    app.get('/scope', { onRequest: [authenticate(kw), wrapped(requireScopes('admin'))] }, async (request) => void handled.push(request.url))
+    app.get(
+      '/project',
+      { onRequest: [authenticate(kw), wrapped(requireProject(() => 'other'))] },
+      async (request) => void handled.push(request.url),
+    )
+    // No key: the wrapped authenticate() throws; the guards are behind a proper one, which refuses first.
+    const anonymous = await app.inject({ url: '/auth' })
+    expect(anonymous.statusCode).toBe(500)
+    expect(anonymous.json().message).toMatch(/callback-style/)
+    for (const url of ['/scope', '/project']) expect((await app.inject({ url })).statusCode, url).toBe(401)
+    for (const url of ['/auth', '/scope', '/project']) {
+      const withKey = await app.inject({ url, headers: { 'x-api-key': key } })
+      expect(withKey.statusCode, url).toBe(500)
+      expect(withKey.json().message, url).toMatch(/callback-style/)
+    }
+    expect(handled).toEqual([])
+    await app.close()
   })
 
   it('refuses bad options when the hook is built', () => {

@@ -144,6 +144,37 @@ describe('Koa specifics', () => {
     }
   })
 
+  it('a falsy throw (project, a project getter) is an error Koa answers (500), never silence or the handler', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ scopes: ['read'] })
+    const handled: string[] = []
+    const throwsUndefined = (): string => {
+      throw undefined // the case under test
+    }
+    for (const chain of [
+      [authenticate(kw, { project: throwsUndefined })],
+      [authenticate(kw, { project: () => Promise.reject(undefined) })],
+      [authenticate(kw), requireProject(() => Promise.reject(null))],
+    ]) {
+      const app = new Koa()
+      app.silent = true
+      for (const middleware of chain) app.use(middleware as Middleware)
+      app.use((ctx) => {
+        handled.push(ctx.path)
+        ctx.body = 'reached'
+      })
+      const server = await listen(createServer(app.callback()))
+      try {
+        // Before the fix Koa sent nothing at all: the request would hang, so it is bounded.
+        const res = await fetch(server.url, { headers: { 'x-api-key': key }, signal: AbortSignal.timeout(20_000) })
+        expect(res.status).toBe(500)
+      } finally {
+        await server.close()
+      }
+    }
+    expect(handled).toEqual([])
+  })
+
   it('refuses bad options when the middleware is built', () => {
     const { kw } = setup()
     expect(() => authenticate(kw, { optional: 'yes' } as never)).toThrow(/optional/)
