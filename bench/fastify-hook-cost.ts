@@ -22,11 +22,10 @@
  * `node --single-threaded` or `--predictable --predictable-gc-schedule`. Repeat each run, or
  * make N far larger, before trusting a difference of a few thousand.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
-import Fastify, { type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify'
+import Fastify from 'fastify'
 import fastifyKeyward, { authenticate } from '../adapters/fastify.js'
 import { createKeyward } from '../src/index.js'
+import { createFloor, fastifyFloorHook } from './floor.js'
 
 const [guard = 'keyward', n = '20000', w = '5000'] = process.argv.slice(2)
 if (guard !== 'keyward' && guard !== 'floor') throw new Error(`guard must be keyward or floor, not ${guard}`)
@@ -39,44 +38,11 @@ const { key } = await kw.keys.create({
   rateLimit: [{ limit: 1_000_000_000, windowMs: 3_600_000 }],
 })
 
-// The floor of bench/http-server.ts, rate-limited key.
-interface Owner {
-  org: string
-  scopes: string[]
-  expiresAt: number
-  limit: number
-  used: number
-}
-const owner: Owner = { org: 'org_1', scopes: ['read'], expiresAt: Date.now() + 86_400_000, limit: 1_000_000_000, used: 0 }
-const owners = new Map<string, Owner>([[bytesToHex(sha256(utf8ToBytes(key))), owner]])
-const FLOOR_POLICY = '"default";q=1000000000;w=3600'
-function floorOwner(authorization: string | undefined): Owner | undefined {
-  if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) return undefined
-  const owner = owners.get(bytesToHex(sha256(utf8ToBytes(authorization.slice(7)))))
-  return owner !== undefined && owner.expiresAt > Date.now() && owner.scopes.includes('read') ? owner : undefined
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    owner?: Owner
-  }
-}
-
 const app = Fastify()
 await app.register(fastifyKeyward)
 app.decorateRequest('owner', undefined)
-const floor = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-  const owner = floorOwner(request.headers.authorization)
-  if (owner === undefined) {
-    void reply.code(401).send()
-    return
-  }
-  owner.used++
-  void reply.header('ratelimit-policy', FLOOR_POLICY)
-  void reply.header('ratelimit', `"default";r=${owner.limit - owner.used};t=3600`)
-  request.owner = owner
-  done()
-}
+// The floor of bench/http-server.ts (bench/floor.ts), rate-limited key.
+const floor = fastifyFloorHook(createFloor([key]), true)
 app.get('/', { onRequest: guard === 'keyward' ? [authenticate(kw)] : [floor] }, (_request, reply) => {
   void reply.send('hello')
 })

@@ -21,7 +21,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import express from 'express'
 import { expressjwt } from 'express-jwt'
-import Fastify, { type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify'
+import Fastify from 'fastify'
 import { Hono } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { jwt as honoJwt } from 'hono/jwt'
@@ -33,6 +33,7 @@ import fastifyKeyward, { authenticate as fastifyAuthenticate } from '../adapters
 import { authenticate as honoAuthenticate } from '../adapters/hono.js'
 import { authenticate as koaAuthenticate } from '../adapters/koa.js'
 import { createKeyward } from '../src/index.js'
+import { createFloor, fastifyFloorHook, FLOOR_POLICY, type Owner } from './floor.js'
 
 const [framework, guardList] = process.argv.slice(2)
 const guards = (guardList ?? '').split(',')
@@ -56,32 +57,9 @@ const token = await new SignJWT({ org: 'org_1' })
   .sign(secret)
 const hashes = new Set([bytesToHex(sha256(utf8ToBytes(key)))])
 
-// The floor's table: SHA-256 of the key to its owner, with what the floor checks and counts.
-interface Owner {
-  org: string
-  scopes: string[]
-  expiresAt: number
-  limit: number
-  used: number
-}
-const owners = new Map<string, Owner>(
-  [key, unlimitedKey].map((k) => [
-    bytesToHex(sha256(utf8ToBytes(k))),
-    { org: 'org_1', scopes: ['read'], expiresAt: Date.now() + 86_400_000, limit: 1_000_000_000, used: 0 },
-  ]),
-)
-const FLOOR_POLICY = '"default";q=1000000000;w=3600'
-/** The floor's check: the owner of a valid Bearer key, or undefined. */
-function floorOwner(authorization: string | undefined | null): Owner | undefined {
-  if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) return undefined
-  const owner = owners.get(bytesToHex(sha256(utf8ToBytes(authorization.slice(7)))))
-  return owner !== undefined && owner.expiresAt > Date.now() && owner.scopes.includes('read') ? owner : undefined
-}
-/** The floor's RateLimit header value after counting one call. */
-function floorRateLimit(owner: Owner): string {
-  owner.used++
-  return `"default";r=${owner.limit - owner.used};t=3600`
-}
+// The floor: SHA-256 of the key to its owner, with what the floor checks and counts (bench/floor.ts).
+const floor = createFloor([key, unlimitedKey])
+const { owner: floorOwner, rateLimit: floorRateLimit } = floor
 
 const credential: Record<string, string | undefined> = {
   bare: undefined,
@@ -184,37 +162,17 @@ function startServer(guard: string): void {
   }
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    owner?: Owner
-  }
-}
-
 /** Fastify: every guard in the route's `onRequest`, as the adapter's docs put `authenticate()`. */
 async function startFastify(guard: string): Promise<void> {
   const app = Fastify()
   // Both decorate the request up front, as Fastify advises (one object shape for every request).
   await app.register(fastifyKeyward)
   app.decorateRequest('owner', undefined)
-  // The floor's hook in Fastify's callback style: synchronous work, no promise to settle.
-  const floor = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const owner = floorOwner(request.headers.authorization)
-    if (owner === undefined) {
-      void reply.code(401).send()
-      return
-    }
-    if (guard === 'floor') {
-      void reply.header('ratelimit-policy', FLOOR_POLICY)
-      void reply.header('ratelimit', floorRateLimit(owner))
-    }
-    request.owner = owner
-    done()
-  }
   const onRequest =
     guard === 'keyward' || guard === 'keyward-unlimited'
       ? [fastifyAuthenticate(kw)]
       : guard === 'floor' || guard === 'floor-unlimited'
-        ? [floor]
+        ? [fastifyFloorHook(floor, guard === 'floor')]
         : guard === 'bare'
           ? []
           : undefined
