@@ -16,6 +16,7 @@ import {
   type HeaderSource,
   type Keyward,
   type TrustProxy,
+  type VerifyInput,
   type VerifyResult,
   type WaitUntil,
 } from 'keyward'
@@ -32,6 +33,7 @@ import {
   type OptionRule,
   type OptionRules,
 } from '../src/internal/options.js'
+import { VERIFY_NOW, type VerifyWithNow } from '../src/internal/verify-now.js'
 
 /**
  * The project a request targets, from the framework's request: a string, or a promise of one (a
@@ -360,26 +362,29 @@ export function createAuthenticator<Request extends object>(
   // With no proxy trusted the socket address is the client: X-Forwarded-For is not even read.
   const trustsProxy = opts.trustProxy !== undefined && opts.trustProxy !== false && opts.trustProxy !== 0
 
-  // Promise.resolve: a wrapped kw whose verify() answers a plain value or a thenable still gives
-  // one native promise, settled once (into() relies on it: never two callbacks).
-  const verify = (request: Request, headers: HeaderSource, target: unknown): Promise<VerifyResult> =>
-    Promise.resolve(
-      kw.verify({
-        headers,
-        ip: trustsProxy ? clientIp(read.socketAddress(request), read.forwardedFor(request)) : read.socketAddress(request),
-        // Anything but a string (no projectId, null, a number from a JSON body) names no project a
-        // key holds: refused. Passing undefined on would make verify() skip the check.
-        project: project === undefined ? undefined : typeof target === 'string' ? target : '',
-        scopes,
-        url: read.url(request),
-        waitUntil: read.waitUntil?.(request),
-        credentialHeaders,
-        accept,
-      }),
-    )
+  // keyward's own verify() answers at once when nothing has to wait (VERIFY_NOW, looked up per
+  // call so that a verify replaced later, a test's spy, is the one called); any other verify()
+  // through Promise.resolve: a plain value or a thenable still gives one native promise, settled
+  // once (into() relies on it: never two callbacks).
+  const verify = (request: Request, headers: HeaderSource, target: unknown): VerifyResult | Promise<VerifyResult> => {
+    const input: VerifyInput = {
+      headers,
+      ip: trustsProxy ? clientIp(read.socketAddress(request), read.forwardedFor(request)) : read.socketAddress(request),
+      // Anything but a string (no projectId, null, a number from a JSON body) names no project a
+      // key holds: refused. Passing undefined on would make verify() skip the check.
+      project: project === undefined ? undefined : typeof target === 'string' ? target : '',
+      scopes,
+      url: read.url(request),
+      waitUntil: read.waitUntil?.(request),
+      credentialHeaders,
+      accept,
+    }
+    const now = (kw.verify as VerifyWithNow)[VERIFY_NOW]
+    return now === undefined ? Promise.resolve(kw.verify(input)) : now(input)
+  }
 
   // PASS at once for a CORS preflight, else verify()'s answer to come. May throw (a reader, project()).
-  const begin = (request: Request): Promise<VerifyResult> | Decision => {
+  const begin = (request: Request): Promise<VerifyResult> | VerifyResult | Decision => {
     const headers = read.headers(request)
     if (isPreflight(read.method(request), headers)) return PASS
     if (onError !== undefined) hooks.set(request, onError)
@@ -405,13 +410,15 @@ export function createAuthenticator<Request extends object>(
   const decide = (request: Request): Promise<Decision> => {
     try {
       const started = begin(request)
-      return started === PASS ? Promise.resolve(PASS) : (started as Promise<VerifyResult>).then((result) => conclude(request, result))
+      if (started === PASS) return Promise.resolve(PASS)
+      if (started instanceof Promise) return started.then((result) => conclude(request, result))
+      return Promise.resolve(conclude(request, started as VerifyResult))
     } catch (error) {
       return Promise.reject(error as Error)
     }
   }
   const into: Authenticator<Request>['into'] = (request, next, fail) => {
-    let started: Promise<VerifyResult> | Decision
+    let started: Promise<VerifyResult> | VerifyResult | Decision
     try {
       started = begin(request)
     } catch (error) {
@@ -419,7 +426,7 @@ export function createAuthenticator<Request extends object>(
       return
     }
     if (started === PASS) return next(PASS)
-    ;(started as Promise<VerifyResult>).then((result) => {
+    const onResult = (result: VerifyResult): void => {
       let decision: Decision | Promise<Decision>
       try {
         decision = conclude(request, result)
@@ -427,9 +434,13 @@ export function createAuthenticator<Request extends object>(
         fail(error)
         return
       }
+      // Outside the try: a throw from next() is the framework's, never a second callback.
       if (decision instanceof Promise) decision.then(next, fail)
       else next(decision)
-    }, fail)
+    }
+    // An answer at once (a cached key): next() in this same turn, no promise.
+    if (started instanceof Promise) started.then(onResult, fail)
+    else onResult(started as VerifyResult)
   }
   return Object.assign(decide, { into })
 }

@@ -39,7 +39,8 @@ import {
 import { UsageRecorder } from './verify/usage-recorder.js'
 import { buildCachedKey } from './verify/cached-key.js'
 import { Interner } from './verify/interner.js'
-import { verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
+import { verifyNow, verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
+import { VERIFY_NOW } from './internal/verify-now.js'
 
 /**
  * Options of {@link createKeyward}. Validated at once: a bad option is a TypeError at start-up,
@@ -312,7 +313,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
     // Without a hook, verify() is the bare pipeline: auditing costs nothing unless asked for.
     verify:
       emit === undefined
-        ? (input) => verifyRequest(rt, input)
+        ? Object.assign((input: VerifyInput) => verifyRequest(rt, input), { [VERIFY_NOW]: (input: VerifyInput) => verifyNow(rt, input) })
         : async (input) => {
             const result = await verifyRequest(rt, input)
             if (!result.ok) {

@@ -16,6 +16,7 @@ import type { VerifyInput, VerifyResult } from './input.js'
 import { admit, hold, refuse, settle } from './lockout-steps.js'
 import type { Principal } from './principal.js'
 import { authorize } from './tail.js'
+import { runMaybeSync } from '../internal/maybe-sync.js'
 
 export type { VerifyInput, VerifyResult } from './input.js'
 
@@ -35,14 +36,35 @@ function checkCredentialSource(input: VerifyInput): void {
 }
 
 /**
- * The verification pipeline (README "How verify() decides"). Never throws.
+ * The verification pipeline (README "How verify() decides"), as a promise. Never rejects but for
+ * a wrong call (a TypeError: the application's bug).
  *
  * @example
  * ```ts
  * const result = await verifyRequest(runtime, { headers, ip })
  * ```
  */
-export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<VerifyResult> {
+export function verifyRequest(rt: Runtime, input: VerifyInput): Promise<VerifyResult> {
+  try {
+    const result = verifyNow(rt, input)
+    return result instanceof Promise ? result : Promise.resolve(result)
+  } catch (error) {
+    return Promise.reject(error as Error)
+  }
+}
+
+/**
+ * The verification pipeline, answered at once when nothing on the way has to wait (a cached key
+ * and a synchronous limiter: the usual request), else as a promise. Throws a TypeError for a
+ * wrong call; everything else is an answer (a store or limiter failure: 503).
+ *
+ * @example
+ * ```ts
+ * const result = verifyNow(runtime, { headers, ip })
+ * if (result instanceof Promise) await result
+ * ```
+ */
+export function verifyNow(rt: Runtime, input: VerifyInput): VerifyResult | Promise<VerifyResult> {
   // A wrong call is the application's bug, not the client's and not an outage: say so loudly.
   if (input === null || typeof input !== 'object' || input.headers === null || typeof input.headers !== 'object') {
     throw new TypeError('keyward: verify() needs { headers } (a Headers object or a header record)')
@@ -55,6 +77,12 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
   if (input.waitUntil !== undefined && typeof input.waitUntil !== 'function')
     throw new TypeError('keyward: verify() waitUntil must be a function, e.g. (p) => ctx.waitUntil(p)')
   if (input.credentialHeaders !== undefined || input.accept !== undefined) checkCredentialSource(input)
+  return runMaybeSync(pipeline(rt, input))
+}
+
+// The pipeline written as an async function would be, with `yield` for `await` (runMaybeSync):
+// only ever on a native promise or a plain value.
+function* pipeline(rt: Runtime, input: VerifyInput): Generator<unknown, VerifyResult, unknown> {
   try {
     if (input.url !== undefined && urlHasCredential(input.url, rt.prefixes)) return URL_CREDENTIAL
     const credential = extractCredential(input.headers, input.credentialHeaders ?? rt.credentialHeaders)
@@ -72,11 +100,11 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
     // Lockout, first half: admission comes before the credential is looked at, so that no answer
     // depends on whether it is right.
     const admission = admit(rt, client, now)
-    const admitted = admission instanceof Promise ? await admission : admission
+    const admitted = (admission instanceof Promise ? yield admission : admission) as Awaited<typeof admission>
     if (typeof admitted !== 'boolean') return admitted
     let held = admitted
 
-    // The strategy. A step that must await (a store lookup, a signature check) holds an attempt
+    // The strategy. A step that must wait (a store lookup, a signature check) holds an attempt
     // against the address's failure budget meanwhile; an answer from a cache holds nothing.
     let principal: Principal | null
     try {
@@ -85,7 +113,7 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
         let entry: CachedKey | null
         if (found instanceof Promise) {
           held = hold(rt, client, held)
-          entry = await found
+          entry = (yield found) as CachedKey | null
         } else {
           entry = found
         }
@@ -96,17 +124,17 @@ export async function verifyRequest(rt: Runtime, input: VerifyInput): Promise<Ve
           principal = cached
         } else {
           held = hold(rt, client, held)
-          principal = await tokens!.checkAccess(credential, now)
+          principal = (yield tokens!.checkAccess(credential, now)) as Principal | null
         }
       }
     } catch (cause) {
       settle(rt, client, held)
       throw cause
     }
-    if (principal === null) return await refuse(rt, 'invalid_token', client, now, undefined, held)
+    if (principal === null) return (yield refuse(rt, 'invalid_token', client, now, undefined, held)) as VerifyResult
     // The shared tail: lockout (the attempt settled or counted) → project → origin/IP → scopes and quota → attach.
     const decided = authorize(rt, input, client, now, held, principal)
-    return decided instanceof Promise ? await decided : decided
+    return (decided instanceof Promise ? yield decided : decided) as VerifyResult
   } catch (cause) {
     // Fail closed: whatever broke (store, limiter, a bug), the answer is a refusal.
     return { ok: false, error: new KeywardError('store_unavailable', { cause, retryAfter: 1 }) }

@@ -188,6 +188,43 @@ describe('Express specifics', () => {
     }
   })
 
+  it('a cached key: next() runs in the same turn, no promise first; a replaced verify() (telemetry) is still the one called', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 100, windowMs: 60_000 } })
+    const [info] = await kw.keys.list({ orgId: 'org_1' })
+    const request = () =>
+      ({
+        method: 'GET',
+        headers: { authorization: `Bearer ${key}` },
+        rawHeaders: ['Authorization', `Bearer ${key}`],
+        originalUrl: '/',
+        url: '/',
+        socket: { remoteAddress: '203.0.113.1' },
+      }) as unknown as express.Request
+    const written: Record<string, string> = {}
+    const res = {
+      headersSent: false,
+      setHeader: (name: string, value: string) => void (written[name] = value),
+      status: (code: number) => {
+        throw new Error(`refused with ${code}`)
+      },
+    } as unknown as express.Response
+    const middleware = authenticate(kw)
+    // The first request reads the store: next() comes later.
+    await new Promise<void>((resolve, reject) => middleware(request(), res, (error?: unknown) => (error ? reject(error) : resolve())))
+    const req = request()
+    let nextCalls = 0
+    middleware(req, res, () => void nextCalls++)
+    expect(nextCalls).toBe(1)
+    expect((req as KeywardRequest).auth?.keyId).toBe(info!.id)
+    expect(written.ratelimit).toMatch(/r=98/)
+    // A verify() replaced by a wrapper (instrumentKeyward, an audit spy) is called: no shortcut around it.
+    let wrapped = 0
+    const spied = { ...kw, verify: (input: Parameters<typeof kw.verify>[0]) => (wrapped++, kw.verify(input)) }
+    await new Promise<void>((resolve) => authenticate(spied)(request(), res, () => resolve()))
+    expect(wrapped).toBe(1)
+  })
+
   it('does not write after another middleware already answered (a timeout): no crash, the refusal is dropped', async () => {
     const { kw, mint } = setup()
     const key = await mint({ rateLimit: { limit: 10, windowMs: 60_000 } })

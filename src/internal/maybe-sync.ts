@@ -1,0 +1,49 @@
+/**
+ * Runs a generator written like an async function (`yield` where it would `await`, and only on
+ * native promises or plain values) without a promise when nothing it yields is one: the answer
+ * is then returned at once, and a promise only from the first yielded promise on. A rejection
+ * is thrown into the generator at its `yield`, as `await` would, so its try/catch blocks work
+ * unchanged.
+ *
+ * @example
+ * ```ts
+ * const answer = runMaybeSync(function* () {
+ *   const entry = (yield cache.get(id)) as Entry // a value, or a promise of one
+ *   return entry.name
+ * }())
+ * if (answer instanceof Promise) await answer
+ * ```
+ */
+export function runMaybeSync<T>(steps: Generator<unknown, T, unknown>): T | Promise<T> {
+  let step = steps.next()
+  while (!step.done) {
+    if (step.value instanceof Promise) return continueAsync(steps, step.value)
+    step = steps.next(step.value)
+  }
+  return step.value
+}
+
+async function continueAsync<T>(steps: Generator<unknown, T, unknown>, pending: Promise<unknown>): Promise<T> {
+  let waiting: unknown = pending
+  for (;;) {
+    let step: IteratorResult<unknown, T>
+    if (waiting instanceof Promise) {
+      let value: unknown
+      try {
+        value = await waiting
+      } catch (error) {
+        // Into the generator at its yield, as await would throw it there. If the generator does
+        // not catch it, throw() throws it on and the returned promise rejects.
+        step = steps.throw(error)
+        if (step.done) return step.value
+        waiting = step.value
+        continue
+      }
+      step = steps.next(value)
+    } else {
+      step = steps.next(waiting)
+    }
+    if (step.done) return step.value
+    waiting = step.value
+  }
+}
