@@ -33,7 +33,8 @@ import {
   type OptionRule,
   type OptionRules,
 } from '../src/internal/options.js'
-import { VERIFY_NOW, type VerifyWithNow } from '../src/internal/verify-now.js'
+import { isPromiseLike } from '../src/internal/maybe-sync.js'
+import { verifyNowOf } from '../src/internal/verify-now.js'
 
 /**
  * The project a request targets, from the framework's request: a string, or a promise of one (a
@@ -379,7 +380,7 @@ export function createAuthenticator<Request extends object>(
       credentialHeaders,
       accept,
     }
-    const now = (kw.verify as VerifyWithNow)[VERIFY_NOW]
+    const now = verifyNowOf(kw.verify)
     return now === undefined ? Promise.resolve(kw.verify(input)) : now(input)
   }
 
@@ -411,7 +412,7 @@ export function createAuthenticator<Request extends object>(
     try {
       const started = begin(request)
       if (started === PASS) return Promise.resolve(PASS)
-      if (started instanceof Promise) return started.then((result) => conclude(request, result))
+      if (isPromiseLike(started)) return Promise.resolve(started).then((result) => conclude(request, result as VerifyResult))
       return Promise.resolve(conclude(request, started as VerifyResult))
     } catch (error) {
       return Promise.reject(error as Error)
@@ -435,11 +436,11 @@ export function createAuthenticator<Request extends object>(
         return
       }
       // Outside the try: a throw from next() is the framework's, never a second callback.
-      if (decision instanceof Promise) decision.then(next, fail)
+      if (isPromiseLike(decision)) Promise.resolve(decision).then(next, fail)
       else next(decision)
     }
     // An answer at once (a cached key): next() in this same turn, no promise.
-    if (started instanceof Promise) started.then(onResult, fail)
+    if (isPromiseLike(started)) Promise.resolve(started).then((result) => onResult(result as VerifyResult), fail)
     else onResult(started as VerifyResult)
   }
   return Object.assign(decide, { into })

@@ -40,7 +40,7 @@ import { UsageRecorder } from './verify/usage-recorder.js'
 import { buildCachedKey } from './verify/cached-key.js'
 import { Interner } from './verify/interner.js'
 import { verifyNow, verifyRequest, type VerifyInput, type VerifyResult } from './verify/verify.js'
-import { VERIFY_NOW } from './internal/verify-now.js'
+import { withVerifyNow } from './internal/verify-now.js'
 
 /**
  * Options of {@link createKeyward}. Validated at once: a bad option is a TypeError at start-up,
@@ -277,7 +277,8 @@ export function createKeyward(options: KeywardOptions): Keyward {
     blocked: new LRUCache<string, number>({ max: 10_000 }),
     gate: lockout === false ? undefined : new LockoutGate(lockout),
     memo: new ParseMemo(),
-    loadKey: (id) => store.findById(id),
+    // Promise.resolve: a store's own promise type (Bluebird) becomes a native one for the cache.
+    loadKey: (id) => Promise.resolve(store.findById(id)),
     buildKey: (record) => buildCachedKey(rt, record, interner),
     tokens: undefined,
   }
@@ -313,7 +314,10 @@ export function createKeyward(options: KeywardOptions): Keyward {
     // Without a hook, verify() is the bare pipeline: auditing costs nothing unless asked for.
     verify:
       emit === undefined
-        ? Object.assign((input: VerifyInput) => verifyRequest(rt, input), { [VERIFY_NOW]: (input: VerifyInput) => verifyNow(rt, input) })
+        ? withVerifyNow(
+            (input: VerifyInput) => verifyRequest(rt, input),
+            (input: VerifyInput) => verifyNow(rt, input),
+          )
         : async (input) => {
             const result = await verifyRequest(rt, input)
             if (!result.ok) {

@@ -11,23 +11,23 @@
  *   const entry = (yield cache.get(id)) as Entry // a value, or a promise of one
  *   return entry.name
  * }())
- * if (answer instanceof Promise) await answer
+ * if (isPromiseLike(answer)) await answer
  * ```
  */
 export function runMaybeSync<T>(steps: Generator<unknown, T, unknown>): T | Promise<T> {
   let step = steps.next()
   while (!step.done) {
-    if (step.value instanceof Promise) return continueAsync(steps, step.value)
+    if (isPromiseLike(step.value)) return continueAsync(steps, step.value)
     step = steps.next(step.value)
   }
   return step.value
 }
 
-async function continueAsync<T>(steps: Generator<unknown, T, unknown>, pending: Promise<unknown>): Promise<T> {
+async function continueAsync<T>(steps: Generator<unknown, T, unknown>, pending: PromiseLike<unknown>): Promise<T> {
   let waiting: unknown = pending
   for (;;) {
     let step: IteratorResult<unknown, T>
-    if (waiting instanceof Promise) {
+    if (isPromiseLike(waiting)) {
       let value: unknown
       try {
         value = await waiting
@@ -46,4 +46,21 @@ async function continueAsync<T>(steps: Generator<unknown, T, unknown>, pending: 
     if (step.done) return step.value
     waiting = step.value
   }
+}
+
+/**
+ * True for anything `await` would wait for: an object or function with a callable `then`. Not
+ * `instanceof Promise`: where the global Promise was replaced (zone.js, a Bluebird global) the
+ * engine's own promises fail that test, and a store's Bluebird promise never passes it.
+ *
+ * @example
+ * ```ts
+ * isPromiseLike(Promise.resolve(1)) // true
+ * isPromiseLike({ ok: true }) // false
+ * ```
+ */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
+  )
 }

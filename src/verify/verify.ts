@@ -16,7 +16,7 @@ import type { VerifyInput, VerifyResult } from './input.js'
 import { admit, hold, refuse, settle } from './lockout-steps.js'
 import type { Principal } from './principal.js'
 import { authorize } from './tail.js'
-import { runMaybeSync } from '../internal/maybe-sync.js'
+import { isPromiseLike, runMaybeSync } from '../internal/maybe-sync.js'
 
 export type { VerifyInput, VerifyResult } from './input.js'
 
@@ -47,7 +47,7 @@ function checkCredentialSource(input: VerifyInput): void {
 export function verifyRequest(rt: Runtime, input: VerifyInput): Promise<VerifyResult> {
   try {
     const result = verifyNow(rt, input)
-    return result instanceof Promise ? result : Promise.resolve(result)
+    return Promise.resolve(result)
   } catch (error) {
     return Promise.reject(error as Error)
   }
@@ -61,7 +61,7 @@ export function verifyRequest(rt: Runtime, input: VerifyInput): Promise<VerifyRe
  * @example
  * ```ts
  * const result = verifyNow(runtime, { headers, ip })
- * if (result instanceof Promise) await result
+ * const answer = await verifyNow(runtime, { headers, ip }) // a value at once, or a promise
  * ```
  */
 export function verifyNow(rt: Runtime, input: VerifyInput): VerifyResult | Promise<VerifyResult> {
@@ -100,7 +100,7 @@ function* pipeline(rt: Runtime, input: VerifyInput): Generator<unknown, VerifyRe
     // Lockout, first half: admission comes before the credential is looked at, so that no answer
     // depends on whether it is right.
     const admission = admit(rt, client, now)
-    const admitted = (admission instanceof Promise ? yield admission : admission) as Awaited<typeof admission>
+    const admitted = (isPromiseLike(admission) ? yield admission : admission) as Awaited<typeof admission>
     if (typeof admitted !== 'boolean') return admitted
     let held = admitted
 
@@ -111,7 +111,7 @@ function* pipeline(rt: Runtime, input: VerifyInput): Generator<unknown, VerifyRe
       if (parsed !== null) {
         const found = rt.cache.get(parsed.keyId, rt.loadKey, rt.buildKey)
         let entry: CachedKey | null
-        if (found instanceof Promise) {
+        if (isPromiseLike(found)) {
           held = hold(rt, client, held)
           entry = (yield found) as CachedKey | null
         } else {
@@ -134,7 +134,7 @@ function* pipeline(rt: Runtime, input: VerifyInput): Generator<unknown, VerifyRe
     if (principal === null) return (yield refuse(rt, 'invalid_token', client, now, undefined, held)) as VerifyResult
     // The shared tail: lockout (the attempt settled or counted) → project → origin/IP → scopes and quota → attach.
     const decided = authorize(rt, input, client, now, held, principal)
-    return (decided instanceof Promise ? yield decided : decided) as VerifyResult
+    return (isPromiseLike(decided) ? yield decided : decided) as VerifyResult
   } catch (cause) {
     // Fail closed: whatever broke (store, limiter, a bug), the answer is a refusal.
     return { ok: false, error: new KeywardError('store_unavailable', { cause, retryAfter: 1 }) }

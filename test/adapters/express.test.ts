@@ -223,6 +223,22 @@ describe('Express specifics', () => {
     const spied = { ...kw, verify: (input: Parameters<typeof kw.verify>[0]) => (wrapped++, kw.verify(input)) }
     await new Promise<void>((resolve) => authenticate(spied)(request(), res, () => resolve()))
     expect(wrapped).toBe(1)
+    // Wrappers that carry the original's properties (a test spy, a Proxy) too: their refusal stands.
+    const refusal = await kw.verify({ headers: {} })
+    for (const deny of [
+      new Proxy(kw.verify, { apply: () => Promise.resolve(refusal) }),
+      Object.assign(() => Promise.resolve(refusal), kw.verify),
+    ]) {
+      const outcome = await new Promise<string>((resolve) => {
+        const refusing = {
+          ...res,
+          headersSent: false,
+          status: (code: number) => (resolve(`refused ${code}`), { set: () => ({ send: () => {} }) }),
+        } as unknown as express.Response
+        authenticate({ ...kw, verify: deny } as typeof kw)(request(), refusing, () => resolve('passed'))
+      })
+      expect(outcome).toBe('refused 401')
+    }
   })
 
   it('does not write after another middleware already answered (a timeout): no crash, the refusal is dropped', async () => {

@@ -80,4 +80,15 @@ describe('runMaybeSync', () => {
     ).rejects.toBe(boom)
     expect(cleaned).toBe(true)
   })
+
+  it('waits for any thenable, as await does (a Bluebird promise, a promise of a replaced global Promise)', async () => {
+    const thenable = { then: (resolve: (value: string) => void) => resolve('from a thenable') }
+    const answer = runMaybeSync(
+      (function* () {
+        return (yield thenable) as string
+      })(),
+    )
+    expect(answer).toBeInstanceOf(Promise)
+    await expect(answer).resolves.toBe('from a thenable')
+  })
 })

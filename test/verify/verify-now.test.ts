@@ -3,15 +3,15 @@
  * framework's next() runs in the request's own turn: the same answers as verify(), a promise
  * only where something has to wait, and never on a verify() replaced by a wrapper.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { MemoryRateLimiter, type RateLimiter, type VerifyInput, type VerifyResult } from '../../src/index.js'
-import { VERIFY_NOW, type VerifyWithNow } from '../../src/internal/verify-now.js'
+import { verifyNowOf } from '../../src/internal/verify-now.js'
 import { instrumentKeyward } from '../../src/otel.js'
 import { setup } from '../support/setup.js'
 
-const nowOf = (verify: unknown) => (verify as VerifyWithNow)[VERIFY_NOW]
+const nowOf = verifyNowOf
 
-describe('VERIFY_NOW', () => {
+describe("verify()'s synchronous twin", () => {
   it('answers a cached key at once, with no promise; a first lookup of the store as a promise', async () => {
     const { kw, mint, bearer } = setup()
     const { key } = await mint({ scopes: ['read'], rateLimit: { limit: 100, windowMs: 60_000 } })
@@ -76,10 +76,36 @@ describe('VERIFY_NOW', () => {
     }
   })
 
+  it("a store whose lookups return another library's promise (a thenable) is read, not taken for the record", async () => {
+    const { kw, mint, bearer, store } = setup()
+    const { key } = await mint()
+    const findById = store.findById.bind(store)
+    store.findById = (id: string) => {
+      const native = findById(id)
+      return { then: (resolve: never, reject: never) => native.then(resolve, reject) } as unknown as ReturnType<typeof findById>
+    }
+    const first = await kw.verify({ headers: bearer(key) })
+    expect(first.ok).toBe(true)
+  })
+
   it('throws a wrong call synchronously (the application’s bug), where verify() rejects', async () => {
     const { kw } = setup()
     expect(() => nowOf(kw.verify)!({ headers: null } as never)).toThrow(TypeError)
     await expect(kw.verify({ headers: null } as never)).rejects.toThrow(TypeError)
+  })
+
+  it('is never the twin of a spy, a Proxy or a copy: what wraps verify() is what is called', () => {
+    const { kw } = setup()
+    const original = kw.verify
+    // A Proxy reads the target's properties, Object.assign copies them, vi.spyOn copies them too.
+    expect(nowOf(new Proxy(original, {}))).toBeUndefined()
+    expect(nowOf(Object.assign((input: VerifyInput) => original(input), original))).toBeUndefined()
+    const spy = vi.spyOn(kw, 'verify')
+    expect(nowOf(kw.verify)).toBeUndefined()
+    spy.mockRestore()
+    expect(nowOf(kw.verify)).toBeTypeOf('function')
+    // Not enumerable: a spread of the function's properties carries nothing.
+    expect(Object.getOwnPropertySymbols({ ...original })).toEqual([])
   })
 
   it('is not there when verify() does more than the pipeline (onEvent) or was replaced (telemetry)', () => {
