@@ -80,10 +80,11 @@ describe("verify()'s synchronous twin", () => {
     const { kw, mint, bearer, store } = setup()
     const { key } = await mint()
     const findById = store.findById.bind(store)
-    store.findById = (id: string) => {
-      const native = findById(id)
-      return { then: (resolve: never, reject: never) => native.then(resolve, reject) } as unknown as ReturnType<typeof findById>
-    }
+    // Like Bluebird's: then() answers another thenable of its own kind, never a native promise.
+    const foreign = <T>(promise: Promise<T>): PromiseLike<T> => ({
+      then: (resolve, reject) => foreign(promise.then(resolve, reject)) as never,
+    })
+    store.findById = (id: string) => foreign(findById(id)) as unknown as ReturnType<typeof findById>
     const first = await kw.verify({ headers: bearer(key) })
     expect(first.ok).toBe(true)
   })
