@@ -24,19 +24,12 @@
  */
 import Fastify from 'fastify'
 import fastifyKeyward, { authenticate } from '../adapters/fastify.js'
-import { createKeyward } from '../src/index.js'
-import { createFloor, fastifyFloorHook } from './floor.js'
+import { benchKeyward, createFloor, fastifyFloorHook } from './floor.js'
 
 const [guard = 'keyward', n = '20000', w = '5000'] = process.argv.slice(2)
 if (guard !== 'keyward' && guard !== 'floor') throw new Error(`guard must be keyward or floor, not ${guard}`)
 
-const kw = createKeyward({ prefix: 'bsk' })
-const { key } = await kw.keys.create({
-  name: 'bench',
-  orgId: 'org_1',
-  projects: ['bench'],
-  rateLimit: [{ limit: 1_000_000_000, windowMs: 3_600_000 }],
-})
+const { kw, key } = await benchKeyward()
 
 const app = Fastify()
 await app.register(fastifyKeyward)

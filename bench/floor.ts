@@ -7,6 +7,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { createKeyward, type Keyward } from '../src/index.js'
 
 /** Who a key belongs to, with what the floor checks and counts. */
 export interface Owner {
@@ -68,4 +69,16 @@ export function fastifyFloorHook(
     request.owner = owner
     done()
   }
+}
+
+/** keyward as the HTTP benchmarks run it (in-memory defaults), with the rate-limited key they present. */
+export async function benchKeyward(): Promise<{ kw: Keyward; key: string }> {
+  const kw = createKeyward({ prefix: 'bsk' })
+  const { key } = await kw.keys.create({
+    name: 'bench',
+    orgId: 'org_1',
+    projects: ['bench'],
+    rateLimit: [{ limit: 1_000_000_000, windowMs: 3_600_000 }],
+  })
+  return { kw, key }
 }

@@ -32,21 +32,14 @@ import { authenticate as expressAuthenticate } from '../adapters/express.js'
 import fastifyKeyward, { authenticate as fastifyAuthenticate } from '../adapters/fastify.js'
 import { authenticate as honoAuthenticate } from '../adapters/hono.js'
 import { authenticate as koaAuthenticate } from '../adapters/koa.js'
-import { createKeyward } from '../src/index.js'
-import { createFloor, fastifyFloorHook, FLOOR_POLICY, type Owner } from './floor.js'
+import { benchKeyward, createFloor, fastifyFloorHook, FLOOR_POLICY, type Owner } from './floor.js'
 
 const [framework, guardList] = process.argv.slice(2)
 const guards = (guardList ?? '').split(',')
 const secretText = 'a-bench-secret-of-at-least-32-bytes!'
 const secret = utf8ToBytes(secretText)
 
-const kw = createKeyward({ prefix: 'bsk' })
-const { key } = await kw.keys.create({
-  name: 'bench',
-  orgId: 'org_1',
-  projects: ['bench'],
-  rateLimit: [{ limit: 1_000_000_000, windowMs: 3_600_000 }],
-})
+const { kw, key } = await benchKeyward()
 // A key without a rate limit of its own: no RateLimit headers to add to the response.
 const { key: unlimitedKey } = await kw.keys.create({ name: 'bench, no limit', orgId: 'org_1', projects: ['bench'] })
 const token = await new SignJWT({ org: 'org_1' })
