@@ -8,7 +8,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,16 +17,9 @@ import { RedisRateLimiter } from '../src/limiters/redis-rate-limiter.js'
 import { RedisTokenStore } from '../src/stores/redis-token-store.js'
 import type { KeyRecord } from '../src/types.js'
 import { emit, measure, median, smoke, type Row } from './harness.js'
+import { freePort } from '../scripts/free-port.js'
 
 const SCRIPT = fileURLToPath(new URL('../scripts/redis-cluster.sh', import.meta.url))
-
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 const port = await freePort()
 const single = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {

@@ -16,13 +16,13 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import Redis from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { RedisRateLimiter } from '../src/limiters/redis-rate-limiter.js'
+import { freePort } from '../scripts/free-port.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -41,14 +41,6 @@ const { values: flags } = parseArgs({
 })
 const checks = Number(flags.checks)
 const warmup = Number(flags.warmup)
-
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as AddressInfo
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 async function startServer(callgrind: boolean): Promise<{ url: string; child: ChildProcess; dir: string }> {
   const port = await freePort()

@@ -16,10 +16,10 @@
  * ```
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { createServer } from 'node:net'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './free-port.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 // Inside the package, so that `keyward` resolves to this package by self-reference.
@@ -62,17 +62,6 @@ function docs(): string[] {
         .map((f) => join('docs', f))
     : []
   return ['README.md', ...pages.sort()]
-}
-
-/** A port nothing listens on right now (other engineers' servers may hold 3000). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** Starts a server block, waits for its curl line, checks 200 with the key and 401 without. */

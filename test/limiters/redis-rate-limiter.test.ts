@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -21,6 +21,7 @@ import { describeRateLimiterConformance } from '../../testing/index.js'
 import { CPU_BOUND } from '../support/budget.js'
 import { openRedisClient, type OpenedRedisClient } from '../support/redis-clients.js'
 import { deleteKeys } from '../stores/redis-harness.js'
+import { freePort } from '../../scripts/free-port.js'
 
 const HOST = REDIS.host
 const PORT = REDIS.port
@@ -819,14 +820,6 @@ describe.skipIf(!hasRedisServer)('RedisRateLimiter on redis-server processes of 
       probe.once('error', () => resolve(false))
       probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
     })
-  }
-
-  async function freePort(): Promise<number> {
-    const probe = createServer()
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-    const { port } = probe.address() as AddressInfo
-    await new Promise((resolve) => probe.close(resolve))
-    return port
   }
 
   /** A port whose cluster bus port (port + 10000) is free as well. */

@@ -6,27 +6,16 @@
  */
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { assert, report, runChecks, type Check, type CheckResult } from './checks.js'
 import { FETCH_BASE } from './fetch-checks.js'
 import { httpChecks } from './http-checks.js'
+import { freePort } from '../../scripts/free-port.js'
 
 const workerd = process.argv[2]
 if (workerd === undefined) throw new Error('usage: node workerd-driver.js <workerd binary>')
 const here = dirname(fileURLToPath(import.meta.url))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 const port = await freePort()
 const config = join(here, 'workerd.capnp')
