@@ -176,7 +176,15 @@ for (const framework of frameworks) {
       extra: { 'rounds (req/s)': smoke ? 'smoke' : perCase[i]!.map((v) => fmt(v.reqPerSec)).join(' / ') },
     })
     // Requests per second of server CPU: what one core given to the server alone would serve.
-    cpuRows.push({ name: c.label, value: 1e6 / cpuPerRequest[i]!, extra: { 'server CPU µs/request': cpuPerRequest[i]! } })
+    // Every round beside the median, in the order run: a row that drifts as the run goes on shows here.
+    cpuRows.push({
+      name: c.label,
+      value: 1e6 / cpuPerRequest[i]!,
+      extra: {
+        'server CPU µs/request': cpuPerRequest[i]!,
+        'rounds (µs/request)': smoke ? 'smoke' : perCase[i]!.map((v) => v.cpuUsPerRequest.toFixed(0)).join(' / '),
+      },
+    })
   }
   const title = rows[0]!.name.split(':')[0]!
   tables.push({
@@ -190,7 +198,7 @@ for (const framework of frameworks) {
     title: `${title}: requests per second of server CPU`,
     unit: 'req/CPU-s',
     reference: cpuRows[0]!.name,
-    columns: ['server CPU µs/request'],
+    columns: ['server CPU µs/request', 'rounds (µs/request)'],
     rows: cpuRows,
   })
   const cpu = (guard: string) => cpuRows[cases.filter((c) => c.framework === framework).findIndex((c) => c.guard === guard)]!.value
