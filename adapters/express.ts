@@ -14,7 +14,7 @@
  * })
  * ```
  */
-import type { Request, RequestHandler, Response } from 'express'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import {
   createClientIpResolver,
   createManagementHandler,
@@ -34,6 +34,7 @@ import {
   createScopeGuard,
   guardFrom,
   guardResponse,
+  handOff,
   land,
   LANDING_OPTIONS,
   nodeHeaders,
@@ -122,7 +123,9 @@ function send(res: Response, { status, headers, body }: ErrorResponse): void {
  * error's status, headers and `application/problem+json` body, and no later handler runs.
  * A CORS preflight passes untouched, with no `req.auth`: a handler mounted for every method
  * (`app.use`, `app.all`) must not assume it on OPTIONS. Errors thrown by `project` or `onError`,
- * or while writing the response (an `onError` header value Node refuses), go to `next(err)`. If
+ * or while writing the response (an `onError` header value Node refuses), go to `next(err)`, and
+ * so does a throw out of `next()` itself (a connect-style host that runs the next handler inside
+ * `next()` without catching it), once, even after an await: never an unhandled rejection. If
  * another middleware (a timeout) already sent the response, nothing more is written: a refusal
  * ends there, a success still runs the next handler.
  *
@@ -143,22 +146,18 @@ export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions):
   const as = options?.as ?? 'auth'
   return (req, res, next) => {
     // Through into(): a cached key is answered at once, so next() runs in this same turn (a
-    // promise first costs Express a few µs a request). A throw while landing or writing reaches
-    // next(err); next() itself is called outside the try, once.
+    // promise first costs Express a few µs a request). A throw while landing or writing, or from
+    // next() itself (a connect-style host that does not catch its handlers' throws), reaches
+    // next(err) once, through into()'s fail: never an unhandled rejection, never a second pass.
     decide.into(
       req,
       (decision) => {
-        try {
-          if (!decision.ok) return send(res, decision.response)
-          if (decision.auth !== undefined) {
-            if (as === 'auth') (req as KeywardRequest).auth = decision.auth
-            else land(req as unknown as Record<string, unknown>, as, decision.auth, 'req')
-          }
-          if (!res.headersSent) for (const name in decision.headers) res.setHeader(name, decision.headers[name]!)
-        } catch (error) {
-          next(asError(error))
-          return
+        if (!decision.ok) return send(res, decision.response)
+        if (decision.auth !== undefined) {
+          if (as === 'auth') (req as KeywardRequest).auth = decision.auth
+          else land(req as unknown as Record<string, unknown>, as, decision.auth, 'req')
         }
+        if (!res.headersSent) for (const name in decision.headers) res.setHeader(name, decision.headers[name]!)
         next()
       },
       (reason) => next(asError(reason)),
@@ -166,14 +165,18 @@ export function authenticate(kw: Keyward, options?: ExpressAuthenticateOptions):
   }
 }
 
+/** The error path of a middleware's `next`, for handOff(). */
+const failTo =
+  (next: NextFunction) =>
+  (reason: unknown): void =>
+    next(asError(reason))
+
 // A synchronous guard as middleware: next() when it passes, else its refusal.
 function guard(check: (request: Request, found: unknown) => KeywardError | undefined, from: string): RequestHandler {
   return (req, res, next) => {
     const error = check(req, (req as unknown as Record<string, unknown>)[from])
     if (error === undefined) return next()
-    guardResponse(error, req)
-      .then((response) => send(res, response))
-      .catch((reason: unknown) => next(asError(reason)))
+    handOff(guardResponse(error, req), (response) => send(res, response), failTo(next))
   }
 }
 
@@ -225,9 +228,12 @@ export function requireProject(getProjectId: ProjectResolver<Request>, options?:
   const check = createProjectGuard(getProjectId, read)
   const from = guardFrom(options, 'requireProject()')
   return (req, res, next) => {
-    check(req, (req as unknown as Record<string, unknown>)[from])
-      .then((error) => (error === undefined ? next() : guardResponse(error, req).then((response) => send(res, response))))
-      .catch((reason: unknown) => next(asError(reason)))
+    const fail = failTo(next)
+    handOff(
+      check(req, (req as unknown as Record<string, unknown>)[from]),
+      (error) => (error === undefined ? next() : handOff(guardResponse(error, req), (response) => send(res, response), fail)),
+      fail,
+    )
   }
 }
 
@@ -277,7 +283,7 @@ export function managementRouter(kw: Keyward, options: ExpressManagementOptions 
   return (req, res, next) => {
     if (!ownsPath(req.path)) return next()
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : ''
-    handle({
+    const answer = handle({
       method: req.method,
       path: req.path,
       query,
@@ -287,7 +293,6 @@ export function managementRouter(kw: Keyward, options: ExpressManagementOptions 
       url: read.url(req),
       ...bodyOf(req),
     })
-      .then((response) => send(res, response))
-      .catch((reason: unknown) => next(asError(reason)))
+    handOff(answer, (response) => send(res, response), failTo(next))
   }
 }

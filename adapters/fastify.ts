@@ -49,6 +49,7 @@ import {
   createScopeGuard,
   guardFrom,
   guardResponse,
+  handOff,
   land,
   LANDING_OPTIONS,
   nodeHeaders,
@@ -200,18 +201,12 @@ export function authenticate<RouteGeneric extends RouteGenericInterface = RouteG
   // A callback hook, not an async one: Fastify then chains no promise of its own after ours.
   return (request, reply, done) => {
     needsDone(done)
+    // A throw while landing or sending, or from done() itself, reaches done(err) once through
+    // into()'s fail: never an unhandled rejection when the decision came after an await.
     decide.into(
       request as FastifyRequest,
       (decision) => {
-        let proceed: boolean
-        try {
-          proceed = settle(request as FastifyRequest, reply as FastifyReply, decision, as)
-        } catch (error) {
-          failed(done)(error)
-          return
-        }
-        // Outside the try: done() runs the rest of the chain, whose throws are not this hook's.
-        if (proceed) done()
+        if (settle(request as FastifyRequest, reply as FastifyReply, decision, as)) done()
       },
       failed(done),
     )
@@ -254,13 +249,7 @@ function failed(done: HookHandlerDoneFunction): (reason: unknown) => void {
 
 /** Sends a guard's refusal, shaped by the onError of the authenticate() before it; done only on a throw. */
 function refuse(request: FastifyRequest, reply: FastifyReply, error: KeywardError, done: HookHandlerDoneFunction): void {
-  guardResponse(error, request).then((response) => {
-    try {
-      send(reply, response)
-    } catch (thrown) {
-      failed(done)(thrown)
-    }
-  }, failed(done))
+  handOff(guardResponse(error, request), (response) => send(reply, response), failed(done))
 }
 
 // A synchronous guard as a hook: done() at once when it passes, else its refusal.
@@ -330,10 +319,15 @@ export function requireProject<RouteGeneric extends RouteGenericInterface = Rout
   const from = guardFrom(options, 'requireProject()')
   return (request, reply, done) => {
     needsDone(done)
-    check(request as FastifyRequest, landedAuth(request as FastifyRequest, from)).then((error) => {
-      if (error === undefined) done()
-      else refuse(request as FastifyRequest, reply as FastifyReply, error, done)
-    }, failed(done))
+    // A throw from done() goes to done(err), once; never an unhandled rejection.
+    handOff(
+      check(request as FastifyRequest, landedAuth(request as FastifyRequest, from)),
+      (error) => {
+        if (error === undefined) done()
+        else refuse(request as FastifyRequest, reply as FastifyReply, error, done)
+      },
+      failed(done),
+    )
   }
 }
 

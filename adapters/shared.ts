@@ -320,9 +320,14 @@ const hooks = new WeakMap<object, ErrorHook<never>>()
 
 /**
  * The per-request decision `createAuthenticator` returns: call it for a promise of the decision, or
- * hand the decision to a callback with `into(request, next, fail)`, one promise fewer (Fastify's
- * callback hooks). `into` calls exactly one of `next` and `fail`, once; `fail` gets whatever was
- * thrown, even a falsy value.
+ * hand the decision to a callback with `into(request, next, fail)`, one promise fewer (Express's
+ * and Fastify's callback middleware). `into` calls `next` once with the decision, or `fail` once
+ * with whatever was thrown (even a falsy value). A throw from `next` itself (landing the auth,
+ * writing the refusal, or the framework's `next()`/`done()` running the rest of the chain in a host
+ * that does not catch its handlers' throws) goes to `fail`, once, as Express's router treats a
+ * throwing handler: so `next` must not call the framework's error path itself. When the decision
+ * came after an await there is no caller left to throw to: a throw from `fail` is then dropped,
+ * where it would otherwise be an unhandled rejection, which ends a Node process.
  *
  * @example
  * ```ts
@@ -418,6 +423,37 @@ export function createAuthenticator<Request extends object>(
       return Promise.reject(error as Error)
     }
   }
+  // Hands the decision on; `late` when it came after an await (see Authenticator.into).
+  const handOn = (decision: Decision, next: (decision: Decision) => void, fail: (error: unknown) => void, late: boolean): void => {
+    try {
+      next(decision)
+    } catch (error) {
+      if (late) failLater(fail, error)
+      else fail(error)
+    }
+  }
+  const onResult = (
+    request: Request,
+    result: VerifyResult,
+    next: (decision: Decision) => void,
+    fail: (error: unknown) => void,
+    late: boolean,
+  ): void => {
+    let decision: Decision | Promise<Decision>
+    try {
+      decision = conclude(request, result)
+    } catch (error) {
+      if (late) failLater(fail, error)
+      else fail(error)
+      return
+    }
+    if (isPromiseLike(decision))
+      Promise.resolve(decision).then(
+        (concluded) => handOn(concluded, next, fail, true),
+        (error: unknown) => failLater(fail, error),
+      )
+    else handOn(decision, next, fail, late)
+  }
   const into: Authenticator<Request>['into'] = (request, next, fail) => {
     let started: Promise<VerifyResult> | VerifyResult | Decision
     try {
@@ -426,24 +462,44 @@ export function createAuthenticator<Request extends object>(
       fail(error)
       return
     }
-    if (started === PASS) return next(PASS)
-    const onResult = (result: VerifyResult): void => {
-      let decision: Decision | Promise<Decision>
-      try {
-        decision = conclude(request, result)
-      } catch (error) {
-        fail(error)
-        return
-      }
-      // Outside the try: a throw from next() is the framework's, never a second callback.
-      if (isPromiseLike(decision)) Promise.resolve(decision).then(next, fail)
-      else next(decision)
-    }
+    if (started === PASS) return handOn(PASS, next, fail, false)
     // An answer at once (a cached key): next() in this same turn, no promise.
-    if (isPromiseLike(started)) Promise.resolve(started).then((result) => onResult(result as VerifyResult), fail)
-    else onResult(started as VerifyResult)
+    if (isPromiseLike(started))
+      Promise.resolve(started).then(
+        (result) => onResult(request, result as VerifyResult, next, fail, true),
+        (error: unknown) => failLater(fail, error),
+      )
+    else onResult(request, started as VerifyResult, next, fail, false)
   }
   return Object.assign(decide, { into })
+}
+
+/**
+ * Calls the framework's error path after an await. Nothing is left to take a throw from it (the
+ * framework's own error handler failing): it is dropped, since a rejection nobody handles ends a
+ * Node process, and one request must not be able to do that.
+ */
+function failLater(fail: (error: unknown) => void, error: unknown): void {
+  try {
+    fail(error)
+  } catch {
+    // Dropped: see above.
+  }
+}
+
+/**
+ * Hands a promise's outcome to a framework's callbacks: `onValue(value)`, or `fail(reason)` when
+ * the promise rejects or `onValue` throws (the framework's `next()` running the rest of the chain
+ * in a host that does not catch its handlers' throws), once. A throw from `fail` is dropped, never
+ * an unhandled rejection. So `onValue` must not call the error path itself.
+ *
+ * @example
+ * ```ts
+ * handOff(guardResponse(error, req), (response) => send(res, response), (reason) => next(asError(reason)))
+ * ```
+ */
+export function handOff<T>(promise: Promise<T>, onValue: (value: T) => void, fail: (reason: unknown) => void): void {
+  promise.then(onValue).then(undefined, (reason: unknown) => failLater(fail, reason))
 }
 
 /**
