@@ -56,6 +56,48 @@ export interface GrantCeilingOptions {
   restrictionMode?: RestrictionMode
 }
 
+const isStringList = (value: unknown): boolean => Array.isArray(value) && value.every((entry) => typeof entry === 'string')
+
+/**
+ * `caller`, checked to be an AuthContext the ceiling can judge, as `kw.verify()` returns it. An
+ * `api_key` caller must carry its key's record (`key`: the expiry, addresses, origins and credits
+ * that bound it): TypeScript forbids building one without, plain JavaScript does not, and without
+ * it the caller would be judged unrestricted. Anything else is a TypeError, thrown before any
+ * store call. A TypeError rather than a 403: the context is a bug in the app that built it, which
+ * a 403 would pass off as a permission the caller lacks; through the management routes it is a
+ * 500, and nothing is stored either way.
+ *
+ * @example
+ * ```ts
+ * checkCaller(result.auth) // as verify() returned it: fine
+ * checkCaller({ type: 'api_key', keyId, org, scopes, projects, environment }) // TypeError: no `key`
+ * ```
+ */
+export function checkCaller(caller: unknown): AuthContext {
+  const fail = (what: string): never => {
+    throw new TypeError(
+      `keyward: the caller (context.auth) ${what}: pass the auth kw.verify() returned, or no auth to act as the app itself`,
+    )
+  }
+  if (caller === null || typeof caller !== 'object') return fail('must be an AuthContext')
+  const { type, key } = caller as { type?: unknown; key?: unknown }
+  if (type === 'jwt') return caller as AuthContext
+  if (type !== 'api_key') return fail(`has an unknown type ${JSON.stringify(type)}`)
+  if (key === null || typeof key !== 'object') return fail("is an API key without its key's record (auth.key)")
+  const { expiresAt, allowedIps, allowedOrigins, credits } = key as Record<string, unknown>
+  if (!(expiresAt === null || (expiresAt instanceof Date && Number.isFinite(expiresAt.getTime()))))
+    fail('has an auth.key.expiresAt that is neither a Date nor null')
+  if (!isStringList(allowedIps) || !isStringList(allowedOrigins)) fail('has no auth.key.allowedIps or allowedOrigins lists')
+  if (credits === undefined || (credits !== null && typeof credits !== 'object')) fail('has no auth.key.credits (null for none)')
+  return caller as AuthContext
+}
+
+/** The verified caller of a change, checked (see {@link checkCaller}); undefined when the app acts on its own. */
+function verifiedCaller(context: ActionContext | undefined): AuthContext | undefined {
+  const caller = callerOf(context)
+  return caller === undefined ? undefined : checkCaller(caller)
+}
+
 /**
  * The projects `caller` may grant: its own, as verify() enforces them, unless the app answers
  * for a JWT caller. Throws a TypeError for an answer that is neither `'*'` nor a list of
@@ -96,6 +138,7 @@ export function grantCeilingIssues(
   expand: (granted: readonly string[]) => string[],
   options: GrantCeilingOptions = {},
 ): { missingScopes: string[]; issues: FieldIssue[] } {
+  checkCaller(caller)
   const issues: FieldIssue[] = []
   // Expanded again: an AuthContext built by hand may list only the granted scopes.
   const held = expand(caller.scopes)
@@ -107,14 +150,13 @@ export function grantCeilingIssues(
     if (outside.length > 0) issues.push({ field: 'projects', message: `the caller does not hold: ${outside.join(', ')}` })
   }
   // Only a key's expiry bounds its holder: a JWT's exp is a transport detail, minutes long.
-  const callerExpiry = caller.type === 'api_key' ? caller.key?.expiresAt : undefined
-  if (callerExpiry !== undefined && callerExpiry !== null) {
-    const limit = new Date(callerExpiry).getTime()
+  const callerExpiry = caller.type === 'api_key' ? caller.key.expiresAt : null
+  if (callerExpiry !== null) {
+    const limit = callerExpiry.getTime()
     if (target.expiresAt === null || !(target.expiresAt <= limit)) {
       issues.push({
         field: 'expiresAt',
-        message:
-          "must be set and no later than the caller's own expiry, " + (Number.isFinite(limit) ? new Date(limit).toISOString() : 'unknown'),
+        message: "must be set and no later than the caller's own expiry, " + new Date(limit).toISOString(),
       })
     }
   }
@@ -171,7 +213,7 @@ function refuse(missingScopes: readonly string[], issues: FieldIssue[]): void {
  * ```
  */
 export function enforceCreateCeiling(rt: Runtime, input: unknown, context: ActionContext | undefined): void {
-  const caller = callerOf(context)
+  const caller = verifiedCaller(context)
   if (caller === undefined) return
   const fields = validateKeyInput(input, 'create', { now: rt.now(), prefixes: rt.prefixes, environment: rt.environment })
   // Checked with the rest of the ceiling so a refusal names every field at once.
@@ -197,7 +239,7 @@ export function enforceCreateCeiling(rt: Runtime, input: unknown, context: Actio
 
 /** Whether the caller is a key that spends credits: metered itself, it may not meter others. */
 function callerSpendsCredits(caller: AuthContext): boolean {
-  return caller.type === 'api_key' && (caller.credits !== undefined || (caller.key?.credits ?? null) !== null)
+  return caller.type === 'api_key' && (caller.credits !== undefined || caller.key.credits !== null)
 }
 
 function creditCeilingIssues(caller: AuthContext, field: string, what: 'create' | 'unmetered' | 'change'): FieldIssue[] {
@@ -225,7 +267,7 @@ function creditCeilingIssues(caller: AuthContext, field: string, what: 'create' 
  * ```
  */
 export function enforceCreditCeiling(context: ActionContext | undefined, record: KeyRecord, action: 'change' | 'rotate' | 'empower'): void {
-  const caller = callerOf(context)
+  const caller = verifiedCaller(context)
   if (caller === undefined) return
   if (action === 'change') refuse([], creditCeilingIssues(caller, 'credits', 'change'))
   else if (activeCredits(record.credits) === null) refuse([], creditCeilingIssues(caller, 'credits', 'unmetered'))
@@ -256,7 +298,7 @@ export function enforceRecordCeiling(
   record: KeyRecord,
   patch?: Partial<Pick<KeyRecord, GrantField>>,
 ): void {
-  const caller = callerOf(context)
+  const caller = verifiedCaller(context)
   if (caller === undefined) return
   if (record.orgId !== caller.org) throw new KeywardError('not_found')
   const options: GrantCeilingOptions = {

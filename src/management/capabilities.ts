@@ -1,4 +1,4 @@
-import { grantableProjects } from '../keys/grant-ceiling.js'
+import { checkCaller, grantableProjects } from '../keys/grant-ceiling.js'
 import type { AuthContext } from '../types.js'
 import type { KeyFormField, ManagementAction, ManagementCall, ManagementCapabilities, ManagementOptions } from './types.js'
 
@@ -38,19 +38,21 @@ export async function computeCapabilities(
   options: Pick<ManagementOptions, 'authorize' | 'callerProjects' | 'capabilities' | 'csrfHeader'>,
 ): Promise<ManagementCapabilities> {
   const { authorize, callerProjects, capabilities, csrfHeader } = options
+  // An API-key caller without its key's record would show no expiry bound: a TypeError (500), as the ceiling refuses it.
+  checkCaller(auth)
   const actions: ManagementAction[] = []
   for (const action of ALL_ACTIONS) {
     const call: ManagementCall = { action, auth }
     if (authorize === undefined || (await authorize(auth, action, call)) === true) actions.push(action)
   }
   const projects = grantableProjects(auth, callerProjects !== undefined && auth.type === 'jwt' ? await callerProjects(auth) : undefined)
-  const expiry = auth.type === 'api_key' ? auth.key?.expiresAt : null
+  const expiry = auth.type === 'api_key' ? auth.key.expiresAt : null
   const computed: ManagementCapabilities = {
     actions,
     scopes: [...auth.scopes],
     projects: projects === '*' ? '*' : [...projects],
     environment: auth.environment,
-    maxExpiresAt: expiry === null || expiry === undefined ? null : new Date(expiry).toISOString(),
+    maxExpiresAt: expiry === null ? null : expiry.toISOString(),
     fields: [...ALL_FIELDS],
     csrfHeader: csrfHeader ?? null,
   }

@@ -324,6 +324,45 @@ describe('grant ceiling on kw.keys.* with the caller', () => {
   })
 })
 
+describe('grant ceiling: a caller context built by hand', () => {
+  it("an api_key caller without its key's record is a TypeError before anything is stored, never unrestricted", async () => {
+    // Held to one address and expiring: what verify()'s auth.key carries, and a hand-built context drops.
+    const { kw, mint, bearer } = setup()
+    const { key } = await mint({ name: 'Caller', scopes: ['admin'], allowedIps: ['10.0.0.1'], expiresAt: new Date(Date.UTC(2030, 0, 1)) })
+    const result = await kw.verify({ headers: bearer(key), ip: '10.0.0.1' })
+    if (!result.ok) throw new Error(result.error.code)
+    const auth = result.auth
+    const ids = async () => (await kw.keys.list({ orgId: 'org_1', includeRevoked: true })).map((k) => k.id).sort()
+    const target = await mint({ scopes: ['read'] })
+    const before = await ids()
+    const { key: _key, ...bare } = auth as AuthContext & { key: unknown }
+    const contexts: unknown[] = [
+      bare,
+      { ...bare, key: undefined },
+      { ...bare, key: null },
+      { ...bare, key: {} },
+      { ...bare, key: { ...auth.key, expiresAt: '2030-01-01T00:00:00.000Z' } },
+      { ...bare, key: { ...auth.key, allowedIps: undefined } },
+      { ...bare, key: { ...auth.key, credits: undefined } },
+      { ...bare, type: 'API_KEY' },
+      { ...bare, type: undefined },
+    ]
+    const wide = { name: 'x', orgId: 'org_1', projects: ['prod-site'], scopes: ['read'] }
+    for (const context of contexts) {
+      const caller = { auth: context as AuthContext }
+      await expect(kw.keys.create(wide, caller), JSON.stringify(context)).rejects.toThrow(TypeError)
+      await expect(kw.keys.create(wide, { actor: { type: 'app' }, ...caller })).rejects.toThrow(/context\.auth/)
+      await expect(kw.keys.update(target.info.id, { expiresAt: null }, caller)).rejects.toThrow(TypeError)
+      await expect(kw.keys.rotate(target.info.id, {}, caller)).rejects.toThrow(TypeError)
+    }
+    expect(await ids()).toEqual(before)
+    expect((await kw.keys.get(target.info.id))?.updatedAt.getTime()).toBe(target.info.updatedAt.getTime())
+    // The same caller as verify() returned it: held to its address and expiry (403), not unrestricted.
+    const held = await rejection(kw.keys.create(wide, { auth }))
+    expect(fields(held)).toEqual(['allowedIps', 'expiresAt'])
+  })
+})
+
 describe('grant ceiling under concurrency', () => {
   // The check and the write must see the same record: a key raised to admin between a weaker
   // caller's check and its write must make that write lose and the retry refuse it.
