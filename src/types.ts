@@ -206,7 +206,11 @@ export interface ApiKeyAuthContext extends AuthContextBase {
   type: 'api_key'
   /** The key id: 8 base62 characters, not secret. */
   keyId: string
-  /** The key's stored information (never its secret or hash). */
+  /**
+   * The key's stored information (never its secret or hash). Frozen and shared by the requests
+   * made with this key while it is cached; its Dates are built afresh on each read, so a handler
+   * that changes one (`setTime()`) changes nothing another request or keyward sees.
+   */
   key: KeyInfo
   /** For a key with credits: its balance after this request. Absent for a key without credits. */
   credits?: number

@@ -25,7 +25,7 @@ export interface CachedKey extends Principal {
   place: PlaceRules
   /** The quota in force: the key's own rules, else the server default, and its policy header. */
   quota: Quota
-  /** Shared, frozen auth context handed to every request made with this key. */
+  /** Shared, frozen auth context handed to every request made with this key (its `key`'s Dates fresh on each read). */
   auth: AuthContext
 }
 
@@ -100,15 +100,54 @@ class ApiKeyAuth {
 
   static {
     // Built on first read: most requests never look. Shared by every request with this key while
-    // cached, so deeply frozen. (A private field stays writable on a frozen object.) With credits,
-    // the balance shown is this request's.
+    // cached, so deeply frozen, its Dates read afresh (see withFreshDates). (A private field stays
+    // writable on a frozen object.) With credits, the balance shown is this request's.
     readKey = function (this: ApiKeyAuth) {
       if (this.#info !== undefined) return this.#info
       const info = toKeyInfo(this.#record)
       if (this.credits !== undefined) info.credits = creditsInfo(this.#record.credits, this.credits)
-      return (this.#info = deepFreeze(info))
+      return (this.#info = deepFreeze(withFreshDates(info, this.#record)))
     }
   }
+}
+
+// Where a key's info view keeps the record its Dates are read from: a non-enumerable symbol, so
+// JSON, spreads and comparisons see the fields alone.
+const RECORD = Symbol('keyward.record')
+type DateField = 'expiresAt' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'revokedAt'
+type View = { [RECORD]: KeyRecord }
+const dateGetter = (field: DateField) =>
+  function (this: View): Date | null {
+    const ms = this[RECORD][field]
+    return ms === null ? null : new Date(ms)
+  }
+// One getter per field for every key: objects built the same way then share one hidden class
+// (a getter per object would cost a closure and a hidden class each).
+const DATE_GETTERS: Readonly<Record<string, () => Date | null>> = {
+  expiresAt: dateGetter('expiresAt'),
+  createdAt: dateGetter('createdAt'),
+  updatedAt: dateGetter('updatedAt'),
+  lastUsedAt: dateGetter('lastUsedAt'),
+  revokedAt: dateGetter('revokedAt'),
+}
+
+/**
+ * The info with its Dates as getters that build a new Date on each read, fields in the same
+ * order. Freezing cannot protect a Date (`setTime()` works on a frozen one), and this info is
+ * shared by every request with the key while it is cached: a handler that changed
+ * `auth.key.expiresAt` would have changed it for the others, and for the grant ceiling of a
+ * management call made with the key. Only a read of `auth.key` (built once per cache entry) pays
+ * for it; verify() never reads these Dates: its expiry and revocation checks read the record's numbers.
+ */
+function withFreshDates(info: KeyInfo, record: KeyRecord): KeyInfo {
+  const view = {} as Record<string, unknown> & View
+  Object.defineProperty(view, RECORD, { value: record })
+  for (const field in info) {
+    const get = DATE_GETTERS[field]
+    if (get === undefined) view[field] = info[field as keyof KeyInfo]
+    else Object.defineProperty(view, field, { get, enumerable: true })
+  }
+  return view as unknown as KeyInfo
 }
 
 /**

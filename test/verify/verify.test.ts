@@ -36,6 +36,33 @@ describe('verify: success', () => {
     for (const part of [r.auth.key, r.auth.key?.metadata, r.auth.key?.projects, r.auth.scopes]) expect(Object.isFrozen(part)).toBe(true)
   })
 
+  it("auth.key's Dates are each read's own: changing one changes nothing for other requests, the ceiling or the expiry", async () => {
+    const { kw, mint, bearer, clock } = setup()
+    const day = 86_400_000
+    const { key, info } = await mint({ scopes: ['admin'], expiresAt: new Date(clock.now() + day) })
+    const first = ok(await kw.verify({ headers: bearer(key) }))
+    const second = ok(await kw.verify({ headers: bearer(key) }))
+    const far = Date.UTC(2100, 0, 1)
+    for (const field of ['expiresAt', 'createdAt', 'updatedAt'] as const) first.auth.key![field]!.setTime(far)
+    for (const auth of [first.auth, second.auth]) {
+      expect(auth.key?.expiresAt?.getTime()).toBe(info.expiresAt!.getTime())
+      expect(auth.key?.createdAt.getTime()).toBe(info.createdAt.getTime())
+      expect(auth.key?.updatedAt.getTime()).toBe(info.updatedAt.getTime())
+    }
+    // JSON and copies still see plain values.
+    expect(JSON.parse(JSON.stringify(second.auth.key)).expiresAt).toBe(info.expiresAt!.toISOString())
+    expect({ ...second.auth.key }.expiresAt).toEqual(info.expiresAt)
+    // The grant ceiling reads the caller's real expiry: no key outlives it.
+    const later = kw.keys.create(
+      { name: 'x', orgId: 'org_1', projects: ['prod-site'], expiresAt: new Date(far - 1) },
+      { auth: second.auth },
+    )
+    await expect(later).rejects.toMatchObject({ status: 403, errors: [{ field: 'expiresAt' }] })
+    // Nor does verify() read them: the key expires when it does.
+    clock.advance(day)
+    expect(refused(await kw.verify({ headers: bearer(key) })).code).toBe('invalid_token')
+  })
+
   it('reads X-API-Key and api-key as well as Authorization, from Headers or a record', async () => {
     const { kw, mint } = setup()
     const { key } = await mint()
