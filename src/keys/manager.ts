@@ -4,7 +4,7 @@ import { enforceCreateCeiling, enforceCreditCeiling, enforceRecordCeiling } from
 import { digestToHex } from './hashing.js'
 import { validateKeyInput, type CreateKeyInput, type UpdateKeyInput } from './input.js'
 import { creditsInfo, toKeyInfo } from './info.js'
-import { activeCredits } from '../limiters/credits.js'
+import { activeCredits, BALANCE_OVERFLOW } from '../limiters/credits.js'
 import { keySettings } from './record-codec.js'
 import type { SettingField } from './record-fields.js'
 import { generateKey } from './format.js'
@@ -116,8 +116,10 @@ export interface KeyManager {
   get(id: string, options?: GetKeyOptions): Promise<KeyInfo | null>
   /**
    * `{ credits: { remaining, refill? } }` sets a new balance; `{ credits: { add } }` tops it up
-   * atomically in the limiter (a 503 may or may not have added: read the balance before retrying);
-   * `{ credits: null }` removes them. The info answered shows the live balance when credits changed.
+   * atomically in the limiter, alone with no record write (a 503 may or may not have added: read
+   * the balance before retrying; one that would take the balance past 2^53 − 1 is 400 `validation_failed` with nothing
+   * added or written, see docs/credits.md); `{ credits: null }` removes them. The info answered
+   * shows the live balance when credits changed.
    */
   update(id: string, patch: UpdateKeyInput, context?: ActionContext): Promise<KeyInfo>
   /** Resolves with this key's info, revoked. With `{ successors: true }`, its successors are revoked too (each audited). */
@@ -185,6 +187,12 @@ function revokeArguments(second: unknown, third: ActionContext | undefined): [Re
   const { successors } = second as RevokeOptions
   if (successors !== undefined && typeof successors !== 'boolean') throw invalid('successors', 'must be a boolean')
   return [{ successors: successors === true }, third]
+}
+
+const OVERFLOW = `the balance would pass ${Number.MAX_SAFE_INTEGER}, the largest a credit balance can hold`
+
+function invalidTopUp(message: string): KeywardError {
+  return new KeywardError('validation_failed', { message: 'Invalid key input: credits.add', errors: [{ field: 'credits.add', message }] })
 }
 
 /** Credits on a limiter that cannot spend them would let the key pass free, or never: refused up front. */
@@ -367,6 +375,15 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
   // The running balance in the limiter, `add` added (0 reads). A failure is a 503: no made-up balance.
   const balance = (record: KeyRecord, credits: KeyCredits, add: number) =>
     storeCall(() => rt.limiter.adjustCredits!({ key: limiterKey(record), credits, add, now: rt.now() }))
+  // A top-up: as balance(), but the limiter's refusal of an overflow (nothing added) is a 400 validation_failed.
+  const addTo = async (record: KeyRecord, credits: KeyCredits, add: number) => {
+    try {
+      return await rt.limiter.adjustCredits!({ key: limiterKey(record), credits, add, now: rt.now() })
+    } catch (cause) {
+      if (cause instanceof Error && cause.message.includes(BALANCE_OVERFLOW)) throw invalidTopUp(OVERFLOW)
+      throw unavailable(cause)
+    }
+  }
   const revokeFor = async (id: string, options: { successors: boolean }, context: ActionContext | undefined) =>
     toKeyInfo(options.successors ? await revokeChain(id, context) : await revokeOne(id, context))
 
@@ -445,22 +462,30 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
         enforceRecordCeiling(rt, context, current, rest)
         if (credits !== undefined || creditsAdd !== undefined) enforceCreditCeiling(context, current, 'change')
         else if (Object.keys(rest).some((field) => !DESCRIPTIVE_FIELDS.has(field))) enforceCreditCeiling(context, current, 'empower')
-        if (creditsAdd !== undefined && activeCredits(held) === null) {
-          throw new KeywardError('validation_failed', {
-            message: 'Invalid key input: credits.add',
-            errors: [{ field: 'credits.add', message: 'the key has no credits to top up: set { remaining } first' }],
-          })
+        const topUp = creditsAdd === undefined ? null : activeCredits(held)
+        if (creditsAdd !== undefined && topUp === null) throw invalidTopUp('the key has no credits to top up: set { remaining } first')
+        // A balance past 2^53 cannot be counted exactly: refused (400 validation_failed) before anything is written.
+        if (topUp !== null && !Number.isSafeInteger((await balance(current, topUp, 0)) + creditsAdd!)) throw invalidTopUp(OVERFLOW)
+        // A top-up alone is the limiter's one atomic step, with no record write, so that the
+        // limiter's refusal of a top-up that a concurrent one made overflow leaves nothing written
+        // either (400). Checked on the record as read (live, within the caller's ceiling), it
+        // counts as made then: a revocation or rotation after that read comes after it.
+        if (topUp !== null && Object.keys(rest).length === 0) {
+          const info = toKeyInfo(current)
+          info.credits = creditsInfo(topUp, await addTo(current, topUp, creditsAdd!))
+          audit('key.updated', info, context)
+          return info
         }
         const now = rt.now()
         const changes: KeyRecordPatch = { ...rest, updatedAt: now }
         if (credits !== undefined) changes.credits = credits === null ? removedCredits(held) : withEpoch(credits, nextEpoch(held))
-        // A top-up changes no record field: the write still goes through the version, so a key
-        // revoked or rotated meanwhile gets no credits.
+        // With other changes, the write goes first, through the version (a key revoked or rotated
+        // meanwhile gets neither), then the top-up.
         const updated = await change(id, changes, current.version)
         if (updated !== null) {
           const info = toKeyInfo(updated)
-          const topUp = creditsAdd === undefined ? null : activeCredits(updated.credits)
-          if (topUp !== null) info.credits = creditsInfo(topUp, await balance(updated, topUp, creditsAdd!))
+          const added = creditsAdd === undefined ? null : activeCredits(updated.credits)
+          if (added !== null) info.credits = creditsInfo(added, await balance(updated, added, creditsAdd!))
           audit('key.updated', info, context)
           return info
         }

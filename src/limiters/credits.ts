@@ -103,6 +103,18 @@ export function spendCredits(credits: KeyCredits, cost: number, held: CreditStat
 }
 
 /**
+ * What every limiter says when a top-up would take a balance past 2^53 (the Redis script's own
+ * error and the Durable Object's answer carry the same words): the top-up was refused whole,
+ * nothing added, so `kw.keys.update` can answer 400 `validation_failed` rather than a 503 that may or may not have added.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof Error && error.message.includes(BALANCE_OVERFLOW)) throw invalidTopUp()
+ * ```
+ */
+export const BALANCE_OVERFLOW = 'a credit balance must stay a safe integer'
+
+/**
  * A top-up of `add` credits on the balance in force (0 reads it): the state to keep and the balance after.
  *
  * @example
@@ -118,7 +130,7 @@ export function addCredits(
 ): { next: CreditState; remaining: number } {
   const state = currentCredits(credits, held, now)
   const remaining = state.remaining + add
-  if (!Number.isSafeInteger(remaining)) throw new RangeError('keyward: a credit balance must stay a safe integer')
+  if (!Number.isSafeInteger(remaining)) throw new RangeError(`keyward: ${BALANCE_OVERFLOW}`)
   return { next: { epoch: state.epoch, remaining, refilledAt: state.refilledAt }, remaining }
 }
 

@@ -160,6 +160,33 @@ describe.each(backends)('usage credits on the %s limiter', (_name, makeLimiter, 
     expect(headersOf(await call(key))['credits-remaining']).toBe('0')
   })
 
+  it('a top-up past 2^53 is 400, nothing written; of racing top-ups that together pass it, one lands, the other writes none', async () => {
+    const { kw, clock } = setup(makeLimiter())
+    const { info } = await kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 1e15 } })
+    for (let i = 0; i < 7; i++) await kw.keys.update(info.id, { credits: { add: 1e15 } })
+    await kw.keys.update(info.id, { credits: { add: 5e14 } })
+    const stored = async () => {
+      const now = await kw.keys.get(info.id)
+      return { remaining: now?.credits?.remaining, updatedAt: now?.updatedAt.getTime(), name: now?.name }
+    }
+    const before = await stored()
+    expect(before.remaining).toBe(8.5e15)
+    // Any write would show: the clock has moved since the key was last written.
+    clock.advance(1000)
+    const overflow = { code: 'validation_failed', status: 400, errors: [{ field: 'credits.add' }] }
+    await expect(kw.keys.update(info.id, { credits: { add: 6e14 } })).rejects.toMatchObject(overflow)
+    await expect(kw.keys.update(info.id, { name: 'renamed', credits: { add: 6e14 } })).rejects.toMatchObject(overflow)
+    expect(await stored()).toStrictEqual(before)
+    // Each fits alone (8.5e15 + 5e14 < 2^53), both do not: the limiter takes one whole and refuses the other.
+    const race = await Promise.allSettled([
+      kw.keys.update(info.id, { credits: { add: 5e14 } }),
+      kw.keys.update(info.id, { credits: { add: 5e14 } }),
+    ])
+    expect(race.map((r) => r.status).sort()).toStrictEqual(['fulfilled', 'rejected'])
+    expect((race.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject(overflow)
+    expect(await stored()).toStrictEqual({ ...before, remaining: 9e15 })
+  })
+
   it('a rotated key keeps spending its chain’s balance', async () => {
     const { kw, call } = setup(makeLimiter())
     const { key, info } = await kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })
