@@ -4,7 +4,7 @@
 import { createClientIpResolver, createManagementHandler, ownsPath, type Keyward, type ManagementOptions, type TrustProxy } from 'keyward'
 import { checkBasePath } from '../src/internal/base-path.js'
 import { func } from '../src/internal/options.js'
-import { toResponse, type RequestHandler } from './fetch-support.js'
+import { toResponse, waitUntilOf, type RequestHandler } from './fetch-support.js'
 
 /**
  * Options of {@link managementHandler}: the shared management options plus where the routes live
@@ -28,7 +28,8 @@ export interface FetchManagementOptions<Rest extends unknown[] = []> extends Man
  * The key management API (`POST/GET /keys`, `GET/PATCH/DELETE /keys/:id`, `POST /keys/:id/rotate`)
  * under `basePath`, as one `(request) => Promise<Response>`. A path it does not serve is a 404
  * problem document: route only the paths below `basePath + '/keys'` to it (`ownsPath()` from
- * `keyward` tells). It reads the body itself, bounded by `maxBodyBytes`.
+ * `keyward` tells). It reads the body itself, bounded by `maxBodyBytes`. A runtime argument with a
+ * `waitUntil` (Workers' `ctx`) keeps an async `onEvent` hook's audit work alive past the response.
  *
  * @example
  * ```ts
@@ -59,6 +60,8 @@ export function managementHandler<Rest extends unknown[] = []>(
       ip: clientIp(ip?.(request, ...args), request.headers.get('x-forwarded-for')),
       url: request.url,
       body: request.body,
+      // Workers' ctx (or Next's event) among the arguments: the audit hook's work outlives the response.
+      waitUntil: waitUntilOf(...args),
     })
     return toResponse(response)
   }

@@ -323,6 +323,7 @@ export interface HonoManagementOptions extends ManagementOptions {
 /**
  * The key management API (`POST/GET /keys`, `GET/PATCH/DELETE /keys/:id`, `POST /keys/:id/rotate`)
  * as a Hono app to mount with `app.route()`. It reads the body itself, bounded by `maxBodyBytes`.
+ * On Workers, `c.executionCtx.waitUntil` keeps an async `onEvent` hook's audit work alive past the response.
  *
  * @example
  * ```ts
@@ -357,6 +358,8 @@ export function managementRouter(kw: Keyward, options: HonoManagementOptions = {
       url: c.req.url,
       // A validator that ran before us read the stream; Hono keeps what it read.
       body: c.req.raw.bodyUsed ? await c.req.text() : c.req.raw.body,
+      // On Workers: the audit hook's work for a change outlives the response.
+      waitUntil: read.waitUntil(c),
     })
     return status === 204 || status === 304 ? c.body(null, status, headers) : c.body(body, status as 200, headers)
   }

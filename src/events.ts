@@ -2,6 +2,7 @@ import { extractCredential, type HeaderSource } from './http/credentials.js'
 import type { KeywardErrorCode } from './errors.js'
 import { parseKey } from './keys/format.js'
 import type { AuthContext } from './types.js'
+import type { WaitUntil } from './verify/usage-recorder.js'
 
 /**
  * The kinds of audit event keyward reports through the `onEvent` option.
@@ -114,6 +115,14 @@ export interface ActionContext {
    * Default: the claim; a JWT without a valid one grants no project.
    */
   callerProjects?: readonly string[] | '*'
+  /**
+   * Keeps the audit hook's work alive past the response where the platform would cut it off
+   * (Workers: `(p) => ctx.waitUntil(p)`): an async `onEvent` hook's promise for this change is
+   * handed to it, as `verify()` does for `verify.failed`. The management routes of the fetch and
+   * Hono adapters pass the request's own. One that throws is reported to `onBackgroundError`; the
+   * change stands. Anything but a function is a TypeError, before anything is stored. Default: none.
+   */
+  waitUntil?: WaitUntil
 }
 
 /**
@@ -152,6 +161,40 @@ export function createEmitter(hook: EventHook | undefined, onError: (error: unkn
     }
     return undefined
   }
+}
+
+/**
+ * Hands an event's pending hook work (what {@link Emit} returned) to the platform's `waitUntil`,
+ * when there are both. A `waitUntil` that throws (an unbound `ctx.waitUntil`) goes to `onError`,
+ * and an `onError` that throws is dropped: the outcome the event reports stands either way.
+ *
+ * @example
+ * ```ts
+ * keepAlive(emit({ type: 'key.revoked', keyId: id, org }), context?.waitUntil, onBackgroundError)
+ * ```
+ */
+export function keepAlive(pending: Promise<void> | undefined, waitUntil: WaitUntil | undefined, onError: (error: unknown) => void): void {
+  if (pending === undefined || waitUntil === undefined) return
+  try {
+    waitUntil(pending)
+  } catch (error) {
+    report(onError, error)
+  }
+}
+
+/**
+ * Throws a TypeError for a context whose `waitUntil` is not a function: checked before a change
+ * is stored, so that a bad one cannot leave a change made and its audit cut off.
+ *
+ * @example
+ * ```ts
+ * checkActionContext(context)
+ * ```
+ */
+export function checkActionContext(context: ActionContext | undefined): void {
+  const waitUntil = context?.waitUntil
+  if (waitUntil !== undefined && typeof waitUntil !== 'function')
+    throw new TypeError('keyward: context.waitUntil must be a function, e.g. (p) => ctx.waitUntil(p)')
 }
 
 // An error handler that throws itself must not turn into an unhandled rejection or a throw.

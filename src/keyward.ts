@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { DEFAULT_CREDENTIAL_HEADERS } from './http/credentials.js'
-import { createEmitter, verifyFailedEvent, type EventHook } from './events.js'
+import { createEmitter, keepAlive, verifyFailedEvent, type EventHook } from './events.js'
 import { createKeyHasher } from './keys/hashing.js'
 import { KeyCache, type CacheOptions } from './verify/key-cache.js'
 import { assertValidPrefix, type Environment } from './keys/format.js'
@@ -324,15 +324,10 @@ export function createKeyward(options: KeywardOptions): Keyward {
               const pending = emit(
                 verifyFailedEvent(input.headers, input.ip, result.error.code, input.credentialHeaders ?? rt.credentialHeaders, prefixes),
               )
-              // On Workers an async hook would be cut off with the response: the platform keeps it alive.
-              if (pending !== undefined && input.waitUntil !== undefined) {
-                try {
-                  input.waitUntil(pending)
-                } catch (error) {
-                  // A waitUntil that throws (an unbound ctx.waitUntil) must not turn the refusal into a 500.
-                  onBackgroundError(error)
-                }
-              }
+              // On Workers an async hook would be cut off with the response: the platform keeps it
+              // alive. A waitUntil that throws (an unbound ctx.waitUntil), or an onBackgroundError
+              // that throws too, must not turn the refusal into a 500.
+              keepAlive(pending, input.waitUntil, onBackgroundError)
             }
             return result
           },

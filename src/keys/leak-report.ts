@@ -3,7 +3,7 @@
  * recognised the way `verify()` recognises a key, then revoked or only flagged, and announced.
  */
 import { KeywardError } from '../errors.js'
-import type { ActionContext, Emit } from '../events.js'
+import { checkActionContext, keepAlive, type ActionContext, type Emit } from '../events.js'
 import { parseKey } from './format.js'
 import { digestEqualsHex, DUMMY_HEX } from './hashing.js'
 import { toKeyInfo } from './info.js'
@@ -88,6 +88,7 @@ export async function reportLeakedKey(
   context?: ActionContext,
 ): Promise<LeakReport> {
   checkReportOptions(options)
+  checkActionContext(context)
   const parsed = typeof key === 'string' ? parseKey(key, rt.prefixes) : null
   if (parsed === null) return { ours: false }
   let record
@@ -115,7 +116,7 @@ export async function reportLeakedKey(
     info = await revoke(record.id, { successors: options.successors === true }, context)
     action = 'revoked'
   }
-  emit?.({
+  const pending = emit?.({
     type: 'key.leaked',
     keyId: info.id,
     org: info.orgId,
@@ -127,5 +128,6 @@ export async function reportLeakedKey(
     ...(context?.actor === undefined ? {} : { actor: { ...context.actor } }),
     ...(context?.ip === undefined ? {} : { ip: context.ip }),
   })
+  keepAlive(pending, context?.waitUntil, rt.reportError)
   return { ours: true, action, info }
 }

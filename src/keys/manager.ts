@@ -1,5 +1,5 @@
 import { KeywardError } from '../errors.js'
-import { actorOf, type ActionContext, type Emit, type KeywardEventType } from '../events.js'
+import { actorOf, checkActionContext, keepAlive, type ActionContext, type Emit, type KeywardEventType } from '../events.js'
 import { enforceCreateCeiling, enforceCreditCeiling, enforceRecordCeiling } from './grant-ceiling.js'
 import { digestToHex } from './hashing.js'
 import { validateKeyInput, type CreateKeyInput, type UpdateKeyInput } from './input.js'
@@ -181,7 +181,8 @@ function revokeArguments(second: unknown, third: ActionContext | undefined): [Re
     new KeywardError('validation_failed', { message: 'Invalid revoke options', errors: [{ field, message }] })
   if (typeof second !== 'object' || Array.isArray(second)) throw invalid('(options)', 'must be an object')
   // The audit context used to be the second argument: still understood there.
-  if (third === undefined && ('actor' in second || 'ip' in second) && !('successors' in second)) return [{}, second as ActionContext]
+  if (third === undefined && ('actor' in second || 'ip' in second || 'waitUntil' in second) && !('successors' in second))
+    return [{}, second as ActionContext]
   const unknown = Object.keys(second).find((k) => k !== 'successors')
   if (unknown !== undefined) throw invalid(unknown, 'unknown option')
   const { successors } = second as RevokeOptions
@@ -260,7 +261,8 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
   // Audit after the change is stored: an event never reports what did not happen.
   function audit(type: KeywardEventType, info: KeyInfo, context: ActionContext | undefined, rotatedTo?: string): void {
     if (emit === undefined) return
-    emit({
+    // On Workers an async hook would be cut off with the response: the platform keeps it alive.
+    const pending = emit({
       type,
       keyId: info.id,
       org: info.orgId,
@@ -272,6 +274,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
           : {}),
       ...(context?.ip === undefined ? {} : { ip: context.ip }),
     })
+    keepAlive(pending, context?.waitUntil, rt.reportError)
   }
 
   async function insertNew(fields: Pick<KeyRecord, SettingField | 'rotatedFrom' | 'rootId'>): Promise<CreatedKey> {
@@ -389,6 +392,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
 
   return {
     async create(input, context) {
+      checkActionContext(context)
       enforceCreateCeiling(rt, input, context)
       const { credits, creditsAdd: _, ...fields } = validateKeyInput(input, 'create', ctx())
       if (credits !== undefined && credits !== null) {
@@ -446,6 +450,7 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
     },
 
     async update(id, patch, context) {
+      checkActionContext(context)
       let fields: ReturnType<typeof validateKeyInput> | undefined
       // Written only over the version read: a rotation or revocation that lands in between makes
       // this write lose, and the re-read then finds the key no longer live (not_found).
@@ -495,11 +500,13 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
 
     async revoke(id: string, second?: RevokeOptions | ActionContext, third?: ActionContext) {
       const [options, context] = revokeArguments(second, third)
+      checkActionContext(context)
       checkId(id)
       return toKeyInfo(options.successors === true ? await revokeChain(id, context) : await revokeOne(id, context))
     },
 
     async rotate(id, options = {}, context) {
+      checkActionContext(context)
       if (options === null || typeof options !== 'object') {
         throw new KeywardError('validation_failed', {
           message: 'Invalid rotate options',

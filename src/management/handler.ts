@@ -103,7 +103,12 @@ export function createManagementHandler(
     auth: AuthContext,
   ): Promise<ManagementResponse> {
     // `auth` holds every write to the caller's own grant (the ceiling in kw.keys), after the policy.
-    const context: ActionContext = { auth, actor: actorOf(auth), ...(request.ip === undefined ? {} : { ip: request.ip }) }
+    const context: ActionContext = {
+      auth,
+      actor: actorOf(auth),
+      ...(request.ip === undefined ? {} : { ip: request.ip }),
+      ...(request.waitUntil === undefined ? {} : { waitUntil: request.waitUntil }),
+    }
     // Another org's key and a key that does not exist answer alike: ids cannot be probed across orgs.
     let current: KeyInfo | undefined
     if (id !== undefined) {
@@ -207,6 +212,7 @@ export function createManagementHandler(
         ip: request.ip,
         url: request.url,
         scopes: authorize === undefined ? scope : undefined,
+        waitUntil: request.waitUntil,
       })
       if (!verified.ok) return keywardProblem(verified.error)
       try {

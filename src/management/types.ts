@@ -1,6 +1,7 @@
 import type { HeaderSource } from '../http/credentials.js'
 import type { Environment } from '../keys/format.js'
 import type { AuthContext, KeyInfo } from '../types.js'
+import type { WaitUntil } from '../verify/usage-recorder.js'
 
 /**
  * What a management call does, as `authorize(auth, action)` sees it.
@@ -113,6 +114,12 @@ export interface ManagementRequest {
    * instead of `body` when not undefined. Its JSON form is held to the same size bound.
    */
   parsedBody?: unknown
+  /**
+   * The platform's `waitUntil` for this request (Workers: `(p) => ctx.waitUntil(p)`): the audit
+   * hook's work for the change (`key.created`...) and the last-used write are kept alive past the
+   * response. The fetch and Hono adapters pass it. Default: none.
+   */
+  waitUntil?: WaitUntil
 }
 
 /**

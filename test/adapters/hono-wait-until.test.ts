@@ -1,6 +1,7 @@
 import { Hono, type ExecutionContext } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { authenticate } from '../../adapters/hono.js'
+import { authenticate, managementRouter } from '../../adapters/hono.js'
+import { managementHandler } from '../../adapters/fetch.js'
 import { createKeyward, MemoryTokenStore } from '../../src/index.js'
 import { manualClock } from '../support/clock.js'
 
@@ -33,6 +34,34 @@ describe('Hono authenticate() on Workers', () => {
     expect(kept).toHaveLength(1)
     await Promise.all(kept)
     expect((await kw.keys.get(info.id))?.lastUsedAt?.getTime()).toBe(clock.now())
+  })
+
+  it("the management routes (Hono and fetch) hand an async onEvent hook's key.* work to the execution context", async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const seen: string[] = []
+    const kw = createKeyward({
+      prefix: 'bsk',
+      store: new MemoryTokenStore(),
+      usageFlushMs: false,
+      onEvent: async (event) => {
+        await gate
+        seen.push(event.type)
+      },
+    })
+    const { key } = await kw.keys.create({ name: 'admin', orgId: 'o', projects: ['p'], scopes: ['admin'] })
+    const hono = new Hono().route('/admin', managementRouter(kw))
+    const fetchHandler = managementHandler<[unknown, ExecutionContext]>(kw, { basePath: '/admin' })
+    const body = JSON.stringify({ name: 'made', projects: ['p'] })
+    const init = { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }
+    const viaHono = executionContext()
+    expect((await hono.request('/admin/keys', init, {}, viaHono.ctx)).status).toBe(201)
+    const viaFetch = executionContext()
+    expect((await fetchHandler(new Request('http://x/admin/keys', init), {}, viaFetch.ctx)).status).toBe(201)
+    for (const { kept } of [viaHono, viaFetch]) expect(kept).toHaveLength(1)
+    release()
+    await Promise.all([...viaHono.kept, ...viaFetch.kept])
+    expect(seen.filter((type) => type === 'key.created')).toHaveLength(3)
   })
 
   it('works unchanged where there is no execution context (Node, Bun, Deno)', async () => {

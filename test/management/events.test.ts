@@ -142,6 +142,62 @@ describe('onEvent audit hook', () => {
     expect(errors).toEqual([unbound])
   })
 
+  it("key.* events: an async hook's work goes to context.waitUntil; a throwing waitUntil or error hook is contained", async () => {
+    const handed: Promise<unknown>[] = []
+    const errors: unknown[] = []
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const { kw, mint } = setup({
+      onEvent: async (event) => {
+        await gate
+        if (event.type === 'key.revoked') throw new Error('sink down')
+      },
+      onBackgroundError: (e) => void errors.push(e),
+    })
+    const waitUntil = (promise: Promise<unknown>) => void handed.push(promise)
+    const { info } = await kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['prod-site'] }, { waitUntil })
+    await kw.keys.update(info.id, { name: 'Renamed' }, { waitUntil })
+    const rotated = await kw.keys.rotate(info.id, {}, { waitUntil })
+    await kw.keys.revoke(rotated.info.id, {}, { waitUntil })
+    const leaked = await mint()
+    await kw.keys.reportLeaked(leaked.key, {}, { waitUntil })
+    // create, update, rotate, revoke, and the leak's revoke and key.leaked.
+    expect(handed).toHaveLength(6)
+    // Kept alive until the hook is done, and settled even when it rejects.
+    let settled = 0
+    for (const promise of handed) void promise.then(() => settled++)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(settled).toBe(0)
+    release()
+    await expect(Promise.all(handed)).resolves.toBeDefined()
+    expect(errors).toHaveLength(2) // the two key.revoked
+    // A waitUntil that throws (unbound), with an onBackgroundError that throws too: the change stands.
+    const loud = setup({
+      onEvent: async () => {},
+      onBackgroundError: () => {
+        throw new Error('logger down too')
+      },
+    })
+    const unbound = () => {
+      throw new TypeError('Illegal invocation')
+    }
+    const made = await loud.kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['prod-site'] }, { waitUntil: unbound })
+    await expect(loud.kw.keys.revoke(made.info.id, {}, { waitUntil: unbound })).resolves.toMatchObject({ revokedAt: expect.any(Date) })
+    // verify() too: its refusal stands.
+    expect((await loud.kw.verify({ headers: {}, waitUntil: unbound })).ok).toBe(false)
+  })
+
+  it('a context.waitUntil that is not a function is a TypeError, nothing stored', async () => {
+    const { kw, mint } = setup()
+    const { info } = await mint()
+    const bad = { waitUntil: 'later' as never }
+    await expect(kw.keys.create({ name: 'k', orgId: 'org_1', projects: ['prod-site'] }, bad)).rejects.toThrow(TypeError)
+    await expect(kw.keys.update(info.id, { name: 'x' }, bad)).rejects.toThrow(TypeError)
+    await expect(kw.keys.rotate(info.id, {}, bad)).rejects.toThrow(TypeError)
+    await expect(kw.keys.revoke(info.id, {}, bad)).rejects.toThrow(TypeError)
+    expect(await kw.keys.list({ orgId: 'org_1', includeRevoked: true })).toEqual([info])
+  })
+
   it('refuses a hook that is not a function at start-up', () => {
     expect(() => setup({ onEvent: 'log' as never })).toThrow(/onEvent must be a function/)
   })
