@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { DEFAULT_CREDENTIAL_HEADERS } from './http/credentials.js'
+import { withGrantSettings } from './internal/grant-settings.js'
 import { createEmitter, keepAlive, verifyFailedEvent, type EventHook } from './events.js'
 import { createKeyHasher } from './keys/hashing.js'
 import { KeyCache, type CacheOptions } from './verify/key-cache.js'
@@ -310,7 +311,7 @@ export function createKeyward(options: KeywardOptions): Keyward {
     else rt.cache.clear()
   })
 
-  return {
+  const instance: Keyward = {
     // Without a hook, verify() is the bare pipeline: auditing costs nothing unless asked for.
     verify:
       emit === undefined
@@ -341,4 +342,6 @@ export function createKeyward(options: KeywardOptions): Keyward {
       await rt.usage?.flush()
     },
   }
+  // The management routes' GET /capabilities reports a caller's place bounds as the ceiling judges them.
+  return withGrantSettings(instance, { restrictions: rt.grantRestrictions })
 }

@@ -44,6 +44,8 @@ interface Capabilities {
   scopes: string[]
   projects: string[] | '*'
   maxExpiresAt: string | null
+  /** A caller held to addresses or origins: its own lists, which the keys it creates must stay within. */
+  placeBounds?: { allowedIps: string[]; allowedOrigins: string[] } | null
   fields: string[]
 }
 
@@ -450,10 +452,16 @@ export class KeywardKeysElement extends HTMLElement {
         (scope) => scope === 'read' || (caps.scopes.length === 1 && caps.scopes[0] === scope),
       )
     }
+    // A caller held to addresses or origins grants only keys held within them: the form starts
+    // from its own lists (always within), shown even where the app offers no such field.
+    const bounds = caps.placeBounds ?? { allowedIps: [], allowedOrigins: [] }
     const origins = h('textarea', { name: 'allowedOrigins' })
-    if (offers('allowedOrigins')) add('allowedOrigins', this.#field(t.fieldOrigins, origins, t.fieldOriginsHint), origins)
+    origins.value = bounds.allowedOrigins.join('\n')
+    if (offers('allowedOrigins') || bounds.allowedOrigins.length > 0)
+      add('allowedOrigins', this.#field(t.fieldOrigins, origins, t.fieldOriginsHint), origins)
     const ips = h('textarea', { name: 'allowedIps' })
-    if (offers('allowedIps')) add('allowedIps', this.#field(t.fieldIps, ips, t.fieldIpsHint), ips)
+    ips.value = bounds.allowedIps.join('\n')
+    if (offers('allowedIps') || bounds.allowedIps.length > 0) add('allowedIps', this.#field(t.fieldIps, ips, t.fieldIpsHint), ips)
     const rate = h('input', { type: 'number', name: 'rateLimit', min: 1, step: 1, inputmode: 'numeric' })
     const windowId = uid('window')
     const window = h(

@@ -22,11 +22,21 @@ const within = <T>(allowed: readonly T[], asked: unknown, what: string): T[] => 
   return allowed.filter((item) => asked.includes(item))
 }
 
+/** An API-key caller's own address and origin lists, when it has any (see ManagementCapabilities.placeBounds). */
+function placeBoundsOf(auth: AuthContext): ManagementCapabilities['placeBounds'] {
+  if (auth.type !== 'api_key') return null
+  const { allowedIps, allowedOrigins } = auth.key
+  return allowedIps.length === 0 && allowedOrigins.length === 0
+    ? null
+    : { allowedIps: [...allowedIps], allowedOrigins: [...allowedOrigins] }
+}
+
 /**
  * Works out what `auth` may do and grant: the actions `authorize` approves (asked once per action,
- * with no input and no key), the caller's own scopes and projects, its expiry when it is an API
- * key, then the app's `capabilities` hook, which can only narrow. A hook or `authorize` that throws
- * propagates (the handler answers 500).
+ * with no input and no key), the caller's own scopes and projects, its expiry and place bounds
+ * when it is an API key, then the app's `capabilities` hook, which can only narrow. A hook or
+ * `authorize` that throws propagates (the handler answers 500). `grant.restrictions`: whether the
+ * ceiling covers addresses and origins (createKeyward's `grantRestrictions`; default true, `'within'`).
  *
  * @example
  * ```ts
@@ -36,6 +46,7 @@ const within = <T>(allowed: readonly T[], asked: unknown, what: string): T[] => 
 export async function computeCapabilities(
   auth: AuthContext,
   options: Pick<ManagementOptions, 'authorize' | 'callerProjects' | 'capabilities' | 'csrfHeader'>,
+  grant: { restrictions?: boolean } = {},
 ): Promise<ManagementCapabilities> {
   const { authorize, callerProjects, capabilities, csrfHeader } = options
   // An API-key caller without its key's record would show no expiry bound: a TypeError (500), as the ceiling refuses it.
@@ -53,6 +64,7 @@ export async function computeCapabilities(
     projects: projects === '*' ? '*' : [...projects],
     environment: auth.environment,
     maxExpiresAt: expiry === null ? null : expiry.toISOString(),
+    placeBounds: grant.restrictions === false ? null : placeBoundsOf(auth),
     fields: [...ALL_FIELDS],
     csrfHeader: csrfHeader ?? null,
   }

@@ -2,6 +2,7 @@ import { KeywardError, isKeywardError } from '../errors.js'
 import { actorOf, type ActionContext } from '../events.js'
 import type { Keyward } from '../keyward.js'
 import { boolean, checkOptions, func, integer, optionError, type OptionRules } from '../internal/options.js'
+import { grantSettingsOf } from '../internal/grant-settings.js'
 import { readHeader } from '../http/credentials.js'
 import { grantableProjects } from '../keys/grant-ceiling.js'
 import { isValidScope } from '../keys/scopes.js'
@@ -95,6 +96,8 @@ export function createManagementHandler(
 ): ManagementHandler {
   const { scope, maxBodyBytes } = checkManagementOptions(kw, options, extraOptions)
   const { authorize, policy, callerProjects, onError, csrfHeader, ui = true, credits: creditsWritable = false } = options
+  // How kw's grant ceiling judges a caller's addresses and origins, for GET /capabilities.
+  const grant = grantSettingsOf(kw)
 
   async function run(
     route: ManagementRoute,
@@ -183,7 +186,7 @@ export function createManagementHandler(
   }
 
   async function answerCapabilities(auth: AuthContext): Promise<ManagementResponse> {
-    const answer = await computeCapabilities(auth, options)
+    const answer = await computeCapabilities(auth, options, grant)
     // A caller that may do nothing here is refused like any other route would refuse it.
     if (answer.actions.length === 0) throw new KeywardError('insufficient_scope', { message: 'Not allowed to manage keys' })
     return jsonResponse(200, answer)

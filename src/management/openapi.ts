@@ -321,7 +321,7 @@ export function managementOpenApi(): Json {
         },
         Capabilities: {
           type: 'object',
-          required: ['actions', 'scopes', 'projects', 'environment', 'maxExpiresAt', 'fields', 'csrfHeader'],
+          required: ['actions', 'scopes', 'projects', 'environment', 'maxExpiresAt', 'placeBounds', 'fields', 'csrfHeader'],
           additionalProperties: false,
           properties: {
             actions: {
@@ -332,6 +332,18 @@ export function managementOpenApi(): Json {
             projects: { oneOf: [{ type: 'array', items: { type: 'string' } }, { const: '*' }] },
             environment: { enum: ['live', 'test'] },
             maxExpiresAt: nullable(dateTime),
+            placeBounds: nullable({
+              type: 'object',
+              required: ['allowedIps', 'allowedOrigins'],
+              additionalProperties: false,
+              properties: {
+                allowedIps: { type: 'array', items: { type: 'string' } },
+                allowedOrigins: { type: 'array', items: { type: 'string' } },
+              },
+              description:
+                'An API-key caller held to addresses or origins: its own lists. Keys it creates must be held within them ' +
+                "(an empty list is refused); its own lists always qualify. Null for any other caller, or with grantRestrictions: 'any'",
+            }),
             fields: { type: 'array', items: { type: 'string' }, description: 'Create fields to offer' },
             csrfHeader: nullable({ type: 'string' }),
           },

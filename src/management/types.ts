@@ -228,6 +228,14 @@ export interface ManagementCapabilities {
   environment: Environment
   /** An API-key caller that expires: keys it creates must expire no later (ISO 8601). Else null. */
   maxExpiresAt: string | null
+  /**
+   * An API-key caller held to addresses or origins, when the grant ceiling covers them
+   * (createKeyward's `grantRestrictions: 'within'`, the default): its own two lists. Every key it
+   * creates must be held within them, judged as `verify()` combines the lists (docs/delegation.md),
+   * so leaving them empty is refused; its own lists always qualify, so a form starts from them.
+   * Null for any other caller. Only the caller's own restrictions, never another key's.
+   */
+  placeBounds: { allowedIps: string[]; allowedOrigins: string[] } | null
   /** The create fields to offer. */
   fields: KeyFormField[]
   /** The header every call must carry (the `csrfHeader` option), or null. */

@@ -72,9 +72,36 @@ describe('GET /capabilities', () => {
       projects: ['a', 'b'],
       environment: 'live',
       maxExpiresAt: expiresAt.toISOString(),
+      placeBounds: null,
       fields: ['name', 'description', 'projects', 'scopes', 'allowedOrigins', 'allowedIps', 'rateLimit', 'expiresAt'],
       csrfHeader: null,
     })
+  })
+
+  it('a caller held to addresses or origins gets its own lists as placeBounds, which a create within them passes', async () => {
+    const held = { allowedIps: ['203.0.113.0/24'], allowedOrigins: ['app.example.com'] }
+    const { call, kw } = harness()
+    const { key } = await kw.keys.create({ name: 'Office', orgId: 'org_1', projects: ['a'], scopes: ['admin'], ...held })
+    // Another key's restrictions are nobody else's business: only the caller's own are reported.
+    await kw.keys.create({ name: 'Other', orgId: 'org_1', projects: ['a'], allowedIps: ['198.51.100.7'] })
+    const headers = { origin: 'https://app.example.com' }
+    const answer = (await call('/capabilities', { key, headers })).json!
+    expect(answer.placeBounds).toEqual(held)
+    // Left empty, the create is refused (the 403 the UI could not foresee); started from the bounds, it passes.
+    const create = (body: Record<string, unknown>) =>
+      call('/keys', { method: 'POST', key, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    expect((await create({ name: 'k', projects: ['a'] })).status).toBe(403)
+    expect((await create({ name: 'k', projects: ['a'], ...(answer.placeBounds as object) })).status).toBe(201)
+    // With grantRestrictions: 'any' the lists bind nothing: none reported.
+    const any = setup({ grantRestrictions: 'any' })
+    const anyKey = (await any.kw.keys.create({ name: 'Office', orgId: 'org_1', projects: ['a'], scopes: ['admin'], ...held })).key
+    const anyAnswer = await createManagementHandler(any.kw)({
+      method: 'GET',
+      path: '/capabilities',
+      ip: '203.0.113.5',
+      headers: { authorization: `Bearer ${anyKey}`, ...headers },
+    })
+    expect(JSON.parse(anyAnswer.body).placeBounds).toBeNull()
   })
 
   it('needs the management scope like every route; other methods are 405', async () => {

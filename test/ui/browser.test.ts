@@ -206,6 +206,34 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
     }, 60_000)
   }
 
+  it("starts the create form from a restricted caller's place bounds, so the key it creates is within them", async () => {
+    const kw = freshKeyward()
+    // Held to this machine's address: the ceiling refuses it a key usable from anywhere.
+    const { key: admin } = await kw.keys.create({
+      name: 'Office admin',
+      orgId: 'org_1',
+      projects: ['site-a'],
+      scopes: ['admin'],
+      allowedIps: ['127.0.0.1'],
+    })
+    const { page, logs, close } = await open(kw, UI_APPS[0]![1], admin)
+    try {
+      const ui = shadow(page)
+      await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(2)
+      await ui.getByRole('button', { name: 'Create key' }).click()
+      const dialog = ui.getByRole('dialog', { name: 'Create an API key' })
+      expect(await dialog.getByLabel('Allowed IP addresses').inputValue()).toBe('127.0.0.1')
+      await dialog.getByLabel('Name').fill('Office tool')
+      await dialog.getByRole('button', { name: 'Create key' }).click()
+      await expect.poll(() => ui.getByRole('dialog', { name: 'Your new API key' }).count()).toBe(1)
+      const made = (await kw.keys.list({ orgId: 'org_1' })).find((k) => k.name === 'Office tool')
+      expect(made?.allowedIps).toEqual(['127.0.0.1'])
+      expect(logs.filter((line) => /error/i.test(line))).toEqual([])
+    } finally {
+      await close()
+    }
+  }, 60_000)
+
   it('shows hostile names, descriptions and metadata as text, pages through keys, works from the keyboard, and passes axe', async () => {
     const kw = freshKeyward()
     const admin = await adminOf(kw)
