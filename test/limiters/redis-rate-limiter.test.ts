@@ -756,6 +756,34 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
           expect(await doubles(k, 1)).toEqual([5])
         })
 
+        it(`fixed window (${path}): a key expiring in the very millisecond of the call (PTTL 0) is a new window`, async () => {
+          // Redis counts a key expired only once its expiry is past, so in its last millisecond the
+          // key is there with PTTL 0: the window is over. Pipelines of TIME, the call, TIME until
+          // one falls in that millisecond.
+          for (let attempt = 0; attempt < 50; attempt++) {
+            const key = freshKey()
+            const k = `${ruleKey(key, fixedRule)}:fw`
+            const end = ms(await admin.time()) + 4
+            await admin.set(k, packed(5), 'PXAT', end)
+            for (;;) {
+              const batch = await atOneInstant((l) => [l.limit({ key, rules, now: 0 })])
+              // Not within one millisecond (the call may have counted, who knows when): a fresh key.
+              if (batch === undefined || batch.now > end) break
+              const [result] = batch.results
+              if (batch.now < end) {
+                expect(result!.allowed).toBe(false)
+                continue
+              }
+              expect(result!.allowed).toBe(true)
+              expect(result!.rules[0]).toMatchObject({ remaining: 4 })
+              expect(await doubles(k, 1)).toEqual([1])
+              expect((await expiry(k)) % fixedRule.windowMs).toBe(0)
+              return
+            }
+          }
+          throw new Error('no call fell in the key’s last millisecond')
+        })
+
         it(`fixed window (${path}): reads an earlier keyward's (start, count) and replaces it, expiring at the window's end`, async () => {
           const key = freshKey()
           const k = `${ruleKey(key, fixedRule)}:fw`
