@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util'
 import Redis from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { RedisRateLimiter } from '../src/limiters/redis-rate-limiter.js'
+import type { RateLimitRule } from '../src/types.js'
 import { freePort } from '../scripts/free-port.js'
 
 const { values: flags } = parseArgs({
@@ -62,14 +63,30 @@ async function startServer(callgrind: boolean): Promise<{ url: string; child: Ch
 type Check = () => Promise<unknown>
 function cases(client: Redis, peerClient: Redis): Record<string, Check> {
   const limiter = new RedisRateLimiter({ client, prefix: 'kwcost:', timeoutMs: 600_000 })
-  const gcra = [{ limit: 1_000_000_000, windowMs: 3_600_000 }]
-  const fixed = [{ limit: 1_000_000_000, windowMs: 3_600_000, algorithm: 'fixed-window' as const }]
+  const gcra: RateLimitRule[] = [{ limit: 1_000_000_000, windowMs: 3_600_000 }]
+  const fixed: RateLimitRule[] = [{ limit: 1_000_000_000, windowMs: 3_600_000, algorithm: 'fixed-window' }]
   const lockout = { maxFailures: 1_000_000_000, windowMs: 3_600_000 }
   const peer = new RateLimiterRedis({ storeClient: peerClient, keyPrefix: 'rlfcost', points: 1_000_000_000, duration: 3600 })
+  // A new key id per check: the rule's key is missing every time (a key's first call, or one idle
+  // for longer than its window).
+  let fresh = 0
+  // The address has a failure on record (its lockout key exists, not blocked): recorded once, in the warm-up.
+  let failed = false
+  const withFailure = async (rules: RateLimitRule[]) => {
+    if (!failed) {
+      failed = true
+      await limiter.recordFailure('203.0.113.8', lockout, 0)
+    }
+    return limiter.limit({ key: 'AbCd1234', rules, blockKey: '203.0.113.8', now: 0 })
+  }
   return {
     'keyward gcra': () => limiter.limit({ key: 'AbCd1234', rules: gcra, now: 0 }),
     'keyward fixed-window': () => limiter.limit({ key: 'AbCd1234', rules: fixed, now: 0 }),
     'keyward gcra + lockout': () => limiter.limit({ key: 'AbCd1234', rules: gcra, blockKey: '203.0.113.7', now: 0 }),
+    'keyward fixed-window + lockout': () => limiter.limit({ key: 'AbCd1234', rules: fixed, blockKey: '203.0.113.7', now: 0 }),
+    'keyward gcra + lockout, a failure on record': () => withFailure(gcra),
+    'keyward gcra, a new key each check': () => limiter.limit({ key: `New${++fresh}`, rules: gcra, now: 0 }),
+    'keyward fixed-window, a new key each check': () => limiter.limit({ key: `New${++fresh}`, rules: fixed, now: 0 }),
     'rate-limiter-flexible': () => peer.consume('AbCd1234'),
     // A failure recorded for lockout, never reaching the limit (the peer counts it as a consume).
     'keyward recordFailure': () => limiter.recordFailure('203.0.113.9', lockout, 0),

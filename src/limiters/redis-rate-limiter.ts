@@ -64,22 +64,34 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
 }
 
 /**
- * One script for every check, so one EVALSHA per call. It reads Redis's clock (`TIME`), then
- * every state, decides, and only then writes: a failed read (a foreign or malformed value)
- * aborts it before any write, and Redis refuses an out-of-memory write only at a script's first
- * write, so no script stops between two writes. Numbers are IEEE doubles as in JavaScript and
- * every operation mirrors gcra.ts, so the decisions are the same, bit for bit. Reading TIME
- * before writing needs effects replication, the default since Redis 5 (the only mode in 7):
- * replicas get the writes, never a re-run of the script at another time.
+ * One script for every check, so one EVALSHA per call. It reads every state, decides, and only
+ * then writes: a failed read (a foreign or malformed value) aborts it before any write, and Redis
+ * refuses an out-of-memory write only at a script's first write, so no script stops between two
+ * writes. Numbers are IEEE doubles as in JavaScript and every operation mirrors gcra.ts, so the
+ * decisions are the same, bit for bit. Writes after reading the clock need effects replication,
+ * the default since Redis 5 (the only mode in 7): replicas get the writes, never a re-run.
  *
- * Written for Redis CPU (INFO commandstats, bench/redis-limiter.bench.ts,
- * bench/redis-limiter-cost.ts): three redis.call()s for one rule (TIME, GET, SET), and on the
- * short path (one GCRA or fixed-window rule, the common case) no closures, tables or function
- * calls beyond them. A rule's state is three
- * doubles packed with `struct` (24 bytes, exact, no number-to-text conversion): gcra.ts's
- * `at` and `booked`, and when the key expires. The expiry is set to a whole window only when
- * the bucket would outlive it, else kept (SET KEEPTTL, half the cost of SET PX): the key then
- * lives at least until its bucket is empty and never longer than one window past a write.
+ * The clock is the keys' own expiry. Reading `TIME` costs a fifth of a one-rule check, so a
+ * state is kept relative to its key's expiry and read with `PTTL`, and TIME is read only where
+ * an absolute time is needed: a fixed window's first call (to align the window), a blocked
+ * address, a sliding window, credits, a state an earlier keyward wrote, and a GCRA key whose
+ * expiry must move while its bucket is not empty (below). A GCRA state is two doubles packed
+ * with `struct` (16 bytes): `booked` (gcra.ts) and `ref`, the key's remaining life (PTTL) at
+ * the call that wrote it, so the time since that call is `ref - PTTL`, exactly, in Redis's
+ * milliseconds. A missing key needs no clock (an empty bucket is the same at any instant). The
+ * expiry is kept (SET KEEPTTL, half the cost of SET PX) while it outlives the bucket and is at
+ * most a window away, with `ref` the PTTL just read; else it is set to a whole window. With an
+ * empty bucket that is SET PX: the call is decided at the SET's own instant, where the bucket is
+ * empty too. With a non-empty one, the expiry must be exactly one window after the instant the
+ * call was decided at, but Redis 7.0 and earlier read their clock afresh for each command (PTTL,
+ * SET PX; 7.2 once per script), so the script reads TIME, PTTL, TIME until both TIMEs fall in
+ * one millisecond, decides at that millisecond and writes the expiry absolutely (PEXPIREAT):
+ * about once a window for a key kept busy. The key lives at least until its bucket is empty and
+ * never longer than one window past a write. A fixed window stores its count alone (8 bytes),
+ * its key expiring exactly at the window's end (PEXPIREAT, from the window's first call): a
+ * present key's PTTL is the time left in its window. A PTTL of 0 (Redis 7.0 and earlier: the key
+ * expired while the script ran) is read as no key. Decisions of one script on several rules are
+ * each exact at the instant its own state was read (one instant per script on Redis 7.2+).
  *
  * KEYS: one per rule, then the address's lockout window when ARGV[1] is '1'.
  * ARGV: '0' | '1', then limit, windowMs and algorithm ('g' GCRA, 'f' fixed-window, 's'
@@ -89,18 +101,35 @@ const REDIS_LIMITER_OPTIONS: OptionRules = {
  * Short path: KEYS the rule's key, then the lockout window if any; ARGV limit, windowMs (GCRA) or
  * limit, windowMs, 'f' (fixed window). Reply: an allowed call's remaining * (windowMs + 1) +
  * resetMs as one integer (when limit * (windowMs + 1) <= 2^53, so it is exact), else as above.
- * Stored: a GCRA rule struct 'ddd' (at, booked, expiresAt) or, written by an earlier keyward,
- * text `at:booked` (read, then replaced); fixed-window struct 'dd' (start, count), expiring at
+ * Stored: a GCRA rule struct 'dd' (booked, ref); a fixed window struct 'd' (count), expiring at
  * the window's end; sliding-window the counted calls' times, packed doubles, expiring a window
- * after the newest; lockout `start:count:blockedUntil`.
+ * after the newest; lockout `start:count:blockedUntil`. Read, then replaced when a call is
+ * counted: what earlier keywards stored, GCRA struct 'ddd' (at, booked, expiresAt) or text
+ * `at:booked`, fixed window struct 'dd' (start, count). An earlier keyward refuses (an error,
+ * so 503) the formats this one writes.
+ *
+ * Written for Redis CPU (INFO commandstats, bench/redis-limiter.bench.ts,
+ * bench/redis-limiter-cost.ts): three redis.call()s for one rule (GET, PTTL, SET), and on the
+ * short path (one GCRA or fixed-window rule, the common case) no closures, tables or function
+ * calls beyond them.
  */
 // The script in parts: the credit script is the same decision with the key's balance read
 // before the rules, refused after them, and written after them.
-const SCRIPT_CLOCK = `
+const SCRIPT_NOW = `
 local t = redis.call('TIME')
 -- x - x % 1 is math.floor(x), exactly, without a function call (x % 1 is x - floor(x), exact for a double).
 local us = t[2] / 1000
 local now = t[1] * 1000 + (us - us % 1)
+`
+// The general path's clock: read (TIME) once, and only by a decision that needs it.
+const SCRIPT_CLOCK = `local now
+local function clock()
+  if not now then
+    local t = redis.call('TIME')
+    now = t[1] * 1000 + math.floor(t[2] / 1000)
+  end
+  return now
+end
 `
 // Never taken by the credit script: its calls always carry a flag, rules and five credit arguments.
 const SCRIPT_SHORT_PATH = `-- The short path: one GCRA rule (ARGV: limit, windowMs) or one fixed-window rule (limit,
@@ -113,26 +142,47 @@ if argc == 2 or argc == 3 then
     local w = redis.call('GET', KEYS[2])
     if w then
       local blocked_until = tonumber(string.match(w, '^%d+:%d+:(%d+)$'))
-      if blocked_until > now then return {0, 1, blocked_until - now} end
+      if not blocked_until then error('keyward: malformed lockout state') end
+      -- 0 until the address is blocked in this window: only then is the clock needed.
+      if blocked_until > 0 then
+        local t = redis.call('TIME')
+        local now = t[1] * 1000 + math.floor(t[2] / 1000)
+        if blocked_until > now then return {0, 1, blocked_until - now} end
+      end
     end
   end
 end
 if argc == 2 then
   local limit, window = ARGV[1] + 0, ARGV[2] + 0
-  local b, e = 0, 0
+  -- b: units booked at this call (gcra.ts bookedAt); r: the key's remaining life when it holds
+  -- this format (else -1); now: the call's epoch ms, read only where an absolute time is needed.
+  local b, r, bk, ref, now = 0, -1, -1, 0, nil
   local s = redis.call('GET', KEYS[1])
   if s then
-    local at, bk = -1, 0
-    -- Packed first: an earlier keyward's text at:booked may be 24 characters long too, but its
-    -- digits read as doubles are below 1e-27, never a time in ms (see booked_at).
-    if #s == 24 then at, bk, e = struct.unpack('ddd', s) end
-    if not (at >= 1) then
-      local ta, tb = string.match(s, '^(%d+):(%d+)$')
-      if not ta then error('keyward: malformed rate limit state') end
-      at, bk, e = ta + 0, tb + 0, 0
+    -- Packed first. An earlier keyward's text at:booked may be 16 characters long too, but its last
+    -- 8 read as a double are below 1e-27, never a ref (at least 1 ms).
+    if #s == 16 then bk, ref = struct.unpack('dd', s) end
+    local elapsed
+    if ref >= 1 then
+      if not (bk >= 0 and bk <= window * limit and ref <= window) then error('keyward: malformed rate limit state') end
+      r = redis.call('PTTL', KEYS[1])
+      -- -1: no expiry, so not a state this script wrote.
+      if r < 0 then error('keyward: malformed rate limit state') end
+      elapsed = ref - r
+    else
+      -- An earlier keyward's state, read at Redis's clock and replaced if the call is counted.
+      local at = -1
+      if #s == 24 then at, bk = struct.unpack('ddd', s) end
+      if not (at >= 1) then
+        local ta, tb = string.match(s, '^(%d+):(%d+)$')
+        if not ta then error('keyward: malformed rate limit state') end
+        at, bk = ta + 0, tb + 0
+      end
+      if not (at >= 0 and bk >= 0 and bk <= window * limit) then error('keyward: malformed rate limit state') end
+      local t = redis.call('TIME')
+      now = t[1] * 1000 + math.floor(t[2] / 1000)
+      elapsed = now - at
     end
-    if not (at >= 0 and bk >= 0 and bk <= window * limit) then error('keyward: malformed rate limit state') end
-    local elapsed = now - at
     if elapsed <= 0 then b = bk
     elseif elapsed < window then
       b = bk - elapsed * limit
@@ -145,22 +195,68 @@ if argc == 2 then
   -- math.ceil(next / limit), as x + (-x % 1).
   local reset = next / limit
   reset = reset + (-reset) % 1
-  if e >= now + reset and e <= now + window then redis.call('SET', KEYS[1], struct.pack('ddd', now, next, e), 'KEEPTTL')
-  else redis.call('SET', KEYS[1], struct.pack('ddd', now, next, now + window), 'PX', ARGV[2]) end
+  if r >= reset and r <= window then redis.call('SET', KEYS[1], struct.pack('dd', next, r), 'KEEPTTL')
+  elseif b == 0 then redis.call('SET', KEYS[1], struct.pack('dd', window, window), 'PX', ARGV[2])
+  else
+    if not now then
+      -- The expiry moves while the bucket is not empty: decided again at a millisecond both TIMEs
+      -- agree on (PTTL read within it), and the expiry written absolutely.
+      for _ = 1, 10 do
+        local t1 = redis.call('TIME')
+        r = redis.call('PTTL', KEYS[1])
+        local t2 = redis.call('TIME')
+        now = t1[1] * 1000 + math.floor(t1[2] / 1000)
+        if now == t2[1] * 1000 + math.floor(t2[2] / 1000) then break end
+        now = nil
+      end
+      if not now then error('keyward: Redis clock did not settle') end
+      local elapsed = ref - r
+      b = 0
+      if elapsed <= 0 then b = bk
+      elseif elapsed < window then
+        b = bk - elapsed * limit
+        if b < 0 then b = 0 end
+      end
+      if b > tolerance then return {0, 0, math.ceil((b - tolerance) / limit), 0, math.ceil(b / limit)} end
+      next = b + window
+      reset = next / limit
+      reset = reset + (-reset) % 1
+    end
+    redis.call('SET', KEYS[1], struct.pack('dd', next, window))
+    redis.call('PEXPIREAT', KEYS[1], now + window)
+  end
   local remaining = (tolerance - b) / window
   remaining = remaining - remaining % 1
   if limit * (window + 1) <= 9007199254740992 then return remaining * (window + 1) + reset end
   return {1, 0, 0, remaining, reset}
 end
--- One fixed-window rule, as the general path decides it; the count is rewritten with its expiry
--- kept, set when its window's first call was counted.
+-- One fixed-window rule, as the general path decides it. A present key's PTTL is the time left in
+-- its window; the count is rewritten with the expiry kept. Only a window's first call reads TIME.
 if argc == 3 then
   local limit, window = ARGV[1] + 0, ARGV[2] + 0
+  local s = redis.call('GET', KEYS[1])
+  if s and #s == 8 then
+    local y = struct.unpack('d', s)
+    if not (y >= 1 and y <= limit) then error('keyward: malformed rate limit state') end
+    local r = redis.call('PTTL', KEYS[1])
+    if r < 0 then error('keyward: malformed rate limit state') end
+    if r > 0 then
+      if y >= limit then return {0, 0, r, 0, r} end
+      redis.call('SET', KEYS[1], struct.pack('d', y + 1), 'KEEPTTL')
+      -- A clock that stepped back keeps a later window, whose end is more than a window away: the
+      -- integer would not decode, so the array answers.
+      if r <= window and limit * (window + 1) <= 9007199254740992 then return (limit - y - 1) * (window + 1) + r end
+      return {1, 0, 0, limit - y - 1, r}
+    end
+  end
+  -- The window's first call (or its key expired as the script ran, or an earlier keyward's state).
+  local t = redis.call('TIME')
+  local us = t[2] / 1000
+  local now = t[1] * 1000 + (us - us % 1)
   local x = now / window
   x = (x - x % 1) * window
   local y = 0
-  local s = redis.call('GET', KEYS[1])
-  if s then
+  if s and #s ~= 8 then
     if #s ~= 16 then error('keyward: malformed rate limit state') end
     local start, count = struct.unpack('dd', s)
     if not (start >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
@@ -168,10 +264,12 @@ if argc == 3 then
   end
   local ends_in = x + window - now
   if y >= limit then return {0, 0, ends_in, 0, ends_in} end
-  if y > 0 then redis.call('SET', KEYS[1], struct.pack('dd', x, y + 1), 'KEEPTTL')
-  else redis.call('SET', KEYS[1], struct.pack('dd', x, 1), 'PX', string.format('%d', ends_in)) end
-  -- A clock that stepped back keeps a later window, whose end is more than a window away: the
-  -- integer would not decode, so the array answers.
+  -- SET PXAT where Redis has it (7.0 and later tell their version; 6.0 has no PXAT): one command fewer.
+  if redis.REDIS_VERSION_NUM then redis.call('SET', KEYS[1], struct.pack('d', y + 1), 'PXAT', x + window)
+  else
+    redis.call('SET', KEYS[1], struct.pack('d', y + 1))
+    redis.call('PEXPIREAT', KEYS[1], x + window)
+  end
   if ends_in <= window and limit * (window + 1) <= 9007199254740992 then return (limit - y - 1) * (window + 1) + ends_in end
   return {1, 0, 0, limit - y - 1, ends_in}
 end
@@ -182,72 +280,113 @@ if ARGV[1] == '1' then
   n = n - 1
   if w then
     local blocked_until = tonumber(string.match(w, '^%d+:%d+:(%d+)$'))
-    if blocked_until > now then return {0, 1, blocked_until - now} end
+    if not blocked_until then error('keyward: malformed lockout state') end
+    if blocked_until > 0 and blocked_until > clock() then return {0, 1, blocked_until - now} end
   end
 end
 `
-const SCRIPT_FUNCTIONS = `-- Units still booked at now (gcra.ts bookedAt) and the key's expiry, from the stored state.
+const SCRIPT_FUNCTIONS = `-- gcra.ts bookedAt: what is left of bk booked elapsed ms ago.
+local function drained(bk, elapsed, limit, window)
+  if elapsed >= window then return 0 end
+  if elapsed <= 0 then return bk end
+  local b = bk - elapsed * limit
+  if b < 0 then return 0 end
+  return b
+end
+-- A GCRA rule's units booked at its instant; the key's remaining life r when it holds this format
+-- (else -1); and, when the write must set the expiry absolutely, the instant in epoch ms.
 local function booked_at(key, limit, window)
   local s = redis.call('GET', key)
-  if not s then return 0, 0 end
-  local at, bk, e
-  -- Text first: an earlier keyward's at:booked can be 24 characters long too (a day's window, ten
-  -- digits booked), and a packed state never matches (its last byte, the exponent's, is no digit).
+  if not s then return 0, -1 end
+  local bk, ref = -1, 0
+  if #s == 16 then bk, ref = struct.unpack('dd', s) end
+  if ref >= 1 then
+    -- False for NaN too: a foreign value is an error (503), never an empty bucket.
+    if not (bk >= 0 and bk <= window * limit and ref <= window) then error('keyward: malformed rate limit state') end
+    local r = redis.call('PTTL', key)
+    if r < 0 then error('keyward: malformed rate limit state') end
+    local b = drained(bk, ref - r, limit, window)
+    -- Kept (KEEPTTL) or, the bucket empty, written afresh (PX): no clock needed. Else the expiry
+    -- moves with booked units in the bucket: decided again at a millisecond two TIMEs agree on.
+    if b == 0 or (r >= math.ceil((b + window) / limit) and r <= window) then return b, r end
+    for _ = 1, 10 do
+      local t1 = redis.call('TIME')
+      r = redis.call('PTTL', key)
+      local t2 = redis.call('TIME')
+      local at = t1[1] * 1000 + math.floor(t1[2] / 1000)
+      if at == t2[1] * 1000 + math.floor(t2[2] / 1000) then return drained(bk, ref - r, limit, window), r, at end
+    end
+    error('keyward: Redis clock did not settle')
+  end
+  -- An earlier keyward's state. Text first: its at:booked can be 24 characters long too (a day's
+  -- window, ten digits booked), and a packed state never matches (its last byte, the exponent's, is no digit).
+  local at
   local ta, tb = string.match(s, '^(%d+):(%d+)$')
-  if ta then at, bk, e = tonumber(ta), tonumber(tb), 0
-  elseif #s == 24 then at, bk, e = struct.unpack('ddd', s)
+  if ta then at, bk = tonumber(ta), tonumber(tb)
+  elseif #s == 24 then at, bk = struct.unpack('ddd', s)
   else error('keyward: malformed rate limit state') end
-  -- False for NaN too: a foreign value is an error (503), never an empty bucket.
   if not (at >= 0 and bk >= 0 and bk <= window * limit) then error('keyward: malformed rate limit state') end
-  local elapsed = now - at
-  if elapsed >= window then return 0, e end
-  if elapsed <= 0 then return bk, e end
-  local b = bk - elapsed * limit
-  if b < 0 then return 0, e end
-  return b, e
+  return drained(bk, clock() - at, limit, window), -1, clock()
 end
--- Stores the state after a counted call. The expiry is kept while it outlives the bucket (SET
--- KEEPTTL costs half a SET PX), else set to one whole window.
-local function store(key, b, e, window, reset, px)
-  if e >= now + reset and e <= now + window then redis.call('SET', key, struct.pack('ddd', now, b, e), 'KEEPTTL')
-  else redis.call('SET', key, struct.pack('ddd', now, b, now + window), 'PX', px) end
+-- Stores a GCRA state after a counted call: the expiry kept while it outlives the bucket, else one
+-- whole window, absolutely when the call was decided at an instant read with TIME.
+local function store(key, next, r, at, window, reset, px)
+  if at then
+    redis.call('SET', key, struct.pack('dd', next, window))
+    redis.call('PEXPIREAT', key, at + window)
+  elseif r >= reset and r <= window then redis.call('SET', key, struct.pack('dd', next, r), 'KEEPTTL')
+  -- The bucket was empty (booked_at): next is one window.
+  else redis.call('SET', key, struct.pack('dd', next, window), 'PX', px) end
 end
 `
-const SCRIPT_DECIDE = `-- Every rule read and decided (x, y: its state), then, only if all allow, every rule written.
-local kinds, xs, ys, counts = {}, {}, {}, {}
+const SCRIPT_DECIDE = `-- Every rule read and decided (x, y, z: its state), then, only if all allow, every rule written.
+local kinds, xs, ys, zs = {}, {}, {}, {}
 local allowed, retry = 1, 0
 for i = 1, n do
   local limit, window, kind = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), ARGV[3 * i + 1]
-  local x, y, full, wait
+  local x, y, z, full, wait
   if kind == 'g' then
-    x, y = booked_at(KEYS[i], limit, window)
+    -- x units booked, y the key's remaining life, z the instant to write the expiry from (or nil).
+    x, y, z = booked_at(KEYS[i], limit, window)
     local tolerance = window * (limit - 1)
     full, wait = x > tolerance, math.ceil((x - tolerance) / limit)
   elseif kind == 'f' then
-    -- fixed-window.ts: x the window's start (a multiple of the window), y its count.
-    x, y = math.floor(now / window) * window, 0
+    -- fixed-window.ts: x the ms left in the window, y its count, z its end (epoch ms) when it is
+    -- written anew (else its expiry is kept).
     local s = redis.call('GET', KEYS[i])
-    if s then
-      if #s ~= 16 then error('keyward: malformed rate limit state') end
-      local start, count = struct.unpack('dd', s)
-      if not (start >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
-      -- A clock that stepped back keeps the later window.
-      if start >= x then x, y = start, count end
+    x, y = 0, 0
+    if s and #s == 8 then
+      y = struct.unpack('d', s)
+      if not (y >= 1 and y <= limit) then error('keyward: malformed rate limit state') end
+      x = redis.call('PTTL', KEYS[i])
+      if x < 0 then error('keyward: malformed rate limit state') end
     end
-    full, wait = y >= limit, x + window - now
+    if x == 0 then
+      -- The window now falls in (or the later one an earlier keyward stored: a clock that stepped back keeps it).
+      local start = math.floor(clock() / window) * window
+      y = 0
+      if s and #s ~= 8 then
+        if #s ~= 16 then error('keyward: malformed rate limit state') end
+        local first, count = struct.unpack('dd', s)
+        if not (first >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
+        if first >= start then start, y = first, count end
+      end
+      x, z = start + window - now, start + window
+    end
+    full, wait = y >= limit, x
   elseif kind == 's' then
     -- sliding-window.ts: x the log of call times less than a window old (packed doubles, oldest first), y their number.
     local s = redis.call('GET', KEYS[i]) or ''
     if #s % 8 ~= 0 or #s > 8 * limit then error('keyward: malformed rate limit state') end
-    local from = 1
-    while from <= #s and struct.unpack('d', s, from) <= now - window do from = from + 8 end
+    local from, after = 1, clock() - window
+    while from <= #s and struct.unpack('d', s, from) <= after do from = from + 8 end
     x, y = string.sub(s, from), (#s - from + 1) / 8
     full = y >= limit
     if full then wait = struct.unpack('d', x) + window - now end
   else
     error('keyward: unknown rate limit algorithm')
   end
-  kinds[i], xs[i], ys[i] = kind, x, y
+  kinds[i], xs[i], ys[i], zs[i] = kind, x, y, z
   if full then
     allowed = 0
     if wait > retry then retry = wait end
@@ -263,18 +402,23 @@ for i = 1, n do
     if allowed == 1 then
       local next = x + window
       reset = math.ceil(next / limit)
-      store(KEYS[i], next, y, window, reset, ARGV[3 * i])
+      store(KEYS[i], next, y, zs[i], window, reset, ARGV[3 * i])
       remaining = math.floor((tolerance - x) / window)
     elseif x > tolerance then remaining, reset = 0, math.ceil(x / limit)
     else remaining, reset = math.floor((window * limit - x) / window), math.ceil(x / limit) end
   elseif kind == 'f' then
-    local ends_in = x + window - now
     if allowed == 1 then
-      redis.call('SET', KEYS[i], struct.pack('dd', x, y + 1), 'PX', string.format('%d', ends_in))
-      remaining, reset = limit - y - 1, ends_in
+      if zs[i] then
+        if redis.REDIS_VERSION_NUM then redis.call('SET', KEYS[i], struct.pack('d', y + 1), 'PXAT', zs[i])
+        else
+          redis.call('SET', KEYS[i], struct.pack('d', y + 1))
+          redis.call('PEXPIREAT', KEYS[i], zs[i])
+        end
+      else redis.call('SET', KEYS[i], struct.pack('d', y + 1), 'KEEPTTL') end
+      remaining, reset = limit - y - 1, x
     else
       remaining = math.max(0, limit - y)
-      if y == 0 then reset = 0 else reset = ends_in end
+      if y == 0 then reset = 0 else reset = x end
     end
   else
     local last = now
@@ -292,7 +436,7 @@ for i = 1, n do
   reply[2 * i + 2], reply[2 * i + 3] = remaining, reset
 end
 `
-const LIMIT_SCRIPT = `${SCRIPT_CLOCK}${SCRIPT_SHORT_PATH}${SCRIPT_LOCKOUT}${SCRIPT_FUNCTIONS}${SCRIPT_DECIDE}${SCRIPT_WRITE}return reply
+const LIMIT_SCRIPT = `${SCRIPT_SHORT_PATH}${SCRIPT_CLOCK}${SCRIPT_LOCKOUT}${SCRIPT_FUNCTIONS}${SCRIPT_DECIDE}${SCRIPT_WRITE}return reply
 `
 
 /**
@@ -308,7 +452,7 @@ local function credit_count(x)
 end
 local function credit_state(key, epoch, initial, amount, interval)
   local start = 0
-  if interval > 0 then start = math.floor(now / interval) * interval end
+  if interval > 0 then start = math.floor(clock() / interval) * interval end
   local s = redis.call('GET', key)
   if s then
     if #s ~= 24 then error('keyward: malformed credit state') end
@@ -335,7 +479,7 @@ local ce, cr, ca, cadvanced = credit_state(ck, tonumber(ARGV[c + 1]), tonumber(A
 const CREDIT_DECIDE = `local exhausted = 0
 if cost > cr then
   exhausted, allowed, retry = 1, 0, 0
-  if interval > 0 and amount >= cost then retry = math.max(1, ca + interval - now) end
+  if interval > 0 and amount >= cost then retry = math.max(1, ca + interval - clock()) end
 end
 `
 const CREDIT_WRITE = `if allowed == 1 then
@@ -371,9 +515,7 @@ const CREDIT_LIMIT_SCRIPT = [
  * Adds to a key's balance (0 reads it, writing nothing). KEYS: the credit state. ARGV: add,
  * epoch, remaining, refill amount, refill interval. Reply: the balance after.
  */
-const CREDIT_ADJUST_SCRIPT = `local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-${CREDIT_READ}local add = tonumber(ARGV[1])
+const CREDIT_ADJUST_SCRIPT = `${SCRIPT_CLOCK}${CREDIT_READ}local add = tonumber(ARGV[1])
 local ce, cr, ca = credit_state(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
 if add > 0 then
   cr = cr + add
@@ -398,7 +540,7 @@ return cr
  * '%.0f': glibc's float printing cost more than the rest of the script), the expiry written once
  * per window and once when a block starts.
  */
-const FAILURE_SCRIPT = `${SCRIPT_CLOCK}local max, window = ARGV[1] + 0, ARGV[2] + 0
+const FAILURE_SCRIPT = `${SCRIPT_NOW}local max, window = ARGV[1] + 0, ARGV[2] + 0
 -- Lua's '%d' casts to a C long: 32 bits on some builds (i386, ARM32), where a time in ms would
 -- wrap or saturate (a lockout never blocking). There, the exact, slower float format.
 local F = '%d:%d:%d'
@@ -475,8 +617,9 @@ interface OneRule extends RateLimitRule {
  * - One round trip per check: a single EVALSHA (EVAL when Redis answers NOSCRIPT, after a
  *   restart or `SCRIPT FLUSH`), deciding and counting all of a key's rules atomically, with the
  *   address's lockout checked in the same script.
- * - Time is Redis's own (`TIME` inside the script): instance clocks do not matter, and `now`
- *   in the request is ignored.
+ * - Time is Redis's own: the keys' expiry (`PTTL`), and `TIME` only where an absolute time is
+ *   needed (a fixed window's first call, a blocked address, a sliding window, credits). Instance
+ *   clocks do not matter, and `now` in the request is ignored.
  * - Decisions are exactly those of `gcra()` and MemoryRateLimiter at Redis's clock: the Lua
  *   does the same IEEE-double operations on the same integers.
  * - Every key is written with an expiry no longer than its rule's window (or lockout window),

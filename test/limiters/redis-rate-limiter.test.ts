@@ -475,6 +475,36 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
       expect(observed).toEqual({ evalsha: 3 * checks, eval: 0 })
     })
 
+    it('the common path reads no clock: one GCRA or fixed-window rule, with an address or not, sends no TIME (commandstats)', async () => {
+      const checks = 20
+      const gcraRule = { limit: 1_000_000, windowMs: 3_600_000 }
+      const fixedRule = { ...gcraRule, algorithm: 'fixed-window' as const }
+      const gcraKey = freshKey()
+      const fixedKey = freshKey()
+      // A failure on record: the address's lockout key exists (not blocked).
+      const address = freshKey()
+      await limiter.recordFailure(address, { maxFailures: 1_000_000, windowMs: 3_600_000 }, 0)
+      // A fixed window's first call reads TIME, to align the window: made here.
+      await limiter.limit({ key: fixedKey, rules: [fixedRule], now: 0 })
+      await limiter.limit({ key: gcraKey, rules: [gcraRule], now: 0 })
+      // Another client of this Redis could send TIME too (or a window could end): retry until a quiet window.
+      let observed: { evalsha: number; time: number } | undefined
+      for (let attempt = 0; attempt < 20 && !(observed?.time === 0 && observed.evalsha === 5 * checks); attempt++) {
+        const before = await commandCalls()
+        for (let i = 0; i < checks; i++) {
+          // A new key each time: nothing stored yet.
+          await limiter.limit({ key: freshKey(), rules: [gcraRule], now: 0 })
+          await limiter.limit({ key: gcraKey, rules: [gcraRule], now: 0 })
+          await limiter.limit({ key: gcraKey, rules: [gcraRule], blockKey: address, now: 0 })
+          await limiter.limit({ key: fixedKey, rules: [fixedRule], now: 0 })
+          await limiter.limit({ key: fixedKey, rules: [fixedRule], blockKey: address, now: 0 })
+        }
+        const after = await commandCalls()
+        observed = { evalsha: (after.evalsha ?? 0) - (before.evalsha ?? 0), time: (after.time ?? 0) - (before.time ?? 0) }
+      }
+      expect(observed).toEqual({ evalsha: 5 * checks, time: 0 })
+    })
+
     it('falls back to EVAL after SCRIPT FLUSH, and is back to EVALSHA after that', async () => {
       // The real connection, recording what this limiter sends through it.
       const sent: string[] = []
@@ -535,106 +565,130 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
 
     describe('the stored state', () => {
       const rule = { limit: 3, windowMs: 3_600_000 }
+      const W = rule.windowMs
       const ruleKey = (key: string, of: { limit: number; windowMs: number } = rule) =>
         `${prefix}rl:{${createHash('sha256').update(key).digest('hex').slice(0, 32)}}:${of.limit}:${of.windowMs}`
-      /** The script's struct 'ddd' (native order: little-endian on every Redis host keyward targets). */
-      const pack = (at: number, booked: number, expiresAt: number) => {
-        const buffer = Buffer.alloc(24)
-        buffer.writeDoubleLE(at, 0)
-        buffer.writeDoubleLE(booked, 8)
-        buffer.writeDoubleLE(expiresAt, 16)
+      /** Doubles packed as the script's struct does (native order: little-endian on every Redis host keyward targets). */
+      const packed = (...numbers: number[]) => {
+        const buffer = Buffer.alloc(8 * numbers.length)
+        numbers.forEach((x, i) => buffer.writeDoubleLE(x, 8 * i))
         return buffer
       }
-      const unpack = async (k: string) => {
+      /** An earlier keyward's GCRA state, struct 'ddd' (at, booked, expiresAt). */
+      const pack = (at: number, booked: number, expiresAt: number) => packed(at, booked, expiresAt)
+      const doubles = async (k: string, count: number) => {
         const buffer = (await admin.getBuffer(k))!
-        expect(buffer).toHaveLength(24)
-        return { at: buffer.readDoubleLE(0), booked: buffer.readDoubleLE(8), expiresAt: buffer.readDoubleLE(16) }
+        expect(buffer).toHaveLength(8 * count)
+        return Array.from({ length: count }, (_, i) => buffer.readDoubleLE(8 * i))
       }
-      /**
-       * The key's expiry, as the script wrote it: SET PX counts from Redis's clock at the SET,
-       * which may be a millisecond past the TIME the script read (the stored expiry).
-       */
-      const expiresAsStored = async (k: string, stored: number) => {
-        const actual = Number(await admin.call('PEXPIRETIME', k))
-        expect(actual - stored).toBeGreaterThanOrEqual(0)
-        expect(actual - stored).toBeLessThanOrEqual(1)
-        return actual
-      }
+      /** The key's expiry, epoch ms (Redis 7+). */
+      const expiry = async (k: string) => Number(await admin.call('PEXPIRETIME', k))
+      const answer = (d: { allowed: boolean; remaining: number; resetMs: number; retryAfterMs: number }) => ({
+        allowed: d.allowed,
+        blocked: false,
+        retryAfterMs: d.retryAfterMs,
+        rules: [{ rule, remaining: d.remaining, resetMs: d.resetMs }],
+      })
+      /** A second rule that sends the call down the script's general path. */
+      const general = { limit: 5, windowMs: 1000 }
+      const paths = [
+        ['short path', [rule]],
+        ['general path', [rule, general]],
+      ] as const
 
-      it('is at, booked and the expiry, packed; the expiry is set to one window when the bucket would outlive it, else kept', async () => {
+      it('GCRA: booked and ref (the PTTL it was written at) packed; a new key costs no clock, its expiry one window', async () => {
         const key = freshKey()
         const k = ruleKey(key)
+        const before = ms(await admin.time())
         const first = await limitNow(key, [rule])
-        const written = await unpack(k)
-        // A new key: one call booked, expiring one window after it.
-        expect(written).toEqual({ at: written.at, booked: rule.windowMs, expiresAt: written.at + rule.windowMs })
-        const expiry = await expiresAsStored(k, written.expiresAt)
-        expect(first.rules[0]!.resetMs).toBeLessThanOrEqual(written.expiresAt - written.at)
-        // The expiry outlives the bucket after a second call too: kept (KEEPTTL), not moved.
-        await limitNow(key, [rule])
-        const kept = await unpack(k)
-        expect(kept.expiresAt).toBe(written.expiresAt)
-        expect(await admin.call('PEXPIRETIME', k)).toBe(expiry)
-        // An expiry too close for the bucket (as if set long ago) is moved to one window after the call.
-        await admin.set(k, pack(kept.at, kept.booked, kept.at + 5), 'PX', rule.windowMs)
-        const third = await limitNow(key, [rule])
-        const moved = await unpack(k)
-        expect(third).toMatchObject({ allowed: true, rules: [{ remaining: 0 }] })
-        expect(moved.expiresAt).toBe(moved.at + rule.windowMs)
-        await expiresAsStored(k, moved.expiresAt)
+        const after = ms(await admin.time())
+        expect(await doubles(k, 2)).toEqual([W, W])
+        // The call's instant is the expiry less ref: within the call.
+        const at = (await expiry(k)) - W
+        expect(at).toBeGreaterThanOrEqual(before)
+        expect(at).toBeLessThanOrEqual(after)
+        expect(first).toEqual(answer(gcra(rule, undefined, at)))
       })
 
-      it('fixed window: start and count packed, expiring at the window’s end, the expiry set by its first call and kept', async () => {
-        const windowed = { limit: 5, windowMs: 3_600_000, algorithm: 'fixed-window' as const }
-        const key = freshKey()
-        const k = `${ruleKey(key, windowed)}:fw`
-        const first = await limitNow(key, [windowed])
-        const state = async () => {
-          const buffer = (await admin.getBuffer(k))!
-          expect(buffer).toHaveLength(16)
-          return { start: buffer.readDoubleLE(0), count: buffer.readDoubleLE(8) }
-        }
-        const written = await state()
-        expect(written.start % windowed.windowMs).toBe(0)
-        expect(written.count).toBe(1)
-        const expiry = Number(await admin.call('PEXPIRETIME', k))
-        // Set from Redis's clock at the SET, a millisecond at most past the script's TIME.
-        expect(expiry - (written.start + windowed.windowMs)).toBeGreaterThanOrEqual(0)
-        expect(expiry - (written.start + windowed.windowMs)).toBeLessThanOrEqual(1)
-        expect(first.rules[0]).toMatchObject({ remaining: 4 })
-        expect(first.rules[0]!.resetMs).toBeLessThanOrEqual(windowed.windowMs)
-        const second = await limitNow(key, [windowed])
-        expect(second.rules[0]).toMatchObject({ remaining: 3 })
-        expect(await state()).toEqual({ start: written.start, count: 2 })
-        expect(Number(await admin.call('PEXPIRETIME', k))).toBe(expiry)
-      })
+      for (const [path, rules] of paths) {
+        it(`GCRA (${path}): an expiry that outlives the bucket is kept, ref the PTTL read, exact as gcra() at that instant`, async () => {
+          const key = freshKey()
+          const k = ruleKey(key)
+          // One call booked, written a second ago: at = expiry - W.
+          await admin.set(k, packed(W, W), 'PX', W - 1000)
+          const e = await expiry(k)
+          const result = await limitNow(key, rules)
+          const [booked, ref] = await doubles(k, 2)
+          expect(await expiry(k)).toBe(e)
+          const d = gcra(rule, { at: e - W, booked: W }, e - ref!)
+          expect(booked).toBe(d.next.booked)
+          expect(result.rules[0]).toEqual(answer(d).rules[0])
+          expect(d.allowed && result.allowed).toBe(true)
+        })
 
-      // Review r-b: the later window kept, its end more than a window away.
-      it('fixed window after Redis’s clock stepped back is answered exactly (review r-b)', async () => {
-        const windowed = { limit: 10, windowMs: 1000, algorithm: 'fixed-window' as const }
-        const key = freshKey()
-        const k = `${ruleKey(key, windowed)}:fw`
-        // A window a minute ahead, one call counted in it: as if written before the clock went back.
-        const start = Math.floor(ms(await admin.time()) / 1000) * 1000 + 60_000
-        const packed = Buffer.alloc(16)
-        packed.writeDoubleLE(start, 0)
-        packed.writeDoubleLE(1, 8)
-        await admin.set(k, packed, 'PX', 120_000)
-        const answer = await limitNow(key, [windowed])
-        expect(answer.allowed).toBe(true)
-        expect(answer.rules[0]!.remaining).toBe(8)
-        expect(answer.rules[0]!.resetMs).toBeGreaterThan(windowed.windowMs)
-      })
+        it(`GCRA (${path}): an empty bucket whose key is about to expire is written afresh, one window (PX), no clock`, async () => {
+          const key = freshKey()
+          const k = ruleKey(key)
+          // Booked a whole window ago (ref W, 5 ms left): empty, but the key outlives no new call.
+          await admin.set(k, packed(W, W), 'PX', 5000)
+          const result = await limitNow(key, rules)
+          expect(await doubles(k, 2)).toEqual([W, W])
+          expect(await admin.pttl(k)).toBeGreaterThan(W - 60_000)
+          expect(result.rules[0]).toEqual({ rule, remaining: 2, resetMs: W / 3 })
+        })
+
+        it(`GCRA (${path}): a bucket not empty whose expiry must move is decided at one TIME ms, the expiry set absolutely`, async () => {
+          // Many times: on Redis 7.0 and earlier a millisecond may end within the script (each
+          // command reads the clock afresh), and the expiry must still be that of the decision's.
+          for (let i = 0; i < 500; i++) {
+            const key = freshKey()
+            const k = ruleKey(key)
+            // Two calls booked 100 ms before a key that has 2 s left: a third fits, but its bucket
+            // would outlive the key.
+            await admin.set(k, packed(2 * W, 2100), 'PX', 2000)
+            const previous = (await expiry(k)) - 2100
+            const before = ms(await admin.time())
+            const result = await limitNow(key, rules)
+            const after = ms(await admin.time())
+            const [booked, ref] = await doubles(k, 2)
+            expect(ref).toBe(W)
+            const at = (await expiry(k)) - W
+            expect(at).toBeGreaterThanOrEqual(before)
+            expect(at).toBeLessThanOrEqual(after)
+            const d = gcra(rule, { at: previous, booked: 2 * W }, at)
+            expect(booked).toBe(d.next.booked)
+            expect(result.rules[0]).toEqual(answer(d).rules[0])
+            expect(result.allowed).toBe(true)
+          }
+        })
+
+        it(`GCRA (${path}): reads an earlier keyward's packed state (at, booked, expiresAt) at Redis's clock and replaces it`, async () => {
+          const key = freshKey()
+          const k = ruleKey(key)
+          const then = ms(await admin.time()) - 1000
+          await admin.set(k, pack(then, 2 * W, then + W), 'PX', W - 1000)
+          const result = await limitNow(key, rules)
+          const [booked, ref] = await doubles(k, 2)
+          expect(ref).toBe(W)
+          const d = gcra(rule, { at: then, booked: 2 * W }, (await expiry(k)) - W)
+          expect(booked).toBe(d.next.booked)
+          expect(result.rules[0]).toEqual(answer(d).rules[0])
+          expect(await limitNow(key, rules)).toMatchObject({ allowed: false })
+        })
+      }
 
       it('reads a state an earlier keyward wrote as text (at:booked), then replaces it with the packed form', async () => {
         const key = freshKey()
         const k = ruleKey(key)
-        const now = ms(await admin.time())
+        const then = ms(await admin.time()) - 1000
         // Two calls of three booked, a second ago.
-        await admin.set(k, `${now - 1000}:${2 * rule.windowMs}`, 'PX', rule.windowMs)
-        expect(await limitNow(key, [rule])).toMatchObject({ allowed: true, rules: [{ remaining: 0 }] })
-        const replaced = await unpack(k)
-        expect(replaced.expiresAt).toBe(replaced.at + rule.windowMs)
+        await admin.set(k, `${then}:${2 * W}`, 'PX', W)
+        const result = await limitNow(key, [rule])
+        const [booked, ref] = await doubles(k, 2)
+        expect(ref).toBe(W)
+        const d = gcra(rule, { at: then, booked: 2 * W }, (await expiry(k)) - W)
+        expect(booked).toBe(d.next.booked)
+        expect(result).toEqual(answer(d))
         expect(await limitNow(key, [rule])).toMatchObject({ allowed: false })
       })
 
@@ -651,26 +705,191 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
         expect(await admin.get(k)).toBe(text)
       })
 
+      it('reads an earlier text state of exactly 16 characters as text, not as the packed (booked, ref)', async () => {
+        const small = { limit: 2, windowMs: 40 }
+        const key = freshKey()
+        const k = ruleKey(key, small)
+        // A full bucket, written a minute ahead (before Redis's clock stepped back): nothing drains.
+        const text = `${ms(await admin.time()) + 60_000}:${small.limit * small.windowMs}`
+        expect(text).toHaveLength(16)
+        await admin.set(k, text, 'PX', 60_000)
+        expect(await limitNow(key, [small])).toMatchObject({ allowed: false })
+        expect(await admin.get(k)).toBe(text)
+      })
+
+      const fixedRule = { limit: 5, windowMs: 3_600_000, algorithm: 'fixed-window' as const }
+      const fixedPaths = [
+        ['short path', [fixedRule]],
+        ['general path', [fixedRule, general]],
+      ] as const
+      for (const [path, rules] of fixedPaths) {
+        it(`fixed window (${path}): the count alone, packed, its key expiring exactly at the window's end, then kept`, async () => {
+          const key = freshKey()
+          const k = `${ruleKey(key, fixedRule)}:fw`
+          const before = ms(await admin.time())
+          const first = await limitNow(key, rules)
+          expect(await doubles(k, 1)).toEqual([1])
+          const end = await expiry(k)
+          expect(end % fixedRule.windowMs).toBe(0)
+          expect(end - fixedRule.windowMs).toBeLessThanOrEqual(before)
+          expect(end).toBeGreaterThan(before)
+          expect(first.rules[0]).toMatchObject({ remaining: 4 })
+          expect(first.rules[0]!.resetMs).toBeLessThanOrEqual(end - before)
+          const second = await limitNow(key, rules)
+          expect(second.rules[0]).toMatchObject({ remaining: 3 })
+          // The time left in the window is the key's PTTL.
+          expect(second.rules[0]!.resetMs).toBeLessThanOrEqual(first.rules[0]!.resetMs)
+          expect(await doubles(k, 1)).toEqual([2])
+          expect(await expiry(k)).toBe(end)
+        })
+
+        it(`fixed window (${path}): a full window refuses until its end, the PTTL`, async () => {
+          const key = freshKey()
+          const k = `${ruleKey(key, fixedRule)}:fw`
+          await admin.set(k, packed(5), 'PX', 90_000)
+          const refused = await limitNow(key, rules)
+          expect(refused.allowed).toBe(false)
+          expect(refused.rules[0]).toMatchObject({ remaining: 0 })
+          expect(refused.retryAfterMs).toBeGreaterThan(80_000)
+          expect(refused.retryAfterMs).toBeLessThanOrEqual(90_000)
+          expect(refused.rules[0]!.resetMs).toBe(refused.retryAfterMs)
+          expect(await doubles(k, 1)).toEqual([5])
+        })
+
+        it(`fixed window (${path}): a key expiring in the very millisecond of the call (PTTL 0) is a new window`, async () => {
+          // Redis counts a key expired only once its expiry is past, so in its last millisecond the
+          // key is there with PTTL 0: the window is over. Pipelines of TIME, the call, TIME until
+          // one falls in that millisecond.
+          for (let attempt = 0; attempt < 50; attempt++) {
+            const key = freshKey()
+            const k = `${ruleKey(key, fixedRule)}:fw`
+            const end = ms(await admin.time()) + 4
+            await admin.set(k, packed(5), 'PXAT', end)
+            for (;;) {
+              const batch = await atOneInstant((l) => [l.limit({ key, rules, now: 0 })])
+              // Not within one millisecond (the call may have counted, who knows when): a fresh key.
+              if (batch === undefined || batch.now > end) break
+              const [result] = batch.results
+              if (batch.now < end) {
+                expect(result!.allowed).toBe(false)
+                continue
+              }
+              expect(result!.allowed).toBe(true)
+              expect(result!.rules[0]).toMatchObject({ remaining: 4 })
+              expect(await doubles(k, 1)).toEqual([1])
+              expect((await expiry(k)) % fixedRule.windowMs).toBe(0)
+              return
+            }
+          }
+          throw new Error('no call fell in the key’s last millisecond')
+        })
+
+        it(`fixed window (${path}): reads an earlier keyward's (start, count) and replaces it, expiring at the window's end`, async () => {
+          const key = freshKey()
+          const k = `${ruleKey(key, fixedRule)}:fw`
+          const start = Math.floor(ms(await admin.time()) / fixedRule.windowMs) * fixedRule.windowMs
+          await admin.set(k, packed(start, 2), 'PX', 60_000)
+          const result = await limitNow(key, rules)
+          expect(result.rules[0]).toMatchObject({ remaining: 2 })
+          expect(await doubles(k, 1)).toEqual([3])
+          expect(await expiry(k)).toBe(start + fixedRule.windowMs)
+        })
+      }
+
+      // Review r-b: the later window kept, its end more than a window away.
+      it('fixed window after Redis’s clock stepped back is answered exactly (review r-b)', async () => {
+        const windowed = { limit: 10, windowMs: 1000, algorithm: 'fixed-window' as const }
+        // A window a minute ahead, one call counted in it: as if written before the clock went back.
+        // Stored by an earlier keyward (start, count), and by this one (the count, its key expiring at the window's end).
+        const start = Math.floor(ms(await admin.time()) / 1000) * 1000 + 60_000
+        for (const [value, expire] of [
+          [packed(start, 1), ['PX', 120_000]],
+          [packed(1), ['PXAT', start + 1000]],
+        ] as const) {
+          const key = freshKey()
+          const k = `${ruleKey(key, windowed)}:fw`
+          await admin.set(k, value, expire[0] as 'PX', expire[1])
+          const result = await limitNow(key, [windowed])
+          expect(result.allowed).toBe(true)
+          expect(result.rules[0]!.remaining).toBe(8)
+          expect(result.rules[0]!.resetMs).toBeGreaterThan(windowed.windowMs)
+          expect(await expiry(k)).toBe(start + 1000)
+        }
+      })
+
       it('rejects a foreign or malformed state, leaving it as it was (the call is a 503, never a pass)', async () => {
         const now = ms(await admin.time())
-        const foreign: Array<string | Buffer> = [
-          'not a state',
-          `${now}:x`,
-          // Packed, but not a state: NaN, a booking beyond the bucket, a negative one.
-          Buffer.alloc(24, 0xff),
-          pack(now, 10 * rule.windowMs, now + rule.windowMs),
-          pack(now, -1, now + rule.windowMs),
+        const foreign: Array<[string | Buffer, boolean]> = [
+          ['not a state', true],
+          [`${now}:x`, true],
+          // Packed, but not a state: NaN, a booking beyond the bucket, a negative one (an earlier keyward's 'ddd').
+          [Buffer.alloc(24, 0xff), true],
+          [pack(now, 10 * W, now + W), true],
+          [pack(now, -1, now + W), true],
+          // This keyward's (booked, ref): NaN, beyond the bucket, negative, a ref past the window, and a key without expiry.
+          [Buffer.alloc(16, 0xff), true],
+          [packed(10 * W, W), true],
+          [packed(-1, W), true],
+          [packed(W, W + 1), true],
+          [packed(W, W), false],
         ]
-        for (const value of foreign) {
+        for (const [value, expires] of foreign) {
           const key = freshKey()
           const k = ruleKey(key)
-          await admin.set(k, value, 'PX', rule.windowMs)
+          if (expires) await admin.set(k, value, 'PX', W)
+          else await admin.set(k, value)
           await expect(limitNow(key, [rule]), String(value)).rejects.toThrow()
-          await expect(limitNow(key, [rule, { limit: 5, windowMs: 1000 }]), String(value)).rejects.toThrow()
+          await expect(limitNow(key, [rule, general]), String(value)).rejects.toThrow()
+          expect(await admin.getBuffer(k)).toEqual(Buffer.from(value))
+        }
+        const fixedForeign: Array<[string | Buffer, boolean]> = [
+          ['junk', true],
+          [Buffer.alloc(8, 0xff), true],
+          [packed(0), true],
+          [packed(6), true],
+          [packed(0.5), true],
+          [packed(1), false],
+        ]
+        for (const [value, expires] of fixedForeign) {
+          const key = freshKey()
+          const k = `${ruleKey(key, fixedRule)}:fw`
+          if (expires) await admin.set(k, value, 'PX', W)
+          else await admin.set(k, value)
+          await expect(limitNow(key, [fixedRule]), String(value)).rejects.toThrow()
+          await expect(limitNow(key, [fixedRule, general]), String(value)).rejects.toThrow()
           expect(await admin.getBuffer(k)).toEqual(Buffer.from(value))
         }
       })
 
+      it('lockout: the clock is read only for an address blocked in this window, and a block that ended is no block', async () => {
+        const now = ms(await admin.time())
+        const lockoutKey = (address: string) => `${prefix}lo:{${createHash('sha256').update(address).digest('hex').slice(0, 32)}}`
+        const cases: Array<[string, boolean]> = [
+          // Failures counted, never blocked.
+          [`${now - 1000}:2:0`, false],
+          // Blocked until a second ago, the key still there.
+          [`${now - 60_000}:3:${now - 1000}`, false],
+          // Blocked for 30 s more.
+          [`${now - 30_000}:3:${now + 30_000}`, true],
+        ]
+        for (const [value, blocked] of cases) {
+          const address = freshKey()
+          await admin.set(lockoutKey(address), value, 'PX', 60_000)
+          for (const rules of [[rule], [rule, general], [fixedRule], []]) {
+            const result = await limiter.limit({ key: freshKey(), rules, blockKey: address, now: 0 })
+            expect(result.blocked, `${value} ${rules.length}`).toBe(blocked)
+            if (blocked) {
+              expect(result.retryAfterMs).toBeGreaterThan(20_000)
+              expect(result.retryAfterMs).toBeLessThanOrEqual(30_000)
+            }
+          }
+        }
+        const address = freshKey()
+        await admin.set(lockoutKey(address), 'junk', 'PX', 60_000)
+        for (const rules of [[rule], [rule, general], []]) {
+          await expect(limiter.limit({ key: freshKey(), rules, blockKey: address, now: 0 })).rejects.toThrow(/malformed lockout/)
+        }
+      })
       it('rejects a credit state that is not three non-negative safe integers, on a spend and a read, leaving it as it was', async () => {
         const credits = { remaining: 5, refill: null, epoch: 1 }
         const foreign = [pack(1, Infinity, 0), pack(1, 0.5, 0), pack(Infinity, 5, 0), pack(1, 2 ** 53, 0), pack(1, 5, -1), pack(1, NaN, 0)]
