@@ -483,9 +483,18 @@ function failLater(fail: (error: unknown) => void, error: unknown): void {
   try {
     fail(error)
   } catch {
-    // Dropped: see above.
+    // Dropped (see above), but said once: the request it came from may now hang unanswered.
+    if (!warnedDropped) {
+      warnedDropped = true
+      console.error(
+        "keyward: the framework's error path threw while handling an error after an asynchronous decision; " +
+          'the throw was dropped (a rejection nobody handles would end the process) and that request may get no answer. ' +
+          'Check the error handler of your middleware chain. (Said once per process.)',
+      )
+    }
   }
 }
+let warnedDropped = false
 
 /**
  * Hands a promise's outcome to a framework's callbacks: `onValue(value)`, or `fail(reason)` when

@@ -106,6 +106,8 @@ export interface ActionContext {
    * The verified caller, as `kw.verify()` returned it. When given (or when `actor` is the one
    * `actorOf(auth)` built), create, update and rotate refuse with 403 `insufficient_scope` a key
    * beyond the caller's own scopes, projects, expiry, org or environment. Without it: no ceiling.
+   * Present but null or undefined (`{ auth: req.auth }` for an unauthenticated request): a
+   * TypeError before anything is stored, never the app's own power.
    */
   auth?: AuthContext
   /**
@@ -183,8 +185,11 @@ export function keepAlive(pending: Promise<void> | undefined, waitUntil: WaitUnt
 }
 
 /**
- * Throws a TypeError for a context whose `waitUntil` is not a function: checked before a change
- * is stored, so that a bad one cannot leave a change made and its audit cut off.
+ * Throws a TypeError for a context whose `waitUntil` is not a function, or that names an `auth`
+ * which is null or undefined: checked before a change is stored, so that a bad one cannot leave a
+ * change made and its audit cut off. `{ auth: req.auth }` on a route where authentication is
+ * optional would otherwise, for a request with no credential, act with no ceiling at all (the
+ * app's own power); acting as the app itself is leaving `auth` out.
  *
  * @example
  * ```ts
@@ -192,6 +197,11 @@ export function keepAlive(pending: Promise<void> | undefined, waitUntil: WaitUnt
  * ```
  */
 export function checkActionContext(context: ActionContext | undefined): void {
+  if (context !== undefined && context !== null && 'auth' in context && (context.auth === undefined || context.auth === null))
+    throw new TypeError(
+      `keyward: context.auth is ${String(context.auth)}: no request was authenticated (an optional route?). ` +
+        'Pass the auth kw.verify() returned, or leave auth out to act as the app itself',
+    )
   const waitUntil = context?.waitUntil
   if (waitUntil !== undefined && typeof waitUntil !== 'function')
     throw new TypeError('keyward: context.waitUntil must be a function, e.g. (p) => ctx.waitUntil(p)')

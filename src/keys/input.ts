@@ -431,6 +431,11 @@ export function validateKeyInput(input: unknown, mode: 'create' | 'update', ctx:
       else out.credits = credits.set
     }
   }
+  // A top-up is the limiter's one atomic step; written beside a record change it could land
+  // without it or be refused after it (a concurrent top-up reaching 2^53). Alone, each update is
+  // all or nothing.
+  if (out.creditsAdd !== undefined && Object.keys(out).length > 1)
+    c.add('credits.add', 'a top-up is sent on its own: send the other changes in an update of their own')
   if (mode === 'create') {
     const environment = has('environment') ? input.environment : ctx.environment
     if (environment !== 'live' && environment !== 'test') c.add('environment', "must be 'live' or 'test'")

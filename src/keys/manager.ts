@@ -484,13 +484,11 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
         const now = rt.now()
         const changes: KeyRecordPatch = { ...rest, updatedAt: now }
         if (credits !== undefined) changes.credits = credits === null ? removedCredits(held) : withEpoch(credits, nextEpoch(held))
-        // With other changes, the write goes first, through the version (a key revoked or rotated
-        // meanwhile gets neither), then the top-up.
+        // Through the version: a key revoked or rotated meanwhile is not changed. (A top-up never
+        // comes with other changes: validateKeyInput refuses that.)
         const updated = await change(id, changes, current.version)
         if (updated !== null) {
           const info = toKeyInfo(updated)
-          const added = creditsAdd === undefined ? null : activeCredits(updated.credits)
-          if (added !== null) info.credits = creditsInfo(added, await balance(updated, added, creditsAdd!))
           audit('key.updated', info, context)
           return info
         }

@@ -237,7 +237,7 @@ if argc == 3 then
   local s = redis.call('GET', KEYS[1])
   if s and #s == 8 then
     local y = struct.unpack('d', s)
-    if not (y >= 1 and y <= limit) then error('keyward: malformed rate limit state') end
+    if not (y >= 1 and y <= limit and y % 1 == 0) then error('keyward: malformed rate limit state') end
     local r = redis.call('PTTL', KEYS[1])
     if r < 0 then error('keyward: malformed rate limit state') end
     if r > 0 then
@@ -357,13 +357,18 @@ for i = 1, n do
     x, y = 0, 0
     if s and #s == 8 then
       y = struct.unpack('d', s)
-      if not (y >= 1 and y <= limit) then error('keyward: malformed rate limit state') end
+      if not (y >= 1 and y <= limit and y % 1 == 0) then error('keyward: malformed rate limit state') end
       x = redis.call('PTTL', KEYS[i])
       if x < 0 then error('keyward: malformed rate limit state') end
     end
     if x == 0 then
       -- The window now falls in (or the later one an earlier keyward stored: a clock that stepped back keeps it).
-      local start = math.floor(clock() / window) * window
+      local t = clock()
+      if s and #s == 8 then
+        local tt = redis.call('TIME')
+        t = tt[1] * 1000 + math.floor(tt[2] / 1000)
+      end
+      local start = math.floor(t / window) * window
       y = 0
       if s and #s ~= 8 then
         if #s ~= 16 then error('keyward: malformed rate limit state') end
@@ -371,7 +376,7 @@ for i = 1, n do
         if not (first >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
         if first >= start then start, y = first, count end
       end
-      x, z = start + window - now, start + window
+      x, z = start + window - t, start + window
     end
     full, wait = y >= limit, x
   elseif kind == 's' then

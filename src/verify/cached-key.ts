@@ -111,14 +111,15 @@ class ApiKeyAuth {
   }
 }
 
-// Where a key's info view keeps the record its Dates are read from: a non-enumerable symbol, so
-// JSON, spreads and comparisons see the fields alone.
-const RECORD = Symbol('keyward.record')
+// Where a key's info view keeps the times its Dates are built from: a non-enumerable symbol, so
+// JSON, spreads and comparisons see the fields alone. Only the five times, frozen: never the
+// record (its hash is not for handlers, and a handler could change what others read from it).
+const TIMES = Symbol('keyward.times')
 type DateField = 'expiresAt' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'revokedAt'
-type View = { [RECORD]: KeyRecord }
+type View = { [TIMES]: Readonly<Record<DateField, number | null>> }
 const dateGetter = (field: DateField) =>
   function (this: View): Date | null {
-    const ms = this[RECORD][field]
+    const ms = this[TIMES][field]
     return ms === null ? null : new Date(ms)
   }
 // One getter per field for every key: objects built the same way then share one hidden class
@@ -141,7 +142,8 @@ const DATE_GETTERS: Readonly<Record<string, () => Date | null>> = {
  */
 function withFreshDates(info: KeyInfo, record: KeyRecord): KeyInfo {
   const view = {} as Record<string, unknown> & View
-  Object.defineProperty(view, RECORD, { value: record })
+  const { expiresAt, createdAt, updatedAt, lastUsedAt, revokedAt } = record
+  Object.defineProperty(view, TIMES, { value: Object.freeze({ expiresAt, createdAt, updatedAt, lastUsedAt, revokedAt }) })
   for (const field in info) {
     const get = DATE_GETTERS[field]
     if (get === undefined) view[field] = info[field as keyof KeyInfo]

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Request, RequestHandler } from 'express'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { authenticate as expressAuthenticate, requireProject as expressRequireProject } from '../../adapters/express.js'
 import { authenticate as fastifyAuthenticate, requireProject as fastifyRequireProject } from '../../adapters/fastify.js'
 import { listen, setup } from './support.js'
@@ -108,7 +108,8 @@ describe('a next() that throws after an asynchronous decision (connect-style hos
     })
   }
 
-  it('when the error path throws too, it is called once and the throw is dropped: no unhandled rejection', async () => {
+  it('when the error path throws too, it is called once and the throw is dropped with a warning: no unhandled rejection', async () => {
+    const warn = vi.spyOn(console, 'error').mockImplementation(() => {})
     unhandled.length = 0
     unhandledSeen = new Promise<void>((resolve) => (sawUnhandled = resolve))
     const { kw, mint } = setup({ onEvent: () => {} })
@@ -137,7 +138,10 @@ describe('a next() that throws after an asynchronous decision (connect-style hos
       await turns()
       expect(unhandled).toEqual([])
       expect(errors).toHaveLength(1)
+      expect(warn.mock.calls.map((call) => String(call[0]))).toEqual([expect.stringMatching(/error path threw/)])
+      expect(JSON.stringify(warn.mock.calls)).not.toContain(key)
     } finally {
+      warn.mockRestore()
       await close()
       await answered
     }

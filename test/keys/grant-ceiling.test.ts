@@ -363,6 +363,30 @@ describe('grant ceiling: a caller context built by hand', () => {
   })
 })
 
+describe('grant ceiling: a context naming no caller', () => {
+  it('{ auth: undefined } or { auth: null } (no request authenticated: optional route) is a TypeError, not the app itself', async () => {
+    const { kw, mint } = setup()
+    const ids = async () => (await kw.keys.list({ orgId: 'org_1', includeRevoked: true })).map((k) => k.id).sort()
+    const target = await mint({ scopes: ['read'] })
+    const before = await ids()
+    const admin = { name: 'x', orgId: 'org_1', projects: ['prod-site'], scopes: ['admin'] }
+    for (const auth of [undefined, null]) {
+      const context = { auth } as unknown as { auth: AuthContext }
+      await expect(kw.keys.create(admin, context)).rejects.toThrow(/context\.auth is (undefined|null)/)
+      await expect(kw.keys.create(admin, { ...context, ip: '10.0.0.1' })).rejects.toThrow(TypeError)
+      await expect(kw.keys.update(target.info.id, { scopes: ['admin'] }, context)).rejects.toThrow(TypeError)
+      await expect(kw.keys.rotate(target.info.id, {}, context)).rejects.toThrow(TypeError)
+      // revoke() reads a second argument it cannot tell for a context as options: refused too.
+      await expect(kw.keys.revoke(target.info.id, context)).rejects.toThrow()
+      await expect(kw.keys.revoke(target.info.id, {}, context)).rejects.toThrow(TypeError)
+    }
+    expect(await ids()).toEqual(before)
+    expect((await kw.keys.get(target.info.id))?.scopes).toEqual(['read'])
+    // Leaving auth out is the app acting on its own, as documented.
+    await expect(kw.keys.create(admin, { ip: '10.0.0.1' })).resolves.toMatchObject({ info: { scopes: ['admin'] } })
+  })
+})
+
 describe('grant ceiling under concurrency', () => {
   // The check and the write must see the same record: a key raised to admin between a weaker
   // caller's check and its write must make that write lose and the retry refuse it.

@@ -187,6 +187,29 @@ describe.each(backends)('usage credits on the %s limiter', (_name, makeLimiter, 
     expect(await stored()).toStrictEqual({ ...before, remaining: 9e15 })
   })
 
+  it('a top-up sent with other changes is 400 on credits.add, nothing written (each update all or nothing)', async () => {
+    const { kw, clock } = setup(makeLimiter())
+    const { info } = await kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 10 } })
+    const stored = async () => {
+      const now = await kw.keys.get(info.id)
+      return { remaining: now?.credits?.remaining, updatedAt: now?.updatedAt.getTime(), name: now?.name, scopes: now?.scopes }
+    }
+    const before = await stored()
+    clock.advance(1000)
+    for (const other of [{ name: 'renamed' }, { scopes: ['read', 'write'] }, { metadata: { a: 1 } }, { expiresAt: null }]) {
+      await expect(kw.keys.update(info.id, { ...other, credits: { add: 5 } })).rejects.toMatchObject({
+        code: 'validation_failed',
+        status: 400,
+        errors: [{ field: 'credits.add', message: expect.stringMatching(/on its own/) }],
+      })
+    }
+    expect(await stored()).toStrictEqual(before)
+    // Sent apart, both land.
+    await kw.keys.update(info.id, { name: 'renamed' })
+    await kw.keys.update(info.id, { credits: { add: 5 } })
+    expect(await stored()).toMatchObject({ remaining: 15, name: 'renamed' })
+  })
+
   it('a rotated key keeps spending its chain’s balance', async () => {
     const { kw, call } = setup(makeLimiter())
     const { key, info } = await kw.keys.create({ name: 'k', orgId: 'o', projects: ['p'], credits: { remaining: 3 } })

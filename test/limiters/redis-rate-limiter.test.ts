@@ -796,6 +796,62 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
         })
       }
 
+      // Review r-j: on Redis 7.0 and earlier PTTL reads the live clock while a key counts as expired
+      // only from the script's start, so a fixed window's key can read PTTL 0 after the script took
+      // its TIME (read early for a sliding-window rule first): the call must be counted in the new
+      // window at a fresh TIME, never in the old one with an expiry already past (which let the new
+      // window allow its whole limit again).
+      it('fixed window whose key reaches PTTL 0 after an earlier rule read the clock: counted in the new window (review r-j)', async () => {
+        const entries = 300_000
+        const sliding = { limit: entries + 10, windowMs: 1000, algorithm: 'sliding-window' as const }
+        const fixed = { limit: 1, windowMs: 1000, algorithm: 'fixed-window' as const }
+        const both = [sliding, fixed]
+        const now = async () => ms(await admin.time())
+        const until = async (target: number) => {
+          for (let t = await now(); t < target; t = await now())
+            if (target - t > 30) await new Promise((r) => setTimeout(r, target - t - 20))
+        }
+        const key = freshKey()
+        await limitNow(key, both)
+        const keys = await ourKeys()
+        const tag = createHash('sha256').update(key).digest('hex').slice(0, 32)
+        const swKey = keys.find((k) => k.includes(tag) && k.endsWith(':sw'))!
+        const fwKey = keys.find((k) => k.includes(tag) && k.endsWith(':fw'))!
+        // A log the script itself could have written (calls of a second ago, one half a second
+        // ago): reading it keeps the script busy for tens of ms between its TIME and the PTTL.
+        const log = (at: number) => {
+          const buffer = Buffer.alloc(8 * (entries + 1))
+          for (let i = 0; i < entries; i++) buffer.writeDoubleLE(at - 1400, 8 * i)
+          buffer.writeDoubleLE(at - 500, 8 * entries)
+          return buffer
+        }
+        await admin.set(swKey, log(await now()), 'PX', 500)
+        await admin.del(fwKey)
+        const from = await now()
+        await limitNow(key, both)
+        const took = (await now()) - from
+        let straddled = 0
+        for (let attempt = 0; attempt < 8 && straddled < 2; attempt++) {
+          await admin.del(fwKey)
+          const end = Math.ceil(((await now()) + 300) / 1000) * 1000 + 1000
+          await until(end - 950)
+          expect((await limitNow(key, [fixed])).allowed).toBe(true)
+          const sendAt = end - Math.max(3, Math.floor(took / 2))
+          await until(sendAt - 60)
+          await admin.set(swKey, log(sendAt), 'PX', 500)
+          await until(sendAt)
+          const before = await now()
+          const target = await limitNow(key, both)
+          const after = await now()
+          // Only a script that began before the window's end and ended after it tells anything.
+          if (!(end - before >= 3 && after - end >= 3 && target.allowed)) continue
+          straddled++
+          expect(await expiry(fwKey)).toBe(end + fixed.windowMs)
+          expect((await limitNow(key, [fixed])).allowed).toBe(false)
+        }
+        expect(straddled, `no call straddled a window's end (the script took ${took} ms)`).toBeGreaterThan(0)
+      }, 60_000)
+
       // Review r-b: the later window kept, its end more than a window away.
       it('fixed window after Redis’s clock stepped back is answered exactly (review r-b)', async () => {
         const windowed = { limit: 10, windowMs: 1000, algorithm: 'fixed-window' as const }
@@ -847,6 +903,7 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
           [Buffer.alloc(8, 0xff), true],
           [packed(0), true],
           [packed(6), true],
+          [packed(1.5), true],
           [packed(0.5), true],
           [packed(1), false],
         ]

@@ -63,6 +63,28 @@ describe('verify: success', () => {
     expect(refused(await kw.verify({ headers: bearer(key) })).code).toBe('invalid_token')
   })
 
+  it("auth.key reaches neither the key's hash nor anything a handler could change for others", async () => {
+    const { kw, mint, bearer, clock } = setup()
+    const { key, info } = await mint({ scopes: ['admin'], expiresAt: new Date(clock.now() + 86_400_000) })
+    const first = ok(await kw.verify({ headers: bearer(key) }))
+    const view = first.auth.key as unknown as Record<PropertyKey, unknown>
+    const hidden = [...Object.getOwnPropertyNames(view), ...Object.getOwnPropertySymbols(view)].map((name) => view[name])
+    // Whatever hangs off the view (hidden properties included) holds no string beyond the info's own fields.
+    const strings = JSON.stringify(hidden, (_k, v: unknown) => (typeof v === 'symbol' ? String(v) : v))
+    expect(strings).not.toMatch(/[0-9a-f]{64}/)
+    // Fresh Dates aside (each read's own), everything reachable is frozen.
+    for (const value of hidden)
+      if (typeof value === 'object' && value !== null && !(value instanceof Date)) expect(Object.isFrozen(value)).toBe(true)
+    for (const symbol of Object.getOwnPropertySymbols(view)) {
+      const inner = view[symbol] as Record<string, unknown>
+      expect(() => {
+        'use strict'
+        inner.expiresAt = null
+      }).toThrow(TypeError)
+    }
+    expect(ok(await kw.verify({ headers: bearer(key) })).auth.key?.expiresAt?.getTime()).toBe(info.expiresAt!.getTime())
+  })
+
   it('reads X-API-Key and api-key as well as Authorization, from Headers or a record', async () => {
     const { kw, mint } = setup()
     const { key } = await mint()
