@@ -18,7 +18,7 @@ import { emit, median, smoke, type Row, type Table, type Target } from './harnes
 const CONNECTIONS = 50
 // Overridable for a quick look: BENCH_HTTP_SECONDS=1 BENCH_HTTP_ROUNDS=1 npx tsx bench/http.bench.ts
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 2)
-const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 6)
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 10)
 
 const allFrameworks = ['express', 'koa', 'hono', 'fastify'] as const
 interface Case {
