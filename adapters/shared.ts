@@ -486,11 +486,16 @@ function failLater(fail: (error: unknown) => void, error: unknown): void {
     // Dropped (see above), but said once: the request it came from may now hang unanswered.
     if (!warnedDropped) {
       warnedDropped = true
-      console.error(
-        "keyward: the framework's error path threw while handling an error after an asynchronous decision; " +
-          'the throw was dropped (a rejection nobody handles would end the process) and that request may get no answer. ' +
-          'Check the error handler of your middleware chain. (Said once per process.)',
-      )
+      // A logger that throws must not end the process either: the reason failLater exists.
+      try {
+        console.error(
+          "keyward: the framework's error path threw while handling an error after an asynchronous decision; " +
+            'the throw was dropped (a rejection nobody handles would end the process) and that request may get no answer. ' +
+            'Check the error handler of your middleware chain. (Said once per process.)',
+        )
+      } catch {
+        // Nowhere left to say it.
+      }
     }
   }
 }

@@ -435,7 +435,11 @@ export function validateKeyInput(input: unknown, mode: 'create' | 'update', ctx:
   // without it or be refused after it (a concurrent top-up reaching 2^53). Alone, each update is
   // all or nothing.
   if (out.creditsAdd !== undefined && Object.keys(out).length > 1)
-    c.add('credits.add', 'a top-up is sent on its own: send the other changes in an update of their own')
+    c.add(
+      'credits.add',
+      'a top-up is sent on its own: send the other changes in an update of their own ' +
+        '(a management write policy that adds fields must leave a top-up alone)',
+    )
   if (mode === 'create') {
     const environment = has('environment') ? input.environment : ctx.environment
     if (environment !== 'live' && environment !== 'test') c.add('environment', "must be 'live' or 'test'")

@@ -475,7 +475,9 @@ export function createKeyManager(rt: Runtime, emit?: Emit): KeyManager {
         // limiter's refusal of a top-up that a concurrent one made overflow leaves nothing written
         // either (400). Checked on the record as read (live, within the caller's ceiling), it
         // counts as made then: a revocation or rotation after that read comes after it.
-        if (topUp !== null && Object.keys(rest).length === 0) {
+        // validateKeyInput refuses a top-up with other changes; never write them and drop it.
+        if (topUp !== null && Object.keys(rest).length > 0) throw new TypeError('keyward: a top-up came with other changes')
+        if (topUp !== null) {
           const info = toKeyInfo(current)
           info.credits = creditsInfo(topUp, await addTo(current, topUp, creditsAdd!))
           audit('key.updated', info, context)

@@ -259,7 +259,7 @@ if argc == 3 then
   if s and #s ~= 8 then
     if #s ~= 16 then error('keyward: malformed rate limit state') end
     local start, count = struct.unpack('dd', s)
-    if not (start >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
+    if not (start >= 0 and count >= 0 and count <= limit and count % 1 == 0) then error('keyward: malformed rate limit state') end
     if start >= x then x, y = start, count end
   end
   local ends_in = x + window - now
@@ -373,7 +373,7 @@ for i = 1, n do
       if s and #s ~= 8 then
         if #s ~= 16 then error('keyward: malformed rate limit state') end
         local first, count = struct.unpack('dd', s)
-        if not (first >= 0 and count >= 0 and count <= limit) then error('keyward: malformed rate limit state') end
+        if not (first >= 0 and count >= 0 and count <= limit and count % 1 == 0) then error('keyward: malformed rate limit state') end
         if first >= start then start, y = first, count end
       end
       x, z = start + window - t, start + window

@@ -46,7 +46,9 @@ const creditsTopUp: Json = {
   type: 'object',
   required: ['add'],
   additionalProperties: false,
-  description: 'A top-up, added to the running balance atomically',
+  description:
+    'A top-up, added to the running balance atomically. Sent on its own: ' +
+    'with any other field in the same update it is 400 validation_failed, nothing written',
   properties: { add: { type: 'integer', minimum: 1, maximum: MAX_CREDITS } },
 }
 const creditsNote = 'Refused 403 unless the management option credits is on'

@@ -108,6 +108,10 @@ class ApiKeyAuth {
       if (this.credits !== undefined) info.credits = creditsInfo(this.#record.credits, this.credits)
       return (this.#info = deepFreeze(withFreshDates(info, this.#record)))
     }
+    // One prototype behind every API-key auth: writable, a handler could give every other
+    // request's auth a property (a `subject`, a `toJSON`) that audit events and handlers then read.
+    Object.freeze(ApiKeyAuth.prototype)
+    Object.freeze(ApiKeyAuth)
   }
 }
 

@@ -109,7 +109,10 @@ describe('a next() that throws after an asynchronous decision (connect-style hos
   }
 
   it('when the error path throws too, it is called once and the throw is dropped with a warning: no unhandled rejection', async () => {
-    const warn = vi.spyOn(console, 'error').mockImplementation(() => {})
+    // A logger that throws too (review r-k): still no unhandled rejection.
+    const warn = vi.spyOn(console, 'error').mockImplementation(() => {
+      throw new Error('logger down')
+    })
     unhandled.length = 0
     unhandledSeen = new Promise<void>((resolve) => (sawUnhandled = resolve))
     const { kw, mint } = setup({ onEvent: () => {} })

@@ -906,6 +906,8 @@ describe.skipIf(!up && !CI)('RedisRateLimiter against a real Redis', () => {
           [packed(1.5), true],
           [packed(0.5), true],
           [packed(1), false],
+          // An earlier keyward's (start, count) with a count no keyward writes.
+          [packed(1000, 0.5), true],
         ]
         for (const [value, expires] of fixedForeign) {
           const key = freshKey()

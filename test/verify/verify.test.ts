@@ -83,6 +83,10 @@ describe('verify: success', () => {
       }).toThrow(TypeError)
     }
     expect(ok(await kw.verify({ headers: bearer(key) })).auth.key?.expiresAt?.getTime()).toBe(info.expiresAt!.getTime())
+    // Nor through the prototype every API-key auth shares (review r-k).
+    const proto = Object.getPrototypeOf(first.auth) as object
+    expect(() => Object.defineProperty(proto, 'subject', { value: 'someone@else' })).toThrow(TypeError)
+    expect(ok(await kw.verify({ headers: bearer(key) })).auth.subject).toBeUndefined()
   })
 
   it('reads X-API-Key and api-key as well as Authorization, from Headers or a record', async () => {
