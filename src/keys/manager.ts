@@ -175,13 +175,16 @@ function checkVersion(record: KeyRecord): KeyRecord {
   return record
 }
 
+const CONTEXT_FIELDS = ['actor', 'ip', 'waitUntil', 'auth', 'callerProjects'] as const
+
 function revokeArguments(second: unknown, third: ActionContext | undefined): [RevokeOptions, ActionContext | undefined] {
   if (second === undefined || second === null) return [{}, third]
   const invalid = (field: string, message: string) =>
     new KeywardError('validation_failed', { message: 'Invalid revoke options', errors: [{ field, message }] })
   if (typeof second !== 'object' || Array.isArray(second)) throw invalid('(options)', 'must be an object')
-  // The audit context used to be the second argument: still understood there.
-  if (third === undefined && ('actor' in second || 'ip' in second || 'waitUntil' in second) && !('successors' in second))
+  // The audit context used to be the second argument: still understood there, whichever of its
+  // fields it carries (a lone `{ auth }` read as options was a 400 "unknown option").
+  if (third === undefined && CONTEXT_FIELDS.some((field) => field in second) && !('successors' in second))
     return [{}, second as ActionContext]
   const unknown = Object.keys(second).find((k) => k !== 'successors')
   if (unknown !== undefined) throw invalid(unknown, 'unknown option')
