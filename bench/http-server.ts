@@ -22,7 +22,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import express from 'express'
 import { expressjwt } from 'express-jwt'
 import Fastify from 'fastify'
-import { Hono } from 'hono'
+import { Hono, type Context, type Next } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { jwt as honoJwt } from 'hono/jwt'
 import { SignJWT } from 'jose'
@@ -33,6 +33,7 @@ import fastifyKeyward, { authenticate as fastifyAuthenticate } from '../adapters
 import { authenticate as honoAuthenticate } from '../adapters/hono.js'
 import { authenticate as koaAuthenticate } from '../adapters/koa.js'
 import { benchKeyward, createFloor, fastifyFloorHook, FLOOR_POLICY, type Owner } from './floor.js'
+import { createGuardTimer } from './guard-timer.js'
 
 const [framework, guardList] = process.argv.slice(2)
 const guards = (guardList ?? '').split(',')
@@ -72,16 +73,47 @@ function listening(guard: string, port: number): void {
   if (Object.keys(ports).length === guards.length) console.log(JSON.stringify(ports))
 }
 
+// BENCH_TIME_GUARDS=1: every guard timed from its call to its hand-on (bench/guard-timer.ts); the
+// parent asks for the figures with the IPC message 'guard-times'.
+const timer = process.env.BENCH_TIME_GUARDS === '1' ? createGuardTimer() : undefined
+if (timer !== undefined) process.on('message', (message) => message === 'guard-times' && process.send!(timer.take()))
+type Next = (...rest: never[]) => unknown
+/** A Koa or Hono guard `(ctx, next)`, as is or timed until it calls next(). */
+function timed2<C, N extends Next, R>(guard: string, handler: (ctx: C, next: N) => R): (ctx: C, next: N) => R {
+  if (timer === undefined) return handler
+  return (ctx, next) => {
+    const t0 = performance.now()
+    return handler(ctx, ((...rest: never[]) => {
+      timer.record(guard, t0)
+      return next(...rest)
+    }) as N)
+  }
+}
+/** An Express or Fastify guard `(request, response, next)`, as is or timed until it calls next(). */
+function timed3<Q, S, N extends Next, R>(
+  guard: string,
+  handler: (request: Q, response: S, next: N) => R,
+): (request: Q, response: S, next: N) => R {
+  if (timer === undefined) return handler
+  return (request, response, next) => {
+    const t0 = performance.now()
+    return handler(request, response, ((...rest: never[]) => {
+      timer.record(guard, t0)
+      return next(...rest)
+    }) as N)
+  }
+}
+
 function startServer(guard: string): void {
   if (framework === 'express') {
     const app = express()
     app.disable('x-powered-by')
     const middleware =
       guard === 'keyward' || guard === 'keyward-unlimited'
-        ? [expressAuthenticate(kw)]
+        ? [timed3(guard, expressAuthenticate(kw))]
         : guard === 'floor' || guard === 'floor-unlimited'
           ? [
-              (req: express.Request, res: express.Response, next: express.NextFunction) => {
+              timed3(guard, (req: express.Request, res: express.Response, next: express.NextFunction) => {
                 const owner = floorOwner(req.headers.authorization)
                 if (owner === undefined) {
                   res.status(401).end()
@@ -93,10 +125,10 @@ function startServer(guard: string): void {
                 }
                 ;(req as { owner?: Owner }).owner = owner
                 next()
-              },
+              }),
             ]
           : guard === 'express-jwt'
-            ? [expressjwt({ secret: secretText, algorithms: ['HS256'] })]
+            ? [timed3(guard, expressjwt({ secret: secretText, algorithms: ['HS256'] }))]
             : guard === 'bare'
               ? []
               : undefined
@@ -107,22 +139,24 @@ function startServer(guard: string): void {
     const server = app.listen(0, '127.0.0.1', () => listening(guard, (server.address() as AddressInfo).port))
   } else if (framework === 'koa') {
     const app = new Koa()
-    if (guard === 'keyward' || guard === 'keyward-unlimited') app.use(koaAuthenticate(kw))
+    if (guard === 'keyward' || guard === 'keyward-unlimited') app.use(timed2(guard, koaAuthenticate(kw)))
     else if (guard === 'floor' || guard === 'floor-unlimited')
-      app.use(async (ctx, next) => {
-        const owner = floorOwner(ctx.get('authorization'))
-        if (owner === undefined) {
-          ctx.status = 401
-          return
-        }
-        if (guard === 'floor') {
-          ctx.set('ratelimit-policy', FLOOR_POLICY)
-          ctx.set('ratelimit', floorRateLimit(owner))
-        }
-        ctx.state.owner = owner
-        await next()
-      })
-    else if (guard === 'koa-jwt') app.use(koaJwt({ secret: secretText, algorithms: ['HS256'] }))
+      app.use(
+        timed2(guard, async (ctx: Koa.Context, next: Koa.Next) => {
+          const owner = floorOwner(ctx.get('authorization'))
+          if (owner === undefined) {
+            ctx.status = 401
+            return
+          }
+          if (guard === 'floor') {
+            ctx.set('ratelimit-policy', FLOOR_POLICY)
+            ctx.set('ratelimit', floorRateLimit(owner))
+          }
+          ctx.state.owner = owner
+          await next()
+        }),
+      )
+    else if (guard === 'koa-jwt') app.use(timed2(guard, koaJwt({ secret: secretText, algorithms: ['HS256'] })))
     else if (guard !== 'bare') throw new Error(`${guard} is not a Koa guard`)
     app.use((ctx) => {
       ctx.body = 'hello'
@@ -130,21 +164,24 @@ function startServer(guard: string): void {
     const server = app.listen(0, '127.0.0.1', () => listening(guard, (server.address() as AddressInfo).port))
   } else if (framework === 'hono') {
     const app = new Hono()
-    if (guard === 'keyward' || guard === 'keyward-unlimited') app.use('/', honoAuthenticate(kw))
+    if (guard === 'keyward' || guard === 'keyward-unlimited') app.use('/', timed2(guard, honoAuthenticate(kw)))
     else if (guard === 'floor' || guard === 'floor-unlimited')
-      app.use('/', async (c, next) => {
-        const owner = floorOwner(c.req.header('authorization'))
-        if (owner === undefined) return c.body(null, 401)
-        if (guard === 'floor') {
-          c.header('ratelimit-policy', FLOOR_POLICY)
-          c.header('ratelimit', floorRateLimit(owner))
-        }
-        c.set('owner' as never, owner as never)
-        await next()
-      })
+      app.use(
+        '/',
+        timed2(guard, async (c: Context, next: Next) => {
+          const owner = floorOwner(c.req.header('authorization'))
+          if (owner === undefined) return c.body(null, 401)
+          if (guard === 'floor') {
+            c.header('ratelimit-policy', FLOOR_POLICY)
+            c.header('ratelimit', floorRateLimit(owner))
+          }
+          c.set('owner' as never, owner as never)
+          await next()
+        }),
+      )
     else if (guard === 'hono-bearer')
-      app.use('/', bearerAuth({ verifyToken: (presented) => hashes.has(bytesToHex(sha256(utf8ToBytes(presented)))) }))
-    else if (guard === 'hono-jwt') app.use('/', honoJwt({ secret: secretText, alg: 'HS256' }))
+      app.use('/', timed2(guard, bearerAuth({ verifyToken: (presented) => hashes.has(bytesToHex(sha256(utf8ToBytes(presented)))) })))
+    else if (guard === 'hono-jwt') app.use('/', timed2(guard, honoJwt({ secret: secretText, alg: 'HS256' })))
     else if (guard !== 'bare') throw new Error(`${guard} is not a Hono guard`)
     app.get('/', (c) => c.text('hello'))
     serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => listening(guard, info.port))
@@ -163,9 +200,9 @@ async function startFastify(guard: string): Promise<void> {
   app.decorateRequest('owner', undefined)
   const onRequest =
     guard === 'keyward' || guard === 'keyward-unlimited'
-      ? [fastifyAuthenticate(kw)]
+      ? [timed3(guard, fastifyAuthenticate(kw))]
       : guard === 'floor' || guard === 'floor-unlimited'
-        ? [fastifyFloorHook(floor, guard === 'floor')]
+        ? [timed3(guard, fastifyFloorHook(floor, guard === 'floor'))]
         : guard === 'bare'
           ? []
           : undefined

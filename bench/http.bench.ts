@@ -2,25 +2,23 @@
  * HTTP overhead: autocannon against hello-world servers on 127.0.0.1, in processes of their own
  * (bench/http-server.ts, one per framework): bare, behind keyward, behind the nearest peer, for
  * Express, Koa, Hono (node-server) and Fastify. All servers start first; then rounds run every case once,
- * in an order that rotates each round, and the best round per case is reported: a noisy moment
+ * in an order that rotates each round (each measured load right after a short unmeasured one on the
+ * same server), and the best round per case is reported: a noisy moment
  * lands on one round of one case, not on all of one case, and other load only takes away.
  * Run alone: `npx tsx bench/http.bench.ts` (BENCH_SMOKE=1: 300 requests per case, then one short
  * pass of keyward and the floors per framework whose ratios are printed, never judged).
  * BENCH_HTTP_FRAMEWORKS=fastify (a comma list) runs only those frameworks, for a quick look at one.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { emit, median, smoke, type Row, type Table, type Target } from './harness.js'
+import { CONNECTIONS, FRAMEWORKS as allFrameworks, load as loadServer, startFramework as startProcess, type Measured } from './http-load.js'
 
-const CONNECTIONS = 50
 // Overridable for a quick look: BENCH_HTTP_SECONDS=1 BENCH_HTTP_ROUNDS=1 npx tsx bench/http.bench.ts
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 2)
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 10)
+// Each measured load follows a short unmeasured one on the same server (see the rounds below).
+const SETTLE_SECONDS = 0.5
 
-const allFrameworks = ['express', 'koa', 'hono', 'fastify'] as const
 interface Case {
   framework: (typeof allFrameworks)[number]
   guard: string
@@ -58,67 +56,18 @@ const frameworks = (process.env.BENCH_HTTP_FRAMEWORKS?.split(',') ?? allFramewor
 for (const f of frameworks) if (!allFrameworks.includes(f)) throw new Error(`BENCH_HTTP_FRAMEWORKS: unknown framework ${f}`)
 const cases = allCases.filter((c) => frameworks.includes(c.framework))
 
-interface Server {
-  pid: number
-  url: string
-  authorization: string | undefined
-}
-
-const serverFile = fileURLToPath(new URL('./http-server.ts', import.meta.url))
 /** One process per framework, holding one server per guard (bench/http-server.ts). */
-function startFramework(framework: Case['framework']): Promise<{ child: ChildProcess; servers: Map<string, Server> }> {
-  const guards = cases.filter((c) => c.framework === framework).map((c) => c.guard)
-  const child = spawn(process.execPath, ['--import', 'tsx', serverFile, framework, guards.join(',')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${framework}: server process exited with ${code}`)))
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      const ports = JSON.parse(line) as Record<string, { port: number; authorization?: string }>
-      const servers = new Map(
-        Object.entries(ports).map(([guard, { port, authorization }]) => [
-          guard,
-          { pid: child.pid!, url: `http://127.0.0.1:${port}/`, authorization },
-        ]),
-      )
-      resolve({ child, servers })
-    })
-  })
-}
+const startFramework = (framework: Case['framework']) =>
+  startProcess(
+    framework,
+    cases.filter((c) => c.framework === framework).map((c) => c.guard),
+  )
 
-/**
- * CPU seconds a process has used, from /proc (Linux; NaN elsewhere). The server's CPU per request
- * is steady where its req/s is not: other processes on the machine take wall time, not CPU time.
- */
-function processCpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    // utime and stime (fields 14 and 15 of the whole line) in clock ticks of 1/100 s.
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return NaN
-  }
-}
-
-interface Measured {
-  reqPerSec: number
-  cpuUsPerRequest: number
-}
-
-async function load(
-  server: Server,
+const load = (
+  server: Parameters<typeof loadServer>[0],
   label: string,
   run: { amount: number } | { duration: number } = smoke ? { amount: 300 } : { duration: SECONDS },
-): Promise<Measured> {
-  const headers: Record<string, string> = server.authorization === undefined ? {} : { authorization: server.authorization }
-  const cpuBefore = processCpuSeconds(server.pid)
-  const result = await autocannon({ url: server.url, connections: smoke && 'amount' in run ? 10 : CONNECTIONS, headers, ...run })
-  const cpu = processCpuSeconds(server.pid) - cpuBefore
-  // A refused or failed request would make a guard look cheap: every response must be a 200.
-  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0)
-    throw new Error(`${label}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx`)
-  return { reqPerSec: result.requests.average, cpuUsPerRequest: (cpu * 1e6) / result.requests.total }
-}
+) => loadServer(server, label, run, smoke && 'amount' in run ? 10 : CONNECTIONS)
 
 const processes = await Promise.all(frameworks.map(startFramework))
 const servers = cases.map((c) => processes[frameworks.indexOf(c.framework)]!.servers.get(c.guard)!)
@@ -142,6 +91,9 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < cases.length; k++) {
       const i = (k + round * 3) % cases.length
+      // Unmeasured, first: what the last case or the idle wait left in this process (a heap shrunk
+      // while idle, code last optimized for another guard) is settled before the measured load.
+      if (!smoke) await load(servers[i]!, cases[i]!.label, { duration: SETTLE_SECONDS })
       perCase[i]!.push(await load(servers[i]!, cases[i]!.label))
     }
   }
@@ -242,7 +194,9 @@ emit({
   order: 30,
   note:
     `autocannon, ${CONNECTIONS} connections, ${SECONDS} s per case after a 1 s warm-up, ${ROUNDS} ` +
-    'rounds with the order rotating each round; the best round is shown (load from other processes ' +
+    `rounds with the order rotating each round, each measured load right after an unmeasured ${SETTLE_SECONDS} s ` +
+    'one on the same server (what the previous case or the idle wait left in that process is not measured); ' +
+    'the best round is shown (load from other processes ' +
     'only takes throughput away), all rounds beside it. Wall-clock req/s on a shared machine mostly ' +
     'measure the other processes, so each framework has a second table: requests per second of the ' +
     `server process's CPU time (from /proc, the median round), which is what a core given to the ` +
