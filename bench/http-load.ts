@@ -22,6 +22,13 @@ export const FRAMEWORKS = ['express', 'koa', 'hono', 'fastify'] as const
 export type Framework = (typeof FRAMEWORKS)[number]
 /** Connections autocannon keeps open. */
 export const CONNECTIONS = 50
+/**
+ * Seconds of unmeasured load on a server right before each measured one. A framework's process sits
+ * idle while the other frameworks' cases run, and V8 discards optimised code in that time (its
+ * idle-time GCs): the first case of the process to run a code path again would pay for
+ * re-optimising it (bench/NOTES.md). This settles every case alike.
+ */
+export const SETTLE_SECONDS = 0.5
 
 /** One server of a framework process: where it listens and the Authorization value it wants. */
 export interface Server {

@@ -77,9 +77,9 @@ function listening(guard: string, port: number): void {
 // parent asks for the figures with the IPC message 'guard-times'.
 const timer = process.env.BENCH_TIME_GUARDS === '1' ? createGuardTimer() : undefined
 if (timer !== undefined) process.on('message', (message) => message === 'guard-times' && process.send!(timer.take()))
-type Next = (...rest: never[]) => unknown
+type HandOn = (...rest: never[]) => unknown
 /** A Koa or Hono guard `(ctx, next)`, as is or timed until it calls next(). */
-function timed2<C, N extends Next, R>(guard: string, handler: (ctx: C, next: N) => R): (ctx: C, next: N) => R {
+function timed2<C, N extends HandOn, R>(guard: string, handler: (ctx: C, next: N) => R): (ctx: C, next: N) => R {
   if (timer === undefined) return handler
   return (ctx, next) => {
     const t0 = performance.now()
@@ -90,7 +90,7 @@ function timed2<C, N extends Next, R>(guard: string, handler: (ctx: C, next: N) 
   }
 }
 /** An Express or Fastify guard `(request, response, next)`, as is or timed until it calls next(). */
-function timed3<Q, S, N extends Next, R>(
+function timed3<Q, S, N extends HandOn, R>(
   guard: string,
   handler: (request: Q, response: S, next: N) => R,
 ): (request: Q, response: S, next: N) => R {

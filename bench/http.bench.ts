@@ -11,13 +11,18 @@
  */
 import autocannon from 'autocannon'
 import { emit, median, smoke, type Row, type Table, type Target } from './harness.js'
-import { CONNECTIONS, FRAMEWORKS as allFrameworks, load as loadServer, startFramework as startProcess, type Measured } from './http-load.js'
+import {
+  CONNECTIONS,
+  FRAMEWORKS as allFrameworks,
+  SETTLE_SECONDS,
+  load as loadServer,
+  startFramework as startProcess,
+  type Measured,
+} from './http-load.js'
 
 // Overridable for a quick look: BENCH_HTTP_SECONDS=1 BENCH_HTTP_ROUNDS=1 npx tsx bench/http.bench.ts
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 2)
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 10)
-// Each measured load follows a short unmeasured one on the same server (see the rounds below).
-const SETTLE_SECONDS = 0.5
 
 interface Case {
   framework: (typeof allFrameworks)[number]
@@ -91,8 +96,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < cases.length; k++) {
       const i = (k + round * 3) % cases.length
-      // Unmeasured, first: what the last case or the idle wait left in this process (a heap shrunk
-      // while idle, code last optimized for another guard) is settled before the measured load.
+      // Unmeasured, first: see SETTLE_SECONDS.
       if (!smoke) await load(servers[i]!, cases[i]!.label, { duration: SETTLE_SECONDS })
       perCase[i]!.push(await load(servers[i]!, cases[i]!.label))
     }
