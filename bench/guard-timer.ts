@@ -12,12 +12,17 @@
  * const t0 = performance.now()
  * // ... the guard runs, then hands on:
  * timer.record('keyward', t0)
- * timer.take() // { keyward: { requests: 1, medianUs: 3.1, meanUs: 3.1 } }
+ * timer.take() // { keyward: { requests: 1, dropped: 0, medianUs: 3.1, meanUs: 3.1 } }
  * ```
  */
+import { median } from './harness.js'
+
+/** What take() reports for one guard. */
 export interface GuardTime {
   /** Requests handed on since the last take(). */
   requests: number
+  /** Requests past the buffer's capacity, whose times were not kept (the bench refuses a load with any). */
+  dropped: number
   /** Median of their times, µs. */
   medianUs: number
   /** Mean of their times below 1 ms (a preempted request is left out), µs. */
@@ -34,15 +39,20 @@ export function createGuardTimer(): { record(guard: string, t0: number): void; t
       const elapsed = performance.now() - t0
       let slot = samples.get(guard)
       if (slot === undefined) samples.set(guard, (slot = { times: new Float64Array(CAPACITY), n: 0 }))
-      slot.times[slot.n++ & (CAPACITY - 1)] = elapsed
+      if (slot.n < CAPACITY) slot.times[slot.n] = elapsed
+      slot.n++
     },
     take() {
       const out: Record<string, GuardTime> = {}
       for (const [guard, slot] of samples) {
-        const times = slot.times.slice(0, Math.min(slot.n, CAPACITY)).sort()
+        const times = Array.from(slot.times.subarray(0, Math.min(slot.n, CAPACITY)))
         const kept = times.filter((t) => t < 1)
-        const mean = kept.reduce((a, b) => a + b, 0) / kept.length
-        out[guard] = { requests: slot.n, medianUs: (times[times.length >> 1] ?? NaN) * 1000, meanUs: mean * 1000 }
+        out[guard] = {
+          requests: slot.n,
+          dropped: Math.max(0, slot.n - CAPACITY),
+          medianUs: times.length === 0 ? NaN : median(times) * 1000,
+          meanUs: (kept.reduce((a, b) => a + b, 0) / kept.length) * 1000,
+        }
         slot.n = 0
       }
       return out

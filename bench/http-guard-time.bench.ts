@@ -62,7 +62,9 @@ try {
         await guardTimes(c.index)
       }
       const measured = await load(processes[c.index]!.servers.get(c.guard)!, `${c.framework} ${c.guard}`, run)
-      const own = (await guardTimes(c.index))[c.guard]!
+      const own = (await guardTimes(c.index))[c.guard]
+      if (own === undefined || own.requests === 0) throw new Error(`${c.framework} ${c.guard}: no request was timed`)
+      if (own.dropped > 0) throw new Error(`${c.framework} ${c.guard}: ${own.dropped} requests past the timer's buffer`)
       samples[i]!.push({ ownUs: own.medianUs, cpuUs: measured.cpuUsPerRequest })
     }
   }
