@@ -249,10 +249,13 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       await expect.poll(() => ui.getByRole('row').count()).toBe(3)
       await ui.getByRole('button', { name: 'Previous' }).click()
       await expect.poll(() => ui.getByText('Page 1').count()).toBe(1)
+      // The page label can change before the rows arrive: wait for the page's own rows too.
+      await expect.poll(() => ui.getByRole('row').count()).toBe(6)
       const all = [...(await ui.locator('tbody').innerText()).split('\n')].join('\n')
       const next = await (async () => {
         await ui.getByRole('button', { name: 'Next' }).click()
         await expect.poll(() => ui.getByText('Page 2').count()).toBe(1)
+        await expect.poll(() => ui.getByRole('row').count()).toBe(3)
         return ui.locator('tbody').innerText()
       })()
       const text = all + next
