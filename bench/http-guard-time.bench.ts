@@ -35,8 +35,14 @@ const processes = await Promise.all(frameworks.map((f) => startFramework(f, GUAR
 /** The server process's guard times since it was last asked. */
 function guardTimes(index: number): Promise<Record<string, GuardTime>> {
   const { child } = processes[index]!
-  return new Promise((resolve) => {
-    child.once('message', (message) => resolve(message as Record<string, GuardTime>))
+  // A server that died would never answer: fail the bench instead of waiting for CI's time-out.
+  return new Promise((resolve, reject) => {
+    const died = (code: number | null) => reject(new Error(`${frameworks[index]}: server process exited with ${code}`))
+    child.once('exit', died)
+    child.once('message', (message) => {
+      child.off('exit', died)
+      resolve(message as Record<string, GuardTime>)
+    })
     child.send('guard-times')
   })
 }
