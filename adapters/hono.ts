@@ -16,7 +16,7 @@
  * )
  * ```
  */
-import { Hono, type Context, type MiddlewareHandler } from 'hono'
+import { Hono, type Context, type MiddlewareHandler, type Next } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
 import {
   createClientIpResolver,
@@ -31,6 +31,7 @@ import {
   type TrustProxy,
   type WaitUntil,
 } from 'keyward'
+import { isPromiseLike } from '../src/internal/maybe-sync.js'
 import { func } from '../src/internal/options.js'
 import {
   createAuthenticator,
@@ -43,6 +44,7 @@ import {
   LANDING_OPTIONS,
   scopeGuardArgs,
   type AuthenticateOptions,
+  type Decision,
   type GuardOptions,
   type Landing,
   type ProjectResolver,
@@ -200,22 +202,38 @@ export function authenticate(kw: Keyward, options?: HonoAuthenticateOptions): Mi
     ...LANDING_OPTIONS,
   })
   const as = options?.as ?? 'auth'
-  return async (c, next) => {
-    const decision = await decide(c)
-    if (!decision.ok) return send(c, decision.response)
-    if (decision.auth !== undefined) {
-      if (as === 'auth') (c as Context<{ Variables: KeywardVariables }>).set('auth', decision.auth)
-      else landVariable(c as Context<{ Variables: LandedVariables<string> }>, as, decision.auth)
+  // Not an async function: a cached key goes on to next() in this same turn, with no await before
+  // it; a decision that had to wait is chained. Either way the middleware returns a promise and
+  // never throws synchronously, as an async function would.
+  return (c, next) => {
+    let decision: Decision | Promise<Decision>
+    try {
+      decision = decide.now(c)
+      if (!isPromiseLike(decision)) return proceed(c, next, decision, as)
+    } catch (error) {
+      return Promise.reject(error as Error)
     }
-    // Set before the handler, so that c.json()/c.text() build the response with them in one go:
-    // changing a finished response afterwards makes Hono rebuild it (off node-server's fast path).
-    for (const name in decision.headers) c.header(name, decision.headers[name])
-    await next()
-    // A Response the handler built itself carries none of them: add them to that one only.
-    for (const name in decision.headers) {
-      if (!c.res.headers.has(name)) c.header(name, decision.headers[name])
-    }
+    return decision.then((decided) => proceed(c, next, decided, as))
   }
+}
+
+/** Lands the auth, sets the RateLimit headers and runs the rest of the chain, or answers the refusal. */
+function proceed(c: Context, next: Next, decision: Decision, as: string): Promise<Response | void> {
+  if (!decision.ok) return Promise.resolve(send(c, decision.response))
+  if (decision.auth !== undefined) {
+    if (as === 'auth') (c as Context<{ Variables: KeywardVariables }>).set('auth', decision.auth)
+    else landVariable(c as Context<{ Variables: LandedVariables<string> }>, as, decision.auth)
+  }
+  const headers = decision.headers
+  // Set before the handler, so that c.json()/c.text() build the response with them in one go:
+  // changing a finished response afterwards makes Hono rebuild it (off node-server's fast path).
+  for (const name in headers) c.header(name, headers[name])
+  return next().then(() => {
+    // A Response the handler built itself carries none of them: add them to that one only.
+    for (const name in headers) {
+      if (!c.res.headers.has(name)) c.header(name, headers[name])
+    }
+  })
 }
 
 /** `c.set(name, auth)`, refusing to overwrite a variable another middleware set (see `land`). */

@@ -16,7 +16,7 @@
  * new Koa<KeywardState>().use(router.routes()).listen(3000)
  * ```
  */
-import type { Middleware, ParameterizedContext } from 'koa'
+import type { Middleware, Next, ParameterizedContext } from 'koa'
 import {
   createClientIpResolver,
   createManagementHandler,
@@ -29,6 +29,7 @@ import {
   type TrustProxy,
 } from 'keyward'
 import { checkBasePath } from '../src/internal/base-path.js'
+import { isPromiseLike } from '../src/internal/maybe-sync.js'
 import {
   asError,
   createAuthenticator,
@@ -162,22 +163,38 @@ export function authenticate<As extends string>(kw: Keyward, options: KoaAuthent
 export function authenticate(kw: Keyward, options?: KoaAuthenticateOptions): Middleware {
   const decide = createAuthenticator(kw, options, read, LANDING_OPTIONS)
   const as = options?.as ?? 'auth'
-  return async (ctx, next) => {
-    let decision: Decision
+  // Not an async function: a cached key goes on to next() in this same turn, with no promise of
+  // its own and no await before it; a decision that had to wait is chained. Either way the
+  // middleware returns a promise and never throws synchronously, as an async function would.
+  return (ctx, next) => {
+    let decision: Decision | Promise<Decision>
     try {
-      decision = await decide(ctx)
+      decision = decide.now(ctx)
     } catch (reason) {
       // A falsy reason would make Koa answer nothing at all.
-      throw asError(reason)
+      return Promise.reject(asError(reason) as Error)
     }
-    if (!decision.ok) return send(ctx, decision.response)
-    if (decision.auth !== undefined) {
-      if (as === 'auth') (ctx.state as KeywardState).auth = decision.auth
-      else land(ctx.state as Record<string, unknown>, as, decision.auth, 'ctx.state')
+    if (isPromiseLike(decision)) return decision.then((decided) => proceed(ctx, next, decided, as), rethrow)
+    try {
+      return proceed(ctx, next, decision, as)
+    } catch (error) {
+      return Promise.reject(error as Error)
     }
-    ctx.set(decision.headers)
-    await next()
   }
+}
+
+/** Lands the auth and runs the rest of the chain, or sends the refusal. */
+function proceed(ctx: AnyContext, next: Next, decision: Decision, as: string): Promise<unknown> {
+  if (!decision.ok) {
+    send(ctx, decision.response)
+    return Promise.resolve()
+  }
+  if (decision.auth !== undefined) {
+    if (as === 'auth') (ctx.state as KeywardState).auth = decision.auth
+    else land(ctx.state as Record<string, unknown>, as, decision.auth, 'ctx.state')
+  }
+  ctx.set(decision.headers)
+  return next()
 }
 
 // A synchronous guard as middleware: next() when it passes, else its refusal.

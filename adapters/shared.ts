@@ -319,9 +319,12 @@ export const AUTHENTICATE_OPTIONS: OptionRules = {
 const hooks = new WeakMap<object, ErrorHook<never>>()
 
 /**
- * The per-request decision `createAuthenticator` returns: call it for a promise of the decision, or
+ * The per-request decision `createAuthenticator` returns: call it for a promise of the decision;
+ * `now(request)` for the decision itself when nothing had to wait (a cached key), else a promise of
+ * it, no promise and no microtask hop on the fast path (Koa's and Hono's promise middleware); or
  * hand the decision to a callback with `into(request, next, fail)`, one promise fewer (Express's
- * and Fastify's callback middleware). `into` calls `next` once with the decision, or `fail` once
+ * and Fastify's callback middleware). `now` throws synchronously what failed synchronously (a
+ * reader, `project()`), so its caller must catch. `into` calls `next` once with the decision, or `fail` once
  * with whatever was thrown (even a falsy value). A throw from `next` itself (landing the auth,
  * writing the refusal, or the framework's `next()`/`done()` running the rest of the chain in a host
  * that does not catch its handlers' throws) goes to `fail`, once, as Express's router treats a
@@ -332,11 +335,13 @@ const hooks = new WeakMap<object, ErrorHook<never>>()
  * @example
  * ```ts
  * const decision = await decide(req)
+ * const at = decide.now(ctx) // a Decision, or a Promise<Decision> when the store was asked
  * decide.into(request, (decision) => land(decision), (error) => done(error as Error))
  * ```
  */
 export interface Authenticator<Request> {
   (request: Request): Promise<Decision>
+  now(request: Request): Decision | Promise<Decision>
   into(request: Request, next: (decision: Decision) => void, fail: (error: unknown) => void): void
 }
 
@@ -411,14 +416,18 @@ export function createAuthenticator<Request extends object>(
     return errorResponse(result.error, request, onError).then((response) => ({ ok: false, response }))
   }
 
+  // The decision at once when verify() answered at once; a synchronous failure is thrown.
+  const now = (request: Request): Decision | Promise<Decision> => {
+    const started = begin(request)
+    if (started === PASS) return PASS
+    if (isPromiseLike(started)) return Promise.resolve(started).then((result) => conclude(request, result as VerifyResult))
+    return conclude(request, started as VerifyResult)
+  }
   // Not an async function: one promise fewer per request on every adapter. A throw still comes
   // back as a rejection, never synchronously, as the adapters expect.
   const decide = (request: Request): Promise<Decision> => {
     try {
-      const started = begin(request)
-      if (started === PASS) return Promise.resolve(PASS)
-      if (isPromiseLike(started)) return Promise.resolve(started).then((result) => conclude(request, result as VerifyResult))
-      return Promise.resolve(conclude(request, started as VerifyResult))
+      return Promise.resolve(now(request))
     } catch (error) {
       return Promise.reject(error as Error)
     }
@@ -471,7 +480,7 @@ export function createAuthenticator<Request extends object>(
       )
     else onResult(request, started as VerifyResult, next, fail, false)
   }
-  return Object.assign(decide, { into })
+  return Object.assign(decide, { now, into })
 }
 
 /**

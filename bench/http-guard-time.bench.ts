@@ -129,9 +129,9 @@ emit({
     "framework's call to the guard's next()/done() (performance.now(), every request kept, the median request of " +
     'each load, then the median over rounds; bench/guard-timer.ts). The timing wrapper costs the same for every ' +
     "guard. Not in a guard's own time: what the framework does for it later (writing the headers it set, " +
-    "collecting its garbage). keyward's Koa and Hono middleware await the decision before next() (a promise and a " +
-    "microtask hop, in keyward's time), where the floors call next() at once; in Express and Fastify both call " +
-    'next() in the same turn. A diagnostic beside the HTTP targets (bench/NOTES.md), which are judged on whole ' +
+    "collecting its garbage, Hono's check for headers a handler's own Response lacks). For a cached key keyward " +
+    'calls next()/done() in the same turn as the floors do, in every framework. A diagnostic beside the HTTP ' +
+    'targets (bench/NOTES.md), which are judged on whole ' +
     'servers in the HTTP table.',
   tables,
   targets: [],

@@ -1,5 +1,5 @@
-// createAuthenticator (adapters/shared.ts): the promise form and into(request, next, fail) give the
-// same decisions, and into() calls exactly one of its callbacks, once.
+// createAuthenticator (adapters/shared.ts): the promise form, now(request) and into(request, next, fail)
+// give the same decisions, and into() calls exactly one of its callbacks, once.
 import { describe, expect, it } from 'vitest'
 import { createAuthenticator, type Decision, type RequestReader } from '../../adapters/shared.js'
 import { setup } from './support.js'
@@ -91,5 +91,41 @@ describe('createAuthenticator', () => {
       )
       expect(rejected).toBe('rejected')
     }
+  })
+
+  it('now() answers a cached key at once, a store lookup with a promise, and throws a synchronous failure', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 10, windowMs: 60_000 } })
+    const decide = createAuthenticator(kw, {}, read)
+    const request = { method: 'GET', headers: { 'x-api-key': key } }
+    // Not cached yet: the store is asked, so a promise.
+    const first = decide.now(request)
+    expect(first).toBeInstanceOf(Promise)
+    const awaited = await first
+    expect(awaited.ok).toBe(true)
+    // Cached: the decision itself, the same key, the limiter moved on by one.
+    const second = decide.now(request)
+    expect(second).not.toBeInstanceOf(Promise)
+    const decision = second as Decision
+    expect(decision.ok && awaited.ok && decision.auth?.keyId === awaited.auth?.keyId).toBe(true)
+    expect(decision.ok && decision.headers.ratelimit).toMatch(/r=8/)
+    // A preflight passes at once with no auth.
+    const preflight = decide.now({ method: 'OPTIONS', headers: { origin: 'https://a.example', 'access-control-request-method': 'POST' } })
+    expect(preflight).toEqual({ ok: true, auth: undefined, headers: {} })
+    // A refusal is the same as the promise form's.
+    const refused = await decide.now({ method: 'GET', headers: {} })
+    expect(refused.ok || refused.response.status).toBe(401)
+    // A synchronous failure is thrown where it happened, for the caller to catch; the promise form rejects.
+    const throws = createAuthenticator(
+      kw,
+      {
+        project: () => {
+          throw new Error('sync project')
+        },
+      },
+      read,
+    )
+    expect(() => throws.now(request)).toThrow('sync project')
+    await expect(throws(request)).rejects.toThrow('sync project')
   })
 })

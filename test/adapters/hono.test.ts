@@ -123,6 +123,43 @@ describe('Hono on Web Requests (app.request, as on Workers)', () => {
     expect(res.headers.get('ratelimit')).toMatch(/^"default";r=4;t=\d+$/)
   })
 
+  it('a cached key reaches the handler in the same turn; a failure is a rejection, never a synchronous throw', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 100, windowMs: 60_000 } })
+    // Whether the handler ran before next() returned to the middleware in front of authenticate().
+    const sameTurn: boolean[] = []
+    let reached = false
+    const app = new Hono()
+    app.use(async (_c, next) => {
+      reached = false
+      const running = next()
+      sameTurn.push(reached)
+      await running
+    })
+    app.get('/x', authenticate(kw), (c) => {
+      reached = true
+      return c.json({ keyId: c.get('auth').keyId })
+    })
+    const responses = [
+      await app.request('/x', { headers: { 'x-api-key': key } }),
+      await app.request('/x', { headers: { 'x-api-key': key } }),
+    ]
+    // The first request read the store (later turn); the second was cached (same turn).
+    expect(sameTurn).toEqual([false, true])
+    expect(await Promise.all(responses.map((res) => res.json()))).toEqual([{ keyId: key.slice(9, 17) }, { keyId: key.slice(9, 17) }])
+    expect(responses.map((res) => res.headers.get('ratelimit'))).toEqual([expect.stringMatching(/r=99/), expect.stringMatching(/r=98/)])
+    // Called directly: a synchronous throw (project) comes back as a rejected promise.
+    const c = { req: { method: 'GET', raw: { headers: new Headers({ 'x-api-key': key }) } } } as unknown as Context
+    let returned: unknown
+    const middleware = authenticate(kw, {
+      project: () => {
+        throw new Error('sync project')
+      },
+    })
+    expect(() => (returned = middleware(c, () => Promise.resolve()))).not.toThrow()
+    await expect(returned).rejects.toThrow('sync project')
+  })
+
   it('lets an error thrown by the project function reach app.onError', async () => {
     const { kw, mint } = setup()
     const key = await mint()

@@ -175,6 +175,59 @@ describe('Koa specifics', () => {
     expect(handled).toEqual([])
   })
 
+  it('a cached key reaches the next middleware in the same turn; a failure is a rejection, never a synchronous throw', async () => {
+    const { kw, mint } = setup()
+    const key = await mint({ rateLimit: { limit: 100, windowMs: 60_000 } })
+    const app = new Koa<KeywardState>()
+    // Whether the handler ran before next() returned to the middleware in front of authenticate().
+    const sameTurn: boolean[] = []
+    let reached = false
+    app.use((_ctx, next) => {
+      reached = false
+      const running = next()
+      sameTurn.push(reached)
+      return running
+    })
+    app.use(authenticate(kw))
+    app.use((ctx) => {
+      reached = true
+      ctx.body = { keyId: ctx.state.auth.keyId, limit: ctx.response.get('ratelimit') }
+    })
+    const server = await listen(createServer(app.callback()))
+    try {
+      const bodies = []
+      for (let i = 0; i < 2; i++) bodies.push(await (await fetch(server.url, { headers: { 'x-api-key': key } })).json())
+      // The first request read the store (later turn); the second was cached (same turn).
+      expect(sameTurn).toEqual([false, true])
+      expect(bodies).toEqual([
+        { keyId: key.slice(9, 17), limit: expect.stringMatching(/r=99/) },
+        { keyId: key.slice(9, 17), limit: expect.stringMatching(/r=98/) },
+      ])
+    } finally {
+      await server.close()
+    }
+    // Called directly, as a test or a hand-made chain does: a throw comes back as a rejected
+    // promise, a falsy one made an Error, as from an async function.
+    const context = (state: Record<string, unknown>) =>
+      ({
+        method: 'GET',
+        originalUrl: '/',
+        req: { headers: { 'x-api-key': key }, rawHeaders: ['X-Api-Key', key], socket: { remoteAddress: '203.0.113.1' } },
+        state,
+        set: () => undefined,
+      }) as unknown as AnyContext
+    const next = () => Promise.resolve()
+    const throwsUndefined = (): string => {
+      throw undefined // the case under test
+    }
+    let returned: unknown
+    expect(() => (returned = authenticate(kw, { project: throwsUndefined })(context({}), next))).not.toThrow()
+    await expect(returned).rejects.toThrow(/falsy value/)
+    // Landing on a field another middleware set (a cached key, so synchronously): a rejection too.
+    expect(() => (returned = authenticate(kw, { as: 'session' })(context({ session: 'express-session' }), next))).not.toThrow()
+    await expect(returned).rejects.toThrow(/cannot set ctx\.state\.session/)
+  })
+
   it('refuses bad options when the middleware is built', () => {
     const { kw } = setup()
     expect(() => authenticate(kw, { optional: 'yes' } as never)).toThrow(/optional/)
