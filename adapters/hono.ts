@@ -228,7 +228,8 @@ function proceed(c: Context, next: Next, decision: Decision, as: string): Promis
   // Set before the handler, so that c.json()/c.text() build the response with them in one go:
   // changing a finished response afterwards makes Hono rebuild it (off node-server's fast path).
   for (const name in headers) c.header(name, headers[name])
-  return next().then(() => {
+  // Promise.resolve: the same promise from Hono's compose, a hand-made chain's plain value wrapped.
+  return Promise.resolve(next()).then(() => {
     // A Response the handler built itself carries none of them: add them to that one only.
     for (const name in headers) {
       if (!c.res.headers.has(name)) c.header(name, headers[name])

@@ -194,7 +194,8 @@ function proceed(ctx: AnyContext, next: Next, decision: Decision, as: string): P
     else land(ctx.state as Record<string, unknown>, as, decision.auth, 'ctx.state')
   }
   ctx.set(decision.headers)
-  return next()
+  // The same promise when next() gives one (koa-compose's always does); a hand-made chain's plain value wrapped.
+  return Promise.resolve(next())
 }
 
 // A synchronous guard as middleware: next() when it passes, else its refusal.

@@ -320,11 +320,13 @@ const hooks = new WeakMap<object, ErrorHook<never>>()
 
 /**
  * The per-request decision `createAuthenticator` returns: call it for a promise of the decision;
- * `now(request)` for the decision itself when nothing had to wait (a cached key), else a promise of
- * it, no promise and no microtask hop on the fast path (Koa's and Hono's promise middleware); or
- * hand the decision to a callback with `into(request, next, fail)`, one promise fewer (Express's
- * and Fastify's callback middleware). `now` throws synchronously what failed synchronously (a
- * reader, `project()`), so its caller must catch. `into` calls `next` once with the decision, or `fail` once
+ * `now(request)` for the decision itself when verify() answered at once and the request passes (a
+ * cached key, a CORS preflight, `optional` with no credential), else a promise of it (every
+ * refusal, a store lookup, a `project()` that returns a promise): no promise and no microtask hop
+ * on the fast path (Koa's and Hono's promise middleware); or hand the decision to a callback with
+ * `into(request, next, fail)`, one promise fewer (Express's and Fastify's callback middleware).
+ * `now` throws synchronously what failed synchronously (e.g. a reader, `project()`, a replaced
+ * `kw.verify`), so its caller must catch. `into` calls `next` once with the decision, or `fail` once
  * with whatever was thrown (even a falsy value). A throw from `next` itself (landing the auth,
  * writing the refusal, or the framework's `next()`/`done()` running the rest of the chain in a host
  * that does not catch its handlers' throws) goes to `fail`, once, as Express's router treats a
@@ -335,7 +337,7 @@ const hooks = new WeakMap<object, ErrorHook<never>>()
  * @example
  * ```ts
  * const decision = await decide(req)
- * const at = decide.now(ctx) // a Decision, or a Promise<Decision> when the store was asked
+ * const at = decide.now(ctx) // a Decision for a cached key, else a Promise<Decision>
  * decide.into(request, (decision) => land(decision), (error) => done(error as Error))
  * ```
  */

@@ -18,7 +18,8 @@ import { FRAMEWORKS, load, SETTLE_SECONDS, startFramework, type Framework } from
 import type { GuardTime } from './guard-timer.js'
 
 const SECONDS = 2
-const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 5)
+// Its own count: the HTTP table's rounds do not make this diagnostic longer.
+const ROUNDS = Number(process.env.BENCH_GUARD_ROUNDS ?? 5)
 const GUARDS = ['keyward', 'floor', 'keyward-unlimited', 'floor-unlimited'] as const
 const LABEL: Record<(typeof GUARDS)[number], string> = {
   keyward: 'keyward authenticate(), rate-limited key',

@@ -22,7 +22,9 @@ import {
 
 // Overridable for a quick look: BENCH_HTTP_SECONDS=1 BENCH_HTTP_ROUNDS=1 npx tsx bench/http.bench.ts
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 2)
-const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 10)
+// 20: on a shared virtual machine one case's CPU per request moves by up to 2x between rounds, and
+// the median of 10 paired ratios still missed a target by that alone once (bench/NOTES.md).
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 20)
 
 interface Case {
   framework: (typeof allFrameworks)[number]

@@ -118,9 +118,12 @@ describe('Hono on Web Requests (app.request, as on Workers)', () => {
     const { kw, mint } = setup()
     const key = await mint({ rateLimit: { limit: 5, windowMs: 60_000 } })
     const app = new Hono().get('/raw', authenticate(kw), () => new Response('done'))
-    const res = await app.request('/raw', { headers: { 'x-api-key': key } })
-    expect(res.status).toBe(200)
-    expect(res.headers.get('ratelimit')).toMatch(/^"default";r=4;t=\d+$/)
+    // The first request reads the store, the second is answered from the cache in the same turn.
+    for (const remaining of [4, 3]) {
+      const res = await app.request('/raw', { headers: { 'x-api-key': key } })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('ratelimit')).toMatch(new RegExp(`^"default";r=${remaining};t=\\d+$`))
+    }
   })
 
   it('a cached key reaches the handler in the same turn; a failure is a rejection, never a synchronous throw', async () => {
@@ -158,6 +161,16 @@ describe('Hono on Web Requests (app.request, as on Workers)', () => {
     })
     expect(() => (returned = middleware(c, () => Promise.resolve()))).not.toThrow()
     await expect(returned).rejects.toThrow('sync project')
+    // Landing on a variable another middleware set, for a cached key (so after the decision came at
+    // once): a rejection too, and the next handler never runs.
+    const taken = { ...c, get: () => 'someone else', set: () => undefined } as unknown as Context
+    let ran = false
+    expect(() => (returned = authenticate(kw, { as: 'session' })(taken, () => Promise.resolve(void (ran = true))))).not.toThrow()
+    await expect(returned).rejects.toThrow(/cannot set c\.var\.session/)
+    expect(ran).toBe(false)
+    // A hand-made chain whose next() returns no promise: the middleware still settles.
+    const plain = { ...c, set: () => undefined, header: () => undefined, res: new Response('x') } as unknown as Context
+    await expect(authenticate(kw)(plain, (() => undefined) as never)).resolves.toBeUndefined()
   })
 
   it('lets an error thrown by the project function reach app.onError', async () => {

@@ -207,7 +207,7 @@ describe('Koa specifics', () => {
       await server.close()
     }
     // Called directly, as a test or a hand-made chain does: a throw comes back as a rejected
-    // promise, a falsy one made an Error, as from an async function.
+    // promise, as from an async function, and a falsy one is made an Error.
     const context = (state: Record<string, unknown>) =>
       ({
         method: 'GET',
