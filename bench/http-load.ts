@@ -26,7 +26,8 @@ export const CONNECTIONS = 50
  * Seconds of unmeasured load on a server right before each measured one. A framework's process sits
  * idle while the other frameworks' cases run, and V8 discards optimised code in that time (its
  * idle-time GCs): the first case of the process to run a code path again would pay for
- * re-optimising it (bench/NOTES.md). This settles every case alike.
+ * re-optimising it (bench/NOTES.md). This settles every case alike; bench/http.bench.ts also
+ * re-warms every server of a process that sat idle before measuring any of them.
  */
 export const SETTLE_SECONDS = 0.5
 
