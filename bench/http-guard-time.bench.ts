@@ -130,7 +130,8 @@ emit({
     "framework's call to the guard's next()/done() (performance.now(), every request kept, the median request of " +
     'each load, then the median over rounds; bench/guard-timer.ts). The timing wrapper costs the same for every ' +
     "guard. Not in a guard's own time: what the framework does for it later (writing the headers it set, " +
-    "collecting its garbage, Hono's check for headers a handler's own Response lacks). For a cached key keyward " +
+    "collecting its garbage), nor keyward's own work after next() (Hono's adapter checks the handler's Response for " +
+    'the RateLimit headers, rate-limited key only). For a cached key keyward ' +
     'calls next()/done() in the same turn as the floors do, in every framework. A diagnostic beside the HTTP ' +
     'targets (bench/NOTES.md), which are judged on whole ' +
     'servers in the HTTP table.',

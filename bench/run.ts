@@ -116,7 +116,7 @@ const md: string[] = [
   `Machine: ${machine}. Run: ${date}${smoke ? ' (smoke run: no figures)' : ''}. Load average (1 min): ${load}.`,
   'Every table compares keyward with the libraries a user would pick instead, measured in the same ' +
     'process or the same run; ratios are value ÷ the reference row, so they carry over between ' +
-    'machines better than the absolute figures. Reproduce with `npm run bench` (about 35 minutes; ' +
+    'machines better than the absolute figures. Reproduce with `npm run bench` (about 45 minutes; ' +
     'the Redis bench starts a redis-server of its own, or uses `BENCH_REDIS_URL`). The raw results ' +
     'are in [bench/results.json](bench/results.json).',
 ]
