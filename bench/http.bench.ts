@@ -22,7 +22,7 @@ import {
 
 // Overridable for a quick look: BENCH_HTTP_SECONDS=1 BENCH_HTTP_ROUNDS=1 npx tsx bench/http.bench.ts
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 2)
-// 20: on a shared virtual machine one case's CPU per request moves by up to 2x between rounds, and
+// 20: on a shared virtual machine one case's CPU per request moves by up to about 3x between rounds, and
 // the median of 10 paired ratios still missed a target by that alone once (bench/NOTES.md).
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 20)
 
@@ -103,7 +103,7 @@ try {
       // A process that sat idle while other frameworks ran lost optimised code (SETTLE_SECONDS):
       // every one of its servers is warmed again before any is measured. The order of cases within
       // a framework never changes, so otherwise the first case to run keyward's pipeline after the
-      // pause (the rate-limited key, right after the bare route) paid for re-optimising it in every round.
+      // pause (the rate-limited key, right after the bare route) could pay for re-optimising it in every round.
       if (!smoke && framework !== running)
         for (const [j, c] of cases.entries()) if (c.framework === framework) await load(servers[j]!, c.label, { duration: SETTLE_SECONDS })
       running = framework
