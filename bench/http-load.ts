@@ -81,6 +81,22 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * The machine's CPU ticks so far, all and stolen (from the first line of /proc/stat; undefined
+ * elsewhere). Steal is time the hypervisor gave to other guests; where the kernel accounts it, it is
+ * not charged to the process that was running, so a process's CPU per request stays clean of it.
+ * A machine that reads 0 here may simply not account steal.
+ */
+export function machineTicks(): { total: number; steal: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+    // user nice system idle iowait irq softirq steal
+    return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7]! }
+  } catch {
+    return undefined
+  }
+}
+
 /** What one load of a server measured. */
 export interface Measured {
   reqPerSec: number

@@ -2,9 +2,11 @@
  * HTTP overhead: autocannon against hello-world servers on 127.0.0.1, in processes of their own
  * (bench/http-server.ts, one per framework): bare, behind keyward, behind the nearest peer, for
  * Express, Koa, Hono (node-server) and Fastify. All servers start first; then rounds run every case once,
- * in an order that rotates each round (each measured load right after a short unmeasured one on the
- * same server), and the best round per case is reported: a noisy moment
- * lands on one round of one case, not on all of one case, and other load only takes away.
+ * framework by framework, each measured load right after a short unmeasured one on the same server.
+ * Each keyward row runs right beside the floor it is judged against, which of the two first
+ * alternating round by round, and the verdict is the median over rounds of their ratio: a noisy
+ * stretch lands on both sides of a ratio, or on one round of it. Wall-clock tables show the best
+ * round per case (other load only takes away).
  * Run alone: `npx tsx bench/http.bench.ts` (BENCH_SMOKE=1: 300 requests per case, then one short
  * pass of keyward and the floors per framework whose ratios are printed, never judged).
  * BENCH_HTTP_FRAMEWORKS=fastify (a comma list) runs only those frameworks, for a quick look at one.
@@ -16,6 +18,7 @@ import {
   FRAMEWORKS as allFrameworks,
   SETTLE_SECONDS,
   load as loadServer,
+  machineTicks,
   startFramework as startProcess,
   type Measured,
 } from './http-load.js'
@@ -76,9 +79,33 @@ const load = (
   run: { amount: number } | { duration: number } = smoke ? { amount: 300 } : { duration: SECONDS },
 ) => loadServer(server, label, run, smoke && 'amount' in run ? 10 : CONNECTIONS)
 
+const ticksBefore = machineTicks()
 const processes = await Promise.all(frameworks.map(startFramework))
 const servers = cases.map((c) => processes[frameworks.indexOf(c.framework)]!.servers.get(c.guard)!)
 const perCase = cases.map(() => [] as Measured[])
+/** Each keyward row and the floor it is judged against: measured one right after the other. */
+const PAIRS: ReadonlyArray<readonly [string, string]> = [
+  ['keyward', 'floor'],
+  ['keyward-unlimited', 'floor-unlimited'],
+]
+/**
+ * The cases of `framework` in the order `round` runs them (indexes into `cases`). A pair's two
+ * loads are adjacent, a few seconds apart, so that a slow stretch of the machine (they last tens of
+ * seconds: bench/NOTES.md) lands on both sides of its ratio; which of the two goes first alternates
+ * round by round (A B, then B A), and the pairs and the other cases (bare route, peers) take turns
+ * at each place in the block.
+ */
+function roundOrder(framework: Case['framework'], round: number): number[] {
+  const own = [...cases.keys()].filter((i) => cases[i]!.framework === framework)
+  const at = (guard: string) => own.find((i) => cases[i]!.guard === guard)!
+  const paired = new Set(PAIRS.flat())
+  const units: number[][] = [
+    ...PAIRS.map(([ours, floor]) => (round % 2 === 0 ? [at(ours), at(floor)] : [at(floor), at(ours)])),
+    ...own.filter((i) => !paired.has(cases[i]!.guard)).map((i) => [i]),
+  ]
+  const shift = Math.floor(round / 2) % units.length
+  return [...units.slice(shift), ...units.slice(0, shift)].flat()
+}
 // The smoke run's regression guard (CI): keyward beside the floors, a short measured pass, printed.
 const RATIO_GUARDS = ['floor', 'keyward', 'floor-unlimited', 'keyward-unlimited']
 // The first round warms the JIT up (300 requests per case did not) and is not counted.
@@ -95,21 +122,20 @@ try {
         headers: s.authorization ? { authorization: s.authorization } : {},
       }).then(() => i)
   const rounds = smoke ? 1 : ROUNDS
-  let running: Case['framework'] | undefined
   for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < cases.length; k++) {
-      const i = (k + round * 3) % cases.length
-      const { framework } = cases[i]!
-      // A process that sat idle while other frameworks ran lost optimised code (SETTLE_SECONDS):
-      // every one of its servers is warmed again before any is measured. The order of cases within
-      // a framework never changes, so otherwise the first case to run keyward's pipeline after the
-      // pause (the rate-limited key, right after the bare route) could pay for re-optimising it in every round.
-      if (!smoke && framework !== running)
+    // Frameworks one after another, the first one changing each round.
+    for (let f = 0; f < frameworks.length; f++) {
+      const framework = frameworks[(f + round) % frameworks.length]!
+      // The process sat idle while other frameworks ran and lost optimised code (SETTLE_SECONDS):
+      // every one of its servers is warmed again before any is measured, so the first case to run
+      // keyward's pipeline after the pause does not pay for re-optimising it.
+      if (!smoke)
         for (const [j, c] of cases.entries()) if (c.framework === framework) await load(servers[j]!, c.label, { duration: SETTLE_SECONDS })
-      running = framework
-      // Unmeasured, first: see SETTLE_SECONDS.
-      if (!smoke) await load(servers[i]!, cases[i]!.label, { duration: SETTLE_SECONDS })
-      perCase[i]!.push(await load(servers[i]!, cases[i]!.label))
+      for (const i of roundOrder(framework, round)) {
+        // Unmeasured, first: see SETTLE_SECONDS.
+        if (!smoke) await load(servers[i]!, cases[i]!.label, { duration: SETTLE_SECONDS })
+        perCase[i]!.push(await load(servers[i]!, cases[i]!.label))
+      }
     }
   }
   if (smoke) {
@@ -123,6 +149,7 @@ try {
 } finally {
   for (const p of processes) p.child.kill()
 }
+const ticksAfter = machineTicks()
 
 // The best round: load from other processes only ever takes throughput away. The server's CPU
 // per request: the median round.
@@ -176,7 +203,7 @@ for (const framework of frameworks) {
     'floor',
     'floor-unlimited',
   ].map(cpu)
-  // The verdicts: keyward ÷ floor round by round (both ran in the same round, a few seconds apart),
+  // The verdicts: keyward ÷ floor round by round (measured one right after the other: roundOrder),
   // then the median, so that a slow stretch of the machine lands on both sides of each ratio.
   const rounds = (guard: string) => perCase[cases.findIndex((c) => c.framework === framework && c.guard === guard)]!
   const paired = (ours: string, floor: string) =>
@@ -203,22 +230,33 @@ for (const framework of frameworks) {
   })
 }
 
+/** How much of the machine's CPU time the hypervisor took while this bench ran (/proc/stat). */
+function stealLine(): string {
+  if (ticksBefore === undefined || ticksAfter === undefined) return 'Steal time: not readable here.'
+  const steal = ticksAfter.steal - ticksBefore.steal
+  const share = ((steal / (ticksAfter.total - ticksBefore.total)) * 100).toFixed(1)
+  return steal === 0
+    ? 'Steal time read 0 over the run (the machine may not account it).'
+    : `Steal time over the run: ${share}% of the machine's CPU time (the kernel accounts it, and does not charge it to the server).`
+}
+
 emit({
   id: 'http',
   title: 'HTTP overhead (autocannon, 127.0.0.1)',
   order: 30,
   note:
     `autocannon, ${CONNECTIONS} connections, ${SECONDS} s per case after a 1 s warm-up, ${ROUNDS} ` +
-    `rounds with the order rotating each round, each measured load right after an unmeasured ${SETTLE_SECONDS} s ` +
-    'one on the same server (what the previous case or the idle wait left in that process is not measured), and every ' +
-    "server of a framework's process warmed the same way whenever that process comes back from idling while other " +
-    'frameworks ran; ' +
+    'rounds; each round runs the frameworks one after another (the first changing each round), every server of ' +
+    "a framework's process first warmed again after its idle wait, then each case's measured load right after an " +
+    `unmeasured ${SETTLE_SECONDS} s one on the same server (what the previous case or the idle wait left in that ` +
+    'process is not measured). Each keyward row runs right beside its floor, which of the two first alternating ' +
+    'round by round (A B, then B A), and the pairs, the bare route and the peers take turns at each place; ' +
     'the best round is shown (load from other processes ' +
     'only takes throughput away), all rounds beside it. Wall-clock req/s on a shared machine mostly ' +
     'measure the other processes, so each framework has a second table: requests per second of the ' +
     `server process's CPU time (from /proc, the median round), which is what a core given to the ` +
     'server alone would serve; the targets are judged on that one, as the median over rounds of ' +
-    'keyward ÷ floor within the same round (paired, so a slow stretch of the machine lands on both ' +
+    'keyward ÷ floor of the pair measured one after the other (a slow stretch of the machine lands on both ' +
     'sides of a ratio). The servers of each framework run ' +
     'in a process of their own (one server under load at a time); the load generator shares the ' +
     `machine's cores with it, identically for every case. The route answers "hello"; keyward checks ` +
@@ -231,7 +269,8 @@ emit({
     "route onRequest hook, keyward's from keyward/fastify with its plugin registered, the floor a " +
     'callback-style hook (no promise). The JWT peers check an HS256 token (Fastify has none: @fastify/jwt ' +
     'is not a dev dependency); bearerAuth checks the key by SHA-256 + Map ' +
-    'lookup. Every response is checked to be a 200.',
+    'lookup. Every response is checked to be a 200. ' +
+    stealLine(),
   tables,
   targets,
 })
