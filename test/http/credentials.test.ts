@@ -168,6 +168,39 @@ describe('extractCredential: malformed and missing', () => {
     expect(extractCredential({ 'x-api-key': token })).toBe(token)
   })
 
+  it('judges the b64token syntax as RFC 6750 spells it, character by character (property)', CPU_BOUND, () => {
+    // The oracle reads the grammar directly, not through a regular expression like the code's.
+    const ALLOWED = new Set('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/')
+    const isB64token = (value: string) => {
+      const chars = [...value]
+      let i = 0
+      while (i < chars.length && ALLOWED.has(chars[i]!)) i++
+      return i > 0 && chars.slice(i).every((c) => c === '=')
+    }
+    const piece = fc.oneof(
+      fc.constantFrom(...ALLOWED, '=', '==', ' ', '\n', '\r', '\t', '\u0000', '%', '\\', '"', ',', ';', '\u00e9', '\u2028'),
+      fc.string({ maxLength: 3 }),
+    )
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 40 }), (pieces) => {
+        const token = pieces.join('')
+        // Whitespace around a header value is trimmed before the syntax is judged.
+        const trimmed = token.trim()
+        const result = extractCredential({ 'x-api-key': token })
+        if (trimmed.length > 0 && isB64token(trimmed)) expect(result).toBe(trimmed)
+        else expect(errorOf(result).code).toBe('invalid_request')
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it.each(['abc\n', 'abc=\nabc', 'abc\nabc', 'a=\u2028', '=abc', 'ab=c=', 'abc= '])(
+    'refuses %j inside a value (line breaks and a = before the end included)',
+    (token) => {
+      expect(codeOf({ 'x-api-key': `x${token}x` })).toBe('invalid_request')
+    },
+  )
+
   it(`refuses a credential over ${MAX_CREDENTIAL_LENGTH} characters, accepts one of exactly that`, () => {
     expect(MAX_CREDENTIAL_LENGTH).toBe(8192)
     const atLimit = 'a'.repeat(MAX_CREDENTIAL_LENGTH)
