@@ -83,9 +83,10 @@ export function processCpuSeconds(pid: number): number {
 
 /**
  * The machine's CPU ticks so far, all and stolen (from the first line of /proc/stat; undefined
- * elsewhere). Steal is time the hypervisor gave to other guests; where the kernel accounts it, it is
- * not charged to the process that was running, so a process's CPU per request stays clean of it.
- * A machine that reads 0 here may simply not account steal.
+ * elsewhere). Steal is time the hypervisor gave to other guests. Where the kernel takes it out of a
+ * task's run time (CONFIG_PARAVIRT_TIME_ACCOUNTING, not disabled by `no-steal-acc`), it is not
+ * counted as a process's CPU time; what other guests do to caches and the TLB still is. A machine
+ * that reads 0 here may simply not account steal.
  */
 export function machineTicks(): { total: number; steal: number } | undefined {
   try {

@@ -7,8 +7,9 @@
  * alternating round by round, and the verdict is the median over rounds of their ratio: a noisy
  * stretch lands on both sides of a ratio, or on one round of it. Wall-clock tables show the best
  * round per case (other load only takes away).
- * Run alone: `npx tsx bench/http.bench.ts` (BENCH_SMOKE=1: 300 requests per case, then one short
- * pass of keyward and the floors per framework whose ratios are printed, never judged).
+ * Run alone: `npx tsx bench/http.bench.ts` (BENCH_SMOKE=1: 300 requests per case, then three short
+ * passes of keyward and the floors per framework, the first not counted, whose ratios are printed,
+ * never judged).
  * BENCH_HTTP_FRAMEWORKS=fastify (a comma list) runs only those frameworks, for a quick look at one.
  */
 import autocannon from 'autocannon'
@@ -90,10 +91,10 @@ const PAIRS: ReadonlyArray<readonly [string, string]> = [
 ]
 /**
  * The cases of `framework` in the order `round` runs them (indexes into `cases`). A pair's two
- * loads are adjacent, a few seconds apart, so that a slow stretch of the machine (they last tens of
- * seconds: bench/NOTES.md) lands on both sides of its ratio; which of the two goes first alternates
- * round by round (A B, then B A), and the pairs and the other cases (bare route, peers) take turns
- * at each place in the block.
+ * loads are adjacent, a few seconds apart, so that whatever slows the machine for longer than that
+ * lands on both sides of its ratio; which of the two goes first alternates round by round (A B, then
+ * B A), and the pairs and the other cases (bare route, peers) rotate through the block every two
+ * rounds.
  */
 function roundOrder(framework: Case['framework'], round: number): number[] {
   const own = [...cases.keys()].filter((i) => cases[i]!.framework === framework)
@@ -237,7 +238,8 @@ function stealLine(): string {
   const share = ((steal / (ticksAfter.total - ticksBefore.total)) * 100).toFixed(1)
   return steal === 0
     ? 'Steal time read 0 over the run (the machine may not account it).'
-    : `Steal time over the run: ${share}% of the machine's CPU time (the kernel accounts it, and does not charge it to the server).`
+    : `Steal time over the run: ${share}% of the machine's CPU time (/proc/stat; where the kernel takes stolen time out of ` +
+        "a task's run time, CONFIG_PARAVIRT_TIME_ACCOUNTING, it is not counted as the server's CPU, though its effect on caches is)."
 }
 
 emit({
@@ -250,7 +252,7 @@ emit({
     "a framework's process first warmed again after its idle wait, then each case's measured load right after an " +
     `unmeasured ${SETTLE_SECONDS} s one on the same server (what the previous case or the idle wait left in that ` +
     'process is not measured). Each keyward row runs right beside its floor, which of the two first alternating ' +
-    'round by round (A B, then B A), and the pairs, the bare route and the peers take turns at each place; ' +
+    'round by round (A B, then B A), and the pairs, the bare route and the peers rotate through the block every two rounds; ' +
     'the best round is shown (load from other processes ' +
     'only takes throughput away), all rounds beside it. Wall-clock req/s on a shared machine mostly ' +
     'measure the other processes, so each framework has a second table: requests per second of the ' +

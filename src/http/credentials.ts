@@ -118,6 +118,9 @@ export function extractCredential(headers: HeaderSource, names: readonly string[
       if (at === 6) return malformed('Malformed Authorization header: Bearer, then spaces, then the token')
       value = value.slice(at)
     }
+    // The same value in a second header passed every check below already: not scanned twice, so
+    // the syntax check sees at most MAX_CREDENTIAL_LENGTH characters per distinct credential.
+    if (value === found) continue
     // Lengths before syntax: nothing past the cap is looked at again.
     if (value.length === 0) return malformed(`Empty ${name} header`)
     if (value.length > MAX_CREDENTIAL_LENGTH) return malformed('Credential too long')

@@ -86,6 +86,29 @@ describe('linear-time parsing: regex work does not grow with the input', () => {
     )
   }, 120_000)
 
+  it('the longest credential allowed, the same in every credential header, with JWTs on and an Origin', async () => {
+    // A JWT-shaped b64token of exactly MAX_CREDENTIAL_LENGTH characters: every check passes it, so
+    // each copy would reach the syntax check, and looksLikeJwt runs on it as well.
+    const jwtKw = createKeyward({
+      prefix: 'bsk',
+      lockout: false,
+      usageFlushMs: false,
+      jwt: {
+        issuer: 'https://issuer.example',
+        audience: 'api',
+        signingKey: { alg: 'HS256', secret: 'a-linear-parsing-secret-of-32-bytes!' },
+      },
+    })
+    const head = 'eyJhbGciOiJIUzI1NiJ9.'
+    const value = `${head}${'a'.repeat(MAX_CREDENTIAL_LENGTH - head.length - 2)}.s`
+    expect(value.length).toBe(MAX_CREDENTIAL_LENGTH)
+    const headers = { authorization: `Bearer ${value}`, 'x-api-key': value, 'api-key': value, origin: 'https://app.example.com' }
+    const work = await regexWork(() => jwtKw.verify({ headers, ip: '203.0.113.7' }))
+    expectBounded(work)
+    const result = await jwtKw.verify({ headers })
+    expect(result.ok).toBe(false)
+  })
+
   it('each parser on its own: credentials, URL credentials, Origin, IP, forwarded chains', async () => {
     const resolve = createClientIpResolver(['127.0.0.1'])
     await fc.assert(

@@ -178,15 +178,19 @@ describe('extractCredential: malformed and missing', () => {
       return i > 0 && chars.slice(i).every((c) => c === '=')
     }
     const piece = fc.oneof(
-      fc.constantFrom(...ALLOWED, '=', '==', ' ', '\n', '\r', '\t', '\u0000', '%', '\\', '"', ',', ';', '\u00e9', '\u2028'),
+      fc.constantFrom(...ALLOWED, '=', '==', ' ', '\n', '\r', '\t', '\u0000', '%', '\\', '"', ',', ';', '\u00e9'),
+      // Line terminators a regular expression could treat as an end, lone surrogates, astral characters.
+      fc.constantFrom('\u2028', '\u2029', '\u0085', '\x7f', '\uD800', '\uDC00', '\u{1F600}', 'A\u0301'),
       fc.string({ maxLength: 3 }),
+      fc.string({ unit: 'binary', maxLength: 3 }),
     )
     fc.assert(
-      fc.property(fc.array(piece, { minLength: 1, maxLength: 40 }), (pieces) => {
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 40 }), fc.boolean(), (pieces, bearer) => {
         const token = pieces.join('')
-        // Whitespace around a header value is trimmed before the syntax is judged.
-        const trimmed = token.trim()
-        const result = extractCredential({ 'x-api-key': token })
+        // Whitespace around a header value is trimmed before the syntax is judged; after `Bearer`,
+        // only the spaces that separate it from the token are skipped.
+        const trimmed = bearer ? token.trimEnd().replace(/^ +/, '') : token.trim()
+        const result = extractCredential(bearer ? { authorization: `Bearer ${token}` } : { 'x-api-key': token })
         if (trimmed.length > 0 && isB64token(trimmed)) expect(result).toBe(trimmed)
         else expect(errorOf(result).code).toBe('invalid_request')
       }),
@@ -194,8 +198,9 @@ describe('extractCredential: malformed and missing', () => {
     )
   })
 
+  // Inside a value: line breaks at the very end are trimmed before the syntax is judged.
   it.each(['abc\n', 'abc=\nabc', 'abc\nabc', 'a=\u2028', '=abc', 'ab=c=', 'abc= '])(
-    'refuses %j inside a value (line breaks and a = before the end included)',
+    'refuses %j inside a value (a line break or a = before the end)',
     (token) => {
       expect(codeOf({ 'x-api-key': `x${token}x` })).toBe('invalid_request')
     },
