@@ -52,6 +52,11 @@ export interface Target {
   met: boolean | undefined
   /** The figures behind the verdict, e.g. '93.1% of bare (target ≥ 90%)'. */
   detail: string
+  /**
+   * For a verdict on paired rounds: each pair's round-by-round ratios ({@link pairedRatios}), kept
+   * in bench/results.json so that the median the verdict took can be checked and its spread seen.
+   */
+  ratios?: Record<string, number[]>
 }
 
 /** What one bench file produces. `order` places it in BENCHMARKS.md (lowest first). */
@@ -209,8 +214,22 @@ export async function measureInterleaved(
  * ```
  */
 export function pairedRatio(a: Result, b: Result): number {
-  if (a.perRound === undefined || b.perRound === undefined || a.perRound.length !== b.perRound.length) return NaN
-  return median(a.perRound.map((value, i) => value / b.perRound![i]!))
+  const ratios = pairedRatios(a, b)
+  return ratios.length === 0 ? NaN : median(ratios)
+}
+
+/**
+ * `a` ÷ `b` round by round, in the order run (empty in smoke runs): what {@link pairedRatio} takes
+ * the median of.
+ *
+ * @example
+ * ```ts
+ * targets.push({ name, met, detail, ratios: { HS256: pairedRatios(keywardRow, joseRow) } })
+ * ```
+ */
+export function pairedRatios(a: Result, b: Result): number[] {
+  if (a.perRound === undefined || b.perRound === undefined || a.perRound.length !== b.perRound.length) return []
+  return a.perRound.map((value, i) => value / b.perRound![i]!)
 }
 
 export function median(values: readonly number[]): number {

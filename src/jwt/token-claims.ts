@@ -13,6 +13,8 @@ export const TOKEN_TYPES = Object.freeze({
 })
 
 const IDENTIFIER_MAX = 256
+// Shared by every token without projects: no array to freeze per verification.
+const NO_PROJECTS: readonly string[] = Object.freeze([])
 // Authentication Method Reference (RFC 8176) set when a second factor was checked.
 const MFA = 'mfa'
 
@@ -107,7 +109,7 @@ export function tokenAuth(
     subject: identity.subject,
     org: identity.org,
     scopes: Object.freeze(expandScopes(identity.scopes)),
-    projects: Object.freeze(identity.projects),
+    projects: identity.projects.length === 0 ? NO_PROJECTS : Object.freeze(identity.projects),
     environment,
     mfa: identity.mfa,
     issuer: claims.iss!,
@@ -120,9 +122,15 @@ export function tokenAuth(
 
 // jose hands over a payload fresh from JSON.parse, owned by nobody else: frozen in place, no copy.
 function deepFreeze<T>(value: T): T {
+  // Frozen before its members are visited, so that a cycle ends at the frozen object. Own
+  // members only (Object.keys): a polluted Object.prototype's members are not the token's.
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const inner of Object.values(value)) deepFreeze(inner)
     Object.freeze(value)
+    const names = Object.keys(value)
+    for (let i = 0; i < names.length; i++) {
+      const inner = (value as Record<string, unknown>)[names[i]!]
+      if (inner !== null && typeof inner === 'object') deepFreeze(inner)
+    }
   }
   return value
 }

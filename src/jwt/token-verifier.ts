@@ -1,4 +1,13 @@
-import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  type JWTVerifyResult,
+} from 'jose'
 import { LRUCache } from 'lru-cache'
 import type { KeyHasher } from '../keys/hashing.js'
 import type { Environment } from '../keys/format.js'
@@ -19,10 +28,10 @@ import { identityOf, tokenAuth, TOKEN_TYPES, type TokenIdentity } from './token-
  * ```
  */
 export interface VerifiedToken extends Principal {
-  auth: AuthContext
-  quota: Quota
+  readonly auth: AuthContext
+  readonly quota: Readonly<Quota>
   /** `exp` in epoch ms: the cache never serves the token at or past it. */
-  expiresAtMs: number
+  readonly expiresAtMs: number
 }
 
 /**
@@ -117,7 +126,7 @@ export class TokenVerifier {
     this.#systemClock = deps.now === undefined || deps.now === Date.now
     this.#config = config
     this.#hash = deps.hash
-    this.#expandScopes = deps.expandScopes
+    this.#expandScopes = memoizedExpander(deps.expandScopes)
     this.#environment = deps.environment
     this.#rules = deps.rules
     this.#policy = deps.rules.length > 0 ? formatPolicy(deps.rules) : null
@@ -204,9 +213,14 @@ export class TokenVerifier {
   async checkAccess(token: string, now: number): Promise<VerifiedToken | null> {
     const verifier = this.#route(token)
     if (verifier === undefined) return null
-    // keyward's own access type; a trusted issuer's required typ, if any, is in its own options.
-    const payload = await this.#check(token, verifier, verifier.trusted === undefined ? TOKEN_TYPES.access : undefined, now)
-    if (payload === null) return null
+    let payload: JWTPayload
+    try {
+      // jose's own promise awaited here, not through #check: one promise hop fewer per token.
+      // keyward's own access type; a trusted issuer's required typ, if any, is in its own options.
+      payload = (await this.#start(token, verifier, verifier.trusted === undefined ? TOKEN_TYPES.access : undefined, now)).payload
+    } catch (error) {
+      return refusal(error)
+    }
     let identity: TokenIdentity | null
     try {
       identity = identityOf(payload, verifier.trusted?.claims)
@@ -216,12 +230,14 @@ export class TokenVerifier {
     }
     if (identity === null || typeof payload.exp !== 'number') return null
     const auth = tokenAuth(identity, payload, this.#expandScopes, this.#environment, verifier.trusted === undefined)
-    const verified: VerifiedToken = Object.freeze({
+    // Internal and read-only by contract (principal.ts): not frozen, unlike the auth handed to the
+    // application, since freezing costs on every uncached verification.
+    const verified: VerifiedToken = {
       auth,
       // One quota per person whatever token they present: issuer and subject, never the token.
-      quota: Object.freeze({ key: `jwt:${payload.iss!}:${identity.subject}`, rules: this.#rules, policy: this.#policy }),
+      quota: { key: `jwt:${payload.iss!}:${identity.subject}`, rules: this.#rules, policy: this.#policy },
       expiresAtMs: payload.exp * 1000,
-    })
+    }
     if (this.#cache !== undefined && verified.expiresAtMs > now) {
       const dot = token.lastIndexOf('.')
       this.#cache.set(digestKey(this.#hash(token.slice(dot + 1))), { signedPart: token.slice(0, dot), verified })
@@ -256,21 +272,52 @@ export class TokenVerifier {
     return typeof iss === 'string' ? this.#trusted.get(iss) : undefined
   }
 
-  async #check(token: string, verifier: Verifier, typ: string | undefined, now: number): Promise<JWTPayload | null> {
+  async #check(token: string, verifier: Verifier, typ: string, now: number): Promise<JWTPayload | null> {
     try {
-      // jose reads the system clock itself; a clock of the app's own (tests) is handed over.
-      let options: JWTVerifyOptions | undefined
-      if (!this.#systemClock) options = joseOptions(verifier.options, typ, new Date(now))
-      else if ((options = verifier.byTyp.get(typ)) === undefined)
-        verifier.byTyp.set(typ, (options = joseOptions(verifier.options, typ, undefined)))
-      const key = verifier.keyForHeader?.(token.slice(0, token.indexOf('.'))) ?? verifier.getKey
-      const { payload } = await jwtVerify(token, key, options)
-      return payload
+      return (await this.#start(token, verifier, typ, now)).payload
     } catch (error) {
-      if (error instanceof errors.JOSEError && !OUTAGE_CODES.has(error.code)) return null
-      // A network failure fetching the key set, or a bug: the pipeline answers 503.
-      throw error
+      return refusal(error)
     }
+  }
+
+  /** jose's check of the signature and the registered claims, with the verifier's options and key. */
+  #start(token: string, verifier: Verifier, typ: string | undefined, now: number): Promise<JWTVerifyResult> {
+    // jose reads the system clock itself; a clock of the app's own (tests) is handed over.
+    let options: JWTVerifyOptions | undefined
+    if (!this.#systemClock) options = joseOptions(verifier.options, typ, new Date(now))
+    else if ((options = verifier.byTyp.get(typ)) === undefined)
+      verifier.byTyp.set(typ, (options = joseOptions(verifier.options, typ, undefined)))
+    const key = verifier.keyForHeader?.(token.slice(0, token.indexOf('.'))) ?? verifier.getKey
+    return jwtVerify(token, key, options)
+  }
+}
+
+/** What a failed check means: null (not acceptable) for jose's refusals, thrown on for the rest. */
+function refusal(error: unknown): null {
+  if (error instanceof errors.JOSEError && !OUTAGE_CODES.has(error.code)) return null
+  // A network failure fetching the key set, or a bug: the pipeline answers 503.
+  throw error
+}
+
+// Distinct granted-scope lists remembered, expanded: a deployment's tokens carry a few roles' lists.
+const SCOPE_MEMO_SIZE = 256
+
+/**
+ * The expander, answering a list it has expanded before with the same frozen array: tokens of one
+ * role share one, saving the expansion and the freeze on every uncached verification. Filled only
+ * from verified tokens, and bounded (cleared when full).
+ */
+function memoizedExpander(expand: (granted: readonly string[]) => string[]): (granted: readonly string[]) => string[] {
+  const memo = new Map<string, string[]>()
+  return (granted) => {
+    // A valid scope holds no space (isValidScope), so the joined list names the list exactly.
+    const key = granted.join(' ')
+    let expanded = memo.get(key)
+    if (expanded === undefined) {
+      if (memo.size >= SCOPE_MEMO_SIZE) memo.clear()
+      memo.set(key, (expanded = Object.freeze(expand(granted)) as string[]))
+    }
+    return expanded
   }
 }
 

@@ -44,6 +44,33 @@ describe('verify(): keyward access tokens', () => {
     expect(JSON.stringify(r)).not.toContain(token)
   })
 
+  it("expands each token's own scopes, frozen, past the expansion memo's 256 lists, and freezes nested claims", async () => {
+    const { kw, clock } = verifierSetup({ cache: false })
+    const expected = (n: number) => (n % 2 === 0 ? [`s${n}`, 'write', 'read'] : [`s${n}`])
+    // 300 distinct lists (the memo clears at 256), then the first ones again.
+    for (const n of [...Array.from({ length: 300 }, (_, i) => i), 0, 1, 299]) {
+      const scope = n % 2 === 0 ? `s${n} write` : `s${n}`
+      const token = await sign(accessClaims(clock.now(), { scope, nested: { list: [{ a: 1 }] } }), AT, hsKey)
+      const r = ok(await kw.verify({ headers: bearer(token) }))
+      expect(r.auth.scopes).toEqual(expected(n))
+      expect(Object.isFrozen(r.auth.scopes)).toBe(true)
+      expect(Object.isFrozen((r.auth.claims as { nested: { list: object[] } }).nested.list[0])).toBe(true)
+    }
+    // Two tokens of one role share the expanded list; its being frozen keeps them apart.
+    const [a, b] = await Promise.all(
+      [1, 2].map(async () =>
+        ok(
+          await kw.verify({
+            headers: bearer(await sign(accessClaims(clock.now(), { scope: 'admin', jti: crypto.randomUUID() }), AT, hsKey)),
+          }),
+        ),
+      ),
+    )
+    expect(a!.auth.scopes).toBe(b!.auth.scopes)
+    expect(() => (a!.auth.scopes as string[]).push('billing')).toThrow(TypeError)
+    expect(b!.auth.scopes).toEqual(['admin', 'write', 'read'])
+  })
+
   it('lets one route accept either an API key or a JWT', async () => {
     const { kw, clock, mint } = verifierSetup()
     const { key } = await mint({ scopes: ['read'] })
