@@ -224,7 +224,7 @@ export function pairedRatio(a: Result, b: Result): number {
  *
  * @example
  * ```ts
- * targets.push({ name, met, detail, ratios: { HS256: pairedRatios(keywardRow, joseRow) } })
+ * targets.push({ name, met, detail, ratios: { HS256: pairedRatios(joseRow, keywardRow) } // keyward's time ÷ jose's })
  * ```
  */
 export function pairedRatios(a: Result, b: Result): number[] {

@@ -310,7 +310,8 @@ const SCOPE_MEMO_SIZE = 256
 function memoizedExpander(expand: (granted: readonly string[]) => string[]): (granted: readonly string[]) => string[] {
   const memo = new Map<string, string[]>()
   return (granted) => {
-    // A valid scope holds no space (isValidScope), so the joined list names the list exactly.
+    // Every list comes through scopeList, which keeps valid scopes only, and a valid scope holds no
+    // space (isValidScope): the joined list names the list exactly. Unfiltered lists must not come here.
     const key = granted.join(' ')
     let expanded = memo.get(key)
     if (expanded === undefined) {
