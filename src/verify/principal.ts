@@ -16,10 +16,10 @@ import type { AuthContext, KeyRecord, RateLimitRule } from '../types.js'
  */
 export interface Quota {
   /** The limiter key: a key id, or `jwt:` and the token's issuer and subject. Never a secret. */
-  key: string
-  rules: readonly RateLimitRule[]
+  readonly key: string
+  readonly rules: readonly RateLimitRule[]
   /** The RateLimit-Policy header value, or null without rules. */
-  policy: string | null
+  readonly policy: string | null
 }
 
 /**
@@ -33,10 +33,10 @@ export interface Quota {
  */
 export interface Principal {
   /** The frozen auth context attached to the request on success. */
-  auth: AuthContext
-  quota: Quota
+  readonly auth: AuthContext
+  readonly quota: Quota
   /** Origin and IP rules to enforce; undefined when the credential has none (a JWT). */
-  place?: PlaceRules | undefined
+  readonly place?: PlaceRules | undefined
   /** The key record, for an API key: its id is the one whose last use is recorded. */
-  record?: KeyRecord | undefined
+  readonly record?: KeyRecord | undefined
 }

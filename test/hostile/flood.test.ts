@@ -3,7 +3,7 @@
  * stays within its bound. Asserted two ways, neither on process RSS:
  * - by behaviour: the negative cache holds at most `negativeMax` ids (the oldest are asked of
  *   the store again, the newest are not), the lockout table at most `maxAddresses` addresses;
- * - by the V8 heap after a full GC: a second flood, five times the first, adds (almost) nothing to
+ * - by the V8 heap after a full GC: a second flood, 2.5 times the first, adds (almost) nothing to
  *   what the first one, which filled every structure to its bound, left behind.
  */
 import { setFlagsFromString } from 'node:v8'

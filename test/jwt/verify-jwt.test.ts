@@ -56,6 +56,15 @@ describe('verify(): keyward access tokens', () => {
       expect(Object.isFrozen(r.auth.scopes)).toBe(true)
       expect(Object.isFrozen((r.auth.claims as { nested: { list: object[] } }).nested.list[0])).toBe(true)
     }
+    // The memo names a list by its scopes joined with a space, which no scope holds: ['ab'] is not ['a', 'b'].
+    for (const [scope, scopes] of [
+      ['a b', ['a', 'b']],
+      ['ab', ['ab']],
+      ['a', ['a']],
+    ] as const) {
+      const token = await sign(accessClaims(clock.now(), { scope, jti: crypto.randomUUID() }), AT, hsKey)
+      expect(ok(await kw.verify({ headers: bearer(token) })).auth.scopes).toEqual(scopes)
+    }
     // Two tokens of one role share the expanded list; its being frozen keeps them apart.
     const [a, b] = await Promise.all(
       [1, 2].map(async () =>
