@@ -2,7 +2,7 @@
  * What a Worker pays for keyward: esbuild bundles (minified, browser/workerd conditions) of a
  * Worker that verifies API keys, with the core alone and with the Hono adapter, and their gzip
  * size; and whether jose is in them. Measures the BUILT package: run `npm run build` first.
- * Usage: tsx scripts/runtimes-bundle-size.ts   (figures go to BENCHMARKS.md by hand)
+ * Usage: tsx scripts/runtimes-bundle-size.ts   (figures go to bench/NOTES.md, "Worker bundle weight", by hand)
  */
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'

@@ -29,7 +29,7 @@ import { identityOf, tokenAuth, TOKEN_TYPES, type TokenIdentity } from './token-
  */
 export interface VerifiedToken extends Principal {
   readonly auth: AuthContext
-  readonly quota: Readonly<Quota>
+  readonly quota: Quota
   /** `exp` in epoch ms: the cache never serves the token at or past it. */
   readonly expiresAtMs: number
 }

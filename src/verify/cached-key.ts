@@ -21,12 +21,12 @@ import { Interner } from './interner.js'
  */
 export interface CachedKey extends Principal {
   /** The record, as a compact copy; its `hash` is compared as stored (hex). */
-  record: KeyRecord
-  place: PlaceRules
+  readonly record: KeyRecord
+  readonly place: PlaceRules
   /** The quota in force: the key's own rules, else the server default, and its policy header. */
-  quota: Quota
+  readonly quota: Quota
   /** Shared, frozen auth context handed to every request made with this key (its `key`'s Dates fresh on each read). */
-  auth: AuthContext
+  readonly auth: AuthContext
 }
 
 /**
