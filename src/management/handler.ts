@@ -36,6 +36,7 @@ const MANAGEMENT_OPTIONS: OptionRules = {
   },
   ui: boolean,
   credits: boolean,
+  cost: integer({ min: 0 }),
 }
 
 /**
@@ -95,7 +96,7 @@ export function createManagementHandler(
   extraOptions: readonly string[] = [],
 ): ManagementHandler {
   const { scope, maxBodyBytes } = checkManagementOptions(kw, options, extraOptions)
-  const { authorize, policy, callerProjects, onError, csrfHeader, ui = true, credits: creditsWritable = false } = options
+  const { authorize, policy, callerProjects, onError, csrfHeader, ui = true, credits: creditsWritable = false, cost = 0 } = options
   // How kw's grant ceiling judges a caller's addresses and origins, for GET /capabilities.
   const grant = grantSettingsOf(kw)
 
@@ -216,6 +217,7 @@ export function createManagementHandler(
         url: request.url,
         scopes: authorize === undefined ? scope : undefined,
         waitUntil: request.waitUntil,
+        cost,
       })
       if (!verified.ok) return keywardProblem(verified.error)
       try {

@@ -194,6 +194,13 @@ export interface ManagementOptions {
    * for an operators' console, never for customers managing their own keys.
    */
   credits?: boolean
+  /**
+   * Credits each call spends from the caller's key, when that key has credits (`verify({ cost })`).
+   * Default 0: managing keys is not metered use, and a caller whose balance ran out can still
+   * list, rotate and revoke its keys (a leaked key must never wait for a top-up). The rate limit
+   * and lockout apply either way.
+   */
+  cost?: number
 }
 
 /**

@@ -34,6 +34,8 @@ describe('createManagementHandler (no framework)', () => {
     expect(() => createManagementHandler(kw, { policy: {} as never })).toThrow(/policy must be a function/)
     expect(() => createManagementHandler({} as never)).toThrow(/createKeyward/)
     expect(() => createManagementHandler(kw, { basePath: '/x' } as never)).toThrow(/unknown management option "basePath"/)
+    expect(() => createManagementHandler(kw, { cost: -1 })).toThrow(/cost must be an integer of at least 0/)
+    expect(() => createManagementHandler(kw, { cost: 1.5 })).toThrow(/cost/)
   })
 
   it('bounds a streamed body without a Content-Length, stopping as soon as it is over', async () => {
@@ -166,6 +168,26 @@ describe('createManagementHandler (no framework)', () => {
       expect(metered.status).toBe(403)
       expect((await s.kw.keys.list({ orgId: 'org_1' })).map((k) => k.name).sort()).toStrictEqual(['Test key'])
       expect((await s.kw.keys.get(info.id, { credits: 'configured' }))?.credits?.remaining).toBe(10)
+    })
+
+    it("spend none of the caller's by default, so a caller whose balance ran out still revokes; the cost option meters calls", async () => {
+      const s = setup()
+      const { key, info } = await s.mint({ scopes: ['admin'], projects: ['p'], credits: { remaining: 1 } })
+      const other = await s.mint({ scopes: ['read'], projects: ['p'] })
+      const get = (path: string): ManagementRequest => ({ method: 'GET', path, headers: { authorization: `Bearer ${key}` } })
+      const free = createManagementHandler(s.kw)
+      for (let i = 0; i < 3; i++) expect((await free(get('/keys'))).status).toBe(200)
+      expect((await s.kw.keys.get(info.id))?.credits?.remaining).toBe(1)
+      const metered = createManagementHandler(s.kw, { cost: 1 })
+      const spent = await metered(get('/keys'))
+      expect([spent.status, spent.headers['credits-remaining']]).toStrictEqual([200, '0'])
+      const refused = await metered(get('/keys'))
+      expect([refused.status, JSON.parse(refused.body).code]).toStrictEqual([402, 'credits_exhausted'])
+      // Out of credits, the caller still revokes a key through the default routes.
+      const revoke = await free({ method: 'DELETE', path: `/keys/${other.info.id}`, headers: { authorization: `Bearer ${key}` } })
+      expect(revoke.status).toBe(200)
+      expect((await s.kw.keys.get(other.info.id))?.revokedAt).not.toBeNull()
+      expect((await s.kw.keys.get(info.id))?.credits?.remaining).toBe(0)
     })
 
     it('the lookup before a write reads the store alone, so a limiter outage cannot stop a revocation', async () => {
