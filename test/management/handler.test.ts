@@ -188,6 +188,18 @@ describe('createManagementHandler (no framework)', () => {
       expect(revoke.status).toBe(200)
       expect((await s.kw.keys.get(other.info.id))?.revokedAt).not.toBeNull()
       expect((await s.kw.keys.get(info.id))?.credits?.remaining).toBe(0)
+      // Still counted against the caller key's rate limit, cost or no cost.
+      const limited = await s.mint({
+        scopes: ['admin'],
+        projects: ['p'],
+        credits: { remaining: 0 },
+        rateLimit: { limit: 2, windowMs: 60_000 },
+      })
+      const asLimited: ManagementRequest = { method: 'GET', path: '/keys', headers: { authorization: `Bearer ${limited.key}` } }
+      expect((await free(asLimited)).status).toBe(200)
+      expect((await free(asLimited)).status).toBe(200)
+      const third = await free(asLimited)
+      expect([third.status, JSON.parse(third.body).code]).toStrictEqual([429, 'rate_limited'])
     })
 
     it('the lookup before a write reads the store alone, so a limiter outage cannot stop a revocation', async () => {
