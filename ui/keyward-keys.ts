@@ -30,6 +30,8 @@ interface KeyRow {
   scopes: string[]
   allowedOrigins: string[]
   allowedIps: string[]
+  /** The key's rules; the form shows and edits the first (one limit per window). */
+  rateLimit?: Array<{ limit: number; windowMs: number; [more: string]: unknown }>
   metadata: Record<string, unknown>
   expiresAt: string | null
   createdAt: string
@@ -61,6 +63,12 @@ const WINDOWS = [
   ['perHour', 3_600_000],
   ['perDay', 86_400_000],
 ] as const
+/**
+ * What an edit sends for a field the user emptied: the create form simply omits it, but an update
+ * must say "none" explicitly, or the key would keep its old value.
+ */
+const CLEARED: Record<string, unknown> = { description: null, allowedOrigins: [], allowedIps: [], rateLimit: null, expiresAt: null }
+
 const GRACE = [
   ['graceNone', 0],
   ['graceHour', 3_600_000],
@@ -75,7 +83,7 @@ const GRACE = [
  * `x-keyward-csrf`), `credentials` (`same-origin`, `include` or `omit`; default `same-origin`).
  * Properties: `token` / `getToken` (a bearer credential, asked for on every request and never
  * stored), `text` (words, for localisation). Events (no secret in them): `keyward-created`,
- * `keyward-rotated`, `keyward-revoked` with `detail.key` the key's public information.
+ * `keyward-updated`, `keyward-rotated`, `keyward-revoked` with `detail.key` the key's public information.
  *
  * @example
  * ```ts
@@ -247,7 +255,7 @@ export class KeywardKeysElement extends HTMLElement {
       { class: 'tools' },
       h('button', { type: 'button', part: 'button', onclick: () => void this.reload() }, t.refresh),
       this.#can('keys.create') &&
-        h('button', { type: 'button', class: 'primary', part: 'button primary', onclick: () => this.#openCreate() }, t.create),
+        h('button', { type: 'button', class: 'primary', part: 'button primary', onclick: () => this.#openForm() }, t.create),
     )
     const content: Node[] = [h('header', { part: 'header' }, heading, tools), this.#status, this.#alert]
     if (this.#caps !== undefined && this.#can('keys.list')) {
@@ -272,7 +280,7 @@ export class KeywardKeysElement extends HTMLElement {
       t.colExpires,
       t.colState,
     ]
-    const withActions = this.#can('keys.rotate') || this.#can('keys.revoke')
+    const withActions = this.#can('keys.update') || this.#can('keys.rotate') || this.#can('keys.revoke')
     const head = h('tr', {}, ...cols.map((c) => h('th', { scope: 'col' }, c)), withActions && h('th', { scope: 'col' }, t.colActions))
     const rows = this.#rows.map((row) => this.#rowOf(row, withActions))
     return h(
@@ -306,6 +314,18 @@ export class KeywardKeysElement extends HTMLElement {
         h(
           'div',
           { class: 'actions' },
+          this.#can('keys.update') &&
+            live &&
+            h(
+              'button',
+              {
+                type: 'button',
+                part: 'button',
+                'aria-label': fill(t.editLabel, { name: row.name }),
+                onclick: () => this.#openForm(row),
+              },
+              t.edit,
+            ),
           this.#can('keys.rotate') &&
             live &&
             h(
@@ -405,9 +425,14 @@ export class KeywardKeysElement extends HTMLElement {
     return { wrap, error }
   }
 
-  #openCreate(): void {
+  /**
+   * The create form, or with `row` the same form to edit that key: prefilled with its values,
+   * offering the same fields, scopes and projects, and sending only what the user changed.
+   */
+  #openForm(row?: KeyRow): void {
     const t = this.#text
     const caps = this.#caps!
+    const rule = row?.rateLimit?.[0]
     const offers = (field: string) => caps.fields.includes(field)
     const errors = new Map<string, { control: HTMLElement; error: HTMLElement }>()
     const parts: Node[] = []
@@ -416,12 +441,25 @@ export class KeywardKeysElement extends HTMLElement {
       parts.push(entry.wrap)
     }
     const name = h('input', { type: 'text', name: 'name', required: true, maxlength: 100, autocomplete: 'off' })
+    name.value = row?.name ?? ''
     add('name', this.#field(t.fieldName, name), name)
     const description = h('textarea', { name: 'description', maxlength: 500 })
+    description.value = row?.description ?? ''
     if (offers('description')) add('description', this.#field(t.fieldDescription, description), description)
-    const checkboxes = (field: string, legend: string, values: string[], checked: (value: string) => boolean) => {
+    // `held`: the key's own values, when editing. One the caller may not grant stays as it is (a
+    // checked, disabled box): the form neither drops it nor lets the user add it elsewhere.
+    const checkboxes = (field: string, legend: string, offered: string[], checked: (value: string) => boolean, held?: string[]) => {
       const errorId = uid('group-error')
-      const boxes = values.map((value) => h('input', { type: 'checkbox', name: field, value, checked: checked(value) }))
+      const values = [...new Set([...offered, ...(held ?? [])])]
+      const boxes = values.map((value) =>
+        h('input', {
+          type: 'checkbox',
+          name: field,
+          value,
+          checked: held === undefined ? checked(value) : held.includes(value),
+          disabled: !offered.includes(value),
+        }),
+      )
       const error = h('p', { id: errorId, class: 'error', part: 'field-error' })
       const group = h(
         'fieldset',
@@ -437,37 +475,41 @@ export class KeywardKeysElement extends HTMLElement {
     let projects: () => string[]
     if (caps.projects === '*') {
       const input = h('input', { type: 'text', name: 'projects', autocomplete: 'off' })
+      input.value = row?.projects.join(', ') ?? ''
       add('projects', this.#field(t.fieldProjects, input, t.fieldProjectsHint), input)
       projects = () => input.value.split(',')
     } else {
       const only = caps.projects.length === 1
-      projects = checkboxes('projects', t.fieldProjects, caps.projects, () => only)
+      projects = checkboxes('projects', t.fieldProjects, caps.projects, () => only, row?.projects)
     }
-    let scopes = () => (caps.scopes.includes('read') ? ['read'] : caps.scopes.slice(0, 1))
+    // Not offered: a new key gets the least scope, an edited key keeps its own (unchanged, so not sent).
+    let scopes = () => row?.scopes ?? (caps.scopes.includes('read') ? ['read'] : caps.scopes.slice(0, 1))
     if (offers('scopes')) {
       scopes = checkboxes(
         'scopes',
         t.fieldScopes,
         caps.scopes,
         (scope) => scope === 'read' || (caps.scopes.length === 1 && caps.scopes[0] === scope),
+        row?.scopes,
       )
     }
     // A caller held to addresses or origins grants only keys held within them: the form starts
     // from its own lists (always within), shown even where the app offers no such field.
     const bounds = caps.placeBounds ?? { allowedIps: [], allowedOrigins: [] }
     const origins = h('textarea', { name: 'allowedOrigins' })
-    origins.value = bounds.allowedOrigins.join('\n')
+    origins.value = (row?.allowedOrigins ?? bounds.allowedOrigins).join('\n')
     if (offers('allowedOrigins') || bounds.allowedOrigins.length > 0)
       add('allowedOrigins', this.#field(t.fieldOrigins, origins, t.fieldOriginsHint), origins)
     const ips = h('textarea', { name: 'allowedIps' })
-    ips.value = bounds.allowedIps.join('\n')
+    ips.value = (row?.allowedIps ?? bounds.allowedIps).join('\n')
     if (offers('allowedIps') || bounds.allowedIps.length > 0) add('allowedIps', this.#field(t.fieldIps, ips, t.fieldIpsHint), ips)
     const rate = h('input', { type: 'number', name: 'rateLimit', min: 1, step: 1, inputmode: 'numeric' })
+    rate.value = rule === undefined ? '' : String(rule.limit)
     const windowId = uid('window')
     const window = h(
       'select',
       { id: windowId, name: 'window' },
-      ...WINDOWS.map(([word, ms]) => h('option', { value: ms, selected: ms === 3_600_000 }, t[word])),
+      ...WINDOWS.map(([word, ms]) => h('option', { value: ms, selected: ms === (rule?.windowMs ?? 3_600_000) }, t[word])),
     )
     if (offers('rateLimit')) {
       const entry = this.#field(t.fieldRateLimit, rate)
@@ -482,12 +524,14 @@ export class KeywardKeysElement extends HTMLElement {
       expires.max = caps.maxExpiresAt.slice(0, 10)
       expires.required = true
     }
+    // The key's expiry day in UTC: the day the form's end-of-day-UTC rule gives back unchanged.
+    expires.value = row?.expiresAt?.slice(0, 10) ?? ''
     if (offers('expiresAt') || caps.maxExpiresAt !== null) {
       const hint = caps.maxExpiresAt === null ? t.fieldExpiresHint : fill(t.fieldExpiresMax, { date: caps.maxExpiresAt.slice(0, 10) })
       add('expiresAt', this.#field(t.fieldExpires, expires, hint), expires)
     }
     const formError = h('p', { role: 'alert', part: 'error' })
-    const submit = h('button', { type: 'submit', class: 'primary', part: 'button primary' }, t.submitCreate)
+    const submit = h('button', { type: 'submit', class: 'primary', part: 'button primary' }, row ? t.submitEdit : t.submitCreate)
     const form = h('form', { novalidate: true }, formError, ...parts)
     const cancel = h('button', { type: 'button', part: 'button', onclick: closeDialog }, t.cancel)
     form.append(h('div', { class: 'buttons' }, cancel, submit))
@@ -504,31 +548,66 @@ export class KeywardKeysElement extends HTMLElement {
         ;(first[1].control.querySelector('input') ?? first[1].control).focus()
       } else formError.textContent = ''
     }
+    const read = (): CreateForm => ({
+      name: name.value,
+      description: description.value,
+      projects: projects(),
+      scopes: scopes(),
+      origins: origins.value,
+      ips: ips.value,
+      rate: rate.value,
+      windowMs: Number(window.value),
+      expires: expires.value,
+    })
+    // What the user typed, per request field: an edit compares it with the form as it opened.
+    const typed = (v: CreateForm): Record<string, string> => ({
+      name: v.name,
+      description: v.description,
+      projects: JSON.stringify(v.projects),
+      scopes: JSON.stringify(v.scopes),
+      allowedOrigins: v.origins,
+      allowedIps: v.ips,
+      rateLimit: `${v.rate} ${v.windowMs}`,
+      expiresAt: v.expires,
+    })
+    const opened = typed(read())
     form.addEventListener('submit', (event) => {
       event.preventDefault()
-      const values: CreateForm = {
-        name: name.value,
-        description: description.value,
-        projects: projects(),
-        scopes: scopes(),
-        origins: origins.value,
-        ips: ips.value,
-        rate: rate.value,
-        windowMs: Number(window.value),
-        expires: expires.value,
+      const values = read()
+      const checked = checkCreateForm(values, t, { maxExpiresAt: caps.maxExpiresAt, now: Date.now() })
+      let { input, errors: found } = checked
+      if (row !== undefined) {
+        // Only the fields the user changed are checked and sent: an untouched value (even one the
+        // caller could no longer grant, such as no expiry) stays on the key as it is.
+        const now = typed(values)
+        const changed = Object.keys(now).filter((field) => now[field] !== opened[field])
+        found = Object.fromEntries(Object.entries(found).filter(([field]) => changed.includes(field)))
+        input = Object.fromEntries(changed.map((field) => [field, checked.input[field] ?? CLEARED[field]]))
+        // A rule's algorithm and name are not in the form: keep them when only limit or window change.
+        if (rule !== undefined && typeof input.rateLimit === 'object' && input.rateLimit !== null)
+          input.rateLimit = { ...rule, ...input.rateLimit }
+        if (changed.length === 0 && Object.keys(found).length === 0) return closeDialog(submit)
       }
-      const { input, errors: found } = checkCreateForm(values, t, { maxExpiresAt: caps.maxExpiresAt, now: Date.now() })
       show(found)
       if (Object.keys(found).length > 0) return
       submit.disabled = true
-      void this.#api.call('POST', '/keys', input).then((answer) => {
+      const request =
+        row === undefined ? this.#api.call('POST', '/keys', input) : this.#api.call('PATCH', `/keys/${encodeURIComponent(row.id)}`, input)
+      void request.then((answer) => {
         submit.disabled = false
-        if (answer.status === 201) {
+        if (answer.status === 201 && row === undefined) {
           closeDialog(submit)
           const info = answer.body.info as KeyRow
           this.#say(fill(t.created, { name: info.name }))
           this.#emit('keyward-created', info)
           this.#showSecret(answer.body.key as string)
+          return void this.#load()
+        }
+        if (answer.status === 200 && row !== undefined) {
+          closeDialog(submit)
+          const info = answer.body as unknown as KeyRow
+          this.#say(fill(t.updated, { name: info.name }))
+          this.#emit('keyward-updated', info)
           return void this.#load()
         }
         const issues = Array.isArray(answer.body.errors) ? (answer.body.errors as Array<{ field?: unknown; message?: unknown }>) : []
@@ -542,7 +621,7 @@ export class KeywardKeysElement extends HTMLElement {
         if (Object.keys(messages).length === 0) this.#fail(answer, formError)
       })
     })
-    this.#dialog(t.createTitle, form)
+    this.#dialog(row === undefined ? t.createTitle : fill(t.editTitle, { name: row.name }), form)
     name.focus()
   }
 

@@ -5,14 +5,15 @@
  * `getToken`. Per framework: create (client-side and server-side field errors first) → the key
  * shown once and gone from the DOM after → it authenticates a real request → the list shows it
  * with its last use → rotate with a grace period → revoke → the key is refused. Once (Express):
- * hostile names/descriptions/metadata (XSS), keyboard use, pagination, and an axe-core check.
+ * edit (only changed fields sent, server field errors, keyward-updated; no Edit without
+ * keys.update), hostile names/descriptions/metadata (XSS), keyboard use, pagination, and axe-core.
  * In CI (CI=true) a missing Chromium fails the run; locally it is skipped loudly.
  */
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKeyward, MemoryTokenStore, type Keyward } from 'keyward'
+import { createKeyward, MemoryTokenStore, type Keyward, type ManagementOptions } from 'keyward'
 import { CI } from '../support/servers.js'
 import { UI_APPS } from './apps.js'
 
@@ -87,8 +88,8 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
     await browser?.close()
   })
 
-  async function open(kw: Keyward, start: (typeof UI_APPS)[number][1], adminKey: string) {
-    const app = await start(kw, { csrfHeader: CSRF })
+  async function open(kw: Keyward, start: (typeof UI_APPS)[number][1], adminKey: string, options: ManagementOptions = {}) {
+    const app = await start(kw, { ...options, csrfHeader: CSRF })
     const context: BrowserContext = await browser.newContext()
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url })
     const page = await context.newPage()
@@ -234,6 +235,91 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
     }
   }, 60_000)
 
+  it('edits a key: prefilled, only changed fields sent, server field errors beside the field, keyward-updated', async () => {
+    const kw = freshKeyward()
+    const admin = await adminOf(kw)
+    const { key } = await kw.keys.create({ name: 'Website', orgId: 'org_1', projects: ['site-a'], scopes: ['read'] })
+    const id = key.slice(9, 17)
+    const { page, logs, close } = await open(kw, UI_APPS[0]![1], admin)
+    try {
+      const ui = shadow(page)
+      const sent: unknown[] = []
+      page.on('request', (request) => {
+        if (request.method() === 'PATCH') sent.push(request.postDataJSON())
+      })
+      await page.evaluate(() => {
+        const seen: unknown[] = ((window as unknown as { updated: unknown[] }).updated = [])
+        document.addEventListener('keyward-updated', (event) => seen.push((event as CustomEvent).detail.key))
+      })
+      const row = ui.locator(`tr[data-key-id="${id}"]`)
+      await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1)
+
+      // The form opens on the key's values, the focus in its first field.
+      await row.getByRole('button', { name: 'Edit key Website' }).click()
+      const dialog = ui.getByRole('dialog', { name: 'Edit Website' })
+      expect(await dialog.getByLabel('Name').inputValue()).toBe('Website')
+      expect(await dialog.getByRole('checkbox', { name: 'site-a' }).isChecked()).toBe(true)
+      expect(await dialog.getByRole('checkbox', { name: 'site-b' }).isChecked()).toBe(false)
+      expect(await dialog.getByRole('checkbox', { name: 'read' }).isChecked()).toBe(true)
+      expect(await page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.activeElement?.getAttribute('name'))).toBe(
+        'name',
+      )
+
+      // A client-side check first (no request), then the server's field error beside its field.
+      await dialog.getByLabel('Name').fill('')
+      await dialog.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => dialog.getByLabel('Name').getAttribute('aria-invalid')).toBe('true')
+      await dialog.getByLabel('Name').fill('Website v2')
+      await dialog.getByLabel('Allowed IP addresses').fill('10.0.0.1/8')
+      await dialog.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => dialog.getByLabel('Allowed IP addresses').getAttribute('aria-invalid')).toBe('true')
+      expect(await dialog.getByText(/host bits zero/).count()).toBe(1)
+      expect(await dialog.getByLabel('Name').getAttribute('aria-invalid')).toBeNull()
+      expect((await kw.keys.get(id))!.name).toBe('Website')
+
+      // Name and scopes changed: only they are sent; the list and kw.keys.get agree.
+      await dialog.getByLabel('Allowed IP addresses').fill('')
+      await dialog.getByRole('checkbox', { name: 'write' }).check()
+      await dialog.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      await expect.poll(() => row.innerText(), { timeout: 10_000 }).toContain('Website v2')
+      expect(await row.innerText()).toContain('write')
+      expect(sent.at(-1)).toEqual({ name: 'Website v2', scopes: ['write', 'read'] })
+      const stored = await kw.keys.get(id)
+      expect(stored!.name).toBe('Website v2')
+      expect([...stored!.scopes].sort()).toEqual(['read', 'write'])
+      expect(stored!.allowedIps).toEqual([])
+      const updated = await page.evaluate(() => (window as unknown as { updated: Array<Record<string, unknown>> }).updated)
+      expect(updated.map((info) => [info.id, info.name])).toEqual([[id, 'Website v2']])
+      expect(JSON.stringify(updated)).not.toContain(key)
+      expect(await pageHolds(page, key)).toBe(false)
+
+      // Unchanged and saved: no request at all.
+      await row.getByRole('button', { name: 'Edit key Website v2' }).click()
+      await ui.getByRole('dialog', { name: 'Edit Website v2' }).getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      expect(sent).toHaveLength(2)
+      expect(logs.filter((line) => /error/i.test(line) && !/status of 400/.test(line))).toEqual([])
+    } finally {
+      await close()
+    }
+  }, 60_000)
+
+  it('shows no Edit button to a caller without keys.update', async () => {
+    const kw = freshKeyward()
+    const admin = await adminOf(kw)
+    const authorize: ManagementOptions['authorize'] = (auth, action) => auth.scopes.includes('admin') && action !== 'keys.update'
+    const { page, close } = await open(kw, UI_APPS[0]![1], admin, { authorize })
+    try {
+      const ui = shadow(page)
+      await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(2)
+      expect(await ui.getByRole('button', { name: 'Rotate key Org admin' }).count()).toBe(1)
+      expect(await ui.getByRole('button', { name: /^Edit/ }).count()).toBe(0)
+    } finally {
+      await close()
+    }
+  }, 60_000)
+
   it('shows hostile names, descriptions and metadata as text, pages through keys, works from the keyboard, and passes axe', async () => {
     const kw = freshKeyward()
     const admin = await adminOf(kw)
@@ -293,6 +379,15 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       expect(await violations()).toEqual([])
       await page.evaluate(() => document.querySelector('keyward-keys')!.setAttribute('theme', 'dark'))
       expect(await violations()).toEqual([])
+      // The edit form (the create form, prefilled) passes too.
+      await ui
+        .getByRole('button', { name: /^Edit key Key/ })
+        .first()
+        .click()
+      await expect.poll(() => ui.getByRole('dialog', { name: /^Edit Key/ }).count()).toBe(1)
+      expect(await violations()).toEqual([])
+      await page.keyboard.press('Escape')
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
       // The check can fail: an unlabelled field put into the shadow root is found.
       await page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.append(document.createElement('input')))
       expect(await violations()).toContain('label')
