@@ -506,10 +506,14 @@ export class KeywardKeysElement extends HTMLElement {
     const rate = h('input', { type: 'number', name: 'rateLimit', min: 1, step: 1, inputmode: 'numeric' })
     rate.value = rule === undefined ? '' : String(rule.limit)
     const windowId = uid('window')
+    const windows: Array<[string, number]> = WINDOWS.map(([word, ms]) => [t[word], ms])
+    // A key's window the list does not offer (set by the app, say) is shown as it is, not as another.
+    if (rule !== undefined && !WINDOWS.some(([, ms]) => ms === rule.windowMs))
+      windows.push([fill(t.perSeconds, { n: rule.windowMs / 1000 }), rule.windowMs])
     const window = h(
       'select',
       { id: windowId, name: 'window' },
-      ...WINDOWS.map(([word, ms]) => h('option', { value: ms, selected: ms === (rule?.windowMs ?? 3_600_000) }, t[word])),
+      ...windows.map(([word, ms]) => h('option', { value: ms, selected: ms === (rule?.windowMs ?? 3_600_000) }, word)),
     )
     if (offers('rateLimit')) {
       const entry = this.#field(t.fieldRateLimit, rate)

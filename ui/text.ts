@@ -58,6 +58,7 @@ export const DEFAULT_TEXT = {
   perMinute: 'minute',
   perHour: 'hour',
   perDay: 'day',
+  perSeconds: '{n} seconds',
   fieldExpires: 'Expires on',
   fieldExpiresHint: 'Empty: never expires.',
   fieldExpiresMax: 'Must be no later than {date}.',

@@ -238,7 +238,9 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
   it('edits a key: prefilled, only changed fields sent, server field errors beside the field, keyward-updated', async () => {
     const kw = freshKeyward()
     const admin = await adminOf(kw)
-    const { key } = await kw.keys.create({ name: 'Website', orgId: 'org_1', projects: ['site-a'], scopes: ['read'] })
+    // A ten-minute sliding window: not among the form's windows, and an algorithm the form has no field for.
+    const rateLimit = { limit: 50, windowMs: 600_000, algorithm: 'sliding-window' as const }
+    const { key } = await kw.keys.create({ name: 'Website', orgId: 'org_1', projects: ['site-a'], scopes: ['read'], rateLimit })
     const id = key.slice(9, 17)
     const { page, logs, close } = await open(kw, UI_APPS[0]![1], admin)
     try {
@@ -261,6 +263,8 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       expect(await dialog.getByRole('checkbox', { name: 'site-a' }).isChecked()).toBe(true)
       expect(await dialog.getByRole('checkbox', { name: 'site-b' }).isChecked()).toBe(false)
       expect(await dialog.getByRole('checkbox', { name: 'read' }).isChecked()).toBe(true)
+      expect(await dialog.getByLabel('Rate limit (requests)').inputValue()).toBe('50')
+      expect(await dialog.getByLabel('per').inputValue()).toBe('600000')
       expect(await page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.activeElement?.getAttribute('name'))).toBe(
         'name',
       )
@@ -289,6 +293,7 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       expect(stored!.name).toBe('Website v2')
       expect([...stored!.scopes].sort()).toEqual(['read', 'write'])
       expect(stored!.allowedIps).toEqual([])
+      expect(stored!.rateLimit).toEqual([expect.objectContaining(rateLimit)])
       const updated = await page.evaluate(() => (window as unknown as { updated: Array<Record<string, unknown>> }).updated)
       expect(updated.map((info) => [info.id, info.name])).toEqual([[id, 'Website v2']])
       expect(JSON.stringify(updated)).not.toContain(key)
