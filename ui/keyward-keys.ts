@@ -30,7 +30,7 @@ interface KeyRow {
   scopes: string[]
   allowedOrigins: string[]
   allowedIps: string[]
-  /** The key's rules; the form shows and edits the first (one limit per window). */
+  /** The key's rules; the form shows and edits a single one, and leaves several as they are. */
   rateLimit?: Array<{ limit: number; windowMs: number; [more: string]: unknown }>
   metadata: Record<string, unknown>
   expiresAt: string | null
@@ -290,6 +290,27 @@ export class KeywardKeysElement extends HTMLElement {
     )
   }
 
+  /**
+   * Whether this caller may edit `row`: the server refuses any change to a key that holds more than
+   * the caller may grant (a project or scope outside its own, a later or no expiry, places outside
+   * its own), even a change of name. Place bounds are judged by exact entries: each list the caller
+   * has, the key has too, with entries the caller's list holds word for word; each list the caller
+   * lacks, the key lacks too. A key the server would accept by subnet or by restriction mode may
+   * then show no Edit; the API still changes it.
+   */
+  #editable(row: KeyRow): boolean {
+    const caps = this.#caps
+    if (caps === undefined) return false
+    if (caps.projects !== '*' && row.projects.some((project) => !caps.projects.includes(project))) return false
+    if (row.scopes.some((scope) => !caps.scopes.includes(scope))) return false
+    if (caps.maxExpiresAt !== null && (row.expiresAt === null || Date.parse(row.expiresAt) > Date.parse(caps.maxExpiresAt))) return false
+    const bounds = caps.placeBounds ?? null
+    if (bounds === null) return true
+    const within = (held: string[], own: string[]) =>
+      held.length === 0 ? own.length === 0 : own.length > 0 && own.every((entry) => held.includes(entry))
+    return within(bounds.allowedIps, row.allowedIps) && within(bounds.allowedOrigins, row.allowedOrigins)
+  }
+
   #rowOf(row: KeyRow, withActions: boolean): HTMLElement {
     const t = this.#text
     const lang = this.closest('[lang]')?.getAttribute('lang') ?? undefined
@@ -316,6 +337,7 @@ export class KeywardKeysElement extends HTMLElement {
           { class: 'actions' },
           this.#can('keys.update') &&
             live &&
+            this.#editable(row) &&
             h(
               'button',
               {
@@ -433,6 +455,8 @@ export class KeywardKeysElement extends HTMLElement {
     const t = this.#text
     const caps = this.#caps!
     const rule = row?.rateLimit?.[0]
+    // Several rules: one field cannot say which to change, and a change would replace them all.
+    const several = (row?.rateLimit?.length ?? 0) > 1
     const offers = (field: string) => caps.fields.includes(field)
     const errors = new Map<string, { control: HTMLElement; error: HTMLElement }>()
     const parts: Node[] = []
@@ -446,19 +470,11 @@ export class KeywardKeysElement extends HTMLElement {
     const description = h('textarea', { name: 'description', maxlength: 500 })
     description.value = row?.description ?? ''
     if (offers('description')) add('description', this.#field(t.fieldDescription, description), description)
-    // `held`: the key's own values, when editing. One the caller may not grant stays as it is (a
-    // checked, disabled box): the form neither drops it nor lets the user add it elsewhere.
-    const checkboxes = (field: string, legend: string, offered: string[], checked: (value: string) => boolean, held?: string[]) => {
+    // `held`: the key's own values, when editing; all among `offered`, or the key shows no Edit (#editable).
+    const checkboxes = (field: string, legend: string, values: string[], checked: (value: string) => boolean, held?: string[]) => {
       const errorId = uid('group-error')
-      const values = [...new Set([...offered, ...(held ?? [])])]
       const boxes = values.map((value) =>
-        h('input', {
-          type: 'checkbox',
-          name: field,
-          value,
-          checked: held === undefined ? checked(value) : held.includes(value),
-          disabled: !offered.includes(value),
-        }),
+        h('input', { type: 'checkbox', name: field, value, checked: held === undefined ? checked(value) : held.includes(value) }),
       )
       const error = h('p', { id: errorId, class: 'error', part: 'field-error' })
       const group = h(
@@ -515,8 +531,9 @@ export class KeywardKeysElement extends HTMLElement {
       { id: windowId, name: 'window' },
       ...windows.map(([word, ms]) => h('option', { value: ms, selected: ms === (rule?.windowMs ?? 3_600_000) }, word)),
     )
+    rate.disabled = window.disabled = several
     if (offers('rateLimit')) {
-      const entry = this.#field(t.fieldRateLimit, rate)
+      const entry = this.#field(t.fieldRateLimit, rate, several ? t.fieldRateSeveral : undefined)
       entry.wrap.insertBefore(
         h('div', { class: 'row' }, rate, h('label', { for: windowId }, t.fieldRateWindow), window),
         entry.wrap.children[2] ?? null,
@@ -571,7 +588,8 @@ export class KeywardKeysElement extends HTMLElement {
       scopes: JSON.stringify(v.scopes),
       allowedOrigins: v.origins,
       allowedIps: v.ips,
-      rateLimit: `${v.rate} ${v.windowMs}`,
+      // No rate: no rule, whatever the window says.
+      rateLimit: v.rate.trim() === '' ? '' : `${v.rate} ${v.windowMs}`,
       expiresAt: v.expires,
     })
     const opened = typed(read())
@@ -580,18 +598,23 @@ export class KeywardKeysElement extends HTMLElement {
       const values = read()
       const checked = checkCreateForm(values, t, { maxExpiresAt: caps.maxExpiresAt, now: Date.now() })
       let { input, errors: found } = checked
+      // A number the browser cannot read (`1e`, `-`) has the value '': not "emptied", a mistake.
+      const unreadable = !rate.disabled && rate.validity.badInput
+      let unchanged = false
       if (row !== undefined) {
-        // Only the fields the user changed are checked and sent: an untouched value (even one the
-        // caller could no longer grant, such as no expiry) stays on the key as it is.
+        // Only the fields the user changed are checked and sent: an untouched value stays on the key
+        // as it is, and several rate-limit rules (no field edits them) are never sent.
         const now = typed(values)
-        const changed = Object.keys(now).filter((field) => now[field] !== opened[field])
+        const changed = Object.keys(now).filter((field) => now[field] !== opened[field] && !(several && field === 'rateLimit'))
         found = Object.fromEntries(Object.entries(found).filter(([field]) => changed.includes(field)))
         input = Object.fromEntries(changed.map((field) => [field, checked.input[field] ?? CLEARED[field]]))
         // A rule's algorithm and name are not in the form: keep them when only limit or window change.
         if (rule !== undefined && typeof input.rateLimit === 'object' && input.rateLimit !== null)
           input.rateLimit = { ...rule, ...input.rateLimit }
-        if (changed.length === 0 && Object.keys(found).length === 0) return closeDialog(submit)
+        unchanged = changed.length === 0
       }
+      if (unreadable) found = { ...found, rateLimit: t.errRate }
+      if (unchanged && Object.keys(found).length === 0) return closeDialog(submit)
       show(found)
       if (Object.keys(found).length > 0) return
       submit.disabled = true
@@ -616,13 +639,17 @@ export class KeywardKeysElement extends HTMLElement {
         }
         const issues = Array.isArray(answer.body.errors) ? (answer.body.errors as Array<{ field?: unknown; message?: unknown }>) : []
         const messages: Record<string, string> = {}
+        // Issues of fields the form does not show: said in the form's error, never dropped.
+        const elsewhere: string[] = []
         for (const issue of issues) {
+          if (typeof issue.message !== 'string') continue
           const field = typeof issue.field === 'string' ? fieldOf(issue.field) : ''
-          if (errors.has(field) && typeof issue.message === 'string')
-            messages[field] = (messages[field] ? `${messages[field]} ` : '') + issue.message
+          if (errors.has(field)) messages[field] = (messages[field] ? `${messages[field]} ` : '') + issue.message
+          else elsewhere.push(typeof issue.field === 'string' ? `${issue.field}: ${issue.message}` : issue.message)
         }
         show(messages)
         if (Object.keys(messages).length === 0) this.#fail(answer, formError)
+        else if (elsewhere.length > 0) formError.textContent = `${t.errForm} ${elsewhere.join(' ')}`
       })
     })
     this.#dialog(row === undefined ? t.createTitle : fill(t.editTitle, { name: row.name }), form)

@@ -54,6 +54,7 @@ export const DEFAULT_TEXT = {
   fieldIpsHint: 'One address or CIDR network per line. Empty: any address.',
   fieldRateLimit: 'Rate limit (requests)',
   fieldRateWindow: 'per',
+  fieldRateSeveral: 'This key has several rate limits; change them with the API.',
   perSecond: 'second',
   perMinute: 'minute',
   perHour: 'hour',

@@ -5,8 +5,9 @@
  * `getToken`. Per framework: create (client-side and server-side field errors first) → the key
  * shown once and gone from the DOM after → it authenticates a real request → the list shows it
  * with its last use → rotate with a grace period → revoke → the key is refused. Once (Express):
- * edit (only changed fields sent, server field errors, keyward-updated; no Edit without
- * keys.update), hostile names/descriptions/metadata (XSS), keyboard use, pagination, and axe-core.
+ * edit (only changed fields sent, server field errors, keyward-updated, several rate-limit
+ * rules left alone, unreadable numbers refused; no Edit without keys.update or on a key beyond the
+ * caller's grant), hostile names/descriptions/metadata (XSS), keyboard use, pagination, and axe-core.
  * In CI (CI=true) a missing Chromium fails the run; locally it is skipped loudly.
  */
 import { existsSync } from 'node:fs'
@@ -240,7 +241,14 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
     const admin = await adminOf(kw)
     // A ten-minute sliding window: not among the form's windows, and an algorithm the form has no field for.
     const rateLimit = { limit: 50, windowMs: 600_000, algorithm: 'sliding-window' as const }
-    const { key } = await kw.keys.create({ name: 'Website', orgId: 'org_1', projects: ['site-a'], scopes: ['read'], rateLimit })
+    const { key } = await kw.keys.create({
+      name: 'Website',
+      description: 'Public site',
+      orgId: 'org_1',
+      projects: ['site-a'],
+      scopes: ['read'],
+      rateLimit,
+    })
     const id = key.slice(9, 17)
     const { page, logs, close } = await open(kw, UI_APPS[0]![1], admin)
     try {
@@ -280,6 +288,7 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       expect(await dialog.getByText(/host bits zero/).count()).toBe(1)
       expect(await dialog.getByLabel('Name').getAttribute('aria-invalid')).toBeNull()
       expect((await kw.keys.get(id))!.name).toBe('Website')
+      expect(sent).toEqual([{ name: 'Website v2', allowedIps: ['10.0.0.1/8'] }])
 
       // Name and scopes changed: only they are sent; the list and kw.keys.get agree.
       await dialog.getByLabel('Allowed IP addresses').fill('')
@@ -299,12 +308,182 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       expect(JSON.stringify(updated)).not.toContain(key)
       expect(await pageHolds(page, key)).toBe(false)
 
+      // The limit changed: the rule is sent whole, its window and algorithm kept, and stored so.
+      await row.getByRole('button', { name: 'Edit key Website v2' }).click()
+      const again = ui.getByRole('dialog', { name: 'Edit Website v2' })
+      await again.getByLabel('Rate limit (requests)').fill('60')
+      await again.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      const changedRule = { limit: 60, windowMs: 600_000, algorithm: 'sliding-window' }
+      expect(sent.at(-1)).toEqual({ rateLimit: changedRule })
+      expect((await kw.keys.get(id))!.rateLimit).toEqual([changedRule])
+
+      // The description emptied: sent as null, stored as null.
+      await row.getByRole('button', { name: 'Edit key Website v2' }).click()
+      const third = ui.getByRole('dialog', { name: 'Edit Website v2' })
+      await third.getByLabel('Description').fill('')
+      await third.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      expect(sent.at(-1)).toEqual({ description: null })
+      expect((await kw.keys.get(id))!.description).toBeNull()
+
       // Unchanged and saved: no request at all.
+      await expect.poll(() => sent.length).toBe(4)
       await row.getByRole('button', { name: 'Edit key Website v2' }).click()
       await ui.getByRole('dialog', { name: 'Edit Website v2' }).getByRole('button', { name: 'Save changes' }).click()
       await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
-      expect(sent).toHaveLength(2)
+      expect(sent).toHaveLength(4)
       expect(logs.filter((line) => /error/i.test(line) && !/status of 400/.test(line))).toEqual([])
+    } finally {
+      await close()
+    }
+  }, 60_000)
+
+  it('edit: several rules kept, unreadable numbers refused, a window without a rate unchanged, every server issue shown', async () => {
+    const kw = freshKeyward()
+    const admin = await adminOf(kw)
+    const rules = [
+      { limit: 10, windowMs: 1000 },
+      { limit: 1000, windowMs: 86_400_000 },
+    ]
+    const { key: ruled } = await kw.keys.create({
+      name: 'Two rules',
+      orgId: 'org_1',
+      projects: ['site-a'],
+      scopes: ['read'],
+      rateLimit: rules,
+    })
+    const { key: plain } = await kw.keys.create({ name: 'No rule', orgId: 'org_1', projects: ['site-a'], scopes: ['read'] })
+    const { page, logs, close } = await open(kw, UI_APPS[0]![1], admin)
+    try {
+      const ui = shadow(page)
+      const sent: unknown[] = []
+      page.on('request', (request) => {
+        if (request.method() === 'PATCH') sent.push(request.postDataJSON())
+      })
+      const ruledRow = ui.locator(`tr[data-key-id="${ruled.slice(9, 17)}"]`)
+      const plainRow = ui.locator(`tr[data-key-id="${plain.slice(9, 17)}"]`)
+      await expect.poll(() => plainRow.count(), { timeout: 10_000 }).toBe(1)
+
+      // Several rules: the fields are disabled with a hint, and a name change sends the name alone.
+      await ruledRow.getByRole('button', { name: 'Edit key Two rules' }).click()
+      const several = ui.getByRole('dialog', { name: 'Edit Two rules' })
+      expect(await several.getByText('This key has several rate limits; change them with the API.').count()).toBe(1)
+      expect(await several.getByLabel('Rate limit (requests)').isDisabled()).toBe(true)
+      expect(await several.getByLabel('per').isDisabled()).toBe(true)
+      await several.getByLabel('Name').fill('Two rules v2')
+      await several.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      expect(sent).toEqual([{ name: 'Two rules v2' }])
+      const kept = await kw.keys.get(ruled.slice(9, 17))
+      expect(kept!.name).toBe('Two rules v2')
+      expect(kept!.rateLimit).toEqual(rules.map((rule) => expect.objectContaining(rule)))
+      expect(kept!.rateLimit).toHaveLength(2)
+
+      // A window chosen with no rate: nothing changed, nothing sent.
+      await plainRow.getByRole('button', { name: 'Edit key No rule' }).click()
+      const plainForm = ui.getByRole('dialog', { name: 'Edit No rule' })
+      await plainForm.getByLabel('per').selectOption({ label: 'minute' })
+      await plainForm.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      expect(sent).toHaveLength(1)
+
+      // A number the browser cannot read (value '') is a mistake beside its field, never "no limit".
+      for (const typed of ['1e', '-']) {
+        await plainRow.getByRole('button', { name: 'Edit key No rule' }).click()
+        const form = ui.getByRole('dialog', { name: 'Edit No rule' })
+        await form.getByLabel('Rate limit (requests)').pressSequentially(typed)
+        expect(await form.getByLabel('Rate limit (requests)').inputValue()).toBe('')
+        await form.getByRole('button', { name: 'Save changes' }).click()
+        await expect.poll(() => form.getByLabel('Rate limit (requests)').getAttribute('aria-invalid')).toBe('true')
+        expect(await form.getByText('A whole number from 1 to 1000000000.').count()).toBe(1)
+        await page.keyboard.press('Escape')
+        await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      }
+      // The same on the create form.
+      await ui.getByRole('button', { name: 'Create key' }).click()
+      const create = ui.getByRole('dialog', { name: 'Create an API key' })
+      await create.getByLabel('Name').fill('Typo')
+      await create.getByRole('checkbox', { name: 'site-a' }).check()
+      await create.getByLabel('Rate limit (requests)').pressSequentially('1e')
+      await create.getByRole('button', { name: 'Create key' }).click()
+      await expect.poll(() => create.getByLabel('Rate limit (requests)').getAttribute('aria-invalid')).toBe('true')
+      await page.keyboard.press('Escape')
+      expect(sent).toHaveLength(1)
+      expect((await kw.keys.list({ orgId: 'org_1' })).map((k) => k.name)).not.toContain('Typo')
+      expect((await kw.keys.get(plain.slice(9, 17)))!.rateLimit).toEqual([])
+
+      // A server issue about a field the form lacks is shown in the form's error, beside the one it has.
+      await page.route('**/admin/keys/*', (route) =>
+        route.request().method() === 'PATCH'
+          ? route.fulfill({
+              status: 400,
+              contentType: 'application/problem+json',
+              body: JSON.stringify({
+                detail: 'Invalid input',
+                errors: [
+                  { field: 'name', message: 'is taken' },
+                  { field: 'metadata.team', message: 'is too long' },
+                ],
+              }),
+            })
+          : route.fallback(),
+      )
+      await plainRow.getByRole('button', { name: 'Edit key No rule' }).click()
+      const refused = ui.getByRole('dialog', { name: 'Edit No rule' })
+      await refused.getByLabel('Name').fill('Taken')
+      await refused.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => refused.getByLabel('Name').getAttribute('aria-invalid')).toBe('true')
+      expect(await refused.getByText('is taken').count()).toBe(1)
+      expect(await refused.getByRole('alert').first().innerText()).toBe(
+        'Please correct the fields marked below. metadata.team: is too long',
+      )
+      expect(logs.filter((line) => /error/i.test(line) && !/status of 400/.test(line))).toEqual([])
+    } finally {
+      await close()
+    }
+  }, 60_000)
+
+  it('shows Edit only on keys within what the caller may grant', async () => {
+    const kw = freshKeyward()
+    // A manager that holds read only: the server refuses it any change to a key holding more.
+    const { key: manager } = await kw.keys.create({
+      name: 'Manager',
+      orgId: 'org_1',
+      projects: ['site-a'],
+      scopes: ['keys:manage', 'read'],
+    })
+    const { key: writer } = await kw.keys.create({ name: 'Writer', orgId: 'org_1', projects: ['site-a'], scopes: ['write'] })
+    const { key: other } = await kw.keys.create({ name: 'Other site', orgId: 'org_1', projects: ['site-b'], scopes: ['read'] })
+    const { key: forever } = await kw.keys.create({ name: 'Reader', orgId: 'org_1', projects: ['site-a'], scopes: ['read'] })
+    const { page, close } = await open(kw, UI_APPS[0]![1], manager, { scope: 'keys:manage' })
+    try {
+      const ui = shadow(page)
+      await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(5)
+      const rowOf = (key: string) => ui.locator(`tr[data-key-id="${key.slice(9, 17)}"]`)
+      expect(await rowOf(writer).getByRole('button', { name: 'Rotate key Writer' }).count()).toBe(1)
+      expect(await rowOf(writer).getByRole('button', { name: /^Edit/ }).count()).toBe(0)
+      expect(await rowOf(other).getByRole('button', { name: /^Edit/ }).count()).toBe(0)
+      // The server agrees: a PATCH of the writer's name is refused.
+      const status = await page.evaluate(
+        async ([token, id]) =>
+          (
+            await fetch(`/admin/keys/${id}`, {
+              method: 'PATCH',
+              headers: { authorization: `Bearer ${token}`, 'x-keyward-csrf': '1', 'content-type': 'application/json' },
+              body: JSON.stringify({ name: 'Renamed' }),
+            })
+          ).status,
+        [manager, writer.slice(9, 17)],
+      )
+      expect(status).toBe(403)
+      // A key within the grant is edited.
+      await rowOf(forever).getByRole('button', { name: 'Edit key Reader' }).click()
+      const dialog = ui.getByRole('dialog', { name: 'Edit Reader' })
+      await dialog.getByLabel('Name').fill('Reader v2')
+      await dialog.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      expect((await kw.keys.get(forever.slice(9, 17)))!.name).toBe('Reader v2')
     } finally {
       await close()
     }
