@@ -24,6 +24,8 @@ type TokenSource = () => string | undefined | null | Promise<string | undefined 
 interface KeyRow {
   id: string
   displayPrefix: string
+  /** `live` or `test`: the server changes only keys of the caller's own environment. */
+  environment: string
   name: string
   description: string | null
   projects: string[]
@@ -45,6 +47,8 @@ interface Capabilities {
   actions: string[]
   scopes: string[]
   projects: string[] | '*'
+  /** The caller's environment: the keys it may change or rotate are of this one only. */
+  environment: string
   maxExpiresAt: string | null
   /** A caller held to addresses or origins: its own lists, which the keys it creates must stay within. */
   placeBounds?: { allowedIps: string[]; allowedOrigins: string[] } | null
@@ -291,16 +295,16 @@ export class KeywardKeysElement extends HTMLElement {
   }
 
   /**
-   * Whether this caller may edit `row`: the server refuses any change to a key that holds more than
-   * the caller may grant (a project or scope outside its own, a later or no expiry, places outside
-   * its own), even a change of name. Place bounds are judged by exact entries: each list the caller
-   * has, the key has too, with entries the caller's list holds word for word; each list the caller
-   * lacks, the key lacks too. A key the server would accept by subnet or by restriction mode may
-   * then show no Edit; the API still changes it.
+   * Whether this caller may edit or rotate `row`: the server refuses any change or rotation of a key
+   * of another environment or that holds more than the caller may grant (a project or scope outside
+   * its own, a later or no expiry, places outside its own), even a change of name. Place bounds are
+   * judged by exact entries: each list the caller has, the key has too, with entries the caller's
+   * list holds word for word; each list the caller lacks, the key lacks too. A key the server would
+   * accept by subnet or by restriction mode may then show no Edit; the API still changes it.
    */
   #editable(row: KeyRow): boolean {
     const caps = this.#caps
-    if (caps === undefined) return false
+    if (caps === undefined || row.environment !== caps.environment) return false
     if (caps.projects !== '*' && row.projects.some((project) => !caps.projects.includes(project))) return false
     if (row.scopes.some((scope) => !caps.scopes.includes(scope))) return false
     if (caps.maxExpiresAt !== null && (row.expiresAt === null || Date.parse(row.expiresAt) > Date.parse(caps.maxExpiresAt))) return false
@@ -350,6 +354,7 @@ export class KeywardKeysElement extends HTMLElement {
             ),
           this.#can('keys.rotate') &&
             live &&
+            this.#editable(row) &&
             h(
               'button',
               {
@@ -520,20 +525,36 @@ export class KeywardKeysElement extends HTMLElement {
     ips.value = (row?.allowedIps ?? bounds.allowedIps).join('\n')
     if (offers('allowedIps') || bounds.allowedIps.length > 0) add('allowedIps', this.#field(t.fieldIps, ips, t.fieldIpsHint), ips)
     const rate = h('input', { type: 'number', name: 'rateLimit', min: 1, step: 1, inputmode: 'numeric' })
-    rate.value = rule === undefined ? '' : String(rule.limit)
+    rate.value = rule === undefined || several ? '' : String(rule.limit)
     const windowId = uid('window')
+    const windowWord = (ms: number) => WINDOWS.find(([, known]) => known === ms)?.[0]
     const windows: Array<[string, number]> = WINDOWS.map(([word, ms]) => [t[word], ms])
     // A key's window the list does not offer (set by the app, say) is shown as it is, not as another.
-    if (rule !== undefined && !WINDOWS.some(([, ms]) => ms === rule.windowMs))
+    if (rule !== undefined && !several && windowWord(rule.windowMs) === undefined)
       windows.push([fill(t.perSeconds, { n: rule.windowMs / 1000 }), rule.windowMs])
     const window = h(
       'select',
       { id: windowId, name: 'window' },
-      ...windows.map(([word, ms]) => h('option', { value: ms, selected: ms === (rule?.windowMs ?? 3_600_000) }, word)),
+      // Several rules: no window chosen, as no rate is shown (one field cannot say which rule).
+      several && h('option', { value: '', selected: true }, ''),
+      ...windows.map(([word, ms]) => h('option', { value: ms, selected: !several && ms === (rule?.windowMs ?? 3_600_000) }, word)),
     )
     rate.disabled = window.disabled = several
     if (offers('rateLimit')) {
-      const entry = this.#field(t.fieldRateLimit, rate, several ? t.fieldRateSeveral : undefined)
+      // Several rules are listed in the hint instead: "100 per minute, 5,000 per day".
+      const lang = this.closest('[lang]')?.getAttribute('lang') ?? undefined
+      const rules = (row?.rateLimit ?? []).map((r) => {
+        const word = windowWord(r.windowMs)
+        return fill(t.rateRule, {
+          n: r.limit.toLocaleString(lang),
+          window: word === undefined ? fill(t.perSeconds, { n: (r.windowMs / 1000).toLocaleString(lang) }) : t[word],
+        })
+      })
+      const entry = this.#field(
+        t.fieldRateLimit,
+        rate,
+        several ? fill(t.fieldRateSeveral, { rules: rules.join(', '), n: rules.length }) : undefined,
+      )
       entry.wrap.insertBefore(
         h('div', { class: 'row' }, rate, h('label', { for: windowId }, t.fieldRateWindow), window),
         entry.wrap.children[2] ?? null,
@@ -648,8 +669,10 @@ export class KeywardKeysElement extends HTMLElement {
           else elsewhere.push(typeof issue.field === 'string' ? `${issue.field}: ${issue.message}` : issue.message)
         }
         show(messages)
-        if (Object.keys(messages).length === 0) this.#fail(answer, formError)
-        else if (elsewhere.length > 0) formError.textContent = `${t.errForm} ${elsewhere.join(' ')}`
+        const matched = Object.keys(messages).length > 0
+        if (!matched) this.#fail(answer, formError)
+        // As text, whatever the server's words: never parsed as HTML.
+        if (elsewhere.length > 0) formError.textContent = `${matched ? t.errForm : formError.textContent} ${elsewhere.join('; ')}`
       })
     })
     this.#dialog(row === undefined ? t.createTitle : fill(t.editTitle, { name: row.name }), form)

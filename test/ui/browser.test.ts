@@ -6,8 +6,9 @@
  * shown once and gone from the DOM after → it authenticates a real request → the list shows it
  * with its last use → rotate with a grace period → revoke → the key is refused. Once (Express):
  * edit (only changed fields sent, server field errors, keyward-updated, several rate-limit
- * rules left alone, unreadable numbers refused; no Edit without keys.update or on a key beyond the
- * caller's grant), hostile names/descriptions/metadata (XSS), keyboard use, pagination, and axe-core.
+ * rules left alone, unreadable numbers refused; no Edit without keys.update, nor Edit or Rotate
+ * on a key of another environment or beyond the caller's grant: scopes, projects, expiry, places),
+ * hostile names/descriptions/metadata (XSS), keyboard use, pagination, and axe-core.
  * In CI (CI=true) a missing Chromium fails the run; locally it is skipped loudly.
  */
 import { existsSync } from 'node:fs'
@@ -365,12 +366,17 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       const plainRow = ui.locator(`tr[data-key-id="${plain.slice(9, 17)}"]`)
       await expect.poll(() => plainRow.count(), { timeout: 10_000 }).toBe(1)
 
-      // Several rules: the fields are disabled with a hint, and a name change sends the name alone.
+      // Several rules: the fields are disabled and empty (neither rule is "the" rule), the hint lists
+      // the rules, and a name change sends the name alone.
       await ruledRow.getByRole('button', { name: 'Edit key Two rules' }).click()
       const several = ui.getByRole('dialog', { name: 'Edit Two rules' })
-      expect(await several.getByText('This key has several rate limits; change them with the API.').count()).toBe(1)
+      expect(
+        await several.getByText('This key has several rate limits (10 per second, 1,000 per day); change them with the API.').count(),
+      ).toBe(1)
       expect(await several.getByLabel('Rate limit (requests)').isDisabled()).toBe(true)
+      expect(await several.getByLabel('Rate limit (requests)').inputValue()).toBe('')
       expect(await several.getByLabel('per').isDisabled()).toBe(true)
+      expect(await several.getByLabel('per').inputValue()).toBe('')
       await several.getByLabel('Name').fill('Two rules v2')
       await several.getByRole('button', { name: 'Save changes' }).click()
       await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
@@ -438,6 +444,37 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       expect(await refused.getByRole('alert').first().innerText()).toBe(
         'Please correct the fields marked below. metadata.team: is too long',
       )
+      await page.keyboard.press('Escape')
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+
+      // No issue about a field the form shows: the server's detail, then every issue, as text.
+      const hostile = '<img src=x onerror="window.pwned=1">'
+      await page.unroute('**/admin/keys/*')
+      await page.route('**/admin/keys/*', (route) =>
+        route.request().method() === 'PATCH'
+          ? route.fulfill({
+              status: 400,
+              contentType: 'application/problem+json',
+              body: JSON.stringify({
+                detail: 'Invalid input',
+                errors: [
+                  { field: 'metadata.team', message: hostile },
+                  { field: hostile, message: 'is unknown' },
+                ],
+              }),
+            })
+          : route.fallback(),
+      )
+      await plainRow.getByRole('button', { name: 'Edit key No rule' }).click()
+      const unmatched = ui.getByRole('dialog', { name: 'Edit No rule' })
+      await unmatched.getByLabel('Name').fill('Elsewhere')
+      await unmatched.getByRole('button', { name: 'Save changes' }).click()
+      const formError = unmatched.getByRole('alert').first()
+      await expect.poll(() => formError.textContent()).toBe(`Invalid input metadata.team: ${hostile}; ${hostile}: is unknown`)
+      expect(await unmatched.getByLabel('Name').getAttribute('aria-invalid')).toBeNull()
+      const markup = await page.evaluate(() => document.querySelector('keyward-keys')!.shadowRoot!.innerHTML)
+      expect(markup).not.toContain('<img')
+      expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined()
       expect(logs.filter((line) => /error/i.test(line) && !/status of 400/.test(line))).toEqual([])
     } finally {
       await close()
@@ -456,27 +493,56 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
     const { key: writer } = await kw.keys.create({ name: 'Writer', orgId: 'org_1', projects: ['site-a'], scopes: ['write'] })
     const { key: other } = await kw.keys.create({ name: 'Other site', orgId: 'org_1', projects: ['site-b'], scopes: ['read'] })
     const { key: forever } = await kw.keys.create({ name: 'Reader', orgId: 'org_1', projects: ['site-a'], scopes: ['read'] })
+    // Within the scopes and projects, but of the test environment: the server changes only the caller's (live).
+    const { key: tester } = await kw.keys.create({
+      name: 'Tester',
+      orgId: 'org_1',
+      projects: ['site-a'],
+      scopes: ['read'],
+      environment: 'test',
+    })
     const { page, close } = await open(kw, UI_APPS[0]![1], manager, { scope: 'keys:manage' })
     try {
       const ui = shadow(page)
-      await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(5)
+      await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(6)
       const rowOf = (key: string) => ui.locator(`tr[data-key-id="${key.slice(9, 17)}"]`)
-      expect(await rowOf(writer).getByRole('button', { name: 'Rotate key Writer' }).count()).toBe(1)
-      expect(await rowOf(writer).getByRole('button', { name: /^Edit/ }).count()).toBe(0)
-      expect(await rowOf(other).getByRole('button', { name: /^Edit/ }).count()).toBe(0)
-      // The server agrees: a PATCH of the writer's name is refused.
-      const status = await page.evaluate(
-        async ([token, id]) =>
-          (
-            await fetch(`/admin/keys/${id}`, {
-              method: 'PATCH',
-              headers: { authorization: `Bearer ${token}`, 'x-keyward-csrf': '1', 'content-type': 'application/json' },
-              body: JSON.stringify({ name: 'Renamed' }),
-            })
-          ).status,
-        [manager, writer.slice(9, 17)],
-      )
-      expect(status).toBe(403)
+      // Beyond the grant: neither Edit nor Rotate (the server refuses both); Revoke stays.
+      for (const [key, label] of [
+        [writer, 'Writer'],
+        [other, 'Other site'],
+        [tester, 'Tester'],
+      ] as const) {
+        expect(
+          await rowOf(key)
+            .getByRole('button', { name: /^(Edit|Rotate)/ })
+            .count(),
+          label,
+        ).toBe(0)
+        expect(
+          await rowOf(key)
+            .getByRole('button', { name: `Revoke key ${label}` })
+            .count(),
+          label,
+        ).toBe(1)
+      }
+      expect(await rowOf(forever).getByRole('button', { name: 'Rotate key Reader' }).count()).toBe(1)
+      // The server agrees: a PATCH of the name and a rotation of each are refused.
+      const call = (method: string, path: string, body: unknown) =>
+        page.evaluate(
+          async ([token, method, path, body]) =>
+            (
+              await fetch(`/admin/keys/${path}`, {
+                method,
+                headers: { authorization: `Bearer ${token}`, 'x-keyward-csrf': '1', 'content-type': 'application/json' },
+                body: JSON.stringify(body),
+              })
+            ).status,
+          [manager, method, path, body] as const,
+        )
+      for (const key of [writer, tester]) {
+        expect(await call('PATCH', key.slice(9, 17), { name: 'Renamed' })).toBe(403)
+        expect(await call('POST', `${key.slice(9, 17)}/rotate`, {})).toBe(403)
+      }
       // A key within the grant is edited.
       await rowOf(forever).getByRole('button', { name: 'Edit key Reader' }).click()
       const dialog = ui.getByRole('dialog', { name: 'Edit Reader' })
@@ -484,6 +550,81 @@ describe.skipIf(!present)('<keyward-keys> in Chromium', () => {
       await dialog.getByRole('button', { name: 'Save changes' }).click()
       await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
       expect((await kw.keys.get(forever.slice(9, 17)))!.name).toBe('Reader v2')
+    } finally {
+      await close()
+    }
+  }, 60_000)
+
+  it('shows Edit and Rotate to an expiring caller only on keys expiring no later than itself', async () => {
+    const kw = freshKeyward()
+    const day = 86_400_000
+    const grant = { orgId: 'org_1', projects: ['site-a'], scopes: ['read'] }
+    const { key: manager } = await kw.keys.create({
+      ...grant,
+      name: 'Manager',
+      scopes: ['keys:manage', 'read'],
+      expiresAt: new Date(Date.now() + 30 * day),
+    })
+    const { key: never } = await kw.keys.create({ ...grant, name: 'Never expires' })
+    const { key: later } = await kw.keys.create({ ...grant, name: 'Expires later', expiresAt: new Date(Date.now() + 60 * day) })
+    const { key: sooner } = await kw.keys.create({ ...grant, name: 'Expires sooner', expiresAt: new Date(Date.now() + 10 * day) })
+    const { page, close } = await open(kw, UI_APPS[0]![1], manager, { scope: 'keys:manage' })
+    try {
+      const ui = shadow(page)
+      await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(5)
+      const buttons = (key: string) => ui.locator(`tr[data-key-id="${key.slice(9, 17)}"]`).getByRole('button', { name: /^(Edit|Rotate)/ })
+      expect(await buttons(never).count()).toBe(0)
+      expect(await buttons(later).count()).toBe(0)
+      expect(await buttons(sooner).allInnerTexts()).toEqual(['Edit', 'Rotate'])
+      // The server agrees: the key expiring later cannot be renamed, the one expiring sooner can.
+      const rename = (key: string) =>
+        page.evaluate(
+          async ([token, id]) =>
+            (
+              await fetch(`/admin/keys/${id}`, {
+                method: 'PATCH',
+                headers: { authorization: `Bearer ${token}`, 'x-keyward-csrf': '1', 'content-type': 'application/json' },
+                body: JSON.stringify({ name: 'Renamed' }),
+              })
+            ).status,
+          [manager, key.slice(9, 17)],
+        )
+      expect([await rename(never), await rename(later), await rename(sooner)]).toEqual([403, 403, 200])
+    } finally {
+      await close()
+    }
+  }, 60_000)
+
+  it('shows Edit and Rotate to a caller held to addresses only on keys within its lists', async () => {
+    const kw = freshKeyward()
+    const grant = { orgId: 'org_1', projects: ['site-a'], scopes: ['read'] }
+    // Held to this machine's address (the browser's requests come from it) and a network.
+    const { key: manager } = await kw.keys.create({
+      ...grant,
+      name: 'Office manager',
+      scopes: ['keys:manage', 'read'],
+      allowedIps: ['127.0.0.1', '10.0.0.0/8'],
+    })
+    const { key: anywhere } = await kw.keys.create({ ...grant, name: 'Anywhere' })
+    const { key: within } = await kw.keys.create({ ...grant, name: 'Office', allowedIps: ['10.0.0.0/8'] })
+    const { key: outside } = await kw.keys.create({ ...grant, name: 'Elsewhere', allowedIps: ['192.168.0.0/16'] })
+    const { key: origins } = await kw.keys.create({ ...grant, name: 'Origins', allowedIps: ['127.0.0.1'], allowedOrigins: ['example.com'] })
+    const { page, close } = await open(kw, UI_APPS[0]![1], manager, { scope: 'keys:manage' })
+    try {
+      const ui = shadow(page)
+      await expect.poll(() => ui.getByRole('row').count(), { timeout: 10_000 }).toBe(6)
+      const buttons = (key: string) => ui.locator(`tr[data-key-id="${key.slice(9, 17)}"]`).getByRole('button', { name: /^(Edit|Rotate)/ })
+      expect(await buttons(anywhere).count()).toBe(0)
+      expect(await buttons(outside).count()).toBe(0)
+      // Held to origins where the caller is not: no Edit (exact lists; see docs/ui.md).
+      expect(await buttons(origins).count()).toBe(0)
+      expect(await buttons(within).allInnerTexts()).toEqual(['Edit', 'Rotate'])
+      await buttons(within).first().click()
+      const dialog = ui.getByRole('dialog', { name: 'Edit Office' })
+      await dialog.getByLabel('Name').fill('Office v2')
+      await dialog.getByRole('button', { name: 'Save changes' }).click()
+      await expect.poll(() => ui.getByRole('dialog').count()).toBe(0)
+      expect((await kw.keys.get(within.slice(9, 17)))!.name).toBe('Office v2')
     } finally {
       await close()
     }
