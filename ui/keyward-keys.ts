@@ -331,6 +331,21 @@ export class KeywardKeysElement extends HTMLElement {
       metadata !== null && h('div', { class: 'muted small' }, `${t.metadata}: `, h('code', {}, metadata)),
     )
     const live = state === 'active'
+    // One row button: its visible word, and an accessible name that says which key it acts on.
+    const action = (label: string, text: string, onclick: () => void, danger = false) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: danger && 'danger',
+          part: danger ? 'button danger' : 'button',
+          'aria-label': fill(label, { name: row.name }),
+          onclick,
+        },
+        text,
+      )
+    // Edit and Rotate only where the server would accept them (see #editable); Revoke always narrows.
+    const changeable = live && this.#editable(row)
     const actions =
       withActions &&
       h(
@@ -339,45 +354,9 @@ export class KeywardKeysElement extends HTMLElement {
         h(
           'div',
           { class: 'actions' },
-          this.#can('keys.update') &&
-            live &&
-            this.#editable(row) &&
-            h(
-              'button',
-              {
-                type: 'button',
-                part: 'button',
-                'aria-label': fill(t.editLabel, { name: row.name }),
-                onclick: () => this.#openForm(row),
-              },
-              t.edit,
-            ),
-          this.#can('keys.rotate') &&
-            live &&
-            this.#editable(row) &&
-            h(
-              'button',
-              {
-                type: 'button',
-                part: 'button',
-                'aria-label': fill(t.rotateLabel, { name: row.name }),
-                onclick: () => this.#openRotate(row),
-              },
-              t.rotate,
-            ),
-          this.#can('keys.revoke') &&
-            row.revokedAt === null &&
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'danger',
-                part: 'button danger',
-                'aria-label': fill(t.revokeLabel, { name: row.name }),
-                onclick: () => this.#openRevoke(row),
-              },
-              t.revoke,
-            ),
+          this.#can('keys.update') && changeable && action(t.editLabel, t.edit, () => this.#openForm(row)),
+          this.#can('keys.rotate') && changeable && action(t.rotateLabel, t.rotate, () => this.#openRotate(row)),
+          this.#can('keys.revoke') && row.revokedAt === null && action(t.revokeLabel, t.revoke, () => this.#openRevoke(row), true),
         ),
       )
     const words = { active: t.stateActive, revoked: t.stateRevoked, expired: t.stateExpired, rotated: t.stateRotated }
