@@ -92,7 +92,7 @@ code, .secret { font-family: var(--kw-mono); font-size: 0.875em; }
 }
 .state-active { color: var(--kw-ok); }
 .state-revoked, .state-expired { color: var(--kw-danger); }
-.actions { display: flex; gap: 0.375rem; }
+.actions { display: flex; flex-wrap: wrap; gap: 0.375rem; }
 nav { display: flex; align-items: center; gap: 0.75rem; margin-top: 0.75rem; }
 [role='alert'] { color: var(--kw-danger); margin: 0.5rem 0; }
 [role='alert']:empty, [role='status']:empty { display: none; }
