@@ -123,7 +123,7 @@ export function tokenAuth(
 // jose hands over a payload fresh from JSON.parse, owned by nobody else: frozen in place, no copy.
 function deepFreeze<T>(value: T): T {
   // Frozen before its members are visited, so that a cycle ends at the frozen object. Own
-  // members only, as before (Object.keys); primitives are not visited.
+  // members only (Object.keys): a polluted Object.prototype's members are not the token's.
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value)
     const names = Object.keys(value)

@@ -197,8 +197,9 @@ export interface ManagementOptions {
   /**
    * Credits each call spends from the caller's key, when that key has credits (`verify({ cost })`).
    * Default 0: managing keys is not metered use, and a caller whose balance ran out can still
-   * list, rotate and revoke its keys (a leaked key must never wait for a top-up). The rate limit
-   * and lockout apply either way.
+   * list, rotate and revoke its org's keys (a leaked key must never wait for a top-up); so a
+   * balance of 0 does not stop management calls: to suspend a key, revoke it. The caller key's
+   * rate limit and lockout apply either way.
    */
   cost?: number
 }
